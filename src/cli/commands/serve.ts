@@ -1,0 +1,49 @@
+/** `aima serve`: host the core headless, with the API, the gateway and the web UI on one port. */
+import type { Command } from 'commander';
+import { hostCore } from '../../main/core/host.js';
+import { DEFAULT_PORT, parsePort } from '../../main/core/config/env.js';
+import { AimaError } from '../../shared/errors.js';
+import { action, cliContext } from '../context.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the AIMA core headless: API, gateway and web UI on one local port')
+    .option('--port <port>', `port to listen on (default ${DEFAULT_PORT}, or AIMA_PORT)`)
+    .option('--host <host>', 'address to bind (loopback only until API keys exist)', '127.0.0.1')
+    .option('--background', 'started by another aima command; log to the serve log', false)
+    .action(
+      action(async (opts: { port?: string; host: string; background: boolean }) => {
+        const ctx = cliContext();
+        const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
+        const result = await hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port, env: ctx.env });
+        if (result.kind === 'attached') {
+          const { info } = result;
+          throw new AimaError(
+            'conflict',
+            `An AIMA core already runs for ${info.dataDir} (${info.owner === 'electron' ? 'the desktop app' : 'aima serve'}, pid ${info.pid}, ${info.url ?? 'starting'}).`,
+            `Use that one: open ${info.url ?? ''}/login?token=${result.token} — or stop it first with \`aima stop\`.`,
+          );
+        }
+        const { server } = result;
+        process.stdout.write(
+          `AIMA core running for ${ctx.paths.dataDir}\n` +
+            `  API and UI: ${server.url}\n` +
+            `  Log in:     ${server.loginUrl}\n` +
+            `Press Ctrl+C to stop.\n`,
+        );
+        let stopping = false;
+        const stop = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          process.stdout.write(`Stopping (${signal})…\n`);
+          await result.stop();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop('SIGINT'));
+        process.on('SIGTERM', () => void stop('SIGTERM'));
+        // Keep running until a signal arrives.
+        await new Promise<never>(() => {});
+      }),
+    );
+}

@@ -1,0 +1,47 @@
+/** `aima settings get [--json]` and `aima settings set KEY VALUE`: the same settings as the Settings page. */
+import type { Command } from 'commander';
+import { Settings } from '../../shared/contract/index.js';
+import { AimaError } from '../../shared/errors.js';
+import { action, cliContext, connect, output } from '../context.js';
+
+function parseValue(raw: string): unknown {
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  return raw;
+}
+
+export function registerSettings(program: Command): void {
+  const settings = program.command('settings').description('Read and change settings');
+  settings
+    .command('get')
+    .description('Show all settings')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const conn = await connect(cliContext());
+        try {
+          const all = await conn.api['settings.get']({});
+          output(opts.json, all, (s) => Object.entries(s).map(([k, v]) => `${k.padEnd(16)} ${String(v)}`).join('\n'));
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+  settings
+    .command('set <key> <value>')
+    .description(`Change one setting (${Object.keys(Settings.shape).join(', ')})`)
+    .action(
+      action(async (key: string, value: string) => {
+        if (!Object.hasOwn(Settings.shape, key)) {
+          throw new AimaError('bad-request', `Unknown setting "${key}".`, `Settings are: ${Object.keys(Settings.shape).join(', ')}.`);
+        }
+        const conn = await connect(cliContext());
+        try {
+          const all = await conn.api['settings.update']({ [key]: parseValue(value) });
+          process.stdout.write(`${key} = ${String(all[key as keyof typeof all])}\n`);
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+}

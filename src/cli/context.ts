@@ -1,0 +1,100 @@
+/**
+ * What every CLI command shares: the data directory, the connection to the core (starting one in
+ * the background when a command needs it and none runs), JSON output, and one-line errors.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readEnv, type Env } from '../main/core/config/env.js';
+import { resolveDataDir, dataPaths, type DataPaths } from '../main/core/config/paths.js';
+import { liveHolder, type LockInfo } from '../main/core/lock/core-lock.js';
+import { readToken } from '../main/core/server/token.js';
+import { createHttpClient } from '../main/core/client/http-client.js';
+import { transportToApi } from '../shared/transport-api.js';
+import type { ApiTransport, CoreApi } from '../shared/contract/index.js';
+import { AimaError, formatError, toAimaError } from '../shared/errors.js';
+
+export interface CliContext {
+  env: Env;
+  paths: DataPaths;
+}
+
+export function cliContext(): CliContext {
+  const env = readEnv();
+  return { env, paths: dataPaths(resolveDataDir(env)) };
+}
+
+export interface Connection {
+  api: CoreApi;
+  transport: ApiTransport & { close(): void };
+  info: LockInfo & { url: string };
+  token: string;
+  close(): void;
+}
+
+/** The running core for this data directory, or null. */
+export function runningCore(ctx: CliContext): (LockInfo & { url: string }) | null {
+  const info = liveHolder(ctx.paths.lock);
+  return info && info.url ? (info as LockInfo & { url: string }) : null;
+}
+
+/**
+ * Connects to the core; when none runs, starts `aima serve` in the background and says so on
+ * stderr (stdout stays clean for --json).
+ */
+export async function connect(ctx: CliContext, opts: { start?: boolean; timeoutMs?: number } = {}): Promise<Connection> {
+  let info = runningCore(ctx);
+  if (!info) {
+    if (opts.start === false) {
+      throw new AimaError('unavailable', `No AIMA core is running for ${ctx.paths.dataDir}.`, 'Start one with `aima serve` (or open the desktop app).');
+    }
+    info = await startBackgroundCore(ctx, opts.timeoutMs ?? 30_000);
+  }
+  const token = readToken(ctx.paths.token);
+  if (!token) throw new AimaError('unauthorized', `No API token in ${ctx.paths.token}.`, 'Restart the core with `aima serve` to create one.');
+  const transport = createHttpClient({ url: info.url, token });
+  return { api: transportToApi(transport), transport, info, token, close: () => transport.close() };
+}
+
+async function startBackgroundCore(ctx: CliContext, timeoutMs: number): Promise<LockInfo & { url: string }> {
+  mkdirSync(ctx.paths.logs, { recursive: true });
+  const log = openSync(ctx.paths.serveLog, 'a');
+  const cliPath = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [cliPath, 'serve', '--background'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? 1));
+  while (Date.now() < deadline) {
+    const info = runningCore(ctx);
+    if (info) {
+      process.stderr.write(`Started the AIMA core in the background (pid ${info.pid}, ${info.url}; log: ${ctx.paths.serveLog}). Stop it with \`aima stop\`.\n`);
+      return info;
+    }
+    if (exited !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new AimaError('unavailable', `The AIMA core did not start${exited !== null ? ` (exit code ${exited})` : ` within ${timeoutMs / 1000} s`}.`, `See ${ctx.paths.serveLog}.`);
+}
+
+/** Prints a value as JSON or through a formatter. */
+export function output<T>(json: boolean | undefined, value: T, human: (v: T) => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human(value) + '\n');
+}
+
+/** Runs a command body: errors become one clear line on stderr and a non-zero exit. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      const e = toAimaError(err);
+      process.stderr.write(`aima: ${formatError(e)}\n`);
+      process.exitCode = e.code === 'cancelled' ? 130 : 1;
+    }
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The `aima` command: every command is a client of the core's API (except `serve`, which hosts
+ * it), one file per command in ./commands.
+ */
+import { Command } from 'commander';
+import { APP_VERSION } from '../main/core/version.js';
+import { envSpecs } from '../main/core/config/env.js';
+import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
+import { registerStop } from './commands/stop.js';
+import { registerSettings } from './commands/settings.js';
+
+const program = new Command()
+  .name('aima')
+  .description('AIMA: local LLM, speech recognition and text-to-speech services on this machine')
+  .version(APP_VERSION)
+  .showHelpAfterError('(run `aima --help` for usage)')
+  .addHelpText(
+    'after',
+    '\nEnvironment:\n' + Object.entries(envSpecs).map(([name, spec]) => `  ${name.padEnd(20)} ${spec.description}`).join('\n'),
+  );
+
+registerServe(program);
+registerStatus(program);
+registerStop(program);
+registerSettings(program);
+
+program.exitOverride((err) => {
+  // commander already printed the message; keep its exit code (0 for --help/--version).
+  process.exit(err.exitCode);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,45 @@
+/**
+ * Every environment variable AIMA reads, declared once and typed (as Ollama's envconfig does).
+ * Nothing else in the code base reads process.env directly.
+ */
+
+export interface EnvSpec {
+  /** What it does, for `aima --help` and the docs. */
+  description: string;
+}
+
+export const envSpecs = {
+  AIMA_HOME: { description: 'Data directory (default: the platform data dir, e.g. ~/.local/share/aima)' },
+  AIMA_PORT: { description: 'Port of the core API when `aima serve` is started without --port (default 9090)' },
+  AIMA_NVIDIA_SMI: { description: 'Path of the nvidia-smi executable (tests and demos replay recordings through it)' },
+  AIMA_SQLITE_BINDING: { description: 'Path of a better_sqlite3.node to load instead of the automatic choice' },
+  AIMA_REQUIRE_ALL: { description: 'Tests: 1 turns a skip for a missing obtainable system part into a failure' },
+  AIMA_LOG_LEVEL: { description: 'debug | info | warn | error (default info)' },
+  XDG_DATA_HOME: { description: 'Linux data directory base (XDG Base Directory spec)' },
+  APPDATA: { description: 'Windows roaming application data directory' },
+  DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
+} as const satisfies Record<string, EnvSpec>;
+
+export type EnvName = keyof typeof envSpecs;
+export type Env = Partial<Record<EnvName, string>>;
+
+/** Reads the declared variables from an environment (process.env by default); empty strings count as unset. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const env: Env = {};
+  for (const name of Object.keys(envSpecs) as EnvName[]) {
+    const value = source[name];
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  return env;
+}
+
+/** Parses a TCP port from an env value, or throws naming the variable. */
+export function parsePort(value: string, what: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${what} must be a port number between 0 and 65535, got "${value}".`);
+  }
+  return port;
+}
+
+export const DEFAULT_PORT = 9090;

@@ -1,0 +1,94 @@
+/**
+ * Hosting the core: take the data directory's lock, open the core, start its server, publish the
+ * URL in the lock. Used by `aima serve` and by the desktop app; whoever finds the lock held by a
+ * live process attaches to that one instead.
+ */
+import path from 'node:path';
+import { AimaError } from '../../shared/errors.js';
+import { acquireCoreLock, type LockInfo } from './lock/core-lock.js';
+import { createCore, appRoot, type Core } from './core.js';
+import { dataPaths } from './config/paths.js';
+import type { Env } from './config/env.js';
+import { ensureToken } from './server/token.js';
+import { isLoopbackHost } from './server/security.js';
+import { startHttpServer, type RunningServer } from './server/http-server.js';
+import { APP_VERSION } from './version.js';
+
+export interface HostOptions {
+  dataDir: string;
+  owner: 'electron' | 'serve';
+  host?: string;
+  port: number;
+  env?: Env;
+  uiDir?: string;
+}
+
+export interface HostedCore {
+  kind: 'hosted';
+  core: Core;
+  server: RunningServer;
+  token: string;
+  stop(): Promise<void>;
+}
+
+export type HostResult = HostedCore | { kind: 'attached'; info: LockInfo; token: string };
+
+/** Refuses a bind address that would expose the API beyond this machine. */
+export function checkBindHost(host: string): void {
+  if (!isLoopbackHost(host)) {
+    throw new AimaError(
+      'forbidden',
+      `Refusing to listen on ${host}: that would expose AIMA to other machines, and API keys do not exist yet to protect it.`,
+      'Use the default --host 127.0.0.1 (reach it from elsewhere through an SSH tunnel: ssh -L 9090:127.0.0.1:9090 this-machine).',
+    );
+  }
+}
+
+export async function hostCore(opts: HostOptions): Promise<HostResult> {
+  const host = opts.host ?? '127.0.0.1';
+  checkBindHost(host);
+  const paths = dataPaths(opts.dataDir);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const token = ensureToken(paths.token);
+  const acquired = await acquireCoreLock(paths.lock, { owner: opts.owner, dataDir: paths.dataDir, version: APP_VERSION });
+  if (acquired.kind === 'held') return { kind: 'attached', info: acquired.info, token };
+  const lock = acquired.lock;
+  let core: Core | undefined;
+  try {
+    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env });
+    const server = await startHttpServer({
+      api: core.api,
+      events: core.events,
+      token,
+      host,
+      port: opts.port,
+      uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
+    });
+    core.setUrl(server.url);
+    lock.setUrl(server.url);
+    const hosted = core;
+    let stopping: Promise<void> | undefined;
+    return {
+      kind: 'hosted',
+      core: hosted,
+      server,
+      token,
+      stop() {
+        stopping ??= (async () => {
+          await server.close();
+          await hosted.close();
+          lock.release();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await core?.close();
+    lock.release();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new AimaError('conflict', `Port ${opts.port} is already in use by another program.`, 'Pick another one with --port (or set AIMA_PORT).');
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The core's HTTP server: the HTTP+WebSocket adapter of the API contract under /api, the login
+ * URL, the web UI, and a hook for further routes (the OpenAI-compatible gateway mounts /v1 here).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
+import sirv from 'sirv';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CoreApi } from '../../../shared/contract/index.js';
+import { AimaError, httpStatusOf, toAimaError } from '../../../shared/errors.js';
+import { dispatchCall } from '../api/dispatch.js';
+import type { CoreEvents } from '../events.js';
+import { isAllowedHost, isAllowedOrigin, isAuthorized, loginCookie } from './security.js';
+import { tokenMatches } from './token.js';
+
+/** A mounted route: returns true when it handled the request. */
+export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+
+export interface ServerOptions {
+  api: CoreApi;
+  events: CoreEvents;
+  token: string;
+  host: string;
+  port: number;
+  /** Built web UI (out/renderer); when missing, / explains how to build it. */
+  uiDir?: string;
+  routes?: Route[];
+  /** Largest JSON body /api accepts. */
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  loginUrl: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/** Content-Security-Policy of the UI, the same inside Electron and in a browser. */
+export const UI_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: data:; connect-src 'self' ws: wss:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendApiError(res: ServerResponse, err: AimaError): void {
+  sendJson(res, httpStatusOf[err.code], { error: err.toBody() });
+}
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new AimaError('bad-request', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new AimaError('bad-request', 'Request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.');
+  }
+}
+
+export async function startHttpServer(opts: ServerOptions): Promise<RunningServer> {
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const routes = opts.routes ?? [];
+  let port = opts.port;
+  const serveUi = opts.uiDir && existsSync(opts.uiDir) ? sirv(opts.uiDir, { single: true, dev: false, etag: true }) : null;
+
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets = new Set<WebSocket>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    // DNS rebinding and cross-site protection come before anything else, for every path.
+    if (!isAllowedHost(req.headers.host, port)) {
+      return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
+    }
+    if (!isAllowedOrigin(req.headers.origin, port)) {
+      return sendApiError(res, new AimaError('forbidden', `Cross-origin request from ${req.headers.origin} refused.`, 'Open AIMA from its own address.'));
+    }
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+
+    if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, app: 'aima' });
+
+    if (url.pathname === '/login') {
+      if (!tokenMatches(opts.token, url.searchParams.get('token'))) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+        return res.end('Wrong or missing token. Use the login URL that `aima serve` printed, or run `aima status` to see it again.\n');
+      }
+      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.token), 'cache-control': 'no-store' });
+      return res.end();
+    }
+
+    if (url.pathname.startsWith('/api/')) {
+      if (!isAuthorized(req, opts.token)) {
+        return sendApiError(res, new AimaError('unauthorized', 'Missing or wrong API token.', 'Open the login URL printed by `aima serve` (or shown by `aima status`).'));
+      }
+      const m = /^\/api\/call\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
+      if (!m) return sendApiError(res, new AimaError('not-found', `No API endpoint ${url.pathname}.`, 'Calls are POST /api/call/<name>.'));
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return sendApiError(res, new AimaError('bad-request', `${req.method} is not allowed on ${url.pathname}.`, 'Use POST with a JSON body.'));
+      }
+      try {
+        const params = await readJsonBody(req, maxBody);
+        const result = await dispatchCall(opts.api, m[1]!, params);
+        return sendJson(res, 200, { result });
+      } catch (err) {
+        return sendApiError(res, toAimaError(err));
+      }
+    }
+
+    for (const route of routes) {
+      if (await route(req, res, url)) return;
+    }
+
+    if (serveUi && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.setHeader('content-security-policy', UI_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+      return serveUi(req, res, () => sendApiError(res, new AimaError('not-found', `Nothing at ${url.pathname}.`)));
+    }
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      return res.end('The AIMA core is running, but the web UI is not built. Run `npm run build`.\n');
+    }
+    sendApiError(res, new AimaError('not-found', `Nothing at ${url.pathname}.`));
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) sendApiError(res, toAimaError(err));
+      else res.end();
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if (url.pathname !== '/api/events') return refuse(404, 'Not Found');
+    if (!isAuthorized(req, opts.token)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      const off = opts.events.onAny((name, payload) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: name, payload }));
+      });
+      ws.on('close', () => {
+        off();
+        sockets.delete(ws);
+      });
+      ws.on('error', () => ws.terminate());
+      ws.send(JSON.stringify({ event: 'hello', payload: {} }));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `http://${hostForUrl}:${port}`;
+  return {
+    url,
+    port,
+    loginUrl: `${url}/login?token=${opts.token}`,
+    server,
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

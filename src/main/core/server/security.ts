@@ -1,0 +1,65 @@
+/**
+ * Local API protection. Binding to loopback is not enough on its own: a web page the user visits
+ * can make the browser send requests to 127.0.0.1 (cross-site requests) or point its own DNS name
+ * at 127.0.0.1 (DNS rebinding). So every request's Host must name this server by a loopback name,
+ * an Origin, when present, must be this server itself, and /api needs the per-install token.
+ */
+import type { IncomingMessage } from 'node:http';
+import { tokenMatches } from './token.js';
+
+export const COOKIE_NAME = 'aima_token';
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** True for loopback bind addresses. */
+export function isLoopbackHost(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Host header check against DNS rebinding: a loopback name with this server's port. */
+export function isAllowedHost(hostHeader: string | undefined, port: number, extraHosts: readonly string[] = []): boolean {
+  if (!hostHeader) return false;
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.toLowerCase());
+  if (!m) return false;
+  const name = m[1]!;
+  const hostPort = m[2] ? Number(m[2]) : 80;
+  if (hostPort !== port) return false;
+  return LOOPBACK_NAMES.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name) || extraHosts.includes(name);
+}
+
+/** Origin check against cross-site requests: absent (non-browser clients) or this very server. */
+export function isAllowedOrigin(origin: string | undefined, port: number, extraOrigins: readonly string[] = []): boolean {
+  if (origin === undefined) return true;
+  if (extraOrigins.includes(origin)) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:') return false;
+  return isAllowedHost(url.host, port);
+}
+
+/** Pulls the token from `Authorization: Bearer …` or the login cookie. */
+export function tokenFromRequest(req: IncomingMessage): string | null {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const cookie = req.headers.cookie;
+  if (cookie) {
+    for (const part of cookie.split(';')) {
+      const [k, ...v] = part.trim().split('=');
+      if (k === COOKIE_NAME) return decodeURIComponent(v.join('='));
+    }
+  }
+  return null;
+}
+
+export function isAuthorized(req: IncomingMessage, token: string): boolean {
+  return tokenMatches(token, tokenFromRequest(req));
+}
+
+/** The cookie set by /login: HttpOnly so page scripts never see it, Strict so other sites never send it. */
+export function loginCookie(token: string): string {
+  return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
+}

@@ -1,0 +1,11 @@
+/**
+ * All migrations in order. Append only: a shipped migration is never changed, a new schema is a
+ * new file with the next number, and each gets an upgrade test that starts from a database holding
+ * rows.
+ */
+import type { Migration } from './types.js';
+import { migration001 } from './001-settings.js';
+import { migration002 } from './002-settings-updated-at.js';
+
+export const migrations: readonly Migration[] = [migration001, migration002];
+export type { Migration } from './types.js';

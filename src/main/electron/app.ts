@@ -1,0 +1,140 @@
+/**
+ * The desktop app: a thin shell over the core. It hosts the core for its data directory, or
+ * attaches to the `aima serve` that already does; shows one window; keeps a tray menu; applies the
+ * desktop-only settings (start at login, what quitting does).
+ */
+import { app, ipcMain, shell, type BrowserWindow, type IpcMainEvent } from 'electron';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CoreApi, EventName } from '../../shared/contract/index.js';
+import { IPC_EVENT, IPC_READY } from '../../shared/ipc-channels.js';
+import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
+import { resolveDataDir } from '../core/config/paths.js';
+import { hostCore, type HostedCore } from '../core/host.js';
+import { createHttpClient } from '../core/client/http-client.js';
+import { transportToApi } from '../../shared/transport-api.js';
+import { formatError, toAimaError } from '../../shared/errors.js';
+import { createIpcRouter } from './ipc-router.js';
+import { createMainWindow, installCsp } from './window.js';
+import { createTray } from './tray.js';
+import type { TrayAction } from './tray-menu.js';
+
+export async function runDesktopApp(): Promise<void> {
+  const env = readEnv();
+  const dataDir = resolveDataDir(env);
+  // One data directory for app and CLI: Electron's own files (caches, local storage) live there too.
+  app.setPath('userData', dataDir);
+
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  await app.whenReady();
+  installCsp();
+
+  const outDir = path.join(app.getAppPath(), 'out');
+  const rendererUrl = process.env.ELECTRON_RENDERER_URL ?? pathToFileURL(path.join(outDir, 'renderer', 'index.html')).href;
+  const icon = path.join(app.getAppPath(), 'resources', 'icon.png');
+
+  // Host the core, or attach to the one `aima serve` runs for this data directory.
+  const hosted = await hostCore({ dataDir, owner: 'electron', port: parsePort(env.AIMA_PORT ?? String(DEFAULT_PORT), 'AIMA_PORT'), env }).catch(
+    async (err) => {
+      // The port may be taken by something else: the desktop app still works on a free port.
+      if (toAimaError(err).code === 'conflict') return hostCore({ dataDir, owner: 'electron', port: 0, env });
+      throw err;
+    },
+  );
+  let api: CoreApi;
+  let coreUrl: string | null;
+  let subscribe: (forward: (name: EventName, payload: unknown) => void) => () => void;
+  let hostedCore: HostedCore | null = null;
+  if (hosted.kind === 'hosted') {
+    hostedCore = hosted;
+    api = hosted.core.api;
+    coreUrl = hosted.server.url;
+    subscribe = (forward) => hosted.core.events.onAny(forward);
+  } else {
+    const client = createHttpClient({ url: hosted.info.url!, token: hosted.token });
+    api = transportToApi(client);
+    coreUrl = hosted.info.url;
+    subscribe = (forward) => {
+      const offs = (['settings.changed'] as const).map((name) => client.on(name, (p) => forward(name, p)));
+      return () => offs.forEach((off) => off());
+    };
+  }
+
+  let win: BrowserWindow | null = null;
+  const readyWindows = new Set<number>();
+  createIpcRouter({
+    ipcMain,
+    api: () => api,
+    policy: {
+      windowIds: () => new Set(win && !win.isDestroyed() ? [win.webContents.id] : []),
+      uiOrigins: [rendererUrl.startsWith('file:') ? pathToFileURL(path.join(outDir, 'renderer')).href : new URL(rendererUrl).origin],
+    },
+  });
+  // Events are held back until the renderer says it listens (Electron Fiddle does the same).
+  ipcMain.on(IPC_READY, (event: IpcMainEvent) => readyWindows.add(event.sender.id));
+  subscribe((name, payload) => {
+    if (win && !win.isDestroyed() && readyWindows.has(win.webContents.id)) win.webContents.send(IPC_EVENT, name, payload);
+  });
+
+  const showWindow = () => {
+    if (!win || win.isDestroyed()) {
+      win = createMainWindow({ preload: path.join(outDir, 'preload', 'index.cjs'), url: rendererUrl, icon });
+      const id = win.webContents.id;
+      win.on('closed', () => readyWindows.delete(id));
+      win.on('show', refreshTray);
+      win.on('hide', refreshTray);
+    }
+    win.show();
+    win.focus();
+    refreshTray();
+  };
+
+  const tray = createTray(path.join(app.getAppPath(), 'resources', 'tray.png'), (action: TrayAction) => {
+    switch (action.type) {
+      case 'show-window':
+        return showWindow();
+      case 'hide-window':
+        win?.hide();
+        return refreshTray();
+      case 'open-in-browser':
+        if (coreUrl) void shell.openExternal(coreUrl);
+        return;
+      case 'quit':
+        return app.quit();
+    }
+  });
+  function refreshTray() {
+    tray.update({ windowVisible: !!win && !win.isDestroyed() && win.isVisible(), coreHost: hostedCore ? 'self' : 'attached', coreUrl });
+  }
+
+  const applyLoginItem = (startAtLogin: boolean) => app.setLoginItemSettings({ openAtLogin: startAtLogin });
+  applyLoginItem((await api['settings.get']({})).startAtLogin);
+  subscribe((name, payload) => {
+    if (name === 'settings.changed') applyLoginItem((payload as { startAtLogin: boolean }).startAtLogin);
+  });
+
+  app.on('second-instance', showWindow);
+  app.on('activate', showWindow);
+  // Closing the window keeps AIMA in the tray; Quit in the tray (or the OS) ends it.
+  app.on('window-all-closed', () => {});
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    if (quitting || !hostedCore) return;
+    event.preventDefault();
+    quitting = true;
+    void (async () => {
+      try {
+        await hostedCore!.stop();
+      } catch (err) {
+        console.error(`aima: ${formatError(toAimaError(err))}`);
+      }
+      tray.destroy();
+      app.quit();
+    })();
+  });
+
+  showWindow();
+}

@@ -1,0 +1,7 @@
+/** Composition root of the desktop app: everything lives in the core; Electron is a shell over it. */
+import { runDesktopApp } from './electron/app.js';
+
+runDesktopApp().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/**
+ * The one bridge between the sandboxed renderer and the main process: typed invoke(name, params)
+ * and on(event, cb) -> unsubscribe. Names are checked against the contract here too, so a
+ * compromised page cannot use the bridge to reach channels that do not exist.
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { isCallName, isEventName } from '../shared/contract/index.js';
+import { IPC_EVENT, IPC_INVOKE, IPC_READY } from '../shared/ipc-channels.js';
+import type { AimaBridge } from './api.js';
+
+const listeners = new Map<string, Set<(payload: unknown) => void>>();
+ipcRenderer.on(IPC_EVENT, (_event: IpcRendererEvent, name: string, payload: unknown) => {
+  for (const l of listeners.get(name) ?? []) l(payload);
+});
+
+const bridge: AimaBridge = {
+  async invoke(name, params) {
+    if (!isCallName(name)) throw new Error(`Unknown API call "${name}".`);
+    return ipcRenderer.invoke(IPC_INVOKE, name, params);
+  },
+  on(name, listener) {
+    if (!isEventName(name)) throw new Error(`Unknown event "${name}".`);
+    let set = listeners.get(name);
+    if (!set) listeners.set(name, (set = new Set()));
+    set.add(listener);
+    return () => set!.delete(listener);
+  },
+  ready() {
+    ipcRenderer.send(IPC_READY);
+  },
+};
+
+contextBridge.exposeInMainWorld('aima', bridge);

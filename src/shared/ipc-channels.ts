@@ -1,0 +1,8 @@
+/** The only IPC channels between preload and main. Everything else is a call or event name inside them. */
+export const IPC_INVOKE = 'aima:invoke';
+export const IPC_EVENT = 'aima:event';
+export const IPC_READY = 'aima:ready';
+
+import type { ApiErrorBody } from './errors.js';
+/** What every IPC call answers: errors as data, because Electron flattens thrown errors to a string. */
+export type InvokeReply = { ok: true; result: unknown } | { ok: false; error: ApiErrorBody };

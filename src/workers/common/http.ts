@@ -1,0 +1,170 @@
+/**
+ * HTTP helpers shared by the embedded OpenAI-compatible workers (LLM, ASR, TTS): bounded body
+ * reading, JSON replies and OpenAI's error shape. Plain node:http keeps the workers small and lets
+ * streaming responses apply backpressure directly.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** OpenAI's error types, as its clients switch on them. */
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error';
+
+/** An error that becomes an HTTP response in OpenAI's shape. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: OpenAIErrorType = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Writes a JSON body with the right headers. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Writes an error in OpenAI's `{ error: { message, type, param, code } }` shape. */
+export function sendError(res: ServerResponse, err: unknown): void {
+  const e =
+    err instanceof HttpError
+      ? err
+      : new HttpError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error');
+  if (res.headersSent) {
+    // Mid-stream: the status line is gone; end the stream so the client sees it stop.
+    res.end();
+    return;
+  }
+  sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.code } }, e.headers);
+}
+
+/**
+ * Reads a request body up to `limitBytes`; beyond it rejects with 413 without buffering the rest.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limitBytes) {
+      req.resume();
+      reject(new HttpError(413, `Request body of ${declared} bytes is over the limit of ${limitBytes} bytes.`, 'invalid_request_error', 'body_too_large'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limitBytes) {
+        failed = true;
+        req.resume();
+        reject(new HttpError(413, `Request body is over the limit of ${limitBytes} bytes.`, 'invalid_request_error', 'body_too_large'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(err);
+    });
+  });
+}
+
+/** Reads and parses a JSON object body; malformed JSON is a 400 that says so. */
+export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const body = await readBody(req, limitBytes);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(
+      400,
+      `Request body is not valid JSON (${(err as Error).message}). Send a JSON object with Content-Type: application/json.`,
+      'invalid_request_error',
+      'invalid_json',
+    );
+  }
+}
+
+/** Starts a Server-Sent Events response. */
+export function startSse(res: ServerResponse): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  res.flushHeaders();
+}
+
+/**
+ * Writes one SSE `data:` event; resolves once the socket has room again, so a slow client slows
+ * the producer instead of growing a buffer.
+ */
+export function writeSse(res: ServerResponse, data: unknown): Promise<void> {
+  const ok = res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  if (ok) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Reads a `multipart/form-data` (or urlencoded) body up to `limitBytes` and parses it with the
+ * platform's own parser (undici's `Response.formData()`). Anything else is a 400 that says what
+ * to send.
+ */
+export async function readFormData(req: IncomingMessage, limitBytes: number): Promise<FormData> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data|^application\/x-www-form-urlencoded/i.test(type)) {
+    throw new HttpError(
+      400,
+      `Expected a multipart/form-data body (got ${type ? `"${type}"` : 'no Content-Type'}).`,
+      'invalid_request_error',
+      'invalid_content_type',
+    );
+  }
+  const body = await readBody(req, limitBytes);
+  try {
+    return await new Response(body, { headers: { 'content-type': type } }).formData();
+  } catch (err) {
+    throw new HttpError(400, `Malformed form data: ${(err as Error).message}`, 'invalid_request_error', 'invalid_form_data');
+  }
+}
+
+/**
+ * Starts `server` on `host:port` (port 0 picks a free one) and prints the line supervisors wait
+ * for, `listening on http://HOST:PORT`, with the port actually bound.
+ */
+export function listenAndAnnounce(server: import('node:http').Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : port;
+      process.stdout.write(`listening on http://${host.includes(':') ? `[${host}]` : host}:${actual}\n`);
+      resolve(actual);
+    });
+  });
+}

@@ -1,0 +1,31 @@
+/** Page object for the app shell: navigation and the Settings page. */
+import type { Page } from 'playwright-core';
+
+export const PAGE_IDS = ['dashboard', 'models', 'services', 'chat', 'voice', 'settings'] as const;
+
+export class AppShell {
+  constructor(readonly page: Page) {}
+
+  async open(page: (typeof PAGE_IDS)[number]) {
+    await this.page.click(`[data-nav="${page}"]`);
+    await this.page.waitForFunction((id) => document.querySelector(`[data-nav="${id}"]`)?.getAttribute('aria-current') === 'page', page);
+  }
+
+  heading() {
+    return this.page.locator('main h1').innerText();
+  }
+}
+
+export class SettingsPageObject {
+  constructor(readonly page: Page) {}
+
+  onQuit() {
+    return this.page.locator('select[name="onQuit"]');
+  }
+  startAtLogin() {
+    return this.page.locator('input[name="startAtLogin"]');
+  }
+  async waitSaved() {
+    await this.page.locator('.settings [role="status"]', { hasText: 'Saved.' }).waitFor();
+  }
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { createIpcRouter, type IpcEventLike, type IpcMainLike } from '../../src/main/electron/ipc-router.js';
+import type { CoreApi } from '../../src/shared/contract/index.js';
+import { defaultSettings } from '../../src/shared/contract/index.js';
+import { IPC_INVOKE, type InvokeReply } from '../../src/shared/ipc-channels.js';
+
+function setup() {
+  const handlers = new Map<string, (e: IpcEventLike, ...args: unknown[]) => Promise<unknown>>();
+  const ipcMain: IpcMainLike = {
+    handle: (ch, fn) => void handlers.set(ch, fn),
+    removeHandler: (ch) => void handlers.delete(ch),
+  };
+  const received: unknown[] = [];
+  const api = {
+    'core.info': async () => ({ version: '1', pid: 1, dataDir: '/d', url: 'http://127.0.0.1:1', host: 'electron', startedAt: 'now', schemaVersion: 2 }),
+    'settings.get': async () => defaultSettings,
+    'settings.update': async (patch: unknown) => {
+      received.push(patch);
+      return { ...defaultSettings, ...(patch as object) };
+    },
+  } as unknown as CoreApi;
+  const dispose = createIpcRouter({
+    ipcMain,
+    api: () => api,
+    policy: { windowIds: () => new Set([7]), uiOrigins: ['file:///app/out/renderer'] },
+  });
+  const call = (event: IpcEventLike, name: unknown, params: unknown) => handlers.get(IPC_INVOKE)!(event, name, params) as Promise<InvokeReply>;
+  return { call, received, dispose, handlers };
+}
+
+const trusted: IpcEventLike = { sender: { id: 7 }, senderFrame: { url: 'file:///app/out/renderer/index.html#/settings' } };
+
+describe('IPC router', () => {
+  it('answers a trusted sender with the validated result', async () => {
+    const { call } = setup();
+    const reply = await call(trusted, 'settings.get', {});
+    expect(reply).toEqual({ ok: true, result: defaultSettings });
+  });
+
+  it('refuses a sender that is not one of our windows', async () => {
+    const { call } = setup();
+    const reply = await call({ sender: { id: 99 }, senderFrame: { url: 'file:///app/out/renderer/index.html' } }, 'settings.get', {});
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('refuses our window when it shows a foreign page', async () => {
+    const { call } = setup();
+    const reply = await call({ sender: { id: 7 }, senderFrame: { url: 'https://evil.example/' } }, 'settings.get', {});
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const noFrame = await call({ sender: { id: 7 }, senderFrame: null }, 'settings.get', {});
+    expect(noFrame).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('rejects params that break the schema before the core sees them', async () => {
+    const { call, received } = setup();
+    const wrongType = await call(trusted, 'settings.update', { startAtLogin: 'yes' });
+    expect(wrongType).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    const unknownKey = await call(trusted, 'settings.update', { startAtLoginn: true });
+    expect(unknownKey).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    expect(received).toEqual([]);
+    const ok = await call(trusted, 'settings.update', { onQuit: 'keep-running' });
+    expect(ok).toMatchObject({ ok: true, result: { onQuit: 'keep-running' } });
+    expect(received).toEqual([{ onQuit: 'keep-running' }]);
+  });
+
+  it('rejects unknown call names and non-string names', async () => {
+    const { call } = setup();
+    expect(await call(trusted, 'fs.readFile', {})).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await call(trusted, 42, {})).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+  });
+
+  it('refuses a result from the core that breaks the contract', async () => {
+    const handlers = new Map<string, (e: IpcEventLike, ...args: unknown[]) => Promise<unknown>>();
+    createIpcRouter({
+      ipcMain: { handle: (ch, fn) => void handlers.set(ch, fn), removeHandler: () => {} },
+      api: () => ({ 'settings.get': async () => ({ startAtLogin: 'not a boolean' }) }) as unknown as CoreApi,
+      policy: { windowIds: () => new Set([7]), uiOrigins: ['file:///app/out/renderer'] },
+    });
+    const reply = (await handlers.get(IPC_INVOKE)!(trusted, 'settings.get', {})) as InvokeReply;
+    expect(reply).toMatchObject({ ok: false, error: { code: 'internal' } });
+  });
+
+  it('unregisters its handler when disposed', () => {
+    const { dispose, handlers } = setup();
+    dispose();
+    expect(handlers.has(IPC_INVOKE)).toBe(false);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/main/core/server/security.js';
+import { tokenMatches } from '../../src/main/core/server/token.js';
+
+describe('local API protection', () => {
+  it('accepts only loopback names with our port in Host (DNS rebinding)', () => {
+    expect(isAllowedHost('127.0.0.1:9090', 9090)).toBe(true);
+    expect(isAllowedHost('localhost:9090', 9090)).toBe(true);
+    expect(isAllowedHost('[::1]:9090', 9090)).toBe(true);
+    expect(isAllowedHost('evil.example:9090', 9090)).toBe(false);
+    expect(isAllowedHost('127.0.0.1:9091', 9090)).toBe(false);
+    expect(isAllowedHost('127.0.0.1.evil.example:9090', 9090)).toBe(false);
+    expect(isAllowedHost(undefined, 9090)).toBe(false);
+  });
+  it('accepts a missing Origin or our own, refuses other sites', () => {
+    expect(isAllowedOrigin(undefined, 9090)).toBe(true);
+    expect(isAllowedOrigin('http://127.0.0.1:9090', 9090)).toBe(true);
+    expect(isAllowedOrigin('http://evil.example', 9090)).toBe(false);
+    expect(isAllowedOrigin('http://127.0.0.1:3000', 9090)).toBe(false);
+    expect(isAllowedOrigin('null', 9090)).toBe(false);
+  });
+  it('knows loopback bind addresses', () => {
+    expect(['127.0.0.1', 'localhost', '::1', '127.0.0.2'].every(isLoopbackHost)).toBe(true);
+    expect(['0.0.0.0', '::', '192.168.1.5'].some(isLoopbackHost)).toBe(false);
+  });
+  it('compares tokens exactly', () => {
+    expect(tokenMatches('abc', 'abc')).toBe(true);
+    expect(tokenMatches('abc', 'abd')).toBe(false);
+    expect(tokenMatches('abc', 'ab')).toBe(false);
+    expect(tokenMatches('abc', null)).toBe(false);
+  });
+});

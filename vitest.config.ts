@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Integration and e2e tests start real processes, containers and browsers: on 2 cores
+    // running files one at a time keeps timing assertions meaningful.
+    fileParallelism: false,
+  },
+});
