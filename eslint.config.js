@@ -10,7 +10,7 @@ const noElectron = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'dist/**', '.carry/**', 'test/fixtures/**'] },
+  { ignores: ['out/**', 'node_modules/**', 'dist/**', '.carry/**', 'test/fixtures/**', 'bench/results/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,6 +9,12 @@ import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';
 import { registerSettings } from './commands/settings.js';
+import { registerModel } from './commands/model/index.js';
+import { registerKey } from './commands/key.js';
+import { registerRemote } from './commands/remote.js';
+import { registerRequests } from './commands/requests.js';
+import { registerService } from './commands/service/index.js';
+import { registerEngine } from './commands/engine.js';
 
 const program = new Command()
   .name('aima')
@@ -24,6 +30,12 @@ registerServe(program);
 registerStatus(program);
 registerStop(program);
 registerSettings(program);
+registerModel(program);
+registerKey(program);
+registerRemote(program);
+registerRequests(program);
+registerService(program);
+registerEngine(program);
 
 program.exitOverride((err) => {
   // commander already printed the message; keep its exit code (0 for --help/--version).

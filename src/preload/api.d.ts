@@ -5,6 +5,10 @@ export interface AimaBridge {
   invoke(name: string, params: unknown): Promise<InvokeReply>;
   on(name: string, listener: (payload: unknown) => void): () => void;
   ready(): void;
+  /** Desktop only: the native open dialog; null when cancelled. */
+  pickModelPath(what: 'file' | 'folder'): Promise<string | null>;
+  /** Desktop only: the filesystem path of a dropped file. */
+  pathForFile(file: File): string;
 }
 
 declare global {

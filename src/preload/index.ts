@@ -3,9 +3,9 @@
  * and on(event, cb) -> unsubscribe. Names are checked against the contract here too, so a
  * compromised page cannot use the bridge to reach channels that do not exist.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { isCallName, isEventName } from '../shared/contract/index.js';
-import { IPC_EVENT, IPC_INVOKE, IPC_READY } from '../shared/ipc-channels.js';
+import { IPC_EVENT, IPC_INVOKE, IPC_PICK_PATH, IPC_READY } from '../shared/ipc-channels.js';
 import type { AimaBridge } from './api.js';
 
 const listeners = new Map<string, Set<(payload: unknown) => void>>();
@@ -27,6 +27,12 @@ const bridge: AimaBridge = {
   },
   ready() {
     ipcRenderer.send(IPC_READY);
+  },
+  pickModelPath(what) {
+    return ipcRenderer.invoke(IPC_PICK_PATH, what === 'folder' ? 'folder' : 'file');
+  },
+  pathForFile(file) {
+    return webUtils.getPathForFile(file);
   },
 };
 

@@ -2,6 +2,8 @@
 export const IPC_INVOKE = 'aima:invoke';
 export const IPC_EVENT = 'aima:event';
 export const IPC_READY = 'aima:ready';
+/** Desktop-only: the native file dialog (a browser has no equivalent, so it is not part of the API contract). */
+export const IPC_PICK_PATH = 'aima:pick-path';
 
 import type { ApiErrorBody } from './errors.js';
 /** What every IPC call answers: errors as data, because Electron flattens thrown errors to a string. */

@@ -10,7 +10,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('Run the AIMA core headless: API, gateway and web UI on one local port')
     .option('--port <port>', `port to listen on (default ${DEFAULT_PORT}, or AIMA_PORT)`)
-    .option('--host <host>', 'address to bind (loopback only until API keys exist)', '127.0.0.1')
+    .option('--host <host>', 'address to bind; beyond loopback only once an API key exists (`aima key create`)', '127.0.0.1')
     .option('--background', 'started by another aima command; log to the serve log', false)
     .action(
       action(async (opts: { port?: string; host: string; background: boolean }) => {

@@ -4,10 +4,13 @@ import { Settings } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, cliContext, connect, output } from '../context.js';
 
+/** Values are JSON when they parse as JSON (true, 8, ["http://x"]), else plain strings. */
 function parseValue(raw: string): unknown {
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }
 
 export function registerSettings(program: Command): void {

@@ -12,6 +12,18 @@ import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
 import { SettingsRepo } from './store/repositories/settings-repo.js';
 import { CoreEvents } from './events.js';
+import { ModelsRepo } from './store/repositories/models-repo.js';
+import { ModelLibrary } from './models/library.js';
+import { Operations } from './operations/operations.js';
+import { createServices, type Services } from './services/index.js';
+import type { GpuRef } from './services/guards.js';
+import type { SupervisorTiming } from './services/supervisor.js';
+import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
+import { openSecretStore } from './secrets/secret-store.js';
+import { createGatewayFeature } from './gateway/index.js';
+import type { Gateway } from './gateway/gateway.js';
+import { createDownloads } from './downloads/service.js';
+import type { StringCipher } from './secrets/secret-store.js';
 import { APP_VERSION } from './version.js';
 
 export interface CoreOptions {
@@ -20,6 +32,13 @@ export interface CoreOptions {
   env?: Env;
   /** Folders that may hold native/ (see native-binding.ts). */
   nativeRoots?: string[];
+  /** Services: replaces hardware detection for the GPU guard, and timer overrides (tests). */
+  listGpus?: () => Promise<GpuRef[]>;
+  serviceTiming?: Partial<SupervisorTiming>;
+  /** The install token, for the gateway's auth (set by the host; tests without a server leave it out). */
+  token?: string;
+  /** Electron safeStorage for secrets (the HF token) when inside the desktop app. */
+  secretCipher?: StringCipher;
 }
 
 export interface Core {
@@ -28,9 +47,20 @@ export interface Core {
   readonly paths: DataPaths;
   readonly db: Db;
   readonly env: Env;
+  readonly models: ModelLibrary;
+  readonly operations: Operations;
+  readonly services: Services['supervisor'];
+  /** API keys for /v1 and /api (the gateway and remote access). */
+  readonly keys: ApiKeysRepo;
+  /** The OpenAI-compatible gateway; its route is mounted on the core's HTTP server. */
+  readonly gateway: Gateway;
   /** Set once the server listens, so core.info can report it. */
   setUrl(url: string): void;
-  close(): Promise<void>;
+  /**
+   * Closes the core. stopServices: stop the engines (default: the onQuit setting — 'stop-services'
+   * stops them, 'keep-running' leaves them for the next core to adopt by PID file).
+   */
+  close(opts?: { stopServices?: boolean }): Promise<void>;
 }
 
 /** The repository root (development) or app root (packaged): where `native/` and `out/` live. */
@@ -58,8 +88,32 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const db = openDatabase(paths.database, { binding });
   const events = new CoreEvents();
   const settings = new SettingsRepo(db);
+  const operations = new Operations(events);
+  const models = new ModelLibrary(new ModelsRepo(db), paths.models, (list) => events.emit('models.changed', list));
+  const services = await createServices({
+    db,
+    events,
+    paths,
+    env,
+    operations,
+    appRoot: appRoot(),
+    listGpus: opts.listGpus,
+    timing: opts.serviceTiming,
+  });
+  const keys = new ApiKeysRepo(db);
+  const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secretCipher: opts.secretCipher });
   const startedAt = new Date().toISOString();
   let url = '';
+  const secrets = openSecretStore({ dataDir: paths.dataDir, cipher: opts.secretCipher });
+  const gatewayFeature = createGatewayFeature({
+    db,
+    settings,
+    keys,
+    secrets: secrets.store,
+    services: services.supervisor,
+    token: () => opts.token ?? null,
+    port: () => (url ? Number(new URL(url).port) : 0),
+  });
 
   const api: CoreApi = {
     'core.info': async () => ({
@@ -77,6 +131,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       events.emit('settings.changed', next);
       return next;
     },
+    'models.list': async () => models.list(),
+    'models.get': async ({ name }) => models.get(name),
+    'models.import': async ({ operationId, mode, ...req }) =>
+      operations.run({ id: operationId, label: `Importing ${req.path}`, unit: 'bytes' }, (op) => models.import({ ...req, mode: mode ?? 'link' }, op)),
+    'models.rename': async ({ name, newName }) => models.rename(name, newName),
+    'models.remove': async ({ name }) => models.remove(name),
+    'operations.cancel': async ({ id }) => ({ cancelled: operations.cancel(id) }),
+    ...services.api,
+    ...downloads.api,
+    ...gatewayFeature.api,
   };
 
   return {
@@ -85,10 +149,18 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     paths,
     db,
     env,
+    models,
+    operations,
+    services: services.supervisor,
+    keys,
+    gateway: gatewayFeature.gateway,
     setUrl(u) {
       url = u;
     },
-    async close() {
+    async close(closeOpts = {}) {
+      operations.cancelAll();
+      await downloads.close();
+      await services.supervisor.shutdown({ stopServices: closeOpts.stopServices ?? settings.getAll().onQuit === 'stop-services' });
       db.close();
     },
   };

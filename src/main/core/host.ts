@@ -33,20 +33,22 @@ export interface HostedCore {
 
 export type HostResult = HostedCore | { kind: 'attached'; info: LockInfo; token: string };
 
-/** Refuses a bind address that would expose the API beyond this machine. */
-export function checkBindHost(host: string): void {
-  if (!isLoopbackHost(host)) {
+/**
+ * Refuses a bind address that would expose the API beyond this machine unless API keys exist to
+ * protect it (then every request from elsewhere must carry one).
+ */
+export function checkBindHost(host: string, activeKeys: number): void {
+  if (!isLoopbackHost(host) && activeKeys === 0) {
     throw new AimaError(
       'forbidden',
-      `Refusing to listen on ${host}: that would expose AIMA to other machines, and API keys do not exist yet to protect it.`,
-      'Use the default --host 127.0.0.1 (reach it from elsewhere through an SSH tunnel: ssh -L 9090:127.0.0.1:9090 this-machine).',
+      `Refusing to listen on ${host}: that would expose AIMA to other machines, and no API key exists to protect it.`,
+      'Create one first with `aima key create NAME` (clients then send it as a Bearer token), or keep the default --host 127.0.0.1.',
     );
   }
 }
 
 export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const host = opts.host ?? '127.0.0.1';
-  checkBindHost(host);
   const paths = dataPaths(opts.dataDir);
   const { mkdirSync } = await import('node:fs');
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
@@ -56,14 +58,17 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const lock = acquired.lock;
   let core: Core | undefined;
   try {
-    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env });
+    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token });
+    checkBindHost(host, core.keys.active());
     const server = await startHttpServer({
       api: core.api,
       events: core.events,
-      token,
+      auth: { token, keys: core.keys },
+      remoteAccess: !isLoopbackHost(host),
       host,
       port: opts.port,
       uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
+      routes: [core.gateway.route],
     });
     core.setUrl(server.url);
     lock.setUrl(server.url);

@@ -3,11 +3,11 @@
  * attaches to the `aima serve` that already does; shows one window; keeps a tray menu; applies the
  * desktop-only settings (start at login, what quitting does).
  */
-import { app, ipcMain, shell, type BrowserWindow, type IpcMainEvent } from 'electron';
+import { app, dialog, ipcMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CoreApi, EventName } from '../../shared/contract/index.js';
-import { IPC_EVENT, IPC_READY } from '../../shared/ipc-channels.js';
+import { IPC_EVENT, IPC_PICK_PATH, IPC_READY } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { resolveDataDir } from '../core/config/paths.js';
 import { hostCore, type HostedCore } from '../core/host.js';
@@ -72,6 +72,15 @@ export async function runDesktopApp(): Promise<void> {
       windowIds: () => new Set(win && !win.isDestroyed() ? [win.webContents.id] : []),
       uiOrigins: [rendererUrl.startsWith('file:') ? pathToFileURL(path.join(outDir, 'renderer')).href : new URL(rendererUrl).origin],
     },
+  });
+  ipcMain.handle(IPC_PICK_PATH, async (event: IpcMainInvokeEvent, what: unknown) => {
+    if (!win || event.sender.id !== win.webContents.id) return null;
+    const result = await dialog.showOpenDialog(win, {
+      title: 'Import a model',
+      properties: [what === 'folder' ? 'openDirectory' : 'openFile'],
+      filters: what === 'folder' ? [] : [{ name: 'Models', extensions: ['gguf', 'onnx', 'safetensors'] }, { name: 'All files', extensions: ['*'] }],
+    });
+    return result.canceled ? null : (result.filePaths[0] ?? null);
   });
   // Events are held back until the renderer says it listens (Electron Fiddle does the same).
   ipcMain.on(IPC_READY, (event: IpcMainEvent) => readyWindows.add(event.sender.id));

@@ -4,9 +4,37 @@
  * from these maps, so adding a call means adding it here and implementing it in the core.
  */
 import { z } from 'zod';
+import { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo, ApiKeyRevokeParams, RemoteAddParams, RemoteEndpoint, RemoteRef, RequestRecord, RequestsParams } from './gateway.js';
 import { defineCall, type CallSpec } from './define.js';
 import { CoreInfo } from './core.js';
 import { Settings, SettingsPatch } from './settings.js';
+import { ModelImportParams, ModelRef, ModelRemoveResult, ModelRenameParams, ModelSummary } from './models.js';
+import { OperationCancelParams, OperationCancelResult, OperationProgress } from './operations.js';
+import {
+  EngineList,
+  ServiceCreateParams,
+  ServiceLogEvent,
+  ServiceLogs,
+  ServiceLogsParams,
+  ServiceRef,
+  ServiceRemoveResult,
+  ServiceStartParams,
+  ServiceStopParams,
+  ServiceSummary,
+} from './services.js';
+import {
+  DownloadCancelResult,
+  DownloadRef,
+  DownloadStartParams,
+  DownloadSummary,
+  HubFiles,
+  HubFilesParams,
+  HubModelHit,
+  HubSearchParams,
+  HubTokenParams,
+  HubTokenStatus,
+  StarterModel,
+} from './downloads.js';
 
 const Empty = z.object({}).strict();
 
@@ -14,10 +42,55 @@ export const calls = {
   'core.info': defineCall(Empty, CoreInfo, 'Where the core runs and which data directory it owns'),
   'settings.get': defineCall(Empty, Settings, 'All settings, with defaults filled in'),
   'settings.update': defineCall(SettingsPatch, Settings, 'Change some settings; returns all of them'),
+
+  'models.list': defineCall(Empty, z.array(ModelSummary), 'Every imported model'),
+  'models.get': defineCall(ModelRef, ModelSummary, 'One model by name'),
+  'models.import': defineCall(ModelImportParams, ModelSummary, 'Import a model file or folder (link in place, or copy into the data directory)'),
+  'models.rename': defineCall(ModelRenameParams, ModelSummary, 'Rename a model'),
+  'models.remove': defineCall(ModelRef, ModelRemoveResult, 'Remove a model from the library (deletes files only for copies)'),
+
+  'operations.cancel': defineCall(OperationCancelParams, OperationCancelResult, 'Cancel a running long operation'),
+
+  'services.list': defineCall(Empty, z.array(ServiceSummary), 'Every service with its live state'),
+  'services.get': defineCall(ServiceRef, ServiceSummary, 'One service by name'),
+  'services.create': defineCall(ServiceCreateParams, ServiceSummary, 'Create a service: a model on an engine, device and port (does not start it)'),
+  'services.start': defineCall(ServiceStartParams, ServiceSummary, 'Start a service; with wait, resolve once it is running or has failed'),
+  'services.stop': defineCall(ServiceStopParams, ServiceSummary, 'Stop a service (SIGTERM, then SIGKILL after the grace period; force: SIGKILL now)'),
+  'services.restart': defineCall(ServiceStartParams, ServiceSummary, 'Stop and start a service'),
+  'services.remove': defineCall(ServiceRef, ServiceRemoveResult, 'Stop and delete a service'),
+  'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
+  'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
+
+  // Downloads (issue 12): Hugging Face Hub search/listing and resumable, verified downloads.
+  'hub.search': defineCall(HubSearchParams, z.array(HubModelHit), 'Search models on the Hugging Face Hub (HF_ENDPOINT)'),
+  'hub.files': defineCall(HubFilesParams, HubFiles, "A Hub repository's files with sizes, GGUF quantizations grouped"),
+  'hub.starters': defineCall(Empty, z.array(StarterModel), 'Recommended starter models for the voice chain'),
+  'hub.tokenStatus': defineCall(Empty, HubTokenStatus, 'Whether a Hugging Face token is set, and where it is kept'),
+  'hub.setToken': defineCall(HubTokenParams, HubTokenStatus, 'Store (or with null, forget) the Hugging Face token for gated repositories'),
+  'downloads.start': defineCall(DownloadStartParams, DownloadSummary, 'Download files of a Hub repository (resumes an unfinished download of the same files)'),
+  'downloads.list': defineCall(Empty, z.array(DownloadSummary), 'Every download that is not cancelled'),
+  'downloads.pause': defineCall(DownloadRef, DownloadSummary, 'Pause a download (partial files are kept)'),
+  'downloads.resume': defineCall(DownloadRef, DownloadSummary, 'Resume a paused or failed download where it stopped'),
+  'downloads.cancel': defineCall(DownloadRef, DownloadCancelResult, 'Cancel a download and delete its partial files'),
+
+  // Gateway (issue 9): API keys, remote endpoints, recent requests.
+  'keys.list': defineCall(Empty, z.array(ApiKeyInfo), 'API keys (names and prefixes; the keys themselves are never shown again)'),
+  'keys.create': defineCall(ApiKeyCreateParams, ApiKeyCreated, 'Create an API key for /v1 and /api; the key is shown only in this answer'),
+  'keys.revoke': defineCall(ApiKeyRevokeParams, ApiKeyInfo, 'Revoke an API key (by id or name)'),
+  'remotes.list': defineCall(Empty, z.array(RemoteEndpoint), 'Remote OpenAI-compatible endpoints routed by the gateway'),
+  'remotes.add': defineCall(RemoteAddParams, RemoteEndpoint, 'Register a remote OpenAI-compatible endpoint and the models it serves'),
+  'remotes.remove': defineCall(RemoteRef, RemoteEndpoint, 'Forget a remote endpoint (and its key)'),
+  'gateway.requests': defineCall(RequestsParams, z.array(RequestRecord), 'The most recent gateway requests with their timings'),
 } satisfies Record<string, CallSpec<z.ZodType, z.ZodType>>;
 
 export const events = {
   'settings.changed': Settings,
+  'models.changed': z.array(ModelSummary),
+  'operation.progress': OperationProgress,
+  'services.changed': z.array(ServiceSummary),
+  'services.log': ServiceLogEvent,
+  /** One download changed (progress ~4 times a second, or a state change). */
+  'download.progress': DownloadSummary,
 } satisfies Record<string, z.ZodType>;
 
 export type Calls = typeof calls;
@@ -47,3 +120,8 @@ export function isEventName(name: string): name is EventName {
 
 export * from './core.js';
 export * from './settings.js';
+export * from './gateway.js';
+export * from './models.js';
+export * from './operations.js';
+export * from './services.js';
+export * from './downloads.js';

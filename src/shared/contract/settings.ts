@@ -14,6 +14,12 @@ const fields = {
   startOnDemand: z.boolean(),
   /** UI theme. */
   theme: z.enum(['system', 'light', 'dark']),
+  /** Gateway: requests that may wait for a busy service before 429 (per service). */
+  gatewayQueueSize: z.number().int().min(0).max(10_000),
+  /** Gateway: how long a request may wait for a slot (or for its service to start) before 503. */
+  gatewayQueueTimeoutSeconds: z.number().int().min(1).max(3600),
+  /** Gateway: web origins allowed to call /v1 from a browser (CORS). */
+  corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
 };
 
 export const Settings = z.object({
@@ -21,6 +27,9 @@ export const Settings = z.object({
   onQuit: fields.onQuit.default('stop-services'),
   startOnDemand: fields.startOnDemand.default(true),
   theme: fields.theme.default('system'),
+  gatewayQueueSize: fields.gatewayQueueSize.default(32),
+  gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
+  corsOrigins: fields.corsOrigins.default([]),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -168,3 +168,13 @@ export function listenAndAnnounce(server: import('node:http').Server, host: stri
     });
   });
 }
+
+/**
+ * Writes one SSE `data:` event without waiting for the socket to drain; returns false when the
+ * socket's buffer is over its high-water mark. For producers that cannot pause (a token callback):
+ * awaiting {@link writeSse} per event there would pile up 'drain' listeners instead.
+ */
+export function writeSseNow(res: ServerResponse, data: unknown): boolean {
+  if (res.writableEnded || res.destroyed) return false;
+  return res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+}

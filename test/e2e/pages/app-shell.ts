@@ -8,7 +8,7 @@ export class AppShell {
 
   async open(page: (typeof PAGE_IDS)[number]) {
     await this.page.click(`[data-nav="${page}"]`);
-    await this.page.waitForFunction((id) => document.querySelector(`[data-nav="${id}"]`)?.getAttribute('aria-current') === 'page', page);
+    await this.page.locator(`[data-nav="${page}"][aria-current="page"]`).waitFor();
   }
 
   heading() {

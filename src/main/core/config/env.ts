@@ -12,12 +12,16 @@ export const envSpecs = {
   AIMA_HOME: { description: 'Data directory (default: the platform data dir, e.g. ~/.local/share/aima)' },
   AIMA_PORT: { description: 'Port of the core API when `aima serve` is started without --port (default 9090)' },
   AIMA_NVIDIA_SMI: { description: 'Path of the nvidia-smi executable (tests and demos replay recordings through it)' },
+  AIMA_LLAMA_SERVER: { description: 'Path of the llama-server binary for the llama-server engine (default: found on PATH)' },
   AIMA_SQLITE_BINDING: { description: 'Path of a better_sqlite3.node to load instead of the automatic choice' },
   AIMA_REQUIRE_ALL: { description: 'Tests: 1 turns a skip for a missing obtainable system part into a failure' },
   AIMA_LOG_LEVEL: { description: 'debug | info | warn | error (default info)' },
   XDG_DATA_HOME: { description: 'Linux data directory base (XDG Base Directory spec)' },
   APPDATA: { description: 'Windows roaming application data directory' },
+  PATH: { description: 'Where engine binaries named by the catalog (llama-server) are looked up' },
   DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
+  HF_ENDPOINT: { description: 'Hugging Face Hub endpoint or mirror for search and downloads (default https://huggingface.co)' },
+  HF_TOKEN: { description: 'Hugging Face token for gated repositories (overrides the one stored with `aima model hf-token set`)' },
 } as const satisfies Record<string, EnvSpec>;
 
 export type EnvName = keyof typeof envSpecs;

@@ -12,7 +12,7 @@ import type { CoreApi } from '../../../shared/contract/index.js';
 import { AimaError, httpStatusOf, toAimaError } from '../../../shared/errors.js';
 import { dispatchCall } from '../api/dispatch.js';
 import type { CoreEvents } from '../events.js';
-import { isAllowedHost, isAllowedOrigin, isAuthorized, loginCookie } from './security.js';
+import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, type AuthPolicy } from './security.js';
 import { tokenMatches } from './token.js';
 
 /** A mounted route: returns true when it handled the request. */
@@ -21,7 +21,7 @@ export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boo
 export interface ServerOptions {
   api: CoreApi;
   events: CoreEvents;
-  token: string;
+  auth: AuthPolicy;
   host: string;
   port: number;
   /** Built web UI (out/renderer); when missing, / explains how to build it. */
@@ -29,6 +29,11 @@ export interface ServerOptions {
   routes?: Route[];
   /** Largest JSON body /api accepts. */
   maxBodyBytes?: number;
+  /**
+   * Bound beyond loopback (only allowed once API keys exist): requests naming another Host are
+   * then accepted when they carry a valid API key.
+   */
+  remoteAccess?: boolean;
 }
 
 export interface RunningServer {
@@ -80,7 +85,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     // DNS rebinding and cross-site protection come before anything else, for every path.
-    if (!isAllowedHost(req.headers.host, port)) {
+    if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
       return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
     }
     if (!isAllowedOrigin(req.headers.origin, port)) {
@@ -91,16 +96,16 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, app: 'aima' });
 
     if (url.pathname === '/login') {
-      if (!tokenMatches(opts.token, url.searchParams.get('token'))) {
+      if (!tokenMatches(opts.auth.token, url.searchParams.get('token'))) {
         res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
         return res.end('Wrong or missing token. Use the login URL that `aima serve` printed, or run `aima status` to see it again.\n');
       }
-      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.token), 'cache-control': 'no-store' });
+      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token), 'cache-control': 'no-store' });
       return res.end();
     }
 
     if (url.pathname.startsWith('/api/')) {
-      if (!isAuthorized(req, opts.token)) {
+      if (!authorizeApi(req, opts.auth)) {
         return sendApiError(res, new AimaError('unauthorized', 'Missing or wrong API token.', 'Open the login URL printed by `aima serve` (or shown by `aima status`).'));
       }
       const m = /^\/api\/call\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
@@ -147,9 +152,9 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (!isAllowedHost(req.headers.host, port) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if ((!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
     if (url.pathname !== '/api/events') return refuse(404, 'Not Found');
-    if (!isAuthorized(req, opts.token)) return refuse(401, 'Unauthorized');
+    if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const off = opts.events.onAny((name, payload) => {
@@ -177,7 +182,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   return {
     url,
     port,
-    loginUrl: `${url}/login?token=${opts.token}`,
+    loginUrl: `${url}/login?token=${opts.auth.token}`,
     server,
     async close() {
       for (const ws of sockets) ws.terminate();

@@ -63,3 +63,35 @@ export function isAuthorized(req: IncomingMessage, token: string): boolean {
 export function loginCookie(token: string): string {
   return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
 }
+
+/** What a request may present: the install token (bearer or cookie) or an API key. */
+export interface AuthPolicy {
+  token: string;
+  keys: { active(): number; verify(key: string): boolean };
+}
+
+function bearer(req: IncomingMessage): string | null {
+  const auth = req.headers.authorization;
+  return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
+}
+
+/** A valid API key in `Authorization: Bearer`. */
+export function hasValidApiKey(req: IncomingMessage, policy: AuthPolicy): boolean {
+  const b = bearer(req);
+  return b !== null && policy.keys.verify(b);
+}
+
+/** /api: the install token or an API key. */
+export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean {
+  return isAuthorized(req, policy.token) || hasValidApiKey(req, policy);
+}
+
+/**
+ * /v1 and /metrics: the install token or an API key; with no API keys configured, local
+ * clients (editors, scripts on this machine) need nothing — as with LM Studio or Ollama — because
+ * the server only listens on loopback and Host/Origin checks keep web pages out.
+ */
+export function authorizeGateway(req: IncomingMessage, policy: AuthPolicy, port: number): boolean {
+  if (authorizeApi(req, policy)) return true;
+  return policy.keys.active() === 0 && isAllowedHost(req.headers.host, port);
+}

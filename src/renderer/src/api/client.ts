@@ -49,3 +49,6 @@ export function on<K extends EventName>(name: K, listener: (payload: EventPayloa
 }
 
 export const runningInElectron = Boolean(window.aima);
+
+/** Desktop-only helpers (file dialog, dropped-file paths); undefined in a browser. */
+export const desktop: Pick<AimaBridge, 'pickModelPath' | 'pathForFile'> | undefined = window.aima;

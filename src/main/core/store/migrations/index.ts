@@ -6,6 +6,10 @@
 import type { Migration } from './types.js';
 import { migration001 } from './001-settings.js';
 import { migration002 } from './002-settings-updated-at.js';
+import { migration003 } from './003-models.js';
+import { migration004 } from './004-services.js';
+import { migration005 } from './005-downloads.js';
+import { migration006 } from './006-gateway.js';
 
-export const migrations: readonly Migration[] = [migration001, migration002];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
 export type { Migration } from './types.js';

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Benchmark: what the embedded LLM worker's HTTP layer costs over node-llama-cpp in-process.
+// Loads stories260K in this process (threads 1) and generates N tokens greedily; spawns the BUILT
+// worker (out/workers/llm.mjs, threads 1, parallel 1) and generates the same N tokens through HTTP,
+// non-streaming and streaming. Runs alternate side by side for several rounds; medians and ratios
+// are printed, then one JSON line. Target: worker / in-process tokens/s >= 0.95.
+//
+//   node bench/llm-worker.mjs [--tokens 400] [--rounds 7]
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LlamaCompletion, getLlama } from 'node-llama-cpp';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '400' }, rounds: { type: 'string', default: '7' } } });
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+const PROMPT = 'Once upon a time';
+const modelPath = path.join(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
+if (!existsSync(modelPath)) {
+  console.error(`missing ${modelPath}: check out the workplace shared/ folder beside this repo (see its README)`);
+  process.exit(1);
+}
+const workerScript = path.join(root, 'out', 'workers', 'llm.mjs');
+execFileSync(process.execPath, [path.join(root, 'scripts', 'build-node.mjs')], { cwd: root, stdio: 'ignore' });
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// --- in-process -----------------------------------------------------------------------------
+const llama = await getLlama({ build: 'never', gpu: false });
+const model = await llama.loadModel({ modelPath });
+const context = await model.createContext({ sequences: 1, contextSize: 512, threads: 1 });
+const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
+
+async function inProcess() {
+  const start = performance.now();
+  let first = null;
+  let tokens = 0;
+  const result = await completion.generateCompletionWithMeta(PROMPT, {
+    maxTokens: TOKENS,
+    temperature: 0,
+    repeatPenalty: false,
+    disableContextShift: true,
+    onToken: (t) => {
+      first ??= performance.now();
+      tokens += t.length;
+    },
+  });
+  const end = performance.now();
+  return { tokens, ms: end - start, ttft: first - start, text: result.response };
+}
+
+// --- worker -----------------------------------------------------------------------------------
+const child = spawn(process.execPath, [workerScript, '--model', modelPath, '--port', '0', '--threads', '1', '--parallel', '1', '--ctx-size', '512'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let stdout = '';
+child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+const url = await new Promise((resolve, reject) => {
+  const timer = setInterval(() => {
+    const m = /listening on (http:\/\/\S+)/.exec(stdout);
+    if (m && stdout.includes('ready:')) {
+      clearInterval(timer);
+      resolve(m[1]);
+    }
+    if (child.exitCode !== null) {
+      clearInterval(timer);
+      reject(new Error(`worker exited: ${stdout}`));
+    }
+  }, 10);
+});
+
+async function workerPlain() {
+  const start = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: PROMPT, max_tokens: TOKENS, temperature: 0 }),
+  });
+  const body = await res.json();
+  const end = performance.now();
+  return { tokens: body.usage.completion_tokens, ms: end - start, ttft: null, text: body.choices[0].text, serverTtft: body.timings.ttft_ms };
+}
+
+async function workerStream() {
+  const start = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: PROMPT, max_tokens: TOKENS, temperature: 0, stream: true }),
+  });
+  const decoder = new TextDecoder();
+  let first = null;
+  let buffer = '';
+  let text = '';
+  let tokens = 0;
+  for await (const bytes of res.body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const data = buffer.slice(6, cut);
+      buffer = buffer.slice(cut + 2);
+      if (data === '[DONE]') continue;
+      const event = JSON.parse(data);
+      const piece = event.choices[0]?.text ?? '';
+      if (piece) first ??= performance.now();
+      text += piece;
+      if (event.usage) tokens = event.usage.completion_tokens;
+    }
+  }
+  const end = performance.now();
+  return { tokens, ms: end - start, ttft: first - start, text };
+}
+
+// --- CPU time ---------------------------------------------------------------------------------
+// Wall-clock tokens/s on a shared machine mostly measures the neighbours; CPU time per token (all
+// threads of the generating process) shows what the HTTP layer itself costs.
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+function workerCpuMs() {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS; // utime + stime
+}
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const cpu = { inProcess: 0, plain: 0, stream: 0 };
+async function timed(name, fn, clock) {
+  const before = clock();
+  const r = await fn();
+  cpu[name] += clock() - before;
+  return r;
+}
+
+// --- rounds -----------------------------------------------------------------------------------
+const runs = { inProcess: [], plain: [], stream: [] };
+await inProcess();
+await workerPlain();
+await workerStream(); // warm-up, not counted
+for (let round = 0; round < ROUNDS; round++) {
+  runs.inProcess.push(await timed('inProcess', inProcess, selfCpuMs));
+  runs.plain.push(await timed('plain', workerPlain, workerCpuMs));
+  runs.stream.push(await timed('stream', workerStream, workerCpuMs));
+}
+child.kill('SIGTERM');
+
+const reference = runs.inProcess[0].text;
+for (const [name, list] of Object.entries(runs)) {
+  for (const r of list) {
+    if (r.text !== reference || r.tokens !== TOKENS) throw new Error(`${name}: output differs from in-process (${r.tokens} tokens)`);
+  }
+}
+const tps = (list) => median(list.map((r) => (r.tokens * 1000) / r.ms));
+const result = {
+  model: 'stories260K',
+  tokens: TOKENS,
+  rounds: ROUNDS,
+  threads: 1,
+  in_process_tokens_per_s: Math.round(tps(runs.inProcess)),
+  worker_tokens_per_s: Math.round(tps(runs.plain)),
+  worker_stream_tokens_per_s: Math.round(tps(runs.stream)),
+  ratio_worker: Math.round((tps(runs.plain) / tps(runs.inProcess)) * 1000) / 1000,
+  ratio_worker_stream: Math.round((tps(runs.stream) / tps(runs.inProcess)) * 1000) / 1000,
+  in_process_ttft_ms: Math.round(median(runs.inProcess.map((r) => r.ttft)) * 100) / 100,
+  worker_stream_ttft_ms: Math.round(median(runs.stream.map((r) => r.ttft)) * 100) / 100,
+  worker_server_ttft_ms: Math.round(median(runs.plain.map((r) => r.serverTtft)) * 100) / 100,
+};
+result.ttft_overhead_ms = Math.round((result.worker_stream_ttft_ms - result.in_process_ttft_ms) * 100) / 100;
+const usPerToken = (name) => Math.round((cpu[name] * 1000) / (ROUNDS * TOKENS));
+result.cpu_us_per_token_in_process = usPerToken('inProcess');
+result.cpu_us_per_token_worker = usPerToken('plain');
+result.cpu_us_per_token_worker_stream = usPerToken('stream');
+result.cpu_ratio_worker = Math.round((cpu.inProcess / cpu.plain) * 1000) / 1000;
+result.cpu_ratio_worker_stream = Math.round((cpu.inProcess / cpu.stream) * 1000) / 1000;
+result.load_average = os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+console.log(`stories260K, ${TOKENS} greedy tokens, threads 1, ${ROUNDS} alternating rounds (medians):`);
+console.log(`  in-process node-llama-cpp   ${result.in_process_tokens_per_s} tokens/s, first token ${result.in_process_ttft_ms} ms`);
+console.log(`  worker, non-streaming       ${result.worker_tokens_per_s} tokens/s (x${result.ratio_worker})`);
+console.log(`  worker, streaming           ${result.worker_stream_tokens_per_s} tokens/s (x${result.ratio_worker_stream}), first token ${result.worker_stream_ttft_ms} ms (+${result.ttft_overhead_ms} ms)`);
+console.log(`  CPU per token (all threads): in-process ${result.cpu_us_per_token_in_process} us, worker ${result.cpu_us_per_token_worker} us (efficiency x${result.cpu_ratio_worker}), streaming ${result.cpu_us_per_token_worker_stream} us (x${result.cpu_ratio_worker_stream})`);
+console.log(`  target worker/in-process >= 0.95 (wall tokens/s): ${result.ratio_worker >= 0.95 && result.ratio_worker_stream >= 0.95 ? 'met' : 'NOT met'}; load average ${result.load_average.join(' ')} on ${os.availableParallelism()} cores`);
+console.log(JSON.stringify(result));
+await context.dispose();
+await model.dispose();
+await llama.dispose();

@@ -1,0 +1,65 @@
+/** `aima service create NAME --model M --engine E [...]`: define a service (does not start it). */
+import type { Command } from 'commander';
+import { devices, type Device } from '../../../shared/contract/index.js';
+import { AimaError } from '../../../shared/errors.js';
+import { action, cliContext, connect, output } from '../../context.js';
+import { intOption, stateLine } from './format.js';
+
+interface Opts {
+  model?: string;
+  engine: string;
+  device: string;
+  gpus?: string;
+  port?: string;
+  threads?: string;
+  ctxSize?: string;
+  concurrency?: string;
+  restart?: string;
+  json?: boolean;
+}
+
+export function registerCreate(service: Command): void {
+  service
+    .command('create <name>')
+    .description('Create a service: a model on an engine, device and port (start it with `aima service start`)')
+    .option('--model <model>', 'model name (see `aima model list`)')
+    .requiredOption('--engine <engine>', 'engine id (see `aima engine list`)')
+    .option('--device <device>', `cpu or gpu`, 'cpu')
+    .option('--gpus <list>', 'GPU indices for --device gpu, e.g. 0,1 (default: all)')
+    .option('--port <port>', 'port to listen on (default 0: a free one at each start)')
+    .option('--threads <n>', 'CPU threads (default: the engine decides)')
+    .option('--ctx-size <n>', 'context size in tokens (LLM engines)')
+    .option('--concurrency <n>', 'parallel request slots', '1')
+    .option('--restart <policy>', 'on-failure, always or never', 'on-failure')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (name: string, opts: Opts) => {
+        if (!(devices as readonly string[]).includes(opts.device)) throw new AimaError('bad-request', `--device must be cpu or gpu (got "${opts.device}").`, 'Use --device cpu or --device gpu.');
+        const bad = (err: unknown) => new AimaError('bad-request', (err as Error).message, 'Fix the option and try again.');
+        let params;
+        try {
+          params = {
+            name,
+            model: opts.model,
+            engine: opts.engine,
+            device: opts.device as Device,
+            gpus: opts.gpus ? opts.gpus.split(',').map((g) => intOption(g.trim(), '--gpus', 0)!) : [],
+            port: intOption(opts.port, '--port', 0) ?? 0,
+            threads: intOption(opts.threads, '--threads', 1),
+            ctxSize: intOption(opts.ctxSize, '--ctx-size', 16),
+            concurrency: intOption(opts.concurrency, '--concurrency', 1) ?? 1,
+            restartPolicy: opts.restart as 'on-failure' | 'always' | 'never',
+          };
+        } catch (err) {
+          throw bad(err);
+        }
+        const conn = await connect(cliContext());
+        try {
+          const s = await conn.api['services.create'](params);
+          output(opts.json, s, (x) => `Created ${stateLine(x)}. Start it with \`aima service start ${x.name}\`.`);
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+}

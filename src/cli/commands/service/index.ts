@@ -1,0 +1,18 @@
+/** `aima service …`: create, start, stop, restart, list, logs and remove services (one file per command). */
+import type { Command } from 'commander';
+import { registerCreate } from './create.js';
+import { registerList } from './list.js';
+import { registerLogs } from './logs.js';
+import { registerRemove } from './remove.js';
+import { registerStart } from './start.js';
+import { registerStop } from './stop.js';
+
+export function registerService(program: Command): void {
+  const service = program.command('service').description('Run models as services: this model, on this engine, on this device, on this port');
+  registerCreate(service);
+  registerStart(service);
+  registerStop(service);
+  registerList(service);
+  registerLogs(service);
+  registerRemove(service);
+}

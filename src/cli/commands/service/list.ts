@@ -1,0 +1,22 @@
+/** `aima service list [--json]`: every service with state, reason, pid, port, engine and model. */
+import type { Command } from 'commander';
+import { action, cliContext, connect, output } from '../../context.js';
+import { serviceTable } from './format.js';
+
+export function registerList(service: Command): void {
+  service
+    .command('list')
+    .alias('ls')
+    .description('List services and their states')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const conn = await connect(cliContext());
+        try {
+          output(opts.json, await conn.api['services.list']({}), serviceTable);
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+}

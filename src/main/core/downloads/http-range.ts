@@ -1,0 +1,139 @@
+/**
+ * Plain node:http(s) for the byte transfers (fetch's web streams cost throughput at GB/s):
+ * resolve a Hub file (HEAD, redirects by hand so the CDN location and the Hub's checksum headers
+ * are both seen) and stream a byte range into a callback with backpressure.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface ResolvedFile {
+  /** Where the bytes are (the CDN location for LFS files, the resolve URL itself otherwise). */
+  url: string;
+  size: number | null;
+  /** sha256 from X-Linked-Etag (LFS) or the git blob id from ETag, unquoted. */
+  linkedEtag: string | null;
+  etag: string | null;
+  commit: string | null;
+}
+
+/** A failure worth retrying (network, 5xx, 429, a cut body); others (404, 403, 416) are final. */
+export class TransferError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'TransferError';
+  }
+}
+
+const agentOpts = { keepAlive: true, maxSockets: 16 };
+const httpAgent = new http.Agent(agentOpts);
+const httpsAgent = new https.Agent(agentOpts);
+
+function send(url: string, method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(u, { method, headers: { 'user-agent': 'aima', ...headers }, agent: u.protocol === 'https:' ? httpsAgent : httpAgent, signal });
+    req.setTimeout(timeoutMs, () => req.destroy(new TransferError(`no answer from ${u.host} in ${timeoutMs / 1000} s`, true)));
+    req.on('response', resolve);
+    req.on('error', (err) => reject(signal.aborted ? err : err instanceof TransferError ? err : new TransferError(`${u.host}: ${err.message}`, true)));
+    req.end();
+  });
+}
+
+const unquote = (v: string | string[] | undefined) => (typeof v === 'string' ? v.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
+
+function statusError(status: number, url: string): TransferError {
+  const retryable = status >= 500 || status === 429 || status === 408;
+  return new TransferError(`${new URL(url).host} answered HTTP ${status}`, retryable, status);
+}
+
+/** HEAD on the resolve URL, following up to 5 redirects, keeping the Hub's headers from the first answer. */
+export async function resolveFile(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs = 30_000): Promise<ResolvedFile> {
+  let current = url;
+  let first: http.IncomingHttpHeaders | null = null;
+  for (let hop = 0; hop < 6; hop++) {
+    const res = await send(current, 'HEAD', hop === 0 ? headers : {}, signal, timeoutMs);
+    res.resume();
+    first ??= res.headers;
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      current = new URL(res.headers.location, current).toString();
+      continue;
+    }
+    if (status < 200 || status >= 300) throw statusError(status, current);
+    const linkedSize = first['x-linked-size'] ?? res.headers['content-length'];
+    return {
+      url: current,
+      size: linkedSize ? Number(linkedSize) : null,
+      linkedEtag: unquote(first['x-linked-etag']),
+      etag: unquote(first.etag),
+      commit: typeof first['x-repo-commit'] === 'string' ? first['x-repo-commit'] : null,
+    };
+  }
+  throw new TransferError(`too many redirects from ${url}`, false);
+}
+
+/**
+ * GETs bytes [start, end] (inclusive) of `url` and hands each piece to `sink` in order, waiting for
+ * it (backpressure). Resolves when the whole range arrived; a short body is a retryable error.
+ */
+export async function fetchRange(
+  url: string,
+  start: number,
+  end: number,
+  opts: { headers?: Record<string, string>; signal: AbortSignal; timeoutMs?: number; wholeFile?: boolean },
+  sink: (piece: Buffer) => Promise<void>,
+): Promise<void> {
+  const headers = { ...opts.headers, range: `bytes=${start}-${end}`, 'accept-encoding': 'identity' };
+  let current = url;
+  let res: http.IncomingMessage | null = null;
+  for (let hop = 0; hop < 6; hop++) {
+    res = await send(current, 'GET', hop === 0 ? headers : { range: headers.range, 'accept-encoding': 'identity' }, opts.signal, opts.timeoutMs ?? 30_000);
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      current = new URL(res.headers.location, current).toString();
+      continue;
+    }
+    break;
+  }
+  if (!res) throw new TransferError('no response', true);
+  const status = res.statusCode ?? 0;
+  if (status === 200 && !(start === 0 && opts.wholeFile)) {
+    res.destroy();
+    throw new TransferError(`${new URL(current).host} ignored the Range request (HTTP 200 instead of 206)`, false, 200);
+  }
+  if (status !== 206 && status !== 200) {
+    res.resume();
+    throw statusError(status, current);
+  }
+  if (status === 206) {
+    const m = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
+    if (!m || Number(m[1]) !== start) {
+      res.destroy();
+      throw new TransferError(`unexpected Content-Range "${res.headers['content-range']}" for bytes=${start}-${end}`, true, 206);
+    }
+  }
+  const want = end - start + 1;
+  let got = 0;
+  // The socket idles while the sink waits (backpressure), so the idle timeout only counts the network.
+  res.setTimeout(opts.timeoutMs ?? 30_000, () => res!.destroy(new TransferError(`the transfer from ${new URL(current).host} stalled`, true)));
+  try {
+    for await (const piece of res as AsyncIterable<Buffer>) {
+      const take = got + piece.length > want ? piece.subarray(0, want - got) : piece;
+      got += take.length;
+      await sink(take);
+      if (got >= want) break;
+    }
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    throw err instanceof TransferError ? err : new TransferError(`connection lost after ${got} of ${want} bytes (${(err as Error).message})`, true);
+  } finally {
+    res.destroy();
+  }
+  if (got < want) throw new TransferError(`connection closed after ${got} of ${want} bytes`, true);
+}

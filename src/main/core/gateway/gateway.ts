@@ -1,0 +1,256 @@
+/**
+ * The OpenAI-compatible gateway under `/v1` (and Prometheus `/metrics`) on the core's port:
+ * finds the service or remote endpoint that serves the requested model, admits the request
+ * through that upstream's queue, starts a stopped service on demand, and streams the answer back.
+ * Errors are in OpenAI's shape everywhere.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, readBody, sendError, sendJson } from '../../../workers/common/http.js';
+import type { Route } from '../server/http-server.js';
+import type { ModelDirectory, RoutableModel } from './directory.js';
+import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
+import { GatewayMetrics } from './metrics.js';
+import { forward } from './proxy.js';
+import { RequestLog } from './request-log.js';
+
+export interface GatewayPolicy {
+  startOnDemand: boolean;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** JSON bodies (chat, completions, embeddings, speech). */
+  maxJsonBytes: number;
+  /** Multipart bodies (audio uploads). */
+  maxUploadBytes: number;
+  /** Origins allowed to call /v1 from a browser (CORS). */
+  corsOrigins: string[];
+}
+
+export interface GatewayOptions {
+  directory: ModelDirectory;
+  policy: () => GatewayPolicy;
+  /** True when the request may use the gateway (API key, install token, or loopback without keys). */
+  authorize: (req: IncomingMessage) => boolean;
+}
+
+/** Endpoints and how their `model` is found. */
+const ENDPOINTS: Record<string, { body: 'json' | 'multipart'; kinds: RoutableModel['kind'][] }> = {
+  '/v1/chat/completions': { body: 'json', kinds: ['llm'] },
+  '/v1/completions': { body: 'json', kinds: ['llm'] },
+  '/v1/embeddings': { body: 'json', kinds: ['embedding', 'llm'] },
+  '/v1/audio/transcriptions': { body: 'multipart', kinds: ['asr'] },
+  '/v1/audio/translations': { body: 'multipart', kinds: ['asr'] },
+  '/v1/audio/speech': { body: 'json', kinds: ['tts'] },
+};
+
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly log = new RequestLog();
+  private readonly limiters = new Map<string, ConcurrencyLimiter>();
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })));
+  }
+
+  /** The route to mount on the core's HTTP server. */
+  readonly route: Route = (req, res, url) => {
+    if (url.pathname === '/metrics') {
+      void this.serveMetrics(req, res);
+      return true;
+    }
+    if (url.pathname !== '/v1' && !url.pathname.startsWith('/v1/')) return false;
+    void this.handle(req, res, url.pathname);
+    return true;
+  };
+
+  private cors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return true;
+    if (!this.opts.policy().corsOrigins.includes(origin)) return false;
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    return true;
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse) {
+    if (!this.opts.authorize(req)) return sendError(res, unauthorized());
+    const text = await this.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string) {
+    const started = performance.now();
+    const at = new Date().toISOString();
+    let model: string | null = null;
+    let queuedMs = 0;
+    const record = (status: number, extra: { ttftMs?: number | null; tokens?: number | null; tps?: number | null; stream?: boolean; error?: string | null } = {}) => {
+      const endpoint = path;
+      const durationMs = performance.now() - started;
+      this.metrics.requests.inc({ model: model ?? '', endpoint, status: String(status) });
+      if (model) this.metrics.duration.observe({ model, endpoint }, durationMs / 1000);
+      this.log.add({
+        at,
+        endpoint,
+        model,
+        status,
+        durationMs: Math.round(durationMs),
+        queuedMs: Math.round(queuedMs),
+        ttftMs: extra.ttftMs ?? null,
+        completionTokens: extra.tokens ?? null,
+        tokensPerSecond: extra.tps ?? null,
+        stream: extra.stream ?? false,
+        error: extra.error ?? null,
+      });
+    };
+    const fail = (err: HttpError) => {
+      sendError(res, err);
+      record(err.status, { error: err.message });
+    };
+
+    try {
+      if (!this.cors(req, res)) throw new HttpError(403, `Origin ${req.headers.origin} is not allowed to call the gateway.`, 'invalid_request_error', 'cors_origin_denied');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204);
+        return res.end();
+      }
+      if (!this.opts.authorize(req)) throw unauthorized();
+
+      if (path === '/v1/models' && req.method === 'GET') {
+        const data = this.opts.directory.list().map((m) => ({
+          id: m.id,
+          object: 'model',
+          created: 0,
+          owned_by: m.owner.type === 'service' ? 'aima' : m.owner.remote,
+          aima: { kind: m.kind, state: m.state, reason: m.reason ?? null, aliases: m.aliases, owner: m.owner, concurrency: m.concurrency },
+        }));
+        sendJson(res, 200, { object: 'list', data });
+        return record(200);
+      }
+
+      const spec = ENDPOINTS[path];
+      if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
+      if (req.method !== 'POST') throw new HttpError(405, `${path} takes POST.`, 'invalid_request_error', 'method_not_allowed');
+
+      const policy = this.opts.policy();
+      const body = await readBody(req, spec.body === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
+      model = await modelOf(spec.body, body, req.headers['content-type']);
+      let target = this.opts.directory.resolve(model);
+      if (!target) {
+        const names = this.opts.directory.list().map((m) => m.id);
+        throw new HttpError(404, `The model "${model}" does not exist. Available models: ${names.length ? names.join(', ') : '(none — create a service with `aima service create`)'}.`, 'invalid_request_error', 'model_not_found', 'model');
+      }
+      if (!spec.kinds.includes(target.kind)) {
+        throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
+      }
+
+      const abort = new AbortController();
+      res.on('close', () => abort.abort());
+      const queueStarted = performance.now();
+      const limiter = this.limiterFor(target, policy);
+      let release: () => void;
+      try {
+        release = await limiter.acquire(abort.signal);
+      } catch (err) {
+        throw admissionError(err, target, policy);
+      }
+      try {
+        if (target.state !== 'running' || !target.baseUrl) {
+          if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
+            target = await withTimeout(this.opts.directory.start(target, abort.signal), policy.queueTimeoutMs - (performance.now() - queueStarted), target);
+          }
+          if (target.state !== 'running' || !target.baseUrl) throw notRunning(target);
+        }
+        queuedMs = performance.now() - queueStarted;
+        const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
+        if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+        const upstreamBody = target.upstreamModel !== model && spec.body === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+        const out = await forward(req, res, { url: new URL(target.baseUrl + path), method: 'POST', headers, body: upstreamBody });
+        const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
+        if (out.firstByteMs !== null) this.metrics.ttft.observe({ model }, out.firstByteMs / 1000);
+        if (out.completionTokens) this.metrics.tokens.inc({ model }, out.completionTokens);
+        if (tps) this.metrics.tokensPerSecond.observe({ model }, tps);
+        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
+      } finally {
+        release();
+      }
+    } catch (err) {
+      if (res.destroyed || res.writableEnded) return;
+      fail(err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error'));
+    }
+  }
+
+  private limiterFor(target: RoutableModel, policy: GatewayPolicy): ConcurrencyLimiter {
+    const key = target.owner.type === 'service' ? `service:${target.owner.service}` : `remote:${target.owner.remote}:${target.id}`;
+    const opts = { limit: Math.max(1, target.concurrency), maxQueue: policy.maxQueue, timeoutMs: policy.queueTimeoutMs };
+    let l = this.limiters.get(key);
+    if (!l) this.limiters.set(key, (l = new ConcurrencyLimiter(opts)));
+    else l.configure(opts);
+    return l;
+  }
+}
+
+async function modelOf(kind: 'json' | 'multipart', body: Buffer, contentType: string | undefined): Promise<string> {
+  if (kind === 'json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
+    }
+    const model = (parsed as { model?: unknown } | null)?.model;
+    if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
+    return model;
+  }
+  if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw new HttpError(400, 'The multipart body could not be parsed.', 'invalid_request_error', 'invalid_multipart');
+  }
+  const model = form.get('model');
+  if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The form has no "model" field. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
+  return model;
+}
+
+function rewriteModel(body: Buffer, model: string): Buffer {
+  const parsed = JSON.parse(body.toString('utf8'));
+  return Buffer.from(JSON.stringify({ ...parsed, model }));
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
+}
+
+function notRunning(m: RoutableModel): HttpError {
+  const how = m.owner.type === 'service' ? ` Start it with \`aima service start ${m.owner.service}\` (or turn on "start on demand" in Settings).` : '';
+  return new HttpError(503, `The model "${m.id}" is ${m.state}${m.reason ? ` (${m.reason})` : ''}.${how}`, 'server_error', 'model_not_running', null, { 'retry-after': '5' });
+}
+
+function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy): HttpError {
+  if (!(err instanceof AdmissionRefused)) return err as HttpError;
+  switch (err.reason.kind) {
+    case 'queue-full':
+      return new HttpError(429, `The model "${target.id}" is busy: ${target.concurrency} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
+    case 'timeout':
+      return new HttpError(503, `The model "${target.id}" stayed busy for ${Math.round(err.reason.waitedMs / 1000)} s, longer than the queue wait limit. Retry later, or raise the service's concurrency.`, 'server_error', 'queue_timeout', null, { 'retry-after': '5' });
+    case 'aborted':
+      return new HttpError(499, 'The client went away while waiting.', 'invalid_request_error', 'client_closed');
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, target: RoutableModel): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HttpError(503, `The model "${target.id}" did not start within the queue wait limit; it is still starting.`, 'server_error', 'start_timeout', null, { 'retry-after': '10' })), Math.max(0, ms));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

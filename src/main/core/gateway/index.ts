@@ -1,0 +1,98 @@
+/**
+ * The gateway feature: the `/v1` + `/metrics` route, API keys, remote endpoints and the request
+ * log, wired to the services supervisor and the settings. core.ts spreads `api` into the core's
+ * API and mounts `gateway.route` on the HTTP server.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { CoreApi, ServiceSummary } from '../../../shared/contract/index.js';
+import { AimaError } from '../../../shared/errors.js';
+import type { Db } from '../store/database.js';
+import type { SettingsRepo } from '../store/repositories/settings-repo.js';
+import type { ApiKeysRepo } from '../store/repositories/api-keys-repo.js';
+import { RemotesRepo } from '../store/repositories/remotes-repo.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { authorizeGateway } from '../server/security.js';
+import { Gateway } from './gateway.js';
+import { createModelDirectory } from './routes-directory.js';
+
+export type GatewayApi = Pick<CoreApi, 'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests'>;
+
+export interface GatewayFeatureOptions {
+  db: Db;
+  settings: SettingsRepo;
+  keys: ApiKeysRepo;
+  secrets: SecretStore;
+  services: {
+    list(): ServiceSummary[];
+    start(name: string, opts: { wait: boolean; timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
+  };
+  /** The install token and the server's port (known once it listens). */
+  token: () => string | null;
+  port: () => number;
+}
+
+const MIB = 1024 * 1024;
+
+export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Gateway; api: GatewayApi } {
+  const remotes = new RemotesRepo(opts.db);
+  const secretKey = (name: string) => `remote:${name}`;
+  const directory = createModelDirectory({
+    services: () => opts.services.list(),
+    remotes: () => remotes.list(),
+    remoteKey: (name) => opts.secrets.get(secretKey(name)),
+    startService: (name, signal) => {
+      const timeoutMs = opts.settings.getAll().gatewayQueueTimeoutSeconds * 1000;
+      return opts.services.start(name, { wait: true, timeoutMs, op: { signal, report() {} } });
+    },
+  });
+  let cachedPolicy: { at: number; value: ReturnType<typeof policyNow> } | null = null;
+  const policyNow = () => {
+    const s = opts.settings.getAll();
+    return {
+      startOnDemand: s.startOnDemand,
+      maxQueue: s.gatewayQueueSize,
+      queueTimeoutMs: s.gatewayQueueTimeoutSeconds * 1000,
+      maxJsonBytes: 8 * MIB,
+      maxUploadBytes: 200 * MIB,
+      corsOrigins: s.corsOrigins,
+    };
+  };
+  const gateway = new Gateway({
+    directory,
+    // Settings change rarely; reading them once a second keeps SQLite off the request path.
+    policy: () => {
+      const now = Date.now();
+      if (!cachedPolicy || now - cachedPolicy.at > 1000) cachedPolicy = { at: now, value: policyNow() };
+      return cachedPolicy.value;
+    },
+    authorize: (req: IncomingMessage) => {
+      const token = opts.token();
+      return token !== null && authorizeGateway(req, { token, keys: opts.keys }, opts.port());
+    },
+  });
+
+  const api: GatewayApi = {
+    'keys.list': async () => opts.keys.list(),
+    'keys.create': async ({ name }) => opts.keys.create(name),
+    'keys.revoke': async ({ id }) => {
+      const k = opts.keys.revoke(id);
+      if (!k) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
+      return k;
+    },
+    'remotes.list': async () => remotes.list(),
+    'remotes.add': async ({ apiKey, ...r }) => {
+      if (remotes.get(r.name)) throw new AimaError('conflict', `A remote endpoint named "${r.name}" already exists.`, 'Pick another name, or remove it first.');
+      if (apiKey) opts.secrets.set(secretKey(r.name), apiKey);
+      return remotes.insert({ ...r, kind: r.kind ?? 'llm', hasKey: Boolean(apiKey) });
+    },
+    'remotes.remove': async ({ name }) => {
+      const r = remotes.get(name);
+      if (!r) throw new AimaError('not-found', `No remote endpoint named "${name}".`, 'List them with `aima remote list`.');
+      remotes.delete(name);
+      opts.secrets.delete(secretKey(name));
+      return r;
+    },
+    'gateway.requests': async ({ limit }) => gateway.log.recent(limit ?? 50),
+  };
+  return { gateway, api };
+}

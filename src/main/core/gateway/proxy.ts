@@ -1,0 +1,128 @@
+/**
+ * Forwards one request upstream and streams the answer back with backpressure (pipe, never
+ * buffering whole responses). A client that goes away destroys the upstream request at once, so
+ * the worker sees the disconnect and stops generating. A light tap on the response measures time
+ * to first byte and counts generated tokens without copying the stream.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+
+export interface ForwardRequest {
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+}
+
+export interface ForwardOutcome {
+  status: number;
+  /** ms from forward() to the first response body byte; null when none came. */
+  firstByteMs: number | null;
+  /** Completion tokens: from `usage` in a JSON answer, or counted SSE chunks in a stream. */
+  completionTokens: number | null;
+  stream: boolean;
+  /** ms from the first to the last body byte (generation time, for tokens/s). */
+  bodyMs: number;
+  clientAborted: boolean;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const agentHttp = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const agentHttps = new https.Agent({ keepAlive: true, maxSockets: 256 });
+const USAGE_SCAN_LIMIT = 1024 * 1024;
+
+export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardRequest): Promise<ForwardOutcome> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let firstByteAt: number | null = null;
+    let lastByteAt = started;
+    let sseChunks = 0;
+    let jsonBody: Buffer[] | null = null;
+    let jsonSize = 0;
+    let stream = false;
+    let settled = false;
+    let status = 502;
+
+    const lib = fwd.url.protocol === 'https:' ? https : http;
+    const upstream = lib.request(fwd.url, {
+      method: fwd.method,
+      headers: fwd.body ? { ...fwd.headers, 'content-length': String(fwd.body.length) } : fwd.headers,
+      agent: fwd.url.protocol === 'https:' ? agentHttps : agentHttp,
+    });
+
+    const finish = (clientAborted: boolean) => {
+      if (settled) return;
+      settled = true;
+      let completionTokens: number | null = stream ? sseChunks : null;
+      if (!stream && jsonBody) {
+        try {
+          const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
+          if (typeof usage?.completion_tokens === 'number') completionTokens = usage.completion_tokens;
+        } catch {
+          /* not JSON: no token count */
+        }
+      }
+      resolve({
+        status,
+        firstByteMs: firstByteAt === null ? null : firstByteAt - started,
+        completionTokens,
+        stream,
+        bodyMs: firstByteAt === null ? 0 : lastByteAt - firstByteAt,
+        clientAborted,
+      });
+    };
+
+    // The client left: tear down the upstream request so generation stops now, not at the end.
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        finish(true);
+      }
+    });
+
+    upstream.on('response', (up) => {
+      status = up.statusCode ?? 502;
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      const type = String(up.headers['content-type'] ?? '');
+      stream = type.startsWith('text/event-stream');
+      if (type.includes('json')) jsonBody = [];
+      res.writeHead(status, headers);
+      if (stream) res.flushHeaders();
+      up.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        if (firstByteAt === null) firstByteAt = now;
+        lastByteAt = now;
+        if (stream) {
+          // One SSE event per generated token for llama-style servers; [DONE] is not a token.
+          for (let i = chunk.indexOf('data: '); i !== -1; i = chunk.indexOf('data: ', i + 6)) {
+            if (chunk.toString('latin1', i + 6, i + 12) !== '[DONE]') sseChunks++;
+          }
+        } else if (jsonBody && jsonSize < USAGE_SCAN_LIMIT) {
+          jsonBody.push(chunk);
+          jsonSize += chunk.length;
+        }
+      });
+      up.on('end', () => finish(false));
+      up.on('error', () => {
+        res.destroy();
+        finish(false);
+      });
+      up.pipe(res);
+    });
+
+    upstream.on('error', (err) => {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (!res.destroyed) {
+        status = 502;
+        const body = JSON.stringify({ error: { message: `The model's server at ${fwd.url.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
+        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      }
+      finish(false);
+    });
+
+    upstream.end(fwd.body ?? undefined);
+  });
+}

@@ -1,0 +1,21 @@
+import type { ModelSummary } from '../../../../shared/contract/index.js';
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+export function modelBrief(m: ModelSummary): string {
+  const md = m.metadata as Record<string, unknown>;
+  switch (m.format) {
+    case 'gguf':
+      return [md.architecture, md.quantization, md.contextLength ? `ctx ${md.contextLength}` : undefined].filter(Boolean).join(' · ');
+    case 'safetensors':
+      return [md.modelType, md.torchDtype].filter(Boolean).join(' · ');
+    case 'onnx':
+      return String(md.variant ?? '');
+    case 'sherpa-onnx':
+      return String(md.family ?? '');
+  }
+}

@@ -1,0 +1,59 @@
+/** The gateway's API: keys, remote endpoints, and the recent-requests view. */
+import { z } from 'zod';
+
+export const ApiKeyInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The first characters, to tell keys apart ("aima-AbCd"). */
+  prefix: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type ApiKeyInfo = z.infer<typeof ApiKeyInfo>;
+
+export const ApiKeyCreateParams = z.object({ name: z.string().trim().min(1).max(64) }).strict();
+/** The key itself appears only in this answer; only its hash is stored. */
+export const ApiKeyCreated = z.object({ key: z.string(), info: ApiKeyInfo });
+export const ApiKeyRevokeParams = z.object({ id: z.string().min(1) }).strict();
+
+export const remoteKinds = ['llm', 'embedding', 'asr', 'tts'] as const;
+
+export const RemoteEndpoint = z.object({
+  name: z.string(),
+  /** Base URL ending before /v1, e.g. https://api.example.com */
+  baseUrl: z.string(),
+  models: z.array(z.string()),
+  kind: z.enum(remoteKinds),
+  hasKey: z.boolean(),
+  createdAt: z.string(),
+});
+export type RemoteEndpoint = z.infer<typeof RemoteEndpoint>;
+
+export const RemoteAddParams = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'use 1–64 letters, digits, ".", "_" or "-"'),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    models: z.array(z.string().min(1)).min(1),
+    kind: z.enum(remoteKinds).default('llm'),
+    apiKey: z.string().optional(),
+  })
+  .strict();
+export const RemoteRef = z.object({ name: z.string().min(1) }).strict();
+
+export const RequestRecord = z.object({
+  id: z.number(),
+  at: z.string(),
+  endpoint: z.string(),
+  model: z.string().nullable(),
+  status: z.number(),
+  durationMs: z.number(),
+  queuedMs: z.number(),
+  ttftMs: z.number().nullable(),
+  completionTokens: z.number().nullable(),
+  tokensPerSecond: z.number().nullable(),
+  stream: z.boolean(),
+  error: z.string().nullable(),
+});
+export type RequestRecord = z.infer<typeof RequestRecord>;
+export const RequestsParams = z.object({ limit: z.number().int().min(1).max(200).default(50) }).strict();

@@ -1,0 +1,128 @@
+/**
+ * Services and engines as the API shows them. A service is "this model, on this engine, on this
+ * device, on this port"; an engine is an entry of the engine catalog (resources/engines/*.json
+ * plus the user's <dataDir>/engines/*.json).
+ */
+import { z } from 'zod';
+import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
+
+export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
+export type EngineKind = (typeof engineKinds)[number];
+export const devices = ['cpu', 'gpu'] as const;
+export type Device = (typeof devices)[number];
+
+/** Why an engine cannot run on this machine: a closed union, one fix each. */
+export const cannotRunReasons = [
+  'binary-missing',
+  'worker-not-built',
+  'docker-unavailable',
+  'runtime-unsupported',
+  'no-gpu',
+  'platform-unsupported',
+] as const;
+export type CannotRunReason = (typeof cannotRunReasons)[number];
+
+export const EngineSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  kind: z.enum(engineKinds),
+  runtime: z.enum(['native', 'docker']),
+  /** Where the entry came from: shipped with AIMA, or the user's data directory. */
+  source: z.enum(['builtin', 'user']),
+  file: z.string(),
+  devices: z.array(z.enum(devices)),
+  modelFormats: z.array(z.string()),
+  modelKinds: z.array(z.string()),
+  modelRequired: z.boolean(),
+  canRun: z.boolean(),
+  reason: z.enum(cannotRunReasons).nullable(),
+  /** The reason in words, with the fix ("llama-server not found on PATH; install llama.cpp or set AIMA_LLAMA_SERVER"). */
+  detail: z.string().nullable(),
+});
+export type EngineSummary = z.infer<typeof EngineSummary>;
+
+export const EngineList = z.object({
+  engines: z.array(EngineSummary),
+  /** Catalog files that failed validation (they are left out of `engines`). */
+  problems: z.array(z.object({ file: z.string(), message: z.string() })),
+});
+export type EngineList = z.infer<typeof EngineList>;
+
+export const ServiceSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The model's name, or null for an engine that needs none (the embedded TTS worker). */
+  model: z.string().nullable(),
+  engine: z.string(),
+  kind: z.enum(engineKinds),
+  device: z.enum(devices),
+  gpus: z.array(z.number().int()),
+  /** The port it listens on: the configured one, or the allocated one when configured as 0 (auto) and running. */
+  port: z.number().int().nullable(),
+  configuredPort: z.number().int(),
+  /** http://127.0.0.1:PORT while it has a process, else null. */
+  url: z.string().nullable(),
+  state: z.enum(servicePhases),
+  /** Why it is failed/crashed/stopped unexpectedly; null otherwise. */
+  reason: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  desiredState: z.enum(desiredStates),
+  restartPolicy: z.enum(restartPolicies),
+  threads: z.number().int().nullable(),
+  ctxSize: z.number().int().nullable(),
+  /** Parallel request slots; the gateway queues beyond this. */
+  concurrency: z.number().int(),
+  /** Crashes in a row since the last stable run. */
+  restarts: z.number().int(),
+  lastLogLine: z.string().nullable(),
+  /** When the current state was entered. */
+  since: z.string(),
+  logFile: z.string(),
+  createdAt: z.string(),
+});
+export type ServiceSummary = z.infer<typeof ServiceSummary>;
+
+const serviceName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a service name uses letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+export const ServiceCreateParams = z
+  .object({
+    name: serviceName,
+    /** Model name; optional only for engines whose catalog entry says the model is optional. */
+    model: z.string().min(1).optional(),
+    engine: z.string().min(1),
+    device: z.enum(devices).default('cpu'),
+    gpus: z.array(z.number().int().min(0)).default([]),
+    /** 0 = pick a free port at each start. */
+    port: z.number().int().min(0).max(65535).default(0),
+    threads: z.number().int().min(1).optional(),
+    ctxSize: z.number().int().min(16).optional(),
+    concurrency: z.number().int().min(1).max(256).default(1),
+    restartPolicy: z.enum(restartPolicies).default('on-failure'),
+  })
+  .strict();
+export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;
+
+export const ServiceRef = z.object({ name: z.string().min(1) }).strict();
+
+export const ServiceStartParams = z
+  .object({
+    name: z.string().min(1),
+    /** Resolve only once the service is running (or has failed); progress goes to `operation.progress`. */
+    wait: z.boolean().optional(),
+    timeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
+    operationId: z.string().max(100).optional(),
+  })
+  .strict();
+
+export const ServiceStopParams = z.object({ name: z.string().min(1), force: z.boolean().optional() }).strict();
+export const ServiceRemoveResult = z.object({ name: z.string(), removed: z.boolean() });
+export const ServiceLogsParams = z.object({ name: z.string().min(1), lines: z.number().int().min(1).max(100_000).default(200) }).strict();
+export const ServiceLogs = z.object({ name: z.string(), file: z.string(), lines: z.array(z.string()) });
+
+/** New log lines of one service, as they are written (for `aima service logs -f` and the UI). */
+export const ServiceLogEvent = z.object({ name: z.string(), lines: z.array(z.string()) });

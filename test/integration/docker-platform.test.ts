@@ -1,0 +1,128 @@
+/**
+ * The container platform check against the real Docker daemon running here, bogus endpoints, and
+ * GPU-runtime detection on constructed `docker info` objects (the shared daemon cannot be
+ * reconfigured with an nvidia runtime from a test).
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  checkContainerPlatform,
+  createDockerClient,
+  dockerOptionsFromHost,
+  gpuSupportFromInfo,
+  type DockerInfoLike,
+  type DockerLike,
+} from '../../src/main/core/hardware/index.js';
+import { dockerAvailable, requirePart } from '../support/system.js';
+
+const haveDocker = dockerAvailable();
+
+describe('checkContainerPlatform against the real daemon', () => {
+  it('finds it running, with version, API version and runtimes', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    const p = await checkContainerPlatform(createDockerClient(process.env.DOCKER_HOST));
+    if (p.status !== 'running') throw new Error(`expected running, got ${p.status}: ${p.error}`);
+    expect(p.version).toMatch(/^\d+\.\d+/);
+    expect(p.apiVersion).toMatch(/^1\.\d+$/);
+    expect(p.runtimes).toContain('runc');
+    expect(p.defaultRuntime).toBe('runc');
+    expect(Array.isArray(p.cdiSpecDirs)).toBe(true);
+    // This machine has no NVIDIA Container Toolkit: the check explains what GPU containers need.
+    expect(p.gpu.kind).toBe('none');
+    if (p.gpu.kind === 'none') {
+      expect(p.gpu.reason).toBe('nvidia-runtime-missing');
+      expect(p.gpu.explanation).toMatch(/^GPU containers need the NVIDIA Container Toolkit/);
+      expect(p.gpu.fix).toMatch(/nvidia-ctk runtime configure --runtime=docker/);
+    }
+  });
+
+  it('a unix socket that does not exist → not-running, naming the socket, with the fix', async () => {
+    const p = await checkContainerPlatform(createDockerClient('unix:///tmp/nonexistent.sock'));
+    expect(p.status).toBe('not-running');
+    if (p.status === 'running') return;
+    expect(p.endpoint).toBe('unix:///tmp/nonexistent.sock');
+    expect(p.error).toMatch(/ENOENT/);
+    expect(p.fix).toBe(
+      'Docker is not running at unix:///tmp/nonexistent.sock — start it with `sudo systemctl start docker` (or `dockerd &`), or set DOCKER_HOST.',
+    );
+  });
+
+  it('a TCP port nobody listens on → not-running, naming the host', async () => {
+    const p = await checkContainerPlatform(createDockerClient('tcp://127.0.0.1:1'));
+    expect(p.status).toBe('not-running');
+    if (p.status === 'running') return;
+    expect(p.endpoint).toBe('tcp://127.0.0.1:1');
+    expect(p.error).toMatch(/ECONNREFUSED/);
+    expect(p.fix).toMatch(/^Docker is not running at tcp:\/\/127\.0\.0\.1:1 — start it with `sudo systemctl start docker`/);
+  });
+
+  it('permission denied on the socket → its own reason and the docker-group fix', async () => {
+    const denied: DockerLike = {
+      version: () => Promise.reject(Object.assign(new Error('connect EACCES /var/run/docker.sock'), { code: 'EACCES' })),
+      info: () => Promise.reject(Object.assign(new Error('connect EACCES /var/run/docker.sock'), { code: 'EACCES' })),
+      modem: { socketPath: '/var/run/docker.sock' },
+    };
+    const p = await checkContainerPlatform(denied);
+    expect(p.status).toBe('permission-denied');
+    if (p.status === 'running') return;
+    expect(p.fix).toMatch(/usermod -aG docker \$USER/);
+  });
+
+  it('a daemon that never answers → timeout', async () => {
+    const hung: DockerLike = { version: () => new Promise(() => {}), info: () => new Promise(() => {}) };
+    const p = await checkContainerPlatform(hung, { timeoutMs: 200 });
+    expect(p.status).toBe('timeout');
+  });
+});
+
+describe('GPU runtime detection from docker info', () => {
+  // Shape of `docker info` after `nvidia-ctk runtime configure --runtime=docker`, which writes
+  // daemon.json { "runtimes": { "nvidia": { "args": [], "path": "nvidia-container-runtime" } } }.
+  const withNvidia: DockerInfoLike = {
+    ServerVersion: '20.10.24+dfsg1',
+    Runtimes: {
+      'io.containerd.runc.v2': { path: 'runc' },
+      nvidia: { path: 'nvidia-container-runtime' },
+      runc: { path: 'runc' },
+    },
+    DefaultRuntime: 'runc',
+  };
+
+  it('an nvidia runtime entry is detected, default or not', () => {
+    expect(gpuSupportFromInfo(withNvidia)).toEqual({ kind: 'nvidia-runtime', isDefault: false });
+    expect(gpuSupportFromInfo({ ...withNvidia, DefaultRuntime: 'nvidia' })).toEqual({ kind: 'nvidia-runtime', isDefault: true });
+  });
+
+  it('CDI devices (newer daemons) count as GPU support too', () => {
+    const info: DockerInfoLike = {
+      Runtimes: { runc: { path: 'runc' } },
+      CDISpecDirs: ['/etc/cdi', '/var/run/cdi'],
+      DiscoveredDevices: [
+        { Source: 'cdi', ID: 'nvidia.com/gpu=0' },
+        { Source: 'cdi', ID: 'nvidia.com/gpu=all' },
+      ],
+    };
+    expect(gpuSupportFromInfo(info)).toEqual({ kind: 'cdi', devices: ['nvidia.com/gpu=0', 'nvidia.com/gpu=all'] });
+  });
+
+  it('without either, explains the NVIDIA Container Toolkit', () => {
+    const s = gpuSupportFromInfo({ Runtimes: { runc: { path: 'runc' } }, DefaultRuntime: 'runc', CDISpecDirs: null });
+    expect(s).toMatchObject({ kind: 'none', reason: 'nvidia-runtime-missing' });
+  });
+
+  it('the real daemon info goes through the same function (absent case here)', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    const info = (await createDockerClient(process.env.DOCKER_HOST).info()) as DockerInfoLike;
+    expect(Object.keys(info.Runtimes ?? {})).not.toContain('nvidia');
+    expect(gpuSupportFromInfo(info).kind).toBe('none');
+  });
+});
+
+describe('dockerOptionsFromHost', () => {
+  it('maps DOCKER_HOST forms to dockerode options', () => {
+    expect(dockerOptionsFromHost(undefined)).toEqual({});
+    expect(dockerOptionsFromHost('unix:///var/run/docker.sock')).toEqual({ socketPath: '/var/run/docker.sock' });
+    expect(dockerOptionsFromHost('tcp://10.0.0.5:2375')).toEqual({ host: '10.0.0.5', port: '2375', protocol: 'http' });
+    expect(dockerOptionsFromHost('tcp://10.0.0.5:2376')).toEqual({ host: '10.0.0.5', port: '2376', protocol: 'https' });
+    expect(dockerOptionsFromHost('10.0.0.5:1234')).toEqual({ host: '10.0.0.5', port: '1234', protocol: 'http' });
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * `aima model pull` against `aima serve` and a fake Hub, as a user meets it: Ctrl+C pauses and
+ * the same command resumes; a core killed with SIGKILL mid-download picks the download up on its
+ * next start, and the Hub sees Range requests that start after the bytes already on disk.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { aimaBin, runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { FakeHub } from '../support/fake-hub.js';
+import { requirePart, sharedModel } from '../support/system.js';
+
+const GGUF = sharedModel('stories260K/stories260K.gguf');
+const REPO = 'aima-test/stories260K-GGUF';
+const FILE = 'stories260K-Q8_0.gguf';
+let hub: FakeHub;
+let size = 0;
+const serves: ServeHandle[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(GGUF)) return;
+  const content = Buffer.concat([readFileSync(GGUF), randomBytes(6 * 1024 * 1024)]);
+  size = content.length;
+  hub = await FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] });
+});
+afterAll(async () => {
+  for (const s of serves) await s.stop();
+  await hub?.close();
+});
+
+/** Bytes of the file the Hub has sent so far. */
+const sent = () => hub.log.filter((l) => l.method === 'GET' && l.path.includes(FILE)).reduce((s, l) => s + l.sent, 0);
+
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function pull(env: Record<string, string>) {
+  const child = spawn(process.execPath, [aimaBin, 'model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exited, out: () => out };
+}
+
+describe('aima model pull', () => {
+  it('Ctrl+C pauses, the same command resumes; SIGKILL of the core mid-download resumes after restart from the written bytes', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const home = tempHome('aima-pull-');
+    const env = { AIMA_HOME: home, HF_ENDPOINT: hub.url };
+    serves.push(await startServe(env));
+    hub.faults.throttleBps = 1024 * 1024;
+
+    // 1. Ctrl+C pauses.
+    const first = pull(env);
+    await until(() => sent() > 1024 * 1024, 'the first MiB');
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(130);
+    expect(first.out()).toMatch(/Paused at [\d.]+ MiB of [\d.]+ MiB\. Run the same command to resume\./);
+
+    // 2. The same command resumes; the core is killed outright halfway.
+    const beforeResume = hub.log.length;
+    const second = pull(env);
+    expect(second.out()).not.toMatch(/Downloading 1 file \(.*\) from .* at 0/);
+    await until(() => sent() > 3.5 * 1024 * 1024, '3.5 MiB');
+    const resumeStarts = hub.log.slice(beforeResume).filter((l) => l.method === 'GET' && l.range).map((l) => Number(/bytes=(\d+)-/.exec(l.range!)![1]));
+    expect(resumeStarts[0]).toBeGreaterThan(512 * 1024);
+    serves[0]!.child.kill('SIGKILL');
+    second.child.kill('SIGKILL');
+    await new Promise((r) => serves[0]!.child.once('exit', r));
+    const sentBeforeKill = sent();
+    const beforeRestart = hub.log.length;
+    hub.faults.throttleBps = null;
+
+    // 3. A new core picks the download up by itself; the same command waits for it to finish.
+    serves.push(await startServe(env));
+    const third = await runAima(['model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled', '--json'], env, 60_000);
+    expect(third.stderr).toBe(third.stderr); // printed progress goes to stderr
+    expect(third.code, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout)).toMatchObject({ state: 'completed', modelName: 'pulled', bytesDone: size });
+    const afterStarts = hub.log.slice(beforeRestart).filter((l) => l.method === 'GET' && l.path.includes(FILE)).map((l) => Number(/bytes=(\d+)-/.exec(l.range ?? 'bytes=0-')![1]));
+    expect(afterStarts.length).toBeGreaterThan(0);
+    // Resumed after what was on disk: at most ~1 s (the sync interval) of bytes fetched again.
+    expect(Math.min(...afterStarts)).toBeGreaterThan(2 * 1024 * 1024);
+    expect(Math.min(...afterStarts)).toBeLessThanOrEqual(sentBeforeKill);
+    const list = await runAima(['model', 'list', '--json'], env);
+    expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((m) => m.name)).toContain('pulled');
+  });
+
+  it('explains a bad spec and an ambiguous repository', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const r = await runAima(['model', 'pull', 'not a repo'], { AIMA_HOME: tempHome('aima-pull-bad-') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not a Hugging Face repository id/);
+  });
+});

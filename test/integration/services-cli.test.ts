@@ -1,0 +1,138 @@
+/**
+ * Services through the real `aima` CLI against a real `aima serve` process: the create → start
+ * --wait → list → logs → stop → rm flow; a core killed with SIGKILL and started again adopts the
+ * live engine by PID file; and, when the workers are built and the shared model is there, the
+ * embedded LLM worker end to end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { runAima, startServe, tempHome, aimaBin, type ServeHandle } from '../support/cli.js';
+import { procState, waitFor, writeFakeEngine } from '../support/services.js';
+import { repoRoot, requirePart, sharedModel } from '../support/system.js';
+import type { EngineList, ServiceSummary } from '../../src/shared/contract/index.js';
+
+const serves: ServeHandle[] = [];
+const enginePids: number[] = [];
+
+beforeAll(() => {
+  // The CLI and the workers as `npm run build` makes them (the Node part).
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-node.mjs')], { stdio: 'pipe' });
+}, 120_000);
+
+afterAll(async () => {
+  for (const s of serves) await s.stop().catch(() => {});
+  for (const pid of enginePids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {}
+  }
+});
+
+async function serve(home: string): Promise<ServeHandle> {
+  const s = await startServe({ AIMA_HOME: home });
+  serves.push(s);
+  return s;
+}
+
+async function aima(home: string, args: string[], timeoutMs = 60_000) {
+  const r = await runAima(args, { AIMA_HOME: home }, timeoutMs);
+  if (r.code !== 0) throw new Error(`aima ${args.join(' ')} exited with ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+const list = async (home: string) => JSON.parse((await aima(home, ['service', 'list', '--json'])).stdout) as ServiceSummary[];
+
+describe('aima service / aima engine (real processes)', () => {
+  it('engine list shows every entry and whether it can run, with the reason', async () => {
+    const home = tempHome('aima-svc-cli-');
+    writeFakeEngine(home, 'fake', []);
+    await serve(home);
+    const engines = JSON.parse((await aima(home, ['engine', 'list', '--json'])).stdout) as EngineList;
+    const byId = new Map(engines.engines.map((e) => [e.id, e]));
+    expect([...byId.keys()].sort()).toEqual(['aima-asr', 'aima-llm', 'aima-tts', 'fake', 'llama-server', 'vllm']);
+    expect(byId.get('fake')).toMatchObject({ source: 'user', canRun: true, reason: null });
+    expect(byId.get('aima-llm')).toMatchObject({ canRun: true });
+    expect(byId.get('vllm')!.canRun).toBe(false);
+    const ls = byId.get('llama-server')!;
+    if (!ls.canRun) expect(ls).toMatchObject({ reason: 'binary-missing', detail: expect.stringMatching(/not found on PATH/) });
+    const human = (await aima(home, ['engine', 'list'])).stdout;
+    expect(human).toMatch(/vllm\s+llm\s+docker.*no: /);
+  });
+
+  it('create → start --wait (progress on stderr) → list → logs → SIGKILL the core → restart adopts the same pid → stop → rm', async () => {
+    const home = tempHome('aima-svc-cli-');
+    writeFakeEngine(home, 'fake', ['--load-ms', '1500', '--progress-ms', '300']);
+    const s1 = await serve(home);
+    await aima(home, ['service', 'create', 'fk', '--engine', 'fake', '--concurrency', '2']);
+    const started = await aima(home, ['service', 'start', 'fk', '--wait', '--timeout', '30']);
+    expect(started.stdout).toMatch(/^fk: running at http:\/\/127\.0\.0\.1:\d+ \(pid \d+\)/);
+    expect(started.stderr).toMatch(/fk: loading — loading: \d+%/);
+    const [svc] = await list(home);
+    expect(svc).toMatchObject({ name: 'fk', state: 'running', engine: 'fake', concurrency: 2, desiredState: 'running' });
+    enginePids.push(svc!.pid!);
+    expect((await aima(home, ['service', 'list'])).stdout).toMatch(/fk\s+running\s+\d+\s+\d+\s+fake/);
+    expect((await aima(home, ['service', 'logs', 'fk', '-n', '5'])).stdout).toMatch(/ready at \d+/);
+
+    // The core dies hard; the engine must survive and be adopted by the next core.
+    s1.child.kill('SIGKILL');
+    await new Promise((r) => s1.child.once('exit', r));
+    expect(procState(svc!.pid!)).not.toBeNull();
+    await serve(home);
+    const adopted = await waitFor(async () => {
+      const [x] = await list(home);
+      return x!.state === 'running' ? x : null;
+    }, 'adopted engine running', 10_000, 200);
+    expect(adopted.pid).toBe(svc!.pid);
+    expect(adopted.port).toBe(svc!.port);
+
+    const stopped = await aima(home, ['service', 'stop', 'fk']);
+    expect(stopped.stdout).toMatch(/fk: stopped/);
+    await waitFor(() => procState(svc!.pid!) === null, 'engine gone (reaped by init: not our child any more)', 5000);
+    await aima(home, ['service', 'rm', 'fk']);
+    expect(await list(home)).toEqual([]);
+  });
+
+  it('start --wait: Ctrl+C stops waiting (exit 130) and the service keeps loading; a failed start exits 1 with the reason', async () => {
+    const home = tempHome('aima-svc-cli-');
+    writeFakeEngine(home, 'slow', ['--load-ms', '4000', '--progress-ms', '200']);
+    writeFakeEngine(home, 'crashy', ['--stall', '--crash-after-ms', '100']);
+    await serve(home);
+    await aima(home, ['service', 'create', 'slow', '--engine', 'slow']);
+    const child = spawn(process.execPath, [aimaBin, 'service', 'start', 'slow', '--wait'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await waitFor(() => /loading/.test(err), 'progress', 10_000);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(130);
+    expect(err).toMatch(/Stopped waiting for "slow"; it keeps starting/);
+    const [s] = await list(home);
+    expect(s!.state).toMatch(/loading|running/);
+    enginePids.push(s!.pid!);
+
+    await aima(home, ['service', 'create', 'cr', '--engine', 'crashy', '--restart', 'never']);
+    const r = await runAima(['service', 'start', 'cr', '--wait'], { AIMA_HOME: home });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Service "cr" failed: .*exit code 3.*crashing on purpose/);
+    await aima(home, ['service', 'stop', 'slow']);
+  });
+
+  it('the embedded LLM worker end to end: create → start --wait → running → GET /v1/models → stop', async (ctx) => {
+    const model = sharedModel('stories260K/stories260K.gguf');
+    requirePart(ctx, 'shared-models', existsSync(model));
+    const home = tempHome('aima-svc-cli-');
+    await serve(home);
+    await aima(home, ['model', 'import', model, '--name', 'stories']);
+    await aima(home, ['service', 'create', 'chat', '--model', 'stories', '--engine', 'aima-llm', '--threads', '1', '--ctx-size', '256']);
+    const r = await aima(home, ['service', 'start', 'chat', '--wait', '--timeout', '120', '--json'], 150_000);
+    const s = JSON.parse(r.stdout) as ServiceSummary;
+    expect(s).toMatchObject({ state: 'running', model: 'stories', engine: 'aima-llm', kind: 'llm' });
+    enginePids.push(s.pid!);
+    const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toContain('stories');
+    await aima(home, ['service', 'stop', 'chat']);
+    expect(procState(s.pid!)).toBeNull();
+  });
+});

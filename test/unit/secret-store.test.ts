@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openSecretStore, type KeyringFactory } from '../../src/main/core/secrets/secret-store.js';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'aima-secrets-'));
+
+describe('secret store fallback chain', () => {
+  it('on this headless machine the real keychain is unavailable, so it falls back to a 0600 file with a warning', () => {
+    const dir = tmp();
+    const { store, warning } = openSecretStore({ dataDir: dir });
+    // If a Secret Service ever runs here, the keychain is used and there is nothing to fall back from.
+    if (store.kind === 'keychain') return;
+    expect(store.kind).toBe('file');
+    expect(warning).toMatch(/unencrypted in .*secrets\.json \(mode 0600\): .*keychain is unavailable|could not be loaded/);
+    store.set('huggingface-token', 'hf_secret');
+    expect(store.get('huggingface-token')).toBe('hf_secret');
+    expect(statSync(path.join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
+    store.delete('huggingface-token');
+    expect(store.get('huggingface-token')).toBeNull();
+  });
+
+  it('uses a working keychain, namespaced per data directory', () => {
+    const vault = new Map<string, string>();
+    const keyring: KeyringFactory = (service, account) => ({
+      getPassword: () => vault.get(`${service}/${account}`) ?? null,
+      setPassword: (v) => void vault.set(`${service}/${account}`, v),
+      deletePassword: () => vault.delete(`${service}/${account}`),
+    });
+    const dir = tmp();
+    const { store, warning } = openSecretStore({ dataDir: dir, keyring });
+    expect([store.kind, warning]).toEqual(['keychain', undefined]);
+    store.set('huggingface-token', 'hf_x');
+    expect([...vault.entries()]).toEqual([[`AIMA/${path.resolve(dir)}:huggingface-token`, 'hf_x']]);
+  });
+
+  it('a keychain that loads but fails the probe falls through to Electron safeStorage, which never writes plain text', () => {
+    const broken: KeyringFactory = () => ({
+      getPassword: () => null,
+      setPassword: () => {
+        throw new Error('Couldn\u2019t access platform storage: no Secret Service');
+      },
+      deletePassword: () => false,
+    });
+    const cipher = {
+      isAvailable: () => true,
+      encrypt: (s: string) => Buffer.from([...Buffer.from(s)].map((b) => b ^ 0x5a)),
+      decrypt: (b: Buffer) => Buffer.from([...b].map((x) => x ^ 0x5a)).toString(),
+    };
+    const dir = tmp();
+    const { store, warning } = openSecretStore({ dataDir: dir, keyring: broken, cipher });
+    expect([store.kind, warning]).toEqual(['electron-safe-storage', undefined]);
+    store.set('huggingface-token', 'hf_plain');
+    expect(store.get('huggingface-token')).toBe('hf_plain');
+    expect(readFileSync(path.join(dir, 'secrets.enc.json'), 'utf8')).not.toContain('hf_plain');
+  });
+});
