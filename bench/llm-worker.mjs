@@ -131,11 +131,13 @@ const selfCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const cpu = { inProcess: 0, plain: 0, stream: 0 };
+const cpu = { inProcess: 0, plain: 0, stream: 0, plainClient: 0, streamClient: 0 };
 async function timed(name, fn, clock) {
   const before = clock();
+  const client = selfCpuMs();
   const r = await fn();
   cpu[name] += clock() - before;
+  if (name !== 'inProcess') cpu[`${name}Client`] += selfCpuMs() - client;
   return r;
 }
 
@@ -177,6 +179,8 @@ const usPerToken = (name) => Math.round((cpu[name] * 1000) / (ROUNDS * TOKENS));
 result.cpu_us_per_token_in_process = usPerToken('inProcess');
 result.cpu_us_per_token_worker = usPerToken('plain');
 result.cpu_us_per_token_worker_stream = usPerToken('stream');
+result.cpu_us_per_token_client = usPerToken('plainClient');
+result.cpu_us_per_token_client_stream = usPerToken('streamClient');
 result.cpu_ratio_worker = Math.round((cpu.inProcess / cpu.plain) * 1000) / 1000;
 result.cpu_ratio_worker_stream = Math.round((cpu.inProcess / cpu.stream) * 1000) / 1000;
 result.load_average = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -186,6 +190,7 @@ console.log(`  in-process node-llama-cpp   ${result.in_process_tokens_per_s} tok
 console.log(`  worker, non-streaming       ${result.worker_tokens_per_s} tokens/s (x${result.ratio_worker})`);
 console.log(`  worker, streaming           ${result.worker_stream_tokens_per_s} tokens/s (x${result.ratio_worker_stream}), first token ${result.worker_stream_ttft_ms} ms (+${result.ttft_overhead_ms} ms)`);
 console.log(`  CPU per token (all threads): in-process ${result.cpu_us_per_token_in_process} us, worker ${result.cpu_us_per_token_worker} us (efficiency x${result.cpu_ratio_worker}), streaming ${result.cpu_us_per_token_worker_stream} us (x${result.cpu_ratio_worker_stream})`);
+console.log(`  CPU per token of this benchmark's HTTP client: ${result.cpu_us_per_token_client} us non-streaming, ${result.cpu_us_per_token_client_stream} us streaming (competes for the same cores)`);
 console.log(`  target worker/in-process >= 0.95 (wall tokens/s): ${result.ratio_worker >= 0.95 && result.ratio_worker_stream >= 0.95 ? 'met' : 'NOT met'}; load average ${result.load_average.join(' ')} on ${os.availableParallelism()} cores`);
 console.log(JSON.stringify(result));
 await context.dispose();

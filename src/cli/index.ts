@@ -15,6 +15,7 @@ import { registerRemote } from './commands/remote.js';
 import { registerRequests } from './commands/requests.js';
 import { registerService } from './commands/service/index.js';
 import { registerEngine } from './commands/engine.js';
+import { registerGpu } from './commands/gpu.js';
 
 const program = new Command()
   .name('aima')
@@ -36,6 +37,7 @@ registerRemote(program);
 registerRequests(program);
 registerService(program);
 registerEngine(program);
+registerGpu(program);
 
 program.exitOverride((err) => {
   // commander already printed the message; keep its exit code (0 for --help/--version).

@@ -314,6 +314,54 @@ describe('embedded LLM worker with stories260K', () => {
   });
 });
 
+describe('embedded LLM worker with --parallel 2 and a forced chat template', () => {
+  let worker: RunningWorker | undefined;
+  beforeAll(async () => {
+    if (!haveModel) return;
+    worker = await startWorker(['--model', MODEL, '--threads', '1', '--parallel', '2', '--chat-template', 'chatML']);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+  });
+
+  it('runs two generations at once on one context and refuses a third with 429', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveModel);
+    const post = (body: unknown) => fetch(`${worker!.url}/v1/completions`, { method: 'POST', body: JSON.stringify(body) });
+    const long = { prompt: 'Once upon a time', temperature: 0, max_tokens: 300, stream: true };
+    const controllers = [new AbortController(), new AbortController()];
+    const streams = await Promise.all(controllers.map((c) => fetch(`${worker!.url}/v1/completions`, { method: 'POST', body: JSON.stringify(long), signal: c.signal })));
+    expect(streams.map((r) => r.status)).toEqual([200, 200]);
+    const readers = streams.map((r) => r.body!.getReader());
+    await Promise.all(readers.map((r) => r.read()));
+    const third = await post({ prompt: 'Once upon a time', max_tokens: 5 });
+    expect(third.status).toBe(429);
+    expect((await json(third)).error.message).toContain('2 generation slot(s)');
+    controllers.forEach((c) => c.abort());
+    await Promise.all(readers.map((r) => r.cancel().catch(() => undefined)));
+
+    // Two greedy requests side by side both produce the documented continuation.
+    const both = await Promise.all([0, 1].map(() => post({ prompt: 'Once upon a time', temperature: 0, max_tokens: 30 }).then(json)));
+    for (const body of both) expect(body.choices[0].text.startsWith(CONTINUATION)).toBe(true);
+    const health = await json(await fetch(`${worker!.url}/health`));
+    expect(health).toMatchObject({ parallel: 2, slots_idle: 2, slots_processing: 0 });
+  });
+
+  it('uses the chat template named by --chat-template', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveModel);
+    const health = await json(await fetch(`${worker!.url}/health`));
+    expect(health.chat_template).toEqual({ source: 'flag', wrapper: 'ChatML' });
+    const chat = await json(
+      await fetch(`${worker!.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell me a story.' }], temperature: 0, max_tokens: 20 }),
+      }),
+    );
+    // ChatML adds <|im_start|>/<|im_end|> framing: more prompt tokens than the text alone.
+    expect(chat.usage.prompt_tokens).toBeGreaterThan(10);
+    expect(chat.choices[0].message.content.length).toBeGreaterThan(0);
+  });
+});
+
 describe('embedded LLM worker startup failures', () => {
   let dir = '';
   beforeAll(() => {
@@ -381,6 +429,15 @@ describe('embedded LLM worker startup failures', () => {
     const last = result.stderr.trim().split('\n').at(-1)!;
     expect(last).toContain('backend "cuda"');
     expect(last).toContain('Fix:');
+  });
+
+  it('exits non-zero listing the choices for an unknown --chat-template', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveModel);
+    const result = await runWorkerToExit(['--model', MODEL, '--threads', '1', '--chat-template', 'nonsense']);
+    expect(result.code).toBe(1);
+    const last = result.stderr.trim().split('\n').at(-1)!;
+    expect(last).toContain('unknown --chat-template "nonsense"');
+    expect(last).toContain('chatML');
   });
 
   it('exits with status 2 and the usage on a bad flag', async () => {

@@ -25,6 +25,7 @@ import type { Gateway } from './gateway/gateway.js';
 import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
 import { APP_VERSION } from './version.js';
+import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
 
 export interface CoreOptions {
   dataDir: string;
@@ -39,6 +40,8 @@ export interface CoreOptions {
   token?: string;
   /** Electron safeStorage for secrets (the HF token) when inside the desktop app. */
   secretCipher?: StringCipher;
+  /** Hardware: test seams (extra own pids, telemetry period, Docker client). */
+  hardware?: HardwareSeams;
 }
 
 export interface Core {
@@ -90,6 +93,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const settings = new SettingsRepo(db);
   const operations = new Operations(events);
   const models = new ModelLibrary(new ModelsRepo(db), paths.models, (list) => events.emit('models.changed', list));
+  // Services are read lazily: telemetry names their pids, and their GPU guard uses this detection.
+  let supervisor: Services['supervisor'] | undefined;
+  const hardware = createHardwareFeature({
+    dataDir: paths.dataDir,
+    env,
+    events,
+    models,
+    services: () => supervisor?.list() ?? [],
+    seams: opts.hardware,
+  });
   const services = await createServices({
     db,
     events,
@@ -97,9 +110,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     env,
     operations,
     appRoot: appRoot(),
-    listGpus: opts.listGpus,
+    listGpus: opts.listGpus ?? (() => hardware.listGpus()),
     timing: opts.serviceTiming,
   });
+  supervisor = services.supervisor;
   const keys = new ApiKeysRepo(db);
   const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secretCipher: opts.secretCipher });
   const startedAt = new Date().toISOString();
@@ -141,6 +155,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     ...services.api,
     ...downloads.api,
     ...gatewayFeature.api,
+    ...hardware.api,
   };
 
   return {
@@ -159,6 +174,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     async close(closeOpts = {}) {
       operations.cancelAll();
+      hardware.close();
       await downloads.close();
       await services.supervisor.shutdown({ stopServices: closeOpts.stopServices ?? settings.getAll().onQuit === 'stop-services' });
       db.close();

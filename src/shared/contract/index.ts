@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo, ApiKeyRevokeParams, RemoteAddParams, RemoteEndpoint, RemoteRef, RequestRecord, RequestsParams } from './gateway.js';
 import { defineCall, type CallSpec } from './define.js';
 import { CoreInfo } from './core.js';
+import { HardwareReport, HardwareSample, HardwareUnwatch, HardwareUnwatchParams, HardwareWatch, HardwareWatchParams, ModelFit, ModelFitParams } from './hardware.js';
 import { Settings, SettingsPatch } from './settings.js';
 import { ModelImportParams, ModelRef, ModelRemoveResult, ModelRenameParams, ModelSummary } from './models.js';
 import { OperationCancelParams, OperationCancelResult, OperationProgress } from './operations.js';
@@ -81,6 +82,12 @@ export const calls = {
   'remotes.add': defineCall(RemoteAddParams, RemoteEndpoint, 'Register a remote OpenAI-compatible endpoint and the models it serves'),
   'remotes.remove': defineCall(RemoteRef, RemoteEndpoint, 'Forget a remote endpoint (and its key)'),
   'gateway.requests': defineCall(RequestsParams, z.array(RequestRecord), 'The most recent gateway requests with their timings'),
+
+  // Hardware (issue 4): detection, telemetry behind a renewable watch lease, fit estimates.
+  'hardware.report': defineCall(Empty, HardwareReport, 'GPUs (with each probe), CPU, RAM, OS, disk at the data directory, and Docker'),
+  'hardware.watch': defineCall(HardwareWatchParams, HardwareWatch, 'Open or renew a telemetry lease: hardware.sample arrives at 1 Hz while any lease lives'),
+  'hardware.unwatch': defineCall(HardwareUnwatchParams, HardwareUnwatch, 'Close a telemetry lease (sampling stops when none is left)'),
+  'models.fit': defineCall(ModelFitParams, ModelFit, 'Will this model fit: where it runs, why, what to change, and the numbers'),
 } satisfies Record<string, CallSpec<z.ZodType, z.ZodType>>;
 
 export const events = {
@@ -91,6 +98,8 @@ export const events = {
   'services.log': ServiceLogEvent,
   /** One download changed (progress ~4 times a second, or a state change). */
   'download.progress': DownloadSummary,
+  /** GPU telemetry at 1 Hz while a hardware.watch lease lives. */
+  'hardware.sample': HardwareSample,
 } satisfies Record<string, z.ZodType>;
 
 export type Calls = typeof calls;
@@ -125,3 +134,4 @@ export * from './models.js';
 export * from './operations.js';
 export * from './services.js';
 export * from './downloads.js';
+export * from './hardware.js';

@@ -178,3 +178,44 @@ export function writeSseNow(res: ServerResponse, data: unknown): boolean {
   if (res.writableEnded || res.destroyed) return false;
   return res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 }
+
+/**
+ * Coalesces SSE events from a fast producer: the first event after a quiet spell is written at
+ * once, later ones within `intervalMs` go out together in one write. A token stream from a model
+ * slower than one token per `intervalMs` is thus written token by token with no added latency,
+ * while a very fast one (hundreds of tokens/s) costs one socket write per interval instead of one
+ * per token. Call {@link flush} before writing a final event, {@link close} when abandoning.
+ */
+export class SseCoalescer {
+  private pending = '';
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastWrite = -Infinity;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly intervalMs = 4,
+  ) {}
+
+  push(data: unknown): void {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.pending += `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+    if (this.timer) return;
+    const since = performance.now() - this.lastWrite;
+    if (since >= this.intervalMs) this.flush();
+    else this.timer = setTimeout(() => this.flush(), this.intervalMs - since);
+  }
+
+  /** Writes everything pending now. */
+  flush(): void {
+    this.close();
+    if (this.pending && !this.res.writableEnded && !this.res.destroyed) this.res.write(this.pending);
+    this.pending = '';
+    this.lastWrite = performance.now();
+  }
+
+  /** Drops the timer (pending events are kept until the next flush). */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -6,10 +6,12 @@ import { AimaError } from '../../../shared/errors.js';
 import { action, cliContext, connect, output } from '../../context.js';
 import { withProgress } from '../../progress.js';
 import { details, size, table } from './format.js';
+import { registerFit } from './fit.js';
 import { registerPull } from './pull.js';
 
 export function registerModel(program: Command): void {
   const model = program.command('model').description('Import and manage models');
+  registerFit(model);
   registerPull(model);
 
   model

@@ -150,11 +150,13 @@ export class DownloadManager {
     const wanted = chosen.map((f) => f.path).sort();
     // The same files again: resume that download instead of starting over.
     for (const d of this.o.repo.list()) {
-      if (d.repo !== p.repo || d.revision !== revision || d.state === 'completed') continue;
+      if (d.repo !== p.repo || d.revision !== revision) continue;
       const have = this.o.repo.files(d.id).map((f) => f.path);
-      if (have.length === wanted.length && have.every((x, i) => x === wanted[i])) {
-        return d.state === 'paused' || d.state === 'failed' ? this.resume(d.id) : this.summary(d);
-      }
+      if (have.length !== wanted.length || !have.every((x, i) => x === wanted[i])) continue;
+      if (d.state !== 'completed') return d.state === 'paused' || d.state === 'failed' ? this.resume(d.id) : this.summary(d);
+      // Downloaded before: nothing to fetch while the files are still there.
+      if (have.every((f) => existsSync(path.join(this.repoDir(d), f)))) return this.summary(d);
+      this.o.repo.delete(d.id);
     }
     const total = chosen.reduce((s, f) => s + f.size, 0);
     await this.checkSpace(total);

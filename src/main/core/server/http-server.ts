@@ -88,10 +88,12 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
       return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
     }
-    if (!isAllowedOrigin(req.headers.origin, port)) {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    // The gateway answers browsers by its own CORS allow-list; everything else is same-origin only.
+    const gatewayPath = url.pathname === '/v1' || url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
+    if (!gatewayPath && !isAllowedOrigin(req.headers.origin, port)) {
       return sendApiError(res, new AimaError('forbidden', `Cross-origin request from ${req.headers.origin} refused.`, 'Open AIMA from its own address.'));
     }
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
 
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, app: 'aima' });
 

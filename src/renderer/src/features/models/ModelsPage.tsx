@@ -4,6 +4,7 @@ import { modelKinds, type ModelSummary } from '../../../../shared/contract/index
 import { useModels, type ImportForm } from '../../stores/models.js';
 import { desktop } from '../../api/client.js';
 import { formatBytes, modelBrief } from './format.js';
+import { DownloadsPanel } from '../downloads/DownloadsPanel.js';
 
 export function ModelsPage() {
   const { models, loaded, selected, importing, error, notice, load, select } = useModels();
@@ -15,6 +16,7 @@ export function ModelsPage() {
   return (
     <>
       <ImportCard />
+      <DownloadsPanel libraryEmpty={loaded && models.length === 0} />
       {importing && <ImportProgress />}
       {error && (
         <div className="banner error-banner" role="alert" data-testid="model-error">
