@@ -84,7 +84,8 @@ function stats(xs) {
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'aima-bench-svc-'));
 writeEngine(home, 'fake', ['--load-ms', '300', '--progress-ms', '100']);
-const timing = { stopGraceMs: 2000, backoff: () => 100 };
+// Short backoff and stable-run period: the crash loop below would otherwise hit the 10-crashes-in-a-row limit.
+const timing = { stopGraceMs: 2000, backoff: () => 100, stableRunMs: 10 };
 
 // 1. Start overhead.
 const overhead = [];
@@ -98,6 +99,7 @@ const overhead = [];
     const logs = await core.api['services.logs']({ name: 'b', lines: 20 });
     const readyAt = Number(/ready at (\d+)/.exec(logs.lines.filter((l) => l.startsWith('ready at')).at(-1))[1]);
     overhead.push(at - readyAt);
+    if (process.env.AIMA_BENCH_DEBUG) console.error(`run ${i}: ${at - readyAt} ms`);
     await core.api['services.stop']({ name: 'b' });
   }
   await core.close({ stopServices: true });
@@ -117,6 +119,7 @@ const ownDeath = [];
     ownDeath.push(at - t0);
     const { s: again } = await when(core, 'b', 'running');
     pid = again.pid;
+    await sleep(30);
   }
   await core.close({ stopServices: true });
 }

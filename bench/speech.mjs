@@ -3,7 +3,7 @@
 // processes and measures ASR real-time factor (processing time / audio duration, over HTTP,
 // decode included), TTS real-time factor and TTS time to the first audio chunk. Test audio comes
 // from the flite CLI and sox. Prints a table, then one JSON line.
-//   node scripts/build-node.mjs && node bench/speech.mjs [--threads 2] [--runs 3]
+//   node scripts/build-node.mjs && node bench/speech.mjs [--threads 2] [--runs 3] [--beams 2]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 // Node 20 globals (undici); named here so the linter's globals need not know them.
 const { FormData, Blob } = globalThis;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '2' }, runs: { type: 'string', default: '3' }, beams: { type: 'string', default: '2' } } });
 const threads = values.threads;
 const runs = Number(values.runs);
 const shared = process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
@@ -96,7 +96,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 try {
   // --- ASR
-  const asr = await start('asr', ['--model', whisper]);
+  const asr = await start('asr', ['--model', whisper, '--beams', values.beams]);
   results.asr_startup_ms = Math.round(asr.startupMs);
   const clips = phrases.map((p, i) => {
     const f = path.join(tmp, `p${i}.wav`);
@@ -168,6 +168,6 @@ const rows = [
   ['TTS RTF, espeak-ng en-gb', results.tts_rtf_espeak_en_gb],
   ['TTS first chunk, espeak-ng en-gb', `${results.tts_first_chunk_ms_espeak_en_gb} ms`],
 ];
-console.log(`speech bench (threads ${threads}, median of ${runs}; RTF < 1 is faster than real time)`);
+console.log(`speech bench (threads ${threads}, Whisper beams ${values.beams}, median of ${runs}; RTF < 1 is faster than real time)`);
 for (const [k, v] of rows) console.log(`  ${k.padEnd(48)} ${v}`);
-console.log(JSON.stringify({ bench: 'speech', threads: Number(threads), runs, ...results }));
+console.log(JSON.stringify({ bench: 'speech', threads: Number(threads), beams: Number(values.beams), runs, ...results }));

@@ -7,6 +7,8 @@ export interface AimaBridge {
   ready(): void;
   /** Desktop only: the native open dialog; null when cancelled. */
   pickModelPath(what: 'file' | 'folder'): Promise<string | null>;
+  /** Desktop only: the gateway's URL and the install token for its Authorization header. */
+  gatewayAccess(): Promise<{ url: string; token: string }>;
   /** Desktop only: the filesystem path of a dropped file. */
   pathForFile(file: File): string;
 }

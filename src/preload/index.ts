@@ -5,7 +5,7 @@
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { isCallName, isEventName } from '../shared/contract/index.js';
-import { IPC_EVENT, IPC_INVOKE, IPC_PICK_PATH, IPC_READY } from '../shared/ipc-channels.js';
+import { IPC_EVENT, IPC_GATEWAY, IPC_INVOKE, IPC_PICK_PATH, IPC_READY } from '../shared/ipc-channels.js';
 import type { AimaBridge } from './api.js';
 
 const listeners = new Map<string, Set<(payload: unknown) => void>>();
@@ -30,6 +30,9 @@ const bridge: AimaBridge = {
   },
   pickModelPath(what) {
     return ipcRenderer.invoke(IPC_PICK_PATH, what === 'folder' ? 'folder' : 'file');
+  },
+  gatewayAccess() {
+    return ipcRenderer.invoke(IPC_GATEWAY);
   },
   pathForFile(file) {
     return webUtils.getPathForFile(file);

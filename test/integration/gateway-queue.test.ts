@@ -145,7 +145,7 @@ describe('gateway routing errors', () => {
     const { chat } = await setup(up, { state: 'stopped', baseUrl: null });
     const res = await chat();
     expect(res.status).toBe(503);
-    expect((await res.json()).error.message).toBe('The model "fake" is stopped. Start it with `aima service start fake-service` (or turn on "start on demand" in Settings).');
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe('The model "fake" is stopped. Start it with `aima service start fake-service` (or turn on "start on demand" in Settings).');
     expect(up.requests).toBe(0);
   });
 

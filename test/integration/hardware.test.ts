@@ -26,15 +26,15 @@ const VAD = sharedModel('silero-vad/silero_vad.onnx');
 
 type Sample = Extract<HardwareSample, { type: 'sample' }>;
 
-/** Live fake-nvidia-smi processes whose parent is this test process (the core runs in-process). */
-function nvidiaChildren(): number[] {
+/** Live fake-nvidia-smi processes whose parent is `ppid` (default: this test process, where the core runs in-process). */
+function nvidiaChildren(ppid = process.pid): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid || fields[0] === 'Z') continue;
+      if (Number(fields[1]) !== ppid || fields[0] === 'Z') continue;
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('fake-nvidia-smi')) out.push(Number(entry));
     } catch {
       // gone meanwhile
@@ -57,7 +57,7 @@ function spawnTree(): { parent: ChildProcess; childPid: () => number } {
   const parent = spawn('sh', ['-c', 'sleep 120 & wait'], { stdio: 'ignore' });
   return {
     parent,
-    childPid: () => Number(readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(/\s+/)[0]),
+    childPid: () => Number(readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(/\s+/)[0] || 0),
   };
 }
 
@@ -199,6 +199,7 @@ describe('telemetry leases', () => {
 
   it("attributes a service's child process to the service (by /proc ancestry), and names foreign processes", async () => {
     const tree = spawnTree();
+    let child = 0;
     try {
       await until('child spawned', () => {
         try {
@@ -207,7 +208,7 @@ describe('telemetry leases', () => {
           return false;
         }
       });
-      const child = tree.childPid();
+      child = tree.childPid();
       // A recording where the GPU process is the service's child, plus one foreign process.
       const dir = tempRoot('hw-fixture').dir;
       cpSync(busy, dir, { recursive: true });
@@ -228,12 +229,30 @@ describe('telemetry leases', () => {
       await call(core, 'hardware.unwatch', { leaseId: lease.leaseId });
       off();
     } finally {
-      tree.parent.kill('SIGKILL');
-      try {
-        process.kill(tree.childPid(), 'SIGKILL');
-      } catch {
-        // already gone
+      // Only a known pid: process.kill(0) would signal this whole process group.
+      if (child > 1) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
+      tree.parent.kill('SIGKILL');
+    }
+  });
+
+  it('a failing driver turns into error samples that carry its message', async () => {
+    process.env.AIMA_FAKE_NVIDIA_SMI_MODE = 'fail';
+    try {
+      const core = await newCore();
+      const { samples, off } = collect(core);
+      const lease = await call<{ leaseId: string }>(core, 'hardware.watch', {});
+      await until('2 error samples', () => samples.length >= 2);
+      expect(samples[0]).toMatchObject({ type: 'error', error: expect.stringMatching(/couldn't communicate with the NVIDIA driver/) });
+      await call(core, 'hardware.unwatch', { leaseId: lease.leaseId });
+      off();
+    } finally {
+      delete process.env.AIMA_FAKE_NVIDIA_SMI_MODE;
     }
   });
 
@@ -368,9 +387,12 @@ describe('aima gpu / aima model fit (real processes)', () => {
     const samples = lines().map((l) => JSON.parse(l) as Sample);
     expect(samples[0]!.type).toBe('sample');
     expect(samples[0]!.gpus[0]!.memoryUsedMiB).toBe(30448);
+    expect(nvidiaChildren(serve!.child.pid)).not.toEqual([]); // the core's stream child
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
+    // Ctrl+C closed the lease: the core stops sampling at once, not after the lease would lapse.
+    await until('the core stops nvidia-smi', () => nvidiaChildren(serve!.child.pid).length === 0, 4_000);
   });
 
   it('aima model fit NAME [--ctx] [--gpu] [--json]', async (ctx) => {

@@ -129,6 +129,24 @@ describe('TTS worker', () => {
     expect(byFirst).toBeGreaterThan(44);
   });
 
+  it('keeps answering /health while a long sentence is being synthesised', async () => {
+    const long = 'This single sentence goes on and on about the weather and the kitchen lights and the timer and the music ' +
+      'and the mobile phone of my mother without ever stopping for breath so that flite needs a noticeable while to speak it';
+    const started = performance.now();
+    const speech = speak({ input: long, voice: 'slt' }).then(async (r) => {
+      await r.arrayBuffer();
+      return performance.now() - started;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const t0 = performance.now();
+    const health = await fetch(`${tts.url}/health`);
+    const healthMs = performance.now() - t0;
+    const speechMs = await speech;
+    expect(health.status).toBe(200);
+    // The health answer does not wait for the synthesis (which runs in flite's worker thread).
+    expect(healthMs).toBeLessThan(speechMs / 2);
+  });
+
   it('streams a WAV header with unknown length, or raw pcm', async () => {
     const wav = new Uint8Array(await (await speak({ input: 'Hello.', voice: 'slt' })).arrayBuffer());
     const view = Buffer.from(wav);

@@ -66,8 +66,9 @@ function noGpu(r: HardwareReport): string {
 
 /** The whole screen: GPU table, memory split per GPU, host lines. */
 export function render(r: HardwareReport, live?: Extract<HardwareSample, { type: 'sample' }>, error?: string): string {
-  const gpus = live?.gpus.length ? live.gpus : r.gpus;
-  const attribution = live?.gpus.length ? live.attribution : r.attribution;
+  // Live fields over the report's (which alone knows the CUDA version and non-NVIDIA GPUs).
+  const gpus = r.gpus.map((g) => ({ ...g, ...live?.gpus.find((x) => x.uuid === g.uuid) }));
+  const attribution = r.attribution.map((a) => live?.attribution.find((x) => x.uuid === a.uuid) ?? a);
   const parts = [gpus.length ? gpuTable(gpus) : noGpu(r)];
   if (error) parts.push(`Telemetry error: ${error}`);
   const splits = attribution.filter((a) => a.usedMiB > 0 || a.own.length || a.foreign.length).map(processes);

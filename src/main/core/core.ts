@@ -94,13 +94,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const operations = new Operations(events);
   const models = new ModelLibrary(new ModelsRepo(db), paths.models, (list) => events.emit('models.changed', list));
   // Services are read lazily: telemetry names their pids, and their GPU guard uses this detection.
-  let supervisor: Services['supervisor'] | undefined;
+  const late: { supervisor?: Services['supervisor'] } = {};
   const hardware = createHardwareFeature({
     dataDir: paths.dataDir,
     env,
     events,
     models,
-    services: () => supervisor?.list() ?? [],
+    services: () => late.supervisor?.list() ?? [],
     seams: opts.hardware,
   });
   const services = await createServices({
@@ -113,7 +113,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     listGpus: opts.listGpus ?? (() => hardware.listGpus()),
     timing: opts.serviceTiming,
   });
-  supervisor = services.supervisor;
+  late.supervisor = services.supervisor;
   const keys = new ApiKeysRepo(db);
   const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secretCipher: opts.secretCipher });
   const startedAt = new Date().toISOString();
@@ -126,6 +126,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     secrets: secrets.store,
     services: services.supervisor,
     token: () => opts.token ?? null,
+    onRequest: (r) => events.emit('gateway.request', r),
     port: () => (url ? Number(new URL(url).port) : 0),
   });
 

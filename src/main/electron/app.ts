@@ -7,7 +7,7 @@ import { app, dialog, ipcMain, shell, type BrowserWindow, type IpcMainEvent, typ
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CoreApi, EventName } from '../../shared/contract/index.js';
-import { IPC_EVENT, IPC_PICK_PATH, IPC_READY } from '../../shared/ipc-channels.js';
+import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { resolveDataDir } from '../core/config/paths.js';
 import { hostCore, type HostedCore } from '../core/host.js';
@@ -81,6 +81,10 @@ export async function runDesktopApp(): Promise<void> {
       filters: what === 'folder' ? [] : [{ name: 'Models', extensions: ['gguf', 'onnx', 'safetensors'] }, { name: 'All files', extensions: ['*'] }],
     });
     return result.canceled ? null : (result.filePaths[0] ?? null);
+  });
+  ipcMain.handle(IPC_GATEWAY, (event: IpcMainInvokeEvent) => {
+    if (!win || event.sender.id !== win.webContents.id || !coreUrl) return null;
+    return { url: coreUrl, token: hosted.token };
   });
   // Events are held back until the renderer says it listens (Electron Fiddle does the same).
   ipcMain.on(IPC_READY, (event: IpcMainEvent) => readyWindows.add(event.sender.id));

@@ -100,6 +100,8 @@ export const events = {
   'download.progress': DownloadSummary,
   /** GPU telemetry at 1 Hz while a hardware.watch lease lives. */
   'hardware.sample': HardwareSample,
+  /** One finished gateway request, for the live Requests view. */
+  'gateway.request': RequestRecord,
 } satisfies Record<string, z.ZodType>;
 
 export type Calls = typeof calls;

@@ -73,12 +73,19 @@ export class FliteThreadEngine implements TtsEngine {
   /** Starts the thread from `entry` (the worker's own bundled script) and waits for its voices. */
   static async create(entry: URL): Promise<FliteThreadEngine> {
     const worker = new Worker(entry, { workerData: { role: ROLE } });
+    // Only our own start-up listeners are removed afterwards: Worker keeps internal listeners
+    // (message-port referencing) that removeAllListeners() would break.
+    let onMessage!: (m: Hello) => void;
+    let onError!: (err: Error) => void;
+    let onExit!: (code: number) => void;
     const voices = await new Promise<VoiceInfo[]>((resolve, reject) => {
-      worker.once('message', (m: Hello) => ('ready' in m ? resolve(m.ready) : reject(new Error(m.fatal))));
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`flite thread exited with code ${code} while starting`)));
+      onMessage = (m) => ('ready' in m ? resolve(m.ready) : reject(new Error(m.fatal)));
+      onError = reject;
+      onExit = (code) => reject(new Error(`flite thread exited with code ${code} while starting`));
+      worker.once('message', onMessage).once('error', onError).once('exit', onExit);
+    }).finally(() => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
     });
-    worker.removeAllListeners();
     return new FliteThreadEngine(worker, voices);
   }
 

@@ -11,7 +11,7 @@ import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
 import { GatewayMetrics } from './metrics.js';
 import { forward } from './proxy.js';
-import { RequestLog } from './request-log.js';
+import { RequestLog, type RequestRecord } from './request-log.js';
 
 export interface GatewayPolicy {
   startOnDemand: boolean;
@@ -30,6 +30,10 @@ export interface GatewayOptions {
   policy: () => GatewayPolicy;
   /** True when the request may use the gateway (API key, install token, or loopback without keys). */
   authorize: (req: IncomingMessage) => boolean;
+  /** True for the core's own origin (the web UI): allowed without being listed for CORS. */
+  isOwnOrigin?: (origin: string) => boolean;
+  /** Called with each finished request (the core turns it into an event). */
+  onRequest?: (r: RequestRecord) => void;
 }
 
 /** Endpoints and how their `model` is found. */
@@ -44,10 +48,11 @@ const ENDPOINTS: Record<string, { body: 'json' | 'multipart'; kinds: RoutableMod
 
 export class Gateway {
   readonly metrics: GatewayMetrics;
-  readonly log = new RequestLog();
+  readonly log: RequestLog;
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
 
   constructor(private readonly opts: GatewayOptions) {
+    this.log = new RequestLog(200, opts.onRequest);
     this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })));
   }
 
@@ -64,7 +69,7 @@ export class Gateway {
 
   private cors(req: IncomingMessage, res: ServerResponse): boolean {
     const origin = req.headers.origin;
-    if (!origin) return true;
+    if (!origin || this.opts.isOwnOrigin?.(origin)) return true;
     if (!this.opts.policy().corsOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');

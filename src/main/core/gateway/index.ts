@@ -11,7 +11,7 @@ import type { SettingsRepo } from '../store/repositories/settings-repo.js';
 import type { ApiKeysRepo } from '../store/repositories/api-keys-repo.js';
 import { RemotesRepo } from '../store/repositories/remotes-repo.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import { authorizeGateway } from '../server/security.js';
+import { authorizeGateway, isAllowedOrigin } from '../server/security.js';
 import { Gateway } from './gateway.js';
 import { createModelDirectory } from './routes-directory.js';
 
@@ -26,6 +26,7 @@ export interface GatewayFeatureOptions {
     list(): ServiceSummary[];
     start(name: string, opts: { wait: boolean; timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
   };
+  onRequest?: (r: import('./request-log.js').RequestRecord) => void;
   /** The install token and the server's port (known once it listens). */
   token: () => string | null;
   port: () => number;
@@ -65,6 +66,8 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       if (!cachedPolicy || now - cachedPolicy.at > 1000) cachedPolicy = { at: now, value: policyNow() };
       return cachedPolicy.value;
     },
+    onRequest: opts.onRequest,
+    isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
     authorize: (req: IncomingMessage) => {
       const token = opts.token();
       return token !== null && authorizeGateway(req, { token, keys: opts.keys }, opts.port());

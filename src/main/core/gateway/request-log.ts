@@ -18,12 +18,16 @@ export interface RequestRecord {
 export class RequestLog {
   private readonly items: RequestRecord[] = [];
   private next = 1;
-  constructor(private readonly capacity = 200) {}
+  constructor(
+    private readonly capacity = 200,
+    private readonly onAdd?: (r: RequestRecord) => void,
+  ) {}
 
   add(r: Omit<RequestRecord, 'id'>): RequestRecord {
     const rec = { ...r, id: this.next++ };
     this.items.push(rec);
     if (this.items.length > this.capacity) this.items.shift();
+    this.onAdd?.(rec);
     return rec;
   }
 

@@ -51,4 +51,17 @@ export function on<K extends EventName>(name: K, listener: (payload: EventPayloa
 export const runningInElectron = Boolean(window.aima);
 
 /** Desktop-only helpers (file dialog, dropped-file paths); undefined in a browser. */
-export const desktop: Pick<AimaBridge, 'pickModelPath' | 'pathForFile'> | undefined = window.aima;
+export const desktop: Pick<AimaBridge, 'pickModelPath' | 'pathForFile' | 'gatewayAccess'> | undefined = window.aima;
+
+let gatewayAccess: Promise<{ url: string; token: string }> | null = null;
+
+/**
+ * fetch() against the OpenAI-compatible gateway: same origin with the login cookie in a browser;
+ * in the desktop app the gateway URL and the install token come from the preload.
+ */
+export async function gatewayFetch(path: string, init: RequestInit = {}): Promise<Response> {
+  if (!desktop) return fetch(path, { ...init, credentials: 'same-origin' });
+  gatewayAccess ??= desktop.gatewayAccess();
+  const { url, token } = await gatewayAccess;
+  return fetch(url + path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+}

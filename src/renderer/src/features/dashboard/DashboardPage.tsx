@@ -30,8 +30,11 @@ export function DashboardPage() {
     );
   }
   // Live values once telemetry answers; the report until then (and for GPUs it does not sample).
-  const gpus = latest && latest.gpus.length > 0 ? latest.gpus : report.gpus;
-  const attribution = latest && latest.gpus.length > 0 ? latest.attribution : report.attribution;
+  // A sample carries the fast-changing fields of the GPUs it samples (NVIDIA); the report keeps
+  // what only `-q -x` knows (CUDA version, MIG) and the GPUs telemetry does not cover.
+  const live = (uuid: string) => latest?.gpus.find((g) => g.uuid === uuid);
+  const gpus = report.gpus.map((g) => ({ ...g, ...live(g.uuid) }));
+  const attribution = report.attribution.map((a) => latest?.attribution.find((x) => x.uuid === a.uuid) ?? a);
   const memory = latest?.memory ?? report.memory;
 
   return (
@@ -238,7 +241,7 @@ function NoGpu({ probes }: { probes: HardwareReport['gpuProbes'] }) {
 
 function DockerCard({ platform: c }: { platform: ContainerPlatform }) {
   return (
-    <section className="card" data-testid="docker-card" data-status={c.status}>
+    <section className="card docker-card" data-testid="docker-card" data-status={c.status}>
       <h2>Docker</h2>
       {c.status === 'running' ? (
         <>

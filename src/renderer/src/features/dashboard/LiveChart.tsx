@@ -15,7 +15,6 @@ export interface LiveChartProps {
   max?: number;
   color: string;
   label: string;
-  width?: number;
   height?: number;
 }
 
@@ -24,17 +23,18 @@ function timeWindow(series: Series): [number, number] {
   return [last - HISTORY_SECONDS, last];
 }
 
-export function LiveChart({ series, min = 0, max, color, label, width = 220, height = 56 }: LiveChartProps) {
+export function LiveChart({ series, min = 0, max, color, label, height = 56 }: LiveChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(series);
   latest.current = series;
 
   useEffect(() => {
-    if (!box.current) return;
+    const el = box.current;
+    if (!el) return;
     const p = new uPlot(
       {
-        width,
+        width: Math.max(120, el.clientWidth),
         height,
         cursor: { show: false },
         legend: { show: false },
@@ -48,10 +48,14 @@ export function LiveChart({ series, min = 0, max, color, label, width = 220, hei
         series: [{}, { label, stroke: color, fill: `${color}33`, width: 1.5, points: { show: false } }],
       },
       [series.t, series.v],
-      box.current,
+      el,
     );
     plot.current = p;
+    // Fill the cell: follow its width as the layout changes.
+    const resize = new ResizeObserver(() => p.setSize({ width: Math.max(120, el.clientWidth), height }));
+    resize.observe(el);
     return () => {
+      resize.disconnect();
       p.destroy();
       plot.current = null;
     };

@@ -158,7 +158,9 @@ function ImportProgress() {
 function ModelDetails({ model }: { model: ModelSummary }) {
   const { remove, rename } = useModels();
   const [newName, setNewName] = useState(model.name);
-  useEffect(() => setNewName(model.name), [model.name]);
+  useEffect(() => {
+    setNewName(model.name);
+  }, [model.name]);
   const md = model.metadata as Record<string, unknown>;
   const facts = Object.entries(md).filter(([k, v]) => !['format', 'keys', 'bytesByType', 'bytesByDtype', 'shards', 'opCounts', 'opsets', 'files'].includes(k) && v !== undefined && v !== null);
   return (
