@@ -13,7 +13,8 @@
 // 16 MiB Range chunks, SQLite progress records, sha256 verification, move and import. Both are run
 // twice and the faster run counts. Prints readable lines, then one JSON line with every number.
 import { build } from 'esbuild';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -80,7 +81,8 @@ const curlRuns = [];
 for (let i = 0; i < 2; i++) {
   const dst = path.join(work, `curl-${i}.out`);
   t = performance.now();
-  execFileSync('curl', ['-sSfL', '-o', dst, resolveUrl]);
+  // Async: the fake Hub serves from this very process.
+  await promisify(execFile)('curl', ['-sSfL', '-o', dst, resolveUrl]);
   curlRuns.push(performance.now() - t);
   if (statSync(dst).size !== size) throw new Error('curl got a short file');
   rmSync(dst);

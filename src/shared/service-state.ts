@@ -5,24 +5,25 @@
  * the same phases.
  *
  * ```
- *                 start                 spawned                healthy
- *   ┌─────────┐ ───────▶ ┌──────────┐ ─────────▶ ┌─────────┐ ─────────▶ ┌─────────┐
- *   │ stopped │          │ starting │            │ loading │            │ running │
- *   └─────────┘ ◀─┐      └──────────┘            └─────────┘            └─────────┘
- *     ▲   │adopt  │         │ spawn-failed        │ │  ▲ progress,          │
- *     │   └───────┼────────────────────────────▶  │ │  └ health-timeout     │
- *     │           │         ▼                     │ │    (stays loading     │
- *     │   exited  │      ┌──────────────┐         │ │     while alive)      │
- *     │ (expected)│      │failed{reason}│ ◀───────┘ │ stall-timeout         │
- *     │           │      └──────────────┘ ◀─────────┼── exited, no restart ─┤
- *     │      ┌──────────┐        ▲                   │                      │
- *     │      │ stopping │ ◀── stop (from starting, loading, running) ───────┘
- *     │      └──────────┘        │ give up (too many crashes in a row)
- *     │                   ┌─────────┐  restart  ┌─────────┐ backoff-elapsed
- *     └──── stop ──────── │ crashed │ ────────▶ │ backoff │ ──────────────▶ starting
- *                         └─────────┘           └─────────┘
- *                              ▲ exited (unexpected, restart policy allows)
- *                              └──────────── from starting, loading, running
+ *            start                spawned             healthy
+ *  stopped ────────▶ starting ────────────▶ loading ──────────▶ running
+ *   ▲  │ adopt          │                   │  ▲ │                │
+ *   │  └────────────────┼──────────────────▶│  │ │ progress,      │
+ *   │                   │ spawn-failed      │  └─┘ health-timeout │
+ *   │                   ▼                   │      (alive: stays)  │
+ *   │           failed{reason} ◀────────────┘ stall-timeout        │
+ *   │             ▲  (start → starting, stop → stopped)             │
+ *   │             └── exited and the restart policy says no, or the 10th crash in a row
+ *   │                 (from starting, loading, running)
+ *   │
+ *   │ exited   ┌──────────┐ ◀── stop ── starting, loading, running
+ *   └───────── │ stopping │
+ *              └──────────┘
+ *
+ *   exited (unexpected)              restart            backoff-elapsed
+ *   ───────────────────▶ crashed ────────────▶ backoff ────────────────▶ starting
+ *   from starting,          │ stop → stopped      │ stop → stopped, start → starting
+ *   loading, running        │ start → starting
  * ```
  *
  * Who owns which transition: the API (`start`, `stop`), the runtime (`spawned`, `spawn-failed`,

@@ -38,7 +38,8 @@ describe('web UI through aima serve', () => {
     for (const id of PAGE_IDS) {
       await shell.open(id);
       expect((await shell.heading()).toLowerCase()).toBe(id);
-      if (id !== 'settings' && id !== 'dashboard') await page.getByTestId('upcoming').waitFor();
+      // Something beyond the heading rendered (a card: the page's content or what will fill it).
+      await page.locator('main .card').first().waitFor();
     }
 
     const settings = new SettingsPageObject(page);

@@ -112,11 +112,41 @@ describe('aima service / aima engine (real processes)', () => {
     expect(s!.state).toMatch(/loading|running/);
     enginePids.push(s!.pid!);
 
+    // logs -f prints the tail, then new lines as the engine writes them, until Ctrl+C.
+    const follow = spawn(process.execPath, [aimaBin, 'service', 'logs', 'slow', '-f', '-n', '1'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    follow.stdout.on('data', (d) => (out += d));
+    await waitFor(() => out.split('\n').filter((l) => /^loading: \d+%/.test(l) || /^ready at/.test(l)).length >= 3, 'followed lines', 10_000);
+    follow.kill('SIGINT');
+    expect(await new Promise((r) => follow.once('exit', r))).toBe(0);
+
     await aima(home, ['service', 'create', 'cr', '--engine', 'crashy', '--restart', 'never']);
     const r = await runAima(['service', 'start', 'cr', '--wait'], { AIMA_HOME: home });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Service "cr" failed: .*exit code 3.*crashing on purpose/);
     await aima(home, ['service', 'stop', 'slow']);
+  });
+
+  it('aima serve on SIGTERM: onQuit keep-running leaves the engine for the next core; stop-services (default) stops it', async () => {
+    const home = tempHome('aima-svc-cli-');
+    writeFakeEngine(home, 'fake', ['--load-ms', '50']);
+    const s1 = await serve(home);
+    await aima(home, ['settings', 'set', 'onQuit', 'keep-running']);
+    await aima(home, ['service', 'create', 'kr', '--engine', 'fake']);
+    await aima(home, ['service', 'start', 'kr', '--wait']);
+    const [a] = await list(home);
+    enginePids.push(a!.pid!);
+    await s1.stop(); // SIGTERM
+    expect(procState(a!.pid!)).not.toBeNull();
+    const s2 = await serve(home);
+    const adopted = await waitFor(async () => {
+      const [x] = await list(home);
+      return x!.state === 'running' ? x : null;
+    }, 'adopted', 10_000, 200);
+    expect(adopted.pid).toBe(a!.pid);
+    await aima(home, ['settings', 'set', 'onQuit', 'stop-services']);
+    await s2.stop();
+    await waitFor(() => procState(a!.pid!) === null, 'engine stopped with the core', 5000);
   });
 
   it('the embedded LLM worker end to end: create → start --wait → running → GET /v1/models → stop', async (ctx) => {

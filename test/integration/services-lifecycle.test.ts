@@ -44,6 +44,12 @@ describe('services: lifecycle with real engine processes', () => {
     const pidFile = path.join(home, 'run', `${s.id}.pid`);
     expect(existsSync(pidFile)).toBe(true);
 
+    const restarted = await c.api['services.restart']({ name: 'one', wait: true });
+    expect(restarted.state).toBe('running');
+    expect(restarted.pid).not.toBe(s.pid);
+    expect(procState(s.pid!)).toBeNull();
+    s.pid = restarted.pid;
+
     const stopped = await c.api['services.stop']({ name: 'one' });
     expect(stopped).toMatchObject({ state: 'stopped', pid: null, desiredState: 'stopped' });
     expect(procState(s.pid!)).not.toBe('Z');
@@ -51,7 +57,8 @@ describe('services: lifecycle with real engine processes', () => {
     expect(groupExists(s.pid!)).toBe(false); // the grandchild went with it
     expect(existsSync(pidFile)).toBe(false);
     const states = eventsOf(c, s.id).map((e) => `${e.from}>${e.to}`);
-    expect(states).toEqual(['stopped>starting', 'starting>loading', 'loading>running', 'running>stopping', 'stopping>stopped']);
+    const cycle = ['stopped>starting', 'starting>loading', 'loading>running', 'running>stopping', 'stopping>stopped'];
+    expect(states).toEqual([...cycle, ...cycle]);
     const logs = await c.api['services.logs']({ name: 'one', lines: 50 });
     expect(logs.lines.join('\n')).toMatch(/ready at \d+/);
   });

@@ -1,4 +1,9 @@
-/** `aima serve`: host the core headless, with the API, the gateway and the web UI on one port. */
+/**
+ * `aima serve`: host the core headless, with the API, the gateway and the web UI on one port.
+ * On SIGTERM or Ctrl+C the core closes; its engines stop only when the onQuit setting is
+ * 'stop-services' (the default) — with 'keep-running' they stay up and the next core adopts them
+ * by PID file (src/main/core/services/supervisor.ts).
+ */
 import type { Command } from 'commander';
 import { hostCore } from '../../main/core/host.js';
 import { DEFAULT_PORT, parsePort } from '../../main/core/config/env.js';

@@ -121,6 +121,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const secrets = openSecretStore({ dataDir: paths.dataDir, cipher: opts.secretCipher });
   const gatewayFeature = createGatewayFeature({
     db,
+    events,
     settings,
     keys,
     secrets: secrets.store,

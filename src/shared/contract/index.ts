@@ -36,6 +36,15 @@ import {
   HubTokenStatus,
   StarterModel,
 } from './downloads.js';
+import {
+  VoiceConfig,
+  VoiceConfigPatch,
+  VoiceConversation,
+  VoiceConversationCreateParams,
+  VoiceConversationDeleteResult,
+  VoiceConversationDetail,
+  VoiceConversationRef,
+} from './voice.js';
 
 const Empty = z.object({}).strict();
 
@@ -88,6 +97,14 @@ export const calls = {
   'hardware.watch': defineCall(HardwareWatchParams, HardwareWatch, 'Open or renew a telemetry lease: hardware.sample arrives at 1 Hz while any lease lives'),
   'hardware.unwatch': defineCall(HardwareUnwatchParams, HardwareUnwatch, 'Close a telemetry lease (sampling stops when none is left)'),
   'models.fit': defineCall(ModelFitParams, ModelFit, 'Will this model fit: where it runs, why, what to change, and the numbers'),
+
+  // Voice (issue 10): the default ASR → LLM → TTS chain and conversations; live audio is /api/voice.
+  'voice.config.get': defineCall(Empty, VoiceConfig, 'The voice chain: ASR, LLM and TTS models, voice, system prompt, silence window'),
+  'voice.config.set': defineCall(VoiceConfigPatch, VoiceConfig, 'Change the voice chain; returns all of it'),
+  'voice.conversations.list': defineCall(Empty, z.array(VoiceConversation), 'Voice conversations, newest first'),
+  'voice.conversations.get': defineCall(VoiceConversationRef, VoiceConversationDetail, 'One voice conversation with its turns'),
+  'voice.conversations.create': defineCall(VoiceConversationCreateParams, VoiceConversation, 'Start a voice conversation (models default to the voice chain)'),
+  'voice.conversations.delete': defineCall(VoiceConversationRef, VoiceConversationDeleteResult, 'Delete a voice conversation and its turns'),
 } satisfies Record<string, CallSpec<z.ZodType, z.ZodType>>;
 
 export const events = {
@@ -137,3 +154,4 @@ export * from './operations.js';
 export * from './services.js';
 export * from './downloads.js';
 export * from './hardware.js';
+export * from './voice.js';

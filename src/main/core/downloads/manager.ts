@@ -20,6 +20,8 @@ import { PrefixHasher, type Checksum, type LiveChunk } from './prefix-hasher.js'
 import { globToRegExp, groupGgufFiles } from './quant.js';
 
 const MiB = 1024 * 1024;
+/** Bytes gathered per file write. */
+const WRITE_BYTES = 4 * MiB;
 
 export interface RetryPolicy {
   baseMs: number;
@@ -344,25 +346,54 @@ export class DownloadManager {
         hashing?.catch(() => undefined);
         const queue = chunks.filter((c) => c.written < c.length);
         const worker = async () => {
+          // Socket pieces are ~64 KiB; gathering them into 4 MiB writes keeps the CPU cost per byte near curl's.
+          const gather = Buffer.allocUnsafe(WRITE_BYTES);
           for (let c = queue.shift(); c; c = queue.shift()) {
             const chunk = c;
-            await this.withRetry(job, signal, async () =>
-              fetchRange(
-                resolvedUrl.url,
-                chunk.start + chunk.written,
-                chunk.start + chunk.length - 1,
-                { headers: this.o.hub.authHeaders(), signal, wholeFile: chunks.length === 1 },
-                async (piece) => {
-                  try {
-                    await fh.write(piece, 0, piece.length, chunk.start + chunk.written);
-                  } catch (e) {
-                    this.rethrowDisk(e as NodeJS.ErrnoException, partDir);
-                  }
-                  chunk.written += piece.length;
-                  hasher?.notify();
-                },
-              ),
-            );
+            let filled = 0;
+            let lastFlush = Date.now();
+            const flush = async () => {
+              lastFlush = Date.now();
+              if (filled === 0) return;
+              const bytes = gather.subarray(0, filled);
+              const at = chunk.start + chunk.written;
+              try {
+                // A nearly full disk answers with a short write first, ENOSPC only on the next one.
+                for (let off = 0; off < filled; ) {
+                  const { bytesWritten } = await fh.write(bytes, off, filled - off, at + off);
+                  if (bytesWritten <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+                  off += bytesWritten;
+                }
+              } catch (e) {
+                this.rethrowDisk(e as NodeJS.ErrnoException, partDir);
+              }
+              chunk.written += filled;
+              filled = 0;
+              hasher?.offer(at, bytes);
+            };
+            await this.withRetry(job, signal, async () => {
+              try {
+                await fetchRange(
+                  resolvedUrl.url,
+                  chunk.start + chunk.written + filled,
+                  chunk.start + chunk.length - 1,
+                  { headers: this.o.hub.authHeaders(), signal, wholeFile: chunks.length === 1 },
+                  async (piece) => {
+                    for (let off = 0; off < piece.length; ) {
+                      const n = Math.min(piece.length - off, WRITE_BYTES - filled);
+                      piece.copy(gather, filled, off, off + n);
+                      filled += n;
+                      off += n;
+                      // Slow links flush by time, so a crash loses at most a moment of data.
+                      if (filled === WRITE_BYTES || Date.now() - lastFlush > 250) await flush();
+                    }
+                  },
+                );
+              } finally {
+                // Whatever arrived is kept, also when the connection broke.
+                await flush();
+              }
+            });
           }
         };
         await Promise.all(Array.from({ length: Math.min(this.connections, Math.max(1, queue.length)) }, worker));

@@ -23,6 +23,7 @@ const READ_BYTES = 4 * 1024 * 1024;
 export class PrefixHasher {
   private readonly hash: Hash;
   private hashed = 0;
+  private reading = false;
   private wake: (() => void) | null = null;
   private readonly buf = Buffer.allocUnsafe(READ_BYTES);
 
@@ -47,6 +48,18 @@ export class PrefixHasher {
     return n;
   }
 
+  /**
+   * Offers bytes just written at `pos`: when they continue the hashed prefix they are hashed from
+   * memory, saving the read back (the common case for the chunk at the front).
+   */
+  offer(pos: number, bytes: Buffer): void {
+    if (!this.reading && pos === this.hashed && bytes.length > 0) {
+      this.hash.update(bytes);
+      this.hashed += bytes.length;
+    }
+    this.notify();
+  }
+
   /** Tells the hasher more bytes are on disk. */
   notify(): void {
     const w = this.wake;
@@ -67,12 +80,17 @@ export class PrefixHasher {
         });
         continue;
       }
-      while (this.hashed < target) {
-        const want = Math.min(READ_BYTES, target - this.hashed);
-        const { bytesRead } = await this.fh.read(this.buf, 0, want, this.hashed);
-        if (bytesRead === 0) throw new Error('the partial file is shorter than recorded');
-        this.hash.update(this.buf.subarray(0, bytesRead));
-        this.hashed += bytesRead;
+      this.reading = true;
+      try {
+        while (this.hashed < target) {
+          const want = Math.min(READ_BYTES, target - this.hashed);
+          const { bytesRead } = await this.fh.read(this.buf, 0, want, this.hashed);
+          if (bytesRead === 0) throw new Error('the partial file is shorter than recorded');
+          this.hash.update(this.buf.subarray(0, bytesRead));
+          this.hashed += bytesRead;
+        }
+      } finally {
+        this.reading = false;
       }
     }
     return this.hash.digest('hex');

@@ -151,7 +151,10 @@ export class Gateway {
       }
 
       const abort = new AbortController();
-      res.on('close', () => abort.abort());
+      // Only a client that leaves early aborts (an abort builds a DOMException: not on every request).
+      res.on('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
       const queueStarted = performance.now();
       const limiter = this.limiterFor(target, policy);
       let release: () => void;

@@ -14,11 +14,13 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { authorizeGateway, isAllowedOrigin } from '../server/security.js';
 import { Gateway } from './gateway.js';
 import { createModelDirectory } from './routes-directory.js';
+import type { CoreEvents } from '../events.js';
 
 export type GatewayApi = Pick<CoreApi, 'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests'>;
 
 export interface GatewayFeatureOptions {
   db: Db;
+  events: CoreEvents;
   settings: SettingsRepo;
   keys: ApiKeysRepo;
   secrets: SecretStore;
@@ -37,15 +39,30 @@ const MIB = 1024 * 1024;
 export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Gateway; api: GatewayApi } {
   const remotes = new RemotesRepo(opts.db);
   const secretKey = (name: string) => `remote:${name}`;
+  // Snapshots refreshed by events: the request path never queries SQLite or rebuilds summaries.
+  let services = opts.services.list();
+  let remoteList = remotes.list();
   const directory = createModelDirectory({
-    services: () => opts.services.list(),
-    remotes: () => remotes.list(),
+    services: () => services,
+    remotes: () => remoteList,
     remoteKey: (name) => opts.secrets.get(secretKey(name)),
     startService: (name, signal) => {
       const timeoutMs = opts.settings.getAll().gatewayQueueTimeoutSeconds * 1000;
       return opts.services.start(name, { wait: true, timeoutMs, op: { signal, report() {} } });
     },
   });
+  opts.events.on('services.changed', (list) => {
+    services = list;
+    directory.invalidate();
+  });
+  opts.events.on('models.changed', () => {
+    services = opts.services.list();
+    directory.invalidate();
+  });
+  const remotesChanged = () => {
+    remoteList = remotes.list();
+    directory.invalidate();
+  };
   let cachedPolicy: { at: number; value: ReturnType<typeof policyNow> } | null = null;
   const policyNow = () => {
     const s = opts.settings.getAll();
@@ -86,13 +103,16 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     'remotes.add': async ({ apiKey, ...r }) => {
       if (remotes.get(r.name)) throw new AimaError('conflict', `A remote endpoint named "${r.name}" already exists.`, 'Pick another name, or remove it first.');
       if (apiKey) opts.secrets.set(secretKey(r.name), apiKey);
-      return remotes.insert({ ...r, kind: r.kind ?? 'llm', hasKey: Boolean(apiKey) });
+      const added = remotes.insert({ ...r, kind: r.kind ?? 'llm', hasKey: Boolean(apiKey) });
+      remotesChanged();
+      return added;
     },
     'remotes.remove': async ({ name }) => {
       const r = remotes.get(name);
       if (!r) throw new AimaError('not-found', `No remote endpoint named "${name}".`, 'List them with `aima remote list`.');
       remotes.delete(name);
       opts.secrets.delete(secretKey(name));
+      remotesChanged();
       return r;
     },
     'gateway.requests': async ({ limit }) => gateway.log.recent(limit ?? 50),

@@ -30,6 +30,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 const agentHttp = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const agentHttps = new https.Agent({ keepAlive: true, maxSockets: 256 });
 const USAGE_SCAN_LIMIT = 1024 * 1024;
+const SSE_DATA = Buffer.from('data: ');
+const SSE_DONE = Buffer.from('data: [DONE]');
 
 export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardRequest): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
@@ -37,6 +39,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let firstByteAt: number | null = null;
     let lastByteAt = started;
     let sseChunks = 0;
+    let sawDone = false;
     let jsonBody: Buffer[] | null = null;
     let jsonSize = 0;
     let stream = false;
@@ -53,7 +56,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     const finish = (clientAborted: boolean) => {
       if (settled) return;
       settled = true;
-      let completionTokens: number | null = stream ? sseChunks : null;
+      let completionTokens: number | null = stream ? sseChunks - (sawDone ? 1 : 0) : null;
       if (!stream && jsonBody) {
         try {
           const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
@@ -94,10 +97,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         if (firstByteAt === null) firstByteAt = now;
         lastByteAt = now;
         if (stream) {
-          // One SSE event per generated token for llama-style servers; [DONE] is not a token.
-          for (let i = chunk.indexOf('data: '); i !== -1; i = chunk.indexOf('data: ', i + 6)) {
-            if (chunk.toString('latin1', i + 6, i + 12) !== '[DONE]') sseChunks++;
-          }
+          // One SSE event per generated token for llama-style servers (the final [DONE] is
+          // subtracted at the end). Buffer.indexOf is native: no strings are made per event.
+          for (let i = chunk.indexOf(SSE_DATA); i !== -1; i = chunk.indexOf(SSE_DATA, i + SSE_DATA.length)) sseChunks++;
+          if (chunk.includes(SSE_DONE)) sawDone = true;
         } else if (jsonBody && jsonSize < USAGE_SCAN_LIMIT) {
           jsonBody.push(chunk);
           jsonSize += chunk.length;

@@ -29,8 +29,14 @@ function fromService(s: ServiceSummary): RoutableModel {
   };
 }
 
-export function createModelDirectory(src: DirectorySources): ModelDirectory {
-  const all = (): RoutableModel[] => {
+/**
+ * The directory keeps its routing table until `invalidate()` (called on services.changed,
+ * models.changed and remote changes), so a request costs a lookup, not a rebuild.
+ */
+export function createModelDirectory(src: DirectorySources): ModelDirectory & { invalidate(): void } {
+  let table: RoutableModel[] | null = null;
+  const all = (): RoutableModel[] => (table ??= build());
+  const build = (): RoutableModel[] => {
     const out: RoutableModel[] = [];
     const seen = new Map<string, number>();
     // Several services may serve one model: one entry per model, a running one preferred.
@@ -65,6 +71,9 @@ export function createModelDirectory(src: DirectorySources): ModelDirectory {
     return out;
   };
   return {
+    invalidate() {
+      table = null;
+    },
     list: all,
     resolve(model) {
       const list = all();

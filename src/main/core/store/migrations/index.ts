@@ -10,6 +10,7 @@ import { migration003 } from './003-models.js';
 import { migration004 } from './004-services.js';
 import { migration005 } from './005-downloads.js';
 import { migration006 } from './006-gateway.js';
+import { migration007 } from './007-voice.js';
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007];
 export type { Migration } from './types.js';

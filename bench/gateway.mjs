@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// Gateway benchmark, all measured side by side in one run against a fast local upstream:
+//  - added latency of the gateway vs a bare Node pipe proxy vs calling the upstream directly
+//    (p50, p99 over interleaved rounds; target: gateway's added p50 within 1.3x of the bare proxy's)
+//  - streaming throughput through the gateway vs direct (target >= 0.95)
+//  - 64 concurrent streams held at once through the gateway
+// Needs `npm run build` (out/cli/aima.mjs). Usage: node bench/gateway.mjs [--requests 1500]
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const REQUESTS = arg('requests', 1500);
+const STREAM_MB = arg('stream-mb', 64);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+// --- upstream: instant JSON answers; a fast SSE stream; a slow stream for the concurrency test
+let upstreamInFlight = 0;
+let upstreamMaxInFlight = 0;
+const answer = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+const upstream = http.createServer(async (req, res) => {
+  let body = '';
+  for await (const c of req) body += c;
+  const parsed = JSON.parse(body || '{}');
+  if (!parsed.stream) {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+    return res.end(answer);
+  }
+  upstreamInFlight++;
+  upstreamMaxInFlight = Math.max(upstreamMaxInFlight, upstreamInFlight);
+  res.on('close', () => upstreamInFlight--);
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  if (parsed.slow) {
+    for (let i = 0; i < 50 && !res.destroyed; i++) {
+      res.write(`data: {"choices":[{"delta":{"content":"t${i}"}}]}\n\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    res.write('data: [DONE]\n\n');
+    return res.end();
+  }
+  // Fast: STREAM_MB of SSE events of ~1 KiB, written with backpressure.
+  const event = Buffer.from(`data: {"choices":[{"delta":{"content":"${'x'.repeat(1000)}"}}]}\n\n`);
+  let left = Math.ceil((STREAM_MB * 1024 * 1024) / event.length);
+  const pump = () => {
+    while (left > 0) {
+      left--;
+      if (!res.write(event)) return res.once('drain', pump);
+    }
+    res.end('data: [DONE]\n\n');
+  };
+  pump();
+});
+await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
+
+// --- bare pipe proxy in its own process, like the gateway
+const work = mkdtempSync(path.join(os.tmpdir(), 'aima-bench-gw-'));
+const proxyFile = path.join(work, 'bare-proxy.mjs');
+writeFileSync(
+  proxyFile,
+  `import http from 'node:http';
+const target = new URL(process.argv[2]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const server = http.createServer((req, res) => {
+  const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  res.on('close', () => up.destroy());
+  req.pipe(up);
+});
+server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));`,
+);
+const proxy = spawn(process.execPath, [proxyFile, upstreamUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+const proxyUrl = await new Promise((resolve) => proxy.stdout.on('data', (d) => resolve(`http://127.0.0.1:${/port (\d+)/.exec(String(d))[1]}`)));
+
+// --- the gateway: aima serve with the upstream registered as a remote endpoint
+const home = path.join(work, 'home');
+const aima = path.join(root, 'bin', 'aima.mjs');
+const serve = spawn(process.execPath, [...(process.env.AIMA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AIMA_BENCH_PROFILE}`] : []), aima, 'serve', '--port', '0'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+const gatewayUrl = await new Promise((resolve) => {
+  let out = '';
+  serve.stdout.on('data', (d) => {
+    out += d;
+    const m = /API and UI: (\S+)/.exec(out);
+    if (m) resolve(m[1]);
+  });
+});
+await new Promise((resolve, reject) => {
+  const p = spawn(process.execPath, [aima, 'remote', 'add', 'up', '--url', upstreamUrl, '--model', 'm'], { env: { ...process.env, AIMA_HOME: home }, stdio: 'inherit' });
+  p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error('remote add failed'))));
+});
+
+function post(base, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const t0 = performance.now();
+    const req = http.request(`${base}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c) => (bytes += c.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve({ ms: performance.now() - t0, bytes }) : reject(new Error(`${base}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+// Warm-up: connections, JIT.
+for (const base of [upstreamUrl, proxyUrl, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, { model: 'm', messages: [] });
+
+// Latency: interleaved, one request at a time per path.
+const lat = { direct: [], bare: [], gateway: [] };
+for (let i = 0; i < REQUESTS; i++) {
+  lat.direct.push((await post(upstreamUrl, { model: 'm', messages: [] })).ms);
+  lat.bare.push((await post(proxyUrl, { model: 'm', messages: [] })).ms);
+  lat.gateway.push((await post(gatewayUrl, { model: 'm', messages: [] })).ms);
+}
+const p50 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, pct(v, 50)]));
+const p99 = Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, pct(v, 99)]));
+const addedBare50 = p50.bare - p50.direct;
+const addedGw50 = p50.gateway - p50.direct;
+const addedBare99 = p99.bare - p99.direct;
+const addedGw99 = p99.gateway - p99.direct;
+
+// Streaming throughput: alternate direct and gateway, 3 rounds each, best of each.
+const tput = { direct: [], bare: [], gateway: [] };
+for (let round = 0; round < 3; round++) {
+  for (const [name, base] of [['direct', upstreamUrl], ['bare', proxyUrl], ['gateway', gatewayUrl]]) {
+    const r = await post(base, { model: 'm', stream: true, messages: [] });
+    tput[name].push(r.bytes / 1024 / 1024 / (r.ms / 1000));
+  }
+}
+const median = (xs) => pct(xs, 50);
+const streamRatio = median(tput.gateway) / median(tput.direct);
+
+// 64 concurrent slow streams through the gateway.
+upstreamMaxInFlight = 0;
+const t64 = performance.now();
+const results = await Promise.allSettled(Array.from({ length: 64 }, () => post(gatewayUrl, { model: 'm', stream: true, slow: true, messages: [] })));
+const held = results.filter((r) => r.status === 'fulfilled').length;
+const concurrentMs = performance.now() - t64;
+
+const fmt = (x) => x.toFixed(3);
+console.log(`latency p50 ms: direct ${fmt(p50.direct)}, bare proxy ${fmt(p50.bare)}, gateway ${fmt(p50.gateway)}`);
+console.log(`latency p99 ms: direct ${fmt(p99.direct)}, bare proxy ${fmt(p99.bare)}, gateway ${fmt(p99.gateway)}`);
+console.log(`added p50 ms: bare proxy ${fmt(addedBare50)}, gateway ${fmt(addedGw50)} -> ratio ${(addedGw50 / addedBare50).toFixed(2)} (target <= 1.3)`);
+console.log(`added p99 ms: bare proxy ${fmt(addedBare99)}, gateway ${fmt(addedGw99)} -> ratio ${(addedGw99 / addedBare99).toFixed(2)}`);
+console.log(`streaming MB/s: direct ${median(tput.direct).toFixed(0)}, bare proxy ${median(tput.bare).toFixed(0)}, gateway ${median(tput.gateway).toFixed(0)} -> gateway/direct ${streamRatio.toFixed(3)} (target >= 0.95), gateway/bare ${(median(tput.gateway) / median(tput.bare)).toFixed(3)}`);
+console.log(`64 concurrent streams: ${held}/64 completed, upstream saw ${upstreamMaxInFlight} at once, ${concurrentMs.toFixed(0)} ms (each stream ~1 s)`);
+console.log(
+  JSON.stringify({
+    bench: 'gateway',
+    requests: REQUESTS,
+    p50,
+    p99,
+    addedP50: { bare: addedBare50, gateway: addedGw50, ratio: addedGw50 / addedBare50 },
+    addedP99: { bare: addedBare99, gateway: addedGw99, ratio: addedGw99 / addedBare99 },
+    streamMBps: { direct: median(tput.direct), bare: median(tput.bare), gateway: median(tput.gateway), ratio: streamRatio, vsBare: median(tput.gateway) / median(tput.bare) },
+    concurrentStreams: { held, upstreamMax: upstreamMaxInFlight, ms: concurrentMs },
+  }),
+);
+
+serve.kill('SIGTERM');
+proxy.kill('SIGTERM');
+upstream.close();
+agent.destroy();
+await new Promise((r) => serve.once('exit', r));
+process.exit(0);
