@@ -21,7 +21,13 @@ export function registerServe(program: Command): void {
       action(async (opts: { port?: string; host: string; background: boolean }) => {
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
-        const result = await hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port, env: ctx.env });
+        const host = (p: number) => hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port: p, env: ctx.env });
+        // A core started in the background by another command takes any free port when the
+        // default one is busy: clients find it through the lock file, not the port number.
+        const result = await host(port).catch((err: unknown) => {
+          if (opts.background && !opts.port && !ctx.env.AIMA_PORT && err instanceof AimaError && err.code === 'conflict' && /already in use/.test(err.message)) return host(0);
+          throw err;
+        });
         if (result.kind === 'attached') {
           const { info } = result;
           throw new AimaError(
