@@ -1,0 +1,63 @@
+/**
+ * Speech through the gateway with the official openai client: transcriptions from the embedded
+ * Whisper worker and speech from the embedded TTS worker, both running as real services.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { requirePart } from '../support/system.js';
+import { fliteWav, haveFlite, haveWhisper, normaliseWords, whisperModel, wordErrors } from '../support/speech.js';
+
+let serve: ServeHandle | undefined;
+let client: OpenAI;
+let work: string;
+
+beforeAll(async () => {
+  if (!haveWhisper || !haveFlite) return;
+  const home = tempHome();
+  work = tempHome('aima-gw-audio-');
+  serve = await startServe({ AIMA_HOME: home });
+  client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'local' });
+  const aima = (...args: string[]) => runAima(args, { AIMA_HOME: home }, 180_000);
+  for (const args of [
+    ['model', 'import', whisperModel, '--name', 'whisper-tiny'],
+    ['service', 'create', 'ears', '--model', 'whisper-tiny', '--engine', 'aima-asr'],
+    ['service', 'create', 'voice', '--engine', 'aima-tts'],
+    ['service', 'start', 'ears', '--wait', '--timeout', '150'],
+    ['service', 'start', 'voice', '--wait', '--timeout', '150'],
+  ]) {
+    const r = await aima(...args);
+    if (r.code !== 0) throw new Error(`aima ${args.join(' ')}: ${r.stderr}`);
+  }
+}, 240_000);
+afterAll(async () => {
+  await serve?.stop();
+});
+
+describe('audio through the gateway', () => {
+  it('transcribes a spoken WAV (multipart upload routed by its model field)', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveWhisper);
+    requirePart(ctx, 'flite', haveFlite);
+    const wav = fliteWav('turn on the kitchen lights please', path.join(work, 'q.wav'));
+    const r = await client.audio.transcriptions.create({ model: 'whisper-tiny', file: createReadStream(wav) });
+    expect(wordErrors('turn on the kitchen lights please', r.text)).toBeLessThanOrEqual(1);
+  });
+
+  it('speaks (WAV streamed back), and the speech transcribes back to the text', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveWhisper);
+    requirePart(ctx, 'flite', haveFlite);
+    const text = 'Set a timer for ten minutes.';
+    const res = await client.audio.speech.create({ model: 'voice', voice: 'slt', input: text, response_format: 'wav' });
+    const wav = Buffer.from(await res.arrayBuffer());
+    expect(wav.subarray(0, 4).toString()).toBe('RIFF');
+    // Plausible duration for five words of flite speech: between 1 and 4 s of 16-bit mono.
+    const rate = wav.readUInt32LE(24);
+    const seconds = (wav.length - 44) / (rate * 2);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(4);
+    const back = await client.audio.transcriptions.create({ model: 'ears', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
+    expect(wordErrors(normaliseWords(text).join(' '), back.text)).toBeLessThanOrEqual(1);
+  });
+});
