@@ -3,7 +3,7 @@
 //
 // node-llama-cpp lists ~640 MB of CUDA and Vulkan builds of llama.cpp as optional dependencies. A
 // plain `npm ci` downloads all of them on every Linux x64 machine. Instead we run
-// `npm ci --omit=optional` and then add back, from package-lock.json, every optional package that
+// `npm install --omit=optional` and then add back, from package-lock.json, every optional package that
 // matches this platform (os, cpu, libc) — rolldown's and esbuild's native bindings, sherpa-onnx's
 // and node-llama-cpp's CPU builds — plus the CUDA builds only when an NVIDIA driver is present
 // (nvidia-smi answers) and the Vulkan builds only when a Vulkan loader is present.
@@ -81,7 +81,11 @@ if (args.has('--if-missing') && haveTree && optional.every((p) => p.present)) {
   process.exit(0);
 }
 
-if (!haveTree || !args.has('--if-missing')) run(npm, ['ci', '--omit=optional', '--no-audit', '--no-fund']);
+// `npm install` from the lockfile rather than `npm ci`: the registry lacks some of
+// node-llama-cpp's other-platform builds at this version (mac, win, riscv), which npm leaves out of
+// the lockfile; `npm ci` then calls the lockfile out of sync, while `npm install` skips them as the
+// optional packages they are. --no-save keeps package.json and the lockfile untouched.
+if (!haveTree || !args.has('--if-missing')) run(npm, ['install', '--omit=optional', '--no-save', '--no-audit', '--no-fund']);
 const specs = optional.map((p) => `${p.name}@${p.version}`);
 if (specs.length) run(npm, ['install', '--no-save', '--omit=optional', '--no-audit', '--no-fund', ...specs]);
 console.log(`install-deps: done (${specs.length} platform packages; CUDA builds ${wantCuda ? 'included' : 'skipped'}, Vulkan builds ${wantVulkan ? 'included' : 'skipped'}).`);
