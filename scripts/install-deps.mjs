@@ -18,8 +18,15 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const gpuArg = [...args].find((a) => a.startsWith('--gpu='))?.slice(6) ?? 'auto';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-// onnxruntime-node's postinstall would fetch GPU binaries from a host outside the npm registry.
-const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' };
+const env = {
+  ...process.env,
+  // onnxruntime-node's postinstall would fetch GPU binaries from a host outside the npm registry.
+  ONNXRUNTIME_NODE_INSTALL: 'skip',
+  // node-llama-cpp's postinstall compiles llama.cpp from source (10+ minutes on 2 cores) when its
+  // prebuilt package is not installed yet — which is the case between the two steps below. The
+  // prebuilt for this platform is added in the second step, so the postinstall has nothing to do.
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD: 'true',
+};
 
 function run(cmd, argv) {
   console.log(`$ ${cmd} ${argv.join(' ')}`);

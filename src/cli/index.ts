@@ -16,6 +16,7 @@ import { registerRequests } from './commands/requests.js';
 import { registerService } from './commands/service/index.js';
 import { registerEngine } from './commands/engine.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerVoice } from './commands/voice/index.js';
 
 const program = new Command()
   .name('aima')
@@ -38,6 +39,7 @@ registerRequests(program);
 registerService(program);
 registerEngine(program);
 registerGpu(program);
+registerVoice(program);
 
 program.exitOverride((err) => {
   // commander already printed the message; keep its exit code (0 for --help/--version).

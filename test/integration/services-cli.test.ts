@@ -113,12 +113,18 @@ describe('aima service / aima engine (real processes)', () => {
     enginePids.push(s!.pid!);
 
     // logs -f prints the tail, then new lines as the engine writes them, until Ctrl+C.
-    const follow = spawn(process.execPath, [aimaBin, 'service', 'logs', 'slow', '-f', '-n', '1'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFakeEngine(home, 'chatty', ['--load-ms', '50', '--tick-ms', '200']);
+    await aima(home, ['service', 'create', 'talk', '--engine', 'chatty']);
+    await aima(home, ['service', 'start', 'talk', '--wait']);
+    const follow = spawn(process.execPath, [aimaBin, 'service', 'logs', 'talk', '-f', '-n', '1'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     follow.stdout.on('data', (d) => (out += d));
-    await waitFor(() => out.split('\n').filter((l) => /^loading: \d+%/.test(l) || /^ready at/.test(l)).length >= 3, 'followed lines', 10_000);
+    await waitFor(() => out.split('\n').filter((l) => /^tick \d+$/.test(l)).length >= 4, 'followed lines', 15_000);
+    const ticks = out.split('\n').filter((l) => /^tick \d+$/.test(l)).map((l) => Number(l.slice(5)));
+    expect(ticks.slice(1)).toEqual(ticks.slice(1).map((_, i) => ticks[1]! + i)); // consecutive: nothing lost or doubled
     follow.kill('SIGINT');
     expect(await new Promise((r) => follow.once('exit', r))).toBe(0);
+    await aima(home, ['service', 'stop', 'talk']);
 
     await aima(home, ['service', 'create', 'cr', '--engine', 'crashy', '--restart', 'never']);
     const r = await runAima(['service', 'start', 'cr', '--wait'], { AIMA_HOME: home });

@@ -21,4 +21,136 @@ describe('tray menu builder', () => {
     const self = buildTrayMenu({ windowVisible: false, coreHost: 'self', coreUrl: 'http://127.0.0.1:9090' });
     expect(self).toContainEqual({ kind: 'label', label: 'Core: this app (http://127.0.0.1:9090)' });
   });
+
+  it('lists each service with its state and one Start or Stop, plus Start all / Stop all', () => {
+    // The state the e2e test (test/e2e/services.test.ts) drives the Services page through.
+    const items = buildTrayMenu({
+      windowVisible: true,
+      coreHost: 'self',
+      coreUrl: 'http://127.0.0.1:9090',
+      services: [
+        { name: 'stories', state: 'running', reason: null },
+        { name: 'whisper', state: 'stopped', reason: null },
+        { name: 'vllm', state: 'failed', reason: 'GPU containers need the NVIDIA Container Toolkit: Docker lists no `nvidia` runtime and no NVIDIA CDI device' },
+      ],
+    });
+    expect(items).toMatchInlineSnapshot(`
+      [
+        {
+          "action": {
+            "type": "hide-window",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Hide AIMA",
+        },
+        {
+          "kind": "separator",
+        },
+        {
+          "kind": "label",
+          "label": "stories: running",
+        },
+        {
+          "action": {
+            "name": "stories",
+            "type": "stop-service",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Stop stories",
+        },
+        {
+          "kind": "label",
+          "label": "whisper: stopped",
+        },
+        {
+          "action": {
+            "name": "whisper",
+            "type": "start-service",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Start whisper",
+        },
+        {
+          "kind": "label",
+          "label": "vllm: failed — GPU containers need the NVIDIA Container Toolkit: Docker li…",
+        },
+        {
+          "action": {
+            "name": "vllm",
+            "type": "start-service",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Start vllm",
+        },
+        {
+          "kind": "separator",
+        },
+        {
+          "action": {
+            "names": [
+              "whisper",
+              "vllm",
+            ],
+            "type": "start-all",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Start all",
+        },
+        {
+          "action": {
+            "names": [
+              "stories",
+            ],
+            "type": "stop-all",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Stop all",
+        },
+        {
+          "kind": "separator",
+        },
+        {
+          "kind": "label",
+          "label": "Core: this app (http://127.0.0.1:9090)",
+        },
+        {
+          "action": {
+            "type": "open-in-browser",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Open in Browser",
+        },
+        {
+          "kind": "separator",
+        },
+        {
+          "action": {
+            "type": "quit",
+          },
+          "enabled": true,
+          "kind": "action",
+          "label": "Quit AIMA",
+        },
+      ]
+    `);
+  });
+
+  it('treats loading and backoff as up (Stop), stopping as neither, and disables the all-actions with nothing to do', () => {
+    const menu = (state: 'loading' | 'backoff' | 'stopping' | 'stopped') =>
+      buildTrayMenu({ windowVisible: false, coreHost: 'self', coreUrl: null, services: [{ name: 's', state, reason: null }] });
+    expect(menu('loading')).toContainEqual({ kind: 'action', label: 'Stop s', action: { type: 'stop-service', name: 's' }, enabled: true });
+    expect(menu('backoff')).toContainEqual({ kind: 'label', label: 's: restarting soon' });
+    expect(menu('stopping')).toContainEqual({ kind: 'action', label: 'Start s', action: { type: 'start-service', name: 's' }, enabled: false });
+    const stopped = menu('stopped');
+    expect(stopped.find((i) => i.kind === 'action' && i.action.type === 'stop-all')).toMatchObject({ enabled: false });
+    expect(stopped.find((i) => i.kind === 'action' && i.action.type === 'start-all')).toMatchObject({ enabled: true, action: { names: ['s'] } });
+    expect(buildTrayMenu({ windowVisible: false, coreHost: 'self', coreUrl: null, services: [] })).toContainEqual({ kind: 'label', label: 'No services' });
+  });
 });

@@ -26,6 +26,7 @@ import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
 import { APP_VERSION } from './version.js';
 import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
+import { createVoiceFeature, type VoiceFeature } from './voice/feature.js';
 
 export interface CoreOptions {
   dataDir: string;
@@ -57,6 +58,8 @@ export interface Core {
   readonly keys: ApiKeysRepo;
   /** The OpenAI-compatible gateway; its route is mounted on the core's HTTP server. */
   readonly gateway: Gateway;
+  /** Voice conversations; its `/api/voice` upgrade handler is mounted on the core's HTTP server. */
+  readonly voice: VoiceFeature;
   /** Set once the server listens, so core.info can report it. */
   setUrl(url: string): void;
   /**
@@ -131,6 +134,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     port: () => (url ? Number(new URL(url).port) : 0),
   });
 
+  // The voice chain reaches its models through this core's own gateway, over loopback.
+  const voice = createVoiceFeature({ db, appRoot: appRoot(), gateway: { url: () => url, token: () => opts.token ?? null } });
+
   const api: CoreApi = {
     'core.info': async () => ({
       version: APP_VERSION,
@@ -158,6 +164,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     ...downloads.api,
     ...gatewayFeature.api,
     ...hardware.api,
+    ...voice.api,
   };
 
   return {
@@ -171,11 +178,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: services.supervisor,
     keys,
     gateway: gatewayFeature.gateway,
+    voice,
     setUrl(u) {
       url = u;
     },
     async close(closeOpts = {}) {
       operations.cancelAll();
+      voice.close();
       hardware.close();
       await downloads.close();
       await services.supervisor.shutdown({ stopServices: closeOpts.stopServices ?? settings.getAll().onQuit === 'stop-services' });

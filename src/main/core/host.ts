@@ -69,6 +69,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       port: opts.port,
       uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
       routes: [core.gateway.route],
+      upgrades: [core.voice.upgrade],
     });
     core.setUrl(server.url);
     lock.setUrl(server.url);

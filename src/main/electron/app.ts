@@ -6,7 +6,7 @@
 import { app, dialog, ipcMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CoreApi, EventName } from '../../shared/contract/index.js';
+import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
 import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { resolveDataDir } from '../core/config/paths.js';
@@ -58,7 +58,7 @@ export async function runDesktopApp(): Promise<void> {
     api = transportToApi(client);
     coreUrl = hosted.info.url;
     subscribe = (forward) => {
-      const offs = (['settings.changed'] as const).map((name) => client.on(name, (p) => forward(name, p)));
+      const offs = (['settings.changed', 'services.changed', 'services.log'] as const).map((name) => client.on(name, (p) => forward(name, p)));
       return () => offs.forEach((off) => off());
     };
   }
@@ -117,11 +117,40 @@ export async function runDesktopApp(): Promise<void> {
         return;
       case 'quit':
         return app.quit();
+      case 'start-service':
+        return void serviceCall(() => api['services.start']({ name: action.name }));
+      case 'stop-service':
+        return void serviceCall(() => api['services.stop']({ name: action.name }));
+      case 'start-all':
+        return void Promise.all(action.names.map((name) => serviceCall(() => api['services.start']({ name }))));
+      case 'stop-all':
+        return void Promise.all(action.names.map((name) => serviceCall(() => api['services.stop']({ name }))));
     }
   });
+  // The tray shows each service's live state: services.changed keeps it current.
+  let services: ServiceSummary[] = [];
   function refreshTray() {
-    tray.update({ windowVisible: !!win && !win.isDestroyed() && win.isVisible(), coreHost: hostedCore ? 'self' : 'attached', coreUrl });
+    tray.update({ windowVisible: !!win && !win.isDestroyed() && win.isVisible(), coreHost: hostedCore ? 'self' : 'attached', coreUrl, services });
   }
+  /** A start/stop from the tray: a refusal is shown as a dialog (the menu has no other place for it). */
+  async function serviceCall(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      dialog.showErrorBox('AIMA', formatError(toAimaError(err)));
+    }
+  }
+  subscribe((name, payload) => {
+    if (name !== 'services.changed') return;
+    services = payload as ServiceSummary[];
+    refreshTray();
+  });
+  void api['services.list']({})
+    .then((all) => {
+      services = all;
+      refreshTray();
+    })
+    .catch(() => {});
 
   const applyLoginItem = (startAtLogin: boolean) => app.setLoginItemSettings({ openAtLogin: startAtLogin });
   applyLoginItem((await api['settings.get']({})).startAtLogin);

@@ -333,6 +333,7 @@ export class DownloadManager {
       await this.checkSpace(remaining);
       await mkdir(partDir, { recursive: true });
       for (const f of pending) {
+        if (this.o.repo.get(id)?.state !== 'downloading') this.setState(id, 'downloading');
         const chunks = job.chunks.filter((c) => c.path === f.path).sort((a, b) => a.start - b.start);
         const partPath = path.join(partDir, `${f.path}.part`);
         await mkdir(path.dirname(partPath), { recursive: true });
@@ -341,7 +342,7 @@ export class DownloadManager {
         if ((await fh.stat()).size !== f.size) await fh.truncate(f.size).catch((e: NodeJS.ErrnoException) => this.rethrowDisk(e, partDir));
         const resolvedUrl = await this.withRetry(job, signal, () => this.resolve(id, d, f.path, signal));
         const checksum = this.checksumOf(f, resolvedUrl);
-        const hasher = checksum ? new PrefixHasher(fh, f.size, chunks, checksum.algo) : null;
+        const hasher = checksum ? new PrefixHasher(partPath, f.size, chunks, checksum.algo) : null;
         const hashing = hasher?.run(signal);
         hashing?.catch(() => undefined);
         const queue = chunks.filter((c) => c.written < c.length);
@@ -369,7 +370,7 @@ export class DownloadManager {
               }
               chunk.written += filled;
               filled = 0;
-              hasher?.offer(at, bytes);
+              hasher?.notify();
             };
             await this.withRetry(job, signal, async () => {
               try {
@@ -378,15 +379,23 @@ export class DownloadManager {
                   chunk.start + chunk.written + filled,
                   chunk.start + chunk.length - 1,
                   { headers: this.o.hub.authHeaders(), signal, wholeFile: chunks.length === 1 },
-                  async (piece) => {
-                    for (let off = 0; off < piece.length; ) {
-                      const n = Math.min(piece.length - off, WRITE_BYTES - filled);
-                      piece.copy(gather, filled, off, off + n);
-                      filled += n;
-                      off += n;
-                      // Slow links flush by time, so a crash loses at most a moment of data.
-                      if (filled === WRITE_BYTES || Date.now() - lastFlush > 250) await flush();
-                    }
+                  (piece) => {
+                    // Synchronous unless a write is due: the common path costs one memcpy.
+                    const n = Math.min(piece.length, WRITE_BYTES - filled);
+                    piece.copy(gather, filled, 0, n);
+                    filled += n;
+                    // Slow links flush by time, so a crash loses at most a moment of data.
+                    if (filled < WRITE_BYTES && n === piece.length && Date.now() - lastFlush <= 250) return undefined;
+                    return (async () => {
+                      await flush();
+                      for (let off = n; off < piece.length; ) {
+                        const m = Math.min(piece.length - off, WRITE_BYTES);
+                        piece.copy(gather, 0, off, off + m);
+                        filled = m;
+                        off += m;
+                        if (filled === WRITE_BYTES) await flush();
+                      }
+                    })();
                   },
                 );
               } finally {
@@ -399,6 +408,7 @@ export class DownloadManager {
         await Promise.all(Array.from({ length: Math.min(this.connections, Math.max(1, queue.length)) }, worker));
         await persist();
         if (checksum && hashing) {
+          this.setState(id, 'verifying');
           const got = await hashing;
           if (got !== checksum.expected) {
             await fh.close();

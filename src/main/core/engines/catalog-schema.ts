@@ -131,6 +131,14 @@ export const ImageCandidate = z
   })
   .strict();
 
+export const DockerResources = z
+  .object({
+    memory: z.string().regex(/^\d+(\.\d+)?[bkmg]?$/i, 'memory is bytes or a number with b, k, m or g (e.g. "16g")').optional(),
+    cpus: z.number().positive().optional(),
+  })
+  .strict();
+export type DockerResources = z.infer<typeof DockerResources>;
+
 export const DockerEngine = z
   .object({
     ...common,
@@ -139,9 +147,17 @@ export const DockerEngine = z
     /** Where the model's folder is mounted inside the container (read-only). */
     modelMountPath: z.string().startsWith('/'),
     containerPort: z.number().int().min(1).max(65535),
+    /** Replaces the image's entrypoint (for images without a server entrypoint, e.g. SGLang's). */
+    entrypoint: argvTemplate.optional(),
     /** argv after the image's entrypoint; {{model_path}} is the path inside the container. */
     args: argvTemplate.default([]),
     shmSizeMb: z.number().int().min(0).optional(),
+    /**
+     * Container limits; each overridable by AIMA_<ENGINE>_MEMORY / _CPU / _GPU (engine id upper-cased,
+     * "-" as "_", declared in config/env.ts). memory: "16g", "512m" or bytes; cpus: cores (fractions
+     * allowed); unset = no limit.
+     */
+    resources: DockerResources.default({}),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 /**
- * The Runtime interface: how a planned service becomes a process (native) or a container (Docker,
- * Services II), and how the supervisor watches and ends it. `plan` is pure — everything a start
+ * The Runtime interface: how a planned service becomes a process (native) or a container (Docker),
+ * and how the supervisor watches and ends it. `plan` is pure — everything a start
  * will do is decided there and can be snapshot-tested; the other methods do the I/O.
  */
 import type { Device } from '../../../shared/contract/services.js';
@@ -45,8 +45,44 @@ export interface NativePlan {
   serviceName: string;
 }
 
-/** Docker plans join this union in Services II. */
-export type RuntimePlan = NativePlan;
+/** A bind mount of the model, always read-only. */
+export interface DockerMount {
+  source: string;
+  target: string;
+  readOnly: true;
+}
+
+export interface DockerPlan {
+  runtime: 'docker';
+  serviceId: string;
+  serviceName: string;
+  /** `aima-<service name>`: one container per service. */
+  containerName: string;
+  /** Images to try, in the catalog's priority order, already filtered by the machine's hardware. */
+  images: string[];
+  /** Candidates left out, each with why (for the error when none is usable). */
+  skippedImages: { image: string; why: string }[];
+  entrypoint: string[] | null;
+  cmd: string[];
+  env: Record<string, string>;
+  /** `aima.service` = service id (adoption and the events filter), plus name and engine. */
+  labels: Record<string, string>;
+  mounts: DockerMount[];
+  containerPort: number;
+  /** Published on the host, bound to `host` only. */
+  host: string;
+  port: number;
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  shmSizeBytes: number | null;
+  /** null: no GPU; [] : all GPUs; else these indexes. */
+  gpus: number[] | null;
+  healthUrl: string;
+  health: HealthSpec;
+  logFile: string;
+}
+
+export type RuntimePlan = NativePlan | DockerPlan;
 
 /** A live engine: our child, or a process adopted from a PID file. */
 export interface EngineHandle {
@@ -58,6 +94,8 @@ export interface EngineHandle {
   host: string;
   port: number;
   logFile: string;
+  /** Docker: the container; its exits come from the daemon's event stream. */
+  containerId?: string;
 }
 
 export interface StartHooks {
@@ -89,8 +127,17 @@ export interface Runtime<P extends RuntimePlan = RuntimePlan> {
   /** The last `lines` lines of the service's log. */
   logs(logFile: string, lines: number): Promise<string[]>;
   stop(handle: EngineHandle, opts: StopOptions): Promise<StopResult>;
-  /** The process recorded in the PID file, when it is still that same process; null otherwise. */
-  adopt(pidFile: string): EngineHandle | null;
-  /** Still alive and still the same process (PID and start time). */
+  /**
+   * What an earlier core left running for this service: the process recorded in the PID file (when
+   * it is still that same process), or the container labelled with the service id; null otherwise.
+   */
+  adopt(pidFile: string, serviceId?: string): EngineHandle | null;
+  /** Still alive and still the same process (PID and start time) or container. */
   isAlive(handle: EngineHandle): boolean;
+  /**
+   * Calls `onExit` once when an adopted engine ends (a container's die/destroy event), so the
+   * supervisor need not wait for its poll; returns an unsubscribe. Optional: the native runtime
+   * has no such event for processes that are not its children.
+   */
+  watch?(handle: EngineHandle, onExit: (code: number | null, signal: string | null) => void): () => void;
 }

@@ -18,6 +18,12 @@ import { tokenMatches } from './token.js';
 /** A mounted route: returns true when it handled the request. */
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
 
+/**
+ * A mounted WebSocket endpoint: called for upgrades under /api/ other than /api/events, after the
+ * Host, Origin and token checks; returns true when it took the socket.
+ */
+export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => boolean;
+
 export interface ServerOptions {
   api: CoreApi;
   events: CoreEvents;
@@ -27,6 +33,8 @@ export interface ServerOptions {
   /** Built web UI (out/renderer); when missing, / explains how to build it. */
   uiDir?: string;
   routes?: Route[];
+  /** WebSocket endpoints besides /api/events (the voice session mounts /api/voice). */
+  upgrades?: UpgradeRoute[];
   /** Largest JSON body /api accepts. */
   maxBodyBytes?: number;
   /**
@@ -155,7 +163,12 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     };
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if ((!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
-    if (url.pathname !== '/api/events') return refuse(404, 'Not Found');
+    if (url.pathname !== '/api/events') {
+      if (!url.pathname.startsWith('/api/')) return refuse(404, 'Not Found');
+      if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');
+      for (const upgrade of opts.upgrades ?? []) if (upgrade(req, socket, head, url)) return;
+      return refuse(404, 'Not Found');
+    }
     if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);

@@ -96,6 +96,8 @@ interface Live {
   probing: boolean;
   backoffTimer: NodeJS.Timeout | null;
   stableTimer: NodeJS.Timeout | null;
+  /** When the tick first saw the process dead without an exit event yet. */
+  deadSince: number | null;
   changes: EventEmitter;
 }
 
@@ -588,9 +590,16 @@ export class ServiceSupervisor {
       live.follower?.poll();
       const handle = live.handle;
       if (handle && hasProcess(live.phase) && live.phase !== 'stopping' && !live.launching && !this.deps.runtime.isAlive(handle)) {
-        // Adopted processes have no exit event; a child whose exit we somehow missed is caught here too.
-        this.onExit(live, live.generation, null, null);
-        continue;
+        // Adopted processes have no exit event: this poll is how their death is seen. For our own
+        // children the exit event (with code and signal) is authoritative and normally arrives
+        // within milliseconds; the poll only steps in if it has not come a second later.
+        live.deadSince ??= now;
+        if (!handle.ownChild || now - live.deadSince > 1000) {
+          this.onExit(live, live.generation, null, null);
+          continue;
+        }
+      } else {
+        live.deadSince = null;
       }
       if (live.phase === 'loading' && handle) {
         const stallMs = this.timing.stallTimeoutMs ?? live.engine?.entry.defaults.stallTimeoutMs ?? 120_000;
@@ -646,6 +655,7 @@ export class ServiceSupervisor {
       probing: false,
       backoffTimer: null,
       stableTimer: null,
+      deadSince: null,
       changes,
     };
   }

@@ -1,0 +1,191 @@
+/**
+ * `aima voice --in question.wav --out answer.wav [--json] [--conversation ID]`: one voice turn
+ * through the configured ASR → LLM → TTS chain, over the same `/api/voice` session a browser uses.
+ * The WAV is streamed as a microphone would (20 ms frames in real time, then silence until the
+ * core hears the end of the turn; --fast sends it at once), and the answer's audio is written as
+ * it arrives.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import WebSocket from 'ws';
+import type { VoiceTimeline } from '../../../shared/contract/index.js';
+import { AimaError } from '../../../shared/errors.js';
+import { readWav, writeWav } from '../../../workers/common/audio/wav.js';
+import { resample, toMono } from '../../../workers/common/audio/resample.js';
+import { action, cliContext, connect, output } from '../../context.js';
+import { ensureRunning } from './services.js';
+
+interface Opts {
+  in?: string;
+  out?: string;
+  json?: boolean;
+  conversation?: string;
+  fast?: boolean;
+  temperature?: string;
+  seed?: string;
+}
+
+export interface VoiceTurnOutput {
+  conversationId: string | null;
+  transcript: string;
+  reply: string;
+  /** ms on the core's clock; `relative`: ms after the end of speech. */
+  timeline: VoiceTimeline & { relative: Record<string, number | null> };
+  audioSeconds: number;
+  sampleRate: number;
+  out: string | null;
+}
+
+const RATE = 16_000;
+const FRAME = 320;
+
+function toPcm16(f: Float32Array): Buffer {
+  const b = Buffer.alloc(f.length * 2);
+  for (let i = 0; i < f.length; i++) b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(f[i]! * 32767))), i * 2);
+  return b;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function runTurn(opts: Opts): Promise<void> {
+  if (!opts.in) throw new AimaError('bad-request', 'Give the question with --in FILE.wav.', 'e.g. `aima voice --in question.wav --out answer.wav`, or `aima voice setup` first.');
+  let audio: Float32Array;
+  try {
+    const wav = readWav(readFileSync(opts.in));
+    audio = resample(toMono(wav.channels), wav.sampleRate, RATE);
+  } catch (err) {
+    throw new AimaError('bad-request', `Cannot read ${opts.in}: ${(err as Error).message}`, 'Give a WAV file (any rate, mono or stereo).');
+  }
+  const conn = await connect(cliContext());
+  try {
+    const conv = opts.conversation ? await conn.api['voice.conversations.get']({ id: opts.conversation }) : null;
+    const cfg = await conn.api['voice.config.get']({});
+    const models = [conv?.asr ?? cfg.asr, conv?.llm ?? cfg.llm, conv?.tts ?? cfg.tts];
+    if (models.some((m) => !m)) throw new AimaError('bad-request', 'The voice chain is not set up.', 'Run `aima voice setup` first.');
+    await ensureRunning(conn, models as string[]);
+
+    const ws = new WebSocket(`${conn.info.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${conn.token}` } });
+    const pcm: Buffer[] = [];
+    let sampleRate = 0;
+    let heard = false;
+    let conversationId: string | null = null;
+    const result = await new Promise<VoiceTurnOutput>((resolve, reject) => {
+      let expectAudio = false;
+      ws.on('error', reject);
+      ws.on('close', (code, reason) => reject(new AimaError('unavailable', `The voice session closed (${code}${reason.length ? `: ${reason}` : ''}).`, 'See the core log.')));
+      ws.on('open', () => {
+        const seed = opts.seed !== undefined ? Number(opts.seed) : undefined;
+        const temperature = opts.temperature !== undefined ? Number(opts.temperature) : undefined;
+        ws.send(JSON.stringify({ type: 'start', conversationId: opts.conversation, format: 's16le', playback: false, ...(seed !== undefined || temperature !== undefined ? { llm: { seed, temperature } } : {}) }));
+      });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) {
+          if (expectAudio) pcm.push(Buffer.from(data as Buffer));
+          expectAudio = false;
+          return;
+        }
+        const m = JSON.parse(String(data)) as Record<string, unknown> & { type: string };
+        switch (m.type) {
+          case 'sync':
+            ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
+            break;
+          case 'ready':
+            conversationId = (m.conversationId as string | null) ?? null;
+            process.stderr.write(`Listening (chain: ${JSON.stringify((m.chain as { asr: string }).asr)} → ${JSON.stringify((m.chain as { llm: string }).llm)} → ${JSON.stringify((m.chain as { tts: string }).tts)})…\n`);
+            void stream(ws, audio, !!opts.fast, () => heard).catch(reject);
+            break;
+          case 'state':
+            if (m.state === 'transcribing') heard = true;
+            if (m.state !== 'listening') process.stderr.write(`${m.state}…\n`);
+            break;
+          case 'transcript':
+            process.stderr.write(`Heard: ${String(m.text)}\n`);
+            break;
+          case 'audio':
+            sampleRate = Number(m.sampleRate);
+            expectAudio = true;
+            break;
+          case 'error':
+            reject(new AimaError('unavailable', String(m.message), 'Check the chain with `aima voice setup` and the services with `aima service list`.'));
+            break;
+          case 'turn': {
+            if (m.error) return reject(new AimaError('unavailable', `The voice turn failed: ${String(m.error)}`, 'See `aima service logs` for the failing service.'));
+            const tl = m.timeline as VoiceTimeline;
+            const relative: Record<string, number | null> = {};
+            for (const [k, v] of Object.entries(tl)) {
+              if (k === 'silenceWindowMs' || k === 'voiceToVoiceMs') continue;
+              relative[k] = typeof v === 'number' && tl.speechEnd !== null ? Math.round((v - tl.speechEnd) * 10) / 10 : null;
+            }
+            resolve({
+              conversationId: null,
+              transcript: String(m.transcript),
+              reply: String(m.reply),
+              timeline: { ...tl, relative },
+              audioSeconds: Number(m.audioSeconds),
+              sampleRate,
+              out: opts.out ?? null,
+            });
+            break;
+          }
+        }
+      });
+    }).finally(() => {
+      ws.removeAllListeners('close');
+      ws.close();
+    });
+    if (!result.transcript) throw new AimaError('bad-request', `No speech recognised in ${opts.in}.`, 'Speak louder or closer, or check the ASR model.');
+    if (opts.out) {
+      const all = Buffer.concat(pcm);
+      const f = new Float32Array(all.length >> 1);
+      for (let i = 0; i < f.length; i++) f[i] = all.readInt16LE(i * 2) / 32768;
+      writeFileSync(opts.out, writeWav(f, sampleRate || RATE));
+    }
+    result.conversationId = conversationId;
+    output(opts.json, result, (r) => {
+      const v2v = r.timeline.voiceToVoiceMs;
+      return [
+        `You:  ${r.transcript}`,
+        `AIMA: ${r.reply}`,
+        `Voice-to-voice ${v2v === null ? '-' : `${v2v.toFixed(0)} ms`} (of which the silence window ${r.timeline.silenceWindowMs} ms); ${r.audioSeconds.toFixed(1)} s of audio${r.out ? ` in ${r.out}` : ''}.`,
+      ].join('\n');
+    });
+  } finally {
+    conn.close();
+  }
+}
+
+/** Sends the audio as a microphone would, then silence until the turn starts (or `end` when fast). */
+async function stream(ws: WebSocket, audio: Float32Array, fast: boolean, heard: () => boolean): Promise<void> {
+  if (fast) {
+    ws.send(toPcm16(audio));
+    ws.send(JSON.stringify({ type: 'end' }));
+    return;
+  }
+  const t0 = performance.now();
+  let sent = 0;
+  const silence = toPcm16(new Float32Array(FRAME));
+  const maxSilence = 5 * RATE;
+  while (ws.readyState === ws.OPEN && !heard()) {
+    const frame = sent < audio.length ? toPcm16(audio.subarray(sent, sent + FRAME)) : silence;
+    ws.send(frame);
+    sent += FRAME;
+    if (sent > audio.length + maxSilence) {
+      ws.send(JSON.stringify({ type: 'end' }));
+      return;
+    }
+    const due = t0 + (sent / RATE) * 1000 - performance.now();
+    if (due > 0) await sleep(due);
+  }
+}
+
+export function registerTurn(voice: Command): void {
+  voice
+    .option('--in <wav>', 'what you say: a WAV file (required)')
+    .option('--out <wav>', 'where to write the spoken answer')
+    .option('--json', 'print transcript, reply and timeline as JSON')
+    .option('--conversation <id>', 'continue this conversation (see voice.conversations.list)')
+    .option('--fast', 'send the audio at once instead of in real time (the turn then ends at the end of the file)')
+    .option('--temperature <t>', 'LLM temperature for this turn')
+    .option('--seed <n>', 'LLM seed for this turn')
+    .action(action(async (opts: Opts) => runTurn(opts)));
+}

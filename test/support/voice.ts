@@ -1,0 +1,42 @@
+/**
+ * Voice tests: an `aima serve` with the embedded voice chain (Whisper on aima-asr, stories260K on
+ * aima-llm, flite on aima-tts) set up by `aima voice setup` and running, plus flite-spoken audio.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runAima, startServe, tempHome, type ServeHandle } from './cli.js';
+import { sharedModel } from './system.js';
+import { fliteWav, haveFlite, haveSilero, haveWhisper, whisperModel } from './speech.js';
+import { readWav } from '../../src/workers/common/audio/wav.js';
+import { resample, toMono } from '../../src/workers/common/audio/resample.js';
+
+export const storiesModel = sharedModel('stories260K/stories260K.gguf');
+export const haveVoiceChain = existsSync(storiesModel) && haveWhisper && haveSilero && haveFlite;
+
+export interface VoiceServe {
+  serve: ServeHandle;
+  home: string;
+  chain: { asr: string; llm: string; tts: string };
+}
+
+/** Starts `aima serve`, sets up the voice chain and starts its three services. */
+export async function startVoiceServe(prefix = 'aima-voice-'): Promise<VoiceServe> {
+  const home = tempHome(prefix);
+  const serve = await startServe({ AIMA_HOME: home });
+  const aima = (...args: string[]) => runAima(args, { AIMA_HOME: home }, 180_000);
+  const setup = await aima('voice', 'setup', '--asr-model', whisperModel, '--llm-model', storiesModel, '--json');
+  if (setup.code !== 0) throw new Error(setup.stderr);
+  const chain = JSON.parse(setup.stdout) as VoiceServe['chain'];
+  for (const s of ['voice-asr', 'voice-llm', 'voice-tts']) {
+    const r = await aima('service', 'start', s, '--wait', '--timeout', '170');
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  return { serve, home, chain };
+}
+
+/** `text` spoken by flite, as 16 kHz mono float. */
+export function spoken16k(text: string, dir: string, voice = 'slt'): Float32Array {
+  const file = fliteWav(text, path.join(dir, `${text.replace(/\W+/g, '-').slice(0, 40)}-${voice}.wav`), voice);
+  const w = readWav(readFileSync(file));
+  return resample(toMono(w.channels), w.sampleRate, 16_000);
+}
