@@ -81,6 +81,16 @@ async function startBackgroundCore(ctx: CliContext, timeoutMs: number): Promise<
   throw new AimaError('unavailable', `The AIMA core did not start${exited !== null ? ` (exit code ${exited})` : ` within ${timeoutMs / 1000} s`}.`, `See ${ctx.paths.serveLog}.`);
 }
 
+/** Connects (starting a core when needed), runs `fn`, and always closes the connection. */
+export async function withConnection<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await connect(cliContext());
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}
+
 /** Prints a value as JSON or through a formatter. */
 export function output<T>(json: boolean | undefined, value: T, human: (v: T) => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : human(value) + '\n');

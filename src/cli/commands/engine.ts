@@ -1,7 +1,7 @@
 /** `aima engine list [--json]`: the engine catalog and whether each engine can run on this machine. */
 import type { Command } from 'commander';
 import type { EngineList } from '../../shared/contract/index.js';
-import { action, cliContext, connect, output } from '../context.js';
+import { action, output, withConnection } from '../context.js';
 
 function table(list: EngineList): string {
   const rows = [
@@ -30,12 +30,9 @@ export function registerEngine(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['engines.list']({}), table);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

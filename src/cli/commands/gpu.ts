@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ContainerPlatform, GpuAttribution, GpuInfo, HardwareReport, HardwareSample } from '../../shared/contract/index.js';
-import { action, cliContext, connect } from '../context.js';
+import { action, withConnection } from '../context.js';
 
 const GiB = 1024 ** 3;
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
@@ -85,8 +85,7 @@ export function registerGpu(program: Command): void {
     .option('-w, --watch', 'redraw every second until Ctrl+C')
     .action(
       action(async (opts: { json?: boolean; watch?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const report = await conn.api['hardware.report']({});
           if (!opts.watch) {
             process.stdout.write((opts.json ? JSON.stringify(report, null, 2) : render(report)) + '\n');
@@ -117,9 +116,7 @@ export function registerGpu(program: Command): void {
             off();
             await conn.api['hardware.unwatch']({ leaseId: lease.leaseId }).catch(() => {});
           }
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

@@ -1,6 +1,6 @@
 /** `aima key create|list|revoke`: API keys for /v1 and /api (needed to listen beyond loopback). */
 import type { Command } from 'commander';
-import { action, cliContext, connect, output } from '../context.js';
+import { action, output, withConnection } from '../context.js';
 
 export function registerKey(program: Command): void {
   const key = program.command('key').description('Manage API keys for the gateway (/v1) and the API (/api)');
@@ -10,13 +10,10 @@ export function registerKey(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const created = await conn.api['keys.create']({ name });
           output(opts.json, created, (c) => `${c.key}\nKeep it now: AIMA stores only its hash and cannot show it again. Send it as "Authorization: Bearer <key>".`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
   key
@@ -25,16 +22,13 @@ export function registerKey(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['keys.list']({}), (keys) =>
             keys.length === 0
               ? 'No API keys. Local clients need none; create one with `aima key create NAME` to allow other machines.'
               : keys.map((k) => `${k.name.padEnd(20)} ${k.prefix}…  created ${k.createdAt}  ${k.revokedAt ? `revoked ${k.revokedAt}` : k.lastUsedAt ? `last used ${k.lastUsedAt}` : 'never used'}`).join('\n'),
           );
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
   key
@@ -42,13 +36,10 @@ export function registerKey(program: Command): void {
     .description('Revoke a key')
     .action(
       action(async (id: string) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const k = await conn.api['keys.revoke']({ id });
           process.stdout.write(`Revoked "${k.name}" (${k.prefix}…).\n`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

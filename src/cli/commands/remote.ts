@@ -1,7 +1,7 @@
 /** `aima remote add|list|rm`: remote OpenAI-compatible endpoints the gateway routes to. */
 import type { Command } from 'commander';
 import { remoteKinds } from '../../shared/contract/index.js';
-import { action, cliContext, connect, output } from '../context.js';
+import { action, output, withConnection } from '../context.js';
 
 export function registerRemote(program: Command): void {
   const remote = program.command('remote').description('Route models of a remote OpenAI-compatible endpoint through the gateway');
@@ -16,13 +16,10 @@ export function registerRemote(program: Command): void {
     .action(
       action(async (name: string, opts: { url: string; model: string[]; kind: string; keyEnv?: string; json?: boolean }) => {
         const apiKey = opts.keyEnv ? process.env[opts.keyEnv] : undefined;
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const r = await conn.api['remotes.add']({ name, baseUrl: opts.url, models: opts.model, kind: opts.kind as (typeof remoteKinds)[number], apiKey });
           output(opts.json, r, (x) => `Added "${x.name}" (${x.baseUrl}) serving ${x.models.join(', ')}${x.hasKey ? ', with a key in the secret store' : ''}.`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
   remote
@@ -31,14 +28,11 @@ export function registerRemote(program: Command): void {
     .description('List remote endpoints')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['remotes.list']({}), (list) =>
             list.length === 0 ? 'No remote endpoints.' : list.map((r) => `${r.name.padEnd(16)} ${r.baseUrl}  ${r.kind}: ${r.models.join(', ')}${r.hasKey ? '  (key)' : ''}`).join('\n'),
           );
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
   remote
@@ -46,13 +40,10 @@ export function registerRemote(program: Command): void {
     .description('Forget an endpoint and its key')
     .action(
       action(async (name: string) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           await conn.api['remotes.remove']({ name });
           process.stdout.write(`Removed "${name}".\n`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

@@ -1,6 +1,6 @@
 /** `aima requests`: the gateway's most recent requests with their timings. */
 import type { Command } from 'commander';
-import { action, cliContext, connect, output } from '../context.js';
+import { action, output, withConnection } from '../context.js';
 
 export function registerRequests(program: Command): void {
   program
@@ -10,8 +10,7 @@ export function registerRequests(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { limit: string; json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const list = await conn.api['gateway.requests']({ limit: Number(opts.limit) });
           output(opts.json, list, (rs) =>
             rs.length === 0
@@ -20,9 +19,7 @@ export function registerRequests(program: Command): void {
                   .map((r) => `${r.at}  ${String(r.status).padEnd(3)}  ${r.endpoint.padEnd(26)} ${(r.model ?? '-').padEnd(20)} ${String(r.durationMs).padStart(6)} ms${r.ttftMs !== null ? `  ttft ${r.ttftMs} ms` : ''}${r.tokensPerSecond ? `  ${r.tokensPerSecond} tok/s` : ''}${r.error ? `  ${r.error}` : ''}`)
                   .join('\n'),
           );
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

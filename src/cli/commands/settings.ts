@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Settings } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
-import { action, cliContext, connect, output } from '../context.js';
+import { action, output, withConnection } from '../context.js';
 
 /** Values are JSON when they parse as JSON (true, 8, ["http://x"]), else plain strings. */
 function parseValue(raw: string): unknown {
@@ -21,13 +21,10 @@ export function registerSettings(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const all = await conn.api['settings.get']({});
           output(opts.json, all, (s) => Object.entries(s).map(([k, v]) => `${k.padEnd(16)} ${String(v)}`).join('\n'));
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
   settings
@@ -38,13 +35,10 @@ export function registerSettings(program: Command): void {
         if (!Object.hasOwn(Settings.shape, key)) {
           throw new AimaError('bad-request', `Unknown setting "${key}".`, `Settings are: ${Object.keys(Settings.shape).join(', ')}.`);
         }
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const all = await conn.api['settings.update']({ [key]: parseValue(value) });
           process.stdout.write(`${key} = ${String(all[key as keyof typeof all])}\n`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

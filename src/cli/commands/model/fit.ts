@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { fitCacheTypes, type ModelFit } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 import { size } from './format.js';
 
 function intArg(value: string | undefined, flag: string, min: number): number | undefined {
@@ -77,12 +77,9 @@ export function registerFit(model: Command): void {
           cacheType: opts.cacheType as (typeof fitCacheTypes)[number] | undefined,
           parallel: intArg(opts.parallel, '--parallel', 1),
         };
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['models.fit'](params), formatFit);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

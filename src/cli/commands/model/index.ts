@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { modelKinds, type ModelKind } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 import { withProgress } from '../../progress.js';
 import { details, size, table } from './format.js';
 import { registerFit } from './fit.js';
@@ -30,15 +30,12 @@ export function registerModel(program: Command): void {
         }
         // Resolve against the caller's directory here: the core may run elsewhere. Keep `..` visible to the core's check.
         const abs = path.isAbsolute(p) ? p : path.join(process.cwd(), p);
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const m = await withProgress(conn, (operationId) =>
             conn.api['models.import']({ path: abs, name: opts.name, kind: opts.kind as ModelKind | undefined, mode: opts.copy ? 'copy' : 'link', operationId }),
           );
           output(opts.json, m, (x) => `Imported "${x.name}" (${x.kind}, ${x.format}, ${size(x.sizeBytes)}).\n${details(x)}`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 
@@ -49,12 +46,9 @@ export function registerModel(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['models.list']({}), table);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 
@@ -64,12 +58,9 @@ export function registerModel(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['models.get']({ name }), details);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 
@@ -78,13 +69,10 @@ export function registerModel(program: Command): void {
     .description('Rename a model')
     .action(
       action(async (name: string, newName: string) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const m = await conn.api['models.rename']({ name, newName });
           process.stdout.write(`Renamed "${name}" to "${m.name}".\n`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 
@@ -94,13 +82,10 @@ export function registerModel(program: Command): void {
     .description('Remove a model from the library (files are deleted only for copies)')
     .action(
       action(async (name: string) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const r = await conn.api['models.remove']({ name });
           process.stdout.write(r.deletedFiles ? `Removed "${name}" and deleted its copy.\n` : `Removed "${name}"; its files stay at ${r.path}.\n`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

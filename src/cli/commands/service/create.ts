@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { devices, type Device } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 import { intOption, stateLine } from './format.js';
 
 interface Opts {
@@ -53,13 +53,10 @@ export function registerCreate(service: Command): void {
         } catch (err) {
           throw bad(err);
         }
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           const s = await conn.api['services.create'](params);
           output(opts.json, s, (x) => `Created ${stateLine(x)}. Start it with \`aima service start ${x.name}\`.`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

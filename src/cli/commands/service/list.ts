@@ -1,6 +1,6 @@
 /** `aima service list [--json]`: every service with state, reason, pid, port, engine and model. */
 import type { Command } from 'commander';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 import { serviceTable } from './format.js';
 
 export function registerList(service: Command): void {
@@ -11,12 +11,9 @@ export function registerList(service: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['services.list']({}), serviceTable);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

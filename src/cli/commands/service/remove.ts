@@ -1,6 +1,6 @@
 /** `aima service rm NAME`: stop the service if it runs and delete it (its log file stays). */
 import type { Command } from 'commander';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 
 export function registerRemove(service: Command): void {
   service
@@ -10,12 +10,9 @@ export function registerRemove(service: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: { json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['services.remove']({ name }), (r) => `Removed service "${r.name}".`);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }

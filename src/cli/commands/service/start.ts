@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type { ServiceSummary } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { action, cliContext, connect, output, type Connection } from '../../context.js';
+import { action, output, type Connection, withConnection } from '../../context.js';
 import { intOption, stateLine } from './format.js';
 
 interface Opts {
@@ -23,13 +23,10 @@ async function startOrRestart(which: 'services.start' | 'services.restart', name
   } catch (err) {
     throw new AimaError('bad-request', (err as Error).message, 'Give --timeout in seconds.');
   }
-  const conn = await connect(cliContext());
-  try {
+  await withConnection(async (conn) => {
     const s = opts.wait ? await waitWithProgress(conn, which, name, timeoutS) : await conn.api[which]({ name });
     output(opts.json, s, (x) => (x.state === 'running' ? `${stateLine(x)}` : `${stateLine(x)}. Follow it with \`aima service logs ${x.name} -f\`.`));
-  } finally {
-    conn.close();
-  }
+  });
 }
 
 async function waitWithProgress(conn: Connection, which: 'services.start' | 'services.restart', name: string, timeoutS: number): Promise<ServiceSummary> {

@@ -1,6 +1,6 @@
 /** `aima service stop NAME [--force]`: SIGTERM, then SIGKILL after the engine's grace period (--force: at once). */
 import type { Command } from 'commander';
-import { action, cliContext, connect, output } from '../../context.js';
+import { action, output, withConnection } from '../../context.js';
 import { stateLine } from './format.js';
 
 export function registerStop(service: Command): void {
@@ -11,12 +11,9 @@ export function registerStop(service: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: { force?: boolean; json?: boolean }) => {
-        const conn = await connect(cliContext());
-        try {
+        await withConnection(async (conn) => {
           output(opts.json, await conn.api['services.stop']({ name, force: opts.force }), stateLine);
-        } finally {
-          conn.close();
-        }
+        });
       }),
     );
 }
