@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const started = Date.now();
+const resultsFile = path.join(root, 'test-results', 'vitest.json');
 const timings = [];
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
@@ -96,7 +97,6 @@ step('typecheck', () => {
 });
 step('lint', () => run(npx, ['eslint', '.']));
 
-const resultsFile = path.join(root, 'test-results', 'vitest.json');
 const testStatus = step('tests (unit, integration, e2e)', () =>
   run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, 'test/unit', 'test/integration', 'test/e2e'], {
     allowFail: true,

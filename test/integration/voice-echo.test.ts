@@ -1,7 +1,7 @@
 /**
  * The echo guard and barge-in, at the turn-engine level (VoiceSession in-process) against real
  * services behind a real `aima serve` gateway. A simulated client plays the assistant's real TTS
- * output and its "microphone" hears it back (delayed 120 ms, at -6 dB), in real time: that alone
+ * output and its "microphone" hears it back (delayed 120 ms, at -10 dB), in real time: that alone
  * must start no turn. A second, real utterance spoken over the playback, louder than the echo,
  * must barge in: the first turn's requests are aborted (the gateway logs them as 499), its audio
  * stops going out, and the new utterance is transcribed as the next turn. A control run without
@@ -19,7 +19,7 @@ import { haveVoiceChain, spoken16k, startVoiceServe, type VoiceServe } from '../
 
 const RATE = 16_000;
 const FRAME = 320;
-const ECHO_GAIN = 0.5;
+const ECHO_GAIN = 0.3;
 const ECHO_DELAY = Math.round(0.12 * RATE);
 const Q1 = 'tell me a story about a little dog';
 const Q2 = 'please stop and tell me a joke';
@@ -134,6 +134,7 @@ async function converse(echo: boolean, bargeInAfterMs: number | null, listenMs: 
     if (performance.now() - t0 > 60_000) break;
   }
   run.states.push(`final:${session.turnState}`);
+  if (process.env.VOICE_DEBUG) console.log(JSON.stringify({ q2At: run.q2At, playStart: run.playStart, states: run.states, turns: run.turns.map((t) => [t.transcript, t.interrupted, t.error, t.audioSeconds]) }));
   await session.close();
   return run;
 }

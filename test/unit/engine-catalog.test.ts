@@ -49,7 +49,8 @@ describe('engine catalog', () => {
     expect(canRun(entry('llama-server'), host({ searchPath: bin }))).toEqual({ ok: true, binary: path.join(bin, 'llama-server') });
     expect(canRun(entry('llama-server'), host({ env: { AIMA_LLAMA_SERVER: '/nope/llama-server' } }))).toMatchObject({ ok: false, reason: 'binary-missing' });
     expect(canRun(entry('vllm'), host())).toMatchObject({ ok: false, reason: 'no-gpu' });
-    expect(canRun(entry('vllm'), host({ gpuCount: 1 }))).toMatchObject({ ok: false, reason: 'runtime-unsupported' });
+    expect(canRun(entry('vllm'), host({ gpuCount: 1 }))).toMatchObject({ ok: true });
+    expect(canRun(entry('vllm'), host({ gpuCount: 1, docker: { usable: false, detail: 'Docker is not running' } }))).toEqual({ ok: false, reason: 'docker-unavailable', detail: 'Docker is not running' });
   });
 
   it('plans the exact argv and environment (no shell, options only when set)', () => {

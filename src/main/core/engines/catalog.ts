@@ -67,6 +67,8 @@ export interface HostFacts {
   platform: NodeJS.Platform;
   /** Number of usable GPUs, when known. */
   gpuCount: number | null;
+  /** Whether Docker is usable, when known (last check); unknown: Docker engines are checked at create/start. */
+  docker?: { usable: true } | { usable: false; detail: string };
 }
 
 export type CanRun = { ok: true; binary: string } | { ok: false; reason: CannotRunReason; detail: string };
@@ -98,7 +100,9 @@ export function canRun(entry: EngineEntry, host: HostFacts): CanRun {
   }
   switch (entry.runtime) {
     case 'docker':
-      return { ok: false, reason: 'runtime-unsupported', detail: 'Docker engines arrive with the Docker runtime (Services II); use a native engine for now.' };
+      // The daemon, the GPU runtime and the images are checked (with their fixes) before a create or start.
+      if (host.docker && !host.docker.usable) return { ok: false, reason: 'docker-unavailable', detail: host.docker.detail };
+      return { ok: true, binary: 'docker' };
     case 'native': {
       if (host.platform === 'win32') {
         return { ok: false, reason: 'platform-unsupported', detail: 'Native engines are supported on Linux and macOS only so far.' };

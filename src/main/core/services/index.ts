@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { CoreApi } from '../../../shared/contract/index.js';
+import { toAimaError } from '../../../shared/errors.js';
 import type { Env } from '../config/env.js';
 import type { DataPaths } from '../config/paths.js';
 import type { CoreEvents } from '../events.js';
@@ -13,9 +14,17 @@ import { loadCatalog } from '../engines/catalog.js';
 import { detectHardware } from '../hardware/detect.js';
 import type { Operations } from '../operations/operations.js';
 import { NativeRuntime } from '../runtimes/native/native-runtime.js';
+import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
+import { dockerPreflight } from '../runtimes/docker/preflight.js';
+import type { DockerHostFacts } from '../runtimes/docker/plan.js';
+import { RuntimeRouter } from '../runtimes/router.js';
+import type { NativePlan, Runtime } from '../runtimes/types.js';
+import { createDockerClient } from '../hardware/container-platform.js';
+import type { HostFacts } from '../engines/catalog.js';
+import type { Device } from '../../../shared/contract/services.js';
 import { ModelsRepo } from '../store/repositories/models-repo.js';
 import { ServicesRepo } from '../store/repositories/services-repo.js';
-import type { GpuRef } from './guards.js';
+import { requireEngine, type GpuRef } from './guards.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
 
 export type ServicesApi = Pick<
@@ -46,21 +55,38 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const builtinDir = path.join(opts.appRoot, 'resources', 'engines');
   const userDir = path.join(paths.dataDir, 'engines');
   const models = new ModelsRepo(opts.db);
+  const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
+  const docker = createDockerClient(env.DOCKER_HOST);
+  const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env };
+  const dockerRuntime = new DockerRuntime({ docker, facts: dockerFacts, operations });
+  // Containers left running by an earlier core are found by label before the supervisor adopts.
+  await dockerRuntime.init();
+  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
+  const host: Omit<HostFacts, 'gpuCount'> = {
+    node: process.execPath,
+    workersDir: path.join(opts.appRoot, 'out', 'workers'),
+    searchPath: env.PATH ?? '',
+    env,
+    platform: process.platform,
+  };
+  const listGpus =
+    opts.listGpus ??
+    (async () => {
+      const report = await detectHardware({ dataDir: paths.dataDir, nvidiaSmiPath: env.AIMA_NVIDIA_SMI });
+      const nvidia = report.gpus.filter((g) => g.vendor === 'nvidia' && g.computeCapability);
+      const lowest = nvidia.map((g) => g.computeCapability!).sort((a, b) => Number(a) - Number(b))[0] ?? null;
+      const vendor = report.gpus[0]?.vendor;
+      dockerRuntime.setFacts({ gpuVendor: vendor && vendor !== 'other' ? vendor : null, computeCapability: lowest });
+      return report.gpus.map((g) => ({ index: g.index, name: g.name }));
+    });
   const supervisor = new ServiceSupervisor({
     repo: new ServicesRepo(opts.db),
     models,
-    loadCatalog: () => loadCatalog({ builtin: builtinDir, user: userDir }),
-    runtime: new NativeRuntime(),
-    host: {
-      node: process.execPath,
-      workersDir: path.join(opts.appRoot, 'out', 'workers'),
-      searchPath: env.PATH ?? '',
-      env,
-      platform: process.platform,
-    },
-    listGpus:
-      opts.listGpus ??
-      (async () => (await detectHardware({ dataDir: paths.dataDir, nvidiaSmiPath: env.AIMA_NVIDIA_SMI })).gpus.map((g) => ({ index: g.index, name: g.name }))),
+    loadCatalog: catalog,
+    // The supervisor hands plans from runtime.plan straight back to runtime.start, so the router's wider plan type is safe here.
+    runtime: router as unknown as Runtime<NativePlan>,
+    host,
+    listGpus,
     logsDir: path.join(paths.logs, 'services'),
     runDir: paths.run,
     onChange: (all) => events.emit('services.changed', all),
@@ -69,8 +95,41 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     timing: opts.timing,
   });
   await supervisor.init();
+  // The Docker runtime's event and log streams end with the supervisor (containers keep running
+  // unless the shutdown stops them), so they do not hold the process open.
+  const shutdown = supervisor.shutdown.bind(supervisor);
+  supervisor.shutdown = async (o) => {
+    try {
+      await shutdown(o);
+    } finally {
+      dockerRuntime.close();
+    }
+  };
+
+  /**
+   * Refusals for Docker engines before anything is created or started: daemon down, GPU without
+   * the NVIDIA runtime, no image and no registry. Native engines pass through.
+   */
+  const preflight = async (engineId: string, device: Device) => {
+    const item = requireEngine(catalog(), engineId);
+    if (item.entry.runtime !== 'docker') return;
+    if (device === 'gpu') await listGpus().catch(() => []); // fills the GPU facts image candidates are chosen by
+    try {
+      await dockerPreflight({ docker, engine: item.entry, device, facts: dockerFacts });
+      host.docker = { usable: true };
+    } catch (err) {
+      const e = toAimaError(err);
+      if (/Docker is not usable/.test(e.message)) host.docker = { usable: false, detail: `${e.message} ${e.fix ?? ''}`.trim() };
+      throw err;
+    }
+  };
+  const preflightService = async (name: string) => {
+    const s = supervisor.get(name);
+    await preflight(s.engine, s.device);
+  };
 
   const startOrRestart = (which: 'start' | 'restart') => async (p: { name: string; wait?: boolean; timeoutMs?: number; operationId?: string }) => {
+    await preflightService(p.name);
     if (!p.wait) return supervisor[which](p.name, {});
     return operations.run({ id: p.operationId, label: `Starting ${p.name}`, unit: 'percent' }, (op) =>
       supervisor[which](p.name, { wait: true, timeoutMs: p.timeoutMs, op }),
@@ -80,7 +139,10 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const api: ServicesApi = {
     'services.list': async () => supervisor.list(),
     'services.get': async ({ name }) => supervisor.get(name),
-    'services.create': async (params) => supervisor.create(params),
+    'services.create': async (params) => {
+      await preflight(params.engine, params.device ?? 'cpu');
+      return supervisor.create(params);
+    },
     'services.start': startOrRestart('start'),
     'services.restart': startOrRestart('restart'),
     'services.stop': async ({ name, force }) => supervisor.stop(name, { force }),

@@ -1,0 +1,62 @@
+/**
+ * Test images built locally, without a registry: a rootfs made of Debian's static busybox
+ * (busybox-static) and a /www/health file, turned into an image with `docker import`. The
+ * container serves /www with `busybox httpd` (GET /health → 200).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BUSYBOX = '/bin/busybox';
+export const HTTPD_IMAGE = 'aima-test/httpd:1';
+
+/** True when Debian's busybox-static binary is installed (it runs in an empty rootfs). */
+export function busyboxStaticAvailable(): boolean {
+  if (!existsSync(BUSYBOX)) return false;
+  try {
+    return !execFileSync('file', ['-L', BUSYBOX], { encoding: 'utf8' }).includes('dynamically linked');
+  } catch {
+    return true; // no `file` command: trust the package
+  }
+}
+
+export function docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
+}
+
+export function imageExists(image: string): boolean {
+  try {
+    docker(['image', 'inspect', image]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds `tag` from busybox unless it exists already. */
+export function buildHttpdImage(tag = HTTPD_IMAGE): string {
+  if (imageExists(tag)) return tag;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-rootfs-'));
+  try {
+    const root = path.join(dir, 'rootfs');
+    mkdirSync(path.join(root, 'bin'), { recursive: true });
+    mkdirSync(path.join(root, 'www'), { recursive: true });
+    mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    copyFileSync(BUSYBOX, path.join(root, 'bin', 'busybox'));
+    for (const applet of ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls']) symlinkSync('busybox', path.join(root, 'bin', applet));
+    writeFileSync(path.join(root, 'www', 'health'), '{"status":"ok"}\n');
+    const tar = path.join(dir, 'rootfs.tar');
+    execFileSync('tar', ['-C', root, '-cf', tar, '.']);
+    docker(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/busybox","httpd","-f","-p","8080","-h","/www"]', tar, tag], { timeoutMs: 120_000 });
+    return tag;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Containers carrying AIMA's service label (optionally for one service id). */
+export function aimaContainers(serviceId?: string): string[] {
+  const out = docker(['ps', '-aq', '--filter', `label=aima.service${serviceId ? `=${serviceId}` : ''}`]);
+  return out.split('\n').filter(Boolean);
+}
