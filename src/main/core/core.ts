@@ -118,10 +118,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   });
   late.supervisor = services.supervisor;
   const keys = new ApiKeysRepo(db);
-  const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secretCipher: opts.secretCipher });
+  // One secret store per core (the HF token, remote endpoints' keys); a fallback to the plain file is said once.
+  const secrets = openSecretStore({ dataDir: paths.dataDir, cipher: opts.secretCipher });
+  if (secrets.warning) process.stderr.write(`aima: warning: ${secrets.warning}\n`);
+  const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secrets });
   const startedAt = new Date().toISOString();
   let url = '';
-  const secrets = openSecretStore({ dataDir: paths.dataDir, cipher: opts.secretCipher });
   const gatewayFeature = createGatewayFeature({
     db,
     events,

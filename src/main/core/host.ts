@@ -21,6 +21,8 @@ export interface HostOptions {
   port: number;
   env?: Env;
   uiDir?: string;
+  /** Electron safeStorage for the secret store (desktop app only). */
+  secretCipher?: import('./secrets/secret-store.js').StringCipher;
 }
 
 export interface HostedCore {
@@ -58,7 +60,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const lock = acquired.lock;
   let core: Core | undefined;
   try {
-    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token });
+    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher });
     checkBindHost(host, core.keys.active());
     const server = await startHttpServer({
       api: core.api,

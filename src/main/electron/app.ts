@@ -17,6 +17,7 @@ import { formatError, toAimaError } from '../../shared/errors.js';
 import { createIpcRouter } from './ipc-router.js';
 import { createMainWindow, installCsp } from './window.js';
 import { createTray } from './tray.js';
+import { electronCipher } from './safe-storage.js';
 import type { TrayAction } from './tray-menu.js';
 
 export async function runDesktopApp(): Promise<void> {
@@ -37,10 +38,11 @@ export async function runDesktopApp(): Promise<void> {
   const icon = path.join(app.getAppPath(), 'resources', 'icon.png');
 
   // Host the core, or attach to the one `aima serve` runs for this data directory.
-  const hosted = await hostCore({ dataDir, owner: 'electron', port: parsePort(env.AIMA_PORT ?? String(DEFAULT_PORT), 'AIMA_PORT'), env }).catch(
+  const hostOpts = { dataDir, owner: 'electron' as const, env, secretCipher: electronCipher };
+  const hosted = await hostCore({ ...hostOpts, port: parsePort(env.AIMA_PORT ?? String(DEFAULT_PORT), 'AIMA_PORT') }).catch(
     async (err) => {
       // The port may be taken by something else: the desktop app still works on a free port.
-      if (toAimaError(err).code === 'conflict') return hostCore({ dataDir, owner: 'electron', port: 0, env });
+      if (toAimaError(err).code === 'conflict') return hostCore({ ...hostOpts, port: 0 });
       throw err;
     },
   );

@@ -364,7 +364,7 @@ export class DownloadManager {
               filled = 0;
               const at = chunk.start + chunk.written;
               try {
-                let { bytesWritten } = await fh.writev(batch, at);
+                const { bytesWritten } = await fh.writev(batch, at);
                 // A nearly full disk answers with a short write first, ENOSPC only on the next one.
                 if (bytesWritten < total) {
                   const rest = Buffer.concat(batch).subarray(bytesWritten);
@@ -373,7 +373,6 @@ export class DownloadManager {
                     if (r.bytesWritten <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
                     off += r.bytesWritten;
                   }
-                  bytesWritten = total;
                 }
               } catch (e) {
                 this.rethrowDisk(e as NodeJS.ErrnoException, partDir);

@@ -9,7 +9,7 @@ import type { Env } from '../config/env.js';
 import type { DataPaths } from '../config/paths.js';
 import type { CoreEvents } from '../events.js';
 import type { ModelLibrary } from '../models/library.js';
-import { openSecretStore, type StringCipher } from '../secrets/secret-store.js';
+import type { OpenedSecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
 import { DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import { sizeFitHint } from './fit-hint.js';
@@ -29,8 +29,8 @@ export interface DownloadsDeps {
   env: Env;
   models: ModelLibrary;
   appRoot: string;
-  /** Electron safeStorage, when inside the desktop app. */
-  secretCipher?: StringCipher;
+  /** The core's secret store (one per core: keychain, Electron safeStorage or the 0600 file). */
+  secrets: OpenedSecretStore;
   /** Test overrides (chunk size, retry timing, free-space probe). */
   tuning?: Partial<Pick<DownloadManagerOptions, 'chunkBytes' | 'connections' | 'singleStreamBytes' | 'retry' | 'persistEveryMs' | 'progressEveryMs' | 'freeBytes'>>;
 }
@@ -38,8 +38,7 @@ export interface DownloadsDeps {
 const TOKEN_KEY = 'huggingface-token';
 
 export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager; api: DownloadsApi; close(): Promise<void> } {
-  const secrets = openSecretStore({ dataDir: deps.paths.dataDir, cipher: deps.secretCipher });
-  if (secrets.warning) process.stderr.write(`aima: warning: ${secrets.warning}\n`);
+  const secrets = deps.secrets;
   const token = () => deps.env.HF_TOKEN ?? secrets.store.get(TOKEN_KEY);
   const hub = new HubClient({ endpoint: deps.env.HF_ENDPOINT, token });
   const manager = new DownloadManager({
