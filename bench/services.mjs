@@ -15,29 +15,14 @@
 // - death detection, own child: SIGKILL of a running engine -> `crashed` recorded. Target <= 1 s.
 // - death detection, adopted: the same for an engine adopted from its PID file by a new core
 //   (not our child: found by the 250 ms PID + start-time poll). Target <= 1 s.
-import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadTs } from './lib/load-ts.mjs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = path.join(root, 'bench', 'results', '.build');
-mkdirSync(outDir, { recursive: true });
-const outfile = path.join(outDir, 'services-core.mjs');
-await build({
-  entryPoints: [path.join(root, 'src/main/core/core.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  outfile,
-  logLevel: 'warning',
-  define: { __AIMA_VERSION__: JSON.stringify(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version) },
-  banner: { js: "import { createRequire as __aimaCreateRequire } from 'node:module'; const require = __aimaCreateRequire(import.meta.url);" },
-});
-const { createCore } = await import(pathToFileURL(outfile).href);
+const { createCore } = await loadTs('src/main/core/core.ts', 'services-core');
 
 // The supervisor's timers and children are unref'd (a core is kept alive by its server); keep this one up.
 setInterval(() => {}, 1000);

@@ -15,27 +15,14 @@
 // - child CPU: the fake nvidia-smi processes themselves (cutime + cstime from /proc/self/stat).
 //   Each is a Node start-up (~40 ms of CPU), far more than the real nvidia-smi binary would use,
 //   so it is reported separately and is not the loop's cost.
-import { build } from 'esbuild';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { loadTs } from './lib/load-ts.mjs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = path.join(root, 'bench', 'results', '.build');
-mkdirSync(outDir, { recursive: true });
-const outfile = path.join(outDir, 'hardware.mjs');
-await build({
-  entryPoints: [path.join(root, 'src/main/core/hardware/index.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  outfile,
-  logLevel: 'warning',
-});
-const hw = await import(pathToFileURL(outfile).href);
+const hw = await loadTs('src/main/core/hardware/index.ts', 'hardware');
 
 const fake = path.join(root, 'test/fixtures/bin/fake-nvidia-smi');
 const busy = path.join(root, 'test/fixtures/nvidia-smi/busy');
