@@ -11,7 +11,8 @@ import { liveHolder, type LockInfo } from '../main/core/lock/core-lock.js';
 import { readToken } from '../main/core/server/token.js';
 import { createHttpClient } from '../main/core/client/http-client.js';
 import { transportToApi } from '../shared/transport-api.js';
-import type { ApiTransport, CoreApi } from '../shared/contract/index.js';
+import type { CoreApi } from '../shared/contract/index.js';
+import type { HttpTransport } from '../shared/http-transport.js';
 import { AimaError, formatError, toAimaError } from '../shared/errors.js';
 
 export interface CliContext {
@@ -26,7 +27,7 @@ export function cliContext(): CliContext {
 
 export interface Connection {
   api: CoreApi;
-  transport: ApiTransport & { close(): void };
+  transport: HttpTransport;
   info: LockInfo & { url: string };
   token: string;
   close(): void;

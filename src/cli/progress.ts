@@ -55,6 +55,8 @@ export async function withProgress<T>(conn: Connection, fn: (operationId: string
   };
   process.on('SIGINT', onSigint);
   try {
+    // Listen before starting, so the first progress events are not lost to the socket's connect.
+    await conn.transport.eventsReady();
     return await fn(id);
   } finally {
     process.off('SIGINT', onSigint);

@@ -24,12 +24,23 @@ export interface HttpTransportOptions {
   onConnectionChange?: (connected: boolean) => void;
 }
 
-export function createHttpTransport(opts: HttpTransportOptions): ApiTransport & { close(): void } {
+export interface HttpTransport extends ApiTransport {
+  /**
+   * Resolves once the events socket is open, so a caller that subscribes and then reads a
+   * snapshot (a log tail, a list) misses no event that happens in between.
+   */
+  eventsReady(): Promise<void>;
+  close(): void;
+}
+
+export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   let socket: SocketLike | null = null;
   let closed = false;
   let retryMs = 250;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let open = false;
+  let waiters: (() => void)[] = [];
 
   const connect = () => {
     if (closed || socket) return;
@@ -38,6 +49,9 @@ export function createHttpTransport(opts: HttpTransportOptions): ApiTransport & 
     socket = s;
     s.onopen = () => {
       retryMs = 250;
+      open = true;
+      for (const w of waiters) w();
+      waiters = [];
       opts.onConnectionChange?.(true);
     };
     s.onmessage = (ev) => {
@@ -55,6 +69,7 @@ export function createHttpTransport(opts: HttpTransportOptions): ApiTransport & 
     s.onerror = () => {};
     s.onclose = () => {
       socket = null;
+      open = false;
       opts.onConnectionChange?.(false);
       if (closed || listeners.size === 0) return;
       retryTimer = setTimeout(connect, retryMs);
@@ -95,8 +110,22 @@ export function createHttpTransport(opts: HttpTransportOptions): ApiTransport & 
         if (set!.size === 0) listeners.delete(name);
       };
     },
+    eventsReady() {
+      if (open) return Promise.resolve();
+      connect();
+      // Never hang a command on the events socket: after 3 s go on without it.
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 3000);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
     close() {
       closed = true;
+      for (const w of waiters) w();
+      waiters = [];
       clearTimeout(retryTimer);
       socket?.close();
       socket = null;

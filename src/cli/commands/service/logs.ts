@@ -30,6 +30,7 @@ export function registerLogs(service: Command): void {
             })
           : () => {};
         try {
+          if (opts.follow) await conn.transport.eventsReady();
           const tail = await conn.api['services.logs']({ name, lines });
           if (tail.lines.length > 0) process.stdout.write(tail.lines.join('\n') + '\n');
           if (!opts.follow) return;

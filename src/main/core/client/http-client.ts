@@ -3,8 +3,7 @@
  * app when another process already hosts the core for its data directory.
  */
 import WebSocket from 'ws';
-import { createHttpTransport, type SocketLike } from '../../../shared/http-transport.js';
-import type { ApiTransport } from '../../../shared/contract/index.js';
+import { createHttpTransport, type HttpTransport, type SocketLike } from '../../../shared/http-transport.js';
 
 export interface ClientOptions {
   url: string;
@@ -12,7 +11,7 @@ export interface ClientOptions {
   onConnectionChange?: (connected: boolean) => void;
 }
 
-export function createHttpClient(opts: ClientOptions): ApiTransport & { close(): void } {
+export function createHttpClient(opts: ClientOptions): HttpTransport {
   return createHttpTransport({
     baseUrl: opts.url,
     headers: { authorization: `Bearer ${opts.token}` },

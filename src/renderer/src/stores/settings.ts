@@ -26,12 +26,14 @@ export const useSettings = create<SettingsState>((set) => ({
     }
   },
   async update(patch) {
-    set({ saving: true });
+    // Optimistic: the control shows the new value at once; a refused change is reverted below.
+    const before = useSettings.getState().settings;
+    set({ saving: true, settings: before ? { ...before, ...patch } : before });
     try {
       const settings = await invoke('settings.update', patch);
       set({ settings, error: null, saving: false, savedAt: Date.now() });
     } catch (err) {
-      set({ error: err instanceof AimaError ? `${err.message} ${err.fix ?? ''}` : String(err), saving: false });
+      set({ error: err instanceof AimaError ? `${err.message} ${err.fix ?? ''}` : String(err), saving: false, settings: before });
     }
   },
 }));
