@@ -170,9 +170,13 @@ class TtsServer {
     const sentences = splitSentences(r.input);
     let closed = false;
     res.on('close', () => (closed = true));
+    // A client that leaves mid-sentence (a voice barge-in) must never take the worker down: writing
+    // to a destroyed response emits 'error', which unhandled would end the process.
+    res.on('error', () => (closed = true));
     for (const sentence of sentences) {
       if (closed) return;
       const samples = await r.engine.synthesize(sentence, r.voice.id, r.speed);
+      if (closed || res.destroyed) return;
       if (!res.headersSent) {
         const rate = r.voice.sampleRate;
         res.writeHead(200, {
