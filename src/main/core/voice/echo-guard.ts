@@ -22,6 +22,12 @@
 const RATE = 16_000;
 const BLOCK = 512;
 const DECIMATE = 4;
+/** Microphone history used to estimate the echo's delay and gain (256 ms). */
+const WINDOW = 4096;
+/** Re-estimate every 128 ms. */
+const ESTIMATE_EVERY = 2048;
+/** Squared normalised correlation above which a window counts as echo (the model adapts to it). */
+const ACQUIRE_SCORE = 0.5;
 
 export interface EchoGuardOptions {
   /** Mic energy must exceed the echo estimate by this much to count as speech (default 6 dB). */
@@ -34,8 +40,10 @@ export interface EchoGuardOptions {
 }
 
 export interface EchoDecision {
-  /** What to feed the VAD. */
+  /** What to feed the VAD: the residual, with echo-only blocks silenced. */
   samples: Float32Array;
+  /** The residual without silencing: what ASR should hear (the echo taken out, the user kept whole). */
+  clean: Float32Array;
   /** Blocks suppressed as echo. */
   suppressed: number;
   blocks: number;
@@ -52,8 +60,18 @@ export class EchoGuard {
   private readonly tailMs: number;
   private readonly minDelay: number;
   private readonly maxDelay: number;
-  /** Last good delay (samples), to search around first. */
+  /** The echo's delay (samples) and gain, once estimated. */
   private lock: number | null = null;
+  private gain = 0;
+  private readonly mic = new Float32Array(WINDOW);
+  private micFilled = 0;
+  private sinceEstimate = 0;
+  /** A first delay estimate waiting for confirmation by the next window. */
+  private candidate: number | null = null;
+  private candidateAt = 0;
+  /** Microphone samples seen, and the capture clock: sample n was captured at micBase + n/16 ms. */
+  private micSamples = 0;
+  private micBase: number | null = null;
 
   constructor(opts: EchoGuardOptions = {}) {
     this.margin = Math.pow(10, (opts.marginDb ?? 6) / 10);
@@ -99,6 +117,8 @@ export class EchoGuard {
     this.anchor = null;
     this.anchorReported = false;
     this.lock = null;
+    this.gain = 0;
+    this.candidate = null;
   }
 
   /** True while the reference may still be echoing at core time `now`. */
@@ -110,8 +130,16 @@ export class EchoGuard {
    * Filters a microphone frame (16 kHz mono) whose last sample arrived at core time `endTime`.
    */
   process(frame: Float32Array, endTime: number): EchoDecision {
-    if (!this.active(endTime - (frame.length / RATE) * 1000)) return { samples: frame, suppressed: 0, blocks: 0 };
+    // Frames arrive late by a varying amount (network, event loop), never early: the earliest
+    // arrival relative to the sample count is the best estimate of the capture clock.
+    this.micSamples += frame.length;
+    const base = endTime - (this.micSamples / RATE) * 1000;
+    if (this.micBase === null || base < this.micBase) this.micBase = base;
+    endTime = this.micBase + (this.micSamples / RATE) * 1000;
+    this.remember(frame);
+    if (!this.active(endTime - (frame.length / RATE) * 1000)) return { samples: frame, clean: frame, suppressed: 0, blocks: 0 };
     const out = new Float32Array(frame.length);
+    const clean = new Float32Array(frame.length);
     let suppressed = 0;
     let blocks = 0;
     for (let off = 0; off < frame.length; off += BLOCK) {
@@ -120,32 +148,42 @@ export class EchoGuard {
       // Where the reference is at this block's start, with no delay.
       const pos = Math.round(((blockStart - this.anchor!) / 1000) * RATE);
       blocks++;
+      this.sinceEstimate += block.length;
+      // Searching the whole delay window costs more: while unlocked, every 64 ms.
+      if (this.sinceEstimate >= (this.lock === null ? ESTIMATE_EVERY / 2 : ESTIMATE_EVERY)) this.estimate(pos + block.length, frame.length - off - block.length);
       const r = this.cancel(block, pos);
+      clean.set(r.residual, off);
       if (r.suppress) suppressed++;
       else out.set(r.residual, off);
     }
-    return { samples: out, suppressed, blocks };
+    return { samples: out, clean, suppressed, blocks };
   }
 
-  private cancel(block: Float32Array, pos: number): { residual: Float32Array; suppress: boolean } {
-    const n = block.length;
-    let micE = 0;
-    for (let i = 0; i < n; i++) micE += block[i]! * block[i]!;
-    const delay = this.bestDelay(block, pos);
-    if (delay === null) return { residual: block, suppress: false };
-    const start = pos - delay;
-    let mr = 0;
-    let rr = 0;
-    for (let i = 0; i < n; i++) {
-      const r = this.refAt(start + i);
-      mr += block[i]! * r;
-      rr += r * r;
+  /** Keeps the last WINDOW microphone samples for delay estimation. */
+  private remember(frame: Float32Array): void {
+    if (frame.length >= WINDOW) {
+      this.mic.set(frame.subarray(frame.length - WINDOW));
+    } else {
+      this.mic.copyWithin(0, frame.length);
+      this.mic.set(frame, WINDOW - frame.length);
     }
-    if (rr < 1e-9) return { residual: block, suppress: false };
-    const g = mr / rr;
-    const echoE = g * g * rr;
+    this.micFilled = Math.min(WINDOW, this.micFilled + frame.length);
+  }
+
+  /** Per block: residual against the echo estimate G·ref at the locked delay, and whether it is only echo. */
+  private cancel(block: Float32Array, pos: number): { residual: Float32Array; suppress: boolean } {
+    if (this.lock === null) return { residual: block, suppress: false };
+    const n = block.length;
+    const start = pos - this.lock;
+    let micE = 0;
+    let echoE = 0;
     const residual = new Float32Array(n);
-    for (let i = 0; i < n; i++) residual[i] = block[i]! - g * this.refAt(start + i);
+    for (let i = 0; i < n; i++) {
+      const e = this.gain * this.refAt(start + i);
+      micE += block[i]! * block[i]!;
+      echoE += e * e;
+      residual[i] = block[i]! - e;
+    }
     return { residual, suppress: micE < this.margin * echoE };
   }
 
@@ -153,25 +191,52 @@ export class EchoGuard {
     return i >= 0 && i < this.len ? this.ref[i]! : 0;
   }
 
-  /** The delay (samples) that best explains the block as reference audio, or null when none does. */
-  private bestDelay(block: Float32Array, pos: number): number | null {
-    const m = Math.floor(block.length / DECIMATE);
-    if (m < 8) return this.lock;
+  /**
+   * Finds the delay and gain of the echo over the last WINDOW microphone samples (256 ms: long
+   * enough that a chance match between speech and reference scores low), ending at reference
+   * position `endPos`, minus `ahead` samples of the frame not processed yet. Keeps the previous
+   * estimate when the window is not dominated by echo (the user is talking over it).
+   */
+  private estimate(endPos: number, ahead: number): void {
+    this.sinceEstimate = 0;
+    if (this.micFilled < WINDOW) return;
+    const m = WINDOW / DECIMATE;
     const mic = new Float32Array(m);
     let micE = 0;
+    const first = WINDOW - ahead - WINDOW;
     for (let i = 0; i < m; i++) {
       let s = 0;
-      for (let k = 0; k < DECIMATE; k++) s += block[i * DECIMATE + k]!;
+      for (let k = 0; k < DECIMATE; k++) {
+        const j = first + i * DECIMATE + k;
+        s += j >= 0 ? this.mic[j]! : 0;
+      }
       mic[i] = s / DECIMATE;
       micE += mic[i]! * mic[i]!;
     }
-    if (micE < 1e-9) return this.lock;
-    const decAt = (i: number) => (i >= 0 && i < this.len / DECIMATE ? this.dec[i]! : 0);
-    let best = -1;
+    if (micE < 1e-7) return;
+    const startPos = endPos - WINDOW;
+    if (this.lock !== null) {
+      // Double talk (the user speaks over the echo): the window holds more than the echo model
+      // explains, so it must not adapt the model.
+      let refE = 0;
+      for (let x = ahead; x < WINDOW; x++) {
+        const r = this.gain * this.refAt(startPos - this.lock + x);
+        refE += r * r;
+      }
+      let full = 0;
+      for (let x = 0; x < WINDOW - ahead; x++) full += this.mic[x]! * this.mic[x]!;
+      if (full > 2 * refE) return;
+    }
+    const decLen = Math.floor(this.len / DECIMATE);
+    const decAt = (i: number) => (i >= 0 && i < decLen ? this.dec[i]! : 0);
+    let best = 0;
     let bestDelay: number | null = null;
-    const lo = Math.floor(this.minDelay / DECIMATE);
-    const hi = Math.ceil(this.maxDelay / DECIMATE);
-    const base = Math.round(pos / DECIMATE);
+    // Once locked, the echo path is physically stable: track it within ±10 ms only, so a user
+    // talking over a pause of the reference can never pass for a new echo path.
+    const track = this.lock !== null;
+    const lo = track ? Math.floor((this.lock! - 160) / DECIMATE) : Math.floor(this.minDelay / DECIMATE);
+    const hi = track ? Math.ceil((this.lock! + 160) / DECIMATE) : Math.ceil(this.maxDelay / DECIMATE);
+    const base = Math.round(startPos / DECIMATE);
     for (let d = lo; d <= hi; d++) {
       const s = base - d;
       let c = 0;
@@ -181,33 +246,50 @@ export class EchoGuard {
         c += mic[i]! * r;
         e += r * r;
       }
-      if (e < 1e-9) continue;
+      if (e < 1e-9 || c <= 0) continue;
       const score = (c * c) / (e * micE);
       if (score > best) {
         best = score;
         bestDelay = d * DECIMATE;
       }
     }
-    if (bestDelay === null || best < 0.1) return this.lock;
-    // Refine at full rate around the coarse peak.
-    let fine = bestDelay;
+    if (bestDelay === null || best < ACQUIRE_SCORE) return;
+    const prev = { lock: this.lock, gain: this.gain };
+    // Refine at full rate around the coarse peak; the gain is the least-squares one there.
     let fineBest = -Infinity;
     for (let d = bestDelay - DECIMATE; d <= bestDelay + DECIMATE; d++) {
-      const s = pos - d;
+      const s = startPos - d;
       let c = 0;
       let e = 0;
-      for (let i = 0; i < block.length; i++) {
-        const r = this.refAt(s + i);
-        c += block[i]! * r;
+      for (let x = ahead; x < WINDOW; x++) {
+        const r = this.refAt(s + x);
+        c += this.mic[x - ahead]! * r;
         e += r * r;
       }
       const score = e > 1e-9 ? (c * c) / e : -Infinity;
       if (score > fineBest) {
         fineBest = score;
-        fine = d;
+        this.lock = d;
+        this.gain = e > 1e-9 ? c / e : 0;
       }
     }
-    this.lock = fine;
-    return fine;
+    // Nor does its gain jump: a window where it would is the user's voice, not a new echo path.
+    if (track && (this.gain > prev.gain * 2 || this.gain < prev.gain / 2)) {
+      this.lock = prev.lock;
+      this.gain = prev.gain;
+    }
+    if (!track) {
+      // A first lock needs windows 128 ms apart to agree on the delay: voiced speech with the same
+      // pitch as the reply can match one window by chance, not two at the same lag.
+      const found = this.lock!;
+      if (this.candidate === null || Math.abs(this.candidate - found) > 8) {
+        this.candidate = found;
+        this.candidateAt = this.micSamples;
+      }
+      if (this.micSamples - this.candidateAt < ESTIMATE_EVERY) {
+        this.lock = null;
+        this.gain = 0;
+      }
+    }
   }
 }

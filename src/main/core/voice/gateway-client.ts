@@ -94,12 +94,20 @@ export interface PcmChunk {
 
 /** Streams synthesised speech as 16-bit PCM chunks (POST /v1/audio/speech, response_format pcm). */
 export async function* speechStream(t: GatewayTarget, req: { model: string; input: string; voice: string | null }, signal: AbortSignal): AsyncGenerator<PcmChunk> {
-  const res = await fetch(`${base(t)}/v1/audio/speech`, {
-    method: 'POST',
-    headers: headers(t, true),
-    body: JSON.stringify({ model: req.model, input: req.input, voice: req.voice ?? 'alloy', response_format: 'pcm' }),
-    signal,
-  });
+  const send = () =>
+    fetch(`${base(t)}/v1/audio/speech`, {
+      method: 'POST',
+      headers: headers(t, true),
+      body: JSON.stringify({ model: req.model, input: req.input, voice: req.voice ?? 'alloy', response_format: 'pcm' }),
+      signal,
+    });
+  let res = await send();
+  // A keep-alive connection the upstream closed at the same moment shows as 502 before any audio:
+  // synthesis is idempotent, so try once more.
+  if (res.status === 502 && !signal.aborted) {
+    await res.body?.cancel();
+    res = await send();
+  }
   if (!res.ok || !res.body) throw await failure(res, `Speech synthesis with "${req.model}"`);
   const sampleRate = Number(res.headers.get('x-sample-rate') ?? 24_000);
   let odd: Uint8Array | null = null;

@@ -111,6 +111,9 @@ function emptyTimeline(silenceMs: number): VoiceTimeline {
   };
 }
 
+/** Clean input kept for ASR: the longest segment (30 s) plus padding and the silence window. */
+const CLEAN_KEEP = 35 * VAD_SAMPLE_RATE;
+
 /** A queue with an async iterator and a close (the sentences between the LLM and TTS loops). */
 class Channel<T> {
   private items: T[] = [];
@@ -145,6 +148,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Arrival time of fed audio: [end sample, core ms] per frame (recent ones). */
   private arrivals: [number, number][] = [];
   private closed = false;
+  private clean: Float32Array[] = [];
+  private cleanStart = 0;
+  private cleanEnd = 0;
+  /** VAD position up to which the echo guard last silenced audio. */
+  private lastSuppressed = -Infinity;
   /** Turns still running (a barge-in leaves the old one settling). */
   private readonly running = new Set<Promise<void>>();
 
@@ -167,9 +175,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** Feeds microphone audio: 16 kHz mono float samples that arrived at core time `at`. */
   feed(samples: Float32Array, at = this.clock()): void {
     if (this.closed) return;
-    const filtered = this.guard ? this.guard.process(samples, at).samples : samples;
+    const filtered = this.guard ? this.guard.process(samples, at) : { samples, clean: samples, suppressed: 0 };
+    this.keepClean(filtered.clean);
+    if (filtered.suppressed > 0) this.lastSuppressed = this.vad.position + samples.length;
     const wasSpeaking = this.vad.speaking;
-    const segments = this.vad.feed(filtered);
+    const segments = this.vad.feed(filtered.samples);
     this.arrivals.push([this.vad.position, at]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
     if (!wasSpeaking && this.vad.speaking) this.onSpeechStart(at);
@@ -241,6 +251,27 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.emit('state', { state: next, turnId, at: this.clock() });
   }
 
+  /** Keeps the echo-cancelled (never silenced) input: ASR hears this, the VAD's gated copy only decides. */
+  private keepClean(samples: Float32Array): void {
+    this.clean.push(samples);
+    this.cleanEnd += samples.length;
+    while (this.clean.length > 1 && this.cleanEnd - this.cleanStart - this.clean[0]!.length >= CLEAN_KEEP) this.cleanStart += this.clean.shift()!.length;
+  }
+
+  /** The clean input in [a, b) (VAD sample positions). */
+  private cleanSlice(a: number, b: number): Float32Array {
+    const out = new Float32Array(Math.max(0, b - a));
+    let pos = this.cleanStart;
+    for (const chunk of this.clean) {
+      const cs = pos;
+      pos += chunk.length;
+      if (pos <= a || cs >= b) continue;
+      const from = Math.max(a, cs);
+      out.set(chunk.subarray(from - cs, Math.min(b, pos) - cs), from - a);
+    }
+    return out;
+  }
+
   /** Core time at which sample `s` (VAD input position) arrived. */
   private timeOfSample(s: number): number {
     for (const [end, at] of this.arrivals) if (end >= s) return at - ((end - s) / VAD_SAMPLE_RATE) * 1000;
@@ -287,6 +318,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   private startTurn(seg: SpeechSegment, timeline: VoiceTimeline): void {
     const turn: ActiveTurn = { id: randomUUID(), controller: new AbortController(), timeline, done: Promise.resolve() };
+    // A new turn supersedes whatever the client may still be playing (an ended or failed reply):
+    // it stops, so the echo reference can be dropped with it.
+    if (this.current && this.guard?.active(this.clock())) this.emit('audioStop', { turnId: this.current.id });
     this.current = turn;
     this.guard?.reset();
     this.dispatch('speechEnd', turn.id);
@@ -305,7 +339,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     let audioSamples = 0;
     let audioRate = 0;
     try {
-      transcript = await transcribe(gateway, chain.asr, seg.samples, VAD_SAMPLE_RATE, signal);
+      // Speech that began over the assistant's voice reached the VAD late (its first blocks were
+      // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
+      const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
+      const from = Math.max(this.cleanStart, seg.startSample - extra);
+      transcript = await transcribe(gateway, chain.asr, this.cleanSlice(from, seg.endSample), VAD_SAMPLE_RATE, signal);
       tl.asrDone = this.clock();
       this.emit('transcript', { turnId: turn.id, text: transcript });
       if (!/[\p{L}\p{N}]/u.test(transcript)) {

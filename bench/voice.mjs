@@ -1,0 +1,368 @@
+#!/usr/bin/env node
+// Voice benchmark: a real `aima serve` (the BUILT CLI) with the embedded chain (Whisper on
+// aima-asr, stories260K on aima-llm, flite on aima-tts) set up by `aima voice setup`, driven over
+// the /api/voice WebSocket as a client would (20 ms frames of a flite-spoken question in real time).
+// Per round, side by side on the same inputs:
+//  1. a voice turn: voice-to-voice latency = last voiced frame → first audio out (the silence
+//     window included, and shown apart), and the pipeline part after the end of turn;
+//  2. the stages alone, over the gateway: ASR of the question, LLM to the first sentence the turn
+//     spoke (same messages, seed, temperature), TTS of that sentence to its first audio byte;
+//     app overhead = pipeline − their sum (target ≤ 30 ms);
+//  3. non-streaming time to first audio: whole LLM reply, then the whole reply synthesised
+//     (streaming = LLM start → first audio in the turn; target ratio ≤ 0.4);
+//  4. barge-in: a second utterance spoken while the reply plays; stop time = onset detection →
+//     every request of the cut turn settled and its audio stopped (target ≤ 100 ms).
+// Prints medians, then one JSON line.
+//   node scripts/build-node.mjs && node bench/voice.mjs [--rounds 10]
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+
+const { FormData, Blob } = globalThis;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });
+const rounds = Number(values.rounds);
+const shared = process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
+const whisper = path.join(shared, 'models/whisper-tiny-en-olive/whisper_cpu_int8_0_model.onnx');
+const stories = path.join(shared, 'models/stories260K/stories260K.gguf');
+const aimaBin = path.join(root, 'bin', 'aima.mjs');
+for (const [what, ok] of [
+  [`${whisper} and ${stories} (see ../shared/README.md)`, existsSync(whisper) && existsSync(stories)],
+  ['out/cli/aima.mjs (run node scripts/build-node.mjs)', existsSync(path.join(root, 'out/cli/aima.mjs'))],
+  ['flite on PATH', hasCmd('flite')],
+]) {
+  if (!ok) {
+    console.error(`bench/voice: missing ${what}`);
+    process.exit(2);
+  }
+}
+
+function hasCmd(c) {
+  try {
+    execFileSync('which', [c], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const RATE = 16000;
+const FRAME = 320;
+const QUESTION = 'what is the capital of france';
+const BARGE = 'please stop and tell me a joke';
+const LLM = { temperature: 0, seed: 1 };
+const MAX_TOKENS = 160;
+const home = mkdtempSync(path.join(os.tmpdir(), 'aima-bench-voice-'));
+const env = { ...process.env, AIMA_HOME: home };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const r1 = (x) => Math.round(x * 10) / 10;
+
+function aima(...args) {
+  return execFileSync(process.execPath, [aimaBin, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+}
+
+/** 16-bit mono PCM of a flite (slt, 16 kHz) utterance. */
+function spoken(text) {
+  const file = path.join(home, `${text.replace(/\W+/g, '-')}.wav`);
+  execFileSync('flite', ['-voice', 'slt', '-t', text, '-o', file]);
+  const b = readFileSync(file);
+  let off = 12;
+  while (b.toString('ascii', off, off + 4) !== 'data') off += 8 + b.readUInt32LE(off + 4);
+  return { wav: b, pcm: b.subarray(off + 8, off + 8 + b.readUInt32LE(off + 4)) };
+}
+
+const serve = spawn(process.execPath, [aimaBin, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+let serveOut = '';
+serve.stdout.on('data', (d) => (serveOut += d));
+serve.stderr.on('data', (d) => (serveOut += d));
+const cleanup = () => {
+  serve.kill('SIGTERM');
+};
+process.on('exit', cleanup);
+const login = await new Promise((resolve, reject) => {
+  const t = setTimeout(() => reject(new Error(`aima serve did not start:\n${serveOut}`)), 30_000);
+  serve.stdout.on('data', () => {
+    const m = /Log in:\s+(\S+)/.exec(serveOut);
+    if (m) {
+      clearTimeout(t);
+      resolve(new URL(m[1]));
+    }
+  });
+});
+const base = login.origin;
+const token = login.searchParams.get('token');
+const auth = { authorization: `Bearer ${token}` };
+const chain = JSON.parse(aima('voice', 'setup', '--asr-model', whisper, '--llm-model', stories, '--max-tokens', String(MAX_TOKENS), '--json'));
+for (const s of ['voice-asr', 'voice-llm', 'voice-tts']) aima('service', 'start', s, '--wait', '--timeout', '280');
+console.error(`chain: ${chain.asr} → ${chain.llm} → ${chain.tts}; ${rounds} rounds`);
+const q = spoken(QUESTION);
+// ASR alone hears what the turn's ASR hears: the speech with the VAD's padding (0.3 s before the
+// onset, 0.1 s after the end), cut from the same audio by its energy.
+q.segmentWav = (() => {
+  const n = q.pcm.length >> 1;
+  const at = (i) => Math.abs(q.pcm.readInt16LE(i * 2)) / 32768;
+  let a = 0;
+  while (a < n && at(a) < 0.01) a++;
+  let b = n;
+  while (b > a && at(b - 1) < 0.01) b--;
+  const from = Math.max(0, a - 0.3 * RATE);
+  const to = Math.min(n, b + 0.1 * RATE);
+  const data = q.pcm.subarray(from * 2, to * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(RATE, 24);
+  h.writeUInt32LE(RATE * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+})();
+const barge = spoken(BARGE);
+
+/**
+ * One session over /api/voice: streams `pcm` in real time then silence; with `bargeAfterAudio`,
+ * streams the barge-in utterance once the first reply audio arrives. Resolves with what happened.
+ */
+function session({ pcm, bargePcm = null, playback = false }) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/voice`, { headers: auth });
+    const out = { turns: [], sentences: [], bargeIns: [], audioTimes: new Map(), stopAt: null };
+    let feeding = null;
+    let bargeStarted = false;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearInterval(feeding);
+      ws.close();
+      resolve(out);
+    };
+    const frames = (buf) => {
+      const list = [];
+      for (let o = 0; o < buf.length; o += FRAME * 2) list.push(buf.subarray(o, Math.min(buf.length, o + FRAME * 2)));
+      return list;
+    };
+    let queue = frames(pcm);
+    const silence = Buffer.alloc(FRAME * 2);
+    ws.on('error', reject);
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'start', persist: false, playback, llm: LLM, format: 's16le' })));
+    let expectBinary = null;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data));
+      switch (m.type) {
+        case 'sync':
+          ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
+          break;
+        case 'ready': {
+          const t0 = performance.now();
+          let sent = 0;
+          feeding = setInterval(() => {
+            // Real time: send every frame that is due.
+            while (sent * 20 <= performance.now() - t0 && ws.readyState === ws.OPEN) {
+              ws.send(queue.shift() ?? silence);
+              sent++;
+            }
+          }, 5);
+          break;
+        }
+        case 'sentence':
+          out.sentences.push(m);
+          break;
+        case 'audio': {
+          if (!out.audioTimes.has(m.turnId)) out.audioTimes.set(m.turnId, []);
+          out.audioTimes.get(m.turnId).push(performance.now());
+          expectBinary = m.turnId;
+          if (playback && out.audioTimes.get(m.turnId).length === 1) ws.send(JSON.stringify({ type: 'playback', turnId: m.turnId, event: 'start', clientTime: performance.now() }));
+          if (bargePcm && !bargeStarted) {
+            bargeStarted = true;
+            queue = frames(bargePcm);
+          }
+          break;
+        }
+        case 'audio.stop':
+          out.stopAt = performance.now();
+          break;
+        case 'barge-in':
+          out.bargeIns.push(m);
+          break;
+        case 'turn':
+          out.turns.push(m);
+          if (!bargePcm && m.transcript) finish();
+          if (bargePcm && out.turns.length >= 1 && out.bargeIns.length >= 1) setTimeout(finish, 200);
+          break;
+        case 'error':
+          reject(new Error(m.message));
+          break;
+      }
+      void expectBinary;
+    });
+    setTimeout(finish, 20_000);
+  });
+}
+
+async function asrAlone(wav) {
+  const form = new FormData();
+  form.set('file', new Blob([wav], { type: 'audio/wav' }), 'q.wav');
+  form.set('model', chain.asr);
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/audio/transcriptions`, { method: 'POST', body: form, headers: auth });
+  const body = await res.json();
+  return { ms: performance.now() - t0, text: body.text };
+}
+
+function messages(transcript) {
+  return [
+    { role: 'system', content: chain.systemPrompt },
+    { role: 'user', content: transcript },
+  ];
+}
+
+/** Streams the reply and times the moment its text covers `firstSentence`. */
+async function llmToFirstSentence(transcript, firstSentence) {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: chain.llm, messages: messages(transcript), max_tokens: MAX_TOKENS, stream: true, ...LLM }),
+  });
+  const decoder = new TextDecoder();
+  let text = '';
+  let buf = '';
+  let at = null;
+  for await (const chunk of res.body) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line.startsWith('data:') || line === 'data: [DONE]') continue;
+      text += JSON.parse(line.slice(5)).choices?.[0]?.delta?.content ?? '';
+      // The segmenter needs one look-ahead character after the sentence.
+      if (at === null && text.trimStart().length > firstSentence.length) at = performance.now() - t0;
+    }
+  }
+  return { ms: at ?? performance.now() - t0, text };
+}
+
+async function llmWhole(transcript) {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: chain.llm, messages: messages(transcript), max_tokens: MAX_TOKENS, ...LLM }),
+  });
+  const body = await res.json();
+  return { ms: performance.now() - t0, text: body.choices[0].message.content };
+}
+
+/** TTS of `text`: time to the first audio byte, and to the whole answer. */
+async function tts(text) {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/audio/speech`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: chain.tts, input: text, response_format: 'pcm' }),
+  });
+  let first = null;
+  for await (const chunk of res.body) if (first === null && chunk.length > 0) first = performance.now() - t0;
+  return { firstMs: first, wholeMs: performance.now() - t0 };
+}
+
+const rows = [];
+const failures = [];
+for (let round = -2; round < rounds; round++) {
+  try {
+    await oneRound(round);
+  } catch (err) {
+    failures.push(`round ${round + 1}: ${err.message}`);
+    console.error(`round ${round + 1} failed: ${err.message}`);
+  }
+}
+
+async function oneRound(round) {
+  await sleep(1000); // let the previous round's cut synthesis drain
+  const turn = await session({ pcm: q.pcm });
+  const t = turn.turns[0];
+  const tl = t.timeline;
+  const first = turn.sentences[0]?.text ?? '';
+  const asr = await asrAlone(q.segmentWav);
+  const llm = await llmToFirstSentence(t.transcript, first);
+  const ttsFirst = await tts(first);
+  const whole = await llmWhole(t.transcript);
+  const ttsWhole = await tts(whole.text);
+  const b = await session({ pcm: q.pcm, bargePcm: barge.pcm, playback: true });
+  if (round < 0) return; // warm-up
+  const cut = b.bargeIns[0];
+  const lastAudioOfCut = cut ? Math.max(...(b.audioTimes.get(cut.turnId) ?? [0])) : null;
+  const row = {
+    transcript: t.transcript,
+    v2v: tl.voiceToVoiceMs,
+    silence: tl.endOfTurn - tl.speechEnd,
+    pipeline: tl.firstAudio - tl.endOfTurn,
+    asr: asr.ms,
+    llmFirstSentence: llm.ms,
+    ttsFirstAudio: ttsFirst.firstMs,
+    stageSum: asr.ms + llm.ms + ttsFirst.firstMs,
+    inTurnAsr: tl.asrDone - tl.endOfTurn,
+    inTurnLlm: tl.firstSentence - tl.asrDone,
+    inTurnTts: tl.firstAudio - tl.firstSentence,
+    streamingTtfa: tl.firstAudio - tl.asrDone,
+    nonStreamingTtfa: whole.ms + ttsWhole.wholeMs,
+    bargeStopMs: cut ? cut.stopMs : null,
+    bargeAudioAfterStop: cut && lastAudioOfCut !== null && b.stopAt !== null ? lastAudioOfCut > b.stopAt : null,
+  };
+  row.overhead = row.pipeline - row.stageSum;
+  row.ratio = row.streamingTtfa / row.nonStreamingTtfa;
+  rows.push(row);
+  console.error(
+    `round ${round + 1}: v2v ${r1(row.v2v)} ms (silence ${r1(row.silence)}, pipeline ${r1(row.pipeline)}) | stages ${r1(row.asr)} + ${r1(row.llmFirstSentence)} + ${r1(row.ttsFirstAudio)} = ${r1(row.stageSum)} | in the turn ${r1(row.inTurnAsr)} + ${r1(row.inTurnLlm)} + ${r1(row.inTurnTts)} | overhead ${r1(row.overhead)} ms | TTFA ${r1(row.streamingTtfa)} vs ${r1(row.nonStreamingTtfa)} ms | barge-in stop ${row.bargeStopMs === null ? '-' : r1(row.bargeStopMs)} ms`,
+  );
+}
+
+const m = (k) => r1(median(rows.map((r) => r[k]).filter((x) => typeof x === 'number')));
+const result = {
+  bench: 'voice',
+  rounds: rows.length,
+  transcriptsRight: rows.filter((r) => r.transcript.toLowerCase().replace(/[^a-z ]/g, '') === QUESTION).length,
+  voiceToVoiceMs: m('v2v'),
+  silenceWindowMs: m('silence'),
+  pipelineMs: m('pipeline'),
+  stages: { asrMs: m('asr'), llmFirstSentenceMs: m('llmFirstSentence'), ttsFirstAudioMs: m('ttsFirstAudio'), sumMs: m('stageSum') },
+  inTurn: { asrMs: m('inTurnAsr'), llmFirstSentenceMs: m('inTurnLlm'), ttsFirstAudioMs: m('inTurnTts') },
+  overheadMs: m('overhead'),
+  streamingTtfaMs: m('streamingTtfa'),
+  nonStreamingTtfaMs: m('nonStreamingTtfa'),
+  streamingRatio: Math.round(median(rows.map((r) => r.ratio)) * 1000) / 1000,
+  bargeInStopMs: m('bargeStopMs'),
+  bargeInsDetected: rows.filter((r) => r.bargeStopMs !== null).length,
+  failedRounds: failures,
+  audioAfterStop: rows.filter((r) => r.bargeAudioAfterStop).length,
+  targets: { overheadMs: 30, streamingRatio: 0.4, bargeInStopMs: 100 },
+};
+console.log(`\nmedians over ${rows.length} rounds (after 2 warm-up rounds):`);
+console.log(`  voice-to-voice            ${result.voiceToVoiceMs} ms  (silence window ${result.silenceWindowMs} ms + pipeline ${result.pipelineMs} ms)`);
+console.log(`  stages alone              ASR ${result.stages.asrMs} + LLM→1st sentence ${result.stages.llmFirstSentenceMs} + TTS→1st audio ${result.stages.ttsFirstAudioMs} = ${result.stages.sumMs} ms`);
+console.log(`  the same inside the turn  ASR ${result.inTurn.asrMs} + LLM→1st sentence ${result.inTurn.llmFirstSentenceMs} + TTS→1st audio ${result.inTurn.ttsFirstAudioMs} ms`);
+console.log(`  app overhead              ${result.overheadMs} ms (target ≤ 30)`);
+console.log(`  time to first audio       streaming ${result.streamingTtfaMs} ms vs non-streaming ${result.nonStreamingTtfaMs} ms = ${result.streamingRatio}x (target ≤ 0.4)`);
+console.log(`  barge-in stop             ${result.bargeInStopMs} ms (target ≤ 100), ${result.bargeInsDetected}/${rows.length} detected, audio after stop in ${result.audioAfterStop}`);
+console.log(JSON.stringify(result));
+serve.kill('SIGTERM');
+await sleep(500);
+rmSync(home, { recursive: true, force: true });
+process.exit(0);
