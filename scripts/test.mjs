@@ -53,6 +53,9 @@ const SYSTEM_PACKAGES = [
   { cmd: 'espeak-ng', pkg: 'espeak-ng' },
   { cmd: 'flite', pkg: 'flite' },
   { cmd: 'sox', pkg: 'sox' },
+  // Docker runtime tests: a static busybox makes the test image (docker import), docker-registry the local registry.
+  { cmd: 'busybox', pkg: 'busybox-static' },
+  { cmd: 'docker-registry', pkg: 'docker-registry' },
 ];
 
 step('system packages', () => {

@@ -111,7 +111,7 @@ describe('Docker runtime (real daemon)', () => {
     const handle = await runtime.start(plan, { onExit: (code, signal) => exits.push({ code, signal }) });
     expect(handle.containerId).toBeTruthy();
     expect(runtime.isAlive(handle)).toBe(true);
-    await waitFor(async () => (await runtime.probe(handle, plan.health)).kind === 'ready', 'healthy', 15_000, 50);
+    await waitFor(async () => (await runtime.probe(handle, plan.health)).kind === 'ready', 'healthy', 30_000, 50);
     const readyMs = Date.now() - t0;
 
     const info = JSON.parse(docker(['inspect', handle.containerId!]))[0];
@@ -147,7 +147,7 @@ describe('Docker runtime (real daemon)', () => {
     let exitAt = 0;
     let exit: { code: number | null; signal: string | null } | null = null;
     const handle = await runtime.start(plan, { onExit: (code, signal) => ((exitAt = Date.now()), (exit = { code, signal })) });
-    await waitFor(async () => (await runtime.probe(handle, plan.health)).kind === 'ready', 'healthy', 15_000, 50);
+    await waitFor(async () => (await runtime.probe(handle, plan.health)).kind === 'ready', 'healthy', 30_000, 50);
 
     // A second runtime (a new core) finds the container by its label and adopts it.
     const next = new DockerRuntime({ docker: createDockerClient(), facts });
@@ -203,7 +203,7 @@ describe('Docker services through `aima serve`', () => {
     const absent = engineJson([`127.0.0.1:${await freePort()}/aima-test/absent:1`]);
     writeFileSync(path.join(home, 'engines', 'test-absent.json'), JSON.stringify({ ...absent, id: 'test-absent' }));
     env = { AIMA_HOME: home };
-    serve = await startServe(env);
+    serve = await startServe(env, [], 60_000);
     connect(serve);
   });
   afterAll(async () => {
@@ -231,7 +231,8 @@ describe('Docker services through `aima serve`', () => {
       if (s) seen.push({ at: Date.now(), state: s.state });
     });
     const t0 = Date.now();
-    docker(['rm', '-f', first[0]!]);
+    await createDockerClient().getContainer(first[0]!).remove({ force: true }); // what `docker rm -f` calls
+
     const left = await waitFor(() => seen.find((s) => s.state !== 'running'), 'a state change', 3000, 5);
     expect(left.at - t0).toBeLessThan(1000);
     await waitFor(async () => (await api['services.get']({ name: 'web' })).state === 'running', 'running again', 20_000, 100);
@@ -256,17 +257,34 @@ describe('Docker services through `aima serve`', () => {
     await new Promise((r) => serve!.child.once('exit', r));
     expect(docker(['inspect', '-f', '{{.State.Running}}', container[0]!]).trim()).toBe('true');
 
-    serve = await startServe(env);
+    serve = await startServe(env, [], 60_000); // a loaded machine can be slow to start a core
     connect(serve);
     const adopted = await api['services.get']({ name: 'web' });
     expect(['loading', 'running']).toContain(adopted.state);
-    expect(adopted.reason ?? '').toMatch(/Adopted/);
+    if (adopted.state === 'loading') expect(adopted.reason ?? '').toMatch(/Adopted/);
     await waitFor(async () => (await api['services.get']({ name: 'web' })).state === 'running', 'adopted → running', 20_000, 100);
     expect(aimaContainers(created.id)).toEqual(container); // the same container, not a new one
     // The adopted container's end is still seen: stop it through the new core.
     const stopped = await api['services.stop']({ name: 'web' });
     expect(stopped.state).toBe('stopped');
     expect(aimaContainers(created.id)).toEqual([]);
+  });
+
+  it('runs a custom image named at creation (its own engine entry, removed with the service)', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const s = await api['services.create']({ name: 'mine', engine: 'custom-image', image: HTTPD_IMAGE });
+    expect(s.engine).toBe('custom-mine');
+    const entryFile = path.join(env.AIMA_HOME!, 'engines', 'custom-mine.json');
+    expect(JSON.parse(readFileSync(entryFile, 'utf8')).images).toEqual([{ image: HTTPD_IMAGE, requires: {} }]);
+    const running = await api['services.start']({ name: 'mine', wait: true, timeoutMs: 30_000 });
+    expect(running.state).toBe('running');
+    expect(aimaContainers(s.id)).toHaveLength(1);
+    await api['services.remove']({ name: 'mine' });
+    expect(aimaContainers(s.id)).toEqual([]);
+    expect(existsSync(entryFile)).toBe(false);
+    const wrong = await api['services.create']({ name: 'nope', engine: 'test-httpd', image: HTTPD_IMAGE }).catch((e: Error) => e);
+    expect((wrong as Error).message).toMatch(/an image is given only for "custom image" engines/);
   });
 
   it('refuses a GPU service without the NVIDIA runtime, and an engine with no image and no registry; nothing is left behind', async (ctx) => {
@@ -282,7 +300,7 @@ describe('Docker services through `aima serve`', () => {
 
     const absent = await api['services.create']({ name: 'web-absent', engine: 'test-absent' }).catch((e: Error) => e);
     expect(absent).toBeInstanceOf(Error);
-    expect((absent as Error).message).toMatch(/No image of .* is present locally and no registry is reachable; tried 127\.0\.0\.1:\d+\/aima-test\/absent:1/);
+    expect((absent as Error).message).toMatch(/No image of .* is present locally and no registry is reachable to pull one; tried 127\.0\.0\.1:\d+\/aima-test\/absent:1/);
 
     const names = (await api['services.list']({})).map((s) => s.name);
     expect(names).not.toContain('web-gpu');
@@ -341,9 +359,9 @@ describe('Pulling from a local registry', () => {
     expect(pulled).toBe(remote);
     expect(imageExists(remote)).toBe(true);
     expect(progress.length).toBeGreaterThan(0);
+    expect(progress.map((p) => p.status).join('\n')).toMatch(/Pull complete|Download complete|Downloaded newer image/);
     const last = progress.at(-1)!;
-    expect(last.total).toBeGreaterThan(0);
-    expect(last.done).toBe(last.total);
+    if (last.total !== null) expect(last.done).toBe(last.total);
 
     // And the runtime pulls by itself when it starts a service whose image is missing.
     docker(['rmi', remote]);

@@ -51,7 +51,7 @@ describe('aima service / aima engine (real processes)', () => {
     await serve(home);
     const engines = JSON.parse((await aima(home, ['engine', 'list', '--json'])).stdout) as EngineList;
     const byId = new Map(engines.engines.map((e) => [e.id, e]));
-    expect([...byId.keys()].sort()).toEqual(['aima-asr', 'aima-llm', 'aima-tts', 'fake', 'llama-server', 'vllm']);
+    expect([...byId.keys()].sort()).toEqual(['aima-asr', 'aima-llm', 'aima-tts', 'custom-image', 'fake', 'kokoro', 'llama-cpp', 'llama-server', 'sglang', 'speaches', 'vllm']);
     expect(byId.get('fake')).toMatchObject({ source: 'user', canRun: true, reason: null });
     expect(byId.get('aima-llm')).toMatchObject({ canRun: true });
     expect(byId.get('vllm')!.canRun).toBe(false);

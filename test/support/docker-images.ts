@@ -1,7 +1,8 @@
 /**
  * Test images built locally, without a registry: a rootfs made of Debian's static busybox
  * (busybox-static) and a /www/health file, turned into an image with `docker import`. The
- * container serves /www with `busybox httpd` (GET /health → 200).
+ * container serves /www with `busybox httpd` on port 8000 by default (GET /health → 200), which is
+ * what the "custom image" engine expects.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ export function buildHttpdImage(tag = HTTPD_IMAGE): string {
     writeFileSync(path.join(root, 'www', 'health'), '{"status":"ok"}\n');
     const tar = path.join(dir, 'rootfs.tar');
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
-    docker(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/busybox","httpd","-f","-p","8080","-h","/www"]', tar, tag], { timeoutMs: 120_000 });
+    docker(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]', tar, tag], { timeoutMs: 120_000 });
     return tag;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ describe('engine catalog', () => {
   it('the built-in entries validate', () => {
     const cat = loadCatalog({ builtin, user: path.join(tmp(), 'none') });
     expect(cat.problems).toEqual([]);
-    expect([...cat.items.keys()].sort()).toEqual(['aima-asr', 'aima-llm', 'aima-tts', 'llama-server', 'vllm']);
+    expect([...cat.items.keys()].sort()).toEqual(['aima-asr', 'aima-llm', 'aima-tts', 'custom-image', 'kokoro', 'llama-cpp', 'llama-server', 'sglang', 'speaches', 'vllm']);
   });
 
   it('a user entry replaces a built-in by id; a bad file is a problem, not a crash', () => {

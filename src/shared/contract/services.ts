@@ -35,6 +35,8 @@ export const EngineSummary = z.object({
   modelFormats: z.array(z.string()),
   modelKinds: z.array(z.string()),
   modelRequired: z.boolean(),
+  /** Docker entries whose image each service names at creation (services.create's `image`). */
+  imageFromService: z.boolean().default(false),
   canRun: z.boolean(),
   reason: z.enum(cannotRunReasons).nullable(),
   /** The reason in words, with the fix ("llama-server not found on PATH; install llama.cpp or set AIMA_LLAMA_SERVER"). */
@@ -103,6 +105,13 @@ export const ServiceCreateParams = z
     ctxSize: z.number().int().min(16).optional(),
     concurrency: z.number().int().min(1).max(256).default(1),
     restartPolicy: z.enum(restartPolicies).default('on-failure'),
+    /** For an engine with imageFromService (the "custom image" entry): the image to run, e.g. "ghcr.io/me/server:1". */
+    image: z
+      .string()
+      .min(1)
+      .max(300)
+      .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, 'an image reference such as "ghcr.io/me/server:1"')
+      .optional(),
   })
   .strict();
 export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;

@@ -8,6 +8,15 @@ export interface EnvSpec {
   description: string;
 }
 
+/** AIMA_<ENGINE>_MEMORY / _CPU / _GPU: a Docker engine's container limits (override the catalog's `resources`). */
+function dockerLimits<P extends string>(prefix: P, engine: string): Record<`${P}_MEMORY` | `${P}_CPU` | `${P}_GPU`, EnvSpec> {
+  return {
+    [`${prefix}_MEMORY`]: { description: `${engine} container memory limit, e.g. 32g (default: the engine entry's)` },
+    [`${prefix}_CPU`]: { description: `${engine} container CPU limit in cores, e.g. 8 or 1.5 (default: the engine entry's, else none)` },
+    [`${prefix}_GPU`]: { description: `${engine} GPUs when a service names none: "all" or indexes such as 0,1 (default all)` },
+  } as Record<`${P}_MEMORY` | `${P}_CPU` | `${P}_GPU`, EnvSpec>;
+}
+
 export const envSpecs = {
   AIMA_HOME: { description: 'Data directory (default: the platform data dir, e.g. ~/.local/share/aima)' },
   AIMA_PORT: { description: 'Port of the core API when `aima serve` is started without --port (default 9090)' },
@@ -22,6 +31,12 @@ export const envSpecs = {
   DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
   HF_ENDPOINT: { description: 'Hugging Face Hub endpoint or mirror for search and downloads (default https://huggingface.co)' },
   HF_TOKEN: { description: 'Hugging Face token for gated repositories (overrides the one stored with `aima model hf-token set`)' },
+  ...dockerLimits('AIMA_VLLM', 'vLLM'),
+  ...dockerLimits('AIMA_SGLANG', 'SGLang'),
+  ...dockerLimits('AIMA_LLAMA_CPP', 'llama.cpp server (Docker)'),
+  ...dockerLimits('AIMA_SPEACHES', 'Speaches'),
+  ...dockerLimits('AIMA_KOKORO', 'Kokoro TTS'),
+  ...dockerLimits('AIMA_CUSTOM_IMAGE', 'Custom image'),
 } as const satisfies Record<string, EnvSpec>;
 
 export type EnvName = keyof typeof envSpecs;

@@ -143,7 +143,10 @@ export const DockerEngine = z
   .object({
     ...common,
     runtime: z.literal('docker'),
-    images: z.array(ImageCandidate).min(1),
+    /** Empty only for an entry whose image is given per service (`imageFromService`). */
+    images: z.array(ImageCandidate).default([]),
+    /** The "custom image" entry: each service names its image at creation (services.create's `image`). */
+    imageFromService: z.boolean().default(false),
     /** Where the model's folder is mounted inside the container (read-only). */
     modelMountPath: z.string().startsWith('/'),
     containerPort: z.number().int().min(1).max(65535),
@@ -158,6 +161,8 @@ export const DockerEngine = z
      * allowed); unset = no limit.
      */
     resources: DockerResources.default({}),
+    /** Prefix of the resource variables (default AIMA_<ID>); entries derived from "custom image" share its variables. */
+    resourceEnvPrefix: z.string().regex(/^AIMA_[A-Z0-9_]+$/).optional(),
   })
   .strict();
 

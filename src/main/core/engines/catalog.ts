@@ -150,6 +150,7 @@ export function summarizeEngine(item: CatalogItem, host: HostFacts): EngineSumma
     modelFormats: entry.model.formats,
     modelKinds: entry.model.kinds,
     modelRequired: entry.model.required,
+    imageFromService: entry.runtime === 'docker' && entry.imageFromService,
     canRun: run.ok,
     reason: run.ok ? null : run.reason,
     detail: run.ok ? null : run.detail,

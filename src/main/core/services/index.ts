@@ -3,9 +3,10 @@
  * native runtime, hardware detection for the GPU guard) and the API handlers for `services.*` and
  * `engines.list`. core.ts spreads `api` into the core's API and calls `shutdown` on close.
  */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CoreApi } from '../../../shared/contract/index.js';
-import { toAimaError } from '../../../shared/errors.js';
+import { AimaError, toAimaError } from '../../../shared/errors.js';
 import type { Env } from '../config/env.js';
 import type { DataPaths } from '../config/paths.js';
 import type { CoreEvents } from '../events.js';
@@ -16,9 +17,8 @@ import type { Operations } from '../operations/operations.js';
 import { NativeRuntime } from '../runtimes/native/native-runtime.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { dockerPreflight } from '../runtimes/docker/preflight.js';
-import type { DockerHostFacts } from '../runtimes/docker/plan.js';
+import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
 import { RuntimeRouter } from '../runtimes/router.js';
-import type { NativePlan, Runtime } from '../runtimes/types.js';
 import { createDockerClient } from '../hardware/container-platform.js';
 import type { HostFacts } from '../engines/catalog.js';
 import type { Device } from '../../../shared/contract/services.js';
@@ -83,8 +83,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     repo: new ServicesRepo(opts.db),
     models,
     loadCatalog: catalog,
-    // The supervisor hands plans from runtime.plan straight back to runtime.start, so the router's wider plan type is safe here.
-    runtime: router as unknown as Runtime<NativePlan>,
+    runtime: router,
     host,
     listGpus,
     logsDir: path.join(paths.logs, 'services'),
@@ -140,13 +139,39 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     'services.list': async () => supervisor.list(),
     'services.get': async ({ name }) => supervisor.get(name),
     'services.create': async (params) => {
-      await preflight(params.engine, params.device ?? 'cpu');
-      return supervisor.create(params);
+      const template = requireEngine(catalog(), params.engine).entry;
+      if (template.runtime !== 'docker' || !template.imageFromService) {
+        if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
+        await preflight(params.engine, params.device ?? 'cpu');
+        return supervisor.create(params);
+      }
+      if (!params.image) throw new AimaError('bad-request', `Engine "${params.engine}" runs the image you name.`, 'Give the image, e.g. "ghcr.io/me/server:1".');
+      // The custom entry becomes a user entry of its own (custom-<service name>) holding the image: engines stay data.
+      const id = `custom-${params.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`;
+      const file = path.join(userDir, `${id}.json`);
+      if (existsSync(file)) throw new AimaError('conflict', `An engine entry ${file} already exists.`, 'Pick another service name, or remove that file.');
+      const entry = { ...template, id, name: `${params.image} (custom image)`, images: [{ image: params.image, requires: {} }], imageFromService: false, resourceEnvPrefix: template.resourceEnvPrefix ?? resourceEnvPrefix(template.id) };
+      mkdirSync(userDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
+      try {
+        await preflight(id, params.device ?? 'cpu');
+        return await supervisor.create({ ...params, engine: id, image: undefined });
+      } catch (err) {
+        rmSync(file, { force: true }); // nothing half-made
+        throw err;
+      }
     },
     'services.start': startOrRestart('start'),
     'services.restart': startOrRestart('restart'),
     'services.stop': async ({ name, force }) => supervisor.stop(name, { force }),
-    'services.remove': async ({ name }) => supervisor.remove(name),
+    'services.remove': async ({ name }) => {
+      const engine = supervisor.get(name).engine;
+      const result = await supervisor.remove(name);
+      // A custom image's own entry goes with its service.
+      const file = path.join(userDir, `${engine}.json`);
+      if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file) rmSync(file, { force: true });
+      return result;
+    },
     'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
     'engines.list': async () => supervisor.engines(),
   };

@@ -32,7 +32,7 @@ import { canRun, summarizeEngine } from '../engines/catalog.js';
 import type { OperationContext } from '../operations/operations.js';
 import { LogFollower } from '../runtimes/native/log-file.js';
 import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
-import type { EngineHandle, NativePlan, Runtime } from '../runtimes/types.js';
+import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine, type GpuRef } from './guards.js';
 
@@ -42,7 +42,8 @@ export interface SupervisorDeps {
   models: { getById(id: string): ModelSummary | null; getByName(name: string): ModelSummary | null };
   /** Reloaded on every create/start and engines.list, so a new user entry needs no restart. */
   loadCatalog: () => Catalog;
-  runtime: Runtime<NativePlan>;
+  /** Native processes and Docker containers behind one interface (runtimes/router.ts). */
+  runtime: Runtime;
   host: Omit<HostFacts, 'gpuCount'>;
   listGpus: () => Promise<GpuRef[]>;
   /** <dataDir>/logs/services and <dataDir>/run. */
@@ -124,12 +125,14 @@ export class ServiceSupervisor {
       const live = this.newLive(record);
       this.live.set(record.id, live);
       const pidFile = this.pidFile(record);
-      const handle = this.deps.runtime.adopt(pidFile);
+      const handle = this.deps.runtime.adopt(pidFile, record.id);
       if (handle) {
         live.handle = handle;
         live.engine = this.deps.loadCatalog().items.get(record.engineId) ?? null;
         live.follower = this.follow(live, handle.logFile);
-        live.generation++;
+        const gen = ++live.generation;
+        // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
+        this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
         this.dispatch(live, { type: 'adopt', pid: handle.pid });
         if (record.desiredState === 'stopped') void this.stop(record.name, {}).catch(() => {});
         continue;

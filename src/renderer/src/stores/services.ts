@@ -20,6 +20,8 @@ interface ServicesState {
   busy: Record<string, boolean>;
   error: { message: string; fix?: string } | null;
   notice: string | null;
+  /** Image pulls in progress, by service name (from `operation.progress`). */
+  pulls: Record<string, { done: number; total: number | null; message?: string }>;
   /** The service whose log viewer is open, and its lines. */
   logOf: string | null;
   logLines: string[];
@@ -58,6 +60,7 @@ export const useServices = create<ServicesState>((set, get) => {
     loaded: false,
     engines: [],
     busy: {},
+    pulls: {},
     error: null,
     notice: null,
     logOf: null,
@@ -131,4 +134,16 @@ on('services.changed', (services) => useServices.setState({ services, loaded: tr
 on('services.log', ({ name, lines }) => {
   if (useServices.getState().logOf !== name) return;
   useServices.setState((s) => ({ logLines: [...s.logLines, ...lines].slice(-MAX_LOG_LINES) }));
+});
+/** The Docker runtime labels its pulls "Pulling the image for <service>". */
+const PULL_LABEL = /^Pulling the image for (.+)$/;
+on('operation.progress', (p) => {
+  const name = PULL_LABEL.exec(p.label)?.[1];
+  if (!name) return;
+  useServices.setState((s) => {
+    const pulls = { ...s.pulls };
+    if (p.phase === 'running') pulls[name] = { done: p.done, total: p.total, message: p.message };
+    else delete pulls[name];
+    return { pulls };
+  });
 });

@@ -90,10 +90,17 @@ export class DockerRuntime implements Runtime<DockerPlan> {
    */
   async init(): Promise<void> {
     let list: Docker.ContainerInfo[];
+    let timer: NodeJS.Timeout | undefined;
     try {
-      list = await this.docker.listContainers({ all: true, filters: { label: [SERVICE_LABEL] } });
+      // A DOCKER_HOST that does not answer must not hold up the core's start.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('Docker did not answer within 3 s')), 3000);
+      });
+      list = await Promise.race([this.docker.listContainers({ all: true, filters: { label: [SERVICE_LABEL] } }), timeout]);
     } catch {
       return;
+    } finally {
+      clearTimeout(timer);
     }
     for (const c of list) {
       const serviceId = c.Labels[SERVICE_LABEL];
@@ -317,12 +324,14 @@ export class DockerRuntime implements Runtime<DockerPlan> {
 
   /** die/destroy: the container is gone; tell whoever waits, once, and clean up after it. */
   private onGone(t: Tracked, code: number | null): void {
-    t.alive = false;
     if (t.exited) return;
     t.exited = true;
     t.markDied();
     // Let the demuxer flush the engine's last lines into the file before the supervisor reads it.
+    // Until then isAlive still says alive, so the supervisor's poll does not report the exit
+    // first without its exit code.
     setTimeout(() => {
+      t.alive = false;
       this.closeLogs(t);
       const signal = t.oom ? 'SIGKILL (out of memory)' : null;
       for (const fn of t.exitFns) fn(code, signal);

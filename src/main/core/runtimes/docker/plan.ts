@@ -113,7 +113,7 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts): DockerPlan
     }
   }
 
-  const prefix = resourceEnvPrefix(engine.id);
+  const prefix = engine.resourceEnvPrefix ?? resourceEnvPrefix(engine.id);
   const memEnv = facts.env[`${prefix}_MEMORY`];
   const cpuEnv = facts.env[`${prefix}_CPU`];
   const gpuEnv = facts.env[`${prefix}_GPU`];

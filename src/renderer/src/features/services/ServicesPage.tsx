@@ -86,7 +86,8 @@ const badgeClass: Record<ServicePhase, string> = {
 };
 
 function ServiceRow({ service: s }: { service: ServiceSummary }) {
-  const { busy, setRunning, restart, remove, openLog, logOf } = useServices();
+  const { busy, setRunning, restart, remove, openLog, logOf, pulls } = useServices();
+  const pull = pulls[s.name];
   const on = toggleIsOn(s);
   const isBusy = !!busy[s.name];
   return (
@@ -118,6 +119,11 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
           {s.state}
         </span>
         {s.restarts > 0 && <span className="small muted"> ({s.restarts} crash{s.restarts === 1 ? '' : 'es'})</span>}
+        {pull && (
+          <div className="small muted" data-testid="pull">
+            Pulling the image{pull.total ? `: ${Math.round((100 * pull.done) / pull.total)}%` : '…'} {pull.message ?? ''}
+          </div>
+        )}
         {s.reason && (
           <div className="small reason" data-testid="reason">
             {s.reason}
@@ -183,6 +189,7 @@ function CreateDialog({ onClose }: { onClose: () => void }) {
   const [device, setDevice] = useState<'cpu' | 'gpu'>('cpu');
   const [gpus, setGpus] = useState<number[]>([]);
   const [port, setPort] = useState('0');
+  const [image, setImage] = useState('');
   const [name, setName] = useState('');
   const [nameTouched, setNameTouched] = useState(false);
   const [hostGpus, setHostGpus] = useState<GpuInfo[]>([]);
@@ -223,7 +230,7 @@ function CreateDialog({ onClose }: { onClose: () => void }) {
   }, [model, device, gpus]);
 
   const portNumber = Number(port);
-  const valid = !!engine && (model || !engine.modelRequired) && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && Number.isInteger(portNumber) && portNumber >= 0 && portNumber <= 65535;
+  const valid = !!engine && (model || !engine.modelRequired) && (!engine.imageFromService || image.trim() !== '') && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && Number.isInteger(portNumber) && portNumber >= 0 && portNumber <= 65535;
 
   return (
     <section className="card" role="dialog" aria-label="New service" data-testid="create-service">
@@ -233,7 +240,15 @@ function CreateDialog({ onClose }: { onClose: () => void }) {
           e.preventDefault();
           if (!valid || !engine) return;
           setSubmitting(true);
-          void create({ name, engine: engine.id, ...(model ? { model: model.name } : {}), device, gpus: device === 'gpu' ? gpus : [], port: portNumber })
+          void create({
+            name,
+            engine: engine.id,
+            ...(model ? { model: model.name } : {}),
+            ...(engine.imageFromService ? { image: image.trim() } : {}),
+            device,
+            gpus: device === 'gpu' ? gpus : [],
+            port: portNumber,
+          })
             .then((ok) => ok && onClose())
             .finally(() => setSubmitting(false));
         }}
@@ -264,6 +279,14 @@ function CreateDialog({ onClose }: { onClose: () => void }) {
           </label>
         </div>
         {engine && !engine.canRun && <p className="small warn-text">{engine.detail}</p>}
+        {engine?.imageFromService && (
+          <div className="form-row">
+            <label className="grow">
+              Image{' '}
+              <input name="image" className="grow" placeholder="e.g. ghcr.io/me/server:1 (serves /health and the API on port 8000)" value={image} onChange={(e) => setImage(e.target.value)} />
+            </label>
+          </div>
+        )}
         <div className="form-row">
           <label>
             Device{' '}

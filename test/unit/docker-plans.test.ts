@@ -1,0 +1,109 @@
+/**
+ * The container each Docker catalog entry produces for a given model and machine, as snapshots:
+ * image candidates after hardware filtering, entrypoint/cmd, env, labels, read-only model mount,
+ * the 127.0.0.1 port, limits and GPU requests. None of these registry images can be pulled here,
+ * so the plans are what is tested; the runtime itself is tested with locally built images
+ * (test/integration/docker-runtime.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { loadCatalog } from '../../src/main/core/engines/catalog.js';
+import type { DockerEngineEntry } from '../../src/main/core/engines/catalog-schema.js';
+import { eligibleImages, parseMemory, planDocker, resourceEnvPrefix, type DockerHostFacts } from '../../src/main/core/runtimes/docker/plan.js';
+import type { PlanInput } from '../../src/main/core/runtimes/types.js';
+import { envSpecs } from '../../src/main/core/config/env.js';
+import { repoRoot } from '../support/system.js';
+
+const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
+const dockerEntries = [...catalog.items.values()].map((i) => i.entry).filter((e): e is DockerEngineEntry => e.runtime === 'docker');
+
+const h100: DockerHostFacts = { arch: 'x64', gpuVendor: 'nvidia', computeCapability: '9.0', env: {} };
+const cpuOnly: DockerHostFacts = { arch: 'x64', gpuVendor: null, computeCapability: null, env: {} };
+
+/** A model of the kind and format the entry loads: a GGUF file, or a safetensors/ONNX folder. */
+function modelFor(e: DockerEngineEntry): PlanInput['model'] {
+  const format = e.model.formats[0];
+  return format === 'gguf' ? { name: 'qwen2.5-0.5b', path: '/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf' } : { name: 'my-model', path: `/data/models/my-model-${format}` };
+}
+
+function input(e: DockerEngineEntry, device: 'cpu' | 'gpu', over: Partial<PlanInput> = {}): PlanInput {
+  return {
+    serviceId: '6f1c2d3e-0000-4000-8000-000000000001',
+    serviceName: 'svc',
+    engine: e,
+    binary: 'docker',
+    model: modelFor(e),
+    device,
+    gpus: device === 'gpu' ? [0] : [],
+    host: '127.0.0.1',
+    port: 18000,
+    threads: null,
+    ctxSize: 4096,
+    concurrency: 4,
+    node: '/usr/bin/node',
+    workersDir: '/app/out/workers',
+    logFile: '/data/logs/services/svc.log',
+    pidFile: '/data/run/6f1c2d3e.pid',
+    electron: false,
+    ...over,
+  };
+}
+
+describe('Docker plans for every catalog entry', () => {
+  it('covers the entries this issue ships', () => {
+    expect(dockerEntries.map((e) => e.id).sort()).toEqual(['custom-image', 'kokoro', 'llama-cpp', 'sglang', 'speaches', 'vllm']);
+    expect(catalog.problems).toEqual([]);
+  });
+
+  for (const e of dockerEntries) {
+    for (const device of e.devices) {
+      it(`${e.id} on ${device}`, () => {
+        const plan = planDocker(input(e, device), device === 'gpu' ? h100 : cpuOnly);
+        expect(plan.host).toBe('127.0.0.1');
+        expect(plan.labels['aima.service']).toBe('6f1c2d3e-0000-4000-8000-000000000001');
+        for (const m of plan.mounts) expect(m.readOnly).toBe(true);
+        expect(plan).toMatchSnapshot();
+      });
+    }
+    it(`declares ${resourceEnvPrefix(e.id)}_MEMORY/_CPU/_GPU in config/env.ts`, () => {
+      for (const suffix of ['MEMORY', 'CPU', 'GPU']) expect(Object.keys(envSpecs)).toContain(`${resourceEnvPrefix(e.id)}_${suffix}`);
+    });
+  }
+});
+
+describe('Docker plan rules', () => {
+  const entry = (id: string) => dockerEntries.find((e) => e.id === id)!;
+
+  it('mounts a model file under the mount path and a folder at it, read-only', () => {
+    expect(planDocker(input(entry('llama-cpp'), 'cpu'), cpuOnly).mounts).toEqual([
+      { source: '/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', target: '/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', readOnly: true },
+    ]);
+    expect(planDocker(input(entry('vllm'), 'gpu'), h100).mounts).toEqual([{ source: '/data/models/my-model-safetensors', target: '/models/model', readOnly: true }]);
+    expect(planDocker(input(entry('kokoro'), 'cpu', { model: null }), cpuOnly).mounts).toEqual([]);
+  });
+
+  it('takes limits from AIMA_<ENGINE>_MEMORY/_CPU/_GPU over the entry, and the service GPUs over all', () => {
+    const env = { AIMA_VLLM_MEMORY: '24g', AIMA_VLLM_CPU: '6', AIMA_VLLM_GPU: '1,2' };
+    const plan = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env });
+    expect(plan.memoryBytes).toBe(24 * 1024 ** 3);
+    expect(plan.nanoCpus).toBe(6e9);
+    expect(plan.gpus).toEqual([1, 2]);
+    expect(planDocker(input(entry('vllm'), 'gpu', { gpus: [3] }), { ...h100, env }).gpus).toEqual([3]);
+    expect(planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), h100).gpus).toEqual([]); // all
+    expect(planDocker(input(entry('llama-cpp'), 'cpu'), cpuOnly).gpus).toBeNull();
+    expect(() => planDocker(input(entry('vllm'), 'gpu'), { ...h100, env: { AIMA_VLLM_MEMORY: 'lots' } })).toThrow(/AIMA_VLLM_MEMORY must be bytes/);
+    expect(parseMemory('512m', 'x')).toBe(512 * 1024 ** 2);
+  });
+
+  it('filters image candidates by device, vendor, compute capability and architecture, saying why', () => {
+    expect(eligibleImages(entry('llama-cpp'), 'gpu', h100)).toEqual({
+      images: ['ghcr.io/ggml-org/llama.cpp:server-cuda'],
+      skipped: [{ image: 'ghcr.io/ggml-org/llama.cpp:server', why: 'for device cpu' }],
+    });
+    expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, computeCapability: '6.1' }).skipped).toEqual([
+      { image: 'vllm/vllm-openai:v0.11.0', why: 'needs compute capability 7.0 (this GPU has 6.1)' },
+    ]);
+    expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, arch: 'arm64' }).images).toEqual([]);
+    expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, gpuVendor: 'amd' }).skipped[0]!.why).toBe('for nvidia GPUs (this machine has amd)');
+  });
+});
