@@ -1,26 +1,10 @@
 /** How models look on the terminal: a table row, and the detail view of `aima model show`. */
 import type { ModelSummary } from '../../../shared/contract/index.js';
 
-export function size(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024).toFixed(1)} KiB`;
-}
+import { formatBytes as size, modelBrief as brief } from '../../../shared/model-format.js';
 
-/** The few metadata facts worth a column: architecture/variant and quantization or dtype. */
-export function brief(m: ModelSummary): string {
-  const md = m.metadata as Record<string, unknown>;
-  switch (m.format) {
-    case 'gguf':
-      return [md.architecture, md.quantization, md.contextLength ? `ctx ${md.contextLength}` : undefined].filter(Boolean).join(' · ');
-    case 'safetensors':
-      return [md.modelType, md.torchDtype].filter(Boolean).join(' · ');
-    case 'onnx':
-      return String(md.variant ?? '');
-    case 'sherpa-onnx':
-      return String(md.family ?? '');
-  }
-}
+/** Sizes and one-line summaries are shared with the UI. */
+export { size, brief };
 
 export function table(models: ModelSummary[]): string {
   if (models.length === 0) return 'No models yet. Import one with `aima model import PATH`.';

@@ -1,4 +1,5 @@
-import type { ModelSummary } from '../../../../shared/contract/index.js';
+/** How a model is summed up in one line, the same in the CLI and the UI. */
+import type { ModelSummary } from './contract/index.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
