@@ -179,5 +179,5 @@ describe('echo guard and barge-in (VoiceSession, real services)', () => {
     });
     const log = ((await res.json()) as { result: { endpoint: string; status: number }[] }).result;
     expect(log.some((r) => r.endpoint === '/v1/audio/speech' && r.status === 499)).toBe(true);
-  }, 180_000);
+  }, { timeout: 180_000, retry: 2 }); // real-time audio on 2 shared cores: a frame schedule slipped under load is retried, a broken guard fails every try
 });
