@@ -148,7 +148,8 @@ describe('echo guard and barge-in (VoiceSession, real services)', () => {
     expect(run.bargeIns.length).toBeGreaterThan(0);
   }, 90_000);
 
-  it('with the guard, its own voice starts nothing; a louder real utterance barges in and cancels the turn', async (ctx) => {
+  // Real-time audio on 2 shared cores: a frame schedule slipped under load is retried; a broken guard fails every try.
+  it('with the guard, its own voice starts nothing; a louder real utterance barges in and cancels the turn', { timeout: 180_000, retry: 2 }, async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     // Phase 1: 4 s of the assistant's own voice echoing back.
     const quiet = await converse(true, null, 4000);
@@ -179,5 +180,5 @@ describe('echo guard and barge-in (VoiceSession, real services)', () => {
     });
     const log = ((await res.json()) as { result: { endpoint: string; status: number }[] }).result;
     expect(log.some((r) => r.endpoint === '/v1/audio/speech' && r.status === 499)).toBe(true);
-  }, { timeout: 180_000, retry: 2 }); // real-time audio on 2 shared cores: a frame schedule slipped under load is retried, a broken guard fails every try
+  });
 });
