@@ -1,4 +1,5 @@
 /** Models: import by path (in the desktop app also by file dialog or drag and drop), list, details. */
+import { Banners } from '../../components/Banners.js';
 import { useEffect, useState, type DragEvent } from 'react';
 import { modelKinds, type ModelSummary } from '../../../../shared/contract/index.js';
 import { useModels, type ImportForm } from '../../stores/models.js';
@@ -18,16 +19,7 @@ export function ModelsPage() {
       <ImportCard />
       <DownloadsPanel libraryEmpty={loaded && models.length === 0} />
       {importing && <ImportProgress />}
-      {error && (
-        <div className="banner error-banner" role="alert" data-testid="model-error">
-          <strong>{error.message}</strong> {error.fix}
-        </div>
-      )}
-      {notice && !error && (
-        <div className="banner ok" role="status">
-          {notice}
-        </div>
-      )}
+      <Banners error={error} notice={notice} errorTestId="model-error" />
       <section className="card">
         <h2>Library</h2>
         {!loaded ? (

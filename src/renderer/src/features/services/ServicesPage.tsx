@@ -3,6 +3,7 @@
  * `services.changed`), its state with the reason, restart/remove, a log viewer that follows, and
  * a create dialog (model → compatible engines → device/GPUs → port, with the fit verdict).
  */
+import { Banners } from '../../components/Banners.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EngineSummary, GpuInfo, ModelFit, ModelSummary, ServiceSummary } from '../../../../shared/contract/index.js';
 import { hasProcess, type ServicePhase } from '../../../../shared/service-state.js';
@@ -26,16 +27,7 @@ export function ServicesPage() {
         </button>
       </div>
       {creating && <CreateDialog onClose={() => setCreating(false)} />}
-      {error && (
-        <div className="banner error-banner" role="alert" data-testid="service-error">
-          <strong>{error.message}</strong> {error.fix}
-        </div>
-      )}
-      {notice && !error && (
-        <div className="banner ok" role="status">
-          {notice}
-        </div>
-      )}
+      <Banners error={error} notice={notice} errorTestId="service-error" />
       <section className="card">
         <h2>Services</h2>
         {!loaded ? (
