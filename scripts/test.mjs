@@ -115,6 +115,18 @@ function summary(ok) {
   if (existsSync(resultsFile)) {
     const r = JSON.parse(readFileSync(resultsFile, 'utf8'));
     const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    // CI shows only the tail of the log: name each failure and its first lines here, at the end.
+    for (const file of r.testResults ?? []) {
+      for (const t of file.assertionResults ?? []) {
+        if (t.status !== 'failed') continue;
+        console.log(`\nFAILED ${path.relative(root, file.name)} > ${t.fullName ?? t.title}`);
+        const message = (t.failureMessages ?? []).join('\n').split('\n').slice(0, 12).join('\n');
+        console.log(message.replace(/^/gm, '    '));
+      }
+      if ((file.assertionResults ?? []).length === 0 && file.status === 'failed') {
+        console.log(`\nFAILED ${path.relative(root, file.name)} (file did not run): ${String(file.message ?? '').slice(0, 800)}`);
+      }
+    }
     console.log(`${ok ? 'PASS' : 'FAIL'}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
   }
 }
