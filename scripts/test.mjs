@@ -101,7 +101,7 @@ step('typecheck', () => {
 step('lint', () => run(npx, ['eslint', '.']));
 
 const testStatus = step('tests (unit, integration, e2e)', () =>
-  run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`, 'test/unit', 'test/integration', 'test/e2e'], {
+  run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', '--reporter=./test/support/flaky-reporter.ts', `--outputFile.json=${resultsFile}`, 'test/unit', 'test/integration', 'test/e2e'], {
     allowFail: true,
   }),
 );
@@ -127,6 +127,9 @@ function summary(ok) {
         console.log(`\nFAILED ${path.relative(root, file.name)} (file did not run): ${String(file.message ?? '').slice(0, 800)}`);
       }
     }
-    console.log(`${ok ? 'PASS' : 'FAIL'}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+    const flakyFile = path.join(root, 'test-results', 'flaky.json');
+    const flaky = existsSync(flakyFile) ? JSON.parse(readFileSync(flakyFile, 'utf8')) : [];
+    for (const f of flaky) console.log(`\nFLAKY (passed on its retry) ${f.file} > ${f.name}\n${f.errors.join('\n').replace(/^/gm, '    ')}`);
+    console.log(`${ok ? 'PASS' : 'FAIL'}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped${flaky.length ? `, ${flaky.length} flaky` : ''}`);
   }
 }

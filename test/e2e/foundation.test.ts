@@ -2,17 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { launchChromium, chromiumAvailable } from '../support/browser.js';
 import { requirePart, repoRoot } from '../support/system.js';
 import { AppShell, PAGE_IDS, SettingsPageObject } from './pages/app-shell.js';
 
 let serve: ServeHandle | undefined;
 let browser: Browser | undefined;
+let home = '';
 
 beforeAll(async () => {
   if (!chromiumAvailable()) return;
-  serve = await startServe({ AIMA_HOME: tempHome() });
+  home = tempHome();
+  serve = await startServe({ AIMA_HOME: home });
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -48,11 +50,23 @@ describe('web UI through aima serve', () => {
     await settings.waitSaved();
     await settings.startAtLogin().check();
     await settings.waitSaved();
+    // Container limits per Docker engine: saved on leaving the field; a bad value is refused by name.
+    await settings.engineLimit('vllm', 'memory').fill('48g');
+    await settings.engineLimit('vllm', 'cpus').click();
+    await settings.waitSaved();
     await page.screenshot({ path: path.join(repoRoot, 'docs', 'screenshot.png') });
+    await settings.engineLimit('vllm', 'cpus').fill('lots');
+    await settings.engineLimit('vllm', 'gpus').click();
+    await settings.engineLimitError().waitFor();
+    expect(await settings.engineLimitError().innerText()).toMatch(/vLLM.*CPUs "lots" is not valid — use a positive number of cores/);
+    expect(await settings.engineLimit('vllm', 'cpus').inputValue()).toBe('');
 
     await page.reload();
     await expect.poll(() => settings.onQuit().inputValue()).toBe('keep-running');
     expect(await settings.startAtLogin().isChecked()).toBe(true);
+    await expect.poll(() => settings.engineLimit('vllm', 'memory').inputValue()).toBe('48g');
+    const stored = await runAima(['settings', 'get', '--json'], { AIMA_HOME: home });
+    expect(JSON.parse(stored.stdout).engineResources).toEqual({ vllm: { memory: '48g' } });
     expect(errors).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ import { resolveImage, type PullProgress } from '../../src/main/core/runtimes/do
 import type { DockerPlan, PlanInput } from '../../src/main/core/runtimes/types.js';
 import { createHttpClient, transportToApi } from '../../src/main/core/client/http-client.js';
 import type { CoreApi, ServiceSummary } from '../../src/shared/contract/index.js';
-import { startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { aimaContainers, buildHttpdImage, busyboxStaticAvailable, docker, HTTPD_IMAGE, imageExists } from '../support/docker-images.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, requireAll, requirePart } from '../support/system.js';
@@ -273,13 +273,22 @@ describe('Docker services through `aima serve`', () => {
   it('runs a custom image named at creation (its own engine entry, removed with the service)', async (ctx) => {
     requirePart(ctx, 'docker', haveDocker);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
-    const s = await api['services.create']({ name: 'mine', engine: 'custom-image', image: HTTPD_IMAGE });
+    // Created with the CLI's --image; its limits come from the engineResources setting.
+    const created = await runAima(['service', 'create', 'mine', '--engine', 'custom-image', '--image', HTTPD_IMAGE, '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const s = JSON.parse(created.stdout) as ServiceSummary;
     expect(s.engine).toBe('custom-mine');
+    const set = await runAima(['settings', 'set', 'engineResources', JSON.stringify({ 'custom-mine': { memory: '48m', cpus: 0.25 } })], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain('"custom-mine":{"memory":"48m","cpus":0.25}');
     const entryFile = path.join(env.AIMA_HOME!, 'engines', 'custom-mine.json');
     expect(JSON.parse(readFileSync(entryFile, 'utf8')).images).toEqual([{ image: HTTPD_IMAGE, requires: {} }]);
     const running = await api['services.start']({ name: 'mine', wait: true, timeoutMs: 30_000 });
     expect(running.state).toBe('running');
     expect(aimaContainers(s.id)).toHaveLength(1);
+    const limits = JSON.parse(docker(['inspect', '-f', '{{json .HostConfig}}', aimaContainers(s.id)[0]!])) as { Memory: number; NanoCpus: number };
+    expect(limits.Memory).toBe(48 * 1024 ** 2);
+    expect(limits.NanoCpus).toBe(0.25e9);
     await api['services.remove']({ name: 'mine' });
     expect(aimaContainers(s.id)).toEqual([]);
     expect(existsSync(entryFile)).toBe(false);

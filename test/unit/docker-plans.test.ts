@@ -95,6 +95,22 @@ describe('Docker plan rules', () => {
     expect(parseMemory('512m', 'x')).toBe(512 * 1024 ** 2);
   });
 
+  it('takes limits from the engineResources setting over the entry, with the environment winning over both', () => {
+    const resources = { vllm: { memory: '40g', cpus: 3, gpus: '0' } };
+    const plan = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, resources });
+    expect(plan.memoryBytes).toBe(40 * 1024 ** 3);
+    expect(plan.nanoCpus).toBe(3e9);
+    expect(plan.gpus).toEqual([0]);
+    // Another engine's entry is untouched.
+    expect(planDocker(input(entry('sglang'), 'gpu', { gpus: [] }), { ...h100, resources }).nanoCpus).toBe(planDocker(input(entry('sglang'), 'gpu', { gpus: [] }), h100).nanoCpus);
+    const env = { AIMA_VLLM_MEMORY: '24g', AIMA_VLLM_GPU: '1' };
+    const both = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env, resources });
+    expect(both.memoryBytes).toBe(24 * 1024 ** 3);
+    expect(both.nanoCpus).toBe(3e9); // no AIMA_VLLM_CPU: the setting's
+    expect(both.gpus).toEqual([1]);
+    expect(() => planDocker(input(entry('vllm'), 'gpu'), { ...h100, resources: { vllm: { memory: 'lots' } } })).toThrow(/engineResources\.vllm\.memory must be bytes/);
+  });
+
   it('filters image candidates by device, vendor, compute capability and architecture, saying why', () => {
     expect(eligibleImages(entry('llama-cpp'), 'gpu', h100)).toEqual({
       images: ['ghcr.io/ggml-org/llama.cpp:server-cuda'],

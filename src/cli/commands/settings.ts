@@ -13,6 +13,9 @@ function parseValue(raw: string): unknown {
   }
 }
 
+/** Lists and records as JSON (corsOrigins, engineResources), the rest as they are. */
+const show = (v: unknown) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
 export function registerSettings(program: Command): void {
   const settings = program.command('settings').description('Read and change settings');
   settings
@@ -23,7 +26,7 @@ export function registerSettings(program: Command): void {
       action(async (opts: { json?: boolean }) => {
         await withConnection(async (conn) => {
           const all = await conn.api['settings.get']({});
-          output(opts.json, all, (s) => Object.entries(s).map(([k, v]) => `${k.padEnd(16)} ${String(v)}`).join('\n'));
+          output(opts.json, all, (s) => Object.entries(s).map(([k, v]) => `${k.padEnd(26)} ${show(v)}`).join('\n'));
         });
       }),
     );
@@ -37,7 +40,7 @@ export function registerSettings(program: Command): void {
         }
         await withConnection(async (conn) => {
           const all = await conn.api['settings.update']({ [key]: parseValue(value) });
-          process.stdout.write(`${key} = ${String(all[key as keyof typeof all])}\n`);
+          process.stdout.write(`${key} = ${show(all[key as keyof typeof all])}\n`);
         });
       }),
     );

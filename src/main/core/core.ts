@@ -115,6 +115,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     appRoot: appRoot(),
     listGpus: opts.listGpus ?? (() => hardware.listGpus()),
     timing: opts.serviceTiming,
+    engineResources: () => settings.getAll().engineResources,
   });
   late.supervisor = services.supervisor;
   const keys = new ApiKeysRepo(db);

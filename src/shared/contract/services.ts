@@ -37,6 +37,8 @@ export const EngineSummary = z.object({
   modelRequired: z.boolean(),
   /** Docker entries whose image each service names at creation (services.create's `image`). */
   imageFromService: z.boolean().default(false),
+  /** Docker entries: the container limits the entry sets (the engineResources setting replaces them); null for native. */
+  resources: z.object({ memory: z.string().nullable(), cpus: z.number().nullable() }).nullable().default(null),
   canRun: z.boolean(),
   reason: z.enum(cannotRunReasons).nullable(),
   /** The reason in words, with the fix ("llama-server not found on PATH; install llama.cpp or set AIMA_LLAMA_SERVER"). */

@@ -4,6 +4,22 @@ import { z } from 'zod';
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
 export type QuitBehaviour = (typeof quitBehaviours)[number];
 
+/**
+ * A Docker engine's container limits, replacing its catalog entry's `resources` (an environment
+ * variable AIMA_<ENGINE>_MEMORY / _CPU / _GPU, when set, wins over this).
+ */
+export const EngineResourceOverride = z
+  .object({
+    /** Memory limit: bytes, or a number with b, k, m or g. */
+    memory: z.string().regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, 'bytes or a number with b, k, m or g, e.g. "32g"').optional(),
+    /** CPU limit in cores. */
+    cpus: z.number().positive().max(4096).optional(),
+    /** GPUs when a service names none: "all" or indexes. */
+    gpus: z.string().regex(/^(all|\d+(,\d+)*)$/, '"all" or GPU indexes such as "0,1"').optional(),
+  })
+  .strict();
+export type EngineResourceOverride = z.infer<typeof EngineResourceOverride>;
+
 /** Each setting's type, without defaults (a patch must not fill in the settings it leaves out). */
 const fields = {
   /** Launch AIMA when the user logs in (desktop app only). */
@@ -20,6 +36,8 @@ const fields = {
   gatewayQueueTimeoutSeconds: z.number().int().min(1).max(3600),
   /** Gateway: web origins allowed to call /v1 from a browser (CORS). */
   corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
+  /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
+  engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
 };
 
 export const Settings = z.object({
@@ -30,6 +48,7 @@ export const Settings = z.object({
   gatewayQueueSize: fields.gatewayQueueSize.default(32),
   gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
   corsOrigins: fields.corsOrigins.default([]),
+  engineResources: fields.engineResources.default({}),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -25,6 +25,12 @@ export class SettingsPageObject {
   startAtLogin() {
     return this.page.locator('input[name="startAtLogin"]');
   }
+  engineLimit(engine: string, field: 'memory' | 'cpus' | 'gpus') {
+    return this.page.locator(`input[name="${engine}.${field}"]`);
+  }
+  engineLimitError() {
+    return this.page.locator('.engine-resources [role="alert"]');
+  }
   async waitSaved() {
     await this.page.locator('.settings [role="status"]', { hasText: 'Saved.' }).waitFor();
   }

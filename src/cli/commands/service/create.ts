@@ -15,6 +15,7 @@ interface Opts {
   ctxSize?: string;
   concurrency?: string;
   restart?: string;
+  image?: string;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function registerCreate(service: Command): void {
     .option('--ctx-size <n>', 'context size in tokens (LLM engines)')
     .option('--concurrency <n>', 'parallel request slots', '1')
     .option('--restart <policy>', 'on-failure, always or never', 'on-failure')
+    .option('--image <ref>', 'the Docker image to run, with --engine custom-image (e.g. ghcr.io/me/server:1)')
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
@@ -49,6 +51,7 @@ export function registerCreate(service: Command): void {
             ctxSize: intOption(opts.ctxSize, '--ctx-size', 16),
             concurrency: intOption(opts.concurrency, '--concurrency', 1) ?? 1,
             restartPolicy: opts.restart as 'on-failure' | 'always' | 'never',
+            ...(opts.image !== undefined ? { image: opts.image } : {}),
           };
         } catch (err) {
           throw bad(err);

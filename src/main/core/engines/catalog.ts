@@ -151,6 +151,7 @@ export function summarizeEngine(item: CatalogItem, host: HostFacts): EngineSumma
     modelKinds: entry.model.kinds,
     modelRequired: entry.model.required,
     imageFromService: entry.runtime === 'docker' && entry.imageFromService,
+    resources: entry.runtime === 'docker' ? { memory: entry.resources.memory ?? null, cpus: entry.resources.cpus ?? null } : null,
     canRun: run.ok,
     reason: run.ok ? null : run.reason,
     detail: run.ok ? null : run.detail,

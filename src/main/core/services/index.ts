@@ -18,6 +18,7 @@ import { NativeRuntime } from '../runtimes/native/native-runtime.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { dockerPreflight } from '../runtimes/docker/preflight.js';
 import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
+import type { EngineResourceOverride } from '../../../shared/contract/settings.js';
 import { RuntimeRouter } from '../runtimes/router.js';
 import { createDockerClient } from '../hardware/container-platform.js';
 import type { HostFacts } from '../engines/catalog.js';
@@ -43,6 +44,8 @@ export interface ServicesOptions {
   /** Replaces hardware detection for the GPU guard (tests). */
   listGpus?: () => Promise<GpuRef[]>;
   timing?: Partial<SupervisorTiming>;
+  /** The engineResources setting now; kept current through settings.changed. */
+  engineResources?: () => Record<string, EngineResourceOverride>;
 }
 
 export interface Services {
@@ -57,8 +60,9 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const models = new ModelsRepo(opts.db);
   const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
   const docker = createDockerClient(env.DOCKER_HOST);
-  const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env };
+  const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
   const dockerRuntime = new DockerRuntime({ docker, facts: dockerFacts, operations });
+  events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
   // Containers left running by an earlier core are found by label before the supervisor adopts.
   await dockerRuntime.init();
   const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);

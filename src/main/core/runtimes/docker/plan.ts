@@ -10,6 +10,7 @@ import type { DockerEngineEntry, EngineEntry, TemplateVar } from '../../engines/
 import { MissingTemplateValue, renderArgv, renderTemplate } from '../../engines/template.js';
 import { templateValues } from '../native/plan.js';
 import type { DockerPlan, DockerMount, PlanInput } from '../types.js';
+import type { EngineResourceOverride } from '../../../../shared/contract/settings.js';
 
 /** What the plan needs to know about the machine (resolved once by the runtime). */
 export interface DockerHostFacts {
@@ -17,8 +18,10 @@ export interface DockerHostFacts {
   /** The GPUs' vendor and lowest compute capability ("8.9"), when there are GPUs. */
   gpuVendor: 'nvidia' | 'amd' | 'intel' | 'apple' | null;
   computeCapability: string | null;
-  /** AIMA_<ENGINE>_MEMORY / _CPU / _GPU overrides (from config/env.ts). */
+  /** AIMA_<ENGINE>_MEMORY / _CPU / _GPU overrides (from config/env.ts); they win over `resources`. */
   env: Partial<Record<string, string>>;
+  /** The `engineResources` setting: per-engine limits that replace the catalog entry's. */
+  resources?: Record<string, EngineResourceOverride>;
 }
 
 /** The label every AIMA container carries: its service id. */
@@ -117,10 +120,15 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts): DockerPlan
   const memEnv = facts.env[`${prefix}_MEMORY`];
   const cpuEnv = facts.env[`${prefix}_CPU`];
   const gpuEnv = facts.env[`${prefix}_GPU`];
-  const memory = memEnv ?? engine.resources.memory;
-  const cpus = cpuEnv !== undefined ? parseCpus(cpuEnv, `${prefix}_CPU`) : engine.resources.cpus;
+  // Precedence: environment variable, then the engineResources setting, then the catalog entry.
+  const setting = facts.resources?.[engine.id] ?? {};
+  const settingName = (field: string) => `the setting engineResources.${engine.id}.${field}`;
+  const memory = memEnv ?? setting.memory ?? engine.resources.memory;
+  const memoryFrom = memEnv !== undefined ? `${prefix}_MEMORY` : setting.memory !== undefined ? settingName('memory') : `${engine.id}: resources.memory`;
+  const cpus = cpuEnv !== undefined ? parseCpus(cpuEnv, `${prefix}_CPU`) : (setting.cpus ?? engine.resources.cpus);
+  const gpuDefault = gpuEnv !== undefined ? parseGpuList(gpuEnv, `${prefix}_GPU`) : setting.gpus !== undefined ? parseGpuList(setting.gpus, settingName('gpus')) : [];
   let gpus: number[] | null = null;
-  if (input.device === 'gpu') gpus = input.gpus.length > 0 ? input.gpus : gpuEnv !== undefined ? parseGpuList(gpuEnv, `${prefix}_GPU`) : [];
+  if (input.device === 'gpu') gpus = input.gpus.length > 0 ? input.gpus : gpuDefault;
 
   const { images, skipped } = eligibleImages(engine, input.device, facts);
   const urlHost = input.host.includes(':') ? `[${input.host}]` : input.host;
@@ -139,7 +147,7 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts): DockerPlan
     containerPort: engine.containerPort,
     host: input.host,
     port: input.port,
-    memoryBytes: memory !== undefined ? parseMemory(memory, memEnv !== undefined ? `${prefix}_MEMORY` : `${engine.id}: resources.memory`) : null,
+    memoryBytes: memory !== undefined ? parseMemory(memory, memoryFrom) : null,
     nanoCpus: cpus !== undefined ? Math.round(cpus * 1e9) : null,
     shmSizeBytes: engine.shmSizeMb !== undefined ? engine.shmSizeMb * 1024 * 1024 : null,
     gpus,

@@ -2,6 +2,7 @@
 import { useEffect } from 'react';
 import { useSettings } from '../../stores/settings.js';
 import { runningInElectron } from '../../api/client.js';
+import { EngineResources } from './EngineResources.js';
 
 export function SettingsPage() {
   const { settings, error, saving, savedAt, load, update } = useSettings();
@@ -39,6 +40,7 @@ export function SettingsPage() {
           <option value="dark">Dark</option>
         </select>
       </label>
+      <EngineResources />
       <p className="status" role="status">
         {error ? <span className="error">{error}</span> : saving ? 'Saving…' : savedAt ? 'Saved.' : ''}
       </p>
