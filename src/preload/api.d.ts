@@ -9,6 +9,8 @@ export interface AimaBridge {
   pickModelPath(what: 'file' | 'folder'): Promise<string | null>;
   /** Desktop only: the gateway's URL and the install token for its Authorization header. */
   gatewayAccess(): Promise<{ url: string; token: string }>;
+  /** Desktop only: asks main for a voice session; its MessagePort arrives as a window message (see voice-link.ts). */
+  openVoice(): void;
   /** Desktop only: the filesystem path of a dropped file. */
   pathForFile(file: File): string;
 }

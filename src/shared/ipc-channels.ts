@@ -9,6 +9,14 @@ export const IPC_PICK_PATH = 'aima:pick-path';
  * /v1 directly (the chat page) instead of pushing every token through IPC.
  */
 export const IPC_GATEWAY = 'aima:gateway';
+/**
+ * Desktop-only: the renderer asks for a live voice session (IPC_VOICE_OPEN); main answers on
+ * IPC_VOICE_PORT with a MessagePort relayed to the core's `/api/voice`, which the preload hands to
+ * the page with window.postMessage(VOICE_PORT_MESSAGE, ..., [port]).
+ */
+export const IPC_VOICE_OPEN = 'aima:voice-open';
+export const IPC_VOICE_PORT = 'aima:voice-port';
+export const VOICE_PORT_MESSAGE = 'aima:voice-port';
 
 import type { ApiErrorBody } from './errors.js';
 /** What every IPC call answers: errors as data, because Electron flattens thrown errors to a string. */

@@ -3,17 +3,18 @@
  * attaches to the `aima serve` that already does; shows one window; keeps a tray menu; applies the
  * desktop-only settings (start at login, what quitting does).
  */
-import { app, dialog, ipcMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
+import { app, dialog, ipcMain, MessageChannelMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
-import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY } from '../../shared/ipc-channels.js';
+import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { resolveDataDir } from '../core/config/paths.js';
 import { hostCore, type HostedCore } from '../core/host.js';
 import { createHttpClient } from '../core/client/http-client.js';
 import { transportToApi } from '../../shared/transport-api.js';
 import { formatError, toAimaError } from '../../shared/errors.js';
+import { relayVoicePort } from '../core/voice/relay.js';
 import { createIpcRouter } from './ipc-router.js';
 import { createMainWindow, installCsp } from './window.js';
 import { createTray } from './tray.js';
@@ -87,6 +88,13 @@ export async function runDesktopApp(): Promise<void> {
   ipcMain.handle(IPC_GATEWAY, (event: IpcMainInvokeEvent) => {
     if (!win || event.sender.id !== win.webContents.id || !coreUrl) return null;
     return { url: coreUrl, token: hosted.token };
+  });
+  // The Voice page's live session: a MessagePort relayed to the core's /api/voice (see voice-link.ts).
+  ipcMain.on(IPC_VOICE_OPEN, (event: IpcMainEvent) => {
+    if (!win || event.sender.id !== win.webContents.id || !coreUrl) return;
+    const { port1, port2 } = new MessageChannelMain();
+    relayVoicePort(port1, { url: coreUrl, token: hosted.token });
+    event.sender.postMessage(IPC_VOICE_PORT, null, [port2]);
   });
   // Events are held back until the renderer says it listens (Electron Fiddle does the same).
   ipcMain.on(IPC_READY, (event: IpcMainEvent) => readyWindows.add(event.sender.id));
