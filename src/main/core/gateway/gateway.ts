@@ -10,7 +10,7 @@ import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
 import { GatewayMetrics } from './metrics.js';
-import { forward } from './proxy.js';
+import { forward, upstreamBase } from './proxy.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
 
 export interface GatewayPolicy {
@@ -87,16 +87,15 @@ export class Gateway {
 
   private async handle(req: IncomingMessage, res: ServerResponse, path: string) {
     const started = performance.now();
-    const at = new Date().toISOString();
+    const startedAt = Date.now();
     let model: string | null = null;
     let queuedMs = 0;
     const record = (status: number, extra: { ttftMs?: number | null; tokens?: number | null; tps?: number | null; stream?: boolean; error?: string | null } = {}) => {
       const endpoint = path;
       const durationMs = performance.now() - started;
-      this.metrics.requests.inc({ model: model ?? '', endpoint, status: String(status) });
-      if (model) this.metrics.duration.observe({ model, endpoint }, durationMs / 1000);
+      this.metrics.request(model ?? '', endpoint, status, model ? durationMs / 1000 : null);
       this.log.add({
-        at,
+        at: new Date(startedAt).toISOString(),
         endpoint,
         model,
         status,
@@ -150,23 +149,36 @@ export class Gateway {
         throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
       }
 
-      const abort = new AbortController();
-      // Only a client that leaves early aborts (an abort builds a DOMException: not on every request).
+      // The AbortSignal is made only when the request has to wait (queue, start on demand): a
+      // client that leaves then ends the wait. Streaming itself is torn down by forward().
+      let abort: AbortController | null = null;
+      let clientGone = false;
       res.on('close', () => {
-        if (!res.writableFinished) abort.abort();
+        if (res.writableFinished) return;
+        clientGone = true;
+        abort?.abort();
       });
+      const waitSignal = () => {
+        if (!abort) {
+          abort = new AbortController();
+          if (clientGone) abort.abort();
+        }
+        return abort.signal;
+      };
       const queueStarted = performance.now();
       const limiter = this.limiterFor(target, policy);
-      let release: () => void;
-      try {
-        release = await limiter.acquire(abort.signal);
-      } catch (err) {
-        throw admissionError(err, target, policy);
+      let release = limiter.tryAcquire();
+      if (!release) {
+        try {
+          release = await limiter.acquire(waitSignal());
+        } catch (err) {
+          throw admissionError(err, target, policy);
+        }
       }
       try {
         if (target.state !== 'running' || !target.baseUrl) {
           if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
-            target = await withTimeout(this.opts.directory.start(target, abort.signal), policy.queueTimeoutMs - (performance.now() - queueStarted), target);
+            target = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs - (performance.now() - queueStarted), target);
           }
           if (target.state !== 'running' || !target.baseUrl) throw notRunning(target);
         }
@@ -174,11 +186,9 @@ export class Gateway {
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
         const upstreamBody = target.upstreamModel !== model && spec.body === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const out = await forward(req, res, { url: new URL(target.baseUrl + path), method: 'POST', headers, body: upstreamBody });
+        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: 'POST', headers, body: upstreamBody });
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
-        if (out.firstByteMs !== null) this.metrics.ttft.observe({ model }, out.firstByteMs / 1000);
-        if (out.completionTokens) this.metrics.tokens.inc({ model }, out.completionTokens);
-        if (tps) this.metrics.tokensPerSecond.observe({ model }, tps);
+        this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
         record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
       } finally {
         release();

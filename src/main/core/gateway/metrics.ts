@@ -19,6 +19,34 @@ export class GatewayMetrics {
   readonly tokensPerSecond: Histogram<'model'>;
   readonly tokens: Counter<'model'>;
 
+  /**
+   * Per-request recording through cached label children: prom-client hashes a labels object on
+   * every inc/observe, which is measurable on the gateway's per-request path.
+   */
+  private readonly children = new Map<string, { inc(n?: number): void } & { observe?(v: number): void }>();
+  private child<T extends { inc?(n?: number): void; observe?(v: number): void }>(key: string, make: () => T): T {
+    let c = this.children.get(key) as T | undefined;
+    if (!c) {
+      if (this.children.size > 10_000) this.children.clear(); // bounded even with endless model names
+      c = make();
+      this.children.set(key, c as never);
+    }
+    return c;
+  }
+
+  /** One answered request. `model` is '' when none was named. */
+  request(model: string, endpoint: string, status: number, seconds: number | null): void {
+    this.child(`r\0${model}\0${endpoint}\0${status}`, () => this.requests.labels({ model, endpoint, status: String(status) })).inc();
+    if (model && seconds !== null) this.child(`d\0${model}\0${endpoint}`, () => this.duration.labels({ model, endpoint })).observe(seconds);
+  }
+
+  /** What a forwarded answer produced. */
+  generation(model: string, ttftSeconds: number | null, tokens: number | null, tokensPerSecond: number | null): void {
+    if (ttftSeconds !== null) this.child(`t\0${model}`, () => this.ttft.labels({ model })).observe(ttftSeconds);
+    if (tokens) this.child(`n\0${model}`, () => this.tokens.labels({ model })).inc(tokens);
+    if (tokensPerSecond) this.child(`s\0${model}`, () => this.tokensPerSecond.labels({ model })).observe(tokensPerSecond);
+  }
+
   constructor(queues: () => QueueView[]) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'aima_gateway_requests_total', help: 'Requests answered by the gateway', labelNames: ['model', 'endpoint', 'status'], registers });

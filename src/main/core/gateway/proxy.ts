@@ -7,8 +7,34 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 
+/** An upstream's base URL, parsed once (request options from a URL object cost on every request). */
+export interface UpstreamBase {
+  origin: string;
+  https: boolean;
+  hostname: string;
+  port: number;
+  /** The base URL's path without a trailing slash ("" or "/prefix"). */
+  pathPrefix: string;
+}
+
+const bases = new Map<string, UpstreamBase>();
+
+export function upstreamBase(baseUrl: string): UpstreamBase {
+  let b = bases.get(baseUrl);
+  if (!b) {
+    const u = new URL(baseUrl);
+    const https = u.protocol === 'https:';
+    b = { origin: u.origin, https, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : https ? 443 : 80, pathPrefix: u.pathname.replace(/\/$/, '') };
+    if (bases.size > 1000) bases.clear(); // remotes and ports come and go; never grow without bound
+    bases.set(baseUrl, b);
+  }
+  return b;
+}
+
 export interface ForwardRequest {
-  url: URL;
+  base: UpstreamBase;
+  /** Path (and query) after the base, e.g. /v1/chat/completions. */
+  path: string;
   method: string;
   headers: Record<string, string>;
   body: Buffer | null;
@@ -46,11 +72,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let settled = false;
     let status = 502;
 
-    const lib = fwd.url.protocol === 'https:' ? https : http;
-    const upstream = lib.request(fwd.url, {
+    const { base } = fwd;
+    const upstream = (base.https ? https : http).request({
+      hostname: base.hostname,
+      port: base.port,
+      path: base.pathPrefix + fwd.path,
       method: fwd.method,
       headers: fwd.body ? { ...fwd.headers, 'content-length': String(fwd.body.length) } : fwd.headers,
-      agent: fwd.url.protocol === 'https:' ? agentHttps : agentHttp,
+      agent: base.https ? agentHttps : agentHttp,
     });
 
     const finish = (clientAborted: boolean) => {
@@ -119,7 +148,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         res.destroy();
       } else if (!res.destroyed) {
         status = 502;
-        const body = JSON.stringify({ error: { message: `The model's server at ${fwd.url.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
+        const body = JSON.stringify({ error: { message: `The model's server at ${base.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
         res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       }
