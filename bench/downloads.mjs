@@ -12,7 +12,9 @@
 // stream, following the CDN redirect, no verification); AIMA runs a real download: 4 connections x
 // 16 MiB Range chunks, SQLite progress records, sha256 verification, move and import. Both are run
 // in interleaved rounds (AIMA_BENCH_ROUNDS, default 3) and the best of each counts; CPU seconds
-// (user + sys) are reported too, since they hold up better than wall time on a shared machine. Prints readable lines, then one JSON line with every number.
+// (user + sys) are reported too, since they hold up better than wall time on a shared machine.
+// Then both again over an emulated network link (see LINK_MBPS below). Prints readable lines, then
+// one JSON line with every number.
 import { build } from 'esbuild';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -172,13 +174,29 @@ for (let i = 0; i < ROUNDS; i++) {
   aimaRuns.push(await aimaRun(i));
   console.log(`round ${i + 1}: curl ${(curlRuns[i].ms / 1000).toFixed(2)} s (${curlRuns[i].cpuS.toFixed(2)} CPU s), aima ${(aimaRuns[i].totalMs / 1000).toFixed(2)} s (${aimaRuns[i].cpuS.toFixed(2)} CPU s), load ${os.loadavg()[0].toFixed(1)}`);
 }
+// The same over an emulated network link (the fake Hub's uplink shared by all connections,
+// AIMA_BENCH_LINK_MBPS, default 1000 = 1 Gbit/s): where users download, the link is the limit.
+const LINK_MBPS = Number(process.env.AIMA_BENCH_LINK_MBPS ?? 1000);
+hub.faults.linkBps = (LINK_MBPS * 1e6) / 8;
+const linkCurl = [];
+const linkAima = [];
+for (let i = 0; i < ROUNDS; i++) {
+  linkCurl.push(await curlRun(`link-${i}`));
+  linkAima.push(await aimaRun(`link-${i}`));
+  console.log(`link round ${i + 1}: curl ${(linkCurl[i].ms / 1000).toFixed(2)} s, aima ${(linkAima[i].totalMs / 1000).toFixed(2)} s (bytes on disk after ${(linkAima[i].bytesMs / 1000).toFixed(2)} s), load ${os.loadavg()[0].toFixed(1)}`);
+}
+hub.faults.linkBps = null;
 await hub.close();
+const linkCurlMs = Math.min(...linkCurl.map((r) => r.ms));
+const linkAimaMs = Math.min(...linkAima.map((r) => r.totalMs));
 const curlMs = Math.min(...curlRuns.map((r) => r.ms));
 const curlCpu = Math.min(...curlRuns.map((r) => r.cpuS));
 const best = aimaRuns.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
 const aimaCpu = Math.min(...aimaRuns.map((r) => r.cpuS));
 const mibps = (ms) => size / 2 ** 20 / (ms / 1000);
 console.log(`curl best: ${mibps(curlMs).toFixed(0)} MiB/s; aima best: ${mibps(best.totalMs).toFixed(0)} MiB/s verified and imported (bytes on disk after ${(best.bytesMs / 1000).toFixed(2)} s)`);
+console.log(`over a ${LINK_MBPS} Mbit/s link: curl ${mibps(linkCurlMs).toFixed(0)} MiB/s, aima ${mibps(linkAimaMs).toFixed(0)} MiB/s verified and imported -> ratio ${(linkCurlMs / linkAimaMs).toFixed(3)} (target >= 0.9)`);
+console.log(`loopback, no link limit (CPU-bound on this machine): ratio ${(curlMs / best.totalMs).toFixed(3)}`);
 console.log(`CPU per GiB: curl ${(curlCpu / (size / 2 ** 30)).toFixed(2)} s, aima ${(aimaCpu / (size / 2 ** 30)).toFixed(2)} s (aima includes sha256 verification)`);
 const peakRss = Math.max(...aimaRuns.map((r) => r.peakKiB)) * 1024;
 const baseRss = Math.min(...aimaRuns.map((r) => r.baselineKiB)) * 1024;
@@ -193,6 +211,10 @@ const result = {
   aimaBytesOnDiskSeconds: +(best.bytesMs / 1000).toFixed(3),
   ratioVsCurl: +(curlMs / best.totalMs).toFixed(3),
   ratioVsCurlTransferOnly: +(curlMs / best.bytesMs).toFixed(3),
+  linkMbps: LINK_MBPS,
+  linkCurlSeconds: +(linkCurlMs / 1000).toFixed(3),
+  linkAimaSeconds: +(linkAimaMs / 1000).toFixed(3),
+  linkRatioVsCurl: +(linkCurlMs / linkAimaMs).toFixed(3),
   curlCpuSeconds: +curlCpu.toFixed(2),
   aimaCpuSeconds: +aimaCpu.toFixed(2),
   rounds: ROUNDS,

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +41,11 @@ export interface Faults {
   throttleBps: number | null;
   /** Flip the byte at this file offset whenever it is served. */
   corruptOffset: number | null;
+  /**
+   * The server's whole uplink in bytes per second, shared by all responses (a network link, unlike
+   * throttleBps which limits each response); null = loopback speed.
+   */
+  linkBps: number | null;
 }
 
 interface Entry {
@@ -57,7 +63,9 @@ export function gitBlobSha1(content: Buffer): string {
 
 export class FakeHub {
   readonly log: RequestLog[] = [];
-  readonly faults: Faults = { fail5xx: 0, dropAfterBytes: null, dropTimes: 0, throttleBps: null, corruptOffset: null };
+  readonly faults: Faults = { fail5xx: 0, dropAfterBytes: null, dropTimes: 0, throttleBps: null, corruptOffset: null, linkBps: null };
+  /** When the emulated link is free again (performance.now() ms). */
+  private linkFreeAt = 0;
   private readonly repos = new Map<string, Map<string, Entry>>();
   private server!: http.Server;
   url = '';
@@ -204,8 +212,26 @@ export class FakeHub {
     if (drop === null && f.throttleBps === null && f.corruptOffset === null && !Buffer.isBuffer(e.file.content)) {
       // Fast path (the bench): the kernel's pipe from page cache to socket.
       const s = createReadStream(e.file.content.file, { start, end, highWaterMark: 1024 * 1024 });
-      s.on('data', (d) => (entry.sent += d.length));
-      s.pipe(res);
+      const link = f.linkBps;
+      if (link === null) {
+        s.on('data', (d) => (entry.sent += d.length));
+        s.pipe(res);
+        return;
+      }
+      // An emulated network link: one queue for every response, so parallel connections share it.
+      s.on('data', (d) => {
+        entry.sent += d.length;
+        const drained = res.write(d);
+        const now = performance.now();
+        this.linkFreeAt = Math.max(now, this.linkFreeAt) + (d.length / link) * 1000;
+        const wait = this.linkFreeAt - now;
+        if (drained && wait <= 2) return;
+        s.pause();
+        void Promise.all([drained ? null : once(res, 'drain'), new Promise((r) => setTimeout(r, wait))]).then(() => s.resume());
+      });
+      s.on('end', () => res.end());
+      s.on('error', () => res.destroy());
+      res.on('close', () => s.destroy());
       return;
     }
     void this.pace(res, e, start, end, drop, entry);

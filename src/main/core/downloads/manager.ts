@@ -21,7 +21,10 @@ import { globToRegExp, groupGgufFiles } from './quant.js';
 
 const MiB = 1024 * 1024;
 /** Bytes gathered per file write. */
-const WRITE_BYTES = 4 * MiB;
+// 1 MiB batches: big enough for few syscalls, small enough that socket pieces die young (4 MiB per
+// connection got them promoted to the old generation: GC took more CPU than the transfer; measured
+// 6.4 vs 3.8 CPU s per GiB in bench/downloads.mjs).
+const WRITE_BYTES = 1 * MiB;
 
 export interface RetryPolicy {
   baseMs: number;
