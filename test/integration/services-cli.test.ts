@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAima, startServe, tempHome, aimaBin, type ServeHandle } from '../support/cli.js';
 import { procState, waitFor, writeFakeEngine } from '../support/services.js';
@@ -168,6 +168,8 @@ describe('aima service / aima engine (real processes)', () => {
     enginePids.push(s.pid!);
     const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] };
     expect(models.data.map((m) => m.id)).toContain('stories');
+    // The entry's niceness (5): a generation yields the cores to speech work when they are contended.
+    if (process.platform === 'linux') expect(Number(readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])).toBe(5);
     await aima(home, ['service', 'stop', 'chat']);
     expect(procState(s.pid!)).toBeNull();
   });

@@ -112,6 +112,13 @@ export const NativeEngine = z
     binaryEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
     /** Files that must exist (templates, e.g. "{{workers_dir}}/llm.mjs"): missing = worker-not-built. */
     requiresFiles: argvTemplate.default([]),
+    /**
+     * CPU scheduling: the process's nice value (0 = normal; 1..19 yield the cores when they are
+     * contended). A long CPU-bound generation set to 5 lets short latency-critical work (speech
+     * recognition and synthesis in a voice turn) run first; alone it runs at full speed. Applied on
+     * Linux and macOS; Windows keeps normal priority for values under 10.
+     */
+    niceness: z.number().int().min(0).max(19).default(0),
   })
   .strict();
 

@@ -43,6 +43,8 @@ export interface NativePlan {
   pidFile: string;
   serviceId: string;
   serviceName: string;
+  /** The process's nice value (from the engine entry); 0 = normal. */
+  niceness: number;
 }
 
 /** A bind mount of the model, always read-only. */

@@ -6,7 +6,8 @@
  * from a PID file (left by an earlier core) are checked by PID + start time before any signal.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import { processStartTime, isSameProcess } from '../../process/proc.js';
 import { probeHttp } from '../probe.js';
 import type { EngineHandle, NativePlan, ProbeResult, Runtime, StartHooks, StopOptions, StopResult } from '../types.js';
@@ -63,7 +64,10 @@ export class NativeRuntime implements Runtime<NativePlan> {
         shell: false,
       });
       const pid = await new Promise<number>((resolve, reject) => {
-        child.once('spawn', () => resolve(child.pid!));
+        child.once('spawn', () => {
+          applyNiceness(child.pid!, plan.niceness, plan.logFile);
+          resolve(child.pid!);
+        });
         child.once('error', (err: NodeJS.ErrnoException) =>
           reject(new SpawnError(`Could not start ${plan.argv[0]}: ${err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'not executable' : err.message}.`)),
         );
@@ -145,5 +149,22 @@ export class NativeRuntime implements Runtime<NativePlan> {
   /** Removes the PID file of an adopted process once it is gone (our children's are removed on exit). */
   forget(pidFile: string): void {
     removePidFile(pidFile);
+  }
+}
+
+/**
+ * Lowers the engine's CPU priority (its threads inherit it). Raising it back needs privileges, so
+ * only values above 0 are applied; a refusal is logged to the service log, never fatal.
+ */
+function applyNiceness(pid: number, niceness: number, logFile: string): void {
+  if (niceness <= 0 || (process.platform === 'win32' && niceness < 10)) return;
+  try {
+    os.setPriority(pid, niceness);
+  } catch (err) {
+    try {
+      appendFileSync(logFile, `--- aima: could not set the CPU priority (nice ${niceness}): ${(err as Error).message}\n`);
+    } catch {
+      /* the log is best effort */
+    }
   }
 }

@@ -70,5 +70,6 @@ export function planNative(input: PlanInput): NativePlan {
     pidFile: input.pidFile,
     serviceId: input.serviceId,
     serviceName: input.serviceName,
+    niceness: engine.niceness,
   };
 }
