@@ -1,7 +1,8 @@
 /**
- * A client that leaves while the TTS worker is synthesising (a voice barge-in) must not end the
- * worker. (The voice benchmark saw the TTS service restart after cancelled turns; this test does
- * not reproduce that yet — the cause is still open — but pins down the disconnect paths.)
+ * The TTS worker must survive what a voice conversation does to it: clients that leave while it
+ * synthesises (barge-in), and hundreds of sentences in a row. (The voice benchmark saw the TTS
+ * service restart; the cause was Node's WASI finaliser aborting the process when a GC ran inside
+ * the next flite instance's WASI call — SIGABRT after 1 to ~100 requests. See engines.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSpeechWorker, haveFlite, type SpeechWorker } from '../support/speech.js';
@@ -38,4 +39,18 @@ describe('TTS worker and disconnecting clients', () => {
     const ok = await fetch(`${tts!.url}/health`);
     expect(ok.status).toBe(200);
   });
+
+  it('synthesises 120 two-sentence requests in a row without the process aborting', async (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    for (let i = 0; i < 120; i++) {
+      const res = await fetch(`${tts!.url}/v1/audio/speech`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'aima-tts', input: `This is sentence number ${i}, long enough to take a while to say. And here is another one.`, voice: 'slt', response_format: 'pcm' }),
+      }).catch((err: Error) => err);
+      if (res instanceof Error) throw new Error(`request ${i} failed (worker exit code ${tts!.child.exitCode}, signal ${tts!.child.signalCode}): ${res.message}`);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    }
+    expect(tts!.child.exitCode).toBeNull();
+  }, 180_000);
 });

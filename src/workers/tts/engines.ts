@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { readWav } from '../common/audio/wav.js';
 import { toMono } from '../common/audio/resample.js';
 
@@ -42,6 +44,23 @@ interface WasmApi {
   Instance: new (module: WasmModule, imports: object) => object;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/**
+ * Node's WASI object frees its file table when the garbage collector finalises it. If that GC runs
+ * inside a WASI call of the next instance (allocation pressure in path_open), libuv aborts the
+ * whole process (uv_mutex_destroy on a held mutex; seen as SIGABRT after ~1 to 100 sentences,
+ * backtrace in the commit). Collecting right after each sentence, between WASI calls, finalises
+ * the finished instance at a safe point. (--expose-gc at run time; the thread's heap is small, so
+ * a full GC costs a few ms.)
+ */
+let gc: (() => void) | null = null;
+function collectFinishedInstances(): void {
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
 
 /** flite.wasm run under node:wasi: one fresh instance per sentence (flite keeps global state). */
 export class FliteWasiEngine implements TtsEngine {
@@ -111,7 +130,11 @@ export class FliteWasiEngine implements TtsEngine {
   }
 
   async synthesize(text: string, voiceId: string, speed: number): Promise<Float32Array> {
-    return toMono(readWav(this.synthWav(text, voiceId, speed)).channels);
+    try {
+      return toMono(readWav(this.synthWav(text, voiceId, speed)).channels);
+    } finally {
+      collectFinishedInstances();
+    }
   }
 
   close(): void {
