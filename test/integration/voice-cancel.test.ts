@@ -66,4 +66,39 @@ describe('cancelling a voice turn mid-generation', () => {
     expect(chat!.status).toBe(499);
     expect(chat!.completionTokens ?? 0).toBeLessThan(MAX_TOKENS);
   }, 120_000);
+
+  it('a conversation deleted mid-turn: the turn still arrives, the client is told it was not stored, the core lives on', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const call = async (name: string, params: unknown) =>
+      (await (await fetch(`${voice!.serve.url}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' }, body: JSON.stringify(params) })).json()) as { result: unknown };
+    const audio = spoken16k('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
+    const pcm = Buffer.alloc(audio.length * 2);
+    for (let i = 0; i < audio.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(audio[i]! * 32767))), i * 2);
+    const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
+    const got = await new Promise<{ errors: string[]; turn: { transcript: string; storedTurnId: string | null } }>((resolve, reject) => {
+      const errors: string[] = [];
+      let conversationId = '';
+      ws.on('error', reject);
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'start', llm: { temperature: 0, seed: 1 } })));
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const m = JSON.parse(String(data)) as { type: string; [k: string]: unknown };
+        if (m.type === 'sync') ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
+        if (m.type === 'ready') {
+          conversationId = String(m.conversationId);
+          ws.send(pcm);
+          ws.send(JSON.stringify({ type: 'end' }));
+        }
+        if (m.type === 'transcript') void call('voice.conversations.delete', { id: conversationId });
+        if (m.type === 'error') errors.push(String(m.message));
+        if (m.type === 'turn') resolve({ errors, turn: m as unknown as { transcript: string; storedTurnId: string | null } });
+      });
+    });
+    ws.close();
+    expect(got.turn.transcript.toLowerCase()).toContain('sky');
+    expect(got.turn.storedTurnId).toBeNull();
+    expect(got.errors.join(' ')).toMatch(/could not be stored/);
+    const health = await fetch(`${voice!.serve.url}/healthz`);
+    expect(health.status).toBe(200);
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { hostCore } from '../../main/core/host.js';
 import { DEFAULT_PORT, parsePort } from '../../main/core/config/env.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, cliContext } from '../context.js';
+import { guardUnhandledRejections } from '../../main/core/process/rejection-guard.js';
 
 export function registerServe(program: Command): void {
   program
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
           await result.stop();
           process.exit(0);
         };
+        guardUnhandledRejections();
         process.on('SIGINT', () => void stop('SIGINT'));
         process.on('SIGTERM', () => void stop('SIGTERM'));
         // Keep running until a signal arrives.

@@ -15,6 +15,7 @@ import { createHttpClient } from '../core/client/http-client.js';
 import { transportToApi } from '../../shared/transport-api.js';
 import { formatError, toAimaError } from '../../shared/errors.js';
 import { relayVoicePort } from '../core/voice/relay.js';
+import { guardUnhandledRejections } from '../core/process/rejection-guard.js';
 import { createIpcRouter } from './ipc-router.js';
 import { createMainWindow, installCsp } from './window.js';
 import { createTray } from './tray.js';
@@ -22,6 +23,7 @@ import { electronCipher } from './safe-storage.js';
 import type { TrayAction } from './tray-menu.js';
 
 export async function runDesktopApp(): Promise<void> {
+  guardUnhandledRejections();
   const env = readEnv();
   const dataDir = resolveDataDir(env);
   // One data directory for app and CLI: Electron's own files (caches, local storage) live there too.

@@ -83,6 +83,8 @@ export interface VoiceSessionEvents {
   audioStop: [{ turnId: string }];
   bargeIn: [BargeIn];
   turn: [TurnResult];
+  /** Something failed inside the session (a bug or a listener); the session goes on. */
+  internalError: [{ message: string }];
 }
 
 interface ActiveTurn {
@@ -244,6 +246,17 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.removeAllListeners();
   }
 
+  /** A bug or a failing listener inside the session: logged, and the client told, never thrown. */
+  private reportInternal(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`aima: voice session: ${err instanceof Error ? (err.stack ?? message) : message}`);
+    try {
+      this.emit('internalError', { message });
+    } catch {
+      /* a listener that throws again is not called twice */
+    }
+  }
+
   private dispatch(event: VoiceTurnEvent, turnId: string | null = this.current?.id ?? null): void {
     const next = nextVoiceTurnState(this.state, event);
     if (next === this.state) return;
@@ -287,12 +300,14 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     t.controller.abort();
     this.emit('audioStop', { turnId: t.id });
     this.guard?.reset();
-    this.cancelling = t.done.then(() => {
-      const stoppedAt = this.clock();
-      this.emit('bargeIn', { turnId: t.id, detectedAt, stoppedAt, stopMs: stoppedAt - detectedAt });
-      this.cancelling = null;
-      this.dispatch('cancelled', null);
-    });
+    this.cancelling = t.done
+      .then(() => {
+        const stoppedAt = this.clock();
+        this.emit('bargeIn', { turnId: t.id, detectedAt, stoppedAt, stopMs: stoppedAt - detectedAt });
+        this.cancelling = null;
+        this.dispatch('cancelled', null);
+      })
+      .catch((err: unknown) => this.reportInternal(err));
   }
 
   private onSegment(seg: SpeechSegment, at: number): void {
@@ -311,7 +326,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       if (this.closed) return;
       this.startTurn(seg, timeline);
     };
-    const p = start();
+    const p = start().catch((err: unknown) => this.reportInternal(err));
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
   }
@@ -324,7 +339,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.current = turn;
     this.guard?.reset();
     this.dispatch('speechEnd', turn.id);
-    turn.done = this.runTurn(turn, seg);
+    // A turn never rejects: a throwing listener (storage, a closed socket) is reported, and an
+    // unhandled rejection would end the whole core.
+    turn.done = this.runTurn(turn, seg).catch((err: unknown) => this.reportInternal(err));
     this.running.add(turn.done);
     void turn.done.finally(() => this.running.delete(turn.done));
   }

@@ -109,9 +109,15 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
     session.on('bargeIn', (e) => send({ type: 'barge-in', ...e }));
     session.on('turn', (t) => {
       let storedId: string | null = null;
-      if (t.transcript && o.save) storedId = o.save({ user: t.transcript, assistant: t.reply, interrupted: t.interrupted, timeline: t.timeline });
+      try {
+        if (t.transcript && o.save) storedId = o.save({ user: t.transcript, assistant: t.reply, interrupted: t.interrupted, timeline: t.timeline });
+      } catch (err) {
+        // E.g. the conversation was deleted mid-turn: the turn still reaches the client.
+        send({ type: 'error', message: `The turn could not be stored: ${(err as Error).message}. The conversation goes on unsaved; start a new one to keep it.` });
+      }
       send({ type: 'turn', ...t, storedTurnId: storedId });
     });
+    session.on('internalError', (e) => send({ type: 'error', message: `Voice session error: ${e.message}` }));
     send({ type: 'ready', conversationId: o.conversationId, chain: o.chain, clockOffsetMs: offset, rttMs: bestRtt, coreTime: clock() });
   };
 
@@ -165,13 +171,13 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
         return;
       case 'end':
         session?.endOfInput();
-        void session?.idle().then(() => send({ type: 'idle' }));
+        void session?.idle().then(() => send({ type: 'idle' }), () => undefined);
         return;
       case 'cancel':
-        void session?.cancel();
+        void session?.cancel().catch(() => undefined);
         return;
     }
   });
-  ws.on('close', () => void session?.close());
+  ws.on('close', () => void session?.close().catch(() => undefined));
   ws.on('error', () => ws.terminate());
 }
