@@ -1,0 +1,67 @@
+/** Page object for the Voice page: chain problems and their Start buttons, the session, the turns. */
+import type { Locator, Page } from 'playwright-core';
+
+/** window.__aimaVoiceStats (src/renderer/src/features/voice/live-session.ts). */
+export interface VoiceStats {
+  framesCaptured: number;
+  framesSent: number;
+  captureRms: number;
+  playbackStarts: number;
+  playbackEnds: number;
+  audioStops: number;
+  chunksStopped: number;
+  chunksPlayed: number;
+}
+
+export class VoicePageObject {
+  constructor(readonly page: Page) {}
+
+  stats(): Promise<VoiceStats> {
+    return this.page.evaluate('window.__aimaVoiceStats') as Promise<VoiceStats>;
+  }
+
+  problems(): Locator {
+    return this.page.getByTestId('chain-problem');
+  }
+
+  /** Clicks "Start" on every chain service the page says is stopped, then waits until none is left. */
+  async startChainServices(timeoutMs: number): Promise<void> {
+    // Until the config and the services list are loaded, "no problem shown" means nothing.
+    await this.page.locator('[data-testid="voice-chain"][data-checked="true"]').waitFor({ timeout: 30_000 });
+    const buttons = this.page.getByTestId('start-service');
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.problems().count()) > 0) {
+      if (Date.now() > deadline) throw new Error(`chain services still not running: ${(await this.problems().allInnerTexts()).join(' | ')}`);
+      if ((await buttons.count()) > 0) await buttons.first().click();
+      await this.page.waitForTimeout(250);
+    }
+  }
+
+  async setHandsFree(on: boolean): Promise<void> {
+    const box = this.page.locator('input[name="handsFree"]');
+    if ((await box.isChecked()) !== on) await box.click();
+  }
+
+  /** Starts the session and waits until the core said ready. */
+  async start(): Promise<void> {
+    await this.page.getByTestId('voice-start').click();
+    await this.page.locator('[data-testid="voice-state"]:not([data-state="connecting"])').waitFor({ timeout: 30_000 });
+  }
+
+  turns(): Locator {
+    return this.page.getByTestId('voice-turn');
+  }
+
+  /** The n-th live turn (0-based) once it has a non-empty transcript. */
+  async transcript(n: number, timeoutMs: number): Promise<string> {
+    const user = this.turns().nth(n).getByTestId('user-text');
+    // Polled from here: the UI's CSP forbids the eval that waitForFunction with a string needs.
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = (await user.count()) > 0 ? (await user.innerText()).trim() : '';
+      if (text && text !== '…') return text;
+      if (Date.now() > deadline) throw new Error(`turn ${n} has no transcript after ${timeoutMs} ms`);
+      await this.page.waitForTimeout(200);
+    }
+  }
+}
