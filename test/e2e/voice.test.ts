@@ -142,6 +142,13 @@ describe('Voice page', () => {
       await stored.first().waitFor();
       expect(wordErrors(Q1, await stored.first().locator('.msg.user').innerText())).toBeLessThanOrEqual(2);
       await stored.first().getByTestId('timeline').waitFor();
+      // The TTS service runs: the voice is picked from its list, and the choice is stored.
+      const picker = page.getByTestId('voice-picker');
+      await picker.waitFor({ timeout: 15_000 });
+      expect(await picker.locator('option').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringContaining('(slt)'), expect.stringContaining('(awb)')]));
+      await picker.selectOption('awb');
+      const cfg = async () => ((await (await page.request.post(`${serve!.url}/api/call/voice.config.get`, { data: {} })).json()) as { result: { voice: string | null } }).result.voice;
+      await expect.poll(cfg).toBe('awb');
       expect(errors).toEqual([]);
     } catch (err) {
       await failureShot(page, 'conversation', errors, err);

@@ -60,4 +60,19 @@ describe('audio through the gateway', () => {
     const back = await client.audio.transcriptions.create({ model: 'ears', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
     expect(wordErrors(normaliseWords(text).join(' '), back.text)).toBeLessThanOrEqual(1);
   });
+
+  it('lists the TTS voices (GET /v1/audio/voices?model=), and says what is wrong without a TTS model', async (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    const res = await fetch(`${serve!.url}/v1/audio/voices?model=voice`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { default: string; voices: { id: string; engine: string }[] };
+    expect(body.voices.map((v) => v.id)).toContain('slt');
+    expect(body.voices.map((v) => v.id)).toContain(body.default);
+    const none = await fetch(`${serve!.url}/v1/audio/voices`);
+    expect(none.status).toBe(400);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/\?model=/);
+    const wrong = await fetch(`${serve!.url}/v1/audio/voices?model=ears`);
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('wrong_model_kind');
+  });
 });

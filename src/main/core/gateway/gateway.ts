@@ -36,6 +36,9 @@ export interface GatewayOptions {
   onRequest?: (r: RequestRecord) => void;
 }
 
+/** GET /v1/audio/voices?model=<tts>: routed like speech. */
+const VOICES = { body: 'json' as const, kinds: ['tts'] as RoutableModel['kind'][] };
+
 /** Endpoints and how their `model` is found. */
 const ENDPOINTS: Record<string, { body: 'json' | 'multipart'; kinds: RoutableModel['kind'][] }> = {
   '/v1/chat/completions': { body: 'json', kinds: ['llm'] },
@@ -63,7 +66,7 @@ export class Gateway {
       return true;
     }
     if (url.pathname !== '/v1' && !url.pathname.startsWith('/v1/')) return false;
-    void this.handle(req, res, url.pathname);
+    void this.handle(req, res, url.pathname, url.searchParams);
     return true;
   };
 
@@ -85,7 +88,7 @@ export class Gateway {
     res.end(text);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, path: string) {
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
     const started = performance.now();
     const startedAt = Date.now();
     let model: string | null = null;
@@ -133,13 +136,21 @@ export class Gateway {
         return record(200);
       }
 
-      const spec = ENDPOINTS[path];
+      const isVoices = path === '/v1/audio/voices';
+      const spec = isVoices ? VOICES : ENDPOINTS[path];
       if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
-      if (req.method !== 'POST') throw new HttpError(405, `${path} takes POST.`, 'invalid_request_error', 'method_not_allowed');
+      if (req.method !== (isVoices ? 'GET' : 'POST')) throw new HttpError(405, `${path} takes ${isVoices ? 'GET' : 'POST'}.`, 'invalid_request_error', 'method_not_allowed');
 
       const policy = this.opts.policy();
-      const body = await readBody(req, spec.body === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
-      model = await modelOf(spec.body, body, req.headers['content-type']);
+      let body: Buffer | null = null;
+      if (isVoices) {
+        // An AIMA extension (the TTS worker's voice list): the model comes in the query.
+        model = query.get('model') ?? '';
+        if (!model) throw new HttpError(400, 'Name the TTS model: GET /v1/audio/voices?model=<name>.', 'invalid_request_error', 'missing_model', 'model');
+      } else {
+        body = await readBody(req, spec.body === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
+        model = await modelOf(spec.body, body, req.headers['content-type']);
+      }
       let target = this.opts.directory.resolve(model);
       if (!target) {
         const names = this.opts.directory.list().map((m) => m.id);
@@ -185,8 +196,8 @@ export class Gateway {
         queuedMs = performance.now() - queueStarted;
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-        const upstreamBody = target.upstreamModel !== model && spec.body === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: 'POST', headers, body: upstreamBody });
+        const upstreamBody = body && target.upstreamModel !== model && spec.body === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: isVoices ? 'GET' : 'POST', headers, body: upstreamBody });
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
         record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });

@@ -10,6 +10,7 @@ import { useServices } from '../../stores/services.js';
 import { useVoice } from '../../stores/voice.js';
 import { chainProblems, ROLE_LABEL, type ChainProblem } from './chain.js';
 import { Timeline } from './Timeline.js';
+import { VoicePicker } from './VoicePicker.js';
 import type { TurnView } from './voice-client.js';
 import type { VoiceTurn } from '../../../../shared/contract/index.js';
 
@@ -147,7 +148,6 @@ export function VoicePage() {
 
 function ChainLine() {
   const config = useVoice((s) => s.config);
-  const setVoice = useVoice((s) => s.setVoice);
   if (!config) return <p className="muted">Loading the voice chain…</p>;
   return (
     <div className="form-row voice-chain">
@@ -155,18 +155,7 @@ function ChainLine() {
         ASR <code>{config.asr ?? '—'}</code> → LLM <code>{config.llm ?? '—'}</code> → TTS <code>{config.tts ?? '—'}</code>
       </span>
       <span className="voice-spacer" />
-      <label>
-        Voice{' '}
-        <input
-          name="voice"
-          key={config.voice ?? ''}
-          defaultValue={config.voice ?? ''}
-          placeholder="engine default"
-          size={12}
-          title="A TTS voice id (e.g. slt, kal, awb, rms for flite); empty: the engine's default"
-          onBlur={(e) => e.target.value !== (config.voice ?? '') && void setVoice(e.target.value)}
-        />
-      </label>
+      <VoicePicker />
     </div>
   );
 }
