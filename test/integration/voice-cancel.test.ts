@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { requirePart } from '../support/system.js';
-import { haveVoiceChain, spoken16k, startVoiceServe, type VoiceServe } from '../support/voice.js';
+import { haveVoiceChain, spokenPcm16, startVoiceServe, type VoiceServe } from '../support/voice.js';
 
 let voice: VoiceServe | undefined;
 beforeAll(async () => {
@@ -25,9 +25,7 @@ const MAX_TOKENS = 400;
 describe('cancelling a voice turn mid-generation', () => {
   it('stops the LLM request (499, fewer tokens than allowed) and marks the turn interrupted', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
-    const audio = spoken16k('Tell me a long story about a dragon', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
-    const pcm = Buffer.alloc(audio.length * 2);
-    for (let i = 0; i < audio.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(audio[i]! * 32767))), i * 2);
+    const pcm = spokenPcm16('Tell me a long story about a dragon', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
     const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
     const turn = await new Promise<{ interrupted: boolean; reply: string; states: string[] }>((resolve, reject) => {
       const states: string[] = [];
@@ -71,9 +69,7 @@ describe('cancelling a voice turn mid-generation', () => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     const call = async (name: string, params: unknown) =>
       (await (await fetch(`${voice!.serve.url}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' }, body: JSON.stringify(params) })).json()) as { result: unknown };
-    const audio = spoken16k('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
-    const pcm = Buffer.alloc(audio.length * 2);
-    for (let i = 0; i < audio.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(audio[i]! * 32767))), i * 2);
+    const pcm = spokenPcm16('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
     const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
     const got = await new Promise<{ errors: string[]; turn: { transcript: string; storedTurnId: string | null } }>((resolve, reject) => {
       const errors: string[] = [];

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { relayVoicePort, type RelayPort } from '../../src/main/core/voice/relay.js';
 import { requirePart } from '../support/system.js';
-import { haveVoiceChain, spoken16k, startVoiceServe, type VoiceServe } from '../support/voice.js';
+import { haveVoiceChain, spokenPcm16, startVoiceServe, type VoiceServe } from '../support/voice.js';
 
 /** Two connected ports; `page` is the renderer's end, handed to the test. */
 function portPair() {
@@ -47,9 +47,7 @@ describe('voice relay (desktop app link)', () => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     const { relay, page } = portPair();
     relayVoicePort(relay, { url: voice!.serve.url, token: voice!.serve.token });
-    const audio = spoken16k('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-relay-')));
-    const pcm = new Int16Array(audio.length);
-    for (let i = 0; i < audio.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(audio[i]! * 32767)));
+    const pcm = spokenPcm16('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-relay-')));
 
     const got = { types: [] as string[], binaryBytes: 0, announcedBytes: 0, transcript: '', reply: '' };
     const done = new Promise<void>((resolve, reject) => {
@@ -64,7 +62,7 @@ describe('voice relay (desktop app link)', () => {
         got.types.push(m.type);
         if (m.type === 'sync') page.postMessage(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
         if (m.type === 'ready') {
-          page.postMessage(pcm.buffer.slice(0));
+          page.postMessage(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength));
           page.postMessage(JSON.stringify({ type: 'end' }));
         }
         if (m.type === 'audio') got.announcedBytes += (m.samples as number) * 2;

@@ -40,3 +40,11 @@ export function spoken16k(text: string, dir: string, voice = 'slt'): Float32Arra
   const w = readWav(readFileSync(file));
   return resample(toMono(w.channels), w.sampleRate, 16_000);
 }
+
+/** `text` spoken by flite, as 16 kHz mono s16le PCM (what a microphone client streams). */
+export function spokenPcm16(text: string, dir: string, voice = 'slt'): Buffer {
+  const audio = spoken16k(text, dir, voice);
+  const pcm = Buffer.alloc(audio.length * 2);
+  for (let i = 0; i < audio.length; i++) pcm.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(audio[i]! * 32767))), i * 2);
+  return pcm;
+}

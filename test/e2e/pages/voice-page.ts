@@ -1,17 +1,9 @@
 /** Page object for the Voice page: chain problems and their Start buttons, the session, the turns. */
 import type { Locator, Page } from 'playwright-core';
 
-/** window.__aimaVoiceStats (src/renderer/src/features/voice/live-session.ts). */
-export interface VoiceStats {
-  framesCaptured: number;
-  framesSent: number;
-  captureRms: number;
-  playbackStarts: number;
-  playbackEnds: number;
-  audioStops: number;
-  chunksStopped: number;
-  chunksPlayed: number;
-}
+/** window.__aimaVoiceStats, as the page defines it. */
+export type { VoiceStats } from '../../../src/renderer/src/features/voice/voice-stats.js';
+import type { VoiceStats } from '../../../src/renderer/src/features/voice/voice-stats.js';
 
 export class VoicePageObject {
   constructor(readonly page: Page) {}

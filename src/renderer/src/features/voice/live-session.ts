@@ -8,19 +8,9 @@ import { openVoiceLink, type VoiceLink } from '../../api/voice-link.js';
 import { openMicrophone, type Microphone } from './capture.js';
 import { WebAudioPlayer } from './playback.js';
 import { VoiceClient, type StartOptions } from './voice-client.js';
+import type { VoiceStats } from './voice-stats.js';
 
-export interface VoiceStats {
-  framesCaptured: number;
-  framesSent: number;
-  /** Loudest 20 ms frame heard since the session started (RMS, 0..1): proves the mic is not silent. */
-  captureRms: number;
-  playbackStarts: number;
-  playbackEnds: number;
-  /** audio.stop messages acted on, and chunks cut by them. */
-  audioStops: number;
-  chunksStopped: number;
-  chunksPlayed: number;
-}
+export type { VoiceStats };
 
 declare global {
   interface Window {

@@ -1,0 +1,17 @@
+/**
+ * The counters the Voice page keeps in `window.__aimaVoiceStats` (numbers only; nothing is sent
+ * anywhere): the e2e tests read them to prove the microphone is heard, push-to-talk sends nothing
+ * while up, and playback starts, ends and stops. DOM-free, so the tests import the type too.
+ */
+export interface VoiceStats {
+  framesCaptured: number;
+  framesSent: number;
+  /** Loudest 20 ms frame heard since the session started (RMS, 0..1): proves the mic is not silent. */
+  captureRms: number;
+  playbackStarts: number;
+  playbackEnds: number;
+  /** audio.stop messages acted on, and chunks cut by them. */
+  audioStops: number;
+  chunksStopped: number;
+  chunksPlayed: number;
+}
