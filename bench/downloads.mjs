@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpuSeconds, rssKiB } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MB = Number(process.env.AIMA_BENCH_MB ?? 2048);
@@ -94,19 +95,6 @@ async function curlRun(i) {
 }
 
 // 3. aima serve (a fresh data directory each time); CPU of the core process (all threads) from /proc.
-function cpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-}
-
-function rssKiB(pid) {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-  } catch {
-    return 0;
-  }
-}
-
 async function aimaRun(i) {
   const home = path.join(work, `home-${i}`);
   // AIMA_BENCH_PROFILE=DIR writes a V8 CPU profile of the core to DIR.

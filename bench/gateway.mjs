@@ -10,10 +10,11 @@
 // Needs `npm run build` (out/cli/aima.mjs). Usage: node bench/gateway.mjs [--requests 1500]
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './lib/system.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, dflt) => {
@@ -145,16 +146,6 @@ const pct = (xs, p) => {
 
 // Warm-up: connections, JIT.
 for (const base of [upstreamUrl, proxyUrl, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, { model: 'm', messages: [] });
-
-// CPU seconds (user + system) of a process, from /proc (Linux; null elsewhere).
-function cpuSeconds(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 
 // Latency: interleaved, one request at a time per path.
 const cpuBefore = { bare: cpuSeconds(proxy.pid), gateway: cpuSeconds(serve.pid) };

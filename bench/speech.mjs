@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { hasCmd, requireParts } from './lib/system.mjs';
 
 // Node 20 globals (undici); named here so the linter's globals need not know them.
 const { FormData, Blob } = globalThis;
@@ -20,25 +21,11 @@ const threads = values.threads;
 const runs = Number(values.runs);
 const shared = process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
 const whisper = path.join(shared, 'models/whisper-tiny-en-olive/whisper_cpu_int8_0_model.onnx');
-for (const [what, ok] of [
+requireParts('speech', [
   [`${whisper} (see ../shared/README.md)`, existsSync(whisper)],
   ['out/workers/asr.mjs and tts.mjs (run node scripts/build-node.mjs)', existsSync(path.join(root, 'out/workers/asr.mjs')) && existsSync(path.join(root, 'out/workers/tts.mjs'))],
   ['flite and sox on PATH', hasCmd('flite') && hasCmd('sox')],
-]) {
-  if (!ok) {
-    console.error(`bench/speech: missing ${what}`);
-    process.exit(2);
-  }
-}
-
-function hasCmd(c) {
-  try {
-    execFileSync('which', [c], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+]);
 
 async function start(name, args) {
   const t0 = performance.now();

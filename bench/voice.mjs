@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { hasCmd, requireParts } from './lib/system.mjs';
 
 const { FormData, Blob } = globalThis;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,25 +31,11 @@ const shared = process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared')
 const whisper = path.join(shared, 'models/whisper-tiny-en-olive/whisper_cpu_int8_0_model.onnx');
 const stories = path.join(shared, 'models/stories260K/stories260K.gguf');
 const aimaBin = path.join(root, 'bin', 'aima.mjs');
-for (const [what, ok] of [
+requireParts('voice', [
   [`${whisper} and ${stories} (see ../shared/README.md)`, existsSync(whisper) && existsSync(stories)],
   ['out/cli/aima.mjs (run node scripts/build-node.mjs)', existsSync(path.join(root, 'out/cli/aima.mjs'))],
   ['flite on PATH', hasCmd('flite')],
-]) {
-  if (!ok) {
-    console.error(`bench/voice: missing ${what}`);
-    process.exit(2);
-  }
-}
-
-function hasCmd(c) {
-  try {
-    execFileSync('which', [c], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+]);
 
 const RATE = 16000;
 const FRAME = 320;
