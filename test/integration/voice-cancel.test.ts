@@ -2,7 +2,7 @@
  * Cancelling a turn while the LLM is still generating (a barge-in or the Stop button in the middle
  * of the reply) must stop the LLM itself, not only the audio: the gateway sees the chat request
  * go away (499) with fewer tokens than allowed, the turn is marked interrupted, and the session
- * takes the next utterance.
+ * takes the next utterance. And a turn whose storage fails still reaches the client.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -21,44 +21,60 @@ afterAll(async () => {
 });
 
 const MAX_TOKENS = 400;
+type Msg = { type: string; [k: string]: unknown };
+
+async function call<T>(name: string, params: unknown): Promise<T> {
+  const res = await fetch(`${voice!.serve.url}/api/call/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
+  return ((await res.json()) as { result: T }).result;
+}
+
+/**
+ * One /api/voice session: `start`, the clock probes answered, `text` spoken (all at once, then
+ * `end`) once ready. Every JSON message goes to `on` (with a send function); resolves with the
+ * first `turn`, rejects on an `error` unless `on` returns true for it.
+ */
+function converse(text: string, start: object, on: (m: Msg, send: (m: object) => void) => boolean | void = () => {}): Promise<Msg> {
+  const pcm = spokenPcm16(text, mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
+  const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
+  const send = (m: object) => ws.send(JSON.stringify(m));
+  return new Promise<Msg>((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('open', () => send({ type: 'start', ...start }));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const m = JSON.parse(String(data)) as Msg;
+      if (m.type === 'sync') send({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() });
+      if (m.type === 'ready') {
+        ws.send(pcm);
+        send({ type: 'end' });
+      }
+      const handled = on(m, send);
+      if (m.type === 'turn') resolve(m);
+      if (m.type === 'error' && !handled) reject(new Error(String(m.message)));
+    });
+  }).finally(() => ws.close());
+}
 
 describe('cancelling a voice turn mid-generation', () => {
   it('stops the LLM request (499, fewer tokens than allowed) and marks the turn interrupted', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
-    const pcm = spokenPcm16('Tell me a long story about a dragon', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
-    const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
-    const turn = await new Promise<{ interrupted: boolean; reply: string; states: string[] }>((resolve, reject) => {
-      const states: string[] = [];
-      let cancelled = false;
-      ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'start', persist: false, chain: { maxTokens: MAX_TOKENS }, llm: { temperature: 0.8, seed: 7 } })));
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        const m = JSON.parse(String(data)) as { type: string; [k: string]: unknown };
-        if (m.type === 'sync') ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
-        if (m.type === 'ready') {
-          ws.send(pcm);
-          ws.send(JSON.stringify({ type: 'end' }));
-        }
-        if (m.type === 'state') states.push(String(m.state));
-        // The first words of the reply are out: the LLM is mid-generation. Cut the turn now.
-        if (m.type === 'reply' && !cancelled) {
-          cancelled = true;
-          ws.send(JSON.stringify({ type: 'cancel' }));
-        }
-        if (m.type === 'turn') resolve({ interrupted: Boolean(m.interrupted), reply: String(m.reply), states });
-        if (m.type === 'error') reject(new Error(String(m.message)));
-      });
+    const states: string[] = [];
+    let cancelled = false;
+    const turn = await converse('Tell me a long story about a dragon', { persist: false, chain: { maxTokens: MAX_TOKENS }, llm: { temperature: 0.8, seed: 7 } }, (m, send) => {
+      if (m.type === 'state') states.push(String(m.state));
+      // The first words of the reply are out: the LLM is mid-generation. Cut the turn now.
+      if (m.type === 'reply' && !cancelled) {
+        cancelled = true;
+        send({ type: 'cancel' });
+      }
     });
-    ws.close();
     expect(turn.interrupted).toBe(true);
-    expect(turn.states).toContain('thinking');
-    const res = await fetch(`${voice!.serve.url}/api/call/gateway.requests`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ limit: 50 }),
-    });
-    const log = ((await res.json()) as { result: { endpoint: string; status: number; completionTokens: number | null }[] }).result;
+    expect(states).toContain('thinking');
+    const log = await call<{ endpoint: string; status: number; completionTokens: number | null }[]>('gateway.requests', { limit: 50 });
     const chat = log.find((r) => r.endpoint === '/v1/chat/completions');
     expect(chat, JSON.stringify(log)).toBeDefined();
     expect(chat!.status).toBe(499);
@@ -67,33 +83,17 @@ describe('cancelling a voice turn mid-generation', () => {
 
   it('a conversation deleted mid-turn: the turn still arrives, the client is told it was not stored, the core lives on', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
-    const call = async (name: string, params: unknown) =>
-      (await (await fetch(`${voice!.serve.url}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' }, body: JSON.stringify(params) })).json()) as { result: unknown };
-    const pcm = spokenPcm16('What is the color of the sky', mkdtempSync(path.join(os.tmpdir(), 'aima-cancel-')));
-    const ws = new WebSocket(`${voice!.serve.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${voice!.serve.token}` } });
-    const got = await new Promise<{ errors: string[]; turn: { transcript: string; storedTurnId: string | null } }>((resolve, reject) => {
-      const errors: string[] = [];
-      let conversationId = '';
-      ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'start', llm: { temperature: 0, seed: 1 } })));
-      ws.on('message', (data, isBinary) => {
-        if (isBinary) return;
-        const m = JSON.parse(String(data)) as { type: string; [k: string]: unknown };
-        if (m.type === 'sync') ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
-        if (m.type === 'ready') {
-          conversationId = String(m.conversationId);
-          ws.send(pcm);
-          ws.send(JSON.stringify({ type: 'end' }));
-        }
-        if (m.type === 'transcript') void call('voice.conversations.delete', { id: conversationId });
-        if (m.type === 'error') errors.push(String(m.message));
-        if (m.type === 'turn') resolve({ errors, turn: m as unknown as { transcript: string; storedTurnId: string | null } });
-      });
+    const errors: string[] = [];
+    let conversationId = '';
+    const turn = await converse('What is the color of the sky', { llm: { temperature: 0, seed: 1 } }, (m) => {
+      if (m.type === 'ready') conversationId = String(m.conversationId);
+      if (m.type === 'transcript') void call('voice.conversations.delete', { id: conversationId });
+      if (m.type === 'error') errors.push(String(m.message));
+      return m.type === 'error';
     });
-    ws.close();
-    expect(got.turn.transcript.toLowerCase()).toContain('sky');
-    expect(got.turn.storedTurnId).toBeNull();
-    expect(got.errors.join(' ')).toMatch(/could not be stored/);
+    expect(String(turn.transcript).toLowerCase()).toContain('sky');
+    expect(turn.storedTurnId).toBeNull();
+    expect(errors.join(' ')).toMatch(/could not be stored/);
     const health = await fetch(`${voice!.serve.url}/healthz`);
     expect(health.status).toBe(200);
   }, 120_000);

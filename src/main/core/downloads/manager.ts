@@ -20,10 +20,11 @@ import { PrefixHasher, type Checksum, type LiveChunk } from './prefix-hasher.js'
 import { globToRegExp, groupGgufFiles } from './quant.js';
 
 const MiB = 1024 * 1024;
-/** Bytes gathered per file write. */
-// 1 MiB batches: big enough for few syscalls, small enough that socket pieces die young (4 MiB per
-// connection got them promoted to the old generation: GC took more CPU than the transfer; measured
-// 6.4 vs 3.8 CPU s per GiB in bench/downloads.mjs).
+/**
+ * Bytes gathered per file write: big enough for few syscalls, small enough that socket pieces die
+ * young (4 MiB per connection got them promoted to V8's old generation, and GC took more CPU than
+ * the transfer: 6.4 vs 3.8 CPU s per GiB in bench/downloads.mjs).
+ */
 const WRITE_BYTES = 1 * MiB;
 
 export interface RetryPolicy {
@@ -350,10 +351,9 @@ export class DownloadManager {
         hashing?.catch(() => undefined);
         const queue = chunks.filter((c) => c.written < c.length);
         const worker = async () => {
-          // Socket pieces are ~64 KiB; gathering them into 4 MiB writes keeps the CPU cost per byte near curl's.
           for (let c = queue.shift(); c; c = queue.shift()) {
             const chunk = c;
-            // Socket pieces (~64 KiB) are collected and written with one writev per ≤ 4 MiB: no
+            // Socket pieces (~64 KiB) are collected and written with one writev per WRITE_BYTES: no
             // copy, one promise per write rather than per piece.
             let pieces: Buffer[] = [];
             let filled = 0;

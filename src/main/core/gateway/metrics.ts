@@ -23,13 +23,13 @@ export class GatewayMetrics {
    * Per-request recording through cached label children: prom-client hashes a labels object on
    * every inc/observe, which is measurable on the gateway's per-request path.
    */
-  private readonly children = new Map<string, { inc(n?: number): void } & { observe?(v: number): void }>();
-  private child<T extends { inc?(n?: number): void; observe?(v: number): void }>(key: string, make: () => T): T {
+  private readonly children = new Map<string, unknown>();
+  private child<T>(key: string, make: () => T): T {
     let c = this.children.get(key) as T | undefined;
-    if (!c) {
+    if (c === undefined) {
       if (this.children.size > 10_000) this.children.clear(); // bounded even with endless model names
       c = make();
-      this.children.set(key, c as never);
+      this.children.set(key, c);
     }
     return c;
   }

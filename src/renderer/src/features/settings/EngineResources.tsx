@@ -38,7 +38,7 @@ export function EngineResources() {
     if (value === '') delete current[field];
     else {
       // Checked here with the setting's own schema, so the message names the field in words.
-      const parsed = EngineResourceOverride.shape[field].safeParse(field === 'cpus' ? (value === '' || isNaN(Number(value)) ? value : Number(value)) : value);
+      const parsed = EngineResourceOverride.shape[field].safeParse(field === 'cpus' ? Number(value) : value);
       if (!parsed.success) {
         setInvalid(`${engine.name}: ${FIELD_NAMES[field]} "${value}" is not valid — ${FIELD_HINTS[field]}.`);
         input.value = String(settings.engineResources[engine.id]?.[field] ?? '');
