@@ -36,17 +36,16 @@ export interface GatewayOptions {
   onRequest?: (r: RequestRecord) => void;
 }
 
-/** GET /v1/audio/voices?model=<tts>: routed like speech. */
-const VOICES = { body: 'json' as const, kinds: ['tts'] as RoutableModel['kind'][] };
-
-/** Endpoints and how their `model` is found. */
-const ENDPOINTS: Record<string, { body: 'json' | 'multipart'; kinds: RoutableModel['kind'][] }> = {
-  '/v1/chat/completions': { body: 'json', kinds: ['llm'] },
-  '/v1/completions': { body: 'json', kinds: ['llm'] },
-  '/v1/embeddings': { body: 'json', kinds: ['embedding', 'llm'] },
-  '/v1/audio/transcriptions': { body: 'multipart', kinds: ['asr'] },
-  '/v1/audio/translations': { body: 'multipart', kinds: ['asr'] },
-  '/v1/audio/speech': { body: 'json', kinds: ['tts'] },
+/** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
+const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multipart' | 'query'; kinds: RoutableModel['kind'][] }> = {
+  '/v1/chat/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
+  '/v1/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
+  '/v1/embeddings': { method: 'POST', model: 'json', kinds: ['embedding', 'llm'] },
+  '/v1/audio/transcriptions': { method: 'POST', model: 'multipart', kinds: ['asr'] },
+  '/v1/audio/translations': { method: 'POST', model: 'multipart', kinds: ['asr'] },
+  '/v1/audio/speech': { method: 'POST', model: 'json', kinds: ['tts'] },
+  // An AIMA extension: the TTS worker's voice list, GET /v1/audio/voices?model=<tts>.
+  '/v1/audio/voices': { method: 'GET', model: 'query', kinds: ['tts'] },
 };
 
 export class Gateway {
@@ -136,20 +135,18 @@ export class Gateway {
         return record(200);
       }
 
-      const isVoices = path === '/v1/audio/voices';
-      const spec = isVoices ? VOICES : ENDPOINTS[path];
+      const spec = ENDPOINTS[path];
       if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
-      if (req.method !== (isVoices ? 'GET' : 'POST')) throw new HttpError(405, `${path} takes ${isVoices ? 'GET' : 'POST'}.`, 'invalid_request_error', 'method_not_allowed');
+      if (req.method !== spec.method) throw new HttpError(405, `${path} takes ${spec.method}.`, 'invalid_request_error', 'method_not_allowed');
 
       const policy = this.opts.policy();
       let body: Buffer | null = null;
-      if (isVoices) {
-        // An AIMA extension (the TTS worker's voice list): the model comes in the query.
+      if (spec.model === 'query') {
         model = query.get('model') ?? '';
-        if (!model) throw new HttpError(400, 'Name the TTS model: GET /v1/audio/voices?model=<name>.', 'invalid_request_error', 'missing_model', 'model');
+        if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else {
-        body = await readBody(req, spec.body === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
-        model = await modelOf(spec.body, body, req.headers['content-type']);
+        body = await readBody(req, spec.model === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
+        model = await modelOf(spec.model, body, req.headers['content-type']);
       }
       let target = this.opts.directory.resolve(model);
       if (!target) {
@@ -196,8 +193,8 @@ export class Gateway {
         queuedMs = performance.now() - queueStarted;
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-        const upstreamBody = body && target.upstreamModel !== model && spec.body === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: isVoices ? 'GET' : 'POST', headers, body: upstreamBody });
+        const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upstreamBody });
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
         record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
