@@ -5,7 +5,7 @@
 // system packages and starts dockerd; otherwise it prints the exact command to run and the tests
 // that need the part skip (AIMA_REQUIRE_ALL=1 turns those skips into failures).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -100,11 +100,13 @@ step('typecheck', () => {
 });
 step('lint', () => run(npx, ['eslint', '.']));
 
-const testStatus = step('tests (unit, integration, e2e)', () =>
-  run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', '--reporter=./test/support/flaky-reporter.ts', `--outputFile.json=${resultsFile}`, 'test/unit', 'test/integration', 'test/e2e'], {
+const coreExits = path.join(root, 'test-results', 'core-exits.log');
+const testStatus = step('tests (unit, integration, e2e)', () => {
+  rmSync(coreExits, { force: true });
+  return run(npx, ['vitest', 'run', '--reporter=default', '--reporter=json', '--reporter=./test/support/flaky-reporter.ts', `--outputFile.json=${resultsFile}`, 'test/unit', 'test/integration', 'test/e2e'], {
     allowFail: true,
-  }),
-);
+  });
+});
 summary(testStatus === 0);
 process.exit(testStatus === 0 ? 0 : 1);
 
@@ -127,6 +129,9 @@ function summary(ok) {
         console.log(`\nFAILED ${path.relative(root, file.name)} (file did not run): ${String(file.message ?? '').slice(0, 800)}`);
       }
     }
+    // A failure that is a timeout or a refused connection often means the core under test ended:
+    // say how each one ended (test/support/cli.ts records every end not asked for by a test).
+    if (existsSync(coreExits)) console.log(`\nCORES THAT ENDED UNDER A TEST (${path.relative(root, coreExits)}):\n${readFileSync(coreExits, 'utf8').split('\n').slice(-60).join('\n')}`);
     const flakyFile = path.join(root, 'test-results', 'flaky.json');
     const flaky = existsSync(flakyFile) ? JSON.parse(readFileSync(flakyFile, 'utf8')) : [];
     for (const f of flaky) console.log(`\nFLAKY (passed on its retry) ${f.file} > ${f.name}\n${f.errors.join('\n').replace(/^/gm, '    ')}`);

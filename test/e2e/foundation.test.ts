@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
@@ -12,20 +12,24 @@ let browser: Browser | undefined;
 let home = '';
 
 beforeAll(async () => {
-  if (!chromiumAvailable()) return;
-  home = tempHome();
-  serve = await startServe({ AIMA_HOME: home });
-  browser = await launchChromium();
+  if (chromiumAvailable()) browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
+});
+// Each attempt (vitest retries once) gets its own data directory and core; a core that ends
+// under a test is recorded by startServe and named in `npm test`'s summary.
+afterEach(async () => {
   await serve?.stop();
+  serve = undefined;
 });
 
 describe('web UI through aima serve', () => {
   it('logs in through the printed URL, visits every page, and keeps a changed setting across a reload', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     expect(existsSync(path.join(repoRoot, 'out/renderer/index.html')), 'run `npm run build` first').toBe(true);
+    home = tempHome();
+    serve = await startServe({ AIMA_HOME: home });
     const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -253,8 +253,7 @@ describe('Docker services through `aima serve`', () => {
     expect(container).toHaveLength(1);
     client!.close();
     client = undefined;
-    serve!.child.kill('SIGKILL');
-    await new Promise((r) => serve!.child.once('exit', r));
+    await serve!.kill();
     expect(docker(['inspect', '-f', '{{.State.Running}}', container[0]!]).trim()).toBe('true');
 
     serve = await startServe(env, [], 60_000); // a loaded machine can be slow to start a core

@@ -70,8 +70,7 @@ describe('one core per data directory', () => {
   it('a core killed with SIGKILL leaves a stale lock that the next `aima serve` takes over', async () => {
     const home = tempHome();
     const first = await serveOn(home);
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
+    await first.kill();
     const second = await serveOn(home);
     expect(second.child.pid).not.toBe(first.child.pid);
     const status = await runAima(['status', '--json'], { AIMA_HOME: home });

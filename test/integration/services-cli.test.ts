@@ -76,8 +76,7 @@ describe('aima service / aima engine (real processes)', () => {
     expect((await aima(home, ['service', 'logs', 'fk', '-n', '5'])).stdout).toMatch(/ready at \d+/);
 
     // The core dies hard; the engine must survive and be adopted by the next core.
-    s1.child.kill('SIGKILL');
-    await new Promise((r) => s1.child.once('exit', r));
+    await s1.kill();
     expect(procState(svc!.pid!)).not.toBeNull();
     await serve(home);
     const adopted = await waitFor(async () => {

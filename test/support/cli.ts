@@ -1,6 +1,6 @@
 /** Runs the built `aima` CLI as a user would: a real process, its own data directory. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './system.js';
@@ -43,6 +43,8 @@ export interface ServeHandle {
   token: string;
   output: () => string;
   stop(): Promise<void>;
+  /** Ends the core with SIGKILL on purpose (not recorded as an unexpected exit). */
+  kill(): Promise<void>;
 }
 
 /** Starts `aima serve --port 0` and waits for its login URL. */
@@ -66,6 +68,16 @@ export async function startServe(env: Record<string, string>, extraArgs: string[
       reject(new Error(`aima serve exited with ${code}:\n${out}`));
     });
   });
+  // A core that ends while a test still uses it shows up in a test as a timeout or a refused
+  // connection; this record (printed by `npm test`'s summary when a run fails) says how it ended.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping || code === 0) return; // 0: `aima stop` in a test, an orderly end
+    const record = `${new Date().toISOString()} aima serve (pid ${child.pid}, AIMA_HOME ${env.AIMA_HOME ?? '?'}) exited with code ${code}, signal ${signal}, not through stop()\n${out.split('\n').slice(-40).join('\n')}\n\n`;
+    process.stderr.write(record);
+    mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
+    appendFileSync(path.join(repoRoot, 'test-results', 'core-exits.log'), record);
+  });
   const u = new URL(loginUrl);
   return {
     child,
@@ -76,7 +88,15 @@ export async function startServe(env: Record<string, string>, extraArgs: string[
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
+      stopping = true;
       child.kill('SIGTERM');
+      await exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      stopping = true;
+      child.kill('SIGKILL');
       await exited;
     },
   };
