@@ -22,6 +22,8 @@ const arg = (name, dflt) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const REQUESTS = arg('requests', 1500);
+// --latency-only: stop after the latency rounds (for CPU profiles of the request path alone).
+const LATENCY_ONLY = process.argv.includes('--latency-only');
 const STREAM_MB = arg('stream-mb', 64);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -165,6 +167,14 @@ const addedBare50 = p50.bare - p50.direct;
 const addedGw50 = p50.gateway - p50.direct;
 const addedBare99 = p99.bare - p99.direct;
 const addedGw99 = p99.gateway - p99.direct;
+
+if (LATENCY_ONLY) {
+  console.log(`added p50 ms: bare proxy ${addedBare50.toFixed(3)}, gateway ${addedGw50.toFixed(3)} -> ratio ${(addedGw50 / addedBare50).toFixed(2)}; CPU per request µs: bare ${cpuPerRequestUs.bare?.toFixed(0)}, gateway ${cpuPerRequestUs.gateway?.toFixed(0)}`);
+  serve.kill('SIGTERM');
+  proxy.kill('SIGTERM');
+  await new Promise((r) => serve.once('exit', r));
+  process.exit(0);
+}
 
 // Streaming throughput: alternate direct and gateway, 3 rounds each, best of each.
 const tput = { direct: [], bare: [], gateway: [] };

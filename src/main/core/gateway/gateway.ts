@@ -52,6 +52,8 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly log: RequestLog;
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
+  /** Limiter key per routing entry (entries live until the directory is rebuilt). */
+  private readonly limiterKeys = new WeakMap<RoutableModel, string>();
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = new RequestLog(200, opts.onRequest);
@@ -146,7 +148,7 @@ export class Gateway {
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else {
         body = await readBody(req, spec.model === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
-        model = await modelOf(spec.model, body, req.headers['content-type']);
+        model = spec.model === 'json' ? modelOfJson(body) : await modelOfForm(body, req.headers['content-type']);
       }
       let target = this.opts.directory.resolve(model);
       if (!target) {
@@ -157,19 +159,15 @@ export class Gateway {
         throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
       }
 
-      // The AbortSignal is made only when the request has to wait (queue, start on demand): a
-      // client that leaves then ends the wait. Streaming itself is torn down by forward().
+      // The AbortSignal (and its close listener) is made only when the request has to wait (queue,
+      // start on demand): a client that leaves then ends the wait. Streaming itself is torn down by
+      // forward(). The common path pays for neither.
       let abort: AbortController | null = null;
-      let clientGone = false;
-      res.on('close', () => {
-        if (res.writableFinished) return;
-        clientGone = true;
-        abort?.abort();
-      });
       const waitSignal = () => {
         if (!abort) {
-          abort = new AbortController();
-          if (clientGone) abort.abort();
+          const controller = (abort = new AbortController());
+          if (res.destroyed) controller.abort();
+          else res.once('close', () => controller.abort());
         }
         return abort.signal;
       };
@@ -208,27 +206,32 @@ export class Gateway {
   }
 
   private limiterFor(target: RoutableModel, policy: GatewayPolicy): ConcurrencyLimiter {
-    const key = target.owner.type === 'service' ? `service:${target.owner.service}` : `remote:${target.owner.remote}:${target.id}`;
-    const opts = { limit: Math.max(1, target.concurrency), maxQueue: policy.maxQueue, timeoutMs: policy.queueTimeoutMs };
+    let key = this.limiterKeys.get(target);
+    if (key === undefined) {
+      key = target.owner.type === 'service' ? `service:${target.owner.service}` : `remote:${target.owner.remote}:${target.id}`;
+      this.limiterKeys.set(target, key);
+    }
+    const limit = Math.max(1, target.concurrency);
     let l = this.limiters.get(key);
-    if (!l) this.limiters.set(key, (l = new ConcurrencyLimiter(opts)));
-    else l.configure(opts);
+    if (!l) this.limiters.set(key, (l = new ConcurrencyLimiter({ limit, maxQueue: policy.maxQueue, timeoutMs: policy.queueTimeoutMs })));
+    else l.configure(limit, policy.maxQueue, policy.queueTimeoutMs);
     return l;
   }
 }
 
-async function modelOf(kind: 'json' | 'multipart', body: Buffer, contentType: string | undefined): Promise<string> {
-  if (kind === 'json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
-    }
-    const model = (parsed as { model?: unknown } | null)?.model;
-    if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
-    return model;
+function modelOfJson(body: Buffer): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
   }
+  const model = (parsed as { model?: unknown } | null)?.model;
+  if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
+  return model;
+}
+
+async function modelOfForm(body: Buffer, contentType: string | undefined): Promise<string> {
   if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
   let form: FormData;
   try {

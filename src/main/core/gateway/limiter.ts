@@ -33,9 +33,14 @@ export class ConcurrencyLimiter {
 
   constructor(private opts: LimiterOptions) {}
 
-  /** Changes the limits (the service's concurrency setting changed); waiters are admitted if room opened. */
-  configure(opts: LimiterOptions): void {
-    this.opts = opts;
+  /**
+   * Applies the current limits (called per request, so unchanged ones cost a comparison); when the
+   * service's concurrency grew, waiters are admitted into the new room.
+   */
+  configure(limit: number, maxQueue: number, timeoutMs: number): void {
+    const o = this.opts;
+    if (o.limit === limit && o.maxQueue === maxQueue && o.timeoutMs === timeoutMs) return;
+    this.opts = { limit, maxQueue, timeoutMs };
     this.drain();
   }
 

@@ -135,12 +135,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
           jsonSize += chunk.length;
         }
       });
-      up.on('end', () => finish(false));
+      up.pipe(res);
+      // After pipe's own 'end' listener has ended the response; the usage parse in finish() then
+      // runs after the last bytes are on their way (microtasks run after the write tick).
+      up.on('end', () => queueMicrotask(() => finish(false)));
       up.on('error', () => {
         res.destroy();
         finish(false);
       });
-      up.pipe(res);
     });
 
     upstream.on('error', (err) => {
