@@ -66,7 +66,7 @@ function spoken(text) {
   return { wav: b, pcm: b.subarray(off + 8, off + 8 + b.readUInt32LE(off + 4)) };
 }
 
-const serve = spawn(process.execPath, [aimaBin, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const serve = spawn(process.execPath, [...(process.env.AIMA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AIMA_BENCH_PROFILE}`] : []), aimaBin, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 let serveOut = '';
 serve.stdout.on('data', (d) => (serveOut += d));
 serve.stderr.on('data', (d) => (serveOut += d));

@@ -167,8 +167,15 @@ describe('aima service / aima engine (real processes)', () => {
     enginePids.push(s.pid!);
     const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] };
     expect(models.data.map((m) => m.id)).toContain('stories');
-    // The entry's niceness (5): a generation yields the cores to speech work when they are contended.
-    if (process.platform === 'linux') expect(Number(readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])).toBe(5);
+    // The entry's niceness (10): a generation yields the cores to speech work when they are contended.
+    if (process.platform === 'linux') {
+      expect(Number(readFileSync(`/proc/${s.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])).toBe(10);
+      // With autogroup scheduling the engine (its own session) is its own group, and only the
+      // group's nice weighs against the other groups: it must carry the value too.
+      if (existsSync(`/proc/${s.pid}/autogroup`) && readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+        await waitFor(() => /nice 10\b/.test(readFileSync(`/proc/${s.pid}/autogroup`, 'utf8')), 'autogroup nice 10', 3000, 50);
+      }
+    }
     await aima(home, ['service', 'stop', 'chat']);
     expect(procState(s.pid!)).toBeNull();
   });

@@ -114,9 +114,10 @@ export const NativeEngine = z
     requiresFiles: argvTemplate.default([]),
     /**
      * CPU scheduling: the process's nice value (0 = normal; 1..19 yield the cores when they are
-     * contended). A long CPU-bound generation set to 5 lets short latency-critical work (speech
-     * recognition and synthesis in a voice turn) run first; alone it runs at full speed. Applied on
-     * Linux and macOS; Windows keeps normal priority for values under 10.
+     * contended). A long CPU-bound generation set to 10 lets short latency-critical work (speech
+     * synthesis of the first sentence while the LLM writes the rest of the reply) run first; alone
+     * it runs at full speed. Applied on Linux (to the process and its autogroup) and macOS; Windows
+     * keeps normal priority for values under 10.
      */
     niceness: z.number().int().min(0).max(19).default(0),
   })

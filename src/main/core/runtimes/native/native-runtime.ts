@@ -6,7 +6,7 @@
  * from a PID file (left by an earlier core) are checked by PID + start time before any signal.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { processStartTime, isSameProcess } from '../../process/proc.js';
 import { probeHttp } from '../probe.js';
@@ -153,18 +153,42 @@ export class NativeRuntime implements Runtime<NativePlan> {
 }
 
 /**
- * Lowers the engine's CPU priority (its threads inherit it). Raising it back needs privileges, so
- * only values above 0 are applied; a refusal is logged to the service log, never fatal.
+ * Lowers the engine's CPU priority. Raising it back needs privileges, so only values above 0 are
+ * applied; a refusal is logged to the service log, never fatal.
+ *
+ * Linux with autogroup scheduling (the default on desktop kernels): the engine leads its own
+ * session (detached), so it is its own scheduling group, and groups share the cores equally
+ * whatever their processes' nice values — `setpriority` alone changed nothing measurable. The
+ * group's own nice (/proc/PID/autogroup) is what weighs against the other groups, so it is set too.
  */
 function applyNiceness(pid: number, niceness: number, logFile: string): void {
   if (niceness <= 0 || (process.platform === 'win32' && niceness < 10)) return;
+  const refused = (what: string, err: unknown) => {
+    try {
+      appendFileSync(logFile, `--- aima: could not set the CPU priority (${what} ${niceness}): ${(err as Error).message}\n`);
+    } catch {
+      /* the log is best effort */
+    }
+  };
   try {
     os.setPriority(pid, niceness);
   } catch (err) {
+    refused('nice', err);
+  }
+  if (process.platform === 'linux') void setAutogroupNice(pid, niceness).catch((err: unknown) => refused('autogroup nice', err));
+}
+
+async function setAutogroupNice(pid: number, niceness: number): Promise<void> {
+  const file = `/proc/${pid}/autogroup`;
+  // Absent when the kernel has no autogroup support; "nice 0" style contents when it has.
+  if (!existsSync(file) || readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return;
+  // Unprivileged writes are rate-limited to one per 100 ms across the system (EAGAIN): retry.
+  for (let attempt = 0; ; attempt++) {
     try {
-      appendFileSync(logFile, `--- aima: could not set the CPU priority (nice ${niceness}): ${(err as Error).message}\n`);
-    } catch {
-      /* the log is best effort */
+      return writeFileSync(file, String(niceness));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 110));
     }
   }
 }
