@@ -10,6 +10,7 @@ import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
 import { GatewayMetrics } from './metrics.js';
+import { readMultipartField } from './multipart-field.js';
 import { forward, upstreamBase } from './proxy.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
 
@@ -233,6 +234,10 @@ function modelOfJson(body: Buffer): string {
 
 async function modelOfForm(body: Buffer, contentType: string | undefined): Promise<string> {
   if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
+  // Routing needs one field: read it in place (the worker parses the upload). A body this reader
+  // does not follow is parsed in full below, which also says what is wrong with it.
+  const quick = readMultipartField(body, contentType, 'model');
+  if (typeof quick === 'string' && quick !== '') return quick;
   let form: FormData;
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();

@@ -4,6 +4,7 @@
  * demand exactly as any other client's request. Each call takes an AbortSignal; aborting closes
  * the connection, which the gateway propagates upstream (the LLM stops generating).
  */
+import { randomUUID } from 'node:crypto';
 import { writeWav } from '../../../workers/common/audio/wav.js';
 
 export interface GatewayTarget {
@@ -37,13 +38,22 @@ function base(t: GatewayTarget): string {
   return u;
 }
 
+/**
+ * The upload as one buffer, text fields first (the gateway reads `model` without walking the
+ * audio). Encoding a FormData costs ~2.6 ms per turn here, on the voice-to-voice path; this is a
+ * copy. The boundary is random, so no audio can contain it by chance.
+ */
+function transcriptionUpload(model: string, wav: Buffer): { body: Buffer; contentType: string } {
+  const b = `aima-${randomUUID()}`;
+  const field = (name: string, value: string) => `--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const head = `${field('model', model)}${field('response_format', 'json')}--${b}\r\nContent-Disposition: form-data; name="file"; filename="speech.wav"\r\nContent-Type: audio/wav\r\n\r\n`;
+  return { body: Buffer.concat([Buffer.from(head), wav, Buffer.from(`\r\n--${b}--\r\n`)]), contentType: `multipart/form-data; boundary=${b}` };
+}
+
 /** Transcribes 16 kHz mono audio with `model` (POST /v1/audio/transcriptions). */
 export async function transcribe(t: GatewayTarget, model: string, samples: Float32Array, sampleRate: number, signal: AbortSignal): Promise<string> {
-  const form = new FormData();
-  form.set('file', new Blob([new Uint8Array(writeWav(samples, sampleRate))], { type: 'audio/wav' }), 'speech.wav');
-  form.set('model', model);
-  form.set('response_format', 'json');
-  const res = await fetch(`${base(t)}/v1/audio/transcriptions`, { method: 'POST', body: form, headers: headers(t, false), signal });
+  const upload = transcriptionUpload(model, writeWav(samples, sampleRate));
+  const res = await fetch(`${base(t)}/v1/audio/transcriptions`, { method: 'POST', body: upload.body, headers: { ...headers(t, false), 'content-type': upload.contentType }, signal });
   if (!res.ok) throw await failure(res, `Speech recognition with "${model}"`);
   const body = (await res.json()) as { text?: string };
   return (body.text ?? '').trim();
