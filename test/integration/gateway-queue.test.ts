@@ -36,7 +36,8 @@ async function setup(upstream: FakeOpenAI, model: Partial<RoutableModel>, policy
   };
   const gateway = new Gateway({ directory, policy: () => ({ ...basePolicy, ...policy }), authorize: () => true });
   const server = http.createServer((req, res) => {
-    if (!gateway.route(req, res, new URL(req.url!, 'http://127.0.0.1'))) res.writeHead(404).end();
+    const [path, query = ''] = req.url!.split('?');
+    if (!gateway.route(req, res, path!, query)) res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))));

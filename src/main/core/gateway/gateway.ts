@@ -62,13 +62,13 @@ export class Gateway {
   }
 
   /** The route to mount on the core's HTTP server. */
-  readonly route: Route = (req, res, url) => {
-    if (url.pathname === '/metrics') {
+  readonly route: Route = (req, res, path, query) => {
+    if (path === '/metrics') {
       void this.serveMetrics(req, res);
       return true;
     }
-    if (url.pathname !== '/v1' && !url.pathname.startsWith('/v1/')) return false;
-    void this.handle(req, res, url.pathname, url.searchParams);
+    if (path !== '/v1' && !path.startsWith('/v1/')) return false;
+    void this.handle(req, res, path, query);
     return true;
   };
 
@@ -90,7 +90,7 @@ export class Gateway {
     res.end(text);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
     const started = performance.now();
     const startedAt = Date.now();
     let model: string | null = null;
@@ -145,7 +145,7 @@ export class Gateway {
       const policy = this.opts.policy();
       let body: Buffer | null = null;
       if (spec.model === 'query') {
-        model = query.get('model') ?? '';
+        model = new URLSearchParams(query).get('model') ?? '';
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else {
         body = await readBody(req, spec.model === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);

@@ -15,8 +15,12 @@ import type { CoreEvents } from '../events.js';
 import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, type AuthPolicy } from './security.js';
 import { tokenMatches } from './token.js';
 
-/** A mounted route: returns true when it handled the request. */
-export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>;
+/**
+ * A mounted route (the gateway): called synchronously for every request whose Host passed the
+ * check, before anything else, with the raw path and query string (no URL object: this is the
+ * gateway's hot path). Returns true when it took the request; it then owns CORS and auth for it.
+ */
+export type Route = (req: IncomingMessage, res: ServerResponse, path: string, query: string) => boolean;
 
 /**
  * A mounted WebSocket endpoint: called for upgrades under /api/ other than /api/events, after the
@@ -91,15 +95,12 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   const wss = new WebSocketServer({ noServer: true });
   const sockets = new Set<WebSocket>();
 
+  /** Everything but the mounted routes: API, login, UI. Host was checked by the caller. */
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    // DNS rebinding and cross-site protection come before anything else, for every path.
-    if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
-      return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
-    }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    // The gateway answers browsers by its own CORS allow-list; everything else is same-origin only.
-    const gatewayPath = url.pathname === '/v1' || url.pathname.startsWith('/v1/') || url.pathname === '/metrics';
-    if (!gatewayPath && !isAllowedOrigin(req.headers.origin, port)) {
+    // The gateway (a route, already given its requests) answers browsers by its own CORS
+    // allow-list; everything here is same-origin only.
+    if (!isAllowedOrigin(req.headers.origin, port)) {
       return sendApiError(res, new AimaError('forbidden', `Cross-origin request from ${req.headers.origin} refused.`, 'Open AIMA from its own address.'));
     }
 
@@ -133,10 +134,6 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       }
     }
 
-    for (const route of routes) {
-      if (await route(req, res, url)) return;
-    }
-
     if (serveUi && (req.method === 'GET' || req.method === 'HEAD')) {
       res.setHeader('content-security-policy', UI_CSP);
       res.setHeader('x-content-type-options', 'nosniff');
@@ -151,6 +148,14 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   };
 
   const server = http.createServer((req, res) => {
+    // DNS rebinding and cross-site protection come before anything else, for every path.
+    if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
+      return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
+    }
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q === -1 ? raw : raw.slice(0, q);
+    for (const route of routes) if (route(req, res, path, q === -1 ? '' : raw.slice(q + 1))) return;
     handle(req, res).catch((err) => {
       if (!res.headersSent) sendApiError(res, toAimaError(err));
       else res.end();
