@@ -1,9 +1,15 @@
 /**
- * The container platform check against the real Docker daemon running here, bogus endpoints, and
- * GPU-runtime detection on constructed `docker info` objects (the shared daemon cannot be
- * reconfigured with an nvidia runtime from a test).
+ * The container platform check against the real Docker daemon running here, a second real daemon
+ * this test starts with an nvidia runtime in its daemon.json, bogus endpoints (also through the
+ * CLI's DOCKER_HOST), and GPU-runtime detection on constructed `docker info` objects.
  */
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runAima, tempHome } from '../support/cli.js';
+import { hasCommand } from '../support/system.js';
 import {
   checkContainerPlatform,
   createDockerClient,
@@ -44,6 +50,55 @@ describe('checkContainerPlatform against the real daemon', () => {
     expect(p.fix).toBe(
       'Docker is not running at unix:///tmp/nonexistent.sock — start it with `sudo systemctl start docker` (or `dockerd &`), or set DOCKER_HOST.',
     );
+  });
+
+  it('a daemon.json "runtimes" entry named nvidia is detected on a real daemon', async (ctx) => {
+    // The shared daemon cannot be reconfigured, so a second dockerd runs beside it: its own
+    // socket, data and exec roots, no networking, and a daemon.json written the way
+    // `nvidia-ctk runtime configure --runtime=docker` writes it.
+    const root = process.getuid?.() === 0;
+    requirePart(ctx, 'docker', haveDocker && hasCommand('dockerd') && root);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-dockerd-'));
+    const sock = path.join(dir, 'docker.sock');
+    writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ runtimes: { nvidia: { args: [], path: 'nvidia-container-runtime' } } }));
+    const daemon = spawn(
+      'dockerd',
+      ['--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'pid'), '-H', `unix://${sock}`, '--bridge', 'none', '--iptables=false', '--ip6tables=false'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    daemon.stderr.on('data', (d) => (log += d));
+    const exited = new Promise((r) => daemon.once('exit', r));
+    try {
+      const client = createDockerClient(`unix://${sock}`);
+      const deadline = Date.now() + 60_000;
+      let p = await checkContainerPlatform(client);
+      while (p.status !== 'running' && Date.now() < deadline && daemon.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 250));
+        p = await checkContainerPlatform(client);
+      }
+      if (p.status !== 'running') throw new Error(`the second dockerd did not come up (${p.status}):\n${log.slice(-2000)}`);
+      expect(p.runtimes).toContain('nvidia');
+      expect(p.gpu).toEqual({ kind: 'nvidia-runtime', isDefault: false });
+    } finally {
+      daemon.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('a bogus DOCKER_HOST in the environment: `aima gpu --json` says not running, with the fix', async () => {
+    const home = tempHome();
+    const env = { AIMA_HOME: home, DOCKER_HOST: 'unix:///tmp/aima-no-docker.sock' };
+    try {
+      const r = await runAima(['gpu', '--json'], env);
+      expect(r.code).toBe(0);
+      const cp = JSON.parse(r.stdout).containerPlatform;
+      expect(cp).toMatchObject({ status: 'not-running', endpoint: 'unix:///tmp/aima-no-docker.sock' });
+      expect(cp.fix).toBe('Docker is not running at unix:///tmp/aima-no-docker.sock — start it with `sudo systemctl start docker` (or `dockerd &`), or set DOCKER_HOST.');
+    } finally {
+      await runAima(['stop'], env);
+    }
   });
 
   it('a TCP port nobody listens on → not-running, naming the host', async () => {
