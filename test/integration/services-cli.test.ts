@@ -86,9 +86,17 @@ describe('aima service / aima engine (real processes)', () => {
     expect(adopted.pid).toBe(svc!.pid);
     expect(adopted.port).toBe(svc!.port);
 
+    // restart: the adopted engine stops, a new one runs.
+    const restarted = await aima(home, ['service', 'restart', 'fk', '--wait', '--json']);
+    const again = JSON.parse(restarted.stdout) as ServiceSummary;
+    expect(again).toMatchObject({ name: 'fk', state: 'running' });
+    expect(again.pid).not.toBe(svc!.pid);
+    enginePids.push(again.pid!);
+    await waitFor(() => procState(svc!.pid!) === null, 'the adopted engine gone (reaped by init: not our child any more)', 5000);
+
     const stopped = await aima(home, ['service', 'stop', 'fk']);
     expect(stopped.stdout).toMatch(/fk: stopped/);
-    await waitFor(() => procState(svc!.pid!) === null, 'engine gone (reaped by init: not our child any more)', 5000);
+    await waitFor(() => procState(again.pid!) === null, 'engine gone', 5000);
     await aima(home, ['service', 'rm', 'fk']);
     expect(await list(home)).toEqual([]);
   });
@@ -129,7 +137,11 @@ describe('aima service / aima engine (real processes)', () => {
     const r = await runAima(['service', 'start', 'cr', '--wait'], { AIMA_HOME: home });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/Service "cr" failed: .*exit code 3.*crashing on purpose/);
-    await aima(home, ['service', 'stop', 'slow']);
+    // stop --force: SIGKILL at once, no grace period.
+    const slow = (await list(home)).find((x) => x.name === 'slow')!;
+    const forced = await aima(home, ['service', 'stop', 'slow', '--force']);
+    expect(forced.stdout).toMatch(/slow: stopped/);
+    if (slow.pid) expect(procState(slow.pid)).toBeNull();
   });
 
   it('aima serve on SIGTERM: onQuit keep-running leaves the engine for the next core; stop-services (default) stops it', async () => {

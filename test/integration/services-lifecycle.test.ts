@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { createCore, type Core } from '../../src/main/core/core.js';
@@ -13,7 +13,8 @@ import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.j
 import { processStartTime } from '../../src/main/core/process/proc.js';
 import { tempHome } from '../support/cli.js';
 import { groupExists, procState, waitFor, writeFakeEngine } from '../support/services.js';
-import type { ServiceSummary } from '../../src/shared/contract/index.js';
+import type { ModelFit, ModelFitParams, ServiceSummary } from '../../src/shared/contract/index.js';
+import type { AimaError } from '../../src/shared/errors.js';
 
 const cores: Core[] = [];
 afterEach(async () => {
@@ -55,6 +56,8 @@ describe('services: lifecycle with real engine processes', () => {
     expect(procState(s.pid!)).not.toBe('Z');
     expect(procState(s.pid!)).toBeNull();
     expect(groupExists(s.pid!)).toBe(false); // the grandchild went with it
+    // The core (in this process) left no zombie at all: every child it spawned was reaped.
+    expect(zombieChildren(process.pid)).toEqual([]);
     expect(existsSync(pidFile)).toBe(false);
     const states = eventsOf(c, s.id).map((e) => `${e.from}>${e.to}`);
     const cycle = ['stopped>starting', 'starting>loading', 'loading>running', 'running>stopping', 'stopping>stopped'];
@@ -298,4 +301,61 @@ describe('services: guards refuse a start and change nothing', () => {
     const log = (await c.api['services.logs']({ name: 'ok' })).lines.join('\n');
     expect(log).toContain(`fake engine: model ${gguf}`);
   });
+
+  it('the fit check before a start: "does not fit" refuses with the reason and the fixes and changes nothing; --ignore-fit starts; a GPU service spilling to the CPU starts with a warning in its log', async () => {
+    const home = tempHome('aima-svc-');
+    writeFakeEngine(home, 'fake', ['--load-ms', '50']);
+    let verdict: ModelFit['verdict'] = { kind: 'does-not-fit', reason: 'exceeds-memory', message: 'needs 9.1 GiB, 3.2 GiB are free.' };
+    const asked: ModelFitParams[] = [];
+    const c = await createCore({
+      dataDir: home,
+      host: 'serve',
+      serviceTiming: { stopGraceMs: 2000 },
+      listGpus: async () => [{ index: 0, name: 'Test GPU' }],
+      modelFit: async (p) => {
+        asked.push(p);
+        return { model: p.name, format: 'gguf', estimator: 'gguf', gpu: null, verdict, suggestions: [{ kind: 'smaller-context', contextSize: 4096, message: 'A context of 4096 fits.' }], numbers: {}, notes: [] };
+      },
+    });
+    cores.push(c);
+    const gguf = path.join(home, 'm.gguf');
+    writeFileSync(gguf, 'GGUF');
+    new ModelsRepo(c.db).insert({ id: 'm1', name: 'big', kind: 'llm', format: 'gguf', path: gguf, sourceReal: gguf, kindReason: 'test', rootPath: gguf, sourcePath: gguf, storage: 'link', sizeBytes: 4, missing: [], warnings: [], metadata: {} });
+    await c.api['services.create']({ name: 'b', engine: 'fake', model: 'big', ctxSize: 32768, concurrency: 2 });
+
+    const refused = await c.api['services.start']({ name: 'b' }).then(
+      () => null,
+      (e: unknown) => e as AimaError,
+    );
+    expect(refused?.message).toBe('Service "b" would not fit in memory: needs 9.1 GiB, 3.2 GiB are free.');
+    expect(refused?.fix).toBe('A context of 4096 fits. To try anyway (the estimate may be wrong): `aima service start b --ignore-fit`.');
+    expect(asked[0]).toEqual({ name: 'big', ctx: 32768, parallel: 2 });
+    expect(await c.api['services.get']({ name: 'b' })).toMatchObject({ state: 'stopped', desiredState: 'stopped' });
+
+    expect((await c.api['services.start']({ name: 'b', wait: true, ignoreFit: true })).state).toBe('running');
+    await c.api['services.stop']({ name: 'b' });
+
+    verdict = { kind: 'partial-offload', gpuLayers: 20, totalLayers: 32, reason: 'weights-exceed-vram', message: '20 of 32 layers fit on GPU 0; the rest runs on the CPU.' };
+    await c.api['services.create']({ name: 'g', engine: 'fake', model: 'big', device: 'gpu', gpus: [0] });
+    expect((await c.api['services.start']({ name: 'g', wait: true })).state).toBe('running');
+    expect(asked.at(-1)).toEqual({ name: 'big', gpu: 0 });
+    expect((await c.api['services.logs']({ name: 'g' })).lines).toContain('--- aima: fit: 20 of 32 layers fit on GPU 0; the rest runs on the CPU.');
+    await c.api['services.stop']({ name: 'g' });
+  });
 });
+
+/** PIDs in /proc whose parent is `ppid` and whose state is Z (exited, never reaped). */
+function zombieChildren(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z' && Number(parent) === ppid) out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}

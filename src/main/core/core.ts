@@ -26,6 +26,7 @@ import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
 import { APP_VERSION } from './version.js';
 import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
+import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
 import { createVoiceFeature, type VoiceFeature } from './voice/feature.js';
 
 export interface CoreOptions {
@@ -36,6 +37,8 @@ export interface CoreOptions {
   nativeRoots?: string[];
   /** Services: replaces hardware detection for the GPU guard, and timer overrides (tests). */
   listGpus?: () => Promise<GpuRef[]>;
+  /** Replaces the fit estimate the services check before a start (tests). */
+  modelFit?: (p: ModelFitParams) => Promise<ModelFit>;
   serviceTiming?: Partial<SupervisorTiming>;
   /** The install token, for the gateway's auth (set by the host; tests without a server leave it out). */
   token?: string;
@@ -114,6 +117,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     operations,
     appRoot: appRoot(),
     listGpus: opts.listGpus ?? (() => hardware.listGpus()),
+    fit: opts.modelFit ?? ((p) => hardware.api['models.fit'](p)),
     timing: opts.serviceTiming,
     engineResources: () => settings.getAll().engineResources,
   });

@@ -127,6 +127,8 @@ export const ServiceStartParams = z
     wait: z.boolean().optional(),
     timeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
     operationId: z.string().max(100).optional(),
+    /** Start even when the memory estimate says the model does not fit (estimates can be wrong). */
+    ignoreFit: z.boolean().optional(),
   })
   .strict();
 

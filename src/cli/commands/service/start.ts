@@ -1,5 +1,5 @@
 /**
- * `aima service start NAME [--wait] [--timeout 600]` and `aima service restart NAME`: with --wait,
+ * `aima service start NAME [--wait] [--timeout 600] [--ignore-fit]` and `aima service restart NAME`: with --wait,
  * state changes and the engine's last log line go to stderr until it is running; Ctrl+C stops
  * waiting (the service keeps starting).
  */
@@ -14,6 +14,7 @@ interface Opts {
   wait?: boolean;
   timeout: string;
   json?: boolean;
+  ignoreFit?: boolean;
 }
 
 async function startOrRestart(which: 'services.start' | 'services.restart', name: string, opts: Opts): Promise<void> {
@@ -24,12 +25,13 @@ async function startOrRestart(which: 'services.start' | 'services.restart', name
     throw new AimaError('bad-request', (err as Error).message, 'Give --timeout in seconds.');
   }
   await withConnection(async (conn) => {
-    const s = opts.wait ? await waitWithProgress(conn, which, name, timeoutS) : await conn.api[which]({ name });
+    const ignoreFit = opts.ignoreFit ? { ignoreFit: true } : {};
+    const s = opts.wait ? await waitWithProgress(conn, which, name, timeoutS, ignoreFit) : await conn.api[which]({ name, ...ignoreFit });
     output(opts.json, s, (x) => (x.state === 'running' ? `${stateLine(x)}` : `${stateLine(x)}. Follow it with \`aima service logs ${x.name} -f\`.`));
   });
 }
 
-async function waitWithProgress(conn: Connection, which: 'services.start' | 'services.restart', name: string, timeoutS: number): Promise<ServiceSummary> {
+async function waitWithProgress(conn: Connection, which: 'services.start' | 'services.restart', name: string, timeoutS: number, extra: { ignoreFit?: boolean }): Promise<ServiceSummary> {
   const operationId = randomUUID();
   let last = '';
   const off = conn.transport.on('operation.progress', (p) => {
@@ -40,7 +42,7 @@ async function waitWithProgress(conn: Connection, which: 'services.start' | 'ser
   const onSigint = () => void conn.api['operations.cancel']({ id: operationId }).catch(() => {});
   process.on('SIGINT', onSigint);
   try {
-    return await conn.api[which]({ name, wait: true, timeoutMs: timeoutS * 1000, operationId });
+    return await conn.api[which]({ name, wait: true, timeoutMs: timeoutS * 1000, operationId, ...extra });
   } finally {
     process.off('SIGINT', onSigint);
     off();
@@ -57,6 +59,7 @@ export function registerStart(service: Command): void {
       .description(what)
       .option('--wait', 'wait until it is running (or has failed), showing progress')
       .option('--timeout <seconds>', 'how long --wait waits', '600')
+      .option('--ignore-fit', 'start even when the memory estimate says the model does not fit')
       .option('--json', 'print JSON')
       .action(action(async (name: string, opts: Opts) => startOrRestart(call, name, opts)));
   }

@@ -4,8 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import type { ModelFit, ModelFitParams } from '../../../shared/contract/hardware.js';
 import type { ModelSummary } from '../../../shared/contract/models.js';
-import type { Device } from '../../../shared/contract/services.js';
+import type { Device, ServiceSummary } from '../../../shared/contract/services.js';
 import { AimaError } from '../../../shared/errors.js';
 import type { Catalog, CatalogItem } from '../engines/catalog.js';
 
@@ -107,4 +108,38 @@ export function allocatePort(host: string): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The Hardware layer's fit verdict for a service about to start, with its own context size,
+ * parallel slots and GPU: "does not fit" refuses the start, with the estimate's reason and its
+ * suggestions as the fix (and `--ignore-fit`, since an estimate can be wrong). Returns a warning
+ * for a GPU service that would run partly or wholly on the CPU; null otherwise. A model the
+ * estimators do not cover ("no estimate") and a failing estimate never block a start.
+ */
+export async function checkFit(service: ServiceSummary, fit: (p: ModelFitParams) => Promise<ModelFit>): Promise<string | null> {
+  if (!service.model) return null;
+  let f: ModelFit;
+  try {
+    f = await fit({
+      name: service.model,
+      ...(service.ctxSize ? { ctx: service.ctxSize } : {}),
+      ...(service.device === 'gpu' && service.gpus.length > 0 ? { gpu: service.gpus[0] } : {}),
+      // llama.cpp splits its context among the parallel slots.
+      ...(service.concurrency > 1 ? { parallel: service.concurrency } : {}),
+    });
+  } catch {
+    return null;
+  }
+  const v = f.verdict;
+  if (v.kind === 'does-not-fit') {
+    const fixes = f.suggestions.map((s) => s.message).join(' ');
+    throw new AimaError(
+      'unavailable',
+      `Service "${service.name}" would not fit in memory: ${v.message}`,
+      `${fixes ? `${fixes} ` : ''}To try anyway (the estimate may be wrong): \`aima service start ${service.name} --ignore-fit\`.`,
+    );
+  }
+  if (service.device === 'gpu' && (v.kind === 'partial-offload' || (v.kind === 'fits' && v.device === 'cpu'))) return v.message;
+  return null;
 }

@@ -25,7 +25,8 @@ import type { HostFacts } from '../engines/catalog.js';
 import type { Device } from '../../../shared/contract/services.js';
 import { ModelsRepo } from '../store/repositories/models-repo.js';
 import { ServicesRepo } from '../store/repositories/services-repo.js';
-import { requireEngine, type GpuRef } from './guards.js';
+import { checkFit, requireEngine, type GpuRef } from './guards.js';
+import type { ModelFit, ModelFitParams } from '../../../shared/contract/hardware.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
 
 export type ServicesApi = Pick<
@@ -44,6 +45,8 @@ export interface ServicesOptions {
   /** Replaces hardware detection for the GPU guard (tests). */
   listGpus?: () => Promise<GpuRef[]>;
   timing?: Partial<SupervisorTiming>;
+  /** The Hardware layer's fit estimate (models.fit), checked before a stopped service starts. */
+  fit?: (p: ModelFitParams) => Promise<ModelFit>;
   /** The engineResources setting now; kept current through settings.changed. */
   engineResources?: () => Record<string, EngineResourceOverride>;
 }
@@ -131,8 +134,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     await preflight(s.engine, s.device);
   };
 
-  const startOrRestart = (which: 'start' | 'restart') => async (p: { name: string; wait?: boolean; timeoutMs?: number; operationId?: string }) => {
+  const startOrRestart = (which: 'start' | 'restart') => async (p: { name: string; wait?: boolean; timeoutMs?: number; operationId?: string; ignoreFit?: boolean }) => {
     await preflightService(p.name);
+    // Only a service that is not up yet: a running one's own memory would count against it.
+    const current = supervisor.get(p.name);
+    if (opts.fit && !p.ignoreFit && !['starting', 'loading', 'running'].includes(current.state)) {
+      const warning = await checkFit(current, opts.fit);
+      if (warning) supervisor.note(p.name, `fit: ${warning}`);
+    }
     if (!p.wait) return supervisor[which](p.name, {});
     return operations.run({ id: p.operationId, label: `Starting ${p.name}`, unit: 'percent' }, (op) =>
       supervisor[which](p.name, { wait: true, timeoutMs: p.timeoutMs, op }),

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelSummary } from '../../../shared/contract/models.js';
 import type { EngineList, ServiceCreateParams, ServiceSummary } from '../../../shared/contract/services.js';
@@ -670,6 +671,15 @@ export class ServiceSupervisor {
 
   private pidFile(record: ServiceRecord): string {
     return path.join(this.deps.runDir, `${record.id}.pid`);
+  }
+
+  /** A line from AIMA itself in the service's log (and to whoever follows it), e.g. a fit warning. */
+  note(name: string, text: string): void {
+    const live = this.byName(name);
+    const line = `--- aima: ${text}`;
+    mkdirSync(this.deps.logsDir, { recursive: true });
+    appendFileSync(this.logFile(live.record), line + '\n');
+    this.deps.onLog(live.record.name, [line]);
   }
 
   private logFile(record: ServiceRecord): string {
