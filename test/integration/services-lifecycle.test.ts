@@ -89,6 +89,28 @@ describe('services: lifecycle with real engine processes', () => {
     expect(eventsOf(c, id).map((e) => e.to)).toEqual(['starting', 'loading', 'running', 'crashed', 'backoff', 'starting', 'loading', 'running']);
   });
 
+  it('backoff resets after a stable run: an engine that crashes only after running longer than the stable time always waits the first backoff (1 s), never 2 s, 4 s', async () => {
+    const home = tempHome('aima-svc-');
+    writeFakeEngine(home, 'flaky', ['--load-ms', '20', '--crash-after-ms', '400']);
+    const c = await core(home, { stableRunMs: 200 });
+    const { id } = await c.api['services.create']({ name: 'f', engine: 'flaky' });
+    await c.api['services.start']({ name: 'f', wait: true });
+    // Three crashes, each after 400 ms of running (longer than the 200 ms stable time).
+    const startsAfterBackoff = () => eventsOf(c, id).filter((e) => e.from === 'backoff' && e.to === 'starting');
+    await waitFor(() => startsAfterBackoff().length >= 3, 'three restarts', 15_000, 50);
+    const events = eventsOf(c, id);
+    const waits = events
+      .filter((e) => e.from === 'crashed' && e.to === 'backoff')
+      .slice(0, 3)
+      .map((b) => events.find((e) => e.from === 'backoff' && e.to === 'starting' && e.at >= b.at)!.at - b.at);
+    expect(waits).toHaveLength(3);
+    for (const w of waits) {
+      expect(w).toBeGreaterThanOrEqual(950);
+      expect(w).toBeLessThan(1800); // without the reset: 2 s, then 4 s
+    }
+    await c.api['services.stop']({ name: 'f' });
+  });
+
   it('graceful stop escalates to SIGKILL after the grace period for an engine that ignores SIGTERM', async () => {
     const home = tempHome('aima-svc-');
     writeFakeEngine(home, 'stubborn', ['--load-ms', '50', '--ignore-sigterm', '--grandchild']);
