@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAima, tempHome } from '../support/cli.js';
@@ -54,21 +54,24 @@ describe('checkContainerPlatform against the real daemon', () => {
 
   it('a daemon.json "runtimes" entry named nvidia is detected on a real daemon', async (ctx) => {
     // The shared daemon cannot be reconfigured, so a second dockerd runs beside it: its own
-    // socket, data and exec roots, no networking, and a daemon.json written the way
-    // `nvidia-ctk runtime configure --runtime=docker` writes it.
+    // socket, data and exec roots, and a daemon.json written the way
+    // `nvidia-ctk runtime configure --runtime=docker` writes it. It runs in a network namespace of
+    // its own (unshare --net): a second daemon in the host's namespace deletes the first one's
+    // docker0 bridge, and every container of the shared daemon then fails to start.
     const root = process.getuid?.() === 0;
-    requirePart(ctx, 'docker', haveDocker && hasCommand('dockerd') && root);
+    requirePart(ctx, 'docker', haveDocker && hasCommand('dockerd') && hasCommand('unshare') && root);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-dockerd-'));
     const sock = path.join(dir, 'docker.sock');
     writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ runtimes: { nvidia: { args: [], path: 'nvidia-container-runtime' } } }));
     const daemon = spawn(
-      'dockerd',
-      ['--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'pid'), '-H', `unix://${sock}`, '--bridge', 'none', '--iptables=false', '--ip6tables=false'],
+      'unshare',
+      ['--net', '--', 'dockerd', '--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'pid'), '-H', `unix://${sock}`, '--bridge', 'none', '--iptables=false', '--ip6tables=false'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
     daemon.stderr.on('data', (d) => (log += d));
     const exited = new Promise((r) => daemon.once('exit', r));
+    const hostLinks = readFileSync('/proc/net/dev', 'utf8');
     try {
       const client = createDockerClient(`unix://${sock}`);
       const deadline = Date.now() + 60_000;
@@ -85,6 +88,9 @@ describe('checkContainerPlatform against the real daemon', () => {
       await exited;
       rmSync(dir, { recursive: true, force: true });
     }
+    // The shared daemon's network is untouched (docker0 and every other interface still there).
+    const names = (t: string) => t.split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort();
+    expect(names(readFileSync('/proc/net/dev', 'utf8'))).toEqual(names(hostLinks));
   }, 90_000);
 
   it('a bogus DOCKER_HOST in the environment: `aima gpu --json` says not running, with the fix', async () => {
