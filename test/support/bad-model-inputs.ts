@@ -5,6 +5,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { safetensorsBytes, withHeader } from './model-fixtures.js';
 
 export interface BadModelInput {
   row: string;
@@ -14,14 +15,6 @@ export interface BadModelInput {
   /** What the error must say (the problem); the fix is checked by each caller. */
   problem: RegExp;
   afterDup?: boolean;
-}
-
-/** A small, valid safetensors file: 8-byte length, JSON header, data. */
-export function safetensors(header: Record<string, unknown>, dataBytes: number): Buffer {
-  const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, json, Buffer.alloc(dataBytes)]);
 }
 
 /**
@@ -54,14 +47,13 @@ export function makeBadModelInputs(parent: string, gguf: string, vad: string): B
   const badJson = path.join(work, 'hf-bad-json');
   mkdirSync(badJson, { recursive: true });
   writeFileSync(path.join(badJson, 'config.json'), '{"architectures": ["LlamaForCausalLM"],');
-  writeFileSync(path.join(badJson, 'model.safetensors'), safetensors({ w: { dtype: 'F16', shape: [2, 2], data_offsets: [0, 8] } }, 8));
+  writeFileSync(path.join(badJson, 'model.safetensors'), safetensorsBytes({ w: { dtype: 'F16', shape: [2, 2] } }));
 
   const lying = path.join(work, 'hf-lying');
   mkdirSync(lying, { recursive: true });
   writeFileSync(path.join(lying, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama' }));
-  const header = safetensors({ w: { dtype: 'F16', shape: [2, 2], data_offsets: [0, 8] } }, 8);
-  header.writeBigUInt64LE(10n ** 12n, 0);
-  writeFileSync(path.join(lying, 'model.safetensors'), header);
+  const header = Buffer.from(JSON.stringify({ w: { dtype: 'F16', shape: [2, 2], data_offsets: [0, 8] } }));
+  writeFileSync(path.join(lying, 'model.safetensors'), withHeader(header, 8, 10 ** 12));
 
   const loopA = path.join(work, 'loop-a');
   const loopB = path.join(work, 'loop-b');

@@ -78,6 +78,14 @@ export async function startServe(env: Record<string, string>, extraArgs: string[
     mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
     appendFileSync(path.join(repoRoot, 'test-results', 'core-exits.log'), record);
   });
+  /** Ends the core on the test's own terms (not recorded as an unexpected exit). */
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    stopping = true;
+    child.kill(signal);
+    await exited;
+  };
   const u = new URL(loginUrl);
   return {
     child,
@@ -85,19 +93,7 @@ export async function startServe(env: Record<string, string>, extraArgs: string[
     loginUrl,
     token: u.searchParams.get('token')!,
     output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      stopping = true;
-      child.kill('SIGTERM');
-      await exited;
-    },
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      stopping = true;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
   };
 }

@@ -25,6 +25,7 @@ export function readMultipartField(body: Buffer, contentType: string, name: stri
   const boundary = multipartBoundary(contentType);
   if (!boundary) return undefined;
   const delimiter = Buffer.from(`--${boundary}`);
+  const nextDelimiter = Buffer.from(`\r\n--${boundary}`);
   let at = body.indexOf(delimiter);
   if (at === -1) return undefined;
   for (;;) {
@@ -36,7 +37,7 @@ export function readMultipartField(body: Buffer, contentType: string, name: stri
     const headersEnd = body.indexOf(HEADER_END, headersStart - CRLF.length);
     if (headersEnd === -1) return undefined;
     const headers = body.toString('latin1', headersStart, headersEnd);
-    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headersEnd + HEADER_END.length);
+    const next = body.indexOf(nextDelimiter, headersEnd + HEADER_END.length);
     if (next === -1) return undefined;
     if (partName(headers) === name) {
       // A file part of that name is not a text field.
