@@ -3,7 +3,12 @@
  * install token as bearer), so every step goes through the gateway's routing, queues and start on
  * demand exactly as any other client's request. Each call takes an AbortSignal; aborting closes
  * the connection, which the gateway propagates upstream (the LLM stops generating).
+ *
+ * node:http with a keep-alive agent rather than fetch: the client runs on the core's event loop,
+ * the same thread that proxies these very requests, so its cost is on the voice-to-voice path
+ * twice. fetch's web streams cost ~100 µs per SSE event and a millisecond or more per request here.
  */
+import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { writeWav } from '../../../workers/common/audio/wav.js';
 
@@ -13,30 +18,56 @@ export interface GatewayTarget {
   token: () => string | null;
 }
 
-function headers(t: GatewayTarget, json: boolean): Record<string, string> {
-  const h: Record<string, string> = {};
-  const token = t.token();
-  if (token) h.authorization = `Bearer ${token}`;
-  if (json) h['content-type'] = 'application/json';
-  return h;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function base(t: GatewayTarget): URL {
+  const u = t.url();
+  if (!u) throw new Error('The core is not listening yet: the voice chain needs its gateway URL.');
+  return new URL(u);
 }
 
-async function failure(res: Response, what: string): Promise<Error> {
+/**
+ * POSTs `body` to the gateway and resolves with the response once its headers arrived (the body is
+ * left to the caller). A keep-alive socket the server closed at the same moment fails before any
+ * answer: that one is retried once on a fresh connection, as Node's docs advise.
+ */
+function post(t: GatewayTarget, path: string, body: Buffer | string, contentType: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+  const u = base(t);
+  const token = t.token();
+  const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return new Promise((resolve, reject) => {
+    const attempt = (mayRetry: boolean) => {
+      const req = http.request({ hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path, method: 'POST', headers, agent, signal });
+      req.on('response', resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (mayRetry && req.reusedSocket && err.code === 'ECONNRESET' && !signal.aborted) attempt(false);
+        else reject(err);
+      });
+      req.end(body);
+    };
+    attempt(true);
+  });
+}
+
+async function readAll(res: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function failure(res: http.IncomingMessage, what: string): Promise<Error> {
   let detail = '';
   try {
-    const body = (await res.json()) as { error?: { message?: string } };
+    const body = JSON.parse((await readAll(res)).toString('utf8')) as { error?: { message?: string } };
     detail = body.error?.message ?? '';
   } catch {
     /* not JSON */
   }
-  return new Error(`${what} failed: HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
+  return new Error(`${what} failed: HTTP ${res.statusCode}${detail ? `: ${detail}` : ''}`);
 }
 
-function base(t: GatewayTarget): string {
-  const u = t.url();
-  if (!u) throw new Error('The core is not listening yet: the voice chain needs its gateway URL.');
-  return u;
-}
+const ok = (res: http.IncomingMessage) => (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
 
 /**
  * The upload as one buffer, text fields first (the gateway reads `model` without walking the
@@ -53,9 +84,9 @@ function transcriptionUpload(model: string, wav: Buffer): { body: Buffer; conten
 /** Transcribes 16 kHz mono audio with `model` (POST /v1/audio/transcriptions). */
 export async function transcribe(t: GatewayTarget, model: string, samples: Float32Array, sampleRate: number, signal: AbortSignal): Promise<string> {
   const upload = transcriptionUpload(model, writeWav(samples, sampleRate));
-  const res = await fetch(`${base(t)}/v1/audio/transcriptions`, { method: 'POST', body: upload.body, headers: { ...headers(t, false), 'content-type': upload.contentType }, signal });
-  if (!res.ok) throw await failure(res, `Speech recognition with "${model}"`);
-  const body = (await res.json()) as { text?: string };
+  const res = await post(t, '/v1/audio/transcriptions', upload.body, upload.contentType, signal);
+  if (!ok(res)) throw await failure(res, `Speech recognition with "${model}"`);
+  const body = JSON.parse((await readAll(res)).toString('utf8')) as { text?: string };
   return (body.text ?? '').trim();
 }
 
@@ -70,17 +101,13 @@ export async function* chatStream(
   req: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number; seed?: number },
   signal: AbortSignal,
 ): AsyncGenerator<string> {
-  const res = await fetch(`${base(t)}/v1/chat/completions`, {
-    method: 'POST',
-    headers: headers(t, true),
-    body: JSON.stringify({ model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true }),
-    signal,
-  });
-  if (!res.ok || !res.body) throw await failure(res, `The reply from "${req.model}"`);
-  const decoder = new TextDecoder();
+  const body = JSON.stringify({ model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true });
+  const res = await post(t, '/v1/chat/completions', body, 'application/json', signal);
+  if (!ok(res)) throw await failure(res, `The reply from "${req.model}"`);
+  res.setEncoding('utf8');
   let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
+  for await (const chunk of res as AsyncIterable<string>) {
+    buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();
@@ -104,24 +131,18 @@ export interface PcmChunk {
 
 /** Streams synthesised speech as 16-bit PCM chunks (POST /v1/audio/speech, response_format pcm). */
 export async function* speechStream(t: GatewayTarget, req: { model: string; input: string; voice: string | null }, signal: AbortSignal): AsyncGenerator<PcmChunk> {
-  const send = () =>
-    fetch(`${base(t)}/v1/audio/speech`, {
-      method: 'POST',
-      headers: headers(t, true),
-      body: JSON.stringify({ model: req.model, input: req.input, voice: req.voice ?? 'alloy', response_format: 'pcm' }),
-      signal,
-    });
-  let res = await send();
+  const body = JSON.stringify({ model: req.model, input: req.input, voice: req.voice ?? 'alloy', response_format: 'pcm' });
+  let res = await post(t, '/v1/audio/speech', body, 'application/json', signal);
   // A keep-alive connection the upstream closed at the same moment shows as 502 before any audio:
   // synthesis is idempotent, so try once more.
-  if (res.status === 502 && !signal.aborted) {
-    await res.body?.cancel();
-    res = await send();
+  if (res.statusCode === 502 && !signal.aborted) {
+    res.resume();
+    res = await post(t, '/v1/audio/speech', body, 'application/json', signal);
   }
-  if (!res.ok || !res.body) throw await failure(res, `Speech synthesis with "${req.model}"`);
-  const sampleRate = Number(res.headers.get('x-sample-rate') ?? 24_000);
+  if (!ok(res)) throw await failure(res, `Speech synthesis with "${req.model}"`);
+  const sampleRate = Number(res.headers['x-sample-rate'] ?? 24_000);
   let odd: Uint8Array | null = null;
-  for await (const raw of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const raw of res as AsyncIterable<Uint8Array>) {
     let bytes = raw;
     if (odd) {
       const joined = new Uint8Array(odd.length + raw.length);
