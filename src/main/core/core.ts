@@ -129,6 +129,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secrets });
   const startedAt = new Date().toISOString();
   let url = '';
+  // The port of `url`, kept beside it: the gateway reads it on every request (Host checks).
+  let port = 0;
   const gatewayFeature = createGatewayFeature({
     db,
     events,
@@ -138,7 +140,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: services.supervisor,
     token: () => opts.token ?? null,
     onRequest: (r) => events.emit('gateway.request', r),
-    port: () => (url ? Number(new URL(url).port) : 0),
+    port: () => port,
   });
 
   // The voice chain reaches its models through this core's own gateway, over loopback.
@@ -188,6 +190,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     voice,
     setUrl(u) {
       url = u;
+      port = u ? Number(new URL(u).port) : 0;
     },
     async close(closeOpts = {}) {
       operations.cancelAll();

@@ -76,9 +76,12 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
         return;
       }
       chunks.push(chunk);
+      // With a Content-Length the parser delimits the body: its last byte is its end, and waiting
+      // for 'end' (two ticks later) only delays a proxied request (the gateway's hot path).
+      if (size === declared) resolve(Buffer.concat(chunks));
     });
     req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
+      if (!failed && size !== declared) resolve(Buffer.concat(chunks));
     });
     req.on('error', (err) => {
       if (!failed) reject(err);

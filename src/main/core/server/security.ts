@@ -16,9 +16,19 @@ export function isLoopbackHost(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The last Host header allowed without extra hosts, and for which port (checked twice per request). */
+let allowedHost = { header: '', port: -1 };
+
 /** Host header check against DNS rebinding: a loopback name with this server's port. */
 export function isAllowedHost(hostHeader: string | undefined, port: number, extraHosts: readonly string[] = []): boolean {
   if (!hostHeader) return false;
+  if (hostHeader === allowedHost.header && port === allowedHost.port) return true;
+  const ok = checkHost(hostHeader, port, extraHosts);
+  if (ok && extraHosts.length === 0) allowedHost = { header: hostHeader, port };
+  return ok;
+}
+
+function checkHost(hostHeader: string, port: number, extraHosts: readonly string[]): boolean {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.toLowerCase());
   if (!m) return false;
   const name = m[1]!;
