@@ -12,6 +12,16 @@ describe('local API protection', () => {
     expect(isAllowedHost('127.0.0.1.evil.example:9090', 9090)).toBe(false);
     expect(isAllowedHost(undefined, 9090)).toBe(false);
   });
+  it('remembers an allowed Host only for its own port, and never a refused one', () => {
+    expect(isAllowedHost('127.0.0.1:9090', 9090)).toBe(true);
+    expect(isAllowedHost('127.0.0.1:9090', 9091)).toBe(false);
+    expect(isAllowedHost('evil.example:9090', 9090)).toBe(false);
+    expect(isAllowedHost('evil.example:9090', 9090)).toBe(false);
+    expect(isAllowedHost('evil.example:9090', 9090, ['evil.example'])).toBe(true);
+    // An extra host allowed once is not remembered for calls without it.
+    expect(isAllowedHost('evil.example:9090', 9090)).toBe(false);
+    expect(isAllowedHost('127.0.0.1:9090', 9090)).toBe(true);
+  });
   it('accepts a missing Origin or our own, refuses other sites', () => {
     expect(isAllowedOrigin(undefined, 9090)).toBe(true);
     expect(isAllowedOrigin('http://127.0.0.1:9090', 9090)).toBe(true);
