@@ -84,8 +84,7 @@ const resolveUrl = `${hub.url}/${REPO}/resolve/main/${FILE}`;
 async function curlRun(i) {
   const dst = path.join(work, `curl-${i}.out`);
   const t0 = performance.now();
-  const script = 'curl -sSfL -o "$1" "$2" && times';
-  const { stdout } = await promisify(execFile)('bash', ['-c', script, 'bench', dst, resolveUrl]);
+  const { stdout } = await promisify(execFile)('bash', ['-c', 'curl -sSfL -o "$1" "$2" && times', 'bench', dst, resolveUrl]);
   const ms = performance.now() - t0;
   if (statSync(dst).size !== size) throw new Error('curl got a short file');
   rmSync(dst);

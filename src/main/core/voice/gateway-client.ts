@@ -11,6 +11,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { writeWav } from '../../../workers/common/audio/wav.js';
+import { upstreamBase, type UpstreamBase } from '../gateway/proxy.js';
 
 export interface GatewayTarget {
   /** The core's base URL (known once it listens). */
@@ -20,10 +21,11 @@ export interface GatewayTarget {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function base(t: GatewayTarget): URL {
+/** The core's address, parsed once (the gateway's own cache of upstream bases). */
+function base(t: GatewayTarget): UpstreamBase {
   const u = t.url();
   if (!u) throw new Error('The core is not listening yet: the voice chain needs its gateway URL.');
-  return new URL(u);
+  return upstreamBase(u);
 }
 
 /**
@@ -38,7 +40,7 @@ function post(t: GatewayTarget, path: string, body: Buffer | string, contentType
   if (token) headers.authorization = `Bearer ${token}`;
   return new Promise((resolve, reject) => {
     const attempt = (mayRetry: boolean) => {
-      const req = http.request({ hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path, method: 'POST', headers, agent, signal });
+      const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathPrefix + path, method: 'POST', headers, agent, signal });
       req.on('response', resolve);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (mayRetry && req.reusedSocket && err.code === 'ECONNRESET' && !signal.aborted) attempt(false);
