@@ -84,23 +84,27 @@ const resolveUrl = `${hub.url}/${REPO}/resolve/main/${FILE}`;
 async function curlRun(i) {
   const dst = path.join(work, `curl-${i}.out`);
   const t0 = performance.now();
+  // This process serves the file (the fake Hub): its CPU meanwhile is the server's share.
+  const server0 = process.cpuUsage();
   const { stdout } = await promisify(execFile)('bash', ['-c', 'curl -sSfL -o "$1" "$2" && times', 'bench', dst, resolveUrl]);
   const ms = performance.now() - t0;
+  const server = process.cpuUsage(server0);
   if (statSync(dst).size !== size) throw new Error('curl got a short file');
   rmSync(dst);
   // `times` prints the shell's line, then the children's: "0m0.101s 0m0.532s".
   const lines = stdout.trim().split('\n');
   const cpu = lines.at(-1).split(/\s+/).map((x) => { const m = /(\d+)m([\d.]+)s/.exec(x); return m ? Number(m[1]) * 60 + Number(m[2]) : 0; });
-  return { ms, cpuS: cpu[0] + cpu[1] };
+  return { ms, cpuS: cpu[0] + cpu[1], serverCpuS: (server.user + server.system) / 1e6 };
 }
 
 // 3. aima serve (a fresh data directory each time); CPU of the core process (all threads) from /proc.
-async function aimaRun(i) {
+// `extraEnv`: AIMA_DOWNLOAD_THREAD=0 runs the transfer on the core's event loop (the comparison).
+async function aimaRun(i, extraEnv = {}) {
   const home = path.join(work, `home-${i}`);
   // AIMA_BENCH_PROFILE=DIR writes a V8 CPU profile of the core to DIR.
   const prof = process.env.AIMA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AIMA_BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...prof, path.join(root, 'bin', 'aima.mjs'), 'serve', '--port', '0'], {
-    env: { ...process.env, AIMA_HOME: home, HF_ENDPOINT: hub.url },
+    env: { ...process.env, AIMA_HOME: home, HF_ENDPOINT: hub.url, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -117,10 +121,14 @@ async function aimaRun(i) {
     });
   });
   const token = login.searchParams.get('token');
+  // The round trip of each API call while the download runs: how responsive the core stays.
+  const latencies = [];
   const call = async (name, params) => {
+    const t = performance.now();
     const res = await fetch(`${login.origin}/api/call/${name}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(params) });
     const body = await res.json();
     if (!res.ok) throw new Error(`${name}: ${JSON.stringify(body)}`);
+    latencies.push(performance.now() - t);
     return body.result ?? body;
   };
   await new Promise((r) => setTimeout(r, 500));
@@ -128,8 +136,11 @@ async function aimaRun(i) {
   let peak = baseline;
   const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(child.pid))), 50);
   const cpu0 = cpuSeconds(child.pid);
+  // The core's main thread (its event loop: API, gateway, voice) apart from the rest.
+  const main0 = cpuSeconds(child.pid, child.pid);
   const t0 = performance.now();
   const started = await call('downloads.start', { repo: REPO, files: [FILE] });
+  latencies.length = 0;
   let bytesAt = null;
   let final;
   for (;;) {
@@ -145,12 +156,15 @@ async function aimaRun(i) {
   }
   const totalMs = performance.now() - t0;
   const cpuS = cpuSeconds(child.pid) - cpu0;
+  const mainCpuS = cpuSeconds(child.pid, child.pid) - main0;
   clearInterval(sampler);
   child.kill('SIGTERM');
   await once(child, 'exit');
   rmSync(home, { recursive: true, force: true });
   if (final.state !== 'completed') throw new Error(`download failed: ${final.error}`);
-  return { totalMs, bytesMs: bytesAt ?? totalMs, baselineKiB: baseline, peakKiB: peak, cpuS };
+  latencies.sort((a, b) => a - b);
+  const apiMs = { p50: latencies[Math.floor(latencies.length / 2)] ?? 0, max: latencies.at(-1) ?? 0 };
+  return { totalMs, bytesMs: bytesAt ?? totalMs, baselineKiB: baseline, peakKiB: peak, cpuS, mainCpuS, apiMs };
 }
 
 // A warm-up of each, not counted: on a VM the first writes into memory the guest has not touched
@@ -161,13 +175,22 @@ async function aimaRun(i) {
   console.log(`warm-up (not counted): curl ${(c.ms / 1000).toFixed(2)} s, aima ${(a.totalMs / 1000).toFixed(2)} s`);
 }
 // Interleaved rounds: on a shared machine the load changes by the second; best of each counts.
+// Each round also runs the transfer on the core's event loop (AIMA_DOWNLOAD_THREAD=0), the way
+// it ran before it had a thread: what the thread buys in speed and in API responsiveness.
 const ROUNDS = Number(process.env.AIMA_BENCH_ROUNDS ?? 3);
 const curlRuns = [];
 const aimaRuns = [];
+const loopRuns = [];
+const fmtApi = (r) => `main thread ${r.mainCpuS.toFixed(2)} CPU s, API p50 ${r.apiMs.p50.toFixed(1)} / max ${r.apiMs.max.toFixed(0)} ms`;
 for (let i = 0; i < ROUNDS; i++) {
   curlRuns.push(await curlRun(i));
   aimaRuns.push(await aimaRun(i));
-  console.log(`round ${i + 1}: curl ${(curlRuns[i].ms / 1000).toFixed(2)} s (${curlRuns[i].cpuS.toFixed(2)} CPU s), aima ${(aimaRuns[i].totalMs / 1000).toFixed(2)} s (${aimaRuns[i].cpuS.toFixed(2)} CPU s), load ${os.loadavg()[0].toFixed(1)}`);
+  loopRuns.push(await aimaRun(`loop-${i}`, { AIMA_DOWNLOAD_THREAD: '0' }));
+  console.log(
+    `round ${i + 1}: curl ${(curlRuns[i].ms / 1000).toFixed(2)} s (${curlRuns[i].cpuS.toFixed(2)} CPU s), ` +
+      `aima ${(aimaRuns[i].totalMs / 1000).toFixed(2)} s (${aimaRuns[i].cpuS.toFixed(2)} CPU s, ${fmtApi(aimaRuns[i])}), ` +
+      `aima on the event loop ${(loopRuns[i].totalMs / 1000).toFixed(2)} s (${loopRuns[i].cpuS.toFixed(2)} CPU s, ${fmtApi(loopRuns[i])}), load ${os.loadavg()[0].toFixed(1)}`,
+  );
 }
 // The same over an emulated network link (the fake Hub's uplink shared by all connections,
 // AIMA_BENCH_LINK_MBPS, default 1000 = 1 Gbit/s): where users download, the link is the limit.
@@ -191,10 +214,26 @@ const curlCpu = Math.min(...curlRuns.map((r) => r.cpuS));
 const best = aimaRuns.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
 const aimaCpu = Math.min(...aimaRuns.map((r) => r.cpuS));
 const mibps = (ms) => size / 2 ** 20 / (ms / 1000);
+// The best any verified download could do here: the server's, curl's and sha256's CPU spread
+// perfectly over every core (and never faster than sha256 alone, which is one thread).
+const bestCurl = curlRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
+const floorMs = Math.max(hashMs, ((bestCurl.serverCpuS + bestCurl.cpuS) * 1000 + hashMs) / os.cpus().length);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const bestLoop = loopRuns.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
 console.log(`curl best: ${mibps(curlMs).toFixed(0)} MiB/s; aima best: ${mibps(best.totalMs).toFixed(0)} MiB/s verified and imported (bytes on disk after ${(best.bytesMs / 1000).toFixed(2)} s)`);
 console.log(`over a ${LINK_MBPS} Mbit/s link: curl ${mibps(linkCurlMs).toFixed(0)} MiB/s, aima ${mibps(linkAimaMs).toFixed(0)} MiB/s verified and imported -> ratio ${(linkCurlMs / linkAimaMs).toFixed(3)} (target >= 0.9)`);
 console.log(`loopback, no link limit (CPU-bound on this machine): vs curl ${(curlMs / best.totalMs).toFixed(3)} (target >= 0.9), vs curl then sha256 (${(hashMs / 1000).toFixed(2)} s) ${(curlVerifiedMs / best.totalMs).toFixed(3)}; bytes on disk vs curl ${(curlMs / best.bytesMs).toFixed(3)}`);
+console.log(
+  `ceiling for a verified download on ${os.cpus().length} cores: ${(floorMs / 1000).toFixed(2)} s = ${(curlMs / floorMs).toFixed(3)}x curl ` +
+    `(server ${bestCurl.serverCpuS.toFixed(2)} + curl ${bestCurl.cpuS.toFixed(2)} + sha256 ${(hashMs / 1000).toFixed(2)} CPU s over the cores); aima reaches ${(floorMs / best.totalMs).toFixed(3)} of it`,
+);
 console.log(`CPU per GiB: curl ${(curlCpu / (size / 2 ** 30)).toFixed(2)} s, aima ${(aimaCpu / (size / 2 ** 30)).toFixed(2)} s (aima includes sha256 verification)`);
+console.log(
+  `transfer thread vs the core's event loop: ${(bestLoop.totalMs / best.totalMs).toFixed(3)}x the throughput (${mibps(best.totalMs).toFixed(0)} vs ${mibps(bestLoop.totalMs).toFixed(0)} MiB/s); ` +
+    `the core's main thread ${median(aimaRuns.map((r) => r.mainCpuS)).toFixed(2)} vs ${median(loopRuns.map((r) => r.mainCpuS)).toFixed(2)} CPU s (median); ` +
+    `API round trip during the download, median of rounds: p50 ${median(aimaRuns.map((r) => r.apiMs.p50)).toFixed(1)} vs ${median(loopRuns.map((r) => r.apiMs.p50)).toFixed(1)} ms, ` +
+    `max ${median(aimaRuns.map((r) => r.apiMs.max)).toFixed(0)} vs ${median(loopRuns.map((r) => r.apiMs.max)).toFixed(0)} ms`,
+);
 const peakRss = Math.max(...aimaRuns.map((r) => r.peakKiB)) * 1024;
 const baseRss = Math.min(...aimaRuns.map((r) => r.baselineKiB)) * 1024;
 console.log(`memory: core RSS ${(baseRss / 2 ** 20).toFixed(0)} MiB idle, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB while downloading ${(size / 2 ** 20).toFixed(0)} MiB`);
@@ -214,6 +253,17 @@ const result = {
   linkCurlSeconds: +(linkCurlMs / 1000).toFixed(3),
   linkAimaSeconds: +(linkAimaMs / 1000).toFixed(3),
   linkRatioVsCurl: +(linkCurlMs / linkAimaMs).toFixed(3),
+  ceilingSeconds: +(floorMs / 1000).toFixed(3),
+  ceilingRatioVsCurl: +(curlMs / floorMs).toFixed(3),
+  aimaShareOfCeiling: +(floorMs / best.totalMs).toFixed(3),
+  eventLoopSeconds: +(bestLoop.totalMs / 1000).toFixed(3),
+  threadVsEventLoop: +(bestLoop.totalMs / best.totalMs).toFixed(3),
+  mainThreadCpuSecondsThread: +median(aimaRuns.map((r) => r.mainCpuS)).toFixed(2),
+  mainThreadCpuSecondsEventLoop: +median(loopRuns.map((r) => r.mainCpuS)).toFixed(2),
+  apiP50MsThread: +median(aimaRuns.map((r) => r.apiMs.p50)).toFixed(2),
+  apiP50MsEventLoop: +median(loopRuns.map((r) => r.apiMs.p50)).toFixed(2),
+  apiMaxMsThread: +median(aimaRuns.map((r) => r.apiMs.max)).toFixed(1),
+  apiMaxMsEventLoop: +median(loopRuns.map((r) => r.apiMs.max)).toFixed(1),
   curlCpuSeconds: +curlCpu.toFixed(2),
   aimaCpuSeconds: +aimaCpu.toFixed(2),
   rounds: ROUNDS,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Bundles the Node-side programs that are not part of the Electron build: the `aima` CLI and the
-// embedded worker processes (src/workers/<name>/main.ts -> out/workers/<name>.mjs). Dependencies
-// stay external (node_modules), only our own source is bundled.
+// Bundles the Node-side programs that are not part of the Electron build: the `aima` CLI, the
+// embedded worker processes (src/workers/<name>/main.ts -> out/workers/<name>.mjs) and the core's
+// worker threads (out/threads/<name>.mjs). Dependencies stay external (node_modules), only our own
+// source is bundled.
 import { build } from 'esbuild';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,8 @@ for (const name of readdirSync(path.join(root, 'src/workers'))) {
   const main = path.join(root, 'src/workers', name, 'main.ts');
   if (existsSync(main)) entryPoints[`workers/${name}`] = main;
 }
+// Threads the core starts (new Worker(path)): they need a file of their own in every build.
+entryPoints['threads/download-transfer'] = path.join(root, 'src/main/core/downloads/transfer-thread-main.ts');
 
 await build({
   entryPoints,

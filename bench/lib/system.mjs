@@ -22,10 +22,13 @@ export function requireParts(bench, parts) {
   }
 }
 
-/** User + system CPU seconds of a process (all its threads); null when /proc cannot tell. */
-export function cpuSeconds(pid) {
+/**
+ * User + system CPU seconds of a process (all its threads), or of one thread with `tid` (the main
+ * thread's tid is the pid); null when /proc cannot tell.
+ */
+export function cpuSeconds(pid, tid = null) {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const f = readFileSync(tid === null ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
   } catch {
     return null;

@@ -16,7 +16,7 @@ import { DownloadsRepo } from '../../src/main/core/store/repositories/downloads-
 import { ModelLibrary } from '../../src/main/core/models/library.js';
 import { DownloadManager, HubClient, type DownloadManagerOptions } from '../../src/main/core/downloads/index.js';
 import { FakeHub, type FakeFile } from '../support/fake-hub.js';
-import { requirePart, sharedModel } from '../support/system.js';
+import { repoRoot, requirePart, sharedModel } from '../support/system.js';
 import { tempHome } from '../support/cli.js';
 
 const GGUF = sharedModel('stories260K/stories260K.gguf');
@@ -53,6 +53,9 @@ interface Rig {
   events: DownloadSummary[];
   models: () => ModelSummary[];
 }
+/** The built transfer thread (what the core uses); the in-process path runs the same suite too. */
+const TRANSFER_THREAD = path.join(repoRoot, 'out', 'threads', 'download-transfer.mjs');
+let transferMode: 'thread' | 'in-process' = 'thread';
 const rigs: Rig[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) {
@@ -67,6 +70,7 @@ function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: 
   const db = openDatabase(path.join(tempHome('aima-dl-db-'), 'aima.db'));
   const library = new ModelLibrary(new ModelsRepo(db), path.join(dir, 'models'), () => undefined);
   const events: DownloadSummary[] = [];
+  if (transferMode === 'thread' && !existsSync(TRANSFER_THREAD)) throw new Error(`${TRANSFER_THREAD} is missing: build first (node scripts/build-node.mjs)`);
   const manager = new DownloadManager({
     repo: new DownloadsRepo(db),
     hub: new HubClient({ endpoint: opts.endpoint ?? hub.url }),
@@ -79,6 +83,7 @@ function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: 
     retry: { baseMs: 20, maxMs: 200, maxAttempts: 5 },
     persistEveryMs: 100,
     progressEveryMs: 50,
+    transferThread: transferMode === 'thread' ? TRANSFER_THREAD : null,
     ...opts,
   });
   const r = { dir, db, manager, library, events, models: () => library.list() };
@@ -118,7 +123,10 @@ describe('Hub search and listing', () => {
   });
 });
 
-describe('downloads', () => {
+describe.each(['thread', 'in-process'] as const)('downloads (transfer %s)', (mode) => {
+  beforeAll(() => {
+    transferMode = mode;
+  });
   it('downloads a file over parallel Range requests, verifies it and imports it (link) under models/hf', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const r = rig();

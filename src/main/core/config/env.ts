@@ -31,6 +31,7 @@ export const envSpecs = {
   DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
   HF_ENDPOINT: { description: 'Hugging Face Hub endpoint or mirror for search and downloads (default https://huggingface.co)' },
   HF_TOKEN: { description: 'Hugging Face token for gated repositories (overrides the one stored with `aima model hf-token set`)' },
+  AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),
   ...dockerLimits('AIMA_LLAMA_CPP', 'llama.cpp server (Docker)'),

@@ -126,6 +126,8 @@ export async function fetchRange(
   // 'data' events with pause/resume instead of an async iterator: one promise per write, not per
   // 64 KiB piece, which is most of the CPU cost at GB/s.
   let onAbort: (() => void) | null = null;
+  // The sink's own failure (a full disk) is not a network failure: it goes out as it is, unretried.
+  let sinkFailed = false;
   try {
     await new Promise<void>((resolve, reject) => {
       const r = res!;
@@ -142,10 +144,16 @@ export async function fetchRange(
         const pending = sink(take);
         if (pending) {
           r.pause();
-          pending.then(() => {
-            if (got >= want) resolve();
-            else r.resume();
-          }, fail);
+          pending.then(
+            () => {
+              if (got >= want) resolve();
+              else r.resume();
+            },
+            (err: unknown) => {
+              sinkFailed = true;
+              fail(err);
+            },
+          );
         } else if (got >= want) resolve();
       });
       r.on('end', () => resolve());
@@ -155,7 +163,7 @@ export async function fetchRange(
       opts.signal.addEventListener('abort', onAbort, { once: true });
     });
   } catch (err) {
-    if (opts.signal.aborted) throw err;
+    if (opts.signal.aborted || sinkFailed) throw err;
     throw err instanceof TransferError ? err : new TransferError(`connection lost after ${got} of ${want} bytes (${(err as Error).message})`, true);
   } finally {
     if (onAbort) opts.signal.removeEventListener('abort', onAbort);

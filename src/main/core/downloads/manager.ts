@@ -15,24 +15,20 @@ import type { OperationContext } from '../operations/operations.js';
 import type { ChunkRow, DownloadRow, DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import type { ImportRequest } from '../models/library.js';
 import { HubClient } from './hub.js';
-import { fetchRange, resolveFile, TransferError } from './http-range.js';
-import { PrefixHasher, type Checksum, type LiveChunk } from './prefix-hasher.js';
+import { FileProgress } from './file-progress.js';
+import { resolveFile } from './http-range.js';
+import { PrefixHasher, type Checksum } from './prefix-hasher.js';
 import { globToRegExp, groupGgufFiles } from './quant.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { DiskFullError } from './transfer.js';
+import { createTransfers } from './transfer-thread.js';
+
+export type { RetryPolicy } from './retry.js';
 
 const MiB = 1024 * 1024;
-/**
- * Bytes gathered per file write: big enough for few syscalls, small enough that socket pieces die
- * young (4 MiB per connection got them promoted to V8's old generation, and GC took more CPU than
- * the transfer: 6.4 vs 3.8 CPU s per GiB in bench/downloads.mjs).
- */
-const WRITE_BYTES = 1 * MiB;
 
-export interface RetryPolicy {
-  baseMs: number;
-  maxMs: number;
-  /** Attempts in a row without progress before the download fails (progress resets the count). */
-  maxAttempts: number;
-}
+/** A chunk as the manager tracks it; `written` is refreshed from the transfer's shared progress. */
+type LiveChunk = ChunkRow;
 
 export interface DownloadManagerOptions {
   repo: DownloadsRepo;
@@ -58,6 +54,11 @@ export interface DownloadManagerOptions {
   freeBytes?: (dir: string) => Promise<number>;
   /** A size-based fit hint for GGUF variants (hardware/fit needs model facts a listing lacks). */
   fitVerdict?: (sizeBytes: number) => FitHint;
+  /**
+   * The built transfer thread (`out/threads/download-transfer.mjs`); null or missing runs the
+   * transfer on the core's event loop instead (slower at GB/s, same behaviour).
+   */
+  transferThread?: string | null;
   log?: (line: string) => void;
 }
 
@@ -68,8 +69,16 @@ interface Job {
   stopReason: StopReason | null;
   done: Promise<void>;
   chunks: LiveChunk[];
+  /** The file being transferred: its chunks (objects of `chunks`) and their shared progress. */
+  live: { chunks: LiveChunk[]; progress: FileProgress } | null;
   retries: number;
   samples: Array<{ t: number; bytes: number }>;
+}
+
+/** Copies the transfer's shared byte counts into the job's chunks. */
+function refresh(job: Job): void {
+  if (!job.live) return;
+  job.live.chunks.forEach((c, i) => (c.written = job.live!.progress.get(i)));
 }
 
 /** Thrown for a checksum mismatch: final, not retried. */
@@ -96,33 +105,6 @@ function fmt(bytes: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${u[i]}`;
 }
 
-/** Writes `batch` (`total` bytes) at `at`, finishing short writes. */
-async function writeFully(fh: FileHandle, batch: Buffer[], total: number, at: number): Promise<void> {
-  const { bytesWritten } = await fh.writev(batch, at);
-  if (bytesWritten >= total) return;
-  // A nearly full disk answers with a short write first, ENOSPC only on the next one.
-  const rest = Buffer.concat(batch).subarray(bytesWritten);
-  for (let off = 0; off < rest.length; ) {
-    const r = await fh.write(rest, off, rest.length - off, at + bytesWritten + off);
-    if (r.bytesWritten <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    off += r.bytesWritten;
-  }
-}
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-
 export class DownloadManager {
   private readonly jobs = new Map<string, Job>();
   private readonly retry: RetryPolicy;
@@ -132,7 +114,7 @@ export class DownloadManager {
   private closed = false;
 
   constructor(private readonly o: DownloadManagerOptions) {
-    this.retry = { baseMs: 500, maxMs: 30_000, maxAttempts: 6, ...o.retry };
+    this.retry = { ...DEFAULT_RETRY, ...o.retry };
     this.chunkBytes = o.chunkBytes ?? 16 * MiB;
     this.connections = o.connections ?? 4;
     this.singleStreamBytes = o.singleStreamBytes ?? 32 * MiB;
@@ -267,6 +249,7 @@ export class DownloadManager {
 
   private summary(d: DownloadRow): DownloadSummary {
     const job = this.jobs.get(d.id);
+    if (job) refresh(job);
     const chunks = job?.chunks ?? this.o.repo.chunks(d.id);
     const files = this.o.repo.files(d.id).map((f) => {
       const done = f.verified ? f.size : chunks.filter((c) => c.path === f.path).reduce((s, c) => s + Math.min(c.written, c.length), 0);
@@ -306,6 +289,7 @@ export class DownloadManager {
       stopReason: null,
       done: Promise.resolve(),
       chunks: this.o.repo.chunks(id).map((c) => ({ ...c })),
+      live: null,
       retries: 0,
       samples: [],
     };
@@ -325,11 +309,17 @@ export class DownloadManager {
     const files = this.o.repo.files(id);
     const partDir = path.join(this.o.downloadsDir, id);
     const handles = new Map<string, FileHandle>();
-    const bytesNow = () => job.chunks.reduce((s, c) => s + c.written, 0);
+    const bytesNow = () => {
+      refresh(job);
+      return job.chunks.reduce((s, c) => s + c.written, 0);
+    };
+    // One per job: the transfer thread starts with the job's first file and ends with the job.
+    const transfers = createTransfers(this.o.transferThread ?? null);
     let persisting = Promise.resolve();
     const persist = () =>
       (persisting = persisting.then(async () => {
         // Capture first, sync second, record third: a recorded byte is always on disk.
+        refresh(job);
         const snapshot = job.chunks.map((c) => ({ path: c.path, idx: c.idx, written: c.written }));
         await Promise.all([...handles.values()].map((h) => h.datasync().catch(() => undefined)));
         this.o.repo.saveWritten(id, snapshot);
@@ -357,68 +347,37 @@ export class DownloadManager {
         const fh = await open(partPath, existsSync(partPath) ? 'r+' : 'w+', 0o644);
         handles.set(f.path, fh);
         if ((await fh.stat()).size !== f.size) await fh.truncate(f.size).catch((e: NodeJS.ErrnoException) => this.rethrowDisk(e, partDir));
-        const resolvedUrl = await this.withRetry(job, signal, () => this.resolve(id, d, f.path, signal));
+        const resolvedUrl = await withRetry(this.retry, signal, this.retryHooks(job, bytesNow), () => this.resolve(id, d, f.path, signal));
         const checksum = this.checksumOf(f, resolvedUrl);
-        const hasher = checksum ? new PrefixHasher(partPath, f.size, chunks, checksum.algo) : null;
-        const hashing = hasher?.run(signal);
+        const progress = FileProgress.create(chunks);
+        job.live = { chunks, progress };
+        const hasher = checksum ? new PrefixHasher(partPath, f.size, progress, checksum.algo) : null;
+        // Its own stop too: a transfer that fails for good ends the hasher waiting for more bytes.
+        const stopHashing = new AbortController();
+        const hashing = hasher?.run(AbortSignal.any([signal, stopHashing.signal]));
         hashing?.catch(() => undefined);
-        const queue = chunks.filter((c) => c.written < c.length);
-        // One write in flight per file: parallel pwritev calls on one file contend for its inode
-        // lock in the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
-        // rwsem_spin_on_owner); in turn they cost nothing in throughput, the page cache copy is the work.
-        let writing: Promise<unknown> = Promise.resolve();
-        const writeAt = (batch: Buffer[], total: number, at: number): Promise<void> => {
-          const done = writing.then(() => writeFully(fh, batch, total, at));
-          writing = done.catch(() => undefined);
-          return done;
-        };
-        const worker = async () => {
-          for (let c = queue.shift(); c; c = queue.shift()) {
-            const chunk = c;
-            // Socket pieces (~64 KiB) are collected and written with one writev per WRITE_BYTES: no
-            // copy, one promise per write rather than per piece.
-            let pieces: Buffer[] = [];
-            let filled = 0;
-            let lastFlush = Date.now();
-            const flush = async () => {
-              lastFlush = Date.now();
-              if (filled === 0) return;
-              const batch = pieces;
-              const total = filled;
-              pieces = [];
-              filled = 0;
-              const at = chunk.start + chunk.written;
-              try {
-                await writeAt(batch, total, at);
-              } catch (e) {
-                this.rethrowDisk(e as NodeJS.ErrnoException, partDir);
-              }
-              chunk.written += total;
-              hasher?.notify();
-            };
-            await this.withRetry(job, signal, async () => {
-              try {
-                await fetchRange(
-                  resolvedUrl.url,
-                  chunk.start + chunk.written + filled,
-                  chunk.start + chunk.length - 1,
-                  { headers: this.o.hub.authHeaders(), signal, wholeFile: chunks.length === 1 },
-                  (piece) => {
-                    pieces.push(piece);
-                    filled += piece.length;
-                    // Slow links flush by time, so a crash loses at most a moment of data.
-                    if (filled < WRITE_BYTES && Date.now() - lastFlush <= 250) return undefined;
-                    return flush();
-                  },
-                );
-              } finally {
-                // Whatever arrived is kept, also when the connection broke.
-                await flush();
-              }
-            });
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(this.connections, Math.max(1, queue.length)) }, worker));
+        try {
+          await transfers.run(
+            {
+              url: resolvedUrl.url,
+              headers: this.o.hub.authHeaders(),
+              partPath,
+              connections: this.connections,
+              wholeFile: chunks.length === 1,
+              retry: this.retry,
+            },
+            progress,
+            signal,
+            this.retryHooks(job, bytesNow),
+          );
+        } catch (e) {
+          stopHashing.abort();
+          if (e instanceof DiskFullError) throw diskFullError(partDir, 0, null);
+          throw e;
+        } finally {
+          refresh(job);
+          job.live = null;
+        }
         await persist();
         if (checksum && hashing) {
           this.setState(id, 'verifying');
@@ -468,6 +427,7 @@ export class DownloadManager {
     } finally {
       clearInterval(persistTimer);
       clearInterval(progressTimer);
+      await transfers.close();
       await persist().catch(() => undefined);
       for (const h of handles.values()) await h.close().catch(() => undefined);
       if (job.stopReason === 'cancel') await rm(partDir, { recursive: true, force: true });
@@ -495,25 +455,15 @@ export class DownloadManager {
     throw e;
   }
 
-  /** Runs `fn`, retrying transient failures with exponential backoff; progress resets the count. */
-  private async withRetry<T>(job: Job, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-    let attempt = 0;
-    for (;;) {
-      const before = job.chunks.reduce((s, c) => s + c.written, 0);
-      try {
-        return await fn();
-      } catch (err) {
-        if (signal.aborted) throw err;
-        if (!(err instanceof TransferError) || !err.retryable) throw err;
-        if (job.chunks.reduce((s, c) => s + c.written, 0) > before) attempt = 0;
-        attempt++;
+  /** Retries count toward the job's total and go to the log. */
+  private retryHooks(job: Job, progress: () => number) {
+    return {
+      progress,
+      onRetry: (message: string, attempt: number, delayMs: number) => {
         job.retries++;
-        if (attempt > this.retry.maxAttempts) throw new Error(`${err.message}; gave up after ${this.retry.maxAttempts} retries. Resume to try again.`);
-        const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1));
-        this.o.log?.(`download: ${err.message}; retry ${attempt} in ${delay} ms`);
-        await sleep(delay, signal);
-      }
-    }
+        this.o.log?.(`download: ${message}; retry ${attempt} in ${delayMs} ms`);
+      },
+    };
   }
 
   private repoDir(d: DownloadRow): string {

@@ -1,0 +1,64 @@
+/**
+ * The download transfer's thread plumbing: where its script comes from (AIMA_DOWNLOAD_THREAD, a
+ * missing build), what a thread that dies does to a running transfer, and the shared progress
+ * counters the hasher and the manager read.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FileProgress } from '../../src/main/core/downloads/file-progress.js';
+import { transferThreadEntry } from '../../src/main/core/downloads/service.js';
+import { createTransfers } from '../../src/main/core/downloads/transfer-thread.js';
+import { repoRoot } from '../support/system.js';
+
+const plan = (partPath: string) => ({ url: 'http://127.0.0.1:9/x', headers: {}, partPath, connections: 1, wholeFile: true, retry: { baseMs: 1, maxMs: 1, maxAttempts: 0 } });
+
+describe('transfer thread entry', () => {
+  it('uses the built script, refuses a bad AIMA_DOWNLOAD_THREAD, and says when the build is missing', () => {
+    const warnings: string[] = [];
+    const warn = (l: string) => warnings.push(l);
+    expect(transferThreadEntry({}, repoRoot, warn)).toBe(path.join(repoRoot, 'out', 'threads', 'download-transfer.mjs'));
+    expect(transferThreadEntry({ AIMA_DOWNLOAD_THREAD: '0' }, repoRoot, warn)).toBeNull();
+    expect(() => transferThreadEntry({ AIMA_DOWNLOAD_THREAD: 'yes' }, repoRoot, warn)).toThrow(/AIMA_DOWNLOAD_THREAD must be 0 or 1, got "yes"\. Unset it/);
+    expect(warnings).toEqual([]);
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'aima-no-build-'));
+    expect(transferThreadEntry({}, empty, warn)).toBeNull();
+    expect(warnings[0]).toMatch(/download-transfer\.mjs is missing \(build with `npm run build`\); downloads run on the core's event loop/);
+  });
+});
+
+describe('thread transfers', () => {
+  it('a thread that dies fails its transfer with a retryable error naming why, and the next run starts a new thread', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-thread-'));
+    const entry = path.join(dir, 'dies.mjs');
+    writeFileSync(entry, "throw new Error('boom at load');\n");
+    const transfers = createTransfers(entry);
+    const progress = FileProgress.create([{ start: 0, length: 10, written: 0 }]);
+    const run = () => transfers.run(plan(path.join(dir, 'x.part')), progress, new AbortController().signal, { onRetry: () => undefined });
+    await expect(run()).rejects.toMatchObject({ name: 'TransferError', retryable: true, message: expect.stringMatching(/the download thread failed: boom at load/) });
+    await expect(run()).rejects.toThrow(/boom at load/);
+    await transfers.close();
+  });
+
+  it('an aborted signal rejects with its reason before any thread starts', async () => {
+    const transfers = createTransfers(path.join(repoRoot, 'out', 'threads', 'download-transfer.mjs'));
+    const controller = new AbortController();
+    controller.abort(new Error('paused by the user'));
+    await expect(transfers.run(plan('/nonexistent'), FileProgress.create([{ start: 0, length: 1, written: 0 }]), controller.signal, { onRetry: () => undefined })).rejects.toThrow('paused by the user');
+    await transfers.close();
+  });
+});
+
+describe('FileProgress', () => {
+  it('keeps written bytes per chunk in shared memory: a second view over the same buffer sees every add', () => {
+    const p = FileProgress.create([
+      { start: 0, length: 100, written: 40 },
+      { start: 100, length: 50, written: 0 },
+    ]);
+    const view = new FileProgress(p.chunks, p.buffer);
+    p.add(1, 7);
+    p.add(0, 2 ** 33); // beyond 32 bits: files are bigger than 4 GiB
+    expect([view.get(0), view.get(1), view.total()]).toEqual([40 + 2 ** 33, 7, 47 + 2 ** 33]);
+  });
+});
