@@ -62,7 +62,8 @@ describe('Downloads panel', () => {
     hub!.faults.throttleBps = 1024 * 1024;
     await panel.download('Q8_0');
     await panel.waitState('downloading');
-    await page.locator('[data-download] [data-field="speed"]', { hasText: /\/s/ }).waitFor();
+    // Pause once bytes are on disk (the transfer thread takes a moment to start): a pause mid-file.
+    await page.locator('[data-download] [data-field="bytes"]', { hasText: /^(?!0\.0 KiB)/ }).waitFor();
     await panel.click('Pause');
     await panel.waitState('paused');
     const pausedAt = await panel.row().locator('[data-field="bytes"]').innerText();
