@@ -27,9 +27,6 @@ export type { RetryPolicy } from './retry.js';
 
 const MiB = 1024 * 1024;
 
-/** A chunk as the manager tracks it; `written` is refreshed from the transfer's shared progress. */
-type LiveChunk = ChunkRow;
-
 export interface DownloadManagerOptions {
   repo: DownloadsRepo;
   hub: HubClient;
@@ -68,9 +65,10 @@ interface Job {
   controller: AbortController;
   stopReason: StopReason | null;
   done: Promise<void>;
-  chunks: LiveChunk[];
+  /** `written` is refreshed from the running transfer's shared progress (`refresh`). */
+  chunks: ChunkRow[];
   /** The file being transferred: its chunks (objects of `chunks`) and their shared progress. */
-  live: { chunks: LiveChunk[]; progress: FileProgress } | null;
+  live: { chunks: ChunkRow[]; progress: FileProgress } | null;
   retries: number;
   samples: Array<{ t: number; bytes: number }>;
 }

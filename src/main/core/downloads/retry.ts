@@ -4,6 +4,7 @@
  * retried; progress between tries resets the count, so a long download over a flaky link never
  * runs out of tries while it is still moving.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TransferError } from './http-range.js';
 
 export interface RetryPolicy {
@@ -35,22 +36,7 @@ export async function withRetry<T>(policy: RetryPolicy, signal: AbortSignal, hoo
       if (attempt > policy.maxAttempts) throw new Error(`${err.message}; gave up after ${policy.maxAttempts} retries. Resume to try again.`);
       const delay = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
       hooks.onRetry(err.message, attempt, delay);
-      await sleep(delay, signal);
+      await sleep(delay, undefined, { signal });
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -9,13 +9,10 @@
  * Without a built thread entry (tests of the source, a build that lacks it) the same transfer runs
  * in-process: `inProcessTransfers`.
  */
-import { existsSync } from 'node:fs';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 import { FileProgress, type ChunkSpan } from './file-progress.js';
 import { TransferError } from './http-range.js';
 import { DiskFullError, transferFile, type TransferHooks, type TransferPlan } from './transfer.js';
-
-const ROLE = 'aima-download-transfer';
 
 type ToThread = { type: 'run'; id: number; plan: TransferPlan; chunks: ChunkSpan[]; progress: SharedArrayBuffer } | { type: 'abort'; id: number };
 type WireError = { kind: 'disk-full' | 'transfer' | 'error'; message: string; retryable?: boolean; status?: number };
@@ -33,9 +30,9 @@ export const inProcessTransfers = (): Transfers => ({
   close: async () => undefined,
 });
 
-/** Transfers on a thread started from `entry` (out/threads/download-transfer.mjs), or in-process without one. */
+/** Transfers on a thread started from `entry` (out/threads/download-transfer.mjs, checked by the caller), or in-process without one. */
 export function createTransfers(entry: string | null): Transfers {
-  return entry && existsSync(entry) ? new ThreadTransfers(entry) : inProcessTransfers();
+  return entry ? new ThreadTransfers(entry) : inProcessTransfers();
 }
 
 function toWire(err: unknown): WireError {
@@ -50,14 +47,10 @@ function fromWire(e: WireError): Error {
   return new Error(e.message);
 }
 
-/** True inside the transfer thread. */
-export function isTransferThread(): boolean {
-  return !isMainThread && (workerData as { role?: string } | null)?.role === ROLE;
-}
-
 /** The thread side: runs transfers as asked, reports retries and ends. */
 export function serveTransferThread(): void {
-  const port = parentPort!;
+  const port = parentPort;
+  if (!port) throw new Error('download-transfer.mjs is the download thread of the core, not a program to run.');
   const running = new Map<number, AbortController>();
   port.on('message', (m: ToThread) => {
     if (m.type === 'abort') {
@@ -85,7 +78,7 @@ class ThreadTransfers implements Transfers {
   /** The thread starts with the first transfer and again after it died (a crash fails only the transfers it was running). */
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.entry, { workerData: { role: ROLE }, ...(process.env.AIMA_YG ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.AIMA_YG) } } : {}) });
+    const worker = new Worker(this.entry);
     worker.on('message', (m: FromThread) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -5,8 +5,8 @@
  * or, without a built thread entry, on the caller's event loop. Progress goes to a FileProgress in
  * shared memory after each write reaches the page cache.
  */
-import { writeSync, writevSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { writevSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { fetchRange } from './http-range.js';
 import type { FileProgress } from './file-progress.js';
 import { withRetry, type RetryPolicy } from './retry.js';
@@ -57,28 +57,19 @@ export class DiskFullError extends Error {
 
 const isDiskFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
 
-/** Writes `batch` (`total` bytes) at `at`, finishing short writes. */
-function writeFullySync(fd: number, batch: Buffer[], total: number, at: number): void {
-  const written = writevSync(fd, batch, at);
-  if (written >= total) return;
-  const rest = Buffer.concat(batch).subarray(written);
-  for (let off = 0; off < rest.length; ) {
-    const n = writeSync(fd, rest, off, rest.length - off, at + written + off);
-    if (n <= 0) throw new DiskFullError();
-    off += n;
-  }
-}
+/** A positional writev, blocking or not; returns the bytes written. */
+type Writev = (batch: Buffer[], at: number) => number | Promise<number>;
 
 /** Writes `batch` (`total` bytes) at `at`, finishing short writes. */
-async function writeFully(fh: FileHandle, batch: Buffer[], total: number, at: number): Promise<void> {
-  const { bytesWritten } = await fh.writev(batch, at);
-  if (bytesWritten >= total) return;
+async function writeFully(writev: Writev, batch: Buffer[], total: number, at: number): Promise<void> {
+  let done = await writev(batch, at);
+  if (done >= total) return;
   // A nearly full disk answers with a short write first, ENOSPC only on the next one.
-  const rest = Buffer.concat(batch).subarray(bytesWritten);
-  for (let off = 0; off < rest.length; ) {
-    const r = await fh.write(rest, off, rest.length - off, at + bytesWritten + off);
-    if (r.bytesWritten <= 0) throw new DiskFullError();
-    off += r.bytesWritten;
+  const all = Buffer.concat(batch);
+  while (done < total) {
+    const n = await writev([all.subarray(done)], at + done);
+    if (n <= 0) throw new DiskFullError();
+    done += n;
   }
 }
 
@@ -90,29 +81,19 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   // One write in flight per file: parallel pwritev calls on one file contend for its inode lock in
   // the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
   // rwsem_spin_on_owner); in turn they cost nothing in throughput, the page cache copy is the work.
+  const writev: Writev = opts.blockingWrites ? (batch, at) => writevSync(fh.fd, batch, at) : async (batch, at) => (await fh.writev(batch, at)).bytesWritten;
   let writing: Promise<unknown> = Promise.resolve();
   const writeAt = (batch: Buffer[], total: number, at: number): Promise<void> => {
-    if (opts.blockingWrites) {
-      try {
-        writeFullySync(fh.fd, batch, total, at);
-        return Promise.resolve();
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
-    }
-    const done = writing.then(() => writeFully(fh, batch, total, at));
+    const done = writing.then(() => writeFully(writev, batch, total, at));
     writing = done.catch(() => undefined);
     return done;
   };
   const retryHooks = { progress: () => progress.total(), onRetry: hooks.onRetry };
   // The first connection to fail for good stops the others: nothing keeps fetching for a file
   // whose transfer already failed.
-  const inner = new AbortController();
-  const stopAll = (reason: unknown) => inner.abort(reason);
-  const onAbort = () => stopAll(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  let failure: { error: unknown } | null = null;
+  const stopOthers = new AbortController();
+  const connSignal = AbortSignal.any([signal, stopOthers.signal]);
+  const failures: unknown[] = [];
 
   const connection = async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
@@ -137,13 +118,13 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
         }
         progress.add(idx, total);
       };
-      await withRetry(plan.retry, inner.signal, retryHooks, async () => {
+      await withRetry(plan.retry, connSignal, retryHooks, async () => {
         try {
           await fetchRange(
             plan.url,
             chunk.start + progress.get(idx) + filled,
             chunk.start + chunk.length - 1,
-            { headers: plan.headers, signal: inner.signal, wholeFile: plan.wholeFile },
+            { headers: plan.headers, signal: connSignal, wholeFile: plan.wholeFile },
             (piece) => {
               pieces.push(piece);
               filled += piece.length;
@@ -162,16 +143,15 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
     await Promise.all(
       Array.from({ length: Math.min(plan.connections, queue.length) }, () =>
         connection().catch((error: unknown) => {
-          if (!failure && !signal.aborted) failure = { error };
-          stopAll(error);
+          if (!connSignal.aborted) failures.push(error);
+          stopOthers.abort(error);
         }),
       ),
     );
   } finally {
-    signal.removeEventListener('abort', onAbort);
     await writing;
     await fh.close();
   }
   if (signal.aborted) throw signal.reason;
-  if (failure) throw (failure as { error: unknown }).error;
+  if (failures.length > 0) throw failures[0];
 }
