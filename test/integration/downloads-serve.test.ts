@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { aimaBin, runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { FakeHub } from '../support/fake-hub.js';
-import { requirePart, sharedModel } from '../support/system.js';
+import { repoRoot, requirePart, sharedModel } from '../support/system.js';
 
 const GGUF = sharedModel('stories260K/stories260K.gguf');
 const REPO = 'aima-test/stories260K-GGUF';
@@ -89,6 +90,34 @@ describe('aima model pull', () => {
     expect(Math.min(...afterStarts)).toBeLessThanOrEqual(sentBeforeKill);
     const list = await runAima(['model', 'list', '--json'], env);
     expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((m) => m.name)).toContain('pulled');
+  });
+
+  it('over HTTPS: a mirror signed by a private authority works once NODE_EXTRA_CA_CERTS names it, and without it fails at once, naming the fix', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const tlsDir = path.join(repoRoot, 'test', 'fixtures', 'tls');
+    const caFile = path.join(tlsDir, 'localhost-cert.pem');
+    const content = readFileSync(GGUF);
+    const secure = await FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] }, { tls: { key: readFileSync(path.join(tlsDir, 'localhost-key.pem')), cert: readFileSync(caFile) } });
+    try {
+      const untrusted = { AIMA_HOME: tempHome('aima-pull-tls-'), HF_ENDPOINT: secure.url };
+      serves.push(await startServe(untrusted));
+      const started = Date.now();
+      const refused = await runAima(['model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled'], untrusted, 60_000);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/TLS certificate .*is not trusted.*NODE_EXTRA_CA_CERTS=/s);
+      // Not retried with backoff: a certificate does not fix itself.
+      expect(Date.now() - started).toBeLessThan(10_000);
+
+      const trusted = { AIMA_HOME: tempHome('aima-pull-tls-'), HF_ENDPOINT: secure.url, NODE_EXTRA_CA_CERTS: caFile };
+      serves.push(await startServe(trusted));
+      const r = await runAima(['model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled', '--json'], trusted, 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ state: 'completed', modelName: 'pulled', bytesDone: content.length });
+      // The bytes came over TLS from the CDN path, in ranges (the transfer's own reader, not only the resolve).
+      expect(secure.rangeStarts(FILE).length).toBeGreaterThan(0);
+    } finally {
+      await secure.close();
+    }
   });
 
   it('explains a bad repository spec', async (ctx) => {

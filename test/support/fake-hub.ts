@@ -10,6 +10,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeFile {
@@ -67,15 +68,17 @@ export class FakeHub {
   /** When the emulated link is free again (performance.now() ms). */
   private linkFreeAt = 0;
   private readonly repos = new Map<string, Map<string, Entry>>();
-  private server!: http.Server;
+  private server!: http.Server | https.Server;
   url = '';
 
-  static async start(repos: Record<string, FakeFile[]>): Promise<FakeHub> {
+  /** `tls`: serve HTTPS with this certificate (a mirror signed by a private authority). */
+  static async start(repos: Record<string, FakeFile[]>, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<FakeHub> {
     const hub = new FakeHub();
     for (const [id, files] of Object.entries(repos)) hub.addRepo(id, files);
-    hub.server = http.createServer((req, res) => hub.handle(req, res));
+    const handle = (req: http.IncomingMessage, res: http.ServerResponse) => hub.handle(req, res);
+    hub.server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle);
     await new Promise<void>((r) => hub.server.listen(0, '127.0.0.1', r));
-    hub.url = `http://127.0.0.1:${(hub.server.address() as AddressInfo).port}`;
+    hub.url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(hub.server.address() as AddressInfo).port}`;
     return hub;
   }
 

@@ -1,15 +1,19 @@
 /**
  * The download transfer's thread plumbing: where its script comes from (AIMA_DOWNLOAD_THREAD, a
  * missing build), what a thread that dies does to a running transfer, and the shared progress
- * counters the hasher and the manager read.
+ * counters the hasher and the manager read; the transfer's fall-back to node:http for chunked bodies.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { FileProgress } from '../../src/main/core/downloads/file-progress.js';
 import { transferThreadEntry } from '../../src/main/core/downloads/service.js';
 import { createTransfers } from '../../src/main/core/downloads/transfer-thread.js';
+import { transferFile } from '../../src/main/core/downloads/transfer.js';
 import { repoRoot } from '../support/system.js';
 
 const plan = (partPath: string) => ({ url: 'http://127.0.0.1:9/x', headers: {}, partPath, connections: 1, wholeFile: true, retry: { baseMs: 1, maxMs: 1, maxAttempts: 0 } });
@@ -47,6 +51,50 @@ describe('thread transfers', () => {
     controller.abort(new Error('paused by the user'));
     await expect(transfers.run(plan('/nonexistent'), FileProgress.create([{ start: 0, length: 1, written: 0 }]), controller.signal, { onRetry: () => undefined })).rejects.toThrow('paused by the user');
     await transfers.close();
+  });
+});
+
+describe('transferFile', () => {
+  /** Answers ranges chunked (no Content-Length), as some mirrors and proxies do; the second answer (node:http's first) is cut after 100 KiB. */
+  async function chunkedServer(data: Buffer) {
+    const starts: number[] = [];
+    const server = http.createServer((req, res) => {
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '')!;
+      const start = Number(m[1]);
+      const end = Number(m[2]);
+      starts.push(start);
+      res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${data.length}`, 'transfer-encoding': 'chunked' });
+      if (starts.length === 2) {
+        res.write(data.subarray(start, start + 100 * 1024));
+        setTimeout(() => res.destroy(), 50);
+      } else res.end(data.subarray(start, end + 1));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/f`, starts, close: () => (server.closeAllConnections(), server.close()) };
+  }
+
+  it.each([['blocking', true], ['asynchronous', false]])('a chunked body goes through node:http instead, with %s writes; a cut one resumes after the bytes written', async (_mode, blockingWrites) => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const srv = await chunkedServer(data);
+    try {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-chunked-'));
+      const partPath = path.join(dir, 'f.part');
+      writeFileSync(partPath, Buffer.alloc(data.length));
+      const progress = FileProgress.create([
+        { start: 0, length: 2 * 1024 * 1024, written: 0 },
+        { start: 2 * 1024 * 1024, length: data.length - 2 * 1024 * 1024, written: 0 },
+      ]);
+      const retries: string[] = [];
+      const p = { url: srv.url, headers: {}, partPath, connections: 1, wholeFile: false, retry: { baseMs: 1, maxMs: 1, maxAttempts: 3 } };
+      await transferFile(p, progress, new AbortController().signal, { onRetry: (m) => retries.push(m) }, { blockingWrites });
+      expect(readFileSync(partPath).equals(data)).toBe(true);
+      expect(progress.total()).toBe(data.length);
+      expect(retries).toHaveLength(1);
+      // RangeConnection's try, node:http's cut one, its resume after the 100 KiB written, the second chunk.
+      expect(srv.starts).toEqual([0, 0, 100 * 1024, 2 * 1024 * 1024]);
+    } finally {
+      srv.close();
+    }
   });
 });
 

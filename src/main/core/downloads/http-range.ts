@@ -1,10 +1,12 @@
 /**
- * Plain node:http(s) for the byte transfers (fetch's web streams cost throughput at GB/s):
- * resolve a Hub file (HEAD, redirects by hand so the CDN location and the Hub's checksum headers
- * are both seen) and stream a byte range into a callback with backpressure.
+ * node:http(s) for what the range reader (range-connection.ts) does not do: resolving a Hub file
+ * (HEAD, redirects by hand so the CDN location and the Hub's checksum headers are both seen), and
+ * range GETs of bodies without a Content-Length (chunked), streamed into a sink with backpressure.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { judgeRangeResponse } from './response-head.js';
+import { networkError, statusError, TransferError } from './transfer-error.js';
 
 export interface ResolvedFile {
   /** Where the bytes are (the CDN location for LFS files, the resolve URL itself otherwise). */
@@ -14,18 +16,6 @@ export interface ResolvedFile {
   linkedEtag: string | null;
   etag: string | null;
   commit: string | null;
-}
-
-/** A failure worth retrying (network, 5xx, 429, a cut body); others (404, 403, 416) are final. */
-export class TransferError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'TransferError';
-  }
 }
 
 const agentOpts = { keepAlive: true, maxSockets: 16 };
@@ -39,17 +29,12 @@ function send(url: string, method: 'HEAD' | 'GET', headers: Record<string, strin
     const req = mod.request(u, { method, headers: { 'user-agent': 'aima', ...headers }, agent: u.protocol === 'https:' ? httpsAgent : httpAgent, signal });
     req.setTimeout(timeoutMs, () => req.destroy(new TransferError(`no answer from ${u.host} in ${timeoutMs / 1000} s`, true)));
     req.on('response', resolve);
-    req.on('error', (err) => reject(signal.aborted ? err : err instanceof TransferError ? err : new TransferError(`${u.host}: ${err.message}`, true)));
+    req.on('error', (err) => reject(signal.aborted ? err : err instanceof TransferError ? err : networkError(u.host, err)));
     req.end();
   });
 }
 
 const unquote = (v: string | string[] | undefined) => (typeof v === 'string' ? v.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
-
-function statusError(status: number, url: string): TransferError {
-  const retryable = status >= 500 || status === 429 || status === 408;
-  return new TransferError(`${new URL(url).host} answered HTTP ${status}`, retryable, status);
-}
 
 /** HEAD on the resolve URL, following up to 5 redirects, keeping the Hub's headers from the first answer. */
 export async function resolveFile(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs = 30_000): Promise<ResolvedFile> {
@@ -92,32 +77,20 @@ export async function fetchRange(
   const headers = { ...opts.headers, range: `bytes=${start}-${end}`, 'accept-encoding': 'identity' };
   let current = url;
   let res: http.IncomingMessage | null = null;
-  for (let hop = 0; hop < 6; hop++) {
+  for (let hop = 0; ; hop++) {
+    if (hop > 5) throw new TransferError(`too many redirects from ${url}`, false);
     res = await send(current, 'GET', hop === 0 ? headers : { range: headers.range, 'accept-encoding': 'identity' }, opts.signal, opts.timeoutMs ?? 30_000);
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location) {
-      res.resume();
-      current = new URL(res.headers.location, current).toString();
-      continue;
-    }
-    break;
-  }
-  if (!res) throw new TransferError('no response', true);
-  const status = res.statusCode ?? 0;
-  if (status === 200 && !(start === 0 && opts.wholeFile)) {
-    res.destroy();
-    throw new TransferError(`${new URL(current).host} ignored the Range request (HTTP 200 instead of 206)`, false, 200);
-  }
-  if (status !== 206 && status !== 200) {
-    res.resume();
-    throw statusError(status, current);
-  }
-  if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
-    if (!m || Number(m[1]) !== start) {
+    const { location, 'content-range': contentRange } = res.headers;
+    let verdict;
+    try {
+      verdict = judgeRangeResponse({ status: res.statusCode ?? 0, headers: { ...(location ? { location } : {}), ...(contentRange ? { 'content-range': contentRange } : {}) } }, current, start, end, opts.wholeFile ?? false);
+    } catch (err) {
       res.destroy();
-      throw new TransferError(`unexpected Content-Range "${res.headers['content-range']}" for bytes=${start}-${end}`, true, 206);
+      throw err;
     }
+    if (verdict.kind === 'body') break;
+    res.resume();
+    current = verdict.location;
   }
   const want = end - start + 1;
   let got = 0;

@@ -5,6 +5,7 @@
  */
 import type { HubFile, HubModelHit } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
+import { untrustedCertificate, UNTRUSTED_CERTIFICATE_FIX } from './transfer-error.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
@@ -102,6 +103,8 @@ export class HubClient {
     try {
       res = await this.fetchFn(url, { headers: { accept: 'application/json', ...this.authHeaders() }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
     } catch (err) {
+      const cert = untrustedCertificate(err);
+      if (cert) throw new AimaError('unavailable', `Could not ${what}: the TLS certificate of ${this.endpoint} is not trusted (${cert.message}).`, UNTRUSTED_CERTIFICATE_FIX);
       throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable (${(err as Error).message}).`, 'Check the network, or set HF_ENDPOINT to a reachable mirror.');
     }
     if (res.ok) return res;

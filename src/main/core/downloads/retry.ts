@@ -5,7 +5,7 @@
  * runs out of tries while it is still moving.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransferError } from './http-range.js';
+import { TransferError } from './transfer-error.js';
 
 export interface RetryPolicy {
   baseMs: number;

@@ -1,17 +1,17 @@
 /**
- * Runs file transfers (transfer.ts) on a worker thread. At GB/s Node's HTTP client allocates an
- * ArrayBuffer per 64 KiB socket read; on the core's thread that garbage kept the core's whole heap
- * being marked (the same client cost 1.8-1.9 CPU s per GiB beside a small heap, 2.7-2.9 beside the
- * core's ~600k objects) and the transfer held the event loop that also serves the API and the
- * gateway. The thread has a heap of its own and leaves the event loop free. Progress crosses in
- * shared memory (file-progress.ts); messages carry only starts, retries and ends.
+ * Runs file transfers (transfer.ts) on a worker thread, one per running download. The transfer's
+ * CPU (reads, writes, at GB/s a core's worth) then never holds the event loop that also serves
+ * the API, the gateway and voice, and what it allocates is marked in a small heap of its own: with
+ * node:http on the core's thread the same transfer cost 1.8-1.9 CPU s per GiB beside a small heap,
+ * 2.7-2.9 beside the core's ~600k objects. Progress crosses in shared memory (file-progress.ts);
+ * messages carry only starts, retries and ends.
  *
  * Without a built thread entry (tests of the source, a build that lacks it) the same transfer runs
  * in-process: `inProcessTransfers`.
  */
 import { parentPort, Worker } from 'node:worker_threads';
 import { FileProgress, type ChunkSpan } from './file-progress.js';
-import { TransferError } from './http-range.js';
+import { TransferError } from './transfer-error.js';
 import { DiskFullError, transferFile, type TransferHooks, type TransferPlan } from './transfer.js';
 
 type ToThread = { type: 'run'; id: number; plan: TransferPlan; chunks: ChunkSpan[]; progress: SharedArrayBuffer } | { type: 'abort'; id: number };

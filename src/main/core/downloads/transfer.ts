@@ -1,22 +1,21 @@
 /**
- * Fetches one file's missing chunks into its `.part` file: parallel Range requests, socket pieces
- * gathered into one writev per WRITE_BYTES, one write in flight per file, retries with backoff.
- * It knows nothing of SQLite or the core, so it runs on the transfer thread (transfer-thread.ts)
- * or, without a built thread entry, on the caller's event loop. Progress goes to a FileProgress in
- * shared memory after each write reaches the page cache.
+ * Fetches one file's missing chunks into its `.part` file: parallel range GETs (one
+ * RangeConnection each, kept alive across chunks), socket reads handed over a MiB at a time and
+ * written where they landed, one write in flight per file, retries with backoff. It knows nothing
+ * of SQLite or the core, so it runs on the transfer thread (transfer-thread.ts) or, without a built
+ * thread entry, on the caller's event loop. Progress goes to a FileProgress in shared memory after
+ * each write reaches the page cache.
  */
-import { writevSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { fetchRange } from './http-range.js';
 import type { FileProgress } from './file-progress.js';
+import { RangeConnection, type BodySink } from './range-connection.js';
+import { UnsupportedFramingError } from './response-head.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 
 const MiB = 1024 * 1024;
-/**
- * Bytes gathered per file write: big enough for few syscalls, small enough that socket pieces die
- * young (4 MiB per connection got them promoted to V8's old generation, and GC took more CPU than
- * the transfer: 6.4 vs 3.8 CPU s per GiB in bench/downloads.mjs).
- */
+/** Bytes per file write: few syscalls, and a buffer per connection that stays in the CPU's caches' reach. */
 const WRITE_BYTES = 1 * MiB;
 /** Slow links flush by time, so a crash loses at most a moment of data. */
 const FLUSH_EVERY_MS = 250;
@@ -55,21 +54,60 @@ export class DiskFullError extends Error {
   }
 }
 
-const isDiskFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '');
+const diskError = (e: unknown) => (['ENOSPC', 'EDQUOT'].includes((e as NodeJS.ErrnoException).code ?? '') ? new DiskFullError() : e);
 
-/** A positional writev, blocking or not; returns the bytes written. */
-type Writev = (batch: Buffer[], at: number) => number | Promise<number>;
-
-/** Writes `batch` (`total` bytes) at `at`, finishing short writes. */
-async function writeFully(writev: Writev, batch: Buffer[], total: number, at: number): Promise<void> {
-  let done = await writev(batch, at);
-  if (done >= total) return;
-  // A nearly full disk answers with a short write first, ENOSPC only on the next one.
-  const all = Buffer.concat(batch);
-  while (done < total) {
-    const n = await writev([all.subarray(done)], at + done);
+/** Writes all of `bytes` at `at`. A nearly full disk answers with a short write first, ENOSPC only on the next one. */
+function writeAllSync(fd: number, bytes: Buffer, at: number): void {
+  for (let done = 0; done < bytes.length; ) {
+    let n: number;
+    try {
+      n = writeSync(fd, bytes, done, bytes.length - done, at + done);
+    } catch (e) {
+      throw diskError(e);
+    }
     if (n <= 0) throw new DiskFullError();
     done += n;
+  }
+}
+
+async function writeAll(fh: FileHandle, bytes: Buffer, at: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    let n: number;
+    try {
+      n = (await fh.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+    } catch (e) {
+      throw diskError(e);
+    }
+    if (n <= 0) throw new DiskFullError();
+    done += n;
+  }
+}
+
+/**
+ * The same range through node:http, for a body RangeConnection does not read (chunked): its
+ * socket pieces gathered into the sink a MiB (or FLUSH_EVERY_MS) at a time.
+ */
+async function fetchRangeGathered(url: string, start: number, end: number, opts: Parameters<typeof fetchRange>[3], sink: BodySink): Promise<void> {
+  let pieces: Buffer[] = [];
+  let filled = 0;
+  let lastFlush = Date.now();
+  const flush = () => {
+    lastFlush = Date.now();
+    if (filled === 0) return undefined;
+    const bytes = Buffer.concat(pieces, filled);
+    pieces = [];
+    filled = 0;
+    return sink(bytes);
+  };
+  try {
+    await fetchRange(url, start, end, opts, (piece) => {
+      pieces.push(piece);
+      filled += piece.length;
+      return filled >= WRITE_BYTES || Date.now() - lastFlush > FLUSH_EVERY_MS ? flush() : undefined;
+    });
+  } finally {
+    // Whatever arrived is kept, also when the connection broke.
+    await flush();
   }
 }
 
@@ -78,13 +116,31 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const queue = chunks.map((_, i) => i).filter((i) => progress.get(i) < chunks[i]!.length);
   if (queue.length === 0) return;
   const fh = await open(plan.partPath, 'r+');
-  // One write in flight per file: parallel pwritev calls on one file contend for its inode lock in
+  // One write in flight per file: parallel pwrite calls on one file contend for its inode lock in
   // the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
   // rwsem_spin_on_owner); in turn they cost nothing in throughput, the page cache copy is the work.
-  const writev: Writev = opts.blockingWrites ? (batch, at) => writevSync(fh.fd, batch, at) : async (batch, at) => (await fh.writev(batch, at)).bytesWritten;
+  // Blocking writes are one at a time anyway.
   let writing: Promise<unknown> = Promise.resolve();
-  const writeAt = (batch: Buffer[], total: number, at: number): Promise<void> => {
-    const done = writing.then(() => writeFully(writev, batch, total, at));
+  // After a failed write nothing queued behind it may land: the written counts mean "contiguous from the chunk's start".
+  let writeFailure: unknown = null;
+  const write = (idx: number, bytes: Buffer, at: number): Promise<void> | undefined => {
+    if (opts.blockingWrites) {
+      writeAllSync(fh.fd, bytes, at);
+      progress.add(idx, bytes.length);
+      return undefined;
+    }
+    const done = writing
+      .then(() => {
+        if (writeFailure) throw writeFailure;
+        return writeAll(fh, bytes, at);
+      })
+      .then(
+        () => progress.add(idx, bytes.length),
+        (e: unknown) => {
+          writeFailure ??= e;
+          throw e;
+        },
+      );
     writing = done.catch(() => undefined);
     return done;
   };
@@ -94,49 +150,37 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const stopOthers = new AbortController();
   const connSignal = AbortSignal.any([signal, stopOthers.signal]);
   const failures: unknown[] = [];
+  // Set once a response comes framed in a way RangeConnection does not read: node:http from then on.
+  let generalClient = false;
 
   const connection = async () => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      const idx = i;
-      const chunk = chunks[idx]!;
-      // Socket pieces (~64 KiB) are collected and written with one writev per WRITE_BYTES: no copy,
-      // one promise per write rather than per piece.
-      let pieces: Buffer[] = [];
-      let filled = 0;
-      let lastFlush = Date.now();
-      const flush = async () => {
-        lastFlush = Date.now();
-        if (filled === 0) return;
-        const batch = pieces;
-        const total = filled;
-        pieces = [];
-        filled = 0;
-        try {
-          await writeAt(batch, total, chunk.start + progress.get(idx));
-        } catch (e) {
-          throw isDiskFull(e) ? new DiskFullError() : e;
-        }
-        progress.add(idx, total);
-      };
-      await withRetry(plan.retry, connSignal, retryHooks, async () => {
-        try {
-          await fetchRange(
-            plan.url,
-            chunk.start + progress.get(idx) + filled,
-            chunk.start + chunk.length - 1,
-            { headers: plan.headers, signal: connSignal, wholeFile: plan.wholeFile },
-            (piece) => {
-              pieces.push(piece);
-              filled += piece.length;
-              if (filled < WRITE_BYTES && Date.now() - lastFlush <= FLUSH_EVERY_MS) return undefined;
-              return flush();
-            },
-          );
-        } finally {
-          // Whatever arrived is kept, also when the connection broke.
-          await flush();
-        }
-      });
+    const conn = new RangeConnection({ headers: plan.headers, signal: connSignal, bufferBytes: WRITE_BYTES, flushAfterMs: FLUSH_EVERY_MS });
+    try {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        const idx = i;
+        const chunk = chunks[idx]!;
+        const end = chunk.start + chunk.length - 1;
+        await withRetry(plan.retry, connSignal, retryHooks, async () => {
+          // Every earlier write of this chunk settled: its recorded bytes are where the range resumes.
+          let at = chunk.start + progress.get(idx);
+          const sink: BodySink = (bytes) => {
+            const pos = at;
+            at += bytes.length;
+            return write(idx, bytes, pos);
+          };
+          if (!generalClient) {
+            try {
+              return await conn.get(plan.url, at, end, plan.wholeFile, sink);
+            } catch (e) {
+              if (!(e instanceof UnsupportedFramingError)) throw e;
+              generalClient = true;
+            }
+          }
+          await fetchRangeGathered(plan.url, at, end, { headers: plan.headers, signal: connSignal, wholeFile: plan.wholeFile }, sink);
+        });
+      }
+    } finally {
+      conn.close();
     }
   };
   try {
