@@ -80,10 +80,9 @@ export async function fetchRange(
   for (let hop = 0; ; hop++) {
     if (hop > 5) throw new TransferError(`too many redirects from ${url}`, false);
     res = await send(current, 'GET', hop === 0 ? headers : { range: headers.range, 'accept-encoding': 'identity' }, opts.signal, opts.timeoutMs ?? 30_000);
-    const { location, 'content-range': contentRange } = res.headers;
     let verdict;
     try {
-      verdict = judgeRangeResponse({ status: res.statusCode ?? 0, headers: { ...(location ? { location } : {}), ...(contentRange ? { 'content-range': contentRange } : {}) } }, current, start, end, opts.wholeFile ?? false);
+      verdict = judgeRangeResponse({ status: res.statusCode ?? 0, headers: res.headers }, current, start, end, opts.wholeFile ?? false);
     } catch (err) {
       res.destroy();
       throw err;

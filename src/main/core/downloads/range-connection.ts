@@ -163,13 +163,9 @@ export class RangeConnection {
     );
     socket.on(
       'error',
-      mine((err: Error) => {
-        const e = networkError(u.host, err);
-        if (!e.retryable && this.req && !this.req.outcome) this.fail(e);
-        else this.lost(e.message);
-      }),
+      mine((err: Error) => this.lost(networkError(u.host, err))),
     );
-    const closed = mine(() => this.lost(this.req?.phase === 'body' ? `connection closed after ${this.req.got} of ${this.req.got + this.req.left} bytes` : `${u.host} closed the connection before answering`));
+    const closed = mine(() => this.lost(new TransferError(this.req?.phase === 'body' ? `connection closed after ${this.req.got} of ${this.req.got + this.req.left} bytes` : `${u.host} closed the connection before answering`, true)));
     socket.on('end', closed);
     socket.on('close', closed);
     // Flowing, so the end of the stream is reported ('end') although no data goes through the stream.
@@ -193,10 +189,10 @@ export class RangeConnection {
   }
 
   /** The socket failed or closed under a running request. */
-  private lost(message: string): void {
+  private lost(error: TransferError): void {
     const r = this.req;
     if (!r || r.outcome) return this.dropSocket();
-    this.fail(r.reused && !r.answered ? new StaleSocketError(message) : new TransferError(message, true));
+    this.fail(error.retryable && r.reused && !r.answered ? new StaleSocketError(error.message) : error);
   }
 
   private readTarget(): Buffer {

@@ -1,6 +1,7 @@
 /**
  * The head of an HTTP/1.x response, as range-connection.ts reads it off the socket itself, and
- * the checks a range download makes of it. Shared with nothing else: node:http parses its own.
+ * the checks a range download makes of it: judgeRangeResponse for both HTTP clients (node:http
+ * parses its own heads, http-range.ts).
  */
 import { statusError, TransferError } from './transfer-error.js';
 
@@ -48,7 +49,7 @@ export class UnsupportedFramingError extends Error {
  */
 export type HeadVerdict = { kind: 'redirect'; location: string } | { kind: 'body' };
 
-export function judgeRangeResponse(head: Pick<ResponseHead, 'status' | 'headers'>, url: string, start: number, end: number, wholeFile: boolean): HeadVerdict {
+export function judgeRangeResponse(head: { status: number; headers: { location?: string; 'content-range'?: string } }, url: string, start: number, end: number, wholeFile: boolean): HeadVerdict {
   const { status, headers } = head;
   if (status >= 300 && status < 400 && headers.location) return { kind: 'redirect', location: new URL(headers.location, url).toString() };
   const host = new URL(url).host;
