@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { aimaBin, runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { FakeHub } from '../support/fake-hub.js';
+import { startProxy } from '../support/proxy.js';
 import { repoRoot, requirePart, sharedModel } from '../support/system.js';
 
 const GGUF = sharedModel('stories260K/stories260K.gguf');
@@ -116,6 +117,41 @@ describe('aima model pull', () => {
       // The bytes came over TLS from the CDN path, in ranges (the transfer's own reader, not only the resolve).
       expect(secure.rangeStarts(FILE).length).toBeGreaterThan(0);
     } finally {
+      await secure.close();
+    }
+  });
+
+  it('behind a proxy (HTTPS_PROXY): the Hub API, the resolve and the ranges go through its CONNECT tunnel, and the certificate is still checked end to end', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const tlsDir = path.join(repoRoot, 'test', 'fixtures', 'tls');
+    const caFile = path.join(tlsDir, 'localhost-cert.pem');
+    const content = Buffer.concat([readFileSync(GGUF), randomBytes(3 * 1024 * 1024)]);
+    const secure = await FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] }, { tls: { key: readFileSync(path.join(tlsDir, 'localhost-key.pem')), cert: readFileSync(caFile) } });
+    const proxy = await startProxy({ login: { user: 'ada', password: 'pw' } });
+    const tunnel = `CONNECT ${new URL(secure.url).host}`;
+    try {
+      // The tunnel carries TLS from the core to the Hub: a certificate the core does not trust is refused as without a proxy.
+      const viaProxy = { HF_ENDPOINT: secure.url, HTTPS_PROXY: proxy.url.replace('//', '//ada:pw@') };
+      const untrusted = { ...viaProxy, AIMA_HOME: tempHome('aima-pull-proxy-') };
+      serves.push(await startServe(untrusted));
+      const refused = await runAima(['model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled'], untrusted, 60_000);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/TLS certificate .*is not trusted.*NODE_EXTRA_CA_CERTS=/s);
+      expect(proxy.seen).toContain(tunnel);
+      expect(secure.log).toEqual([]);
+
+      const trusted = { ...viaProxy, AIMA_HOME: tempHome('aima-pull-proxy-'), NODE_EXTRA_CA_CERTS: caFile };
+      serves.push(await startServe(trusted));
+      const r = await runAima(['model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled', '--json'], trusted, 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ state: 'completed', modelName: 'pulled', bytesDone: content.length });
+      expect(secure.log.map((l) => l.method + ' ' + l.path.split('/')[1])).toEqual(expect.arrayContaining(['GET api', 'HEAD aima-test', 'GET cdn']));
+      expect(secure.rangeStarts(FILE).length).toBeGreaterThan(0);
+      // Every request reached the Hub through a tunnel: nothing else but CONNECTs to it went to the proxy.
+      expect(proxy.seen.length).toBeGreaterThanOrEqual(3);
+      expect(proxy.seen.every((s) => s === tunnel)).toBe(true);
+    } finally {
+      await proxy.close();
       await secure.close();
     }
   });

@@ -1,6 +1,7 @@
 /**
  * Every environment variable AIMA reads, declared once and typed (as Ollama's envconfig does).
- * Nothing else in the code base reads process.env directly.
+ * Nothing else in the code base reads process.env directly, except downloads/proxy.ts for the proxy
+ * variables, which it reads as the proxy-from-env library does.
  */
 
 export interface EnvSpec {
@@ -31,6 +32,11 @@ export const envSpecs = {
   DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
   HF_ENDPOINT: { description: 'Hugging Face Hub endpoint or mirror for search and downloads (default https://huggingface.co)' },
   HF_TOKEN: { description: 'Hugging Face token for gated repositories (overrides the one stored with `aima model hf-token set`)' },
+  // Read by proxy-from-env itself (downloads/proxy.ts), lower case first as curl does; declared for the docs.
+  HTTPS_PROXY: { description: 'Proxy for the Hub API and https downloads, e.g. http://proxy.corp:3128 (http://USER:PASSWORD@HOST:PORT for a login; https_proxy wins if both are set)' },
+  HTTP_PROXY: { description: 'Proxy for http:// addresses (a plain-HTTP HF_ENDPOINT mirror)' },
+  ALL_PROXY: { description: "Proxy for both when the scheme's own variable is unset (http:// or https:// proxies; SOCKS is not supported)" },
+  NO_PROXY: { description: 'Hosts reached without the proxy: comma-separated names, .suffixes, host:port, or * for all' },
   AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),

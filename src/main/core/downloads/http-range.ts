@@ -1,10 +1,12 @@
 /**
  * node:http(s) for what the range reader (range-connection.ts) does not do: resolving a Hub file
  * (HEAD, redirects by hand so the CDN location and the Hub's checksum headers are both seen), and
- * range GETs of bodies without a Content-Length (chunked), streamed into a sink with backpressure.
+ * range GETs of bodies without a Content-Length (chunked) or through a proxy (proxy.ts), streamed
+ * into a sink with backpressure.
  */
 import http from 'node:http';
 import https from 'node:https';
+import { describeProxy, proxyAgent, proxyFor } from './proxy.js';
 import { judgeRangeResponse } from './response-head.js';
 import { networkError, statusError, TransferError } from './transfer-error.js';
 
@@ -25,11 +27,15 @@ const httpsAgent = new https.Agent(agentOpts);
 function send(url: string, method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
+    const route = proxyFor(u);
     const mod = u.protocol === 'https:' ? https : http;
-    const req = mod.request(u, { method, headers: { 'user-agent': 'aima', ...headers }, agent: u.protocol === 'https:' ? httpsAgent : httpAgent, signal });
-    req.setTimeout(timeoutMs, () => req.destroy(new TransferError(`no answer from ${u.host} in ${timeoutMs / 1000} s`, true)));
+    const agent = route ? proxyAgent(route, u) : u.protocol === 'https:' ? httpsAgent : httpAgent;
+    // Through a proxy, a failure to connect is most often the proxy's: the message names it and its variable.
+    const where = route ? `${u.host} through ${describeProxy(route)}` : u.host;
+    const req = mod.request(u, { method, headers: { 'user-agent': 'aima', ...headers }, agent, signal });
+    req.setTimeout(timeoutMs, () => req.destroy(new TransferError(`no answer from ${where} in ${timeoutMs / 1000} s`, true)));
     req.on('response', resolve);
-    req.on('error', (err) => reject(signal.aborted ? err : err instanceof TransferError ? err : networkError(u.host, err)));
+    req.on('error', (err) => reject(signal.aborted ? err : err instanceof TransferError ? err : networkError(where, err)));
     req.end();
   });
 }

@@ -2,10 +2,12 @@
  * The Hugging Face Hub's HTTP API, as much as AIMA needs: model search, a repository's file tree
  * (sizes, LFS sha256, git blob ids) and resolve URLs. The endpoint comes from HF_ENDPOINT (a mirror
  * works unchanged); a token, when set, goes in the Authorization header for gated repositories.
+ * Requests go through the environment's proxy (proxy.ts).
  */
 import type { HubFile, HubModelHit } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { untrustedCertificate, UNTRUSTED_CERTIFICATE_FIX } from './transfer-error.js';
+import { describeProxy, proxiedFetch, proxyFor, type ProxyConfigError, type ProxyRoute } from './proxy.js';
+import { PROXY_LOGIN_FIX, untrustedCertificate, UNTRUSTED_CERTIFICATE_FIX } from './transfer-error.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
@@ -42,7 +44,7 @@ export class HubClient {
   private readonly fetchFn: typeof fetch;
   constructor(private readonly opts: HubClientOptions = {}) {
     this.endpoint = (opts.endpoint ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? fetch;
+    this.fetchFn = opts.fetch ?? proxiedFetch;
   }
 
   authHeaders(): Record<string, string> {
@@ -100,14 +102,24 @@ export class HubClient {
 
   private async request(url: string, what: string, repo?: string): Promise<Response> {
     let res: Response;
+    let route: ProxyRoute | null;
+    try {
+      route = proxyFor(url);
+    } catch (err) {
+      throw new AimaError('bad-request', `Could not ${what}: ${(err as Error).message}`, (err as ProxyConfigError).fix);
+    }
     try {
       res = await this.fetchFn(url, { headers: { accept: 'application/json', ...this.authHeaders() }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
     } catch (err) {
       const cert = untrustedCertificate(err);
       if (cert) throw new AimaError('unavailable', `Could not ${what}: the TLS certificate of ${this.endpoint} is not trusted (${cert.message}).`, UNTRUSTED_CERTIFICATE_FIX);
-      throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable (${(err as Error).message}).`, 'Check the network, or set HF_ENDPOINT to a reachable mirror.');
+      // undici reports a proxy's 407 to a CONNECT as an error, not a response.
+      if (route && /\b407\b/.test(causes(err))) throw new AimaError('unauthorized', `Could not ${what}: ${describeProxy(route)} asked for a login (HTTP 407).`, PROXY_LOGIN_FIX);
+      if (route) throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable through ${describeProxy(route)} (${causes(err)}).`, `Check that the proxy runs and ${route.variable} is right, or list ${new URL(url).hostname} in NO_PROXY.`);
+      throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable (${causes(err)}).`, 'Check the network, or set HF_ENDPOINT to a reachable mirror.');
     }
     if (res.ok) return res;
+    if (res.status === 407 && route) throw new AimaError('unauthorized', `Could not ${what}: ${describeProxy(route)} asked for a login (HTTP 407).`, PROXY_LOGIN_FIX);
     throw hubHttpError(res.status, what, repo);
   }
 }
@@ -120,6 +132,13 @@ export function hubHttpError(status: number, what: string, repo?: string): AimaE
   if (status === 404) return new AimaError('not-found', `Could not ${what}: not found on the Hub (404).`, 'Check the repository id, revision and file name.');
   if (status === 429) return new AimaError('unavailable', `Could not ${what}: the Hub is rate-limiting (429).`, 'Wait a minute, or set a token (HF_TOKEN) for a higher limit.');
   return new AimaError('unavailable', `Could not ${what}: the Hub answered ${status}.`, 'Try again later.');
+}
+
+/** "fetch failed (connect ECONNREFUSED …)": fetch's own message says little, its causes say what failed. */
+function causes(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(': ');
 }
 
 function nextLink(link: string | null): string | null {

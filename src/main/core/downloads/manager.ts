@@ -18,6 +18,7 @@ import { HubClient } from './hub.js';
 import { FileProgress } from './file-progress.js';
 import { resolveFile } from './http-range.js';
 import { PrefixHasher, type Checksum } from './prefix-hasher.js';
+import { describeProxy, proxyFor } from './proxy.js';
 import { globToRegExp, groupGgufFiles } from './quant.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { DiskFullError } from './transfer.js';
@@ -436,6 +437,8 @@ export class DownloadManager {
     const rev = this.o.repo.get(id)?.commitSha ?? d.revision;
     const r = await resolveFile(this.o.hub.resolveUrl(d.repo, rev, filePath), this.o.hub.authHeaders(), AbortSignal.any([signal, AbortSignal.timeout(60_000)]));
     if (r.commit) this.o.repo.setCommit(id, r.commit);
+    const route = proxyFor(r.url);
+    if (route) this.o.log?.(`download ${id}: ${filePath} comes through ${describeProxy(route)}`);
     return r;
   }
 

@@ -8,13 +8,14 @@
  * no allocation per read, one file write per MiB.
  *
  * It speaks only what a range download needs: GET, Content-Length bodies, redirects, keep-alive
- * across the ranges of one file. A body framed otherwise (chunked) throws UnsupportedFramingError
- * and the transfer takes node:http for it (http-range.ts).
+ * across the ranges of one file, direct connections. A body framed otherwise (chunked) or a URL
+ * behind a proxy throws GeneralClientNeeded, and the transfer takes node:http for it (http-range.ts).
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { countedBodyLength, judgeRangeResponse, parseResponseHead } from './response-head.js';
-import { networkError, TransferError } from './transfer-error.js';
+import { proxyFor } from './proxy.js';
+import { GeneralClientNeeded, networkError, TransferError } from './transfer-error.js';
 
 /**
  * Takes body bytes in order. They sit in the connection's buffer: write them (or copy them) before
@@ -116,6 +117,7 @@ export class RangeConnection {
   private async request(url: string, start: number, end: number, wholeFile: boolean, sink: BodySink): Promise<string | null> {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TransferError(`cannot download from ${u.protocol} addresses (${url})`, false);
+    if (proxyFor(u)) throw new GeneralClientNeeded(`${u.host} is reached through a proxy`);
     for (;;) {
       if (this.o.signal.aborted) throw this.o.signal.reason;
       // Every write of the last request settled: reads start at the top of a free buffer.

@@ -3,7 +3,7 @@
  * the checks a range download makes of it: judgeRangeResponse for both HTTP clients (node:http
  * parses its own heads, http-range.ts).
  */
-import { statusError, TransferError } from './transfer-error.js';
+import { GeneralClientNeeded, statusError, TransferError } from './transfer-error.js';
 
 export interface ResponseHead {
   status: number;
@@ -35,7 +35,7 @@ export function parseResponseHead(text: string): ResponseHead {
  * The body has a length we can count (Content-Length, no transfer coding). Anything else (chunked)
  * is legal HTTP that this reader leaves to node:http: the transfer falls back to it.
  */
-export class UnsupportedFramingError extends Error {
+export class UnsupportedFramingError extends GeneralClientNeeded {
   constructor(readonly detail: string) {
     super(`the server's response framing (${detail}) needs the general HTTP client`);
     this.name = 'UnsupportedFramingError';

@@ -11,8 +11,20 @@ export class TransferError extends Error {
 }
 
 export function statusError(status: number, url: string): TransferError {
+  if (status === 407) return new TransferError(`the proxy on the way to ${new URL(url).host} asked for a login (HTTP 407). ${PROXY_LOGIN_FIX}`, false, status);
   const retryable = status >= 500 || status === 429 || status === 408;
   return new TransferError(`${new URL(url).host} answered HTTP ${status}`, retryable, status);
+}
+
+/**
+ * What the range reader leaves to node:http (http-range.ts) for the rest of a file: a body framed
+ * otherwise (chunked: UnsupportedFramingError) or a URL reached through a proxy.
+ */
+export class GeneralClientNeeded extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GeneralClientNeeded';
+  }
 }
 
 /** OpenSSL's verdicts on a certificate Node does not trust: retrying cannot help, the user can. */
@@ -27,6 +39,9 @@ const UNTRUSTED_CERTIFICATE = new Set([
   'CERT_NOT_YET_VALID',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
+
+/** Only a proxy answers 407 (Proxy Authentication Required). */
+export const PROXY_LOGIN_FIX = 'Put the login in the proxy variable: HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT (percent-encode special characters in the password).';
 
 export const UNTRUSTED_CERTIFICATE_FIX =
   'If this is your own mirror signed by a private certificate authority, start AIMA with NODE_EXTRA_CA_CERTS=/path/to/that-ca.pem; otherwise check the address (HF_ENDPOINT) and the system clock.';

@@ -11,8 +11,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { fetchRange } from './http-range.js';
 import type { FileProgress } from './file-progress.js';
 import { RangeConnection, type BodySink } from './range-connection.js';
-import { UnsupportedFramingError } from './response-head.js';
+import { proxyFor } from './proxy.js';
 import { withRetry, type RetryPolicy } from './retry.js';
+import { GeneralClientNeeded } from './transfer-error.js';
 
 const MiB = 1024 * 1024;
 /** Bytes per file write: few syscalls, and a buffer per connection that stays in the CPU's caches' reach. */
@@ -115,6 +116,8 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const chunks = progress.chunks;
   const queue = chunks.map((_, i) => i).filter((i) => progress.get(i) < chunks[i]!.length);
   if (queue.length === 0) return;
+  // A proxied URL goes through node:http from the start (a bad proxy variable throws here, before anything is opened).
+  const proxied = proxyFor(plan.url) !== null;
   const fh = await open(plan.partPath, 'r+');
   // One write in flight per file: parallel pwrite calls on one file contend for its inode lock in
   // the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
@@ -150,8 +153,8 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const stopOthers = new AbortController();
   const connSignal = AbortSignal.any([signal, stopOthers.signal]);
   const failures: unknown[] = [];
-  // Set once a response comes framed in a way RangeConnection does not read: node:http from then on.
-  let generalClient = false;
+  // node:http from the start for a proxied URL, or from the first response framed in a way RangeConnection does not read.
+  let generalClient = proxied;
 
   const connection = async () => {
     const conn = new RangeConnection({ headers: plan.headers, signal: connSignal, bufferBytes: WRITE_BYTES, flushAfterMs: FLUSH_EVERY_MS });
@@ -172,7 +175,7 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
             try {
               return await conn.get(plan.url, at, end, plan.wholeFile, sink);
             } catch (e) {
-              if (!(e instanceof UnsupportedFramingError)) throw e;
+              if (!(e instanceof GeneralClientNeeded)) throw e;
               generalClient = true;
             }
           }

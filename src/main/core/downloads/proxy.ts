@@ -1,0 +1,93 @@
+/**
+ * Downloads and the Hub API go through the proxy the environment names, as curl would: the scheme's
+ * variable (HTTPS_PROXY for https URLs, HTTP_PROXY for http ones, lower case first), then
+ * ALL_PROXY, unless NO_PROXY lists the host. The decision is proxy-from-env's (curl's and wget's
+ * rules); it reads process.env itself, so these variables are declared in config/env.ts for the
+ * docs only. A variable set while AIMA runs is not seen by a transfer thread started before.
+ *
+ * Three clients carry a proxied request: node:http with https-proxy-agent (a CONNECT tunnel) or
+ * http-proxy-agent (absolute-form requests) for resolving and range GETs (http-range.ts), and
+ * undici's ProxyAgent for the Hub API's fetch. The transfer's own range reader does not: Node
+ * ignores `onread` on a TLS socket laid over an existing one (the tunnel), so proxied URLs take
+ * node:http, whose extra CPU does not matter at a proxy's speed.
+ */
+import type http from 'node:http';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { getProxyForUrl } from 'proxy-from-env';
+import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { TransferError } from './transfer-error.js';
+
+export interface ProxyRoute {
+  proxy: URL;
+  /** The variable it came from (HTTPS_PROXY, https_proxy, ALL_PROXY…), for messages that name the fix. */
+  variable: string;
+}
+
+/** A proxy variable that cannot be used: retrying cannot help, fixing the variable can. */
+export class ProxyConfigError extends TransferError {
+  constructor(
+    message: string,
+    readonly fix: string,
+  ) {
+    super(`${message} ${fix}`, false);
+    this.name = 'ProxyConfigError';
+  }
+}
+
+/** The proxy for `target`, or null for a direct connection. Throws ProxyConfigError for a variable that is not a proxy address. */
+export function proxyFor(target: URL | string): ProxyRoute | null {
+  if (!getProxyForUrl(target)) return null;
+  const scheme = new URL(target).protocol.slice(0, -1);
+  const variable = [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`, 'all_proxy', 'ALL_PROXY'].find((name) => process.env[name]);
+  if (!variable) return null;
+  const raw = process.env[variable]!;
+  const fix = `Set ${variable}=http://HOST:PORT (an http:// or https:// proxy, with USER:PASSWORD@ before the host if it asks for a login), or unset it.`;
+  let proxy: URL;
+  try {
+    // Without a scheme a proxy speaks plain HTTP, as curl assumes (proxy-from-env would copy the target's scheme).
+    proxy = new URL(raw.includes('://') ? raw : `http://${raw}`);
+  } catch {
+    throw new ProxyConfigError(`${variable}="${redact(raw)}" is not a URL.`, fix);
+  }
+  if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new ProxyConfigError(`${variable} names a ${proxy.protocol.slice(0, -1)} proxy (${proxy.host}); AIMA speaks to HTTP proxies only.`, fix);
+  if (!proxy.hostname) throw new ProxyConfigError(`${variable}="${redact(raw)}" names no host.`, fix);
+  return { proxy, variable };
+}
+
+/** "the proxy proxy.corp:3128 (HTTPS_PROXY)": where a request went, never with the proxy's password. */
+export const describeProxy = (route: ProxyRoute): string => `the proxy ${route.proxy.host} (${route.variable})`;
+
+const redact = (raw: string) => raw.replace(/\/\/[^/@]*@/, '//***@');
+
+const agents = new Map<string, http.Agent>();
+
+/** A keep-alive node:http agent that reaches `target` through the route's proxy: a CONNECT tunnel for https, absolute-form requests for http. */
+export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
+  const key = `${target.protocol} ${route.proxy.href}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const opts = { keepAlive: true, maxSockets: 16 };
+    agent = target.protocol === 'https:' ? new HttpsProxyAgent(route.proxy, opts) : new HttpProxyAgent(route.proxy, opts);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+const dispatchers = new Map<string, ProxyAgent>();
+
+/** fetch that goes through the environment's proxy when one applies (Node 20's own fetch ignores the variables). */
+export const proxiedFetch: typeof fetch = (input, init) => {
+  const url = input instanceof Request ? input.url : input.toString();
+  const route = proxyFor(url);
+  if (!route) return fetch(input, init);
+  let dispatcher = dispatchers.get(route.proxy.href);
+  if (!dispatcher) {
+    // proxyTunnel false: http URLs go as absolute-form requests, as http-proxy-agent sends them (a
+    // proxy may allow CONNECT to port 443 only); https ones still go through a CONNECT tunnel.
+    dispatcher = new ProxyAgent({ uri: route.proxy.href, proxyTunnel: false });
+    dispatchers.set(route.proxy.href, dispatcher);
+  }
+  // undici's fetch with undici's dispatcher: Node's bundled fetch may be another undici version.
+  return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
+};
