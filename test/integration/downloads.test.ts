@@ -65,14 +65,28 @@ afterEach(async () => {
   if (hub) Object.assign(hub.faults, { fail5xx: 0, dropAfterBytes: null, dropTimes: 0, throttleBps: null, corruptOffset: null });
 });
 
-function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: string } = {}): Rig {
+/** A repo that reports every state it records, at the moment it records it (before the manager's next step). */
+class ObservedRepo extends DownloadsRepo {
+  constructor(
+    db: Db,
+    private readonly onState: (id: string, state: DownloadSummary['state']) => void,
+  ) {
+    super(db);
+  }
+  override setState(...args: Parameters<DownloadsRepo['setState']>): void {
+    super.setState(...args);
+    this.onState(args[0], args[1]);
+  }
+}
+
+function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: string; onState?: (id: string, state: DownloadSummary['state']) => void } = {}): Rig {
   const dir = opts.dir ?? tempHome('aima-dl-');
   const db = openDatabase(path.join(tempHome('aima-dl-db-'), 'aima.db'));
   const library = new ModelLibrary(new ModelsRepo(db), path.join(dir, 'models'), () => undefined);
   const events: DownloadSummary[] = [];
   if (transferMode === 'thread' && !existsSync(TRANSFER_THREAD)) throw new Error(`${TRANSFER_THREAD} is missing: build first (node scripts/build-node.mjs)`);
   const manager = new DownloadManager({
-    repo: new DownloadsRepo(db),
+    repo: opts.onState ? new ObservedRepo(db, opts.onState) : new DownloadsRepo(db),
     hub: new HubClient({ endpoint: opts.endpoint ?? hub.url }),
     library,
     downloadsDir: path.join(dir, 'downloads'),
@@ -213,6 +227,25 @@ describe.each(['thread', 'in-process'] as const)('downloads (transfer %s)', (mod
     await r.manager.resume(s.id);
     const done = await waitFor(r, s.id, ['completed', 'failed']);
     expect(done).toMatchObject({ state: 'completed', modelName: 'corrupt' });
+  });
+
+  it('a resume the moment a download failed, while it still closes its thread and files, starts it again once they are closed', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    let resumed: Promise<DownloadSummary> | null = null;
+    const r: Rig = rig({
+      onState: (id, state) => {
+        if (state !== 'failed' || resumed) return;
+        hub.faults.corruptOffset = null;
+        resumed = r.manager.resume(id);
+      },
+    });
+    hub.faults.corruptOffset = 3 * 1024 * 1024 + 7;
+    const s = await r.manager.start({ repo: REPO, files: ['stories260K-Q8_0.gguf'], name: 'quick' });
+    await waitFor(r, s.id, ['completed', 'failed']);
+    expect(resumed).not.toBeNull();
+    await resumed;
+    const done = await waitFor(r, s.id, ['completed']);
+    expect(done).toMatchObject({ state: 'completed', modelName: 'quick' });
   });
 
   it('refuses a download larger than the free space before fetching a byte', async (ctx) => {

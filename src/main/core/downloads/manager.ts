@@ -185,6 +185,10 @@ export class DownloadManager {
   }
 
   async resume(id: string): Promise<DownloadSummary> {
+    const ending = this.jobs.get(id);
+    // A job that failed or was stopped records its state before it has closed its thread and
+    // files: a resume in between (a quick click on Resume) waits for that, then starts anew.
+    if (ending && (ending.stopReason || this.o.repo.get(id)?.state === 'failed')) await ending.done;
     const d = this.row(id);
     if (this.jobs.has(id)) return this.get(id);
     if (d.state === 'completed') return this.get(id);

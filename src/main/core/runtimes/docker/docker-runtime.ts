@@ -238,7 +238,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       if (![304, 404, 409].includes(statusOf(err) ?? 0)) throw err;
     }
     if (t) await Promise.race([t.died, sleep(5000)]);
-    await container.remove({ force: true }).catch(() => {});
+    await this.removeUntilGone(id);
     return { escalated: !opts.force && Date.now() - began >= opts.graceMs && opts.graceMs > 0 };
   }
 
@@ -308,6 +308,24 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private untrack(t: Tracked): void {
     this.closeLogs(t);
     this.tracked.delete(t.id);
+  }
+
+  /**
+   * Removes a container and returns once it is gone. The die handler (onGone) removes it too: when
+   * its removal started first, ours gets 409 "removal already in progress", and the container is
+   * still listed until that one ends, so a stopped service would seem to keep it.
+   */
+  private async removeUntilGone(id: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await this.docker.getContainer(id).remove({ force: true });
+        return;
+      } catch (err) {
+        if (statusOf(err) !== 409 || Date.now() > deadline) return;
+      }
+      await sleep(50);
+    }
   }
 
   private async removeByService(serviceId: string): Promise<void> {
