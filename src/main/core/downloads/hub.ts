@@ -6,7 +6,7 @@
  */
 import type { HubFile, HubModelHit } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { describeProxy, proxiedFetch, proxyFor, type ProxyConfigError, type ProxyRoute } from './proxy.js';
+import { describeProxy, proxiedFetch, proxyFor, type ProxyConfigError, type ProxyRoute, type UrlFetch } from './proxy.js';
 import { PROXY_LOGIN_FIX, untrustedCertificate, UNTRUSTED_CERTIFICATE_FIX } from './transfer-error.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -15,7 +15,7 @@ export interface HubClientOptions {
   endpoint?: string;
   /** Read on every request, so a token set while running applies at once. */
   token?: () => string | null;
-  fetch?: typeof fetch;
+  fetch?: UrlFetch;
   timeoutMs?: number;
 }
 
@@ -41,7 +41,7 @@ const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/')
 
 export class HubClient {
   readonly endpoint: string;
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchFn: UrlFetch;
   constructor(private readonly opts: HubClientOptions = {}) {
     this.endpoint = (opts.endpoint ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
     this.fetchFn = opts.fetch ?? proxiedFetch;

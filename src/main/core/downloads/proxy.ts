@@ -76,11 +76,13 @@ export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
 
 const dispatchers = new Map<string, ProxyAgent>();
 
+/** A GET-style fetch of a URL (what the Hub client needs), through a proxy where one applies. */
+export type UrlFetch = (url: string, init?: RequestInit) => Promise<Response>;
+
 /** fetch that goes through the environment's proxy when one applies (Node 20's own fetch ignores the variables). */
-export const proxiedFetch: typeof fetch = (input, init) => {
-  const url = input instanceof Request ? input.url : input.toString();
+export const proxiedFetch: UrlFetch = (url, init) => {
   const route = proxyFor(url);
-  if (!route) return fetch(input, init);
+  if (!route) return fetch(url, init);
   let dispatcher = dispatchers.get(route.proxy.href);
   if (!dispatcher) {
     // proxyTunnel false: http URLs go as absolute-form requests, as http-proxy-agent sends them (a
