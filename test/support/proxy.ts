@@ -6,9 +6,6 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createProxy } from 'proxy';
 
-/** The variables downloads/proxy.ts follows; tests start with none of them (test/support/setup.ts). */
-export const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
-
 export interface TestProxy {
   /** http://127.0.0.1:PORT */
   url: string;

@@ -1,8 +1,9 @@
 /**
  * Runs before every test file (vitest.config.ts `setupFiles`). A proxy set for the machine (a
  * corporate HTTPS_PROXY) would send the tests' loopback Hubs and mirrors through it: tests start
- * without the proxy variables, and the proxy tests set their own.
+ * without the variables downloads/proxy.ts follows, and the proxy tests set their own.
  */
-import { PROXY_VARIABLES } from './proxy.js';
-
-for (const name of PROXY_VARIABLES) delete process.env[name];
+for (const scheme of ['http', 'https', 'all', 'no']) {
+  delete process.env[`${scheme}_proxy`];
+  delete process.env[`${scheme.toUpperCase()}_PROXY`];
+}

@@ -6,7 +6,7 @@
  */
 import type { HubFile, HubModelHit } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
-import { describeProxy, proxiedFetch, proxyFor, type ProxyConfigError, type ProxyRoute, type UrlFetch } from './proxy.js';
+import { describeProxy, fetchVia, proxyFor, type ProxyConfigError, type ProxyRoute } from './proxy.js';
 import { PROXY_LOGIN_FIX, untrustedCertificate, UNTRUSTED_CERTIFICATE_FIX } from './transfer-error.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -15,7 +15,6 @@ export interface HubClientOptions {
   endpoint?: string;
   /** Read on every request, so a token set while running applies at once. */
   token?: () => string | null;
-  fetch?: UrlFetch;
   timeoutMs?: number;
 }
 
@@ -41,10 +40,8 @@ const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/')
 
 export class HubClient {
   readonly endpoint: string;
-  private readonly fetchFn: UrlFetch;
   constructor(private readonly opts: HubClientOptions = {}) {
     this.endpoint = (opts.endpoint ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
-    this.fetchFn = opts.fetch ?? proxiedFetch;
   }
 
   authHeaders(): Record<string, string> {
@@ -109,17 +106,18 @@ export class HubClient {
       throw new AimaError('bad-request', `Could not ${what}: ${(err as Error).message}`, (err as ProxyConfigError).fix);
     }
     try {
-      res = await this.fetchFn(url, { headers: { accept: 'application/json', ...this.authHeaders() }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
+      res = await fetchVia(route, url, { headers: { accept: 'application/json', ...this.authHeaders() }, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000) });
     } catch (err) {
       const cert = untrustedCertificate(err);
       if (cert) throw new AimaError('unavailable', `Could not ${what}: the TLS certificate of ${this.endpoint} is not trusted (${cert.message}).`, UNTRUSTED_CERTIFICATE_FIX);
+      const why = causes(err);
       // undici reports a proxy's 407 to a CONNECT as an error, not a response.
-      if (route && /\b407\b/.test(causes(err))) throw new AimaError('unauthorized', `Could not ${what}: ${describeProxy(route)} asked for a login (HTTP 407).`, PROXY_LOGIN_FIX);
-      if (route) throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable through ${describeProxy(route)} (${causes(err)}).`, `Check that the proxy runs and ${route.variable} is right, or list ${new URL(url).hostname} in NO_PROXY.`);
-      throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable (${causes(err)}).`, 'Check the network, or set HF_ENDPOINT to a reachable mirror.');
+      if (route && /\b407\b/.test(why)) throw proxyLoginError(route, what);
+      if (route) throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable through ${describeProxy(route)} (${why}).`, `Check that the proxy runs and ${route.variable} is right, or list ${new URL(url).hostname} in NO_PROXY.`);
+      throw new AimaError('unavailable', `Could not ${what}: ${this.endpoint} is unreachable (${why}).`, 'Check the network, or set HF_ENDPOINT to a reachable mirror.');
     }
     if (res.ok) return res;
-    if (res.status === 407 && route) throw new AimaError('unauthorized', `Could not ${what}: ${describeProxy(route)} asked for a login (HTTP 407).`, PROXY_LOGIN_FIX);
+    if (res.status === 407 && route) throw proxyLoginError(route, what);
     throw hubHttpError(res.status, what, repo);
   }
 }
@@ -133,6 +131,8 @@ export function hubHttpError(status: number, what: string, repo?: string): AimaE
   if (status === 429) return new AimaError('unavailable', `Could not ${what}: the Hub is rate-limiting (429).`, 'Wait a minute, or set a token (HF_TOKEN) for a higher limit.');
   return new AimaError('unavailable', `Could not ${what}: the Hub answered ${status}.`, 'Try again later.');
 }
+
+const proxyLoginError = (route: ProxyRoute, what: string) => new AimaError('unauthorized', `Could not ${what}: ${describeProxy(route)} asked for a login (HTTP 407).`, PROXY_LOGIN_FIX);
 
 /** "fetch failed (connect ECONNREFUSED …)": fetch's own message says little, its causes say what failed. */
 function causes(err: unknown): string {

@@ -76,12 +76,8 @@ export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
 
 const dispatchers = new Map<string, ProxyAgent>();
 
-/** A GET-style fetch of a URL (what the Hub client needs), through a proxy where one applies. */
-export type UrlFetch = (url: string, init?: RequestInit) => Promise<Response>;
-
-/** fetch that goes through the environment's proxy when one applies (Node 20's own fetch ignores the variables). */
-export const proxiedFetch: UrlFetch = (url, init) => {
-  const route = proxyFor(url);
+/** fetch through the route's proxy (Node 20's own fetch ignores the variables), or Node's fetch for a direct connection. */
+export function fetchVia(route: ProxyRoute | null, url: string, init?: RequestInit): Promise<Response> {
   if (!route) return fetch(url, init);
   let dispatcher = dispatchers.get(route.proxy.href);
   if (!dispatcher) {
@@ -92,4 +88,4 @@ export const proxiedFetch: UrlFetch = (url, init) => {
   }
   // undici's fetch with undici's dispatcher: Node's bundled fetch may be another undici version.
   return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
-};
+}

@@ -11,7 +11,6 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { fetchRange } from './http-range.js';
 import type { FileProgress } from './file-progress.js';
 import { RangeConnection, type BodySink } from './range-connection.js';
-import { proxyFor } from './proxy.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import { GeneralClientNeeded } from './transfer-error.js';
 
@@ -116,8 +115,6 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const chunks = progress.chunks;
   const queue = chunks.map((_, i) => i).filter((i) => progress.get(i) < chunks[i]!.length);
   if (queue.length === 0) return;
-  // A proxied URL goes through node:http from the start (a bad proxy variable throws here, before anything is opened).
-  const proxied = proxyFor(plan.url) !== null;
   const fh = await open(plan.partPath, 'r+');
   // One write in flight per file: parallel pwrite calls on one file contend for its inode lock in
   // the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
@@ -153,8 +150,8 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
   const stopOthers = new AbortController();
   const connSignal = AbortSignal.any([signal, stopOthers.signal]);
   const failures: unknown[] = [];
-  // node:http from the start for a proxied URL, or from the first response framed in a way RangeConnection does not read.
-  let generalClient = proxied;
+  // node:http from the first URL RangeConnection does not take (a proxied one) or response it does not read (chunked).
+  let generalClient = false;
 
   const connection = async () => {
     const conn = new RangeConnection({ headers: plan.headers, signal: connSignal, bufferBytes: WRITE_BYTES, flushAfterMs: FLUSH_EVERY_MS });
