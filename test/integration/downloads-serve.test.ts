@@ -42,6 +42,13 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
   }
 }
 
+/** The test certificate (test/fixtures/tls): also the authority to name in NODE_EXTRA_CA_CERTS. */
+const TLS_DIR = path.join(repoRoot, 'test', 'fixtures', 'tls');
+const caFile = path.join(TLS_DIR, 'localhost-cert.pem');
+
+/** A Hub over HTTPS with that certificate, serving `content` as FILE. */
+const secureHub = (content: Buffer) => FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] }, { tls: { key: readFileSync(path.join(TLS_DIR, 'localhost-key.pem')), cert: readFileSync(caFile) } });
+
 function pull(env: Record<string, string>) {
   const child = spawn(process.execPath, [aimaBin, 'model', 'pull', `${REPO}:${FILE}`, '--name', 'pulled'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -95,10 +102,8 @@ describe('aima model pull', () => {
 
   it('over HTTPS: a mirror signed by a private authority works once NODE_EXTRA_CA_CERTS names it, and without it fails at once, naming the fix', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
-    const tlsDir = path.join(repoRoot, 'test', 'fixtures', 'tls');
-    const caFile = path.join(tlsDir, 'localhost-cert.pem');
     const content = readFileSync(GGUF);
-    const secure = await FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] }, { tls: { key: readFileSync(path.join(tlsDir, 'localhost-key.pem')), cert: readFileSync(caFile) } });
+    const secure = await secureHub(content);
     try {
       const untrusted = { AIMA_HOME: tempHome('aima-pull-tls-'), HF_ENDPOINT: secure.url };
       serves.push(await startServe(untrusted));
@@ -123,10 +128,8 @@ describe('aima model pull', () => {
 
   it('behind a proxy (HTTPS_PROXY): the Hub API, the resolve and the ranges go through its CONNECT tunnel, and the certificate is still checked end to end', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
-    const tlsDir = path.join(repoRoot, 'test', 'fixtures', 'tls');
-    const caFile = path.join(tlsDir, 'localhost-cert.pem');
     const content = Buffer.concat([readFileSync(GGUF), randomBytes(3 * 1024 * 1024)]);
-    const secure = await FakeHub.start({ [REPO]: [{ path: FILE, content, lfs: true }] }, { tls: { key: readFileSync(path.join(tlsDir, 'localhost-key.pem')), cert: readFileSync(caFile) } });
+    const secure = await secureHub(content);
     const proxy = await startProxy({ login: { user: 'ada', password: 'pw' } });
     const tunnel = `CONNECT ${new URL(secure.url).host}`;
     try {
