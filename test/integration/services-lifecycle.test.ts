@@ -247,10 +247,52 @@ describe('services: lifecycle with real engine processes', () => {
       const s = await get(c2, 'p');
       expect(s.state).toBe('stopped');
       expect(s.pid).toBeNull();
+      // The decision itself, not only the end state (a second guard at stop would hide a wrong adoption).
+      const decisions = eventsOf(c2, id).filter((e) => e.event === 'adopt' || e.event === 'vanished');
+      expect(decisions.map((e) => e.event), 'adopt/vanished events at core start').toEqual(['vanished']);
+      expect(decisions[0]!.reason).toContain(`pid ${other.pid}`);
       await c2.close({ stopServices: true });
       cores.splice(cores.indexOf(c2), 1);
       expect(procState(other.pid!)).not.toBeNull(); // never signalled
       expect(existsSync(path.join(home, 'run', `${id}.pid`))).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
+    }
+  });
+
+  it('a reused PID is not adopted also when the service should be running: vanished, then a fresh engine starts, the other process is left alone', async () => {
+    const home = tempHome('aima-svc-');
+    writeFakeEngine(home, 'fake', ['--load-ms', '50']);
+    const c1 = await core(home);
+    const { id } = await c1.api['services.create']({ name: 'pr', engine: 'fake' });
+    const s1 = await c1.api['services.start']({ name: 'pr', wait: true });
+    await c1.close({ stopServices: false }); // desired state stays running
+    cores.splice(cores.indexOf(c1), 1);
+    const pidFile = path.join(home, 'run', `${id}.pid`);
+    const recorded = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number; startTime: string };
+    process.kill(s1.pid!, 'SIGKILL');
+    await waitFor(() => procState(s1.pid!) === null, 'engine gone');
+    // The PID file as the engine left it, but its PID now names another live process (whose start
+    // time is not the recorded one): what a reboot or PID wrap-around leaves behind.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await waitFor(() => processStartTime(other.pid!), 'sleep started');
+    expect(processStartTime(other.pid!)).not.toBe(recorded.startTime);
+    writeFileSync(pidFile, JSON.stringify({ ...recorded, pid: other.pid }));
+    try {
+      const c2 = await core(home);
+      const events = eventsOf(c2, id);
+      const decisions = events.filter((e) => e.event === 'adopt' || e.event === 'vanished');
+      expect(decisions.map((e) => e.event), 'adopt/vanished events at core start').toEqual(['vanished']);
+      expect(decisions[0]!.reason).toContain(`pid ${other.pid}`);
+      // Restored as desired: a new engine of its own, not the other process.
+      const s2 = await c2.api['services.start']({ name: 'pr', wait: true });
+      expect(s2.state).toBe('running');
+      expect(s2.pid).not.toBe(other.pid);
+      expect(s2.pid).not.toBe(s1.pid);
+      expect(eventsOf(c2, id).some((e) => e.event === 'adopt')).toBe(false);
+      await c2.close({ stopServices: true });
+      cores.splice(cores.indexOf(c2), 1);
+      expect(procState(other.pid!)).not.toBeNull(); // never signalled
     } finally {
       other.kill('SIGKILL');
     }
