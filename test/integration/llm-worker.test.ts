@@ -182,6 +182,39 @@ describe('embedded LLM worker with stories260K', () => {
     expect(deltas).toBe(body.choices[0].message.content);
   });
 
+  it('chat honours max_tokens (finish "length", completion_tokens ≤ max_tokens) and stop sequences (content cut before the stop, finish "stop"), streaming and not', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveModel);
+    // The voice chain talks to the LLM through chat, so these are checked on chat, not only on
+    // /v1/completions. Greedy chat output of stories260K through the fallback template, for this
+    // question: `"Hello," said the dog. "It's a shark!"\nThey ran away and saw a big tree. ...`
+    const base = { model: NAME, messages: [{ role: 'user', content: 'Tell me a story about a dog.' }], temperature: 0 };
+    const full = await json(await post('/v1/chat/completions', { ...base, max_tokens: 40 }));
+    const fullText: string = full.choices[0].message.content;
+    expect(fullText.startsWith('"Hello," said the dog. "It\'s a shark!"\nThey ran away')).toBe(true);
+
+    const short = await json(await post('/v1/chat/completions', { ...base, max_tokens: 5 }));
+    expect(short.choices[0].finish_reason, 'finish_reason with max_tokens 5').toBe('length');
+    expect(short.usage.completion_tokens, 'completion_tokens with max_tokens 5').toBeLessThanOrEqual(5);
+    expect(short.usage.completion_tokens).toBeGreaterThan(0);
+    expect(fullText.startsWith(short.choices[0].message.content)).toBe(true);
+    expect(short.choices[0].message.content.length).toBeLessThan(fullText.length);
+    const shortStream = await readSse(await post('/v1/chat/completions', { ...base, max_tokens: 5, stream: true }));
+    const shortChunks = shortStream.events as { choices: { delta: { content?: string }; finish_reason: string | null }[]; usage?: { completion_tokens: number } }[];
+    expect(shortChunks.at(-1)!.choices[0].finish_reason, 'streamed finish_reason with max_tokens 5').toBe('length');
+    expect(shortChunks.at(-1)!.usage!.completion_tokens, 'streamed completion_tokens with max_tokens 5').toBeLessThanOrEqual(5);
+    expect(shortChunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(short.choices[0].message.content);
+
+    const stopped = await json(await post('/v1/chat/completions', { ...base, max_tokens: 40, stop: [' shark', 'zzz'] }));
+    expect(stopped.choices[0].message.content, 'content with stop " shark"').toBe('"Hello," said the dog. "It\'s a');
+    expect(stopped.choices[0].finish_reason, 'finish_reason with stop " shark"').toBe('stop');
+    // A stop spanning several tokens, streamed: nothing of it (or after it) reaches the client.
+    const { events, done } = await readSse(await post('/v1/chat/completions', { ...base, max_tokens: 40, stop: ' ran away', stream: true }));
+    expect(done).toBe(true);
+    const chunks = events as { choices: { delta: { content?: string }; finish_reason: string | null }[] }[];
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), 'streamed content with stop " ran away"').toBe('"Hello," said the dog. "It\'s a shark!"\nThey');
+    expect(chunks.at(-1)!.choices[0].finish_reason, 'streamed finish_reason with stop " ran away"').toBe('stop');
+  });
+
   it('returns embeddings as floats for several inputs', async (ctx) => {
     requirePart(ctx, 'shared-models', haveModel);
     const res = await post('/v1/embeddings', { model: NAME, input: ['the cat sat', 'a big red ball'], encoding_format: 'float' });
