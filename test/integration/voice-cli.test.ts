@@ -109,6 +109,21 @@ describe('aima voice (real services through the gateway)', () => {
     // The utterance is ~1.8 s long.
     expect(t.speechEnd! - t.speechStart!).toBeGreaterThan(1000);
     expect(t.speechEnd! - t.speechStart!).toBeLessThan(3000);
+    // Each stage took the time real work takes: a stamp taken before its stage ran would still be
+    // in order, but (almost) 0 ms after the previous one. Floors far below what the stages take:
+    // - ASR (endOfTurn → asrDone): a WAV through the gateway to Whisper tiny.en, log-mel, encoder
+    //   and beam search on ~1.8 s of speech: the inference alone is ~250 ms on 2 threads, and the
+    //   stage measured 4.9 s end to end on the shared 2-core machine; no CPU does it in 30 ms (a
+    //   stamp taken before the request measured 8 ms).
+    // - LLM (asrDone → llmDone): an HTTP request to the worker, the prompt, then the reply's 60
+    //   tokens (--max-tokens 60, greedy); stories260K makes ~1,000 tokens/s on one thread, so even a
+    //   machine 5x faster needs > 10 ms.
+    // - TTS (firstSentence → firstAudio): a request through the gateway to flite and the synthesis
+    //   of a whole sentence (seconds of audio) before its first chunk: well over 2 ms.
+    expect(t.asrDone! - t.endOfTurn!, 'ASR stage (endOfTurn → asrDone) in ms').toBeGreaterThanOrEqual(30);
+    expect(first.reply.split(/\s+/).filter(Boolean).length).toBeGreaterThan(10);
+    expect(t.llmDone! - t.asrDone!, 'LLM stage (asrDone → llmDone) in ms').toBeGreaterThanOrEqual(10);
+    expect(t.firstAudio! - t.firstSentence!, 'TTS of the first sentence (firstSentence → firstAudio) in ms').toBeGreaterThanOrEqual(2);
   }, 240_000);
 
   it('stores the conversation and continues it with --conversation', async (ctx) => {
