@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { launchChromium, chromiumAvailable } from '../support/browser.js';
+import { launchChromium, chromiumAvailable, screenshotPath } from '../support/browser.js';
 import { repoRoot, requirePart, sharedFixture } from '../support/system.js';
 import { DashboardPageObject } from './pages/dashboard-page.js';
 
@@ -68,7 +68,7 @@ describe('Dashboard', () => {
     expect(await page.getByTestId('disk-card').innerText()).toMatch(/free of/);
     const docker = await dash.docker().innerText();
     expect(docker).toMatch(/Fix:|Running/); // either it runs (and GPU support is explained) or the fix is shown
-    await page.screenshot({ path: path.join(repoRoot, 'docs', 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { launchChromium, chromiumAvailable } from '../support/browser.js';
+import { launchChromium, chromiumAvailable, screenshotPath } from '../support/browser.js';
 import { requirePart, repoRoot } from '../support/system.js';
 import { AppShell, PAGE_IDS, SettingsPageObject } from './pages/app-shell.js';
 
@@ -58,7 +58,7 @@ describe('web UI through aima serve', () => {
     await settings.engineLimit('vllm', 'memory').fill('48g');
     await settings.engineLimit('vllm', 'cpus').click();
     await settings.waitSaved();
-    await page.screenshot({ path: path.join(repoRoot, 'docs', 'screenshot.png') });
+    await page.screenshot({ path: screenshotPath('screenshot.png') });
     await settings.engineLimit('vllm', 'cpus').fill('lots');
     await settings.engineLimit('vllm', 'gpus').click();
     await settings.engineLimitError().waitFor();

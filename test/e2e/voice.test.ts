@@ -14,10 +14,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readWav, writeWav } from '../../src/workers/common/audio/wav.js';
 import { resample, rms, toMono } from '../../src/workers/common/audio/resample.js';
-import { chromiumAvailable, launchChromium } from '../support/browser.js';
+import { chromiumAvailable, launchChromium, screenshotPath } from '../support/browser.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { fliteWav, whisperModel, wordErrors } from '../support/speech.js';
-import { repoRoot, requirePart } from '../support/system.js';
+import { requirePart } from '../support/system.js';
 import { haveVoiceChain, storiesModel } from '../support/voice.js';
 import { AppShell } from './pages/app-shell.js';
 import { VoicePageObject } from './pages/voice-page.js';
@@ -134,7 +134,7 @@ describe('Voice page', () => {
       // The conversation was stored and is listed.
       await expect.poll(() => page.getByTestId('conversations').locator('li').count()).toBeGreaterThanOrEqual(1);
       // For the README: mid-conversation, the reply and its timeline on screen.
-      await page.screenshot({ path: path.join(repoRoot, 'docs', 'voice.png') });
+      await page.screenshot({ path: screenshotPath('voice.png') });
       // Ending the session and opening the conversation shows its stored turn, timeline included.
       await page.getByTestId('voice-end').click();
       await page.getByTestId('conversations').locator('li button.link').first().click();
