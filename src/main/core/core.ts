@@ -21,6 +21,7 @@ import type { SupervisorTiming } from './services/supervisor.js';
 import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
 import { openSecretStore } from './secrets/secret-store.js';
 import { createGatewayFeature } from './gateway/index.js';
+import { isLoopbackHost } from './server/security.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
@@ -63,8 +64,11 @@ export interface Core {
   readonly gateway: Gateway;
   /** Voice conversations; its `/api/voice` upgrade handler is mounted on the core's HTTP server. */
   readonly voice: VoiceFeature;
-  /** Set once the server listens, so core.info can report it. */
-  setUrl(url: string): void;
+  /**
+   * Set once the server listens, so core.info can report the URL; `bindHost` is the address it
+   * listens on (a core reachable beyond loopback keeps at least one API key).
+   */
+  setUrl(url: string, bindHost?: string): void;
   /**
    * Closes the core. stopServices: stop the engines (default: the onQuit setting — 'stop-services'
    * stops them, 'keep-running' leaves them for the next core to adopt by PID file).
@@ -131,6 +135,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   let url = '';
   // The port of `url`, kept beside it: the gateway reads it on every request (Host checks).
   let port = 0;
+  let exposedOn: string | null = null;
   const gatewayFeature = createGatewayFeature({
     db,
     events,
@@ -141,6 +146,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     token: () => opts.token ?? null,
     onRequest: (r) => events.emit('gateway.request', r),
     port: () => port,
+    exposedOn: () => exposedOn,
   });
 
   // The voice chain reaches its models through this core's own gateway, over loopback.
@@ -188,9 +194,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     keys,
     gateway: gatewayFeature.gateway,
     voice,
-    setUrl(u) {
+    setUrl(u, bindHost) {
       url = u;
       port = u ? Number(new URL(u).port) : 0;
+      exposedOn = bindHost && !isLoopbackHost(bindHost) ? bindHost : null;
     },
     async close(closeOpts = {}) {
       operations.cancelAll();

@@ -73,7 +73,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       routes: [core.gateway.route],
       upgrades: [core.voice.upgrade],
     });
-    core.setUrl(server.url);
+    core.setUrl(server.url, host);
     lock.setUrl(server.url);
     const hosted = core;
     let stopping: Promise<void> | undefined;

@@ -32,6 +32,8 @@ export interface GatewayFeatureOptions {
   /** The install token and the server's port (known once it listens). */
   token: () => string | null;
   port: () => number;
+  /** The bind address when the server listens beyond loopback, else null. */
+  exposedOn: () => string | null;
 }
 
 const MIB = 1024 * 1024;
@@ -95,9 +97,18 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     'keys.list': async () => opts.keys.list(),
     'keys.create': async ({ name }) => opts.keys.create(name),
     'keys.revoke': async ({ id }) => {
-      const k = opts.keys.revoke(id);
-      if (!k) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
-      return k;
+      const key = opts.keys.findActive(id);
+      if (!key) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
+      // Without keys /v1 is open to local clients: fine on loopback, not while other machines can connect.
+      const exposedOn = opts.exposedOn();
+      if (exposedOn !== null && opts.keys.active() === 1) {
+        throw new AimaError(
+          'conflict',
+          `Refusing to revoke "${key.name}": it is the last API key, and this core listens on ${exposedOn}, beyond loopback, where keys are what keep other machines out.`,
+          'Stop the core (`aima stop`) or restart it on loopback (`aima serve --host 127.0.0.1`) first, or create another key before revoking this one.',
+        );
+      }
+      return opts.keys.revoke(key.id)!;
     },
     'remotes.list': async () => remotes.list(),
     'remotes.add': async ({ apiKey, ...r }) => {
