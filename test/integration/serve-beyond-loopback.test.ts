@@ -76,4 +76,23 @@ describe('a core bound beyond loopback', () => {
     expect(await get(ownLanAddress!, port, '/metrics', asLoopback)).toBe(401);
     expect(await get(ownLanAddress!, port, '/v1/models', { ...asLoopback, authorization: `Bearer ${key}` })).toBe(200);
   });
+
+  it('publishes a loopback URL for 0.0.0.0: the CLI and the printed login URL work', async () => {
+    const { home, serve, port } = await wideServe('0.0.0.0');
+    expect(serve.loginUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/login\\?token=`));
+    expect(JSON.parse(readFileSync(path.join(home, 'core.lock'), 'utf8')).url).toBe(`http://127.0.0.1:${port}`);
+    const list = await runAima(['key', 'list'], { AIMA_HOME: home });
+    expect(list.stderr).toBe('');
+    expect(list.code).toBe(0);
+    const login = await fetch(serve.loginUrl, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+  });
+
+  it('publishes [::1] for the IPv6 wildcard ::', async () => {
+    const { home, serve, port } = await wideServe('::');
+    expect(serve.loginUrl).toMatch(new RegExp(`^http://\\[::1\\]:${port}/login\\?token=`));
+    const list = await runAima(['key', 'list'], { AIMA_HOME: home });
+    expect(list.code, list.stderr).toBe(0);
+    expect((await fetch(serve.loginUrl, { redirect: 'manual' })).status).toBe(302);
+  });
 });
