@@ -2,11 +2,12 @@
  * The core: everything AIMA does, free of Electron. One instance per data directory runs in the
  * process holding the core lock; everyone else talks to it through an adapter.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoreApi, CoreInfo } from '../../shared/contract/index.js';
 import { dataPaths, type DataPaths } from './config/paths.js';
+import { preparePrivateDataDir, preparePrivateDatabase } from './config/data-dir.js';
 import { readEnv, type Env } from './config/env.js';
 import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
@@ -90,14 +91,15 @@ export function appRoot(): string {
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const env = opts.env ?? readEnv();
   const paths = dataPaths(opts.dataDir);
-  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.logs, { recursive: true });
+  // The host says when an existing data directory is open to others; here it only has to exist.
+  preparePrivateDataDir(paths);
   const binding = selectSqliteBinding({
     electronVersion: process.versions.electron,
     env,
     searchRoots: opts.nativeRoots ?? [appRoot()],
     exists: existsSync,
   });
+  preparePrivateDatabase(paths.database);
   const db = openDatabase(paths.database, { binding });
   const events = new CoreEvents();
   const settings = new SettingsRepo(db);

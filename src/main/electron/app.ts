@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
 import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
-import { resolveDataDir } from '../core/config/paths.js';
+import { dataPaths, resolveDataDir } from '../core/config/paths.js';
+import { preparePrivateDataDir } from '../core/config/data-dir.js';
 import { hostCore, type HostedCore } from '../core/host.js';
 import { createHttpClient } from '../core/client/http-client.js';
 import { transportToApi } from '../../shared/transport-api.js';
@@ -26,7 +27,9 @@ export async function runDesktopApp(): Promise<void> {
   guardUnhandledRejections();
   const env = readEnv();
   const dataDir = resolveDataDir(env);
-  // One data directory for app and CLI: Electron's own files (caches, local storage) live there too.
+  // One data directory for app and CLI: Electron's own files (caches, local storage) live there
+  // too, so it is created owner-only before Electron writes any (hostCore warns if it is not).
+  preparePrivateDataDir(dataPaths(dataDir));
   app.setPath('userData', dataDir);
 
   if (!app.requestSingleInstanceLock()) {
