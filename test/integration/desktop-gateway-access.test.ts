@@ -97,6 +97,7 @@ async function expectGatewayOnly(access: { url: string; token: string }, install
   expect(api.status).toBe(401);
   expect((await fetch(`${access.url}/v1/models`, { headers: auth })).status).toBe(200);
   expect((await fetch(`${access.url}/v1/models`)).status).toBe(401);
+  expect((await fetch(`${access.url}/metrics`, { headers: auth })).status).toBe(401);
 }
 
 describe('the desktop page’s gateway access', () => {

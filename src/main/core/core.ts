@@ -147,6 +147,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: services.supervisor,
     token: () => opts.token ?? null,
     onRequest: (r) => events.emit('gateway.request', r),
+    url: () => url,
     port: () => port,
     exposedOn: () => exposedOn,
   });

@@ -90,9 +90,11 @@ export async function runDesktopApp(): Promise<void> {
     });
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });
+  // The page's own /v1 calls carry the core's page credential, which /api refuses: the install
+  // token stays in this process (attached, it is what obtains the credential from the core).
   ipcMain.handle(IPC_GATEWAY, (event: IpcMainInvokeEvent) => {
     if (!win || event.sender.id !== win.webContents.id || !coreUrl) return null;
-    return { url: coreUrl, token: hosted.token };
+    return api['gateway.pageAccess']({});
   });
   // The Voice page's live session: a MessagePort relayed to the core's /api/voice (see voice-link.ts).
   ipcMain.on(IPC_VOICE_OPEN, (event: IpcMainEvent) => {

@@ -88,6 +88,8 @@ export function loginCookie(token: string): string {
 export interface AuthPolicy {
   token: string;
   keys: { active(): number; verify(key: string): boolean };
+  /** The desktop page's credential: a bearer that opens /v1 and nothing else (never /api). */
+  pageToken?: string;
 }
 
 function bearer(req: IncomingMessage): string | null {
@@ -107,12 +109,13 @@ export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean 
 }
 
 /**
- * /v1 and /metrics: the install token or an API key; with no API keys configured, local
+ * /v1 and /metrics: the install token or an API key (or, on /v1, the page token); with no API keys configured, local
  * clients (editors, scripts on this machine) need nothing — as with LM Studio or Ollama. "Local"
  * is the peer address, not the Host header (which any client sets as it likes); the Host check
  * then keeps out web pages that reach loopback through the browser (DNS rebinding).
  */
 export function authorizeGateway(req: IncomingMessage, policy: AuthPolicy, port: number): boolean {
   if (authorizeApi(req, policy)) return true;
+  if (policy.pageToken && req.url?.startsWith('/v1/') && tokenMatches(policy.pageToken, bearer(req))) return true;
   return policy.keys.active() === 0 && isLoopbackPeer(req.socket.remoteAddress) && isAllowedHost(req.headers.host, port);
 }
