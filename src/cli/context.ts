@@ -3,10 +3,10 @@
  * the background when a command needs it and none runs), JSON output, and one-line errors.
  */
 import { spawn } from 'node:child_process';
-import { openSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readEnv, type Env } from '../main/core/config/env.js';
 import { resolveDataDir, dataPaths, type DataPaths } from '../main/core/config/paths.js';
+import { openPrivateLog, preparePrivateDataDir } from '../main/core/config/data-dir.js';
 import { liveHolder, type LockInfo } from '../main/core/lock/core-lock.js';
 import { readToken } from '../main/core/server/token.js';
 import { createHttpClient } from '../main/core/client/http-client.js';
@@ -58,8 +58,9 @@ export async function connect(ctx: CliContext, opts: { start?: boolean; timeoutM
 }
 
 async function startBackgroundCore(ctx: CliContext, timeoutMs: number): Promise<LockInfo & { url: string }> {
-  mkdirSync(ctx.paths.logs, { recursive: true });
-  const log = openSync(ctx.paths.serveLog, 'a');
+  const loose = preparePrivateDataDir(ctx.paths);
+  if (loose) process.stderr.write(`aima: warning: ${loose}\n`);
+  const log = openPrivateLog(ctx.paths.serveLog);
   const cliPath = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, [cliPath, 'serve', '--background'], {
     detached: true,

@@ -7,7 +7,7 @@ export interface AimaBridge {
   ready(): void;
   /** Desktop only: the native open dialog; null when cancelled. */
   pickModelPath(what: 'file' | 'folder'): Promise<string | null>;
-  /** Desktop only: the gateway's URL and the install token for its Authorization header. */
+  /** Desktop only: the gateway's URL and a bearer credential that opens /v1 only (never /api). */
   gatewayAccess(): Promise<{ url: string; token: string }>;
   /** Desktop only: asks main for a voice session; its MessagePort arrives as a window message (see voice-link.ts). */
   openVoice(): void;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/main/core/server/security.js';
+import type { IncomingMessage } from 'node:http';
+import { authorizeGateway, isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/main/core/server/security.js';
 import { tokenMatches } from '../../src/main/core/server/token.js';
 
 describe('local API protection', () => {
@@ -38,5 +39,13 @@ describe('local API protection', () => {
     expect(tokenMatches('abc', 'abd')).toBe(false);
     expect(tokenMatches('abc', 'ab')).toBe(false);
     expect(tokenMatches('abc', null)).toBe(false);
+  });
+
+  it('without API keys, /v1 is open only to loopback peers, whatever Host they send', () => {
+    const noKeys = { token: 'a'.repeat(64), keys: { active: () => 0, verify: () => false } };
+    // No traffic: a request as the server sees it, from the given peer address.
+    const from = (remoteAddress: string) => ({ headers: { host: '127.0.0.1:9090' }, socket: { remoteAddress } }) as unknown as IncomingMessage;
+    for (const peer of ['127.0.0.1', '127.3.4.5', '::1', '::ffff:127.0.0.1']) expect(authorizeGateway(from(peer), noKeys, 9090), peer).toBe(true);
+    for (const peer of ['192.0.2.5', '::ffff:192.0.2.5', 'fd00::2', '']) expect(authorizeGateway(from(peer), noKeys, 9090), peer).toBe(false);
   });
 });

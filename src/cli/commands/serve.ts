@@ -29,19 +29,22 @@ export function registerServe(program: Command): void {
           if (opts.background && !opts.port && !ctx.env.AIMA_PORT && err instanceof AimaError && err.code === 'conflict' && /already in use/.test(err.message)) return host(0);
           throw err;
         });
+        // In the background, stdout and stderr go to the serve log: the login URL (it holds the
+        // install token) stays out of it, and `aima status` shows it to whoever may read the token.
+        const statusHint = 'run `aima status` to see the login URL';
         if (result.kind === 'attached') {
           const { info } = result;
           throw new AimaError(
             'conflict',
             `An AIMA core already runs for ${info.dataDir} (${info.owner === 'electron' ? 'the desktop app' : 'aima serve'}, pid ${info.pid}, ${info.url ?? 'starting'}).`,
-            `Use that one: open ${info.url ?? ''}/login?token=${result.token} — or stop it first with \`aima stop\`.`,
+            `Use that one: ${opts.background ? statusHint : `open ${info.url ?? ''}/login?token=${result.token}`} — or stop it first with \`aima stop\`.`,
           );
         }
         const { server } = result;
         process.stdout.write(
           `AIMA core running for ${ctx.paths.dataDir}\n` +
             `  API and UI: ${server.url}\n` +
-            `  Log in:     ${server.loginUrl}\n` +
+            `  Log in:     ${opts.background ? statusHint : server.loginUrl}\n` +
             `Press Ctrl+C to stop.\n`,
         );
         let stopping = false;

@@ -2,11 +2,12 @@
  * The core: everything AIMA does, free of Electron. One instance per data directory runs in the
  * process holding the core lock; everyone else talks to it through an adapter.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoreApi, CoreInfo } from '../../shared/contract/index.js';
 import { dataPaths, type DataPaths } from './config/paths.js';
+import { preparePrivateDataDir, preparePrivateDatabase } from './config/data-dir.js';
 import { readEnv, type Env } from './config/env.js';
 import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
@@ -21,6 +22,7 @@ import type { SupervisorTiming } from './services/supervisor.js';
 import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
 import { openSecretStore } from './secrets/secret-store.js';
 import { createGatewayFeature } from './gateway/index.js';
+import { isLoopbackHost } from './server/security.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
@@ -63,8 +65,11 @@ export interface Core {
   readonly gateway: Gateway;
   /** Voice conversations; its `/api/voice` upgrade handler is mounted on the core's HTTP server. */
   readonly voice: VoiceFeature;
-  /** Set once the server listens, so core.info can report it. */
-  setUrl(url: string): void;
+  /**
+   * Set once the server listens, so core.info can report the URL; `bindHost` is the address it
+   * listens on (a core reachable beyond loopback keeps at least one API key).
+   */
+  setUrl(url: string, bindHost?: string): void;
   /**
    * Closes the core. stopServices: stop the engines (default: the onQuit setting — 'stop-services'
    * stops them, 'keep-running' leaves them for the next core to adopt by PID file).
@@ -86,14 +91,15 @@ export function appRoot(): string {
 export async function createCore(opts: CoreOptions): Promise<Core> {
   const env = opts.env ?? readEnv();
   const paths = dataPaths(opts.dataDir);
-  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.logs, { recursive: true });
+  // The host says when an existing data directory is open to others; here it only has to exist.
+  preparePrivateDataDir(paths);
   const binding = selectSqliteBinding({
     electronVersion: process.versions.electron,
     env,
     searchRoots: opts.nativeRoots ?? [appRoot()],
     exists: existsSync,
   });
+  preparePrivateDatabase(paths.database);
   const db = openDatabase(paths.database, { binding });
   const events = new CoreEvents();
   const settings = new SettingsRepo(db);
@@ -131,6 +137,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   let url = '';
   // The port of `url`, kept beside it: the gateway reads it on every request (Host checks).
   let port = 0;
+  let exposedOn: string | null = null;
   const gatewayFeature = createGatewayFeature({
     db,
     events,
@@ -140,7 +147,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: services.supervisor,
     token: () => opts.token ?? null,
     onRequest: (r) => events.emit('gateway.request', r),
+    url: () => url,
     port: () => port,
+    exposedOn: () => exposedOn,
   });
 
   // The voice chain reaches its models through this core's own gateway, over loopback.
@@ -188,9 +197,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     keys,
     gateway: gatewayFeature.gateway,
     voice,
-    setUrl(u) {
+    setUrl(u, bindHost) {
       url = u;
       port = u ? Number(new URL(u).port) : 0;
+      exposedOn = bindHost && !isLoopbackHost(bindHost) ? bindHost : null;
     },
     async close(closeOpts = {}) {
       operations.cancelAll();

@@ -8,6 +8,7 @@ import { AimaError } from '../../shared/errors.js';
 import { acquireCoreLock, type LockInfo } from './lock/core-lock.js';
 import { createCore, appRoot, type Core } from './core.js';
 import { dataPaths } from './config/paths.js';
+import { preparePrivateDataDir } from './config/data-dir.js';
 import type { Env } from './config/env.js';
 import { ensureToken } from './server/token.js';
 import { isLoopbackHost } from './server/security.js';
@@ -52,8 +53,8 @@ export function checkBindHost(host: string, activeKeys: number): void {
 export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const host = opts.host ?? '127.0.0.1';
   const paths = dataPaths(opts.dataDir);
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const loose = preparePrivateDataDir(paths);
+  if (loose) process.stderr.write(`aima: warning: ${loose}\n`);
   const token = ensureToken(paths.token);
   const acquired = await acquireCoreLock(paths.lock, { owner: opts.owner, dataDir: paths.dataDir, version: APP_VERSION });
   if (acquired.kind === 'held') return { kind: 'attached', info: acquired.info, token };
@@ -73,7 +74,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       routes: [core.gateway.route],
       upgrades: [core.voice.upgrade],
     });
-    core.setUrl(server.url);
+    core.setUrl(server.url, host);
     lock.setUrl(server.url);
     const hosted = core;
     let stopping: Promise<void> | undefined;

@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
 import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
-import { resolveDataDir } from '../core/config/paths.js';
+import { dataPaths, resolveDataDir } from '../core/config/paths.js';
+import { preparePrivateDataDir } from '../core/config/data-dir.js';
 import { hostCore, type HostedCore } from '../core/host.js';
 import { createHttpClient } from '../core/client/http-client.js';
 import { transportToApi } from '../../shared/transport-api.js';
@@ -26,7 +27,9 @@ export async function runDesktopApp(): Promise<void> {
   guardUnhandledRejections();
   const env = readEnv();
   const dataDir = resolveDataDir(env);
-  // One data directory for app and CLI: Electron's own files (caches, local storage) live there too.
+  // One data directory for app and CLI: Electron's own files (caches, local storage) live there
+  // too, so it is created owner-only before Electron writes any (hostCore warns if it is not).
+  preparePrivateDataDir(dataPaths(dataDir));
   app.setPath('userData', dataDir);
 
   if (!app.requestSingleInstanceLock()) {
@@ -87,9 +90,11 @@ export async function runDesktopApp(): Promise<void> {
     });
     return result.canceled ? null : (result.filePaths[0] ?? null);
   });
+  // The page's own /v1 calls carry the core's page credential, which /api refuses: the install
+  // token stays in this process (attached, it is what obtains the credential from the core).
   ipcMain.handle(IPC_GATEWAY, (event: IpcMainInvokeEvent) => {
     if (!win || event.sender.id !== win.webContents.id || !coreUrl) return null;
-    return { url: coreUrl, token: hosted.token };
+    return api['gateway.pageAccess']({});
   });
   // The Voice page's live session: a MessagePort relayed to the core's /api/voice (see voice-link.ts).
   ipcMain.on(IPC_VOICE_OPEN, (event: IpcMainEvent) => {

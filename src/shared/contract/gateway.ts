@@ -17,6 +17,14 @@ export const ApiKeyCreateParams = z.object({ name: z.string().trim().min(1).max(
 export const ApiKeyCreated = z.object({ key: z.string(), info: ApiKeyInfo });
 export const ApiKeyRevokeParams = z.object({ id: z.string().min(1) }).strict();
 
+/**
+ * Where and how the desktop page calls /v1 itself (the Chat page): the core's URL and a bearer
+ * credential the gateway accepts on /v1 only. It lives in the core's memory for as long as that
+ * process runs, and /api refuses it, so a compromised page never holds the install token.
+ */
+export const GatewayPageAccess = z.object({ url: z.string(), token: z.string() });
+export type GatewayPageAccess = z.infer<typeof GatewayPageAccess>;
+
 export const remoteKinds = ['llm', 'embedding', 'asr', 'tts'] as const;
 
 export const RemoteEndpoint = z.object({

@@ -4,6 +4,7 @@
  * API and mounts `gateway.route` on the HTTP server.
  */
 import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { CoreApi, ServiceSummary } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import type { Db } from '../store/database.js';
@@ -16,7 +17,10 @@ import { Gateway } from './gateway.js';
 import { createModelDirectory } from './routes-directory.js';
 import type { CoreEvents } from '../events.js';
 
-export type GatewayApi = Pick<CoreApi, 'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests'>;
+export type GatewayApi = Pick<
+  CoreApi,
+  'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests' | 'gateway.pageAccess'
+>;
 
 export interface GatewayFeatureOptions {
   db: Db;
@@ -29,9 +33,12 @@ export interface GatewayFeatureOptions {
     start(name: string, opts: { wait: boolean; timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
   };
   onRequest?: (r: import('./request-log.js').RequestRecord) => void;
-  /** The install token and the server's port (known once it listens). */
+  /** The install token, and the server's URL and port (known once it listens). */
   token: () => string | null;
+  url: () => string;
   port: () => number;
+  /** The bind address when the server listens beyond loopback, else null. */
+  exposedOn: () => string | null;
 }
 
 const MIB = 1024 * 1024;
@@ -75,6 +82,8 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       corsOrigins: s.corsOrigins,
     };
   };
+  // The desktop page's /v1 credential: random per process, never written anywhere (see GatewayPageAccess).
+  const pageToken = randomBytes(32).toString('hex');
   const gateway = new Gateway({
     directory,
     // Settings change rarely; reading them once a second keeps SQLite off the request path.
@@ -87,7 +96,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
     authorize: (req: IncomingMessage) => {
       const token = opts.token();
-      return token !== null && authorizeGateway(req, { token, keys: opts.keys }, opts.port());
+      return token !== null && authorizeGateway(req, { token, keys: opts.keys, pageToken }, opts.port());
     },
   });
 
@@ -95,9 +104,18 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     'keys.list': async () => opts.keys.list(),
     'keys.create': async ({ name }) => opts.keys.create(name),
     'keys.revoke': async ({ id }) => {
-      const k = opts.keys.revoke(id);
-      if (!k) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
-      return k;
+      const key = opts.keys.findActive(id);
+      if (!key) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
+      // Without keys /v1 is open to local clients: fine on loopback, not while other machines can connect.
+      const exposedOn = opts.exposedOn();
+      if (exposedOn !== null && opts.keys.active() === 1) {
+        throw new AimaError(
+          'conflict',
+          `Refusing to revoke "${key.name}": it is the last API key, and this core listens on ${exposedOn}, beyond loopback, where keys are what keep other machines out.`,
+          'Stop the core (`aima stop`) or restart it on loopback (`aima serve --host 127.0.0.1`) first, or create another key before revoking this one.',
+        );
+      }
+      return opts.keys.revoke(key.id)!;
     },
     'remotes.list': async () => remotes.list(),
     'remotes.add': async ({ apiKey, ...r }) => {
@@ -116,6 +134,10 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       return r;
     },
     'gateway.requests': async ({ limit }) => gateway.log.recent(limit ?? 50),
+    'gateway.pageAccess': async () => {
+      if (!opts.url()) throw new AimaError('unavailable', 'The core is not listening yet.', 'Try again in a moment.');
+      return { url: opts.url(), token: pageToken };
+    },
   };
   return { gateway, api };
 }

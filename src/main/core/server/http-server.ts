@@ -49,6 +49,7 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
+  /** Where clients on this machine reach the server (loopback for a wildcard bind). */
   url: string;
   port: number;
   loginUrl: string;
@@ -84,6 +85,16 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
   } catch {
     throw new AimaError('bad-request', 'Request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.');
   }
+}
+
+/**
+ * The host clients on this machine put in the URL. A wildcard bind (0.0.0.0, ::) is no address to
+ * connect to, and as a Host header it fails the DNS-rebinding check: they get loopback instead.
+ */
+export function clientHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0') return '127.0.0.1';
+  if (bindHost === '::') return '[::1]';
+  return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
 }
 
 export async function startHttpServer(opts: ServerOptions): Promise<RunningServer> {
@@ -197,8 +208,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     });
   });
   port = (server.address() as AddressInfo).port;
-  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `http://${clientHost(opts.host)}:${port}`;
   return {
     url,
     port,

@@ -16,6 +16,16 @@ export function isLoopbackHost(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/**
+ * True when a request's peer address is this machine's loopback (127.0.0.0/8, ::1, or 127.x as
+ * an IPv4-mapped IPv6 address on a dual-stack socket). Unlike Host, the client cannot choose it.
+ */
+export function isLoopbackPeer(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
+}
+
 /** The last Host header allowed without extra hosts, and for which port (checked twice per request). */
 let allowedHost = { header: '', port: -1 };
 
@@ -78,6 +88,8 @@ export function loginCookie(token: string): string {
 export interface AuthPolicy {
   token: string;
   keys: { active(): number; verify(key: string): boolean };
+  /** The desktop page's credential: a bearer that opens /v1 and nothing else (never /api). */
+  pageToken?: string;
 }
 
 function bearer(req: IncomingMessage): string | null {
@@ -97,11 +109,13 @@ export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean 
 }
 
 /**
- * /v1 and /metrics: the install token or an API key; with no API keys configured, local
- * clients (editors, scripts on this machine) need nothing — as with LM Studio or Ollama — because
- * the server only listens on loopback and Host/Origin checks keep web pages out.
+ * /v1 and /metrics: the install token or an API key (or, on /v1, the page token); with no API keys configured, local
+ * clients (editors, scripts on this machine) need nothing — as with LM Studio or Ollama. "Local"
+ * is the peer address, not the Host header (which any client sets as it likes); the Host check
+ * then keeps out web pages that reach loopback through the browser (DNS rebinding).
  */
 export function authorizeGateway(req: IncomingMessage, policy: AuthPolicy, port: number): boolean {
   if (authorizeApi(req, policy)) return true;
-  return policy.keys.active() === 0 && isAllowedHost(req.headers.host, port);
+  if (policy.pageToken && req.url?.startsWith('/v1/') && tokenMatches(policy.pageToken, bearer(req))) return true;
+  return policy.keys.active() === 0 && isLoopbackPeer(req.socket.remoteAddress) && isAllowedHost(req.headers.host, port);
 }

@@ -57,7 +57,7 @@ let gatewayAccess: Promise<{ url: string; token: string }> | null = null;
 
 /**
  * fetch() against the OpenAI-compatible gateway: same origin with the login cookie in a browser;
- * in the desktop app the gateway URL and the install token come from the preload.
+ * in the desktop app the gateway URL and a credential that opens /v1 only come from the preload.
  */
 export async function gatewayFetch(path: string, init: RequestInit = {}): Promise<Response> {
   if (!desktop) return fetch(path, { ...init, credentials: 'same-origin' });

@@ -52,13 +52,19 @@ export class ApiKeysRepo {
     return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as Row[]).map(toInfo);
   }
 
+  /** The key that is not revoked with this id or name, or null. */
+  findActive(idOrName: string): ApiKeyInfo | null {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL').get(idOrName, idOrName) as Row | undefined;
+    return row ? toInfo(row) : null;
+  }
+
   /** Revokes by id or name; returns the revoked key, or null when none matched. */
   revoke(idOrName: string): ApiKeyInfo | null {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE (id = ? OR name = ?) AND revoked_at IS NULL').get(idOrName, idOrName) as Row | undefined;
-    if (!row) return null;
-    this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(Date.now(), row.id);
+    const key = this.findActive(idOrName);
+    if (!key) return null;
+    this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(Date.now(), key.id);
     this.activeCount = null;
-    return this.get(row.id);
+    return this.get(key.id);
   }
 
   /** Number of keys that are not revoked (cached: read on every request). */

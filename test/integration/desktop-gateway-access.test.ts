@@ -1,0 +1,121 @@
+/**
+ * What the desktop page gets for its own /v1 calls (the IPC_GATEWAY handler of app.ts): a
+ * credential that the gateway accepts and /api refuses, never the install token — both when the
+ * app hosts the core and when it attaches to a running `aima serve`. Electron is faked at its
+ * module boundary; the core, its HTTP server and `aima serve` are real.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { IPC_GATEWAY } from '../../src/shared/ipc-channels.js';
+import { startServe, tempHome } from '../support/cli.js';
+import { repoRoot } from '../support/system.js';
+
+type Handler = (event: { sender: { id: number } }, ...args: unknown[]) => unknown;
+
+const fake = vi.hoisted(() => ({
+  handlers: new Map<string, Handler>(),
+  appEvents: new Map<string, (event: { preventDefault(): void }) => void>(),
+  quit: null as null | (() => void),
+}));
+
+vi.mock('electron', () => ({
+  app: {
+    setPath: () => {},
+    requestSingleInstanceLock: () => true,
+    whenReady: async () => {},
+    getAppPath: () => repoRoot,
+    setLoginItemSettings: () => {},
+    on: (name: string, fn: (event: { preventDefault(): void }) => void) => void fake.appEvents.set(name, fn),
+    quit: () => fake.quit?.(),
+  },
+  ipcMain: {
+    handle: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
+    removeHandler: (channel: string) => void fake.handlers.delete(channel),
+    on: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
+  },
+  dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showErrorBox: () => {} },
+  shell: { openExternal: async () => {} },
+  MessageChannelMain: class {},
+  safeStorage: { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' },
+}));
+const WINDOW_ID = 7;
+vi.mock('../../src/main/electron/window.js', () => ({
+  installCsp: () => {},
+  createMainWindow: () => ({
+    webContents: { id: WINDOW_ID, send: () => {} },
+    isDestroyed: () => false,
+    isVisible: () => true,
+    on: () => {},
+    show: () => {},
+    focus: () => {},
+    hide: () => {},
+  }),
+}));
+vi.mock('../../src/main/electron/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  fake.handlers.clear();
+  fake.appEvents.clear();
+});
+
+/** Runs the desktop app's main process on `home`; returns what its page gets from IPC_GATEWAY. */
+async function desktopPageAccess(home: string): Promise<{ url: string; token: string }> {
+  vi.stubEnv('AIMA_HOME', home);
+  vi.stubEnv('AIMA_PORT', '0');
+  const { runDesktopApp } = await import('../../src/main/electron/app.js');
+  await runDesktopApp();
+  cleanups.push(async () => {
+    // Quitting: app.ts stops a core it hosts, then calls app.quit() again.
+    const quitted = new Promise<void>((resolve) => (fake.quit = resolve));
+    const beforeQuit = fake.appEvents.get('before-quit');
+    let prevented = false;
+    beforeQuit?.({ preventDefault: () => (prevented = true) });
+    if (prevented) await quitted;
+    vi.unstubAllEnvs();
+  });
+  const access = await fake.handlers.get(IPC_GATEWAY)!({ sender: { id: WINDOW_ID } });
+  return access as { url: string; token: string };
+}
+
+/** Creates an API key, so /v1 needs a credential (without keys, loopback clients need none). */
+async function requireKeys(url: string, installToken: string): Promise<void> {
+  const res = await fetch(`${url}/api/call/keys.create`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${installToken}` },
+    body: JSON.stringify({ name: 'editor' }),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function expectGatewayOnly(access: { url: string; token: string }, installToken: string): Promise<void> {
+  expect(access.token).not.toBe(installToken);
+  const auth = { authorization: `Bearer ${access.token}` };
+  const api = await fetch(`${access.url}/api/call/settings.get`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}' });
+  expect(api.status).toBe(401);
+  expect((await fetch(`${access.url}/v1/models`, { headers: auth })).status).toBe(200);
+  expect((await fetch(`${access.url}/v1/models`)).status).toBe(401);
+  expect((await fetch(`${access.url}/metrics`, { headers: auth })).status).toBe(401);
+}
+
+describe('the desktop page’s gateway access', () => {
+  it('opens /v1 but not /api when the app hosts the core', async () => {
+    const home = tempHome();
+    const access = await desktopPageAccess(home);
+    const installToken = readFileSync(path.join(home, 'token'), 'utf8').trim();
+    await requireKeys(access.url, installToken);
+    await expectGatewayOnly(access, installToken);
+  });
+
+  it('opens /v1 but not /api when the app attaches to a running `aima serve`', async () => {
+    const home = tempHome();
+    const serve = await startServe({ AIMA_HOME: home });
+    cleanups.push(() => serve.stop());
+    await requireKeys(serve.url, serve.token);
+    const access = await desktopPageAccess(home);
+    expect(access.url).toBe(serve.url);
+    await expectGatewayOnly(access, serve.token);
+  });
+});
