@@ -195,4 +195,28 @@ describe('two installs on one Docker daemon', () => {
     await a2.api['services.stop']({ name: 'legacy' });
     expect(exists(id)).toBe(false);
   }, 90_000);
+
+  it("a container squatting the service's name: this install's leftover is removed and the start goes on; anyone else's is named in the refusal with the `docker rm -f` fix", async (ctx) => {
+    need(ctx);
+    const home = install('aima-inst-a-');
+    const a = await core(home);
+    await a.api['services.create']({ name: 'web', engine: 'test-httpd' });
+    const name = `aima-${installIdOf(home).slice(0, 8)}-web`;
+
+    // Left by a removed service of this install (same name, another service id).
+    const leftover = docker(['create', '--name', name, '--label', `aima.install=${installIdOf(home)}`, '--label', 'aima.service=00000000-0000-4000-8000-000000000000', HTTPD_IMAGE]).trim();
+    made.push(leftover);
+    expect((await a.api['services.start']({ name: 'web', wait: true, timeoutMs: 30_000 })).state).toBe('running');
+    expect(exists(leftover)).toBe(false);
+    await a.api['services.stop']({ name: 'web' });
+
+    // Not ours: refused, named, left alone.
+    const squatter = docker(['create', '--name', name, HTTPD_IMAGE]).trim();
+    made.push(squatter);
+    const err = await a.api['services.start']({ name: 'web', wait: true, timeoutMs: 30_000 }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toContain(`Docker already has a container named ${name} (${squatter.slice(0, 12)}, not made by AIMA)`);
+    expect((err as Error).message).toContain(`docker rm -f ${name}`);
+    expect(exists(squatter)).toBe(true);
+  }, 90_000);
 });
