@@ -109,4 +109,21 @@ describe('start on demand respects crash protection', () => {
     expect(started.state).toBe('running');
     expect(started.restarts).toBe(0);
   });
+
+  it("a request during a backoff that ends within the queue wait waits for the timer's restart and is answered by the engine", async () => {
+    const home = tempHome('aima-ondemand-');
+    writeFakeEngine(home, 'crashy', ['--load-ms', '20', '--crash-after-ms', '800']);
+    const { c, chat } = await core(home, { backoff: () => 1500 });
+    await c.api['settings.update']({ gatewayQueueTimeoutSeconds: 10 });
+    const s = await c.api['services.create']({ name: 'wb', engine: 'crashy', restartPolicy: 'always' });
+    await c.api['services.start']({ name: 'wb', wait: true, timeoutMs: 20_000 });
+    await waitFor(() => c.api['services.get']({ name: 'wb' }).then((x) => x.state === 'backoff'), 'backoff');
+
+    const res = await chat('wb');
+    // The fake engine has no chat endpoint: its own 404 means the request reached it.
+    expect(res.status).toBe(404);
+    const restart = eventsOf(c, s.id).find((e) => e.from === 'backoff' && e.to === 'starting');
+    expect(restart?.event).toBe('backoff-elapsed');
+    expect((await c.api['services.get']({ name: 'wb' })).restarts).toBeGreaterThanOrEqual(1);
+  });
 });
