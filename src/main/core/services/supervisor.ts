@@ -91,6 +91,8 @@ interface Live {
   loadingSince: number;
   healthNoted: boolean;
   consecutiveCrashes: number;
+  /** Every crash since the core started (never reset): a waiter tells a new crash by it. */
+  crashCount: number;
   generation: number;
   launching: Promise<void> | null;
   /** An in-flight stop or kill; a start waits for it. */
@@ -438,12 +440,12 @@ export class ServiceSupervisor {
 
   /** Waits until running (or throws once failed or stopped). onDemand: a crash ends the wait too, and `failed` says how to start it again. */
   private async waitSettled(live: Live, timeoutMs: number, op?: OperationContext, onDemand = false): Promise<void> {
-    const crashesAtStart = live.consecutiveCrashes;
+    const crashesAtStart = live.crashCount;
     const report = () => op?.report(live.phase === 'running' ? 100 : Math.round((live.lastHealthProgress ?? 0) * 100), 100, `${live.phase}${live.lastLine ? ` — ${live.lastLine}` : ''}`);
     const settledOrThrow = () => {
       if (live.phase === 'running') return true;
       if (onDemand && live.phase === 'failed') throw this.refusedFailed(live);
-      if (onDemand && live.phase === 'backoff' && live.consecutiveCrashes !== crashesAtStart) throw this.refusedBackoff(live);
+      if (onDemand && live.phase === 'backoff' && live.crashCount !== crashesAtStart) throw this.refusedBackoff(live);
       if (live.phase === 'failed') {
         throw new AimaError('unavailable', `Service "${live.record.name}" failed: ${live.reason ?? 'unknown reason'}`, `See \`aima service logs ${live.record.name}\`.`);
       }
@@ -584,6 +586,7 @@ export class ServiceSupervisor {
         break;
       case 'crashed':
         live.consecutiveCrashes++;
+        live.crashCount++;
         live.lastCrash = live.reason;
         this.settleProcessless(live);
         live.handle = null;
@@ -728,6 +731,7 @@ export class ServiceSupervisor {
       loadingSince: 0,
       healthNoted: false,
       consecutiveCrashes: 0,
+      crashCount: 0,
       generation: 0,
       launching: null,
       stopping: null,
