@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -26,6 +27,8 @@ import { dockerAvailable, requireAll, requirePart } from '../support/system.js';
 const haveDocker = dockerAvailable();
 const haveBusybox = busyboxStaticAvailable();
 const facts = { arch: process.arch, gpuVendor: null, computeCapability: null, env: {} };
+// The runtimes of one test run are one install (so a second runtime adopts the first one's containers).
+const installId = randomUUID();
 const tmp = (p = 'aima-docker-') => mkdtempSync(path.join(os.tmpdir(), p));
 
 /** The httpd test engine: prints a line, waits `delayS`, then serves /www (GET /health → 200). */
@@ -101,7 +104,7 @@ describe('Docker runtime (real daemon)', () => {
 
   it('creates with labels, read-only model, 127.0.0.1 port and limits; starts, gets healthy, logs, stops and removes', async (ctx) => {
     need(ctx);
-    const runtime = new DockerRuntime({ docker: createDockerClient(), facts });
+    const runtime = new DockerRuntime({ docker: createDockerClient(), facts, installId });
     const modelDir = tmp('aima-model-');
     const modelFile = path.join(modelDir, 'tiny.gguf');
     writeFileSync(modelFile, 'GGUF');
@@ -142,7 +145,7 @@ describe('Docker runtime (real daemon)', () => {
 
   it('sees `docker rm -f` from outside within 1 s, and adopts running containers by label', async (ctx) => {
     need(ctx);
-    const runtime = new DockerRuntime({ docker: createDockerClient(), facts });
+    const runtime = new DockerRuntime({ docker: createDockerClient(), facts, installId });
     const plan = runtime.plan(planInput({ engine: engine([HTTPD_IMAGE]), port: await freePort() }));
     let exitAt = 0;
     let exit: { code: number | null; signal: string | null } | null = null;
@@ -150,7 +153,7 @@ describe('Docker runtime (real daemon)', () => {
     await waitFor(async () => (await runtime.probe(handle, plan.health)).kind === 'ready', 'healthy', 30_000, 50);
 
     // A second runtime (a new core) finds the container by its label and adopts it.
-    const next = new DockerRuntime({ docker: createDockerClient(), facts });
+    const next = new DockerRuntime({ docker: createDockerClient(), facts, installId });
     await next.init();
     const adopted = next.adopt(`/anywhere/${plan.serviceId}.pid`);
     expect(adopted).toMatchObject({ containerId: handle.containerId, ownChild: false, host: '127.0.0.1', port: plan.port, logFile: plan.logFile });
@@ -361,7 +364,7 @@ describe('Pulling from a local registry', () => {
 
     // None present: the first that pulls, with progress; a missing tag is skipped with its error.
     const progress: PullProgress[] = [];
-    const runtime = new DockerRuntime({ docker: client, facts });
+    const runtime = new DockerRuntime({ docker: client, facts, installId });
     const plan: DockerPlan = runtime.plan(planInput({ engine: engine([`127.0.0.1:${port}/aima-test/absent:1`, remote]), port: await freePort() }));
     const pulled = await resolveImage(client, 'test-httpd', plan.images, [], { onPull: (p) => progress.push(p) });
     expect(pulled).toBe(remote);

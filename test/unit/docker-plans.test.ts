@@ -17,6 +17,10 @@ import { repoRoot } from '../support/system.js';
 const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
 const dockerEntries = [...catalog.items.values()].map((i) => i.entry).filter((e): e is DockerEngineEntry => e.runtime === 'docker');
 
+/** The install (data directory) the plans are made for: its id is in container names and labels. */
+const INSTALL = '0a1b2c3d-0000-4000-8000-00000000aaaa';
+const planFor = (i: PlanInput, facts: DockerHostFacts) => planDocker(i, facts, INSTALL);
+
 const h100: DockerHostFacts = { arch: 'x64', gpuVendor: 'nvidia', computeCapability: '9.0', env: {} };
 const cpuOnly: DockerHostFacts = { arch: 'x64', gpuVendor: null, computeCapability: null, env: {} };
 
@@ -58,9 +62,11 @@ describe('Docker plans for every catalog entry', () => {
   for (const e of dockerEntries) {
     for (const device of e.devices) {
       it(`${e.id} on ${device}`, () => {
-        const plan = planDocker(input(e, device), device === 'gpu' ? h100 : cpuOnly);
+        const plan = planFor(input(e, device), device === 'gpu' ? h100 : cpuOnly);
         expect(plan.host).toBe('127.0.0.1');
         expect(plan.labels['aima.service']).toBe('6f1c2d3e-0000-4000-8000-000000000001');
+        expect(plan.labels['aima.install']).toBe(INSTALL);
+        expect(plan.containerName).toBe(`aima-0a1b2c3d-${plan.serviceName}`);
         for (const m of plan.mounts) expect(m.readOnly).toBe(true);
         expect(plan).toMatchSnapshot();
       });
@@ -75,40 +81,40 @@ describe('Docker plan rules', () => {
   const entry = (id: string) => dockerEntries.find((e) => e.id === id)!;
 
   it('mounts a model file under the mount path and a folder at it, read-only', () => {
-    expect(planDocker(input(entry('llama-cpp'), 'cpu'), cpuOnly).mounts).toEqual([
+    expect(planFor(input(entry('llama-cpp'), 'cpu'), cpuOnly).mounts).toEqual([
       { source: '/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', target: '/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', readOnly: true },
     ]);
-    expect(planDocker(input(entry('vllm'), 'gpu'), h100).mounts).toEqual([{ source: '/data/models/my-model-safetensors', target: '/models/model', readOnly: true }]);
-    expect(planDocker(input(entry('kokoro'), 'cpu', { model: null }), cpuOnly).mounts).toEqual([]);
+    expect(planFor(input(entry('vllm'), 'gpu'), h100).mounts).toEqual([{ source: '/data/models/my-model-safetensors', target: '/models/model', readOnly: true }]);
+    expect(planFor(input(entry('kokoro'), 'cpu', { model: null }), cpuOnly).mounts).toEqual([]);
   });
 
   it('takes limits from AIMA_<ENGINE>_MEMORY/_CPU/_GPU over the entry, and the service GPUs over all', () => {
     const env = { AIMA_VLLM_MEMORY: '24g', AIMA_VLLM_CPU: '6', AIMA_VLLM_GPU: '1,2' };
-    const plan = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env });
+    const plan = planFor(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env });
     expect(plan.memoryBytes).toBe(24 * 1024 ** 3);
     expect(plan.nanoCpus).toBe(6e9);
     expect(plan.gpus).toEqual([1, 2]);
-    expect(planDocker(input(entry('vllm'), 'gpu', { gpus: [3] }), { ...h100, env }).gpus).toEqual([3]);
-    expect(planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), h100).gpus).toEqual([]); // all
-    expect(planDocker(input(entry('llama-cpp'), 'cpu'), cpuOnly).gpus).toBeNull();
-    expect(() => planDocker(input(entry('vllm'), 'gpu'), { ...h100, env: { AIMA_VLLM_MEMORY: 'lots' } })).toThrow(/AIMA_VLLM_MEMORY must be bytes/);
+    expect(planFor(input(entry('vllm'), 'gpu', { gpus: [3] }), { ...h100, env }).gpus).toEqual([3]);
+    expect(planFor(input(entry('vllm'), 'gpu', { gpus: [] }), h100).gpus).toEqual([]); // all
+    expect(planFor(input(entry('llama-cpp'), 'cpu'), cpuOnly).gpus).toBeNull();
+    expect(() => planFor(input(entry('vllm'), 'gpu'), { ...h100, env: { AIMA_VLLM_MEMORY: 'lots' } })).toThrow(/AIMA_VLLM_MEMORY must be bytes/);
     expect(parseMemory('512m', 'x')).toBe(512 * 1024 ** 2);
   });
 
   it('takes limits from the engineResources setting over the entry, with the environment winning over both', () => {
     const resources = { vllm: { memory: '40g', cpus: 3, gpus: '0' } };
-    const plan = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, resources });
+    const plan = planFor(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, resources });
     expect(plan.memoryBytes).toBe(40 * 1024 ** 3);
     expect(plan.nanoCpus).toBe(3e9);
     expect(plan.gpus).toEqual([0]);
     // Another engine's entry is untouched.
-    expect(planDocker(input(entry('sglang'), 'gpu', { gpus: [] }), { ...h100, resources }).nanoCpus).toBe(planDocker(input(entry('sglang'), 'gpu', { gpus: [] }), h100).nanoCpus);
+    expect(planFor(input(entry('sglang'), 'gpu', { gpus: [] }), { ...h100, resources }).nanoCpus).toBe(planFor(input(entry('sglang'), 'gpu', { gpus: [] }), h100).nanoCpus);
     const env = { AIMA_VLLM_MEMORY: '24g', AIMA_VLLM_GPU: '1' };
-    const both = planDocker(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env, resources });
+    const both = planFor(input(entry('vllm'), 'gpu', { gpus: [] }), { ...h100, env, resources });
     expect(both.memoryBytes).toBe(24 * 1024 ** 3);
     expect(both.nanoCpus).toBe(3e9); // no AIMA_VLLM_CPU: the setting's
     expect(both.gpus).toEqual([1]);
-    expect(() => planDocker(input(entry('vllm'), 'gpu'), { ...h100, resources: { vllm: { memory: 'lots' } } })).toThrow(/engineResources\.vllm\.memory must be bytes/);
+    expect(() => planFor(input(entry('vllm'), 'gpu'), { ...h100, resources: { vllm: { memory: 'lots' } } })).toThrow(/engineResources\.vllm\.memory must be bytes/);
   });
 
   it('filters image candidates by device, vendor, compute capability and architecture, saying why', () => {

@@ -31,14 +31,14 @@ const handle = { pid: 1, startTime: null, ownChild: true, host: '127.0.0.1', por
 describe('DockerRuntime.stop', () => {
   it('waits out a removal already in progress (409) until the container is gone (404)', async () => {
     const { docker, calls } = scriptedDaemon([daemonError(409, 'removal of container c0ffee is already in progress'), daemonError(409, 'removal of container c0ffee is already in progress'), daemonError(404, 'No such container')]);
-    const runtime = new DockerRuntime({ docker, facts: {} as never });
+    const runtime = new DockerRuntime({ docker, facts: {} as never, installId: '0a1b2c3d-0000-4000-8000-00000000aaaa' });
     await runtime.stop(handle, { graceMs: 1000 });
     expect(calls).toEqual(['stop', 'remove', 'remove', 'remove']);
   });
 
   it('a removal that succeeds at once is the end of it', async () => {
     const { docker, calls } = scriptedDaemon([null]);
-    const runtime = new DockerRuntime({ docker, facts: {} as never });
+    const runtime = new DockerRuntime({ docker, facts: {} as never, installId: '0a1b2c3d-0000-4000-8000-00000000aaaa' });
     await runtime.stop(handle, { graceMs: 0, force: true });
     expect(calls).toEqual(['kill', 'remove']);
   });

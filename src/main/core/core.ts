@@ -105,6 +105,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const settings = new SettingsRepo(db);
   const operations = new Operations(events);
   const models = new ModelLibrary(new ModelsRepo(db), paths.models, (list) => events.emit('models.changed', list));
+  models.sweepUnfinishedImports((line) => process.stderr.write(`aima: ${line}\n`));
   // Services are read lazily: telemetry names their pids, and their GPU guard uses this detection.
   const late: { supervisor?: Services['supervisor'] } = {};
   const hardware = createHardwareFeature({

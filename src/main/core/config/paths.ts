@@ -39,6 +39,7 @@ export function dataPaths(dataDir: string) {
     database: path.join(dataDir, 'aima.db'),
     lock: path.join(dataDir, 'core.lock'),
     token: path.join(dataDir, 'token'),
+    installId: path.join(dataDir, 'install-id'),
     logs: path.join(dataDir, 'logs'),
     serveLog: path.join(dataDir, 'logs', 'serve.log'),
     models: path.join(dataDir, 'models'),

@@ -6,7 +6,7 @@
  * library's import. It owns every transition of the state machine drawn in contract/downloads.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, open, realpath, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { DownloadStartParams, DownloadSummary, FitHint, HubFile, HubFiles, ModelSummary } from '../../../shared/contract/index.js';
@@ -117,6 +117,34 @@ export class DownloadManager {
     this.chunkBytes = o.chunkBytes ?? 16 * MiB;
     this.connections = o.connections ?? 4;
     this.singleStreamBytes = o.singleStreamBytes ?? 32 * MiB;
+  }
+
+  /**
+   * Removes what `<downloadsDir>` holds that no download owns: the partial files (`<id>/`) of a
+   * download whose row is gone (a cancel cut short by a crash) or completed (its files were moved
+   * out before the folder's removal). A row in any other state — paused, failed, or one resumed
+   * below — owns its folder, which a resume continues from. Called at core start, before
+   * {@link resumeInterrupted}, under the core lock. One log line each.
+   */
+  sweepOrphanPartials(): void {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.o.downloadsDir);
+    } catch {
+      return; // no downloads folder yet
+    }
+    for (const name of entries) {
+      const row = this.o.repo.get(name);
+      if (row && row.state !== 'completed' && row.state !== 'cancelled') continue;
+      const where = path.join(this.o.downloadsDir, name);
+      const why = row ? `its download (${row.repo}) is ${row.state}` : 'no download owns it';
+      try {
+        rmSync(where, { recursive: true, force: true });
+        this.o.log?.(`removed ${where}, a partial download: ${why}`);
+      } catch (err) {
+        this.o.log?.(`could not remove ${where}, a partial download ${why} (${(err as Error).message}); delete it by hand`);
+      }
+    }
   }
 
   /** Carries on with downloads a previous run left unfinished (crash, restart). */

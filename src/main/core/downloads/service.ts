@@ -65,6 +65,7 @@ export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager
     log: (line) => process.stderr.write(`aima: ${line}\n`),
     ...deps.tuning,
   });
+  manager.sweepOrphanPartials();
   manager.resumeInterrupted();
   const tokenStatus = () => ({
     set: Boolean(token()),

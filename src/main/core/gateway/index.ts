@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { CoreApi, ServiceSummary } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
+import { HttpError } from '../../../workers/common/http.js';
+import { StartRefused } from '../services/supervisor.js';
 import type { Db } from '../store/database.js';
 import type { SettingsRepo } from '../store/repositories/settings-repo.js';
 import type { ApiKeysRepo } from '../store/repositories/api-keys-repo.js';
@@ -30,7 +32,8 @@ export interface GatewayFeatureOptions {
   secrets: SecretStore;
   services: {
     list(): ServiceSummary[];
-    start(name: string, opts: { wait: boolean; timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
+    /** Start on demand: refuses (StartRefused) a failed service and one waiting out its crash backoff. */
+    startOnDemand(name: string, opts: { timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
   };
   onRequest?: (r: import('./request-log.js').RequestRecord) => void;
   /** The install token, and the server's URL and port (known once it listens). */
@@ -55,7 +58,9 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     remoteKey: (name) => opts.secrets.get(secretKey(name)),
     startService: (name, signal) => {
       const timeoutMs = opts.settings.getAll().gatewayQueueTimeoutSeconds * 1000;
-      return opts.services.start(name, { wait: true, timeoutMs, op: { signal, report() {} } });
+      return opts.services.startOnDemand(name, { timeoutMs, op: { signal, report() {} } }).catch((err: unknown) => {
+        throw onDemandError(err);
+      });
     },
   });
   opts.events.on('services.changed', (list) => {
@@ -140,4 +145,20 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
     },
   };
   return { gateway, api };
+}
+
+/**
+ * A refused or failed start on demand as the gateway's 503: `model_backoff` with Retry-After set
+ * to the seconds left of the crash backoff, `model_failed` without one (retrying cannot help until
+ * the user starts the service), `model_not_running` for a start that ended otherwise.
+ */
+function onDemandError(err: unknown): unknown {
+  if (err instanceof StartRefused) {
+    const headers: Record<string, string> = err.retryAfterSeconds !== null ? { 'retry-after': String(err.retryAfterSeconds) } : {};
+    return new HttpError(503, `${err.message} ${err.fix ?? ''}`.trim(), 'server_error', err.why === 'backoff' ? 'model_backoff' : 'model_failed', null, headers);
+  }
+  if (err instanceof AimaError && err.code === 'unavailable') {
+    return new HttpError(503, `${err.message} ${err.fix ?? ''}`.trim(), 'server_error', 'model_not_running', null, { 'retry-after': '5' });
+  }
+  return err;
 }

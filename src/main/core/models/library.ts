@@ -2,10 +2,11 @@
  * The model library: import (link in place or copy into the data directory), list, rename and
  * remove models. Detection reads what a model is from its files; this module decides names,
  * refuses duplicates, copies with progress and cancellation, and keeps the store consistent: a
- * failed or cancelled import leaves neither a row nor stray files.
+ * failed or cancelled import leaves neither a row nor stray files, and the folder of a copy cut
+ * short by a crash is swept at the next core start.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -43,6 +44,9 @@ export function toApiError(err: unknown): unknown {
   return err;
 }
 
+/** A copy import's temporary folder in the models folder: `.importing-<model id>/`. */
+const IMPORTING_PREFIX = '.importing-';
+
 export class ModelLibrary {
   constructor(
     private readonly repo: ModelsRepo,
@@ -50,6 +54,30 @@ export class ModelLibrary {
     private readonly modelsDir: string,
     private readonly onChange: (models: ModelSummary[]) => void,
   ) {}
+
+  /**
+   * Removes `.importing-<id>/` folders: a copy import's temporary folder (see copyIn) outlives
+   * its import only when the core died mid-copy, since a live core removes it on any failure.
+   * Called at core start, under the core lock, before any import can run. One log line each.
+   */
+  sweepUnfinishedImports(log: (line: string) => void): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.modelsDir);
+    } catch {
+      return; // no models folder yet
+    }
+    for (const name of names) {
+      if (!name.startsWith(IMPORTING_PREFIX)) continue;
+      const dir = path.join(this.modelsDir, name);
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        log(`removed ${dir}: an unfinished copy import left by a core that ended mid-copy`);
+      } catch (err) {
+        log(`could not remove ${dir}, an unfinished copy import (${(err as Error).message}); delete it by hand`);
+      }
+    }
+  }
 
   list(): ModelSummary[] {
     return this.repo.list();
@@ -159,7 +187,7 @@ export class ModelLibrary {
     if (detected.sizeBytes > free) {
       throw new AimaError('unavailable', `Not enough disk space to copy the model: it needs ${gib(detected.sizeBytes)}, ${gib(free)} is free in ${this.modelsDir}.`, 'Free some space, or import with --link to use the files where they are.');
     }
-    const tmp = path.join(this.modelsDir, `.importing-${id}`);
+    const tmp = path.join(this.modelsDir, `${IMPORTING_PREFIX}${id}`);
     const finalDir = path.join(this.modelsDir, id);
     const baseName = path.basename(detected.realPath);
     const files = detected.isDirectory ? detected.files : [baseName];

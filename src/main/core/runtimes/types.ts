@@ -58,7 +58,7 @@ export interface DockerPlan {
   runtime: 'docker';
   serviceId: string;
   serviceName: string;
-  /** `aima-<service name>`: one container per service. */
+  /** `aima-<install id's first 8>-<service name>`: one container per service (docker/plan.ts containerNameFor). */
   containerName: string;
   /** Images to try, in the catalog's priority order, already filtered by the machine's hardware. */
   images: string[];
@@ -67,7 +67,7 @@ export interface DockerPlan {
   entrypoint: string[] | null;
   cmd: string[];
   env: Record<string, string>;
-  /** `aima.service` = service id (adoption and the events filter), plus name and engine. */
+  /** `aima.service` = service id (adoption and the events filter), `aima.install` = install id, plus name and engine. */
   labels: Record<string, string>;
   mounts: DockerMount[];
   containerPort: number;

@@ -20,6 +20,7 @@ import { dockerPreflight } from '../runtimes/docker/preflight.js';
 import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
 import type { EngineResourceOverride } from '../../../shared/contract/settings.js';
 import { RuntimeRouter } from '../runtimes/router.js';
+import { readOrCreateInstallId } from '../config/install-id.js';
 import { createDockerClient } from '../hardware/container-platform.js';
 import type { HostFacts } from '../engines/catalog.js';
 import type { Device } from '../../../shared/contract/services.js';
@@ -64,10 +65,17 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
   const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
   const docker = createDockerClient(env.DOCKER_HOST);
   const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
-  const dockerRuntime = new DockerRuntime({ docker, facts: dockerFacts, operations });
+  const dockerRuntime = new DockerRuntime({
+    docker,
+    facts: dockerFacts,
+    installId: readOrCreateInstallId(paths.installId),
+    operations,
+    log: (line) => process.stderr.write(`aima: ${line}\n`),
+  });
   events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
-  // Containers left running by an earlier core are found by label before the supervisor adopts.
-  await dockerRuntime.init();
+  // Containers left running by an earlier core are found by label before the supervisor adopts;
+  // this install's service ids claim the containers of versions that did not label the install.
+  await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
   const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
   const host: Omit<HostFacts, 'gpuCount'> = {
     node: process.execPath,

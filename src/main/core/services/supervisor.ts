@@ -20,6 +20,7 @@ import type { EngineList, ServiceCreateParams, ServiceSummary } from '../../../s
 import { ServiceCreateParams as ServiceCreateSchema } from '../../../shared/contract/services.js';
 import { AimaError, toAimaError } from '../../../shared/errors.js';
 import {
+  MAX_CONSECUTIVE_CRASHES,
   STABLE_RUN_MS,
   backoffDelayMs,
   hasProcess,
@@ -90,6 +91,8 @@ interface Live {
   loadingSince: number;
   healthNoted: boolean;
   consecutiveCrashes: number;
+  /** Every crash since the core started (never reset): a waiter tells a new crash by it. */
+  crashCount: number;
   generation: number;
   launching: Promise<void> | null;
   /** An in-flight stop or kill; a start waits for it. */
@@ -97,10 +100,27 @@ interface Live {
   probeTimer: NodeJS.Timeout | null;
   probing: boolean;
   backoffTimer: NodeJS.Timeout | null;
+  /** When the running backoff timer fires (epoch ms), for start on demand's Retry-After. */
+  backoffUntil: number | null;
+  /** The reason of the last crash, kept through `backoff` (whose own reason is empty). */
+  lastCrash: string | null;
   stableTimer: NodeJS.Timeout | null;
   /** When the tick first saw the process dead without an exit event yet. */
   deadSince: number | null;
   changes: EventEmitter;
+}
+
+/** Start on demand refused: the service is `failed` or waiting out its crash backoff (retryAfterSeconds then says how long). */
+export class StartRefused extends AimaError {
+  constructor(
+    readonly why: 'failed' | 'backoff',
+    message: string,
+    fix: string,
+    readonly retryAfterSeconds: number | null,
+  ) {
+    super('unavailable', message, fix);
+    this.name = 'StartRefused';
+  }
 }
 
 const isAimaHeader = (line: string) => line.startsWith('--- aima ');
@@ -151,7 +171,7 @@ export class ServiceSupervisor {
     this.tick.unref();
     for (const live of restore) {
       try {
-        await this.startLive(live, {});
+        await this.startLive(live, { resetCrashes: true });
       } catch (err) {
         const e = toAimaError(err);
         this.record(live, live.phase, 'failed', 'start', `Could not restore at core start: ${e.message}`);
@@ -245,9 +265,37 @@ export class ServiceSupervisor {
     return this.summary(live);
   }
 
+  /** The user's start: starts from any phase without a process (`failed` and `backoff` included) and resets the crash count. */
   async start(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<ServiceSummary> {
     const live = this.byName(name);
-    await this.startLive(live, opts);
+    await this.startLive(live, { ...opts, resetCrashes: true });
+    return this.summary(live);
+  }
+
+  /**
+   * Start on demand (a gateway request for a service that is not running), which must not defeat
+   * crash protection, since traffic keeps coming while an engine crash-loops:
+   * - `failed` is a verdict (the crash limit, a stall, restart policy never): it stays failed until
+   *   the user starts it; the request is refused with {@link StartRefused} `failed`.
+   * - in `backoff`, a request waits when the timer fires within `timeoutMs` (the queue wait), and is
+   *   refused with {@link StartRefused} `backoff` and the seconds left otherwise; the timer, not the
+   *   request, restarts the engine.
+   * - a crash while the request waits refuses it too (the next restart is the timer's).
+   * - it never resets the crash count: only a stable run or the user's start does.
+   * From `stopped` it starts the service as the user's start does (desired state running).
+   */
+  async startOnDemand(name: string, opts: { timeoutMs: number; op?: OperationContext }): Promise<ServiceSummary> {
+    const live = this.byName(name);
+    // `crashed` lasts until a queued microtask moves it to `backoff`.
+    if (live.phase === 'crashed') await new Promise((r) => setImmediate(r));
+    if (live.phase === 'failed') throw this.refusedFailed(live);
+    if (live.phase === 'backoff') {
+      const leftMs = Math.max(0, (live.backoffUntil ?? Date.now()) - Date.now());
+      if (leftMs > opts.timeoutMs) throw this.refusedBackoff(live);
+      await this.waitSettled(live, opts.timeoutMs, opts.op, true);
+    } else {
+      await this.startLive(live, { wait: true, timeoutMs: opts.timeoutMs, op: opts.op, resetCrashes: false, onDemand: true });
+    }
     return this.summary(live);
   }
 
@@ -286,7 +334,7 @@ export class ServiceSupervisor {
 
   // ---------------------------------------------------------------- start
 
-  private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<void> {
+  private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; resetCrashes: boolean; onDemand?: boolean }): Promise<void> {
     if (live.launching) await live.launching;
     if (live.stopping) await live.stopping;
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
@@ -294,10 +342,33 @@ export class ServiceSupervisor {
       await this.checkStartable(live.record);
       this.deps.repo.setDesiredState(live.record.id, 'running');
       live.record = { ...live.record, desiredState: 'running' };
-      live.consecutiveCrashes = 0;
+      if (opts.resetCrashes) live.consecutiveCrashes = 0;
       this.dispatch(live, { type: 'start' });
     }
-    if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op);
+    if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
+  }
+
+  /** Start on demand's answer for a `failed` service: the user decides, not traffic. */
+  private refusedFailed(live: Live): StartRefused {
+    const name = live.record.name;
+    return new StartRefused(
+      'failed',
+      `Service "${name}" failed and is not restarted on demand: ${live.reason ?? 'unknown reason'}`,
+      `See \`aima service logs ${name}\`, fix the cause, then start it with \`aima service start ${name}\`.`,
+      null,
+    );
+  }
+
+  /** Start on demand's answer for a service waiting out its crash backoff. */
+  private refusedBackoff(live: Live): StartRefused {
+    const name = live.record.name;
+    const seconds = Math.max(1, Math.ceil(((live.backoffUntil ?? Date.now()) - Date.now()) / 1000));
+    return new StartRefused(
+      'backoff',
+      `Service "${name}" crashed (${live.lastCrash ?? 'no reason recorded'}) and restarts by itself in ${seconds} s (crash ${live.consecutiveCrashes} in a row; it gives up after ${MAX_CONSECUTIVE_CRASHES}).`,
+      `Retry after ${seconds} s; see \`aima service logs ${name}\` for why it crashes, or restart it now with \`aima service start ${name}\`.`,
+      seconds,
+    );
   }
 
   /** Everything that can be checked before a process exists. Returns what launch needs. */
@@ -367,10 +438,14 @@ export class ServiceSupervisor {
     });
   }
 
-  private async waitSettled(live: Live, timeoutMs: number, op?: OperationContext): Promise<void> {
+  /** Waits until running (or throws once failed or stopped). onDemand: a crash ends the wait too, and `failed` says how to start it again. */
+  private async waitSettled(live: Live, timeoutMs: number, op?: OperationContext, onDemand = false): Promise<void> {
+    const crashesAtStart = live.crashCount;
     const report = () => op?.report(live.phase === 'running' ? 100 : Math.round((live.lastHealthProgress ?? 0) * 100), 100, `${live.phase}${live.lastLine ? ` — ${live.lastLine}` : ''}`);
     const settledOrThrow = () => {
       if (live.phase === 'running') return true;
+      if (onDemand && live.phase === 'failed') throw this.refusedFailed(live);
+      if (onDemand && live.phase === 'backoff' && live.crashCount !== crashesAtStart) throw this.refusedBackoff(live);
       if (live.phase === 'failed') {
         throw new AimaError('unavailable', `Service "${live.record.name}" failed: ${live.reason ?? 'unknown reason'}`, `See \`aima service logs ${live.record.name}\`.`);
       }
@@ -511,14 +586,18 @@ export class ServiceSupervisor {
         break;
       case 'crashed':
         live.consecutiveCrashes++;
+        live.crashCount++;
+        live.lastCrash = live.reason;
         this.settleProcessless(live);
         live.handle = null;
         queueMicrotask(() => this.dispatch(live, { type: 'restart' }));
         break;
       case 'backoff': {
         const delay = (this.timing.backoff ?? backoffDelayMs)(live.consecutiveCrashes - 1);
+        live.backoffUntil = Date.now() + delay;
         live.backoffTimer = setTimeout(() => {
           live.backoffTimer = null;
+          live.backoffUntil = null;
           this.dispatch(live, { type: 'backoff-elapsed' });
         }, delay);
         live.backoffTimer.unref();
@@ -652,12 +731,15 @@ export class ServiceSupervisor {
       loadingSince: 0,
       healthNoted: false,
       consecutiveCrashes: 0,
+      crashCount: 0,
       generation: 0,
       launching: null,
       stopping: null,
       probeTimer: null,
       probing: false,
       backoffTimer: null,
+      backoffUntil: null,
+      lastCrash: null,
       stableTimer: null,
       deadSince: null,
       changes,
@@ -706,6 +788,7 @@ export class ServiceSupervisor {
   private clearBackoff(live: Live): void {
     if (live.backoffTimer) clearTimeout(live.backoffTimer);
     live.backoffTimer = null;
+    live.backoffUntil = null;
   }
 
   private settleProcessless(live: Live): void {

@@ -5,7 +5,8 @@
  * (SIGTERM, SIGKILL after the grace period) and removed. One `docker events` stream, filtered by
  * the label, drives liveness: die/oom/destroy reach the supervisor within milliseconds, for
  * containers we started (StartHooks.onExit) and adopted ones (isAlive, watch). At core start,
- * running containers are adopted by label and dead ones are removed.
+ * this install's running containers are adopted by label and its dead ones are removed; other
+ * installs' containers on the same daemon are left alone (see init).
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { tailLines } from '../native/log-file.js';
 import { probeHttp } from '../probe.js';
 import type { DockerPlan, EngineHandle, PlanInput, ProbeResult, Runtime, StartHooks, StopOptions, StopResult } from '../types.js';
 import { imagePresent, resolveImage, type PullProgress } from './images.js';
-import { SERVICE_LABEL, planDocker, type DockerHostFacts } from './plan.js';
+import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type DockerHostFacts } from './plan.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -46,8 +47,12 @@ interface DockerEvent {
 export interface DockerRuntimeOptions {
   docker: Docker;
   facts: DockerHostFacts;
+  /** This install's id (config/install-id.ts): in every container's name and labels. */
+  installId: string;
   /** Pulls run as operations (progress in `operation.progress`). */
   operations?: Operations;
+  /** One line per adoption of an earlier version's container. */
+  log?: (line: string) => void;
 }
 
 const LABEL_LOG = 'aima.log';
@@ -61,6 +66,8 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private readonly docker: Docker;
   private facts: DockerHostFacts;
   private readonly operations?: Operations;
+  private readonly installId: string;
+  private readonly log: (line: string) => void;
   private readonly tracked = new Map<string, Tracked>();
   /** Running containers found at init, by service id, waiting to be adopted. */
   private readonly adoptable = new Map<string, { id: string; pid: number; host: string; port: number; logFile: string }>();
@@ -73,6 +80,8 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     this.docker = opts.docker;
     this.facts = opts.facts;
     this.operations = opts.operations;
+    this.installId = opts.installId;
+    this.log = opts.log ?? (() => {});
   }
 
   /** Updates the hardware facts plans are made with (after a hardware detection). */
@@ -81,14 +90,24 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   }
 
   plan(input: PlanInput): DockerPlan {
-    return planDocker(input, this.facts);
+    return planDocker(input, this.facts, this.installId);
   }
 
   /**
-   * Finds AIMA's containers (by label): running ones become adoptable, dead ones are removed.
-   * Without a reachable daemon there is nothing to adopt, and nothing fails.
+   * Finds this install's containers (by label): running ones become adoptable, dead ones are
+   * removed. Another install's containers (another `aima.install`) are never touched.
+   *
+   * A container made before containers carried the install id has only `aima.service`: it is
+   * this install's when that service id is one of `ownServices` (service ids are UUIDs, so no
+   * other install has it). Docker cannot relabel a container, so such a running container is
+   * adopted by its service id (as every container is), renamed from `aima-<name>` to this
+   * install's name (`docker rename` works while it runs, so an upgrade keeps the engine), and
+   * from then on stays recognised by its service id until it ends; its replacement carries the
+   * label. A dead one of ours is removed; one with an unknown service id may be another
+   * install's, and is left for it. Without a reachable daemon there is nothing to adopt, and
+   * nothing fails.
    */
-  async init(): Promise<void> {
+  async init(ownServices: ReadonlyMap<string, string> = new Map()): Promise<void> {
     let list: Docker.ContainerInfo[];
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -105,6 +124,9 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     for (const c of list) {
       const serviceId = c.Labels[SERVICE_LABEL];
       if (!serviceId) continue;
+      const install = c.Labels[INSTALL_LABEL];
+      const legacy = install === undefined;
+      if (legacy ? !ownServices.has(serviceId) : install !== this.installId) continue;
       if (c.State !== 'running') {
         await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
         continue;
@@ -114,6 +136,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .inspect()
         .catch(() => null);
       if (!info?.State.Running) continue;
+      if (legacy) await this.renameLegacy(c.Id, info.Name, containerNameFor(this.installId, ownServices.get(serviceId)!));
       this.adoptable.set(serviceId, {
         id: c.Id,
         pid: info.State.Pid,
@@ -136,9 +159,8 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     log.write(`--- aima ${new Date().toISOString()}: starting ${plan.serviceName}: container ${plan.containerName} from ${image}${plan.cmd.length ? ' ' + plan.cmd.join(' ') : ''}\n`);
 
     const portKey = `${plan.containerPort}/tcp`;
-    let container: Docker.Container;
-    try {
-      container = await this.docker.createContainer({
+    const create = () =>
+      this.docker.createContainer({
         name: plan.containerName,
         Image: image,
         ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
@@ -157,8 +179,16 @@ export class DockerRuntime implements Runtime<DockerPlan> {
             : {}),
         },
       });
+    let container: Docker.Container;
+    try {
+      container = await create().catch(async (err: unknown) => {
+        if (statusOf(err) !== 409) throw err;
+        await this.clearNameFor(plan);
+        return create();
+      });
     } catch (err) {
       log.end();
+      if (err instanceof AimaError) throw err;
       throw new AimaError('unavailable', `Docker refused to create the container for "${plan.serviceName}": ${(err as Error).message}`, 'See `docker info`; the engine entry may ask for something this daemon lacks.');
     }
 
@@ -250,6 +280,42 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** An earlier version's container of ours gets this install's name (it keeps running). */
+  private async renameLegacy(id: string, oldName: string, name: string): Promise<void> {
+    const from = oldName.replace(/^\//, '');
+    if (from === name) return;
+    try {
+      await this.docker.getContainer(id).rename({ name });
+      this.log(`adopted container ${from}, made by an earlier AIMA version, and renamed it ${name}`);
+    } catch (err) {
+      // Adoption goes by service id, so a kept old name costs nothing but the look.
+      this.log(`adopted container ${from}, made by an earlier AIMA version; could not rename it ${name}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Docker's 409 on create: another container has the name. One of this install's (a removed
+   * service's leftover) goes, and the create is tried again; anyone else's is named in the error.
+   */
+  private async clearNameFor(plan: DockerPlan): Promise<void> {
+    const info = await this.docker
+      .getContainer(plan.containerName)
+      .inspect()
+      .catch(() => null);
+    if (!info) return;
+    const labels = info.Config.Labels ?? {};
+    if (labels[INSTALL_LABEL] === this.installId && !this.tracked.has(info.Id)) {
+      await this.removeUntilGone(info.Id);
+      return;
+    }
+    const whose = labels[INSTALL_LABEL] ? `another AIMA install's (install id ${labels[INSTALL_LABEL]})` : labels[SERVICE_LABEL] ? `service ${labels[SERVICE_LABEL]}'s` : 'not made by AIMA';
+    throw new AimaError(
+      'conflict',
+      `Docker already has a container named ${plan.containerName} (${info.Id.slice(0, 12)}, ${whose}), so the one for "${plan.serviceName}" cannot be created.`,
+      `If it is left over, remove it with \`docker rm -f ${plan.containerName}\`; then start "${plan.serviceName}" again.`,
+    );
+  }
 
   private async chooseImage(plan: DockerPlan, engineId: string, log: WriteStream): Promise<string> {
     for (const image of plan.images) if (await imagePresent(this.docker, image)) return image;

@@ -27,6 +27,20 @@ export interface DockerHostFacts {
 /** The label every AIMA container carries: its service id. */
 export const SERVICE_LABEL = 'aima.service';
 
+/**
+ * The label of the install (data directory) that made the container: its install id
+ * (config/install-id.ts). Containers made before it existed lack it; see DockerRuntime.init.
+ */
+export const INSTALL_LABEL = 'aima.install';
+
+/**
+ * `aima-<first 8 of the install id>-<service name>`: service names are unique per install, and
+ * the prefix keeps two installs on one daemon from claiming the same name.
+ */
+export function containerNameFor(installId: string, serviceName: string): string {
+  return `aima-${installId.slice(0, 8)}-${serviceName}`;
+}
+
 /** AIMA_VLLM, AIMA_LLAMA_CPP, ...: the prefix of an engine's resource variables. */
 export function resourceEnvPrefix(engineId: string): string {
   return `AIMA_${engineId.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
@@ -83,7 +97,8 @@ export function eligibleImages(engine: DockerEngineEntry, device: 'cpu' | 'gpu',
 /** Model files (a GGUF, an ONNX graph) are mounted by themselves; folders as the mount path. */
 const MODEL_FILE = /\.(gguf|onnx|bin|pt|safetensors)$/i;
 
-export function planDocker(input: PlanInput, facts: DockerHostFacts): DockerPlan {
+/** The container for `input`, made by the install `installId` (its name and labels carry it). */
+export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: string): DockerPlan {
   const engine: EngineEntry = input.engine;
   if (engine.runtime !== 'docker') throw new Error(`planDocker: engine ${engine.id} is a ${engine.runtime} engine`);
 
@@ -136,13 +151,13 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts): DockerPlan
     runtime: 'docker',
     serviceId: input.serviceId,
     serviceName: input.serviceName,
-    containerName: `aima-${input.serviceName}`,
+    containerName: containerNameFor(installId, input.serviceName),
     images,
     skippedImages: skipped,
     entrypoint: engine.entrypoint ? renderArgv(engine.entrypoint, values) : null,
     cmd,
     env,
-    labels: { [SERVICE_LABEL]: input.serviceId, 'aima.service.name': input.serviceName, 'aima.engine': engine.id },
+    labels: { [SERVICE_LABEL]: input.serviceId, [INSTALL_LABEL]: installId, 'aima.service.name': input.serviceName, 'aima.engine': engine.id },
     mounts,
     containerPort: engine.containerPort,
     host: input.host,
