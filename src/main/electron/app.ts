@@ -6,7 +6,7 @@
 import { app, dialog, ipcMain, MessageChannelMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
+import { eventNames, type CoreApi, type EventName, type ServiceSummary } from '../../shared/contract/index.js';
 import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { dataPaths, resolveDataDir } from '../core/config/paths.js';
@@ -66,7 +66,7 @@ export async function runDesktopApp(): Promise<void> {
     api = transportToApi(client);
     coreUrl = hosted.info.url;
     subscribe = (forward) => {
-      const offs = (['settings.changed', 'services.changed', 'services.log'] as const).map((name) => client.on(name, (p) => forward(name, p)));
+      const offs = eventNames.map((name) => client.on(name, (p) => forward(name, p)));
       return () => offs.forEach((off) => off());
     };
   }
