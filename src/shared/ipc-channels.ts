@@ -1,12 +1,16 @@
-/** The only IPC channels between preload and main. Everything else is a call or event name inside them. */
+/**
+ * The only IPC channels between preload and main. Everything else is a call or event name inside
+ * them. Main registers all of them through ipc-router.ts, behind one sender check.
+ */
 export const IPC_INVOKE = 'aima:invoke';
 export const IPC_EVENT = 'aima:event';
+/** The renderer listens: events held for its window until now are sent (see renderer-events.ts). */
 export const IPC_READY = 'aima:ready';
 /** Desktop-only: the native file dialog (a browser has no equivalent, so it is not part of the API contract). */
 export const IPC_PICK_PATH = 'aima:pick-path';
 /**
- * Desktop-only: where the gateway listens and the install token, so the renderer can stream from
- * /v1 directly (the chat page) instead of pushing every token through IPC.
+ * Desktop-only: where the gateway listens and a credential that opens /v1 only, so the renderer can
+ * stream from /v1 directly (the chat page) instead of pushing every token through IPC.
  */
 export const IPC_GATEWAY = 'aima:gateway';
 /**

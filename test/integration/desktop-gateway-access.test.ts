@@ -7,11 +7,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { IPC_GATEWAY } from '../../src/shared/ipc-channels.js';
 import { startServe, tempHome } from '../support/cli.js';
 import { repoRoot } from '../support/system.js';
 
-type Handler = (event: { sender: { id: number } }, ...args: unknown[]) => unknown;
+type Handler = (event: { sender: { id: number }; senderFrame: { url: string } | null }, ...args: unknown[]) => unknown;
 
 const fake = vi.hoisted(() => ({
   handlers: new Map<string, Handler>(),
@@ -76,7 +77,8 @@ async function desktopPageAccess(home: string): Promise<{ url: string; token: st
     if (prevented) await quitted;
     vi.unstubAllEnvs();
   });
-  const access = await fake.handlers.get(IPC_GATEWAY)!({ sender: { id: WINDOW_ID } });
+  const page = { sender: { id: WINDOW_ID }, senderFrame: { url: pathToFileURL(path.join(repoRoot, 'out', 'renderer', 'index.html')).href } };
+  const access = await fake.handlers.get(IPC_GATEWAY)!(page);
   return access as { url: string; token: string };
 }
 

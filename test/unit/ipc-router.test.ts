@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { createIpcRouter, type IpcEventLike, type IpcMainLike } from '../../src/main/electron/ipc-router.js';
+import { createIpcRouter, type IpcEventLike, type IpcMainLike, type SideChannels } from '../../src/main/electron/ipc-router.js';
 import type { CoreApi } from '../../src/shared/contract/index.js';
 import { defaultSettings } from '../../src/shared/contract/index.js';
 import { IPC_INVOKE, type InvokeReply } from '../../src/shared/ipc-channels.js';
 
-function setup() {
-  const handlers = new Map<string, (e: IpcEventLike, ...args: unknown[]) => Promise<unknown>>();
+type Listener = (e: IpcEventLike, ...args: unknown[]) => unknown;
+
+/** Electron's ipcMain, as far as the router uses it: invoke handlers and message listeners by channel. */
+function fakeIpcMain() {
+  const handlers = new Map<string, Listener>();
+  const listeners = new Map<string, Listener>();
   const ipcMain: IpcMainLike = {
     handle: (ch, fn) => void handlers.set(ch, fn),
     removeHandler: (ch) => void handlers.delete(ch),
+    on: (ch, fn) => void listeners.set(ch, fn),
+    removeListener: (ch, fn) => void (listeners.get(ch) === fn && listeners.delete(ch)),
   };
+  return { ipcMain, handlers, listeners };
+}
+
+function setup(sideChannels?: SideChannels<IpcEventLike, IpcEventLike>) {
+  const { ipcMain, handlers, listeners } = fakeIpcMain();
   const received: unknown[] = [];
   const api = {
     'core.info': async () => ({ version: '1', pid: 1, dataDir: '/d', url: 'http://127.0.0.1:1', host: 'electron', startedAt: 'now', schemaVersion: 2 }),
@@ -23,9 +34,10 @@ function setup() {
     ipcMain,
     api: () => api,
     policy: { windowIds: () => new Set([7]), uiOrigins: ['file:///app/out/renderer'] },
+    sideChannels,
   });
   const call = (event: IpcEventLike, name: unknown, params: unknown) => handlers.get(IPC_INVOKE)!(event, name, params) as Promise<InvokeReply>;
-  return { call, received, dispose, handlers };
+  return { call, received, dispose, handlers, listeners };
 }
 
 const trusted: IpcEventLike = { sender: { id: 7 }, senderFrame: { url: 'file:///app/out/renderer/index.html#/settings' } };
@@ -70,9 +82,9 @@ describe('IPC router', () => {
   });
 
   it('refuses a result from the core that breaks the contract', async () => {
-    const handlers = new Map<string, (e: IpcEventLike, ...args: unknown[]) => Promise<unknown>>();
+    const { ipcMain, handlers } = fakeIpcMain();
     createIpcRouter({
-      ipcMain: { handle: (ch, fn) => void handlers.set(ch, fn), removeHandler: () => {} },
+      ipcMain,
       api: () => ({ 'settings.get': async () => ({ startAtLogin: 'not a boolean' }) }) as unknown as CoreApi,
       policy: { windowIds: () => new Set([7]), uiOrigins: ['file:///app/out/renderer'] },
     });
@@ -80,9 +92,36 @@ describe('IPC router', () => {
     expect(reply).toMatchObject({ ok: false, error: { code: 'internal' } });
   });
 
-  it('unregisters its handler when disposed', () => {
-    const { dispose, handlers } = setup();
+  it('unregisters every channel when disposed', () => {
+    const { dispose, handlers, listeners } = setup({ handle: { 'side:ask': () => 1 }, on: { 'side:tell': () => {} } });
+    expect([...handlers.keys(), ...listeners.keys()].sort()).toEqual([IPC_INVOKE, 'side:ask', 'side:tell']);
     dispose();
-    expect(handlers.has(IPC_INVOKE)).toBe(false);
+    expect([...handlers.keys(), ...listeners.keys()]).toEqual([]);
+  });
+
+  describe('side channels', () => {
+    const untrusted: IpcEventLike[] = [
+      { sender: { id: 99 }, senderFrame: { url: 'file:///app/out/renderer/index.html' } },
+      { sender: { id: 7 }, senderFrame: { url: 'https://evil.example/' } },
+      { sender: { id: 7 }, senderFrame: null },
+    ];
+
+    it('answer a trusted sender', async () => {
+      const told: unknown[] = [];
+      const { handlers, listeners } = setup({ handle: { 'side:ask': (_e, what) => `answer to ${String(what)}` }, on: { 'side:tell': (_e, what) => void told.push(what) } });
+      expect(await handlers.get('side:ask')!(trusted, 'q')).toBe('answer to q');
+      listeners.get('side:tell')!(trusted, 'hello');
+      expect(told).toEqual(['hello']);
+    });
+
+    it('refuse a call from an untrusted sender before the handler runs, and ignore its messages', async () => {
+      const reached: string[] = [];
+      const { handlers, listeners } = setup({ handle: { 'side:ask': () => void reached.push('ask') }, on: { 'side:tell': () => void reached.push('tell') } });
+      for (const event of untrusted) {
+        await expect(handlers.get('side:ask')!(event)).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/side:ask refused/) });
+        listeners.get('side:tell')!(event);
+      }
+      expect(reached).toEqual([]);
+    });
   });
 });

@@ -6,8 +6,8 @@
 import { app, dialog, ipcMain, MessageChannelMain, shell, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CoreApi, EventName, ServiceSummary } from '../../shared/contract/index.js';
-import { IPC_EVENT, IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
+import { eventNames, type CoreApi, type EventName, type ServiceSummary } from '../../shared/contract/index.js';
+import { IPC_GATEWAY, IPC_PICK_PATH, IPC_READY, IPC_VOICE_OPEN, IPC_VOICE_PORT } from '../../shared/ipc-channels.js';
 import { readEnv, DEFAULT_PORT, parsePort } from '../core/config/env.js';
 import { dataPaths, resolveDataDir } from '../core/config/paths.js';
 import { preparePrivateDataDir } from '../core/config/data-dir.js';
@@ -18,6 +18,7 @@ import { formatError, toAimaError } from '../../shared/errors.js';
 import { relayVoicePort } from '../core/voice/relay.js';
 import { guardUnhandledRejections } from '../core/process/rejection-guard.js';
 import { createIpcRouter } from './ipc-router.js';
+import { createRendererEvents } from './renderer-events.js';
 import { createMainWindow, installCsp } from './window.js';
 import { createTray } from './tray.js';
 import { electronCipher } from './safe-storage.js';
@@ -66,54 +67,56 @@ export async function runDesktopApp(): Promise<void> {
     api = transportToApi(client);
     coreUrl = hosted.info.url;
     subscribe = (forward) => {
-      const offs = (['settings.changed', 'services.changed', 'services.log'] as const).map((name) => client.on(name, (p) => forward(name, p)));
+      const offs = eventNames.map((name) => client.on(name, (p) => forward(name, p)));
       return () => offs.forEach((off) => off());
     };
   }
 
   let win: BrowserWindow | null = null;
-  const readyWindows = new Set<number>();
-  createIpcRouter({
+  const rendererEvents = createRendererEvents();
+  createIpcRouter<IpcMainInvokeEvent, IpcMainEvent>({
     ipcMain,
     api: () => api,
     policy: {
       windowIds: () => new Set(win && !win.isDestroyed() ? [win.webContents.id] : []),
       uiOrigins: [rendererUrl.startsWith('file:') ? pathToFileURL(path.join(outDir, 'renderer')).href : new URL(rendererUrl).origin],
     },
+    sideChannels: {
+      handle: {
+        [IPC_PICK_PATH]: async (_event, what) => {
+          if (!win) return null;
+          const result = await dialog.showOpenDialog(win, {
+            title: 'Import a model',
+            properties: [what === 'folder' ? 'openDirectory' : 'openFile'],
+            filters: what === 'folder' ? [] : [{ name: 'Models', extensions: ['gguf', 'onnx', 'safetensors'] }, { name: 'All files', extensions: ['*'] }],
+          });
+          return result.canceled ? null : (result.filePaths[0] ?? null);
+        },
+        // The page's own /v1 calls carry the core's page credential, which /api refuses: the install
+        // token stays in this process (attached, it is what obtains the credential from the core).
+        [IPC_GATEWAY]: () => (coreUrl ? api['gateway.pageAccess']({}) : null),
+      },
+      on: {
+        // The Voice page's live session: a MessagePort relayed to the core's /api/voice (see voice-link.ts).
+        [IPC_VOICE_OPEN]: (event) => {
+          if (!coreUrl) return;
+          const { port1, port2 } = new MessageChannelMain();
+          relayVoicePort(port1, { url: coreUrl, token: hosted.token });
+          event.sender.postMessage(IPC_VOICE_PORT, null, [port2]);
+        },
+        // Events wait per window until its renderer says it listens.
+        [IPC_READY]: (event) => rendererEvents.ready(event.sender.id),
+      },
+    },
   });
-  ipcMain.handle(IPC_PICK_PATH, async (event: IpcMainInvokeEvent, what: unknown) => {
-    if (!win || event.sender.id !== win.webContents.id) return null;
-    const result = await dialog.showOpenDialog(win, {
-      title: 'Import a model',
-      properties: [what === 'folder' ? 'openDirectory' : 'openFile'],
-      filters: what === 'folder' ? [] : [{ name: 'Models', extensions: ['gguf', 'onnx', 'safetensors'] }, { name: 'All files', extensions: ['*'] }],
-    });
-    return result.canceled ? null : (result.filePaths[0] ?? null);
-  });
-  // The page's own /v1 calls carry the core's page credential, which /api refuses: the install
-  // token stays in this process (attached, it is what obtains the credential from the core).
-  ipcMain.handle(IPC_GATEWAY, (event: IpcMainInvokeEvent) => {
-    if (!win || event.sender.id !== win.webContents.id || !coreUrl) return null;
-    return api['gateway.pageAccess']({});
-  });
-  // The Voice page's live session: a MessagePort relayed to the core's /api/voice (see voice-link.ts).
-  ipcMain.on(IPC_VOICE_OPEN, (event: IpcMainEvent) => {
-    if (!win || event.sender.id !== win.webContents.id || !coreUrl) return;
-    const { port1, port2 } = new MessageChannelMain();
-    relayVoicePort(port1, { url: coreUrl, token: hosted.token });
-    event.sender.postMessage(IPC_VOICE_PORT, null, [port2]);
-  });
-  // Events are held back until the renderer says it listens (Electron Fiddle does the same).
-  ipcMain.on(IPC_READY, (event: IpcMainEvent) => readyWindows.add(event.sender.id));
-  subscribe((name, payload) => {
-    if (win && !win.isDestroyed() && readyWindows.has(win.webContents.id)) win.webContents.send(IPC_EVENT, name, payload);
-  });
+  subscribe((name, payload) => rendererEvents.publish(name, payload as never));
 
   const showWindow = () => {
     if (!win || win.isDestroyed()) {
       win = createMainWindow({ preload: path.join(outDir, 'preload', 'index.cjs'), url: rendererUrl, icon });
-      const id = win.webContents.id;
-      win.on('closed', () => readyWindows.delete(id));
+      const contents = win.webContents;
+      rendererEvents.add(contents);
+      win.on('closed', () => rendererEvents.remove(contents.id));
       win.on('show', refreshTray);
       win.on('hide', refreshTray);
     }

@@ -129,6 +129,8 @@ export type CallResult<K extends CallName> = z.output<Calls[K]['result']>;
 
 export type Events = typeof events;
 export type EventName = keyof Events;
+/** Every event name, in declaration order: what an adapter that forwards all events subscribes to. */
+export const eventNames = Object.keys(events) as EventName[];
 export type EventPayload<K extends EventName> = z.output<Events[K]>;
 
 /** The core's API as an object of async functions: implemented in-process and by every client. */
