@@ -192,6 +192,11 @@ export type VoiceCoreMessage = z.infer<typeof VoiceCoreMessage>;
 export const VoiceRelayClose = z.object({ relay: z.literal('close'), code: z.number().int().optional(), reason: z.string().optional() });
 export type VoiceRelayClose = z.infer<typeof VoiceRelayClose>;
 
+/** Whether a port message is the relay's close rather than a protocol frame (a string or audio). */
+export function isVoiceRelayClose(data: unknown): data is VoiceRelayClose {
+  return typeof data === 'object' && data !== null && 'relay' in data && VoiceRelayClose.safeParse(data).success;
+}
+
 // ---- Parsing and framing ----
 
 /** A parsed text frame, or its issues (and its `type`, when it had a string one, for the error). */
