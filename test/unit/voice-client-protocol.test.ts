@@ -1,6 +1,23 @@
 /** The Voice page's protocol client (docs/voice.md) against scripted core messages. */
 import { describe, expect, it } from 'vitest';
+import type { VoiceTimeline } from '../../src/shared/contract/voice.js';
 import { VoiceClient, type VoiceClientSink } from '../../src/renderer/src/features/voice/voice-client.js';
+
+/** A turn's timeline with nothing measured yet (the `turn` message carries every field). */
+const noTimeline: VoiceTimeline = {
+  speechStart: null,
+  speechEnd: null,
+  silenceWindowMs: 500,
+  endOfTurn: null,
+  asrDone: null,
+  llmFirstToken: null,
+  firstSentence: null,
+  firstAudio: null,
+  playbackStart: null,
+  llmDone: null,
+  turnEnd: null,
+  voiceToVoiceMs: null,
+};
 
 function harness() {
   const sent: (string | ArrayBuffer)[] = [];
@@ -25,7 +42,7 @@ function harness() {
   const ready = () => {
     client.start();
     for (let i = 0; i < 3; i++) core({ type: 'sync', coreTime: 100 + i });
-    core({ type: 'ready', conversationId: 'c1', chain: { asr: 'a', llm: 'l', tts: 't', voice: null }, clockOffsetMs: 0, rttMs: 1, coreTime: 0 });
+    core({ type: 'ready', conversationId: 'c1', chain: { asr: 'a', llm: 'l', tts: 't', voice: null, systemPrompt: '', silenceMs: 500, maxTokens: 160 }, clockOffsetMs: 0, rttMs: 1, coreTime: 0 });
   };
   return { client, sent, played, calls, json, core, audio, ready, changes: () => changes };
 }
@@ -110,7 +127,7 @@ describe('VoiceClient', () => {
     h.core({ type: 'barge-in', turnId: 't1', detectedAt: 1, stoppedAt: 5, stopMs: 4 });
     expect(h.client.turns[0]).not.toBe(before); // a new object, so React re-renders
     const timeline = { speechStart: 0, speechEnd: 1000, silenceWindowMs: 500, voiceToVoiceMs: 900 };
-    h.core({ type: 'turn', turnId: 't1', transcript: 'tell me a story', reply: 'Once upon', interrupted: true, error: null, timeline, audioSeconds: 1 });
+    h.core({ type: 'turn', turnId: 't1', transcript: 'tell me a story', reply: 'Once upon', interrupted: true, error: null, timeline: { ...noTimeline, ...timeline }, audioSeconds: 1, storedTurnId: null });
     expect(h.client.turns[0]).toMatchObject({ interrupted: true, stopMs: 4, done: true, timeline });
     expect(h.changes()).toBeGreaterThan(5);
   });
@@ -119,9 +136,9 @@ describe('VoiceClient', () => {
     const h = harness();
     h.ready();
     h.core({ type: 'state', state: 'transcribing', turnId: 't1', at: 1 });
-    h.core({ type: 'turn', turnId: 't1', transcript: '', reply: '', interrupted: false, error: null, timeline: {}, audioSeconds: 0 });
+    h.core({ type: 'turn', turnId: 't1', transcript: '', reply: '', interrupted: false, error: null, timeline: noTimeline, audioSeconds: 0, storedTurnId: null });
     expect(h.client.turns).toEqual([]);
-    h.core({ type: 'turn', turnId: 't2', transcript: 'hi', reply: '', interrupted: false, error: 'LLM unavailable', timeline: {}, audioSeconds: 0 });
+    h.core({ type: 'turn', turnId: 't2', transcript: 'hi', reply: '', interrupted: false, error: 'LLM unavailable', timeline: noTimeline, audioSeconds: 0, storedTurnId: null });
     expect(h.client.turns).toMatchObject([{ id: 't2', error: 'LLM unavailable' }]);
   });
 
@@ -148,6 +165,30 @@ describe('VoiceClient', () => {
       { type: 'playback', turnId: 't1', event: 'end', clientTime: 900 },
     ]);
     expect(h.client.turns[0]!.playbackEnded).toBe(true);
+  });
+
+  it('a core message that does not fit the contract is not acted on and its field is named; the next one is', () => {
+    const h = harness();
+    h.ready();
+    h.core({ type: 'transcript', turnId: 't1', text: 42 });
+    expect(h.client.turns).toEqual([]);
+    expect(h.client.error).toMatch(/transcript.*text: Invalid input: expected string, received number/);
+    h.core({ type: 'state', state: 'dreaming', turnId: null, at: 1 });
+    expect(h.client.coreState).toBe('listening');
+    expect(h.client.error).toMatch(/state: /);
+    h.core({ type: 'transcript', turnId: 't1', text: 'hello' });
+    expect(h.client.turns[0]).toMatchObject({ id: 't1', user: 'hello' });
+  });
+
+  it('skips an audio chunk whose size is not the announced one, and still plays the chunks after it', () => {
+    const h = harness();
+    h.ready();
+    h.audio('t1', 0, 10);
+    h.core({ type: 'audio', turnId: 't1', seq: 1, sampleRate: 16000, format: 's16le', samples: 5 });
+    h.client.receive(Int16Array.from([11, 0]).buffer);
+    expect(h.client.error).toMatch(/announced 5 samples .* sent 4 bytes/);
+    h.audio('t1', 2, 12);
+    expect(h.played.map((p) => p.first)).toEqual([10, 12]);
   });
 
   it('shows the core’s error messages and the close reason', () => {

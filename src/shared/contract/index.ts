@@ -158,3 +158,4 @@ export * from './services.js';
 export * from './downloads.js';
 export * from './hardware.js';
 export * from './voice.js';
+export * from './voice-socket.js';

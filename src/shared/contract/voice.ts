@@ -23,6 +23,21 @@ export const VoiceConfigPatch = VoiceConfig.partial().strict();
 export type VoiceConfigPatch = z.infer<typeof VoiceConfigPatch>;
 
 /**
+ * The chain a live session runs: the voice config (or a conversation's models) with every link
+ * resolved. A session's `start` may override any part of it; `ready` reports the result.
+ */
+export const VoiceChain = z.object({
+  asr: z.string().min(1),
+  llm: z.string().min(1),
+  tts: z.string().min(1),
+  voice: z.string().nullable(),
+  systemPrompt: z.string(),
+  silenceMs: VoiceConfig.shape.silenceMs,
+  maxTokens: VoiceConfig.shape.maxTokens,
+});
+export type VoiceChain = z.infer<typeof VoiceChain>;
+
+/**
  * When each step of a turn happened, ms on the core's monotonic clock (performance.now()); client
  * timestamps are converted with the offset measured at session start. Null: did not happen.
  */

@@ -8,7 +8,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
-import type { VoiceTimeline } from '../../../shared/contract/index.js';
+import type { VoiceTimeline } from '../../../shared/contract/voice.js';
+import { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VOICE_INPUT_SAMPLE_RATE, VoiceCoreMessage, type VoiceAudioMessage, type VoiceClientMessage } from '../../../shared/contract/voice-socket.js';
 import { AimaError } from '../../../shared/errors.js';
 import { readWav, writeWav } from '../../../workers/common/audio/wav.js';
 import { resample, toMono } from '../../../workers/common/audio/resample.js';
@@ -36,7 +37,7 @@ export interface VoiceTurnOutput {
   out: string | null;
 }
 
-const RATE = 16_000;
+const RATE = VOICE_INPUT_SAMPLE_RATE;
 const FRAME = 320;
 
 function toPcm16(f: Float32Array): Buffer {
@@ -69,29 +70,37 @@ async function runTurn(opts: Opts): Promise<void> {
     let sampleRate = 0;
     let heard = false;
     let conversationId: string | null = null;
+    const send = (m: VoiceClientMessage) => ws.send(JSON.stringify(m));
     const result = await new Promise<VoiceTurnOutput>((resolve, reject) => {
-      let expectAudio = false;
+      let header: VoiceAudioMessage | null = null;
       ws.on('error', reject);
       ws.on('close', (code, reason) => reject(new AimaError('unavailable', `The voice session closed (${code}${reason.length ? `: ${reason}` : ''}).`, 'See the core log.')));
       ws.on('open', () => {
         const seed = opts.seed !== undefined ? Number(opts.seed) : undefined;
         const temperature = opts.temperature !== undefined ? Number(opts.temperature) : undefined;
-        ws.send(JSON.stringify({ type: 'start', conversationId: opts.conversation, format: 's16le', playback: false, ...(seed !== undefined || temperature !== undefined ? { llm: { seed, temperature } } : {}) }));
+        send({ type: 'start', conversationId: opts.conversation, format: 's16le', playback: false, ...(seed !== undefined || temperature !== undefined ? { llm: { seed, temperature } } : {}) });
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) {
-          if (expectAudio) pcm.push(Buffer.from(data as Buffer));
-          expectAudio = false;
+          const chunk = Buffer.from(data as Buffer);
+          if (header && chunk.byteLength !== audioFrameBytes(header)) {
+            reject(new AimaError('unavailable', `The core announced ${header.samples} samples of audio and sent ${chunk.byteLength} bytes.`, 'Use the same aima version for the CLI and the core.'));
+          } else if (header) pcm.push(chunk);
+          header = null;
           return;
         }
-        const m = JSON.parse(String(data)) as Record<string, unknown> & { type: string };
+        const parsed = parseVoiceMessage(VoiceCoreMessage, String(data));
+        if (!parsed.ok) {
+          return reject(new AimaError('unavailable', `The core sent a voice message this CLI does not understand (${parsed.type ?? 'no type'}): ${describeVoiceIssues(parsed.issues)}`, 'Use the same aima version for the CLI and the core.'));
+        }
+        const m = parsed.message;
         switch (m.type) {
           case 'sync':
-            ws.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() }));
+            send({ type: 'sync', coreTime: m.coreTime, clientTime: performance.now() });
             break;
           case 'ready':
-            conversationId = (m.conversationId as string | null) ?? null;
-            process.stderr.write(`Listening (chain: ${JSON.stringify((m.chain as { asr: string }).asr)} → ${JSON.stringify((m.chain as { llm: string }).llm)} → ${JSON.stringify((m.chain as { tts: string }).tts)})…\n`);
+            conversationId = m.conversationId;
+            process.stderr.write(`Listening (chain: ${JSON.stringify(m.chain.asr)} → ${JSON.stringify(m.chain.llm)} → ${JSON.stringify(m.chain.tts)})…\n`);
             void stream(ws, audio, !!opts.fast, () => heard).catch(reject);
             break;
           case 'state':
@@ -99,18 +108,18 @@ async function runTurn(opts: Opts): Promise<void> {
             if (m.state !== 'listening') process.stderr.write(`${m.state}…\n`);
             break;
           case 'transcript':
-            process.stderr.write(`Heard: ${String(m.text)}\n`);
+            process.stderr.write(`Heard: ${m.text}\n`);
             break;
           case 'audio':
-            sampleRate = Number(m.sampleRate);
-            expectAudio = true;
+            sampleRate = m.sampleRate;
+            header = m;
             break;
           case 'error':
-            reject(new AimaError('unavailable', String(m.message), 'Check the chain with `aima voice setup` and the services with `aima service list`.'));
+            reject(new AimaError('unavailable', m.message, 'Check the chain with `aima voice setup` and the services with `aima service list`.'));
             break;
           case 'turn': {
-            if (m.error) return reject(new AimaError('unavailable', `The voice turn failed: ${String(m.error)}`, 'See `aima service logs` for the failing service.'));
-            const tl = m.timeline as VoiceTimeline;
+            if (m.error) return reject(new AimaError('unavailable', `The voice turn failed: ${m.error}`, 'See `aima service logs` for the failing service.'));
+            const tl = m.timeline;
             const relative: Record<string, number | null> = {};
             for (const [k, v] of Object.entries(tl)) {
               if (k === 'silenceWindowMs' || k === 'voiceToVoiceMs') continue;
@@ -118,15 +127,18 @@ async function runTurn(opts: Opts): Promise<void> {
             }
             resolve({
               conversationId: null,
-              transcript: String(m.transcript),
-              reply: String(m.reply),
+              transcript: m.transcript,
+              reply: m.reply,
               timeline: { ...tl, relative },
-              audioSeconds: Number(m.audioSeconds),
+              audioSeconds: m.audioSeconds,
               sampleRate,
               out: opts.out ?? null,
             });
             break;
           }
+          default:
+            // The rest (the reply as it streams, sentences, audio.end, ...) a file does not need.
+            break;
         }
       });
     }).finally(() => {
@@ -158,7 +170,7 @@ async function runTurn(opts: Opts): Promise<void> {
 async function stream(ws: WebSocket, audio: Float32Array, fast: boolean, heard: () => boolean): Promise<void> {
   if (fast) {
     ws.send(toPcm16(audio));
-    ws.send(JSON.stringify({ type: 'end' }));
+    ws.send(JSON.stringify({ type: 'end' } satisfies VoiceClientMessage));
     return;
   }
   const t0 = performance.now();
@@ -170,7 +182,7 @@ async function stream(ws: WebSocket, audio: Float32Array, fast: boolean, heard: 
     ws.send(frame);
     sent += FRAME;
     if (sent > audio.length + maxSilence) {
-      ws.send(JSON.stringify({ type: 'end' }));
+      ws.send(JSON.stringify({ type: 'end' } satisfies VoiceClientMessage));
       return;
     }
     const due = t0 + (sent / RATE) * 1000 - performance.now();

@@ -7,12 +7,11 @@ import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CoreApi } from '../../../shared/contract/index.js';
+import type { CoreApi, VoiceChain } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import type { Db } from '../store/database.js';
 import { VoiceRepo } from '../store/repositories/voice-repo.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
-import type { VoiceChain } from './session.js';
 import { serveVoiceSocket } from './socket.js';
 
 export type VoiceApi = Pick<

@@ -2,10 +2,12 @@
  * Relays a message port (Electron's MessagePortMain, given to the renderer's Voice page) to the
  * core's `/api/voice` WebSocket. The desktop app always has a core URL, whether it hosts the core
  * or attached to `aima serve`, so one relay serves both and the session code is the same one a
- * browser uses. Text stays text, binary stays binary; `{relay: 'close', code, reason}` carries a
- * close across (the port has no close codes of its own).
+ * browser uses. Text stays text, binary stays binary: the frames are the protocol's
+ * (src/shared/contract/voice-socket.ts), checked by the core and the page, not here. The one
+ * message of the relay's own, `VoiceRelayClose`, carries a close across both ways.
  */
 import WebSocket from 'ws';
+import { isVoiceRelayClose, type VoiceRelayClose } from '../../../shared/contract/voice-socket.js';
 
 /** The subset of MessagePortMain the relay uses (Electron-free, so it is tested with a fake). */
 export interface RelayPort {
@@ -40,13 +42,13 @@ export function relayVoicePort(port: RelayPort, target: RelayTarget): { close():
   const closePort = (code: number, reason: string) => {
     if (closed) return;
     closed = true;
-    port.postMessage({ relay: 'close', code, reason });
+    port.postMessage({ relay: 'close', code, reason } satisfies VoiceRelayClose);
     port.close();
   };
 
   port.on('message', (e) => {
-    const data = e.data as { relay?: string } | unknown;
-    if (typeof data === 'object' && data !== null && (data as { relay?: string }).relay === 'close') {
+    const data = e.data;
+    if (isVoiceRelayClose(data)) {
       closed = true;
       port.close();
       ws.close(1000);

@@ -15,23 +15,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { VoiceTimeline } from '../../../shared/contract/voice.js';
+import type { VoiceChain, VoiceTimeline } from '../../../shared/contract/voice.js';
 import { isBusy, nextVoiceTurnState, type VoiceTurnEvent, type VoiceTurnState } from '../../../shared/voice-turn-state.js';
 import { resample } from '../../../workers/common/audio/resample.js';
 import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
 import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
 import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
 import { VAD_SAMPLE_RATE, VoiceActivityDetector, type SpeechSegment } from './vad.js';
-
-export interface VoiceChain {
-  asr: string;
-  llm: string;
-  tts: string;
-  voice: string | null;
-  systemPrompt: string;
-  maxTokens: number;
-  silenceMs: number;
-}
 
 export interface VoiceSessionOptions {
   vadModelPath: string;

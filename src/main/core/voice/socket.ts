@@ -1,59 +1,31 @@
 /**
- * The `/api/voice` WebSocket: one live voice session per connection (protocol in docs/voice.md).
- * Client → core: a JSON `start`, answers to the clock `sync` probes, then binary PCM frames
- * (16 kHz mono, s16le or f32le) and JSON control (`playback`, `end`, `cancel`). Core → client:
- * JSON events (`ready`, `state`, `transcript`, `reply`, `sentence`, `audio`, `audio.end`,
- * `audio.stop`, `barge-in`, `turn`, `error`); each `audio` event is followed by exactly one binary
- * message holding its 16-bit PCM.
+ * The core's end of the `/api/voice` WebSocket: one live voice session per connection. The
+ * messages both ways are the schemas of src/shared/contract/voice-socket.ts: what the client sends
+ * is validated against them, what the session emits goes out typed by them. A client message that
+ * does not fit is answered with an `error` naming its fields and the session goes on; a bad
+ * `start`, or audio before the session is ready, ends it.
  */
 import type { WebSocket, RawData } from 'ws';
-import { z } from 'zod';
-import type { VoiceTimeline } from '../../../shared/contract/voice.js';
+import type { VoiceChain, VoiceTimeline } from '../../../shared/contract/voice.js';
+import {
+  describeVoiceIssues,
+  micFrameIssue,
+  parseVoiceMessage,
+  VoiceClientMessage,
+  VoiceStartMessage,
+  type VoiceCoreMessage,
+  type VoiceIssue,
+  type VoiceStartOptions,
+} from '../../../shared/contract/voice-socket.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
-import { VoiceSession, type VoiceChain } from './session.js';
-
-export const VoiceStartMessage = z
-  .object({
-    type: z.literal('start'),
-    /** Resume this conversation (its models, prompt and history); omitted: a new one. */
-    conversationId: z.string().optional(),
-    /** false: do not store the turns (benchmarks). Default true. */
-    persist: z.boolean().optional(),
-    format: z.enum(['s16le', 'f32le']).default('s16le'),
-    sampleRate: z.literal(16000).default(16000),
-    /** The client plays the audio and sends playback reports (a browser); false for files (the CLI). */
-    playback: z.boolean().default(false),
-    /** Overrides of the chain for this session. */
-    chain: z
-      .object({
-        asr: z.string().min(1),
-        llm: z.string().min(1),
-        tts: z.string().min(1),
-        voice: z.string().nullable(),
-        systemPrompt: z.string(),
-        silenceMs: z.number().int().min(100).max(5000),
-        maxTokens: z.number().int().min(1).max(8192),
-      })
-      .partial()
-      .optional(),
-    llm: z.object({ temperature: z.number().min(0).max(2).optional(), seed: z.number().int().optional() }).optional(),
-    echo: z.boolean().default(true),
-  })
-  .strict();
-export type VoiceStartMessage = z.input<typeof VoiceStartMessage>;
-
-const ControlMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('sync'), coreTime: z.number(), clientTime: z.number() }),
-  z.object({ type: z.literal('playback'), turnId: z.string(), event: z.enum(['start', 'end']), clientTime: z.number() }),
-  z.object({ type: z.literal('end') }),
-  z.object({ type: z.literal('cancel') }),
-]);
+import { assertNever } from '../../../shared/assert-never.js';
+import { VoiceSession } from './session.js';
 
 export interface VoiceSocketDeps {
   vadModelPath: string;
   gateway: GatewayTarget;
   /** The chain, history and storage for a session; throws an AimaError-like message when incomplete. */
-  open(start: z.output<typeof VoiceStartMessage>): {
+  open(start: VoiceStartOptions): {
     conversationId: string | null;
     chain: VoiceChain;
     history: ChatMessage[];
@@ -67,20 +39,22 @@ const SYNC_ROUNDS = 3;
 /** Serves one connection. */
 export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
   const clock = deps.clock ?? (() => performance.now());
-  const send = (msg: Record<string, unknown>) => {
+  const send = (msg: VoiceCoreMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   };
   let session: VoiceSession | null = null;
-  let start: z.output<typeof VoiceStartMessage> | null = null;
+  let start: VoiceStartOptions | null = null;
   let opened: ReturnType<VoiceSocketDeps['open']> | null = null;
   /** core time = client time − offset. */
   let offset = 0;
   let bestRtt = Infinity;
   let syncs = 0;
-  const fail = (message: string) => {
-    send({ type: 'error', message });
+  const fail = (message: string, issues?: VoiceIssue[]) => {
+    send({ type: 'error', message, ...(issues ? { issues } : {}) });
     ws.close(1008, message.slice(0, 120));
   };
+  /** A message that does not fit the protocol: the client is told which fields, the session goes on. */
+  const reject = (what: string, issues: VoiceIssue[]) => send({ type: 'error', message: `${what}: ${describeVoiceIssues(issues)}`, issues });
 
   const begin = () => {
     const s = start!;
@@ -128,20 +102,17 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
     if (isBinary) {
       if (!session) return fail('Send {"type":"start"} and answer the sync messages before audio.');
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const issue = micFrameIssue(start!.format, buf.byteLength);
+      if (issue) return reject('Microphone audio was dropped', [issue]);
       if (start!.format === 'f32le') session.feedFloat32(buf, at);
       else session.feedPcm16(buf, at);
       return;
     }
-    let msg: unknown;
-    try {
-      msg = JSON.parse(String(data));
-    } catch {
-      return fail('Control messages are JSON objects.');
-    }
+    const text = String(data);
     if (!start) {
-      const parsed = VoiceStartMessage.safeParse(msg);
-      if (!parsed.success) return fail(`The first message must be {"type":"start", ...}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      start = parsed.data;
+      const parsed = parseVoiceMessage(VoiceStartMessage, text);
+      if (!parsed.ok) return fail(`The first message must be {"type":"start", ...}: ${describeVoiceIssues(parsed.issues)}`, parsed.issues);
+      start = parsed.message;
       try {
         opened = deps.open(start);
       } catch (err) {
@@ -149,10 +120,12 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
       }
       return sync();
     }
-    const parsed = ControlMessage.safeParse(msg);
-    if (!parsed.success) return send({ type: 'error', message: `Unknown control message: ${String(data).slice(0, 200)}` });
-    const m = parsed.data;
+    const parsed = parseVoiceMessage(VoiceClientMessage, text);
+    if (!parsed.ok) return reject(`Ignored ${parsed.type === null ? 'a message' : `a ${JSON.stringify(parsed.type.slice(0, 40))} message`}`, parsed.issues);
+    const m = parsed.message;
     switch (m.type) {
+      case 'start':
+        return reject('Ignored a second start', [{ path: ['type'], message: 'The session has started already; open a new connection for another one.' }]);
       case 'sync': {
         // NTP-style: the client's clock read half-way through the round trip.
         const rtt = at - m.coreTime;
@@ -176,6 +149,8 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
       case 'cancel':
         void session?.cancel().catch(() => undefined);
         return;
+      default:
+        return assertNever(m, 'voice client message');
     }
   });
   ws.on('close', () => void session?.close().catch(() => undefined));

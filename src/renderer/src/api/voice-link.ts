@@ -1,10 +1,12 @@
+import { isVoiceRelayClose, type VoiceRelayClose } from '../../../shared/contract/voice-socket.js';
 import { VOICE_PORT_MESSAGE } from '../../../shared/ipc-channels.js';
 
 /**
- * The live voice session's link to the core (protocol in docs/voice.md): JSON text messages and
- * binary PCM both ways. In a browser it is the `/api/voice` WebSocket (login cookie); inside
- * Electron it is a MessagePort from the preload, which the main process relays to the same
- * endpoint (src/main/core/voice/relay.ts), so the page and the core code are identical in both.
+ * The live voice session's link to the core: JSON text messages and binary PCM both ways (the
+ * protocol of src/shared/contract/voice-socket.ts, read and written by voice-client.ts). In a
+ * browser it is the `/api/voice` WebSocket (login cookie); inside Electron it is a MessagePort
+ * from the preload, which the main process relays to the same endpoint
+ * (src/main/core/voice/relay.ts), so the page and the core code are identical in both.
  */
 export interface VoiceLink {
   send(data: string | ArrayBuffer): void;
@@ -42,8 +44,8 @@ function openSocketLink(): Promise<VoiceLink> {
 /**
  * Electron: the preload asks main for a session and forwards the MessagePort it gets to this world
  * with window.postMessage (the pattern Electron documents for MessagePorts under contextIsolation).
- * Besides the protocol's own messages, the port carries `{relay: 'close', code, reason}` both ways:
- * from main when the core's socket closed, to main when the page ends the session.
+ * Besides the protocol's own messages, the port carries `VoiceRelayClose` both ways: from main
+ * when the core's socket closed, to main when the page ends the session.
  */
 function openPortLink(request: () => void): Promise<VoiceLink> {
   return new Promise((resolve, reject) => {
@@ -66,8 +68,8 @@ function openPortLink(request: () => void): Promise<VoiceLink> {
       };
       const messageListeners: ((data: string | ArrayBuffer) => void)[] = [];
       port.onmessage = (e: MessageEvent) => {
-        const data = e.data as { relay?: 'close'; code?: number; reason?: string } | string | ArrayBuffer | ArrayBufferView;
-        if (typeof data === 'object' && data !== null && 'relay' in data) return closeWith(data.code ?? 1006, data.reason ?? '');
+        const data = e.data as VoiceRelayClose | string | ArrayBuffer | ArrayBufferView;
+        if (isVoiceRelayClose(data)) return closeWith(data.code ?? 1006, data.reason ?? '');
         const payload = ArrayBuffer.isView(data) ? (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer) : (data as string | ArrayBuffer);
         for (const l of messageListeners) l(payload);
       };
@@ -80,7 +82,7 @@ function openPortLink(request: () => void): Promise<VoiceLink> {
         onClose: (l) => closeListeners.push(l),
         close: () => {
           if (closed) return;
-          port.postMessage({ relay: 'close' });
+          port.postMessage({ relay: 'close' } satisfies VoiceRelayClose);
           closeWith(1000, '');
         },
       });

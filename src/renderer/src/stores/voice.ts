@@ -9,7 +9,8 @@ import { AimaError } from '../../../shared/errors.js';
 import { invoke, on } from '../api/client.js';
 import { listMicrophones } from '../features/voice/capture.js';
 import { LiveSession } from '../features/voice/live-session.js';
-import type { CoreTurnState, TurnView } from '../features/voice/voice-client.js';
+import type { TurnView } from '../features/voice/voice-client.js';
+import type { VoiceTurnState } from '../../../shared/voice-turn-state.js';
 
 type ErrorInfo = { message: string; fix?: string };
 const asError = (err: unknown): ErrorInfo => (err instanceof AimaError ? { message: err.message, fix: err.fix } : { message: (err as Error)?.message ?? String(err) });
@@ -27,7 +28,7 @@ interface VoiceState {
   /** Push-to-talk button held. */
   talking: boolean;
   session: 'off' | 'starting' | 'on';
-  coreState: CoreTurnState;
+  coreState: VoiceTurnState;
   turns: TurnView[];
   level: number;
   error: ErrorInfo | null;

@@ -1,15 +1,24 @@
 /**
- * The page's side of the `/api/voice` protocol (docs/voice.md), without I/O: it answers the
- * core's clock probes, gates microphone frames (push-to-talk), pairs each `audio` header with the
- * binary chunk that follows and hands chunks to playback in `seq` order, drops the chunks of a
- * turn the core stopped (`audio.stop`, barge-in), and keeps one record per turn for the page
- * (what was heard, the reply as it streams, interrupted, the timeline). The socket/port, the
- * microphone and Web Audio are plugged in through `VoiceClientSink`, so this is unit-tested.
+ * The page's side of the `/api/voice` protocol (src/shared/contract/voice-socket.ts), without
+ * I/O: it parses every core message against the contract, answers the core's clock probes, gates
+ * microphone frames (push-to-talk), pairs each `audio` header with the binary chunk that follows
+ * and hands chunks to playback in `seq` order, drops the chunks of a turn the core stopped
+ * (`audio.stop`, barge-in), and keeps one record per turn for the page (what was heard, the reply
+ * as it streams, interrupted, the timeline). The socket/port, the microphone and Web Audio are
+ * plugged in through `VoiceClientSink`, so this is unit-tested.
  */
-import type { VoiceTimeline } from '../../../../shared/contract/voice.js';
-
-/** The core's turn state machine (src/shared/voice-turn-state.ts). */
-export type CoreTurnState = 'listening' | 'hearing' | 'transcribing' | 'thinking' | 'speaking' | 'interrupted';
+import { assertNever } from '../../../../shared/assert-never.js';
+import type { VoiceChain, VoiceTimeline } from '../../../../shared/contract/voice.js';
+import {
+  audioFrameBytes,
+  describeVoiceIssues,
+  parseVoiceMessage,
+  VOICE_INPUT_SAMPLE_RATE,
+  VoiceCoreMessage,
+  type VoiceAudioMessage,
+  type VoiceClientMessage,
+} from '../../../../shared/contract/voice-socket.js';
+import type { VoiceTurnState } from '../../../../shared/voice-turn-state.js';
 
 export interface TurnView {
   id: string;
@@ -49,32 +58,11 @@ export interface StartOptions {
 
 type Phase = 'syncing' | 'ready' | 'closed';
 
-interface AudioHeader {
-  turnId: string;
-  seq: number;
-  sampleRate: number;
-}
-
-type CoreMessage =
-  | { type: 'sync'; coreTime: number }
-  | { type: 'ready'; conversationId: string | null; chain: { asr: string; llm: string; tts: string; voice: string | null } }
-  | { type: 'state'; state: CoreTurnState; turnId: string | null }
-  | { type: 'transcript'; turnId: string; text: string }
-  | { type: 'reply'; turnId: string; delta: string }
-  | { type: 'sentence'; turnId: string }
-  | ({ type: 'audio' } & AudioHeader)
-  | { type: 'audio.end'; turnId: string }
-  | { type: 'audio.stop'; turnId: string }
-  | { type: 'barge-in'; turnId: string; stopMs: number }
-  | { type: 'turn'; turnId: string; transcript: string; reply: string; interrupted: boolean; error: string | null; timeline: VoiceTimeline }
-  | { type: 'idle' }
-  | { type: 'error'; message: string };
-
 export class VoiceClient {
   phase: Phase = 'syncing';
-  coreState: CoreTurnState = 'listening';
+  coreState: VoiceTurnState = 'listening';
   conversationId: string | null = null;
-  chain: { asr: string; llm: string; tts: string; voice: string | null } | null = null;
+  chain: VoiceChain | null = null;
   turns: TurnView[] = [];
   /** The last `error` message from the core. */
   error: string | null = null;
@@ -83,9 +71,9 @@ export class VoiceClient {
   framesSent = 0;
   audioStops = 0;
 
-  private header: AudioHeader | null = null;
-  /** Per turn: the next seq to play and chunks that came early. */
-  private readonly order = new Map<string, { next: number; held: Map<number, { sampleRate: number; pcm: ArrayBuffer }> }>();
+  private header: VoiceAudioMessage | null = null;
+  /** Per turn: the next seq to play and chunks that came early (null: a chunk skipped). */
+  private readonly order = new Map<string, { next: number; held: Map<number, { sampleRate: number; pcm: ArrayBuffer } | null> }>();
   private readonly stopped = new Set<string>();
 
   constructor(private readonly sink: VoiceClientSink) {}
@@ -93,7 +81,7 @@ export class VoiceClient {
   /** The first message: 16 kHz s16le, and this page plays and reports playback. */
   start(opts: StartOptions = {}): void {
     const chain = opts.chain?.voice ? { voice: opts.chain.voice } : undefined;
-    this.sink.send(JSON.stringify({ type: 'start', format: 's16le', sampleRate: 16000, playback: true, ...(opts.conversationId ? { conversationId: opts.conversationId } : {}), ...(chain ? { chain } : {}) }));
+    this.send({ type: 'start', format: 's16le', sampleRate: VOICE_INPUT_SAMPLE_RATE, playback: true, ...(opts.conversationId ? { conversationId: opts.conversationId } : {}), ...(chain ? { chain } : {}) });
   }
 
   /** A 20 ms microphone frame; sent only when ready and transmitting. Returns whether it went out. */
@@ -106,19 +94,19 @@ export class VoiceClient {
 
   /** End of input (push-to-talk released): the core ends the open utterance now. */
   endInput(): void {
-    if (this.phase === 'ready') this.sink.send(JSON.stringify({ type: 'end' }));
+    if (this.phase === 'ready') this.send({ type: 'end' });
   }
 
   /** Stop button: cut the turn in flight, and stop playing at once (the core's audio.stop follows). */
   cancel(): void {
     if (this.phase !== 'ready') return;
-    this.sink.send(JSON.stringify({ type: 'cancel' }));
+    this.send({ type: 'cancel' });
     for (const t of this.turns) if (!t.done || !t.playbackEnded) this.stopTurn(t.id);
   }
 
   /** Playback started/ended for a turn, at this page's performance.now() time. */
   reportPlayback(turnId: string, event: 'start' | 'end', clientTime: number): void {
-    if (this.phase === 'ready') this.sink.send(JSON.stringify({ type: 'playback', turnId, event, clientTime }));
+    if (this.phase === 'ready') this.send({ type: 'playback', turnId, event, clientTime });
     if (event === 'end') {
       this.patch(turnId, { playbackEnded: true });
       this.sink.changed();
@@ -133,10 +121,17 @@ export class VoiceClient {
 
   receive(data: string | ArrayBuffer): void {
     if (typeof data !== 'string') return this.receiveAudio(data);
-    const m = JSON.parse(data) as CoreMessage;
+    const parsed = parseVoiceMessage(VoiceCoreMessage, data);
+    if (!parsed.ok) {
+      // A core of another version, or a bug: say so, and go on with the messages that fit.
+      this.error = `The core sent a voice message this page does not understand (${parsed.type ?? 'no type'}): ${describeVoiceIssues(parsed.issues)}`;
+      this.sink.changed();
+      return;
+    }
+    const m = parsed.message;
     switch (m.type) {
       case 'sync':
-        this.sink.send(JSON.stringify({ type: 'sync', coreTime: m.coreTime, clientTime: this.sink.now() }));
+        this.send({ type: 'sync', coreTime: m.coreTime, clientTime: this.sink.now() });
         return;
       case 'ready':
         this.phase = 'ready';
@@ -152,8 +147,11 @@ export class VoiceClient {
       case 'reply':
         this.patch(m.turnId, (t) => ({ assistant: t.assistant + m.delta }));
         break;
+      case 'sentence':
+      case 'idle':
+        return;
       case 'audio':
-        this.header = { turnId: m.turnId, seq: m.seq, sampleRate: m.sampleRate };
+        this.header = m;
         return;
       case 'audio.end':
         if (!this.stopped.has(m.turnId)) this.sink.audioEnd(m.turnId);
@@ -178,25 +176,36 @@ export class VoiceClient {
         this.error = m.message;
         break;
       default:
-        return;
+        return assertNever(m, 'voice core message');
     }
     this.sink.changed();
+  }
+
+  private send(m: VoiceClientMessage): void {
+    this.sink.send(JSON.stringify(m));
   }
 
   private receiveAudio(pcm: ArrayBuffer): void {
     const h = this.header;
     this.header = null;
     if (!h || this.stopped.has(h.turnId)) return;
+    // A chunk whose size is not what its header announced is skipped (its place in the order kept,
+    // so the chunks after it still play).
+    const whole = pcm.byteLength === audioFrameBytes(h);
+    if (!whole) {
+      this.error = `The core announced ${h.samples} samples of audio and sent ${pcm.byteLength} bytes; the chunk was skipped.`;
+      this.sink.changed();
+    }
     let o = this.order.get(h.turnId);
     if (!o) {
       o = { next: 0, held: new Map() };
       this.order.set(h.turnId, o);
     }
-    o.held.set(h.seq, { sampleRate: h.sampleRate, pcm });
-    for (let c = o.held.get(o.next); c; c = o.held.get(o.next)) {
+    o.held.set(h.seq, whole ? { sampleRate: h.sampleRate, pcm } : null);
+    for (let c = o.held.get(o.next); c !== undefined; c = o.held.get(o.next)) {
       o.held.delete(o.next);
       o.next++;
-      this.sink.play(h.turnId, c.sampleRate, c.pcm);
+      if (c) this.sink.play(h.turnId, c.sampleRate, c.pcm);
     }
   }
 
