@@ -5,7 +5,7 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readBody, sendError, sendJson } from '../../../workers/common/http.js';
+import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../../workers/common/http.js';
 import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
@@ -149,6 +149,7 @@ export class Gateway {
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else {
         body = await readBody(req, spec.model === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
+        if (body.length === 0) throw emptyBodyError(spec.model === 'json' ? 'a JSON object with a "model" field' : 'a multipart/form-data body with "file" and "model" fields');
         model = spec.model === 'json' ? modelOfJson(body) : await modelOfForm(body, req.headers['content-type']);
       }
       let target = this.opts.directory.resolve(model);
