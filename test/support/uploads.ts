@@ -69,7 +69,7 @@ export async function startFakeAsr(delayMs = 0): Promise<FakeAsr> {
     const boundary = /boundary=(\S+)/.exec(String(req.headers['content-type']))?.[1] ?? '';
     const fileStart = Buffer.from('filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n');
     const fileEnd = Buffer.from(`\r\n--${boundary}`);
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let state: 'before' | 'in' | 'after' = 'before';
     req.on('data', (chunk: Buffer) => {
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
