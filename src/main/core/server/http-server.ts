@@ -105,6 +105,13 @@ async function readCallParams(req: IncomingMessage, limit: number): Promise<unkn
   return params;
 }
 
+/**
+ * Bytes of events queued for one /api/events client beyond what its socket took. A reading client
+ * stays near 0; past this one is closed (1008; ws ends it after its close timeout if it never
+ * reads the close frame either), so the backlog stops growing.
+ */
+const EVENTS_BACKLOG_LIMIT = 1024 * 1024;
+
 export async function startHttpServer(opts: ServerOptions): Promise<RunningServer> {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const routes = opts.routes ?? [];
@@ -197,7 +204,13 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const off = opts.events.onAny((name, payload) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: name, payload }));
+        if (ws.readyState !== ws.OPEN) return;
+        // A client that stops reading would make every later event wait in memory here.
+        if (ws.bufferedAmount > EVENTS_BACKLOG_LIMIT) {
+          ws.close(1008, `Event backlog over ${EVENTS_BACKLOG_LIMIT / (1024 * 1024)} MiB: the client is not reading. Reconnect.`);
+          return;
+        }
+        ws.send(JSON.stringify({ event: name, payload }));
       });
       ws.on('close', () => {
         off();
