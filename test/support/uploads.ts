@@ -31,8 +31,15 @@ export function uploadParts(model: string, fileBytes: number, order: 'file-first
   return { before, after, length, type: `multipart/form-data; boundary=${boundary}`, fileSha256: hash.digest('hex') };
 }
 
+export interface UploadPacing {
+  /** Once the file part is written, the rest waits for this (a client stalled near the end). */
+  hold?: Promise<void>;
+  /** Called when the server has taken the whole file part (the socket accepted its last byte). */
+  onFileSent?: () => void;
+}
+
 /** POSTs an upload to `url` (a /v1/audio/transcriptions URL), writing with backpressure. */
-export function sendUpload(url: string, model: string, fileBytes: number, order: 'file-first' | 'model-first'): Promise<UploadAnswer> {
+export function sendUpload(url: string, model: string, fileBytes: number, order: 'file-first' | 'model-first', pacing: UploadPacing = {}): Promise<UploadAnswer> {
   const parts = uploadParts(model, fileBytes, order);
   const u = new URL(url);
   return new Promise((resolve, reject) => {
@@ -48,6 +55,8 @@ export function sendUpload(url: string, model: string, fileBytes: number, order:
       };
       for (const b of parts.before) await write(b);
       for (let left = fileBytes; left > 0 && !req.destroyed; left -= CHUNK.length) await write(left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left));
+      pacing.onFileSent?.();
+      await pacing.hold;
       for (const b of parts.after) await write(b);
       req.end();
     })().catch(reject);
