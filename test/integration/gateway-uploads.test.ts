@@ -76,4 +76,26 @@ describe('large uploads through the gateway', () => {
     expect(after.status, after.body).toBe(200);
     expect(spooled()).toEqual([]);
   }, 120_000);
+
+  it('a client that leaves mid-upload leaves no spool file, and the gateway keeps serving', async () => {
+    const controller = new AbortController();
+    const never = new Promise<void>(() => {});
+    const upload = sendUpload(transcriptions(), 'asr-fast', 20 * MIB, 'file-first', { hold: never, signal: controller.signal }).catch((err: Error) => err);
+    let seen = 0;
+    for (let i = 0; i < 100 && seen === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = spooled().length;
+    }
+    expect(seen, 'the upload was being spooled').toBe(1);
+    controller.abort();
+    expect(await upload).toBeInstanceOf(Error);
+    let left = spooled();
+    for (let i = 0; i < 50 && left.length; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = spooled();
+    }
+    expect(left).toEqual([]);
+    const ok = await sendUpload(transcriptions(), 'asr-fast', MIB, 'file-first');
+    expect(ok.status, ok.body).toBe(200);
+  }, 60_000);
 });

@@ -36,6 +36,8 @@ export interface UploadPacing {
   hold?: Promise<void>;
   /** Called when the server has taken the whole file part (the socket accepted its last byte). */
   onFileSent?: () => void;
+  /** Aborting it destroys the request (a client that leaves mid-upload). */
+  signal?: AbortSignal;
 }
 
 /** POSTs an upload to `url` (a /v1/audio/transcriptions URL), writing with backpressure. */
@@ -43,7 +45,7 @@ export function sendUpload(url: string, model: string, fileBytes: number, order:
   const parts = uploadParts(model, fileBytes, order);
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': parts.type, 'content-length': String(parts.length) } }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', signal: pacing.signal, headers: { 'content-type': parts.type, 'content-length': String(parts.length) } }, (res) => {
       let data = '';
       res.on('data', (d) => (data += d));
       res.on('end', () => resolve({ status: res.statusCode!, body: data, headers: res.headers }));
