@@ -61,7 +61,7 @@ export class Gateway {
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
   /** Limiter key per routing entry (entries live until the directory is rebuilt). */
   private readonly limiterKeys = new WeakMap<RoutableModel, string>();
-  private uploads: UploadBudget | null = null;
+  private readonly uploads = new UploadBudget(0);
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = new RequestLog(200, opts.onRequest);
@@ -235,8 +235,8 @@ export class Gateway {
       req.resume();
       throw new HttpError(413, `Request body of ${declared} bytes is over the limit of ${policy.maxUploadBytes} bytes.`, 'invalid_request_error', 'body_too_large');
     }
-    if (this.uploads?.limitBytes !== policy.uploadBudgetBytes) this.uploads = new UploadBudget(policy.uploadBudgetBytes);
     const budget = this.uploads;
+    budget.limitBytes = policy.uploadBudgetBytes;
     const bytes = declared ?? policy.maxUploadBytes;
     const release = budget.tryReserve(bytes);
     if (!release) {

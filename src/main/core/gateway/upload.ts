@@ -23,7 +23,8 @@ const SPOOL_PREFIX = 'upload-';
 export class UploadBudget {
   private used = 0;
 
-  constructor(readonly limitBytes: number) {}
+  /** The limit may change while uploads are in flight; they keep their reservations. */
+  constructor(public limitBytes: number) {}
 
   get inFlight(): number {
     return this.used;
@@ -140,7 +141,10 @@ export function receiveUpload(req: IncomingMessage, opts: UploadOptions): Promis
     };
     const settle = (r: ReturnType<MultipartFieldScanner['end']>) => {
       if (r.kind === 'value' && r.value !== '') {
-        succeed(r.value).catch((err: Error) => fail(new HttpError(500, `Could not spool the upload to ${opts.spoolDir}: ${err.message}`, 'server_error', 'spool_failed')));
+        succeed(r.value).catch((err: Error) => {
+          void removeSpool();
+          reject(new HttpError(500, `Could not spool the upload to ${opts.spoolDir}: ${err.message}`, 'server_error', 'spool_failed'));
+        });
       } else if (r.kind === 'invalid') {
         fail(new HttpError(400, `The multipart body could not be read: ${r.reason}.`, 'invalid_request_error', 'invalid_multipart'));
       } else {
