@@ -45,7 +45,7 @@ export class MultipartFieldScanner {
   /** Feeds the next chunk; returns the outcome once known, null while it needs more. */
   push(chunk: Buffer): FieldScan | null {
     if (this.found) return this.found;
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = this.join(chunk);
     for (;;) {
       if (this.state === 'body') {
         const at = this.pending.indexOf(this.delimiter);
@@ -82,6 +82,20 @@ export class MultipartFieldScanner {
         }
       }
     }
+  }
+
+  /**
+   * The bytes to scan next. Inside a part body the kept tail only matters for a delimiter split
+   * across chunks: that is checked on a few bytes, and the chunk itself is then scanned in place.
+   * Copying every chunk onto the tail would copy the whole upload once more.
+   */
+  private join(chunk: Buffer): Buffer {
+    if (this.pending.length === 0) return chunk;
+    if (this.state === 'body' && !this.capturing && this.pending.length < this.delimiter.length && chunk.length >= this.delimiter.length) {
+      const straddle = Buffer.concat([this.pending, chunk.subarray(0, this.delimiter.length - 1)]);
+      if (straddle.indexOf(this.delimiter) === -1) return chunk;
+    }
+    return Buffer.concat([this.pending, chunk]);
   }
 
   /** The outcome at the end of the body. */
