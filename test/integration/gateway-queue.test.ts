@@ -15,7 +15,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const basePolicy: GatewayPolicy = { startOnDemand: false, maxQueue: 10, queueTimeoutMs: 5000, maxJsonBytes: 1 << 20, maxUploadBytes: 1 << 20, corsOrigins: [] };
+const basePolicy: GatewayPolicy = { startOnDemand: false, maxQueue: 10, queueTimeoutMs: 5000, maxJsonBytes: 1 << 20, maxUploadBytes: 1 << 20, uploadBudgetBytes: 1 << 24, corsOrigins: [] };
 
 async function setup(upstream: FakeOpenAI, model: Partial<RoutableModel>, policy: Partial<GatewayPolicy> = {}, start?: ModelDirectory['start']) {
   let entry: RoutableModel = {

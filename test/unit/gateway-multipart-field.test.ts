@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { multipartBoundary, readMultipartField } from '../../src/main/core/gateway/multipart-field.js';
+import { MultipartFieldScanner, multipartBoundary, readMultipartField } from '../../src/main/core/gateway/multipart-field.js';
 
 /** A multipart body as clients send it: undici's own FormData encoding, with binary file bytes. */
 async function encode(fields: [string, string | Blob, string?][]): Promise<{ body: Buffer; type: string }> {
@@ -46,5 +46,24 @@ describe('readMultipartField (the gateway reads an upload\'s model without parsi
     expect(multipartBoundary('multipart/form-data')).toBeNull();
     const body = Buffer.from('--a b;c\r\nContent-Disposition: form-data; name="model"\r\n\r\nm1\r\n--a b;c--\r\n');
     expect(readMultipartField(body, 'multipart/form-data; boundary="a b;c"', 'model')).toBe('m1');
+  });
+
+  it('finds the field when the body arrives in chunks of any size, delimiters split across them', async () => {
+    const f = await encode([['file', tricky, 'a.wav'], ['model', 'whisper-tiny'], ['file2', tricky, 'b.wav']]);
+    for (const size of [1, 7, 64, 4096, 65_536]) {
+      const scanner = new MultipartFieldScanner(multipartBoundary(f.type)!, 'model');
+      let r = null;
+      for (let at = 0; at < f.body.length && !r; at += size) r = scanner.push(f.body.subarray(at, at + size));
+      expect(r, `chunks of ${size}`).toEqual({ kind: 'value', value: 'whisper-tiny' });
+    }
+  });
+
+  it('refuses an over-long field and a form that ends before it is closed', async () => {
+    const long = await encode([['model', 'm'.repeat(5000)]]);
+    expect(new MultipartFieldScanner(multipartBoundary(long.type)!, 'model').push(long.body)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/longer than 4096 bytes/) });
+    const cut = await encode([['file', tricky, 'a.wav'], ['model', 'm']]);
+    const scanner = new MultipartFieldScanner(multipartBoundary(cut.type)!, 'model');
+    expect(scanner.push(cut.body.subarray(0, 50_000))).toBeNull();
+    expect(scanner.end()).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/ended before/) });
   });
 });

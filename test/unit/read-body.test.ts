@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HttpError, readBody } from '../../src/workers/common/http.js';
+import { HttpError, readBody, readFormData, readJson } from '../../src/workers/common/http.js';
 
 /** A request stream with the given headers; the test writes its body and decides when it ends. */
 function request(headers: Record<string, string>): PassThrough & IncomingMessage {
@@ -35,4 +35,18 @@ describe('readBody', () => {
     req.end('more than eight bytes');
     await expect(body).rejects.toBeInstanceOf(HttpError);
   });
+  it('resolves at once for Content-Length: 0, before and after the stream ends', async () => {
+    const early = request({ 'content-length': '0' });
+    await expect(readBody(early, 1024)).resolves.toEqual(Buffer.alloc(0));
+    const ended = request({ 'content-length': '0' });
+    ended.end();
+    await new Promise((r) => setImmediate(r));
+    await expect(readBody(ended, 1024)).resolves.toEqual(Buffer.alloc(0));
+  }, 2000);
+  it('an empty JSON or form body is a 400 that names the missing body', async () => {
+    const json = request({ 'content-length': '0', 'content-type': 'application/json' });
+    await expect(readJson(json, 1024)).rejects.toMatchObject({ status: 400, code: 'empty_body', message: expect.stringMatching(/body is empty/) });
+    const form = request({ 'content-length': '0', 'content-type': 'multipart/form-data; boundary=x' });
+    await expect(readFormData(form, 1024)).rejects.toMatchObject({ status: 400, code: 'empty_body' });
+  }, 2000);
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { CoreApi, CoreInfo } from '../../shared/contract/index.js';
 import { dataPaths, type DataPaths } from './config/paths.js';
 import { preparePrivateDataDir, preparePrivateDatabase } from './config/data-dir.js';
-import { readEnv, type Env } from './config/env.js';
+import { parseMegabytes, readEnv, type Env } from './config/env.js';
 import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
 import { SettingsRepo } from './store/repositories/settings-repo.js';
@@ -151,6 +151,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     url: () => url,
     port: () => port,
     exposedOn: () => exposedOn,
+    spoolDir: paths.tmp,
+    uploadBudgetBytes: parseMegabytes(env.AIMA_UPLOAD_BUDGET_MB ?? '1024', 'AIMA_UPLOAD_BUDGET_MB'),
   });
 
   // The voice chain reaches its models through this core's own gateway, over loopback.

@@ -19,6 +19,7 @@ import { AudioFormatError, decodeAudio } from '../common/audio/decode.js';
 import { resample, toMono } from '../common/audio/resample.js';
 import { splitAtSilences } from '../common/audio/segment.js';
 import { HttpError, listenAndAnnounce, readFormData, sendError, sendJson } from '../common/http.js';
+import { UploadSlots } from '../common/upload-slots.js';
 import { openAsrBackend, type AsrBackend } from './backends.js';
 import type { SherpaAsrKind } from './sherpa-asr.js';
 
@@ -86,6 +87,12 @@ class AsrServer {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly created = Math.floor(Date.now() / 1000);
   private inFlight = 0;
+  /**
+   * Uploads read, decoded and transcribed at once: one transcribing, one read ahead. Each holds its
+   * whole form and decoded audio in memory, so more would only grow memory, not throughput
+   * (transcriptions run one at a time anyway).
+   */
+  private readonly uploads = new UploadSlots(2, 64);
 
   constructor(
     private readonly opts: Options,
@@ -109,7 +116,7 @@ class AsrServer {
         });
       } else if (url.pathname === '/v1/audio/transcriptions') {
         if (req.method !== 'POST') throw new HttpError(405, 'Use POST for /v1/audio/transcriptions.', 'invalid_request_error', 'method_not_allowed');
-        await this.transcribe(req, res);
+        await this.uploads.run(() => this.transcribe(req, res));
       } else {
         throw new HttpError(404, `No route for ${req.method} ${url.pathname}.`, 'not_found_error', 'not_found');
       }

@@ -54,6 +54,7 @@ export function sendError(res: ServerResponse, err: unknown): void {
 
 /**
  * Reads a request body up to `limitBytes`; beyond it rejects with 413 without buffering the rest.
+ * A declared empty body (Content-Length: 0) resolves at once: no 'data' event will ever come.
  */
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -63,14 +64,19 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       reject(new HttpError(413, `Request body of ${declared} bytes is over the limit of ${limitBytes} bytes.`, 'invalid_request_error', 'body_too_large'));
       return;
     }
+    if (req.headers['content-length'] !== undefined && declared === 0) {
+      req.resume();
+      resolve(Buffer.alloc(0));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
+      if (settled) return;
       size += chunk.length;
       if (size > limitBytes) {
-        failed = true;
+        settled = true;
         req.resume();
         reject(new HttpError(413, `Request body is over the limit of ${limitBytes} bytes.`, 'invalid_request_error', 'body_too_large'));
         return;
@@ -78,20 +84,33 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       chunks.push(chunk);
       // With a Content-Length the parser delimits the body: its last byte is its end, and waiting
       // for 'end' (two ticks later) only delays a proxied request (the gateway's hot path).
-      if (size === declared) resolve(Buffer.concat(chunks));
+      if (size === declared) {
+        settled = true;
+        resolve(Buffer.concat(chunks));
+      }
     });
     req.on('end', () => {
-      if (!failed && size !== declared) resolve(Buffer.concat(chunks));
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks));
     });
     req.on('error', (err) => {
-      if (!failed) reject(err);
+      if (settled) return;
+      settled = true;
+      reject(err);
     });
   });
+}
+
+/** The 400 for a POST without a body, naming what to send. */
+export function emptyBodyError(expected: string): HttpError {
+  return new HttpError(400, `Request body is empty; send ${expected}.`, 'invalid_request_error', 'empty_body');
 }
 
 /** Reads and parses a JSON object body; malformed JSON is a 400 that says so. */
 export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
   const body = await readBody(req, limitBytes);
+  if (body.length === 0) throw emptyBodyError('a JSON object with Content-Type: application/json');
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
@@ -148,6 +167,7 @@ export async function readFormData(req: IncomingMessage, limitBytes: number): Pr
     );
   }
   const body = await readBody(req, limitBytes);
+  if (body.length === 0) throw emptyBodyError('a multipart/form-data body with the fields this endpoint takes');
   try {
     return await new Response(body, { headers: { 'content-type': type } }).formData();
   } catch (err) {

@@ -37,6 +37,7 @@ export const envSpecs = {
   HTTP_PROXY: { description: 'Proxy for http:// addresses (a plain-HTTP HF_ENDPOINT mirror)' },
   ALL_PROXY: { description: "Proxy for both when the scheme's own variable is unset (http:// or https:// proxies; SOCKS is not supported)" },
   NO_PROXY: { description: 'Hosts reached without the proxy: comma-separated names, .suffixes, host:port, or * for all' },
+  AIMA_UPLOAD_BUDGET_MB: { description: 'Total MB of audio uploads the gateway takes in at once; beyond it uploads get 429 (default 1024)' },
   AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),
@@ -66,6 +67,13 @@ export function parsePort(value: string, what: string): number {
     throw new Error(`${what} must be a port number between 0 and 65535, got "${value}".`);
   }
   return port;
+}
+
+/** Parses a positive whole number of megabytes from an env value into bytes, or throws naming the variable. */
+export function parseMegabytes(value: string, what: string): number {
+  const mb = Number(value);
+  if (!Number.isInteger(mb) || mb < 1) throw new Error(`${what} must be a whole number of megabytes, 1 or more, got "${value}".`);
+  return mb * 1024 * 1024;
 }
 
 export const DEFAULT_PORT = 9090;

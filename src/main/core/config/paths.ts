@@ -44,6 +44,8 @@ export function dataPaths(dataDir: string) {
     serveLog: path.join(dataDir, 'logs', 'serve.log'),
     models: path.join(dataDir, 'models'),
     run: path.join(dataDir, 'run'),
+    /** Temporary files of the running core (uploads waiting for their model field). */
+    tmp: path.join(dataDir, 'tmp'),
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;

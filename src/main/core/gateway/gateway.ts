@@ -5,12 +5,14 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, readBody, sendError, sendJson } from '../../../workers/common/http.js';
+import os from 'node:os';
+import path from 'node:path';
+import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../../workers/common/http.js';
 import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
 import { GatewayMetrics } from './metrics.js';
-import { readMultipartField } from './multipart-field.js';
+import { receiveUpload, UploadBudget, type ReceivedUpload } from './upload.js';
 import { forward, upstreamBase } from './proxy.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
 
@@ -22,6 +24,8 @@ export interface GatewayPolicy {
   maxJsonBytes: number;
   /** Multipart bodies (audio uploads). */
   maxUploadBytes: number;
+  /** Total bytes of uploads in flight across the gateway (each counts its declared size). */
+  uploadBudgetBytes: number;
   /** Origins allowed to call /v1 from a browser (CORS). */
   corsOrigins: string[];
 }
@@ -35,6 +39,8 @@ export interface GatewayOptions {
   isOwnOrigin?: (origin: string) => boolean;
   /** Called with each finished request (the core turns it into an event). */
   onRequest?: (r: RequestRecord) => void;
+  /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
+  spoolDir?: string;
 }
 
 /** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
@@ -55,6 +61,7 @@ export class Gateway {
   private readonly limiters = new Map<string, ConcurrencyLimiter>();
   /** Limiter key per routing entry (entries live until the directory is rebuilt). */
   private readonly limiterKeys = new WeakMap<RoutableModel, string>();
+  private readonly uploads = new UploadBudget(0);
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = new RequestLog(200, opts.onRequest);
@@ -117,6 +124,7 @@ export class Gateway {
       sendError(res, err);
       record(err.status, { error: err.message });
     };
+    let upload: ReceivedUpload | null = null;
 
     try {
       if (!this.cors(req, res)) throw new HttpError(403, `Origin ${req.headers.origin} is not allowed to call the gateway.`, 'invalid_request_error', 'cors_origin_denied');
@@ -147,9 +155,13 @@ export class Gateway {
       if (spec.model === 'query') {
         model = new URLSearchParams(query).get('model') ?? '';
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
+      } else if (spec.model === 'json') {
+        body = await readBody(req, policy.maxJsonBytes);
+        if (body.length === 0) throw emptyBodyError('a JSON object with a "model" field');
+        model = modelOfJson(body);
       } else {
-        body = await readBody(req, spec.model === 'json' ? policy.maxJsonBytes : policy.maxUploadBytes);
-        model = spec.model === 'json' ? modelOfJson(body) : await modelOfForm(body, req.headers['content-type']);
+        upload = await this.receive(req, res, policy);
+        model = upload.model;
       }
       let target = this.opts.directory.resolve(model);
       if (!target) {
@@ -193,7 +205,8 @@ export class Gateway {
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
         const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upstreamBody });
+        const declared = Number(req.headers['content-length']);
+        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
         record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
@@ -203,7 +216,35 @@ export class Gateway {
     } catch (err) {
       if (res.destroyed || res.writableEnded) return;
       fail(err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error'));
+    } finally {
+      void upload?.discard();
     }
+  }
+
+  /**
+   * Admits an upload into the bytes-in-flight budget (its declared size, or the largest allowed
+   * when it is sent chunked) and streams it until its `model` is known. The reservation lasts
+   * until the response is done.
+   */
+  private async receive(req: IncomingMessage, res: ServerResponse, policy: GatewayPolicy): Promise<ReceivedUpload> {
+    const contentType = req.headers['content-type'];
+    if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
+    const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
+    if (declared === 0) throw emptyBodyError('a multipart/form-data body with "file" and "model" fields');
+    if (declared !== null && declared > policy.maxUploadBytes) {
+      req.resume();
+      throw new HttpError(413, `Request body of ${declared} bytes is over the limit of ${policy.maxUploadBytes} bytes.`, 'invalid_request_error', 'body_too_large');
+    }
+    const budget = this.uploads;
+    budget.limitBytes = policy.uploadBudgetBytes;
+    const bytes = declared ?? policy.maxUploadBytes;
+    const release = budget.tryReserve(bytes);
+    if (!release) {
+      req.resume();
+      throw budget.refusal(bytes);
+    }
+    res.once('close', release);
+    return receiveUpload(req, { contentType, maxBytes: policy.maxUploadBytes, spoolDir: this.opts.spoolDir ?? path.join(os.tmpdir(), 'aima-uploads') });
   }
 
   private limiterFor(target: RoutableModel, policy: GatewayPolicy): ConcurrencyLimiter {
@@ -229,23 +270,6 @@ function modelOfJson(body: Buffer): string {
   }
   const model = (parsed as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
-  return model;
-}
-
-async function modelOfForm(body: Buffer, contentType: string | undefined): Promise<string> {
-  if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
-  // Routing needs one field: read it in place (the worker parses the upload). A body this reader
-  // does not follow is parsed in full below, which also says what is wrong with it.
-  const quick = readMultipartField(body, contentType, 'model');
-  if (typeof quick === 'string' && quick !== '') return quick;
-  let form: FormData;
-  try {
-    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-  } catch {
-    throw new HttpError(400, 'The multipart body could not be parsed.', 'invalid_request_error', 'invalid_multipart');
-  }
-  const model = form.get('model');
-  if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The form has no "model" field. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
   return model;
 }
 

@@ -16,6 +16,7 @@ import { RemotesRepo } from '../store/repositories/remotes-repo.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { authorizeGateway, isAllowedOrigin } from '../server/security.js';
 import { Gateway } from './gateway.js';
+import { clearSpool } from './upload.js';
 import { createModelDirectory } from './routes-directory.js';
 import type { CoreEvents } from '../events.js';
 
@@ -36,6 +37,10 @@ export interface GatewayFeatureOptions {
     startOnDemand(name: string, opts: { timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
   };
   onRequest?: (r: import('./request-log.js').RequestRecord) => void;
+  /** Where uploads wait for their `model` field (cleared at start: leftovers of a crash). */
+  spoolDir: string;
+  /** Total bytes of uploads in flight. */
+  uploadBudgetBytes: number;
   /** The install token, and the server's URL and port (known once it listens). */
   token: () => string | null;
   url: () => string;
@@ -47,6 +52,7 @@ export interface GatewayFeatureOptions {
 const MIB = 1024 * 1024;
 
 export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Gateway; api: GatewayApi } {
+  clearSpool(opts.spoolDir);
   const remotes = new RemotesRepo(opts.db);
   const secretKey = (name: string) => `remote:${name}`;
   // Snapshots refreshed by events: the request path never queries SQLite or rebuilds summaries.
@@ -84,6 +90,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       queueTimeoutMs: s.gatewayQueueTimeoutSeconds * 1000,
       maxJsonBytes: 8 * MIB,
       maxUploadBytes: 200 * MIB,
+      uploadBudgetBytes: opts.uploadBudgetBytes,
       corsOrigins: s.corsOrigins,
     };
   };
@@ -98,6 +105,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       return cachedPolicy.value;
     },
     onRequest: opts.onRequest,
+    spoolDir: opts.spoolDir,
     isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
     authorize: (req: IncomingMessage) => {
       const token = opts.token();

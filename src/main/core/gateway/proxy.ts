@@ -6,6 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 
 /** An upstream's base URL, parsed once (request options from a URL object cost on every request). */
 export interface UpstreamBase {
@@ -37,7 +38,9 @@ export interface ForwardRequest {
   path: string;
   method: string;
   headers: Record<string, string>;
-  body: Buffer | null;
+  /** A buffered body, or a stream (an upload) sent with `contentLength` when known, else chunked. */
+  body: Buffer | Readable | null;
+  contentLength?: number | null;
 }
 
 export interface ForwardOutcome {
@@ -78,7 +81,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       port: base.port,
       path: base.pathPrefix + fwd.path,
       method: fwd.method,
-      headers: fwd.body ? { ...fwd.headers, 'content-length': String(fwd.body.length) } : fwd.headers,
+      headers: Buffer.isBuffer(fwd.body) ? { ...fwd.headers, 'content-length': String(fwd.body.length) } : fwd.contentLength != null ? { ...fwd.headers, 'content-length': String(fwd.contentLength) } : fwd.headers,
       agent: base.https ? agentHttps : agentHttp,
     });
 
@@ -157,6 +160,12 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       finish(false);
     });
 
-    upstream.end(fwd.body ?? undefined);
+    if (fwd.body && !Buffer.isBuffer(fwd.body)) {
+      // A body that fails (the client left mid-upload, a spool read error) ends the upstream request.
+      fwd.body.once('error', () => upstream.destroy());
+      fwd.body.pipe(upstream);
+    } else {
+      upstream.end(fwd.body ?? undefined);
+    }
   });
 }

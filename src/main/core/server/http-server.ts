@@ -71,20 +71,39 @@ function sendApiError(res: ServerResponse, err: AimaError): void {
   sendJson(res, httpStatusOf[err.code], { error: err.toBody() });
 }
 
-async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Reads the parameters of an /api call: a JSON object, or nothing at all for a call without
+ * parameters. Anything else (null, an array, a number) is refused here rather than read as `{}`.
+ */
+async function readCallParams(req: IncomingMessage, limit: number): Promise<unknown> {
+  const tooLarge = () => new AimaError('too-large', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  // Not destroyed on the early return below, so the 413 still reaches the client.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new AimaError('bad-request', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
+    if (size > limit) {
+      req.resume();
+      throw tooLarge();
+    }
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
+  let params: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    params = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     throw new AimaError('bad-request', 'Request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.');
   }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new AimaError('bad-request', `Request body must be a JSON object of the call's parameters (got ${params === null ? 'null' : Array.isArray(params) ? 'an array' : typeof params}).`, 'Send {} for a call without parameters.');
+  }
+  return params;
 }
 
 /**
@@ -96,6 +115,13 @@ export function clientHost(bindHost: string): string {
   if (bindHost === '::') return '[::1]';
   return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
 }
+
+/**
+ * Bytes of events queued for one /api/events client beyond what its socket took. A reading client
+ * stays near 0; past this one is closed (1008; ws ends it after its close timeout if it never
+ * reads the close frame either), so the backlog stops growing.
+ */
+const EVENTS_BACKLOG_LIMIT = 1024 * 1024;
 
 export async function startHttpServer(opts: ServerOptions): Promise<RunningServer> {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
@@ -134,10 +160,10 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       if (!m) return sendApiError(res, new AimaError('not-found', `No API endpoint ${url.pathname}.`, 'Calls are POST /api/call/<name>.'));
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
-        return sendApiError(res, new AimaError('bad-request', `${req.method} is not allowed on ${url.pathname}.`, 'Use POST with a JSON body.'));
+        return sendApiError(res, new AimaError('method-not-allowed', `${req.method} is not allowed on ${url.pathname}.`, 'Use POST with a JSON body.'));
       }
       try {
-        const params = await readJsonBody(req, maxBody);
+        const params = await readCallParams(req, maxBody);
         const result = await dispatchCall(opts.api, m[1]!, params);
         return sendJson(res, 200, { result });
       } catch (err) {
@@ -189,7 +215,13 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       const off = opts.events.onAny((name, payload) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event: name, payload }));
+        if (ws.readyState !== ws.OPEN) return;
+        // A client that stops reading would make every later event wait in memory here.
+        if (ws.bufferedAmount > EVENTS_BACKLOG_LIMIT) {
+          ws.close(1008, `Event backlog over ${EVENTS_BACKLOG_LIMIT / (1024 * 1024)} MiB: the client is not reading. Reconnect.`);
+          return;
+        }
+        ws.send(JSON.stringify({ event: name, payload }));
       });
       ws.on('close', () => {
         off();
