@@ -50,7 +50,7 @@ export interface SpeechWorker {
   stop: () => Promise<void>;
 }
 
-/** Starts a worker on --port 0 and resolves with its URL once it prints `listening on`. */
+/** Starts a worker on --port 0; resolves with its URL once it has printed `listening on` and /health says ok. */
 export async function startSpeechWorker(name: SpeechWorkerName, args: string[], timeoutMs = 60_000): Promise<SpeechWorker> {
   ensureSpeechWorkersBuilt();
   const child = spawn(process.execPath, [workerPath(name), '--host', '127.0.0.1', '--port', '0', ...args], {
@@ -76,6 +76,16 @@ export async function startSpeechWorker(name: SpeechWorkerName, args: string[], 
       reject(new Error(`${name} worker exited with ${code} before listening:\n${stdout}\n${stderr}`));
     });
   });
+  // The worker listens before its model loads: ready is /health answering ok.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/health`).catch(() => null);
+    if (res?.status === 200) break;
+    await res?.body?.cancel();
+    if (child.exitCode !== null) throw new Error(`${name} worker exited with ${child.exitCode} while loading:\n${stdout}\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${name} worker not healthy in ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   return {
     url,
     child,

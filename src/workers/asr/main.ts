@@ -5,73 +5,64 @@
  *        [--model-name NAME] [--max-audio-seconds 600] [--beams 2]
  *        [--sherpa-kind sense-voice|whisper|paraformer]
  *
- * PATH is the Whisper all-in-one ONNX export (a file) or a sherpa-onnx offline model folder. The
- * model loads before the port opens; `listening on http://HOST:PORT` on stdout means ready.
- * Load failures print `error: ...` on stderr and exit 1. `--beams` is Whisper's beam width: 2 fixes
- * most of greedy decoding's slips on synthetic voices for little extra time on tiny.en.
+ * PATH is the Whisper all-in-one ONNX export (a file) or a sherpa-onnx offline model folder.
+ * `--beams` is Whisper's beam width: 2 fixes most of greedy decoding's slips on synthetic voices for
+ * little extra time on tiny.en. It fills in the shared worker contract (common/worker-server.ts): a
+ * missing, incomplete or non-ONNX model fails before listening; otherwise it prints
+ * `listening on http://HOST:PORT`, answers /health "loading" (503) while the model loads and "ok"
+ * after; a load failure prints `asr worker: error: ...` on stderr and exits 1.
  *
  * Routes: POST /v1/audio/transcriptions, GET /v1/models, GET /health.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { AudioFormatError, decodeAudio } from '../common/audio/decode.js';
 import { resample, toMono } from '../common/audio/resample.js';
 import { splitAtSilences } from '../common/audio/segment.js';
-import { HttpError, listenAndAnnounce, readFormData, sendError, sendJson } from '../common/http.js';
+import { HttpError, readFormData, sendJson } from '../common/http.js';
 import { UploadSlots } from '../common/upload-slots.js';
-import { openAsrBackend, type AsrBackend } from './backends.js';
-import type { SherpaAsrKind } from './sherpa-asr.js';
+import { intFlag, portFlag, runWorker } from '../common/worker-server.js';
+import { checkAsrModel, openAsrBackend, type AsrBackend } from './backends.js';
 
 const SAMPLE_RATE = 16_000;
 
-interface Options {
-  model: string;
-  host: string;
-  port: number;
-  threads: number;
-  modelName: string;
-  maxAudioSeconds: number;
-  sherpaKind?: SherpaAsrKind;
-  beams: number;
-}
+const USAGE = `usage: node out/workers/asr.mjs --model PATH [options]
+  --model PATH               Whisper all-in-one .onnx export or sherpa-onnx model folder (required)
+  --model-name NAME          id clients send as "model" (default: file name without .onnx)
+  --host HOST                address to bind (default 127.0.0.1)
+  --port N                   port to bind, 0 = any free port (default 0)
+  --threads N                CPU threads for the model (default 2)
+  --max-audio-seconds N      longest audio accepted per request (default 600)
+  --beams N                  Whisper beam width, 1 = greedy (default 2)
+  --sherpa-kind KIND         sense-voice, whisper or paraformer (default: detected from the folder)`;
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '0' },
-      threads: { type: 'string', default: '2' },
-      'model-name': { type: 'string' },
-      'max-audio-seconds': { type: 'string', default: '600' },
-      'sherpa-kind': { type: 'string' },
-      beams: { type: 'string', default: '2' },
-    },
-    strict: true,
-  });
-  if (!values.model) throw new Error('--model PATH is required (a Whisper .onnx export or a sherpa-onnx model folder)');
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min} (got ${v})`);
-    return n;
-  };
-  const kind = values['sherpa-kind'];
-  if (kind !== undefined && !['sense-voice', 'whisper', 'paraformer'].includes(kind)) {
-    throw new Error(`--sherpa-kind must be sense-voice, whisper or paraformer (got ${kind})`);
-  }
-  return {
-    model: path.resolve(values.model),
-    host: values.host!,
-    port: int('port', values.port!, 0),
-    threads: int('threads', values.threads!, 1),
-    modelName: values['model-name'] ?? path.basename(values.model).replace(/\.onnx$/, ''),
-    maxAudioSeconds: int('max-audio-seconds', values['max-audio-seconds']!, 1),
-    sherpaKind: kind as SherpaAsrKind | undefined,
-    beams: int('beams', values.beams!, 1),
-  };
-}
+/** The worker's command line, one key per flag. */
+const asrOptions = z
+  .object({
+    model: z
+      .string({ error: '--model PATH is required (a Whisper .onnx export or a sherpa-onnx model folder)' })
+      .min(1, '--model PATH is required (a Whisper .onnx export or a sherpa-onnx model folder)'),
+    'model-name': z.string().min(1).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: portFlag.default(0),
+    threads: intFlag('--threads', 1).default(2),
+    'max-audio-seconds': intFlag('--max-audio-seconds', 1).default(600),
+    'sherpa-kind': z.enum(['sense-voice', 'whisper', 'paraformer'], { error: '--sherpa-kind must be sense-voice, whisper or paraformer' }).optional(),
+    beams: intFlag('--beams', 1).default(2),
+  })
+  .transform((f) => ({
+    model: path.resolve(f.model),
+    modelName: f['model-name'] ?? path.basename(f.model).replace(/\.onnx$/, ''),
+    host: f.host,
+    port: f.port,
+    threads: f.threads,
+    maxAudioSeconds: f['max-audio-seconds'],
+    sherpaKind: f['sherpa-kind'],
+    beams: f.beams,
+  }));
+
+type Options = z.output<typeof asrOptions>;
 
 interface Segment {
   id: number;
@@ -99,30 +90,34 @@ class AsrServer {
     private readonly backend: AsrBackend,
   ) {}
 
+  get engine(): AsrBackend['engine'] {
+    return this.backend.engine;
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
   /** Largest body accepted: the maximum duration as 48 kHz stereo float WAV, plus slack. */
   private get bodyLimit(): number {
     return this.opts.maxAudioSeconds * 48_000 * 2 * 4 + 1024 * 1024;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname === '/health' && req.method === 'GET') {
-        sendJson(res, 200, { status: 'ok', model: this.opts.modelName, engine: this.backend.engine, busy: this.inFlight > 0 });
-      } else if (url.pathname === '/v1/models' && req.method === 'GET') {
-        sendJson(res, 200, {
-          object: 'list',
-          data: [{ id: this.opts.modelName, object: 'model', created: this.created, owned_by: 'aima', engine: this.backend.engine }],
-        });
-      } else if (url.pathname === '/v1/audio/transcriptions') {
-        if (req.method !== 'POST') throw new HttpError(405, 'Use POST for /v1/audio/transcriptions.', 'invalid_request_error', 'method_not_allowed');
-        await this.uploads.run(() => this.transcribe(req, res));
-      } else {
-        throw new HttpError(404, `No route for ${req.method} ${url.pathname}.`, 'not_found_error', 'not_found');
-      }
-    } catch (err) {
-      sendError(res, err);
-    }
+  /** What /health adds to `{status: "ok", model}`. */
+  health(): Record<string, unknown> {
+    return { engine: this.backend.engine, busy: this.inFlight > 0 };
+  }
+
+  models(res: ServerResponse): void {
+    sendJson(res, 200, {
+      object: 'list',
+      data: [{ id: this.opts.modelName, object: 'model', created: this.created, owned_by: 'aima', engine: this.backend.engine }],
+    });
+  }
+
+  /** POST /v1/audio/transcriptions, holding an upload slot while the body is read and transcribed. */
+  transcription(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.uploads.run(() => this.transcribe(req, res));
   }
 
   private async transcribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -214,25 +209,18 @@ class AsrServer {
   }
 }
 
-async function main(): Promise<void> {
-  let opts: Options;
-  let backend: AsrBackend;
-  try {
-    opts = parseOptions(process.argv.slice(2));
-    backend = await openAsrBackend(opts.model, { threads: opts.threads, sherpaKind: opts.sherpaKind, beams: opts.beams });
-  } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  const app = new AsrServer(opts, backend);
-  const server = createServer((req, res) => void app.handle(req, res));
-  const stop = () => {
-    server.close();
-    void backend.close().finally(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  await listenAndAnnounce(server, opts.host, opts.port);
-}
-
-void main();
+void runWorker<typeof asrOptions, AsrServer>({
+  name: 'asr',
+  usage: USAGE,
+  options: asrOptions,
+  describe: (o) => `asr worker: model ${o.model} as ${o.modelName} (threads ${o.threads}, beams ${o.beams}, max audio ${o.maxAudioSeconds} s)`,
+  check: (o) => checkAsrModel(o.model, { threads: o.threads, sherpaKind: o.sherpaKind }),
+  load: async (o) => new AsrServer(o, await openAsrBackend(o.model, { threads: o.threads, sherpaKind: o.sherpaKind, beams: o.beams })),
+  ready: (o, app) => `ready: ${o.modelName}, engine ${app.engine}`,
+  routes: () => [
+    { method: 'GET', paths: ['/v1/models'], handle: (_req, res, app) => app.models(res) },
+    { method: 'POST', paths: ['/v1/audio/transcriptions'], handle: (req, res, app) => app.transcription(req, res) },
+  ],
+  health: (_o, app) => app.health(),
+  close: (app) => app.close(),
+});

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { OfflineRecognizerConfig } from 'sherpa-onnx-node';
+import { StartupError } from '../common/worker-server.js';
 
 export type SherpaAsrKind = 'sense-voice' | 'whisper' | 'paraformer';
 
@@ -17,7 +18,7 @@ export interface SherpaAsrFolder {
 }
 
 /** A model folder that cannot be used, with the reason in words. */
-export class ModelFolderError extends Error {}
+export class ModelFolderError extends StartupError {}
 
 /** Picks `name` or its int8 variant (preferring int8, the smaller and faster on CPU). */
 function pick(files: readonly string[], suffixes: readonly string[]): string | undefined {

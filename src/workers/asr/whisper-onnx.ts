@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
+import { StartupError } from '../common/worker-server.js';
 import { listNodes, OnnxElemType, rewriteGraph } from './onnx-proto.js';
 import { WhisperTokenizer } from './whisper-tokenizer.js';
 
@@ -36,11 +37,11 @@ export class WhisperOnnx {
     const nodes = listNodes(bytes);
     const beam = nodes.find((n) => n.opType === 'BeamSearch' && n.domain === 'com.microsoft');
     const bpe = nodes.find((n) => n.opType === 'BpeDecoder');
-    if (!beam) throw new Error(`${modelPath} has no com.microsoft BeamSearch node: not a Whisper all-in-one ONNX export.`);
-    if (!bpe) throw new Error(`${modelPath} has no BpeDecoder node holding the vocabulary: cannot turn token ids into text.`);
+    if (!beam) throw new StartupError(`${modelPath} has no com.microsoft BeamSearch node: not a Whisper all-in-one ONNX export.`);
+    if (!bpe) throw new StartupError(`${modelPath} has no BpeDecoder node holding the vocabulary: cannot turn token ids into text.`);
     const { id_vocab, byte_decoder, added_tokens, all_special_ids } = bpe.strings;
     if (!id_vocab || !byte_decoder || !added_tokens || !all_special_ids) {
-      throw new Error(`${modelPath}: the BpeDecoder node lacks id_vocab/byte_decoder/added_tokens/all_special_ids attributes.`);
+      throw new StartupError(`${modelPath}: the BpeDecoder node lacks id_vocab/byte_decoder/added_tokens/all_special_ids attributes.`);
     }
     const tokenizer = new WhisperTokenizer({ id_vocab, byte_decoder, added_tokens, all_special_ids });
     // Everything downstream of BeamSearch (a Cast and the BpeDecoder) goes; its ids are the output.

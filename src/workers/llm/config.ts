@@ -1,11 +1,11 @@
 /**
- * Command-line configuration of the embedded LLM worker. Every flag is declared once here, parsed
- * with node:util's parseArgs and validated with zod, so a typo or a bad value stops the worker with
- * one line naming the flag instead of a confusing failure later.
+ * Command-line configuration of the embedded LLM worker. Every flag is declared once here as one zod
+ * schema that the shared worker contract (common/worker-server.ts) parses, so a typo or a bad value
+ * stops the worker with one line naming the flag instead of a confusing failure later.
  */
-import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
+import { intFlag, parseWorkerOptions, portFlag } from '../common/worker-server.js';
 
 /** Which llama.cpp compute backend to ask node-llama-cpp for. */
 export type GpuChoice = 'auto' | 'cpu' | 'cuda' | 'vulkan' | 'metal';
@@ -47,75 +47,41 @@ export const USAGE = `usage: node out/workers/llm.mjs --model PATH [options]
   --max-body-bytes N     request body limit (default ${DEFAULT_MAX_BODY_BYTES})
   --chat-template NAME   force a chat wrapper (auto, general, chatML, llama3.1, ...; default auto)`;
 
-/** A configuration problem; main prints its message and exits with status 2. */
-export class ConfigError extends Error {}
-
-const intFlag = (flag: string, min: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${flag} must be a whole number`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${flag} must be at least ${min}`));
-
 const autoOr = <T extends z.ZodType>(inner: T) => z.union([z.literal('auto'), inner]);
 
-const flagsSchema = z.object({
-  model: z.string({ error: '--model PATH is required' }).min(1, '--model PATH is required'),
-  'model-name': z.string().min(1).optional(),
-  host: z.string().min(1).default('127.0.0.1'),
-  port: intFlag('--port', 0).pipe(z.number().max(65535, '--port must be at most 65535')).optional(),
-  threads: autoOr(intFlag('--threads', 1)).default('auto'),
-  'ctx-size': autoOr(intFlag('--ctx-size', 16)).default('auto'),
-  gpu: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal'], { error: '--gpu must be auto, cpu, cuda, vulkan or metal' }).default('auto'),
-  'gpu-layers': z.union([z.literal('max'), autoOr(intFlag('--gpu-layers', 0))]).default('auto'),
-  parallel: intFlag('--parallel', 1).optional(),
-  'max-body-bytes': intFlag('--max-body-bytes', 1).optional(),
-  'chat-template': z.string().min(1).default('auto'),
-});
+/** The worker's command line, one key per flag, validated into {@link LlmWorkerConfig}. */
+export const llmOptions = z
+  .object({
+    model: z.string({ error: '--model PATH is required (the .gguf file to serve)' }).min(1, '--model PATH is required (the .gguf file to serve)'),
+    'model-name': z.string().min(1).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: portFlag.optional(),
+    threads: autoOr(intFlag('--threads', 1)).default('auto'),
+    'ctx-size': autoOr(intFlag('--ctx-size', 16)).default('auto'),
+    gpu: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal'], { error: '--gpu must be auto, cpu, cuda, vulkan or metal' }).default('auto'),
+    'gpu-layers': z.union([z.literal('max'), autoOr(intFlag('--gpu-layers', 0))], { error: '--gpu-layers must be max, auto or a whole number' }).default('auto'),
+    parallel: intFlag('--parallel', 1).optional(),
+    'max-body-bytes': intFlag('--max-body-bytes', 1).optional(),
+    'chat-template': z.string().min(1).default('auto'),
+  })
+  .transform((f): LlmWorkerConfig => {
+    const modelPath = path.resolve(f.model);
+    return {
+      modelPath,
+      modelName: f['model-name'] ?? path.basename(modelPath).replace(/\.gguf$/i, ''),
+      host: f.host,
+      port: f.port ?? DEFAULT_PORT,
+      threads: f.threads,
+      ctxSize: f['ctx-size'],
+      gpu: f.gpu,
+      gpuLayers: f['gpu-layers'],
+      parallel: f.parallel ?? 1,
+      maxBodyBytes: f['max-body-bytes'] ?? DEFAULT_MAX_BODY_BYTES,
+      chatTemplate: f['chat-template'],
+    };
+  });
 
-/** Parses argv (without node and script) into a validated configuration. */
+/** Parses argv (without node and script) into a validated configuration; throws OptionsError. */
 export function parseConfig(argv: readonly string[]): LlmWorkerConfig {
-  let values: Record<string, string | undefined>;
-  try {
-    const parsed = parseArgs({
-      args: [...argv],
-      options: {
-        model: { type: 'string' },
-        'model-name': { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        threads: { type: 'string' },
-        'ctx-size': { type: 'string' },
-        gpu: { type: 'string' },
-        'gpu-layers': { type: 'string' },
-        parallel: { type: 'string' },
-        'max-body-bytes': { type: 'string' },
-        'chat-template': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    values = parsed.values;
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
-  }
-  const result = flagsSchema.safeParse(values);
-  if (!result.success) {
-    throw new ConfigError(`${result.error.issues.map((i) => i.message).join('; ')}\n${USAGE}`);
-  }
-  const f = result.data;
-  const modelPath = path.resolve(f.model);
-  return {
-    modelPath,
-    modelName: f['model-name'] ?? path.basename(modelPath).replace(/\.gguf$/i, ''),
-    host: f.host,
-    port: f.port ?? DEFAULT_PORT,
-    threads: f.threads,
-    ctxSize: f['ctx-size'],
-    gpu: f.gpu,
-    gpuLayers: f['gpu-layers'],
-    parallel: f.parallel ?? 1,
-    maxBodyBytes: f['max-body-bytes'] ?? DEFAULT_MAX_BODY_BYTES,
-    chatTemplate: f['chat-template'],
-  };
+  return parseWorkerOptions(llmOptions, argv);
 }

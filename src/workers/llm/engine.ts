@@ -27,6 +27,7 @@ import type {
   LlamaModel,
   ResolvableChatWrapperTypeName,
 } from 'node-llama-cpp';
+import { StartupError as WorkerStartupError } from '../common/worker-server.js';
 import type { LlmWorkerConfig } from './config.js';
 import { SlotPool } from './slots.js';
 
@@ -41,7 +42,7 @@ export type StartupFailure =
   | 'bad-chat-template'
   | 'load-failed';
 
-export class StartupError extends Error {
+export class StartupError extends WorkerStartupError {
   constructor(
     readonly reason: StartupFailure,
     message: string,

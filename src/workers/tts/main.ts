@@ -6,20 +6,23 @@
  *
  * Engines: flite (flite.wasm under node:wasi in a worker thread; always there), espeak-ng (the system program, used
  * when installed), and a sherpa-onnx voice folder (Piper/VITS, Kokoro, Matcha) via --voice-folder.
- * `listening on http://HOST:PORT` on stdout means ready; a fatal load error prints `error: ...` on
- * stderr and exits 1; an optional engine that is missing prints `warning: ...` and is left out.
+ * It fills in the shared worker contract (common/worker-server.ts): an incomplete voice folder fails
+ * before listening; otherwise it prints `listening on http://HOST:PORT`, answers /health "loading"
+ * (503) while the engines start and "ok" after; a fatal load error prints `tts worker: error: ...`
+ * on stderr and exits 1; an optional engine that is missing prints `warning: ...` and is left out.
  *
  * POST /v1/audio/speech streams sentence by sentence: a WAV header whose sizes say "unknown"
  * (0xFFFFFFFF), then 16-bit PCM as each sentence is synthesised (or raw PCM for `pcm`).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { parseArgs } from 'node:util';
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { floatToPcm16, wavHeader } from '../common/audio/wav.js';
-import { HttpError, listenAndAnnounce, readJson, sendError, sendJson } from '../common/http.js';
+import { HttpError, readJson, sendJson } from '../common/http.js';
+import { StartupError, intFlag, portFlag, runWorker, type WorkerRoute } from '../common/worker-server.js';
 import { EspeakNgEngine, type TtsEngine, type VoiceInfo } from './engines.js';
 import { FliteThreadEngine, isFliteThread, serveFliteThread } from './flite-thread.js';
 import { splitSentences } from './sentences.js';
-import { SherpaTtsEngine } from './sherpa-tts.js';
+import { SherpaTtsEngine, detectSherpaTtsFolder } from './sherpa-tts.js';
 
 // node:wasi is still flagged experimental in Node 20; its one-time warning is noise in our logs.
 process.removeAllListeners('warning');
@@ -30,50 +33,44 @@ process.on('warning', (w) => {
 /** OpenAI's voice names; clients send them by habit, so they mean "the default voice". */
 const OPENAI_VOICES = new Set(['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'onyx', 'nova', 'sage', 'shimmer', 'verse']);
 
-interface Options {
-  engines: string[];
-  voiceFolder?: string;
-  defaultVoice?: string;
-  host: string;
-  port: number;
-  threads: number;
-  modelName: string;
-  maxInputChars: number;
-}
+const USAGE = `usage: node out/workers/tts.mjs [options]
+  --engines LIST             flite and/or espeak-ng, comma-separated (default flite,espeak-ng)
+  --voice-folder PATH        a sherpa-onnx voice folder (Piper/VITS, Kokoro, Matcha) to add
+  --default-voice ID         voice used when a request names none (default slt, else the first)
+  --model-name NAME          id clients send as "model" (default aima-tts)
+  --host HOST                address to bind (default 127.0.0.1)
+  --port N                   port to bind, 0 = any free port (default 0)
+  --threads N                CPU threads for a sherpa-onnx voice (default 2)
+  --max-input-chars N        longest input accepted per request (default 4096)`;
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      engines: { type: 'string', default: 'flite,espeak-ng' },
-      'voice-folder': { type: 'string' },
-      'default-voice': { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '0' },
-      threads: { type: 'string', default: '2' },
-      'model-name': { type: 'string', default: 'aima-tts' },
-      'max-input-chars': { type: 'string', default: '4096' },
-    },
-    strict: true,
-  });
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min} (got ${v})`);
-    return n;
-  };
-  const engines = values.engines!.split(',').map((e) => e.trim()).filter(Boolean);
-  for (const e of engines) if (e !== 'flite' && e !== 'espeak-ng') throw new Error(`--engines takes flite and/or espeak-ng (got ${e})`);
-  return {
-    engines,
-    voiceFolder: values['voice-folder'],
-    defaultVoice: values['default-voice'],
-    host: values.host!,
-    port: int('port', values.port!, 0),
-    threads: int('threads', values.threads!, 1),
-    modelName: values['model-name']!,
-    maxInputChars: int('max-input-chars', values['max-input-chars']!, 1),
-  };
-}
+/** The worker's command line, one key per flag. */
+const ttsOptions = z
+  .object({
+    engines: z
+      .string()
+      .default('flite,espeak-ng')
+      .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['flite', 'espeak-ng'], { error: '--engines takes flite and/or espeak-ng' }))),
+    'voice-folder': z.string().min(1).optional(),
+    'default-voice': z.string().min(1).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: portFlag.default(0),
+    threads: intFlag('--threads', 1).default(2),
+    'model-name': z.string().min(1).default('aima-tts'),
+    'max-input-chars': intFlag('--max-input-chars', 1).default(4096),
+  })
+  .transform((f) => ({
+    engines: f.engines,
+    voiceFolder: f['voice-folder'],
+    defaultVoice: f['default-voice'],
+    host: f.host,
+    port: f.port,
+    threads: f.threads,
+    modelName: f['model-name'],
+    maxInputChars: f['max-input-chars'],
+  }));
+
+type Options = z.output<typeof ttsOptions>;
 
 async function openEngines(opts: Options): Promise<TtsEngine[]> {
   const engines: TtsEngine[] = [];
@@ -88,7 +85,7 @@ async function openEngines(opts: Options): Promise<TtsEngine[]> {
       }
     }
   }
-  if (engines.length === 0) throw new Error('no TTS engine could be loaded');
+  if (engines.length === 0) throw new StartupError('no TTS engine could be loaded. Fix: pass --engines flite (always available) or a --voice-folder.');
   return engines;
 }
 
@@ -113,31 +110,45 @@ class TtsServer {
     const fallback = this.byVoice.has('slt') ? 'slt' : [...this.byVoice.keys()][0];
     this.defaultVoice = opts.defaultVoice ?? fallback;
     if (!this.byVoice.has(this.defaultVoice)) {
-      throw new Error(`--default-voice ${this.defaultVoice} is not among the voices: ${[...this.byVoice.keys()].join(', ')}`);
+      throw new StartupError(`--default-voice ${this.defaultVoice} is not among the voices: ${[...this.byVoice.keys()].join(', ')}`);
     }
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname === '/health' && req.method === 'GET') {
-        sendJson(res, 200, { status: 'ok', model: this.opts.modelName, engines: this.engines.map((e) => e.name), voices: this.byVoice.size });
-      } else if (url.pathname === '/v1/models' && req.method === 'GET') {
-        sendJson(res, 200, { object: 'list', data: [{ id: this.opts.modelName, object: 'model', created: this.created, owned_by: 'aima' }] });
-      } else if (url.pathname === '/v1/audio/voices' && req.method === 'GET') {
-        sendJson(res, 200, {
-          default: this.defaultVoice,
-          voices: [...this.byVoice.values()].map(({ voice: v }) => ({ id: v.id, name: v.name, engine: v.engine, sample_rate: v.sampleRate, language: v.language ?? null })),
-        });
-      } else if (url.pathname === '/v1/audio/speech') {
-        if (req.method !== 'POST') throw new HttpError(405, 'Use POST for /v1/audio/speech.', 'invalid_request_error', 'method_not_allowed');
-        await this.speech(this.parseRequest(await readJson(req, 1024 * 1024)), res);
-      } else {
-        throw new HttpError(404, `No route for ${req.method} ${url.pathname}.`, 'not_found_error', 'not_found');
-      }
-    } catch (err) {
-      sendError(res, err);
-    }
+  get engineNames(): string[] {
+    return this.engines.map((e) => e.name);
+  }
+
+  get voiceCount(): number {
+    return this.byVoice.size;
+  }
+
+  /** What /health adds to `{status: "ok", model}`. */
+  health(): Record<string, unknown> {
+    return { engines: this.engines.map((e) => e.name), voices: this.byVoice.size };
+  }
+
+  /** The routes it serves once its engines are up. */
+  static routes(): WorkerRoute<TtsServer>[] {
+    return [
+      {
+        method: 'GET',
+        paths: ['/v1/models'],
+        handle: (_req, res, app) => sendJson(res, 200, { object: 'list', data: [{ id: app.opts.modelName, object: 'model', created: app.created, owned_by: 'aima' }] }),
+      },
+      { method: 'GET', paths: ['/v1/audio/voices'], handle: (_req, res, app) => app.voiceList(res) },
+      { method: 'POST', paths: ['/v1/audio/speech'], handle: async (req, res, app) => app.speech(app.parseRequest(await readJson(req, 1024 * 1024)), res) },
+    ];
+  }
+
+  private voiceList(res: ServerResponse): void {
+    sendJson(res, 200, {
+      default: this.defaultVoice,
+      voices: [...this.byVoice.values()].map(({ voice: v }) => ({ id: v.id, name: v.name, engine: v.engine, sample_rate: v.sampleRate, language: v.language ?? null })),
+    });
+  }
+
+  close(): void {
+    for (const e of this.engines) e.close();
   }
 
   private parseRequest(body: unknown): SpeechRequest {
@@ -199,29 +210,32 @@ class TtsServer {
   }
 }
 
-async function main(): Promise<void> {
-  let app: TtsServer;
-  let engines: TtsEngine[];
-  let opts: Options;
+/** Opens the engines; a --default-voice none of them has is a load failure naming the voices. */
+async function load(opts: Options): Promise<TtsServer> {
+  const engines = await openEngines(opts);
   try {
-    opts = parseOptions(process.argv.slice(2));
-    engines = await openEngines(opts);
-    app = new TtsServer(opts, engines);
+    return new TtsServer(opts, engines);
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  const server = createServer((req, res) => void app.handle(req, res));
-  const stop = () => {
-    server.close();
     for (const e of engines) e.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  await listenAndAnnounce(server, opts.host, opts.port);
+    throw err;
+  }
 }
 
 // The same script is the flite worker thread when started as one (see flite-thread.ts).
 if (isFliteThread()) void serveFliteThread();
-else void main();
+else {
+  void runWorker<typeof ttsOptions, TtsServer>({
+    name: 'tts',
+    usage: USAGE,
+    options: ttsOptions,
+    describe: (o) => `tts worker: engines ${o.engines.join(', ') || 'none'}${o.voiceFolder ? ` + voice folder ${o.voiceFolder}` : ''} as ${o.modelName}`,
+    check: (o) => {
+      if (o.voiceFolder) detectSherpaTtsFolder(o.voiceFolder, { threads: o.threads });
+    },
+    load,
+    ready: (o, app) => `ready: ${o.modelName}, engines ${app.engineNames.join(', ')}, ${app.voiceCount} voice(s)`,
+    routes: () => TtsServer.routes(),
+    health: (_o, app) => app.health(),
+    close: (app) => app.close(),
+  });
+}

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sherpa, { type OfflineTtsConfig } from 'sherpa-onnx-node';
+import { StartupError } from '../common/worker-server.js';
 import type { TtsEngine, VoiceInfo } from './engines.js';
 
 export type SherpaTtsKind = 'vits' | 'kokoro' | 'matcha';
@@ -17,7 +18,7 @@ export interface SherpaTtsFolder {
   config: OfflineTtsConfig;
 }
 
-export class VoiceFolderError extends Error {}
+export class VoiceFolderError extends StartupError {}
 
 /** Detects a sherpa-onnx TTS voice folder and builds its config; errors name what is missing. */
 export function detectSherpaTtsFolder(dir: string, opts: { threads: number }): SherpaTtsFolder {
