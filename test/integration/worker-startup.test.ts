@@ -3,13 +3,16 @@
  * on the BUILT workers as real processes: listen first, `/health` 503 "loading" while the model
  * loads and 200 "ok" after, other routes 503 `model_loading` with Retry-After meanwhile, and a bad
  * option exits 2 naming the option as the last stderr line. AIMA_WORKER_LOAD_DELAY_MS holds each
- * load back long enough to observe the loading phase deterministically.
+ * load back long enough to observe the loading phase deterministically. Each phase is also judged
+ * by the supervisor's own probe with the catalog's health spec for that worker's engine entry.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/main/core/engines/catalog.js';
+import { probeHttp } from '../../src/main/core/runtimes/probe.js';
 import { ensureWorkerBuilt, workerScript } from '../support/llm-worker.js';
 import { ensureSpeechWorkersBuilt, haveWhisper, whisperModel, workerPath } from '../support/speech.js';
 import { repoRoot, requirePart, sharedModel, type SystemPart } from '../support/system.js';
@@ -73,6 +76,13 @@ async function stop(r: Run): Promise<number | null> {
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
 
+const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
+/** The supervisor's verdict on the worker at `url`, with the catalog's health spec for `aima-NAME`. */
+function probe(name: Name, url: string) {
+  const { hostname, port } = new URL(url);
+  return probeHttp(hostname, Number(port), catalog.items.get(`aima-${name}`)!.entry.health);
+}
+
 /** What each worker needs to start, and one request that needs the model. */
 const workers: { name: Name; have: () => boolean; args: string[]; part: SystemPart | null; request: (url: string) => Promise<Response>; okFields: Record<string, unknown> }[] = [
   {
@@ -124,6 +134,7 @@ describe('worker startup contract', () => {
         const body = (await loading.json()) as Record<string, unknown>;
         expect(body).toMatchObject({ status: 'loading', model: w.okFields.model });
         if (w.name === 'llm') expect(body.progress).toBe(0);
+        expect(await probe(w.name, url)).toEqual({ kind: 'not-ready', status: 503, progress: w.name === 'llm' ? 0 : null });
 
         const early = await w.request(url);
         expect(early.status).toBe(503);
@@ -131,6 +142,7 @@ describe('worker startup contract', () => {
         expect(await early.json()).toMatchObject({ error: { type: 'server_error', code: 'model_loading', message: expect.stringContaining('still loading') } });
 
         expect(await healthyWithin(url, 30_000)).toMatchObject(w.okFields);
+        expect(await probe(w.name, url)).toEqual({ kind: 'ready' });
         const out = r.stdout();
         expect(out.indexOf('ready:')).toBeGreaterThan(out.indexOf('listening on'));
         expect(await stop(r)).toBe(0);
