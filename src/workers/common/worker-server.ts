@@ -20,7 +20,7 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { HttpError, sendError, sendJson } from './http.js';
+import { HttpError, listenAndAnnounce, sendError, sendJson } from './http.js';
 
 /**
  * Test seam, honoured only here: milliseconds to wait after listening and before loading, so tests
@@ -265,15 +265,9 @@ export async function runWorker<S extends OptionsSchema, M>(def: WorkerDefinitio
 
   let state: WorkerState<M> = def.reportsProgress ? { phase: 'loading', progress: 0 } : { phase: 'loading' };
   const server = createWorkerServer<M>({ name: def.name, modelName: options.modelName, state: () => state, routes: def.routes(options), health: (model) => def.health(options, model), log });
-  await new Promise<void>((resolve) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(`cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}. Fix: choose a free --port (or --port 0).`, 1),
-    );
-    server.listen(options.port, options.host, resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  log(`listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`);
+  await listenAndAnnounce(server, options.host, options.port).catch((err: NodeJS.ErrnoException) =>
+    fail(`cannot listen on ${options.host}:${options.port}: ${err.code ?? err.message}. Fix: choose a free --port (or --port 0).`, 1),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
