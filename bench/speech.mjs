@@ -36,8 +36,9 @@ async function start(name, args) {
   const url = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out += d;
+      // The worker listens before it loads; `ready:` is the line that says the model is up.
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m && /^ready: /m.test(out)) resolve(m[1]);
     });
     child.once('exit', (c) => reject(new Error(`${name} exited ${c}: ${err}`)));
   });
