@@ -2,15 +2,17 @@
 // Bundles the Node-side programs that are not part of the Electron build: the `aima` CLI, the
 // embedded worker processes (src/workers/<name>/main.ts -> out/workers/<name>.mjs) and the core's
 // worker threads (out/threads/<name>.mjs). Dependencies stay external (node_modules), only our own
-// source is bundled.
+// source is bundled. The CLI is split: out/cli/aima.mjs holds the command declarations and what
+// every command needs, and each dynamic import() (the core for `serve`, the HTTP client for the
+// others) becomes a chunk beside it in out/cli, loaded only by the command that runs it. Workers
+// and threads stay one self-contained file each.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const entryPoints = {};
-if (existsSync(path.join(root, 'src/cli/index.ts'))) entryPoints['cli/aima'] = path.join(root, 'src/cli/index.ts');
 for (const name of readdirSync(path.join(root, 'src/workers'))) {
   const main = path.join(root, 'src/workers', name, 'main.ts');
   if (existsSync(main)) entryPoints[`workers/${name}`] = main;
@@ -18,9 +20,7 @@ for (const name of readdirSync(path.join(root, 'src/workers'))) {
 // Threads the core starts (new Worker(path)): they need a file of their own in every build.
 entryPoints['threads/download-transfer'] = path.join(root, 'src/main/core/downloads/transfer-thread-main.ts');
 
-await build({
-  entryPoints,
-  outdir: path.join(root, 'out'),
+const common = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
@@ -32,5 +32,13 @@ await build({
   // Bundled ESM has no require(); some dependencies' CJS interop needs one.
   define: { __AIMA_VERSION__: JSON.stringify(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version) },
   banner: { js: "import { createRequire as __aimaCreateRequire } from 'node:module'; const require = __aimaCreateRequire(import.meta.url);" },
-});
-console.log(`built ${Object.keys(entryPoints).length} node entries into out/`);
+};
+
+await build({ ...common, entryPoints, outdir: path.join(root, 'out') });
+const cli = path.join(root, 'src/cli/index.ts');
+if (existsSync(cli)) {
+  // Chunks sit next to the entry, so code that finds files from import.meta.url sees the same folder.
+  rmSync(path.join(root, 'out', 'cli'), { recursive: true, force: true });
+  await build({ ...common, entryPoints: { aima: cli }, outdir: path.join(root, 'out', 'cli'), splitting: true, chunkNames: 'chunk-[hash]' });
+}
+console.log(`built ${Object.keys(entryPoints).length + (existsSync(cli) ? 1 : 0)} node entries into out/`);

@@ -4,7 +4,7 @@
  * events arrive on the /api/events WebSocket, which reconnects by itself.
  */
 import { calls, events as eventSchemas, isEventName, type ApiTransport, type CallName, type CallParams, type CallResult, type EventName, type EventPayload } from './contract/index.js';
-import { AimaError, ApiErrorBody } from './errors.js';
+import { AimaError, parseErrorBody } from './errors.js';
 
 /** The part of a WebSocket (browser or `ws`) this client needs. */
 export interface SocketLike {
@@ -92,8 +92,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
       }
       const body = (await res.json().catch(() => null)) as { result?: unknown; error?: unknown } | null;
       if (!res.ok || !body || !('result' in body)) {
-        const parsed = ApiErrorBody.safeParse(body?.error);
-        if (parsed.success) throw AimaError.fromBody(parsed.data);
+        const error = parseErrorBody(body?.error);
+        if (error) throw AimaError.fromBody(error);
         throw new AimaError('internal', `The core answered ${res.status} ${res.statusText} to ${name}.`);
       }
       const result = calls[name].result.safeParse(body.result);

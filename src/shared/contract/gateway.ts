@@ -1,5 +1,6 @@
 /** The gateway's API: keys, remote endpoints, and the recent-requests view. */
 import { z } from 'zod';
+import { remoteKinds } from './enums.js';
 
 export const ApiKeyInfo = z.object({
   id: z.string(),
@@ -17,7 +18,7 @@ export const ApiKeyCreateParams = z.object({ name: z.string().trim().min(1).max(
 export const ApiKeyCreated = z.object({ key: z.string(), info: ApiKeyInfo });
 export const ApiKeyRevokeParams = z.object({ id: z.string().min(1) }).strict();
 
-export const remoteKinds = ['llm', 'embedding', 'asr', 'tts'] as const;
+export { remoteKinds } from './enums.js';
 
 export const RemoteEndpoint = z.object({
   name: z.string(),
