@@ -20,6 +20,7 @@ for (const name of readdirSync(path.join(root, 'src/workers'))) {
 // Threads the core starts (new Worker(path)): they need a file of their own in every build.
 entryPoints['threads/download-transfer'] = path.join(root, 'src/main/core/downloads/transfer-thread-main.ts');
 
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const common = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -30,15 +31,27 @@ const common = {
   sourcemap: 'linked',
   logLevel: 'warning',
   // Bundled ESM has no require(); some dependencies' CJS interop needs one.
-  define: { __AIMA_VERSION__: JSON.stringify(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version) },
+  define: { __AIMA_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: "import { createRequire as __aimaCreateRequire } from 'node:module'; const require = __aimaCreateRequire(import.meta.url);" },
 };
 
 await build({ ...common, entryPoints, outdir: path.join(root, 'out') });
 const cli = path.join(root, 'src/cli/index.ts');
 if (existsSync(cli)) {
-  // Chunks sit next to the entry, so code that finds files from import.meta.url sees the same folder.
   rmSync(path.join(root, 'out', 'cli'), { recursive: true, force: true });
-  await build({ ...common, entryPoints: { aima: cli }, outdir: path.join(root, 'out', 'cli'), splitting: true, chunkNames: 'chunk-[hash]' });
+  await build({
+    ...common,
+    entryPoints: { aima: cli },
+    outdir: path.join(root, 'out', 'cli'),
+    // Chunks sit next to the entry, so code that finds files from import.meta.url sees the same folder.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    // A CLI process compiles what it loads on every run: zod is bundled (one file, not a hundred
+    // modules to resolve) and whitespace goes; names stay, so stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    packages: undefined,
+    external: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => name !== 'zod'),
+  });
 }
 console.log(`built ${Object.keys(entryPoints).length + (existsSync(cli) ? 1 : 0)} node entries into out/`);

@@ -15,10 +15,16 @@ export interface SocketLike {
   close(): void;
 }
 
+/** The part of fetch() this client uses: the browser's fetch fits, and so does a small Node one. */
+export type FetchLike = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; credentials: 'same-origin' },
+) => Promise<{ ok: boolean; status: number; statusText: string; json(): Promise<unknown> }>;
+
 export interface HttpTransportOptions {
   baseUrl: string;
   headers?: Record<string, string>;
-  fetch: typeof fetch;
+  fetch: FetchLike;
   openSocket: (url: string) => SocketLike;
   /** Called when the events socket opens or drops (the UI shows a banner). */
   onConnectionChange?: (connected: boolean) => void;
@@ -79,7 +85,7 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
 
   return {
     async invoke<K extends CallName>(name: K, params: CallParams<K>): Promise<CallResult<K>> {
-      let res: Response;
+      let res: Awaited<ReturnType<FetchLike>>;
       try {
         res = await opts.fetch(`${opts.baseUrl}/api/call/${name}`, {
           method: 'POST',

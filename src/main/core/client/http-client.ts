@@ -2,8 +2,9 @@
  * The Node client of the core's HTTP+WebSocket adapter: the CLI uses it, and so does the desktop
  * app when another process already hosts the core for its data directory.
  */
+import { request } from 'node:http';
 import type WebSocket from 'ws';
-import { createHttpTransport, type HttpTransport, type SocketLike } from '../../../shared/http-transport.js';
+import { createHttpTransport, type FetchLike, type HttpTransport, type SocketLike } from '../../../shared/http-transport.js';
 
 export interface ClientOptions {
   url: string;
@@ -16,11 +17,33 @@ export function createHttpClient(opts: ClientOptions): HttpTransport {
   return createHttpTransport({
     baseUrl: opts.url,
     headers,
-    fetch: globalThis.fetch.bind(globalThis),
+    fetch: httpFetch,
     openSocket: (url) => openLazySocket(url, headers),
     onConnectionChange: opts.onConnectionChange,
   });
 }
+
+/**
+ * A call over node:http, answered with the part of a fetch Response the transport reads. Node's
+ * global fetch (undici) would cost a short-lived CLI process more start-up time and memory than
+ * everything else a call needs.
+ */
+const httpFetch: FetchLike = (url, init) =>
+  new Promise((resolve, reject) => {
+    const body = Buffer.from(init.body, 'utf8');
+    const req = request(url, { method: init.method, headers: { ...init.headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ ok: status >= 200 && status < 300, status, statusText: res.statusMessage ?? '', json: async () => JSON.parse(text) as unknown });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 
 /**
  * The events socket, with `ws` imported when it is first opened: a client that only makes calls
