@@ -7,7 +7,7 @@
 // others) becomes a chunk beside it in out/cli, loaded only by the command that runs it. Workers
 // and threads stay one self-contained file each.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,8 +38,7 @@ const common = {
 await build({ ...common, entryPoints, outdir: path.join(root, 'out') });
 const cli = path.join(root, 'src/cli/index.ts');
 if (existsSync(cli)) {
-  rmSync(path.join(root, 'out', 'cli'), { recursive: true, force: true });
-  await build({
+  const result = await build({
     ...common,
     entryPoints: { aima: cli },
     outdir: path.join(root, 'out', 'cli'),
@@ -52,6 +51,15 @@ if (existsSync(cli)) {
     minifySyntax: true,
     packages: undefined,
     external: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((name) => name !== 'zod'),
+    absWorkingDir: root,
+    // What each file holds and imports: test/integration/cli-loading.test.ts checks from it what a command loads.
+    metafile: true,
   });
+  writeFileSync(path.join(root, 'out', 'cli', 'meta.json'), JSON.stringify(result.metafile));
+  // Chunks of earlier builds go once this one is written (not before: a running aima may still load them).
+  const current = new Set(Object.keys(result.metafile.outputs).map((file) => path.basename(file)));
+  for (const file of readdirSync(path.join(root, 'out', 'cli'))) {
+    if (file.startsWith('chunk-') && !current.has(file)) rmSync(path.join(root, 'out', 'cli', file), { force: true });
+  }
 }
 console.log(`built ${Object.keys(entryPoints).length + (existsSync(cli) ? 1 : 0)} node entries into out/`);
