@@ -45,7 +45,7 @@ if (existsSync(cli)) {
     // Chunks sit next to the entry, so code that finds files from import.meta.url sees the same folder.
     splitting: true,
     chunkNames: 'chunk-[hash]',
-    // A CLI process compiles what it loads on every run: zod is bundled (one file, not a hundred
+    // A CLI process compiles what it loads on every run: zod is bundled (one file, not many
     // modules to resolve) and whitespace goes; names stay, so stack traces still read.
     minifyWhitespace: true,
     minifySyntax: true,
