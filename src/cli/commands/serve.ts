@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
     .option('--background', 'started by another aima command; log to the serve log', false)
     .action(
       action(async (opts: { port?: string; host: string; background: boolean }) => {
-        // The core is the only command that loads it (the other commands are its HTTP clients).
+        // Only serve loads the core; every other command is an HTTP client of it.
         const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../main/core/host.js'), import('../../main/core/process/rejection-guard.js')]);
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
