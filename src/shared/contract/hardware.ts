@@ -5,6 +5,7 @@
  * time); they are declared again here because the contract must not import Node code.
  */
 import { z } from 'zod';
+import { fitCacheTypes } from './enums.js';
 
 export const gpuVendors = ['nvidia', 'amd', 'intel', 'apple', 'other'] as const;
 export const probeOutcomes = ['ok', 'not-present', 'failed', 'timeout'] as const;
@@ -197,7 +198,7 @@ export const FitSuggestion = z.discriminatedUnion('kind', [
 ]);
 export type FitSuggestion = z.infer<typeof FitSuggestion>;
 
-export const fitCacheTypes = ['f16', 'q8_0', 'q4_0', 'fp8'] as const;
+export { fitCacheTypes } from './enums.js';
 
 export const ModelFitParams = z
   .object({
