@@ -72,7 +72,6 @@ export const GpuAttribution = z.object({
 });
 export type GpuAttribution = z.infer<typeof GpuAttribution>;
 
-export const gpuContainerSupportKinds = ['nvidia-runtime', 'cdi', 'none'] as const;
 export const GpuContainerSupport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('nvidia-runtime'), isDefault: z.boolean() }),
   z.object({ kind: z.literal('cdi'), devices: z.array(z.string()) }),
@@ -121,14 +120,11 @@ export const HardwareReport = z.object({
 });
 export type HardwareReport = z.infer<typeof HardwareReport>;
 
-/** Lease length bounds: a client that stops renewing stops the sampling within one lease. */
-export const WATCH_TTL_DEFAULT_MS = 10_000;
-
 export const HardwareWatchParams = z
   .object({
     /** Renew this lease (or re-open it if it expired); absent = open a new one. */
     leaseId: z.string().min(1).max(100).optional(),
-    /** How long the lease lives without a renewal. Default 10 s. */
+    /** How long the lease lives without a renewal (default 10 s); a client that stops renewing stops the sampling within one lease. */
     ttlMs: z.number().int().min(1000).max(120_000).optional(),
   })
   .strict();
@@ -176,7 +172,6 @@ export const fitReasons = [
   'unsupported-format',
   'missing-metadata',
 ] as const;
-export type FitReasonName = (typeof fitReasons)[number];
 
 export const FitVerdict = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fits'), device: z.enum(['gpu', 'cpu']), reason: z.enum(fitReasons), message: z.string() }),

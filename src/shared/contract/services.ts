@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
-export type EngineKind = (typeof engineKinds)[number];
 export const devices = ['cpu', 'gpu'] as const;
 export type Device = (typeof devices)[number];
 
