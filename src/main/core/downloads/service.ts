@@ -15,7 +15,7 @@ import type { Db } from '../store/database.js';
 import { DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import { sizeFitHint } from './fit-hint.js';
 import { HubClient } from './hub.js';
-import { loadStarters } from './index.js';
+import { loadStarters } from './starters.js';
 import { DownloadManager, type DownloadManagerOptions } from './manager.js';
 
 export type DownloadsApi = Pick<
