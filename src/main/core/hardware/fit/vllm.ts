@@ -80,7 +80,7 @@ export interface VllmFitOptions {
   maxNumSeqs?: number;
   /**
    * CUDA context, NCCL/cuBLAS workspaces and the CUDA-graph pool, outside PyTorch's allocator.
-   * Default 1 GiB. UNVERIFIED: a rule of thumb, not measured here (no GPU on this machine).
+   * Default 1 GiB. UNVERIFIED: a rule of thumb, not yet checked against vLLM on a GPU.
    */
   overheadBytes?: number;
   otherGpus?: OtherGpu[];
