@@ -37,7 +37,6 @@ export const envSpecs = {
   HTTP_PROXY: { description: 'Proxy for http:// addresses (a plain-HTTP HF_ENDPOINT mirror)' },
   ALL_PROXY: { description: "Proxy for both when the scheme's own variable is unset (http:// or https:// proxies; SOCKS is not supported)" },
   NO_PROXY: { description: 'Hosts reached without the proxy: comma-separated names, .suffixes, host:port, or * for all' },
-  AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),
   ...dockerLimits('AIMA_LLAMA_CPP', 'llama.cpp server (Docker)'),

@@ -1,0 +1,31 @@
+/**
+ * The download transfer thread's script for tests: the same entry scripts/build-node.mjs bundles
+ * (src/main/core/downloads/transfer-thread-main.ts), bundled from the current source into
+ * out/test-threads/, so tests run the real thread without a prior `npm run build`.
+ */
+import { build } from 'esbuild';
+import path from 'node:path';
+import { repoRoot } from './system.js';
+
+let built: Promise<string> | null = null;
+
+/** Bundles the transfer thread once per test process and returns the script's path. */
+export function transferThreadScript(): Promise<string> {
+  built ??= (async () => {
+    // One file per process: test files run in parallel workers, none overwrites a script another is running.
+    const outfile = path.join(repoRoot, 'out', 'test-threads', `download-transfer-${process.pid}.mjs`);
+    await build({
+      entryPoints: [path.join(repoRoot, 'src', 'main', 'core', 'downloads', 'transfer-thread-main.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+      banner: { js: "import { createRequire as __aimaCreateRequire } from 'node:module'; const require = __aimaCreateRequire(import.meta.url);" },
+    });
+    return outfile;
+  })();
+  return built;
+}
