@@ -4,6 +4,7 @@
  * out/test-threads/, so tests run the real thread without a prior `npm run build`.
  */
 import { build } from 'esbuild';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './system.js';
 
@@ -12,11 +13,11 @@ let built: Promise<string> | null = null;
 /** Bundles the transfer thread once per test process and returns the script's path. */
 export function transferThreadScript(): Promise<string> {
   built ??= (async () => {
-    // One file per process: test files run in parallel workers, none overwrites a script another is running.
-    const outfile = path.join(repoRoot, 'out', 'test-threads', `download-transfer-${process.pid}.mjs`);
-    await build({
+    const outfile = path.join(repoRoot, 'out', 'test-threads', 'download-transfer.mjs');
+    const result = await build({
       entryPoints: [path.join(repoRoot, 'src', 'main', 'core', 'downloads', 'transfer-thread-main.ts')],
       outfile,
+      write: false,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -25,6 +26,12 @@ export function transferThreadScript(): Promise<string> {
       logLevel: 'warning',
       banner: { js: "import { createRequire as __aimaCreateRequire } from 'node:module'; const require = __aimaCreateRequire(import.meta.url);" },
     });
+    // Written beside, then renamed over: test files run in parallel processes, and a thread that
+    // another one started keeps reading the script it opened.
+    mkdirSync(path.dirname(outfile), { recursive: true });
+    const tmp = `${outfile}.${process.pid}.tmp`;
+    writeFileSync(tmp, result.outputFiles[0]!.contents);
+    renameSync(tmp, outfile);
     return outfile;
   })();
   return built;
