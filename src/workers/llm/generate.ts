@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaChatResponseChunk, Token } from 'node-llama-cpp';
+import type { z } from 'zod';
 import { HttpError, SseCoalescer, readJson, sendJson, startSse, writeSse } from '../common/http.js';
 import type { Engine } from './engine.js';
 import type { LlmWorkerConfig } from './config.js';
@@ -342,17 +343,20 @@ async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerCo
   }
 }
 
-/** POST /v1/completions */
-export async function handleCompletions(
-  req: IncomingMessage,
-  res: ServerResponse,
-  engine: Engine,
-  config: LlmWorkerConfig,
-  receivedAt: number,
-): Promise<RequestSummary> {
-  const body: CompletionRequest = validate(completionRequestSchema, await readJson(req, config.maxBodyBytes));
+/** A generation endpoint's handler, as the server calls it. */
+type GenerationHandler = (req: IncomingMessage, res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number) => Promise<RequestSummary>;
+
+/** Reads the body with `schema`, then refuses another model's name and a model that does not generate. */
+async function readGenerationRequest<T extends { model?: string | null }>(schema: z.ZodType<T>, req: IncomingMessage, engine: Engine, config: LlmWorkerConfig): Promise<T> {
+  const body = validate(schema, await readJson(req, config.maxBodyBytes));
   checkModelName(body.model, config);
   requireGenerationContext(engine, config);
+  return body;
+}
+
+/** POST /v1/completions */
+export const handleCompletions: GenerationHandler = async (req, res, engine, config, receivedAt) => {
+  const body: CompletionRequest = await readGenerationRequest(completionRequestSchema, req, engine, config);
   const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
   const model = engine.model;
   // Same tokenization LlamaCompletion uses: BOS (when the vocabulary wants one) + the text.
@@ -375,7 +379,7 @@ export async function handleCompletions(
         onTextChunk: onText,
       }),
   });
-}
+};
 
 /** OpenAI messages -> node-llama-cpp chat history, ending with the (empty) response to generate. */
 function toHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
@@ -396,16 +400,8 @@ function toHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
 }
 
 /** POST /v1/chat/completions */
-export async function handleChatCompletions(
-  req: IncomingMessage,
-  res: ServerResponse,
-  engine: Engine,
-  config: LlmWorkerConfig,
-  receivedAt: number,
-): Promise<RequestSummary> {
-  const body: ChatRequest = validate(chatRequestSchema, await readJson(req, config.maxBodyBytes));
-  checkModelName(body.model, config);
-  requireGenerationContext(engine, config);
+export const handleChatCompletions: GenerationHandler = async (req, res, engine, config, receivedAt) => {
+  const body: ChatRequest = await readGenerationRequest(chatRequestSchema, req, engine, config);
   const history = toHistory(body.messages);
   const promptTokens = engine.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(engine.model.tokenizer);
   return generate(res, engine, config, receivedAt, {
@@ -432,4 +428,4 @@ export async function handleChatCompletions(
         },
       }),
   });
-}
+};
