@@ -8,7 +8,6 @@ import { desiredStates, restartPolicies, servicePhases } from '../service-state.
 import { devices } from './enums.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
-export type EngineKind = (typeof engineKinds)[number];
 export { devices, type Device } from './enums.js';
 
 /** Why an engine cannot run on this machine: a closed union, one fix each. */

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { settingKeys } from './enums.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
-export type QuitBehaviour = (typeof quitBehaviours)[number];
 
 /**
  * A Docker engine's container limits, replacing its catalog entry's `resources` (an environment

@@ -38,7 +38,6 @@ export const envSpecs = {
   ALL_PROXY: { description: "Proxy for both when the scheme's own variable is unset (http:// or https:// proxies; SOCKS is not supported)" },
   NO_PROXY: { description: 'Hosts reached without the proxy: comma-separated names, .suffixes, host:port, or * for all' },
   AIMA_UPLOAD_BUDGET_MB: { description: 'Total MB of audio uploads the gateway takes in at once; beyond it uploads get 429 (default 1024)' },
-  AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),
   ...dockerLimits('AIMA_LLAMA_CPP', 'llama.cpp server (Docker)'),
