@@ -12,10 +12,11 @@
  * node:http, whose extra CPU does not matter at a proxy's speed.
  */
 import type http from 'node:http';
+import { createRequire } from 'node:module';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import type * as Undici from 'undici';
 import { TransferError } from './transfer-error.js';
 
 export interface ProxyRoute {
@@ -74,18 +75,20 @@ export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
   return agent;
 }
 
-const dispatchers = new Map<string, ProxyAgent>();
+const dispatchers = new Map<string, Undici.ProxyAgent>();
 
 /** fetch through the route's proxy (Node 20's own fetch ignores the variables), or Node's fetch for a direct connection. */
 export function fetchVia(route: ProxyRoute | null, url: string, init?: RequestInit): Promise<Response> {
   if (!route) return fetch(url, init);
+  // undici is slow to load, and only a proxied Hub request needs it: loaded here, not with the core.
+  const undici = createRequire(import.meta.url)('undici') as typeof Undici;
   let dispatcher = dispatchers.get(route.proxy.href);
   if (!dispatcher) {
     // proxyTunnel false: http URLs go as absolute-form requests, as http-proxy-agent sends them (a
     // proxy may allow CONNECT to port 443 only); https ones still go through a CONNECT tunnel.
-    dispatcher = new ProxyAgent({ uri: route.proxy.href, proxyTunnel: false });
+    dispatcher = new undici.ProxyAgent({ uri: route.proxy.href, proxyTunnel: false });
     dispatchers.set(route.proxy.href, dispatcher);
   }
   // undici's fetch with undici's dispatcher: Node's bundled fetch may be another undici version.
-  return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
+  return undici.fetch(url, { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher }) as unknown as Promise<Response>;
 }
