@@ -13,8 +13,6 @@
  */
 import type http from 'node:http';
 import { createRequire } from 'node:module';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 import type * as Undici from 'undici';
 import { TransferError } from './transfer-error.js';
@@ -63,13 +61,22 @@ const redact = (raw: string) => raw.replace(/\/\/[^/@]*@/, '//***@');
 
 const agents = new Map<string, http.Agent>();
 
-/** A keep-alive node:http agent that reaches `target` through the route's proxy: a CONNECT tunnel for https, absolute-form requests for http. */
-export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
+/**
+ * A keep-alive node:http agent that reaches `target` through the route's proxy: a CONNECT tunnel
+ * for https, absolute-form requests for http. The agent modules load with the first proxied
+ * request, not with the core.
+ */
+export async function proxyAgent(route: ProxyRoute, target: URL): Promise<http.Agent> {
   const key = `${target.protocol} ${route.proxy.href}`;
   let agent = agents.get(key);
   if (!agent) {
     const opts = { keepAlive: true, maxSockets: 16 };
-    agent = target.protocol === 'https:' ? new HttpsProxyAgent(route.proxy, opts) : new HttpProxyAgent(route.proxy, opts);
+    agent =
+      target.protocol === 'https:'
+        ? new (await import('https-proxy-agent')).HttpsProxyAgent(route.proxy, opts)
+        : new (await import('http-proxy-agent')).HttpProxyAgent(route.proxy, opts);
+    // Two first requests may both have waited for the import: the first agent made is kept.
+    agent = agents.get(key) ?? agent;
     agents.set(key, agent);
   }
   return agent;
