@@ -7,7 +7,11 @@
 //
 //   npm run build && node bench/serve-launch.mjs
 //   AIMA_BENCH_RUNS=9 node bench/serve-launch.mjs
+//   AIMA_BENCH_BASELINE=out/cli-before/aima.mjs node bench/serve-launch.mjs
 //
+// AIMA_BENCH_BASELINE names another build of the CLI (e.g. one built from an earlier commit into
+// out/cli-before/): each run then launches both, in alternating order, so a busy machine weighs on
+// both alike, and the ratio of the medians is printed.
 // Prints one line per launch, then one JSON line with every number (ms).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const aima = path.join(root, 'bin', 'aima.mjs');
+const baseline = process.env.AIMA_BENCH_BASELINE ? path.resolve(root, process.env.AIMA_BENCH_BASELINE) : null;
 const gguf = path.resolve(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
 const runs = Number(process.env.AIMA_BENCH_RUNS ?? 7);
 const MODELS = ['tiny-a', 'tiny-b', 'tiny-c'];
@@ -40,8 +45,8 @@ function freePort() {
   });
 }
 
-function launch(home, port) {
-  const child = spawn(process.execPath, [aima, 'serve', '--port', String(port)], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(home, port, cli = aima) {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port)], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -89,11 +94,10 @@ try {
     const served = launch(home, port);
     const token = await (async () => {
       for (;;) {
-        try {
-          return readFileSync(path.join(home, 'token'), 'utf8').trim();
-        } catch {
-          await sleep(20);
-        }
+        // The file exists a moment before the token is in it.
+        const token = existsSync(path.join(home, 'token')) ? readFileSync(path.join(home, 'token'), 'utf8').trim() : '';
+        if (/^[0-9a-f]{64}$/.test(token)) return token;
+        await sleep(20);
       }
     })();
     await firstAnswer(port, token, performance.now(), 0, served);
@@ -106,19 +110,30 @@ try {
     await stop(served);
   }
   const token = readFileSync(path.join(home, 'token'), 'utf8').trim();
-  const times = [];
+  const builds = baseline ? [['baseline', baseline], ['current', aima]] : [['current', aima]];
+  const times = Object.fromEntries(builds.map(([name]) => [name, []]));
   for (let i = 0; i < runs; i++) {
-    const port = await freePort();
-    const t0 = performance.now();
-    const served = launch(home, port);
-    const ms = await firstAnswer(port, token, t0, MODELS.length, served);
-    times.push(Math.round(ms));
-    console.log(`launch ${i + 1}: models.list answered after ${Math.round(ms)} ms`);
-    await stop(served);
-    await sleep(300);
+    for (const [name, cli] of i % 2 ? [...builds].reverse() : builds) {
+      const port = await freePort();
+      const t0 = performance.now();
+      const served = launch(home, port, cli);
+      const ms = Math.round(await firstAnswer(port, token, t0, MODELS.length, served));
+      times[name].push(ms);
+      console.log(`run ${i + 1} ${name}: models.list answered after ${ms} ms`);
+      await stop(served);
+      await sleep(300);
+    }
   }
-  const result = { bench: 'serve-launch', runs, models: MODELS.length, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), timesMs: times };
-  console.log(`median ${result.medianMs} ms (min ${result.minMs}, max ${result.maxMs}) over ${runs} launches`);
+  const result = { bench: 'serve-launch', runs, models: MODELS.length };
+  for (const [name] of builds) {
+    const t = times[name];
+    result[name] = { medianMs: median(t), minMs: Math.min(...t), maxMs: Math.max(...t), timesMs: t };
+    console.log(`${name}: median ${median(t)} ms (min ${Math.min(...t)}, max ${Math.max(...t)}) over ${runs} launches`);
+  }
+  if (baseline) {
+    result.ratio = Math.round((result.current.medianMs / result.baseline.medianMs) * 100) / 100;
+    console.log(`current / baseline: ${result.ratio}`);
+  }
   console.log(JSON.stringify(result));
 } finally {
   rmSync(home, { recursive: true, force: true });
