@@ -112,7 +112,8 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   const { env, events } = opts;
   const seams = opts.seams ?? {};
   const intervalMs = seams.intervalMs ?? 1000;
-  const docker: DockerLike = seams.docker ?? createDockerClient(env.DOCKER_HOST);
+  let docker: DockerLike | null = seams.docker ?? null;
+  const dockerClient = (): DockerLike => (docker ??= createDockerClient(env.DOCKER_HOST));
 
   // ---------------------------------------------------------------- detection (shared, cached)
 
@@ -154,7 +155,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   };
 
   const report = async (): Promise<HardwareReportDto> => {
-    const [hw, containerPlatform] = await Promise.all([detect(0), checkContainerPlatform(docker, { timeoutMs: 3_000 })]);
+    const [hw, containerPlatform] = await Promise.all([detect(0), checkContainerPlatform(dockerClient(), { timeoutMs: 3_000 })]);
     const samples: GpuSample[] = hw.gpus.map((gpu) => ({ gpu, processes: hw.gpuProcesses }));
     return { ...hw, attribution: attributeGpuMemory(samples, ownPidsFor(samples)), containerPlatform };
   };
