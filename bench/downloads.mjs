@@ -98,13 +98,12 @@ async function curlRun(i) {
 }
 
 // 3. aima serve (a fresh data directory each time); CPU of the core process (all threads) from /proc.
-// `extraEnv`: AIMA_DOWNLOAD_THREAD=0 runs the transfer on the core's event loop (the comparison).
-async function aimaRun(i, extraEnv = {}) {
+async function aimaRun(i) {
   const home = path.join(work, `home-${i}`);
   // AIMA_BENCH_PROFILE=DIR writes a V8 CPU profile of the core to DIR.
   const prof = process.env.AIMA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AIMA_BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...prof, path.join(root, 'bin', 'aima.mjs'), 'serve', '--port', '0'], {
-    env: { ...process.env, AIMA_HOME: home, HF_ENDPOINT: hub.url, ...extraEnv },
+    env: { ...process.env, AIMA_HOME: home, HF_ENDPOINT: hub.url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -175,21 +174,18 @@ async function aimaRun(i, extraEnv = {}) {
   console.log(`warm-up (not counted): curl ${(c.ms / 1000).toFixed(2)} s, aima ${(a.totalMs / 1000).toFixed(2)} s`);
 }
 // Interleaved rounds: on a shared machine the load changes by the second; best of each counts.
-// Each round also runs the transfer on the core's event loop (AIMA_DOWNLOAD_THREAD=0), the way
-// it ran before it had a thread: what the thread buys in speed and in API responsiveness.
+// Each round also records the core's main-thread CPU and the API's round trip while the transfer
+// thread downloads: how responsive the core stays.
 const ROUNDS = Number(process.env.AIMA_BENCH_ROUNDS ?? 3);
 const curlRuns = [];
 const aimaRuns = [];
-const loopRuns = [];
 const fmtApi = (r) => `main thread ${r.mainCpuS.toFixed(2)} CPU s, API p50 ${r.apiMs.p50.toFixed(1)} / max ${r.apiMs.max.toFixed(0)} ms`;
 for (let i = 0; i < ROUNDS; i++) {
   curlRuns.push(await curlRun(i));
   aimaRuns.push(await aimaRun(i));
-  loopRuns.push(await aimaRun(`loop-${i}`, { AIMA_DOWNLOAD_THREAD: '0' }));
   console.log(
     `round ${i + 1}: curl ${(curlRuns[i].ms / 1000).toFixed(2)} s (${curlRuns[i].cpuS.toFixed(2)} CPU s), ` +
-      `aima ${(aimaRuns[i].totalMs / 1000).toFixed(2)} s (${aimaRuns[i].cpuS.toFixed(2)} CPU s, ${fmtApi(aimaRuns[i])}), ` +
-      `aima on the event loop ${(loopRuns[i].totalMs / 1000).toFixed(2)} s (${loopRuns[i].cpuS.toFixed(2)} CPU s, ${fmtApi(loopRuns[i])}), load ${os.loadavg()[0].toFixed(1)}`,
+      `aima ${(aimaRuns[i].totalMs / 1000).toFixed(2)} s (${aimaRuns[i].cpuS.toFixed(2)} CPU s, ${fmtApi(aimaRuns[i])}), load ${os.loadavg()[0].toFixed(1)}`,
   );
 }
 // The same over an emulated network link (the fake Hub's uplink shared by all connections,
@@ -219,7 +215,6 @@ const mibps = (ms) => size / 2 ** 20 / (ms / 1000);
 const bestCurl = curlRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
 const floorMs = Math.max(hashMs, ((bestCurl.serverCpuS + bestCurl.cpuS) * 1000 + hashMs) / os.cpus().length);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const bestLoop = loopRuns.reduce((a, b) => (b.totalMs < a.totalMs ? b : a));
 console.log(`curl best: ${mibps(curlMs).toFixed(0)} MiB/s; aima best: ${mibps(best.totalMs).toFixed(0)} MiB/s verified and imported (bytes on disk after ${(best.bytesMs / 1000).toFixed(2)} s)`);
 console.log(`over a ${LINK_MBPS} Mbit/s link: curl ${mibps(linkCurlMs).toFixed(0)} MiB/s, aima ${mibps(linkAimaMs).toFixed(0)} MiB/s verified and imported -> ratio ${(linkCurlMs / linkAimaMs).toFixed(3)} (target >= 0.9)`);
 console.log(`loopback, no link limit (CPU-bound on this machine): vs curl ${(curlMs / best.totalMs).toFixed(3)} (target >= 0.9), vs curl then sha256 (${(hashMs / 1000).toFixed(2)} s) ${(curlVerifiedMs / best.totalMs).toFixed(3)}; bytes on disk vs curl ${(curlMs / best.bytesMs).toFixed(3)}`);
@@ -229,10 +224,8 @@ console.log(
 );
 console.log(`CPU per GiB: curl ${(curlCpu / (size / 2 ** 30)).toFixed(2)} s, aima ${(aimaCpu / (size / 2 ** 30)).toFixed(2)} s (aima includes sha256 verification)`);
 console.log(
-  `transfer thread vs the core's event loop: ${(bestLoop.totalMs / best.totalMs).toFixed(3)}x the throughput (${mibps(best.totalMs).toFixed(0)} vs ${mibps(bestLoop.totalMs).toFixed(0)} MiB/s); ` +
-    `the core's main thread ${median(aimaRuns.map((r) => r.mainCpuS)).toFixed(2)} vs ${median(loopRuns.map((r) => r.mainCpuS)).toFixed(2)} CPU s (median); ` +
-    `API round trip during the download, median of rounds: p50 ${median(aimaRuns.map((r) => r.apiMs.p50)).toFixed(1)} vs ${median(loopRuns.map((r) => r.apiMs.p50)).toFixed(1)} ms, ` +
-    `max ${median(aimaRuns.map((r) => r.apiMs.max)).toFixed(0)} vs ${median(loopRuns.map((r) => r.apiMs.max)).toFixed(0)} ms`,
+  `while the transfer thread downloads: the core's main thread ${median(aimaRuns.map((r) => r.mainCpuS)).toFixed(2)} CPU s (median); ` +
+    `API round trip, median of rounds: p50 ${median(aimaRuns.map((r) => r.apiMs.p50)).toFixed(1)} ms, max ${median(aimaRuns.map((r) => r.apiMs.max)).toFixed(0)} ms`,
 );
 const peakRss = Math.max(...aimaRuns.map((r) => r.peakKiB)) * 1024;
 const baseRss = Math.min(...aimaRuns.map((r) => r.baselineKiB)) * 1024;
@@ -256,14 +249,9 @@ const result = {
   ceilingSeconds: +(floorMs / 1000).toFixed(3),
   ceilingRatioVsCurl: +(curlMs / floorMs).toFixed(3),
   aimaShareOfCeiling: +(floorMs / best.totalMs).toFixed(3),
-  eventLoopSeconds: +(bestLoop.totalMs / 1000).toFixed(3),
-  threadVsEventLoop: +(bestLoop.totalMs / best.totalMs).toFixed(3),
   mainThreadCpuSecondsThread: +median(aimaRuns.map((r) => r.mainCpuS)).toFixed(2),
-  mainThreadCpuSecondsEventLoop: +median(loopRuns.map((r) => r.mainCpuS)).toFixed(2),
   apiP50MsThread: +median(aimaRuns.map((r) => r.apiMs.p50)).toFixed(2),
-  apiP50MsEventLoop: +median(loopRuns.map((r) => r.apiMs.p50)).toFixed(2),
   apiMaxMsThread: +median(aimaRuns.map((r) => r.apiMs.max)).toFixed(1),
-  apiMaxMsEventLoop: +median(loopRuns.map((r) => r.apiMs.max)).toFixed(1),
   curlCpuSeconds: +curlCpu.toFixed(2),
   aimaCpuSeconds: +aimaCpu.toFixed(2),
   rounds: ROUNDS,

@@ -22,7 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const hw = await loadTs('src/main/core/hardware/index.ts', 'hardware');
+const hw = {
+  ...(await loadTs('src/main/core/hardware/detect.ts', 'hardware-detect')),
+  ...(await loadTs('src/main/core/hardware/nvidia-sampler.ts', 'hardware-sampler')),
+  ...(await loadTs('src/main/core/hardware/telemetry.ts', 'hardware-telemetry')),
+};
 
 const fake = path.join(root, 'test/fixtures/bin/fake-nvidia-smi');
 const busy = path.join(root, 'test/fixtures/nvidia-smi/busy');

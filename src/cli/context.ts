@@ -1,16 +1,15 @@
 /**
  * What every CLI command shares: the data directory, the connection to the core (starting one in
- * the background when a command needs it and none runs), JSON output, and one-line errors.
+ * the background when a command needs it and none runs), JSON output, and one-line errors. Every
+ * command loads this file, so it loads nothing heavy: the HTTP client and the contract's schemas
+ * are imported when a command connects.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { readEnv, type Env } from '../main/core/config/env.js';
 import { resolveDataDir, dataPaths, type DataPaths } from '../main/core/config/paths.js';
 import { openPrivateLog, preparePrivateDataDir } from '../main/core/config/data-dir.js';
 import { liveHolder, type LockInfo } from '../main/core/lock/core-lock.js';
 import { readToken } from '../main/core/server/token.js';
-import { createHttpClient } from '../main/core/client/http-client.js';
-import { transportToApi } from '../shared/transport-api.js';
 import type { CoreApi } from '../shared/contract/index.js';
 import type { HttpTransport } from '../shared/http-transport.js';
 import { AimaError, formatError, toAimaError } from '../shared/errors.js';
@@ -53,6 +52,7 @@ export async function connect(ctx: CliContext, opts: { start?: boolean; timeoutM
   }
   const token = readToken(ctx.paths.token);
   if (!token) throw new AimaError('unauthorized', `No API token in ${ctx.paths.token}.`, 'Restart the core with `aima serve` to create one.');
+  const { createHttpClient, transportToApi } = await import('../main/core/client/http-client.js');
   const transport = createHttpClient({ url: info.url, token });
   return { api: transportToApi(transport), transport, info, token, close: () => transport.close() };
 }
@@ -61,7 +61,8 @@ async function startBackgroundCore(ctx: CliContext, timeoutMs: number): Promise<
   const loose = preparePrivateDataDir(ctx.paths);
   if (loose) process.stderr.write(`aima: warning: ${loose}\n`);
   const log = openPrivateLog(ctx.paths.serveLog);
-  const cliPath = fileURLToPath(import.meta.url);
+  // The script this process runs (bin/aima.mjs or out/cli/aima.mjs); this module may be a chunk beside it.
+  const cliPath = process.argv[1]!;
   const child = spawn(process.execPath, [cliPath, 'serve', '--background'], {
     detached: true,
     stdio: ['ignore', log, log],

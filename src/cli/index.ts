@@ -25,7 +25,10 @@ const program = new Command()
   .showHelpAfterError('(run `aima --help` for usage)')
   .addHelpText(
     'after',
-    '\nEnvironment:\n' + Object.entries(envSpecs).map(([name, spec]) => `  ${name.padEnd(20)} ${spec.description}`).join('\n'),
+    () => {
+      const width = Math.max(...Object.keys(envSpecs).map((name) => name.length));
+      return '\nEnvironment:\n' + Object.entries(envSpecs).map(([name, spec]) => `  ${name.padEnd(width)} ${spec.description}`).join('\n');
+    },
   );
 
 registerServe(program);

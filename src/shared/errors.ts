@@ -1,8 +1,8 @@
 /**
  * The one error shape every adapter (IPC, HTTP, CLI) carries: a closed code, a message that names
- * the problem, and a fix the user can act on.
+ * the problem, and a fix the user can act on. Free of zod, because every CLI command loads it: the
+ * three-field body is checked by hand.
  */
-import { z } from 'zod';
 
 export const errorCodes = [
   'bad-request',
@@ -18,12 +18,20 @@ export const errorCodes = [
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
-export const ApiErrorBody = z.object({
-  code: z.enum(errorCodes),
-  message: z.string(),
-  fix: z.string().optional(),
-});
-export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+export interface ApiErrorBody {
+  code: ErrorCode;
+  message: string;
+  fix?: string;
+}
+
+/** The error body in `value` (extra fields dropped), or null when it is not one. */
+export function parseErrorBody(value: unknown): ApiErrorBody | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { code, message, fix } = value as Record<string, unknown>;
+  if (typeof code !== 'string' || !(errorCodes as readonly string[]).includes(code) || typeof message !== 'string') return null;
+  if (fix !== undefined && typeof fix !== 'string') return null;
+  return fix === undefined ? { code: code as ErrorCode, message } : { code: code as ErrorCode, message, fix };
+}
 
 /** HTTP status for each code, used by the HTTP adapter and understood by its client. */
 export const httpStatusOf: Record<ErrorCode, number> = {
@@ -63,8 +71,8 @@ export class AimaError extends Error {
 export function toAimaError(err: unknown): AimaError {
   if (err instanceof AimaError) return err;
   if (err && typeof err === 'object' && 'code' in err && 'message' in err) {
-    const parsed = ApiErrorBody.safeParse(err);
-    if (parsed.success) return AimaError.fromBody(parsed.data);
+    const body = parseErrorBody(err);
+    if (body) return AimaError.fromBody(body);
   }
   return new AimaError('internal', err instanceof Error ? err.message : String(err));
 }

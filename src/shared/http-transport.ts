@@ -4,7 +4,7 @@
  * events arrive on the /api/events WebSocket, which reconnects by itself.
  */
 import { calls, events as eventSchemas, isEventName, type ApiTransport, type CallName, type CallParams, type CallResult, type EventName, type EventPayload } from './contract/index.js';
-import { AimaError, ApiErrorBody } from './errors.js';
+import { AimaError, parseErrorBody } from './errors.js';
 
 /** The part of a WebSocket (browser or `ws`) this client needs. */
 export interface SocketLike {
@@ -15,10 +15,16 @@ export interface SocketLike {
   close(): void;
 }
 
+/** The part of fetch() this client uses: the browser's fetch fits, and so does a small Node one. */
+export type FetchLike = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; body: string; credentials: 'same-origin' },
+) => Promise<{ ok: boolean; status: number; statusText: string; json(): Promise<unknown> }>;
+
 export interface HttpTransportOptions {
   baseUrl: string;
   headers?: Record<string, string>;
-  fetch: typeof fetch;
+  fetch: FetchLike;
   openSocket: (url: string) => SocketLike;
   /** Called when the events socket opens or drops (the UI shows a banner). */
   onConnectionChange?: (connected: boolean) => void;
@@ -79,7 +85,7 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
 
   return {
     async invoke<K extends CallName>(name: K, params: CallParams<K>): Promise<CallResult<K>> {
-      let res: Response;
+      let res: Awaited<ReturnType<FetchLike>>;
       try {
         res = await opts.fetch(`${opts.baseUrl}/api/call/${name}`, {
           method: 'POST',
@@ -92,8 +98,8 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
       }
       const body = (await res.json().catch(() => null)) as { result?: unknown; error?: unknown } | null;
       if (!res.ok || !body || !('result' in body)) {
-        const parsed = ApiErrorBody.safeParse(body?.error);
-        if (parsed.success) throw AimaError.fromBody(parsed.data);
+        const error = parseErrorBody(body?.error);
+        if (error) throw AimaError.fromBody(error);
         throw new AimaError('internal', `The core answered ${res.status} ${res.statusText} to ${name}.`);
       }
       const result = calls[name].result.safeParse(body.result);

@@ -1,12 +1,6 @@
 /** How a model is summed up in one line, the same in the CLI and the UI. */
 import type { ModelSummary } from './contract/index.js';
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
 export function modelBrief(m: ModelSummary): string {
   const md = m.metadata as Record<string, unknown>;
   switch (m.format) {

@@ -31,7 +31,7 @@
  * (`health-timeout`, `stall-timeout`, `backoff-elapsed`, `restart`), the startup reconciler
  * (`adopt`).
  *
- * Rules that make the seed system's bugs impossible:
+ * Rules the table enforces, so that a slow engine is not failed and a dead one is not shown running:
  * - A process that is alive and making progress (log output, health progress) stays `loading`,
  *   however long it takes: `health-timeout` never fails it. Only `stall-timeout` (no progress at
  *   all for the stall period) fails it, with the last log line in the reason.
@@ -217,7 +217,7 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'healthy':
           return move('running');
         case 'health-timeout':
-          // The seed system failed slow models here. Alive and (not stalled) means still loading.
+          // A large model can take longer than the health timeout to load: alive and not stalled means still loading.
           return stay(`Still loading after ${Math.round(event.afterMs / 1000)} s; the engine is alive and making progress.`);
         case 'stall-timeout':
           return move('failed', stallReason(event));

@@ -92,7 +92,8 @@ async function openVoicePage(wav: string | null): Promise<{ page: Page; voice: V
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   await page.goto(serve!.loginUrl);
-  await page.goto(`${serve!.url}/?#/voice`);
+  // ?voice-stats: the page exposes its session counters (VoicePageObject.stats reads them).
+  await page.goto(`${serve!.url}/?voice-stats#/voice`);
   await new AppShell(page).open('voice');
   return { page, voice: new VoicePageObject(page), errors };
 }

@@ -14,9 +14,11 @@ import { openDatabase, type Db } from '../../src/main/core/store/database.js';
 import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.js';
 import { DownloadsRepo } from '../../src/main/core/store/repositories/downloads-repo.js';
 import { ModelLibrary } from '../../src/main/core/models/library.js';
-import { DownloadManager, HubClient, type DownloadManagerOptions } from '../../src/main/core/downloads/index.js';
+import { DownloadManager, type DownloadManagerOptions } from '../../src/main/core/downloads/manager.js';
+import { HubClient } from '../../src/main/core/downloads/hub.js';
 import { FakeHub, type FakeFile } from '../support/fake-hub.js';
-import { repoRoot, requirePart, sharedModel } from '../support/system.js';
+import { requirePart, sharedModel } from '../support/system.js';
+import { transferThreadScript } from '../support/transfer-thread.js';
 import { tempHome } from '../support/cli.js';
 
 const GGUF = sharedModel('stories260K/stories260K.gguf');
@@ -53,9 +55,11 @@ interface Rig {
   events: DownloadSummary[];
   models: () => ModelSummary[];
 }
-/** The built transfer thread (what the core uses); the in-process path runs the same suite too. */
-const TRANSFER_THREAD = path.join(repoRoot, 'out', 'threads', 'download-transfer.mjs');
-let transferMode: 'thread' | 'in-process' = 'thread';
+/** The transfer thread's script, bundled from the source (what the core runs, built). */
+let transferThread = '';
+beforeAll(async () => {
+  transferThread = await transferThreadScript();
+});
 const rigs: Rig[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) {
@@ -84,7 +88,6 @@ function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: 
   const db = openDatabase(path.join(tempHome('aima-dl-db-'), 'aima.db'));
   const library = new ModelLibrary(new ModelsRepo(db), path.join(dir, 'models'), () => undefined);
   const events: DownloadSummary[] = [];
-  if (transferMode === 'thread' && !existsSync(TRANSFER_THREAD)) throw new Error(`${TRANSFER_THREAD} is missing: build first (node scripts/build-node.mjs)`);
   const manager = new DownloadManager({
     repo: opts.onState ? new ObservedRepo(db, opts.onState) : new DownloadsRepo(db),
     hub: new HubClient({ endpoint: opts.endpoint ?? hub.url }),
@@ -97,7 +100,7 @@ function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: 
     retry: { baseMs: 20, maxMs: 200, maxAttempts: 5 },
     persistEveryMs: 100,
     progressEveryMs: 50,
-    transferThread: transferMode === 'thread' ? TRANSFER_THREAD : null,
+    transferThread,
     ...opts,
   });
   const r = { dir, db, manager, library, events, models: () => library.list() };
@@ -137,10 +140,7 @@ describe('Hub search and listing', () => {
   });
 });
 
-describe.each(['thread', 'in-process'] as const)('downloads (transfer %s)', (mode) => {
-  beforeAll(() => {
-    transferMode = mode;
-  });
+describe('downloads', () => {
   it('downloads a file over parallel Range requests, verifies it and imports it (link) under models/hf', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const r = rig();

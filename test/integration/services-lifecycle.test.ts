@@ -11,8 +11,9 @@ import { createCore, type Core } from '../../src/main/core/core.js';
 import { ServicesRepo } from '../../src/main/core/store/repositories/services-repo.js';
 import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.js';
 import { processStartTime } from '../../src/main/core/process/proc.js';
+import { groupAlive } from '../../src/main/core/runtimes/native/native-runtime.js';
 import { tempHome } from '../support/cli.js';
-import { groupExists, procState, waitFor, writeFakeEngine } from '../support/services.js';
+import { procState, waitFor, writeFakeEngine } from '../support/services.js';
 import type { ModelFit, ModelFitParams, ServiceSummary } from '../../src/shared/contract/index.js';
 import type { AimaError } from '../../src/shared/errors.js';
 
@@ -55,7 +56,7 @@ describe('services: lifecycle with real engine processes', () => {
     expect(stopped).toMatchObject({ state: 'stopped', pid: null, desiredState: 'stopped' });
     expect(procState(s.pid!)).not.toBe('Z');
     expect(procState(s.pid!)).toBeNull();
-    expect(groupExists(s.pid!)).toBe(false); // the grandchild went with it
+    expect(groupAlive(s.pid!)).toBe(false); // the grandchild went with it
     // The core (in this process) left no zombie at all: every child it spawned was reaped.
     expect(zombieChildren(process.pid)).toEqual([]);
     expect(existsSync(pidFile)).toBe(false);
@@ -124,7 +125,7 @@ describe('services: lifecycle with real engine processes', () => {
     expect(took).toBeGreaterThanOrEqual(950);
     expect(took).toBeLessThan(4000);
     expect(procState(s.pid!)).toBeNull();
-    expect(groupExists(s.pid!)).toBe(false);
+    expect(groupAlive(s.pid!)).toBe(false);
     const log = (await c.api['services.logs']({ name: 'st' })).lines.join('\n');
     expect(log).toContain('ignoring SIGTERM');
   });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireCoreLock, readLock } from '../../src/main/core/lock/core-lock.js';
+import { acquireCoreLock, parseLockInfo, readLock } from '../../src/main/core/lock/core-lock.js';
 import { processStartTime } from '../../src/main/core/process/proc.js';
 
 const who = { owner: 'serve' as const, dataDir: '/d', version: 't' };
@@ -50,5 +50,14 @@ describe('core lock', () => {
     const { utimesSync } = await import('node:fs');
     utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     expect((await acquireCoreLock(file, who)).kind).toBe('acquired');
+  });
+
+  it('reads a lock file only when every field has its type (extra fields dropped)', () => {
+    const good = { pid: 42, startTime: null, owner: 'electron', dataDir: '/d', url: null, version: '1', startedAt: 'now' };
+    expect(parseLockInfo({ ...good, extra: true })).toEqual(good);
+    expect(parseLockInfo({ ...good, startTime: '7', url: 'http://127.0.0.1:9090' })).toMatchObject({ startTime: '7', url: 'http://127.0.0.1:9090' });
+    for (const bad of [null, 'x', [], { ...good, pid: 1.5 }, { ...good, pid: '42' }, { ...good, owner: 'other' }, { ...good, url: 1 }, { ...good, version: undefined }, { ...good, dataDir: null }]) {
+      expect(parseLockInfo(bad)).toBeNull();
+    }
   });
 });

@@ -1,10 +1,10 @@
 /**
- * The download transfer's thread plumbing: where its script comes from (AIMA_DOWNLOAD_THREAD, a
- * missing build), what a thread that dies does to a running transfer, and the shared progress
- * counters the hasher and the manager read; the transfer's fall-back to node:http for chunked bodies.
+ * The download transfer's thread plumbing: where its script comes from (a missing build), what a
+ * thread that dies does to a running transfer, and the shared progress counters the hasher and the
+ * manager read; the transfer's fall-back to node:http for chunked bodies, run on the real thread.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -13,22 +13,32 @@ import path from 'node:path';
 import { FileProgress } from '../../src/main/core/downloads/file-progress.js';
 import { transferThreadEntry } from '../../src/main/core/downloads/service.js';
 import { createTransfers } from '../../src/main/core/downloads/transfer-thread.js';
-import { transferFile } from '../../src/main/core/downloads/transfer.js';
 import { repoRoot } from '../support/system.js';
+import { transferThreadScript } from '../support/transfer-thread.js';
 
 const plan = (partPath: string) => ({ url: 'http://127.0.0.1:9/x', headers: {}, partPath, connections: 1, wholeFile: true, retry: { baseMs: 1, maxMs: 1, maxAttempts: 0 } });
 
 describe('transfer thread entry', () => {
-  it('uses the built script, refuses a bad AIMA_DOWNLOAD_THREAD, and says when the build is missing', () => {
+  it('uses the built script, and says when the build is missing; a transfer then fails for good with the same line', async () => {
     const warnings: string[] = [];
     const warn = (l: string) => warnings.push(l);
-    expect(transferThreadEntry({}, repoRoot, warn)).toBe(path.join(repoRoot, 'out', 'threads', 'download-transfer.mjs'));
-    expect(transferThreadEntry({ AIMA_DOWNLOAD_THREAD: '0' }, repoRoot, warn)).toBeNull();
-    expect(() => transferThreadEntry({ AIMA_DOWNLOAD_THREAD: 'yes' }, repoRoot, warn)).toThrow(/AIMA_DOWNLOAD_THREAD must be 0 or 1, got "yes"\. Unset it/);
+    const built = mkdtempSync(path.join(os.tmpdir(), 'aima-build-'));
+    mkdirSync(path.join(built, 'out', 'threads'), { recursive: true });
+    writeFileSync(path.join(built, 'out', 'threads', 'download-transfer.mjs'), '');
+    expect(transferThreadEntry(built, warn)).toBe(path.join(built, 'out', 'threads', 'download-transfer.mjs'));
     expect(warnings).toEqual([]);
     const empty = mkdtempSync(path.join(os.tmpdir(), 'aima-no-build-'));
-    expect(transferThreadEntry({}, empty, warn)).toBeNull();
-    expect(warnings[0]).toMatch(/download-transfer\.mjs is missing \(build with `npm run build`\); downloads run on the core's event loop/);
+    const missing = transferThreadEntry(empty, warn);
+    expect(missing).toBe(path.join(empty, 'out', 'threads', 'download-transfer.mjs'));
+    expect(warnings[0]).toMatch(/download-transfer\.mjs is missing \(build with `npm run build`\); downloads fail until it is built/);
+    const transfers = createTransfers(missing);
+    const progress = FileProgress.create([{ start: 0, length: 1, written: 0 }]);
+    await expect(transfers.run(plan(path.join(empty, 'x.part')), progress, new AbortController().signal, { onRetry: () => undefined })).rejects.toMatchObject({
+      name: 'TransferError',
+      retryable: false,
+      message: expect.stringMatching(/download-transfer\.mjs is missing \(build with `npm run build`\)/),
+    });
+    await transfers.close();
   });
 });
 
@@ -54,7 +64,7 @@ describe('thread transfers', () => {
   });
 });
 
-describe('transferFile', () => {
+describe('transfer on the thread', () => {
   /** Answers ranges chunked (no Content-Length), as some mirrors and proxies do; the second answer (node:http's first) is cut after 100 KiB. */
   async function chunkedServer(data: Buffer) {
     const starts: number[] = [];
@@ -73,7 +83,8 @@ describe('transferFile', () => {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/f`, starts, close: () => (server.closeAllConnections(), server.close()) };
   }
 
-  it.each([['blocking', true], ['asynchronous', false]])('a chunked body goes through node:http instead, with %s writes; a cut one resumes after the bytes written', async (_mode, blockingWrites) => {
+  it('a chunked body goes through node:http instead; a cut one resumes after the bytes written', async () => {
+    const transfers = createTransfers(await transferThreadScript());
     const data = randomBytes(3 * 1024 * 1024 + 5);
     const srv = await chunkedServer(data);
     try {
@@ -86,7 +97,7 @@ describe('transferFile', () => {
       ]);
       const retries: string[] = [];
       const p = { url: srv.url, headers: {}, partPath, connections: 1, wholeFile: false, retry: { baseMs: 1, maxMs: 1, maxAttempts: 3 } };
-      await transferFile(p, progress, new AbortController().signal, { onRetry: (m) => retries.push(m) }, { blockingWrites });
+      await transfers.run(p, progress, new AbortController().signal, { onRetry: (m) => retries.push(m) });
       expect(readFileSync(partPath).equals(data)).toBe(true);
       expect(progress.total()).toBe(data.length);
       expect(retries).toHaveLength(1);
@@ -94,6 +105,7 @@ describe('transferFile', () => {
       expect(srv.starts).toEqual([0, 0, 100 * 1024, 2 * 1024 * 1024]);
     } finally {
       srv.close();
+      await transfers.close();
     }
   });
 });

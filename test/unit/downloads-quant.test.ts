@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, groupGgufFiles, importTarget, quantOf, selectFiles, shardOf } from '../../src/main/core/downloads/index.js';
+import { importTarget, selectFiles } from '../../src/main/core/downloads/manager.js';
+import { globToRegExp, groupGgufFiles, quantOf, shardOf } from '../../src/main/core/downloads/quant.js';
 
 describe('GGUF quantization names', () => {
   it.each([

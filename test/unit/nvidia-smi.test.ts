@@ -5,15 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { detectHardware } from '../../src/main/core/hardware/detect.js';
 import {
   NvidiaSmiParseError,
-  detectHardware,
   mergeNvidiaDetails,
   parseNvidiaComputeApps,
   parseNvidiaQueryGpu,
   parseNvidiaXml,
   probeNvidia,
-} from '../../src/main/core/hardware/index.js';
+} from '../../src/main/core/hardware/nvidia-smi.js';
 import { hasCommand, repoRoot, requirePart, sharedFixture } from '../support/system.js';
 
 const h100 = sharedFixture('nvidia-smi/h100-80gb');

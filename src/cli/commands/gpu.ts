@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import type { ContainerPlatform, GpuAttribution, GpuInfo, HardwareReport, HardwareSample } from '../../shared/contract/index.js';
 import { action, withConnection } from '../context.js';
+import { formatBytes } from '../../shared/format-bytes.js';
 
-const GiB = 1024 ** 3;
-const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 const opt = (v: number | undefined, unit: string, digits = 0) => (v === undefined ? '-' : `${v.toFixed(digits)}${unit}`);
 
 function gpuTable(gpus: GpuInfo[]): string {
@@ -51,8 +50,8 @@ function hostLines(r: HardwareReport, memory = r.memory, cpuPercent?: number): s
     const simd = [r.cpu.avx2 && 'AVX2', r.cpu.avx512 && 'AVX-512'].filter(Boolean).join(', ');
     lines.push(`CPU     ${r.cpu.brand} (${r.cpu.cores} cores, ${r.cpu.threads} threads${simd ? `, ${simd}` : ''})${cpuPercent !== undefined ? `, ${cpuPercent.toFixed(0)}% busy` : ''}`);
   }
-  if (memory) lines.push(`RAM     ${gib(memory.availableBytes)} available of ${gib(memory.totalBytes)}`);
-  if (r.disk) lines.push(`Disk    ${gib(r.disk.freeBytes)} free of ${gib(r.disk.totalBytes)} at ${r.disk.path}`);
+  if (memory) lines.push(`RAM     ${formatBytes(memory.availableBytes)} available of ${formatBytes(memory.totalBytes)}`);
+  if (r.disk) lines.push(`Disk    ${formatBytes(r.disk.freeBytes)} free of ${formatBytes(r.disk.totalBytes)} at ${r.disk.path}`);
   if (r.os) lines.push(`OS      ${r.os.distro} ${r.os.release} (${r.os.platform} ${r.os.kernel}, ${r.os.arch})`);
   lines.push(dockerLine(r.containerPlatform));
   for (const e of r.errors) lines.push(`(could not read ${e})`);

@@ -1,6 +1,6 @@
 /** `aima remote add|list|rm`: remote OpenAI-compatible endpoints the gateway routes to. */
 import type { Command } from 'commander';
-import { remoteKinds } from '../../shared/contract/index.js';
+import { remoteKinds } from '../../shared/contract/enums.js';
 import { action, output, withConnection } from '../context.js';
 
 export function registerRemote(program: Command): void {

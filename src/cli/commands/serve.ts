@@ -5,11 +5,9 @@
  * by PID file (src/main/core/services/supervisor.ts).
  */
 import type { Command } from 'commander';
-import { hostCore } from '../../main/core/host.js';
 import { DEFAULT_PORT, parsePort } from '../../main/core/config/env.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, cliContext } from '../context.js';
-import { guardUnhandledRejections } from '../../main/core/process/rejection-guard.js';
 
 export function registerServe(program: Command): void {
   program
@@ -20,6 +18,8 @@ export function registerServe(program: Command): void {
     .option('--background', 'started by another aima command; log to the serve log', false)
     .action(
       action(async (opts: { port?: string; host: string; background: boolean }) => {
+        // Only serve loads the core; every other command is an HTTP client of it.
+        const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../main/core/host.js'), import('../../main/core/process/rejection-guard.js')]);
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
         const host = (p: number) => hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port: p, env: ctx.env });

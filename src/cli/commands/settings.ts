@@ -1,6 +1,6 @@
 /** `aima settings get [--json]` and `aima settings set KEY VALUE`: the same settings as the Settings page. */
 import type { Command } from 'commander';
-import { Settings } from '../../shared/contract/index.js';
+import { settingKeys } from '../../shared/contract/enums.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, output, withConnection } from '../context.js';
 
@@ -32,11 +32,11 @@ export function registerSettings(program: Command): void {
     );
   settings
     .command('set <key> <value>')
-    .description(`Change one setting (${Object.keys(Settings.shape).join(', ')})`)
+    .description(`Change one setting (${settingKeys.join(', ')})`)
     .action(
       action(async (key: string, value: string) => {
-        if (!Object.hasOwn(Settings.shape, key)) {
-          throw new AimaError('bad-request', `Unknown setting "${key}".`, `Settings are: ${Object.keys(Settings.shape).join(', ')}.`);
+        if (!(settingKeys as readonly string[]).includes(key)) {
+          throw new AimaError('bad-request', `Unknown setting "${key}".`, `Settings are: ${settingKeys.join(', ')}.`);
         }
         await withConnection(async (conn) => {
           const all = await conn.api['settings.update']({ [key]: parseValue(value) });

@@ -1,6 +1,11 @@
 /**
  * The core: everything AIMA does, free of Electron. One instance per data directory runs in the
  * process holding the core lock; everyone else talks to it through an adapter.
+ *
+ * It opens in two steps so that a server can answer early: `openCore` builds everything that is
+ * quick (the database, the model library, settings, keys), and `startup` does the slow rest
+ * (Docker, adoption of the engines an earlier core left running, restores). A call that needs the
+ * slow rest waits for it; every other call answers at once.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +28,7 @@ import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
 import { openSecretStore } from './secrets/secret-store.js';
 import { createGatewayFeature } from './gateway/index.js';
 import { isLoopbackHost } from './server/security.js';
+import type { Route } from './server/http-server.js';
 import type { Gateway } from './gateway/gateway.js';
 import { createDownloads } from './downloads/service.js';
 import type { StringCipher } from './secrets/secret-store.js';
@@ -61,8 +67,10 @@ export interface Core {
   readonly services: Services['supervisor'];
   /** API keys for /v1 and /api (the gateway and remote access). */
   readonly keys: ApiKeysRepo;
-  /** The OpenAI-compatible gateway; its route is mounted on the core's HTTP server. */
+  /** The OpenAI-compatible gateway. */
   readonly gateway: Gateway;
+  /** The routes to mount on the core's HTTP server: the gateway's, holding `/v1` requests until `startup` is done. */
+  readonly routes: Route[];
   /** Voice conversations; its `/api/voice` upgrade handler is mounted on the core's HTTP server. */
   readonly voice: VoiceFeature;
   /**
@@ -70,6 +78,12 @@ export interface Core {
    * listens on (a core reachable beyond loopback keeps at least one API key).
    */
   setUrl(url: string, bindHost?: string): void;
+  /**
+   * The slow part of the start: Docker's containers, adoption of running engines, restores of
+   * services that should run. Runs once; later calls return the same promise. Calls that need it
+   * (services, the gateway's /v1, the hardware report's attribution) start it themselves.
+   */
+  startup(): Promise<void>;
   /**
    * Closes the core. stopServices: stop the engines (default: the onQuit setting — 'stop-services'
    * stops them, 'keep-running' leaves them for the next core to adopt by PID file).
@@ -88,7 +102,20 @@ export function appRoot(): string {
   return process.cwd();
 }
 
+/** Opens the core and waits for its {@link Core.startup}. */
 export async function createCore(opts: CoreOptions): Promise<Core> {
+  const core = openCore(opts);
+  try {
+    await core.startup();
+  } catch (err) {
+    await core.close().catch(() => {});
+    throw err;
+  }
+  return core;
+}
+
+/** Opens the core without its slow part: a server listens first, then calls {@link Core.startup}. */
+export function openCore(opts: CoreOptions): Core {
   const env = opts.env ?? readEnv();
   const paths = dataPaths(opts.dataDir);
   // The host says when an existing data directory is open to others; here it only has to exist.
@@ -116,7 +143,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: () => late.supervisor?.list() ?? [],
     seams: opts.hardware,
   });
-  const services = await createServices({
+  const services = createServices({
     db,
     events,
     paths,
@@ -185,8 +212,33 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     ...downloads.api,
     ...gatewayFeature.api,
     ...hardware.api,
+    // Attribution names the services' processes: it needs the adopted engines.
+    'hardware.report': async (params) => {
+      await services.init();
+      return hardware.api['hardware.report'](params);
+    },
     ...voice.api,
   };
+
+  // The gateway routes by the services' state: a /v1 request waits until running engines are adopted.
+  const gatewayRoute = gatewayFeature.gateway.route;
+  let started = false;
+  const startup = () => services.init().then(() => void (started = true));
+  const routes: Route[] = [
+    (req, res, path, query) => {
+      if (started || (path !== '/v1' && !path.startsWith('/v1/'))) return gatewayRoute(req, res, path, query);
+      startup().then(
+        () => {
+          if (!gatewayRoute(req, res, path, query)) res.writeHead(404).end();
+        },
+        (err: unknown) => {
+          res.writeHead(503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: `The AIMA core could not start its services: ${(err as Error).message}`, type: 'unavailable' } }));
+        },
+      );
+      return true;
+    },
+  ];
 
   return {
     api,
@@ -199,7 +251,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     services: services.supervisor,
     keys,
     gateway: gatewayFeature.gateway,
+    routes,
     voice,
+    startup,
     setUrl(u, bindHost) {
       url = u;
       port = u ? Number(new URL(u).port) : 0;

@@ -1,12 +1,13 @@
 /**
  * Hosting the core: take the data directory's lock, open the core, start its server, publish the
- * URL in the lock. Used by `aima serve` and by the desktop app; whoever finds the lock held by a
- * live process attaches to that one instead.
+ * URL in the lock, then run the core's slow startup (Docker, adoption of running engines,
+ * restores) while the server already answers. Used by `aima serve` and by the desktop app;
+ * whoever finds the lock held by a live process attaches to that one instead.
  */
 import path from 'node:path';
-import { AimaError } from '../../shared/errors.js';
+import { AimaError, formatError, toAimaError } from '../../shared/errors.js';
 import { acquireCoreLock, type LockInfo } from './lock/core-lock.js';
-import { createCore, appRoot, type Core } from './core.js';
+import { openCore, appRoot, type Core } from './core.js';
 import { dataPaths } from './config/paths.js';
 import { preparePrivateDataDir } from './config/data-dir.js';
 import type { Env } from './config/env.js';
@@ -61,7 +62,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const lock = acquired.lock;
   let core: Core | undefined;
   try {
-    core = await createCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher });
+    core = openCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher });
     checkBindHost(host, core.keys.active());
     const server = await startHttpServer({
       api: core.api,
@@ -71,12 +72,14 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       host,
       port: opts.port,
       uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
-      routes: [core.gateway.route],
+      routes: core.routes,
       upgrades: [core.voice.upgrade],
     });
     core.setUrl(server.url, host);
     lock.setUrl(server.url);
     const hosted = core;
+    // Calls that need the startup wait for it and report its failure themselves; this line is for the log.
+    hosted.startup().catch((err: unknown) => process.stderr.write(`aima: the services could not start: ${formatError(toAimaError(err))}\n`));
     let stopping: Promise<void> | undefined;
     return {
       kind: 'hosted',

@@ -1,5 +1,6 @@
 /** The gateway's API: keys, remote endpoints, and the recent-requests view. */
 import { z } from 'zod';
+import { remoteKinds } from './enums.js';
 
 export const ApiKeyInfo = z.object({
   id: z.string(),
@@ -25,7 +26,7 @@ export const ApiKeyRevokeParams = z.object({ id: z.string().min(1) }).strict();
 export const GatewayPageAccess = z.object({ url: z.string(), token: z.string() });
 export type GatewayPageAccess = z.infer<typeof GatewayPageAccess>;
 
-export const remoteKinds = ['llm', 'embedding', 'asr', 'tts'] as const;
+export { remoteKinds } from './enums.js';
 
 export const RemoteEndpoint = z.object({
   name: z.string(),

@@ -1,27 +1,36 @@
 /**
  * Hardware as the API shows it: the detection report (GPUs with each probe's outcome, CPU, RAM, OS,
  * disk, the container platform), live GPU telemetry behind a watch lease, and fit estimates.
- * The shapes mirror src/main/core/hardware/types.ts (the feature checks that they match at compile
- * time); they are declared again here because the contract must not import Node code.
+ * These are also the core's own hardware types (src/main/core/hardware/types.ts takes them from here).
  */
 import { z } from 'zod';
+import { fitCacheTypes } from './enums.js';
 
+/** Who made the GPU. `other` covers anything systeminformation reports that we don't recognise. */
 export const gpuVendors = ['nvidia', 'amd', 'intel', 'apple', 'other'] as const;
+/** How one probing tool fared. `not-present`: the binary is missing (ENOENT), which is normal. */
 export const probeOutcomes = ['ok', 'not-present', 'failed', 'timeout'] as const;
 
+/** One GPU as the vendor tool (or systeminformation) describes it. Memory in MiB, as nvidia-smi reports it. */
 export const GpuInfo = z.object({
+  /** Index in the vendor tool's own numbering (nvidia-smi index, rocm-smi card number). */
   index: z.number().int(),
+  /** Stable id: nvidia-smi's `GPU-…` UUID, rocm-smi's Unique ID, or a synthesized `vendor:index`. */
   uuid: z.string(),
   name: z.string(),
   vendor: z.enum(gpuVendors),
   pciBusId: z.string().optional(),
   driverVersion: z.string().optional(),
+  /** The CUDA version the driver supports (nvidia-smi `-q -x` cuda_version). */
   cudaVersion: z.string().optional(),
+  /** "9.0" for an H100. */
   computeCapability: z.string().optional(),
+  /** MIG mode as `-q -x` reports it; absent where the GPU has no MIG. */
   migMode: z.object({ current: z.enum(['enabled', 'disabled']), pending: z.enum(['enabled', 'disabled']) }).optional(),
   memoryTotalMiB: z.number(),
   memoryUsedMiB: z.number(),
   memoryFreeMiB: z.number(),
+  /** Percent, 0–100. */
   utilizationGpu: z.number().optional(),
   utilizationMemory: z.number().optional(),
   temperatureC: z.number().optional(),
@@ -32,12 +41,20 @@ export const GpuInfo = z.object({
 });
 export type GpuInfo = z.infer<typeof GpuInfo>;
 
-export const GpuProcess = z.object({ pid: z.number().int(), name: z.string(), usedMemoryMiB: z.number(), gpuUuid: z.string().optional() });
+/** A process holding GPU memory. */
+export const GpuProcess = z.object({
+  pid: z.number().int(),
+  name: z.string(),
+  usedMemoryMiB: z.number(),
+  /** Which GPU; absent when the tool was asked without `gpu_uuid` (older recordings). */
+  gpuUuid: z.string().optional(),
+});
 export type GpuProcess = z.infer<typeof GpuProcess>;
 
 export const ProbeStatus = z.object({
   tool: z.enum(['nvidia-smi', 'rocm-smi', 'systeminformation']),
   status: z.enum(probeOutcomes),
+  /** What went wrong, in the tool's own words where it said something (stderr, exit code, timeout). */
   error: z.string().optional(),
   durationMs: z.number(),
 });
@@ -46,15 +63,32 @@ export type ProbeStatus = z.infer<typeof ProbeStatus>;
 export const CpuInfo = z.object({
   manufacturer: z.string(),
   brand: z.string(),
+  /** Physical cores. */
   cores: z.number().int(),
+  /** Logical processors (hardware threads). */
   threads: z.number().int(),
   avx2: z.boolean(),
   avx512: z.boolean(),
   flags: z.array(z.string()),
 });
-export const MemoryInfo = z.object({ totalBytes: z.number(), availableBytes: z.number() });
+export type CpuInfo = z.infer<typeof CpuInfo>;
+export const MemoryInfo = z.object({
+  totalBytes: z.number(),
+  /** What the OS could hand out now (MemAvailable on Linux), not just "free". */
+  availableBytes: z.number(),
+});
+export type MemoryInfo = z.infer<typeof MemoryInfo>;
 export const OsInfo = z.object({ platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string() });
-export const DiskInfo = z.object({ path: z.string(), measuredPath: z.string(), freeBytes: z.number(), totalBytes: z.number() });
+export type OsInfo = z.infer<typeof OsInfo>;
+export const DiskInfo = z.object({
+  /** The directory asked about. */
+  path: z.string(),
+  /** The existing directory actually measured (the nearest existing ancestor of `path`). */
+  measuredPath: z.string(),
+  freeBytes: z.number(),
+  totalBytes: z.number(),
+});
+export type DiskInfo = z.infer<typeof DiskInfo>;
 
 /** Where one GPU's used memory went: AIMA's services (by name) and foreign processes (by name). */
 export const GpuAttribution = z.object({
@@ -72,7 +106,6 @@ export const GpuAttribution = z.object({
 });
 export type GpuAttribution = z.infer<typeof GpuAttribution>;
 
-export const gpuContainerSupportKinds = ['nvidia-runtime', 'cdi', 'none'] as const;
 export const GpuContainerSupport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('nvidia-runtime'), isDefault: z.boolean() }),
   z.object({ kind: z.literal('cdi'), devices: z.array(z.string()) }),
@@ -109,26 +142,25 @@ export const HardwareReport = z.object({
   /** Per GPU: its processes split into AIMA's services and foreign ones. */
   attribution: z.array(GpuAttribution),
   gpuProbes: z.array(ProbeStatus),
+  /** A part that could not be read is absent, and its probe (or `errors`) says why. */
   cpu: CpuInfo.optional(),
   memory: MemoryInfo.optional(),
   os: OsInfo.optional(),
   /** Free space where the data directory is. */
   disk: DiskInfo.optional(),
   containerPlatform: ContainerPlatform,
+  /** Errors reading CPU/RAM/OS/disk, one line each. */
   errors: z.array(z.string()),
   detectedAt: z.string(),
   durationMs: z.number(),
 });
 export type HardwareReport = z.infer<typeof HardwareReport>;
 
-/** Lease length bounds: a client that stops renewing stops the sampling within one lease. */
-export const WATCH_TTL_DEFAULT_MS = 10_000;
-
 export const HardwareWatchParams = z
   .object({
     /** Renew this lease (or re-open it if it expired); absent = open a new one. */
     leaseId: z.string().min(1).max(100).optional(),
-    /** How long the lease lives without a renewal. Default 10 s. */
+    /** How long the lease lives without a renewal (default 10 s); a client that stops renewing stops the sampling within one lease. */
     ttlMs: z.number().int().min(1000).max(120_000).optional(),
   })
   .strict();
@@ -176,7 +208,6 @@ export const fitReasons = [
   'unsupported-format',
   'missing-metadata',
 ] as const;
-export type FitReasonName = (typeof fitReasons)[number];
 
 export const FitVerdict = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fits'), device: z.enum(['gpu', 'cpu']), reason: z.enum(fitReasons), message: z.string() }),
@@ -197,7 +228,7 @@ export const FitSuggestion = z.discriminatedUnion('kind', [
 ]);
 export type FitSuggestion = z.infer<typeof FitSuggestion>;
 
-export const fitCacheTypes = ['f16', 'q8_0', 'q4_0', 'fp8'] as const;
+export { fitCacheTypes } from './enums.js';
 
 export const ModelFitParams = z
   .object({

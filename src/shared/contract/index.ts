@@ -71,7 +71,7 @@ export const calls = {
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
-  // Downloads (issue 12): Hugging Face Hub search/listing and resumable, verified downloads.
+  // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.
   'hub.search': defineCall(HubSearchParams, z.array(HubModelHit), 'Search models on the Hugging Face Hub (HF_ENDPOINT)'),
   'hub.files': defineCall(HubFilesParams, HubFiles, "A Hub repository's files with sizes, GGUF quantizations grouped"),
   'hub.starters': defineCall(Empty, z.array(StarterModel), 'Recommended starter models for the voice chain'),
@@ -83,7 +83,7 @@ export const calls = {
   'downloads.resume': defineCall(DownloadRef, DownloadSummary, 'Resume a paused or failed download where it stopped'),
   'downloads.cancel': defineCall(DownloadRef, DownloadCancelResult, 'Cancel a download and delete its partial files'),
 
-  // Gateway (issue 9): API keys, remote endpoints, recent requests.
+  // Gateway: API keys, remote endpoints, recent requests.
   'keys.list': defineCall(Empty, z.array(ApiKeyInfo), 'API keys (names and prefixes; the keys themselves are never shown again)'),
   'keys.create': defineCall(ApiKeyCreateParams, ApiKeyCreated, 'Create an API key for /v1 and /api; the key is shown only in this answer'),
   'keys.revoke': defineCall(ApiKeyRevokeParams, ApiKeyInfo, 'Revoke an API key (by id or name)'),
@@ -93,13 +93,13 @@ export const calls = {
   'gateway.requests': defineCall(RequestsParams, z.array(RequestRecord), 'The most recent gateway requests with their timings'),
   'gateway.pageAccess': defineCall(Empty, GatewayPageAccess, "The desktop page's credential for /v1 (only /v1: /api refuses it), valid while this core runs"),
 
-  // Hardware (issue 4): detection, telemetry behind a renewable watch lease, fit estimates.
+  // Hardware: detection, telemetry behind a renewable watch lease, fit estimates.
   'hardware.report': defineCall(Empty, HardwareReport, 'GPUs (with each probe), CPU, RAM, OS, disk at the data directory, and Docker'),
   'hardware.watch': defineCall(HardwareWatchParams, HardwareWatch, 'Open or renew a telemetry lease: hardware.sample arrives at 1 Hz while any lease lives'),
   'hardware.unwatch': defineCall(HardwareUnwatchParams, HardwareUnwatch, 'Close a telemetry lease (sampling stops when none is left)'),
   'models.fit': defineCall(ModelFitParams, ModelFit, 'Will this model fit: where it runs, why, what to change, and the numbers'),
 
-  // Voice (issue 10): the default ASR → LLM → TTS chain and conversations; live audio is /api/voice.
+  // Voice: the default ASR → LLM → TTS chain and conversations; live audio is /api/voice.
   'voice.config.get': defineCall(Empty, VoiceConfig, 'The voice chain: ASR, LLM and TTS models, voice, system prompt, silence window'),
   'voice.config.set': defineCall(VoiceConfigPatch, VoiceConfig, 'Change the voice chain; returns all of it'),
   'voice.conversations.list': defineCall(Empty, z.array(VoiceConversation), 'Voice conversations, newest first'),

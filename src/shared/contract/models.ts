@@ -1,8 +1,8 @@
 /** The model library as the API shows it: imported models with what detection read from their files. */
 import { z } from 'zod';
+import { modelKinds } from './enums.js';
 
-export const modelKinds = ['llm', 'asr', 'tts', 'vad', 'embedding'] as const;
-export type ModelKind = (typeof modelKinds)[number];
+export { modelKinds, type ModelKind } from './enums.js';
 export const modelFormats = ['gguf', 'safetensors', 'onnx', 'sherpa-onnx'] as const;
 export type ModelFormat = (typeof modelFormats)[number];
 export const importModes = ['link', 'copy'] as const;

@@ -5,11 +5,10 @@
  */
 import { z } from 'zod';
 import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
+import { devices } from './enums.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
-export type EngineKind = (typeof engineKinds)[number];
-export const devices = ['cpu', 'gpu'] as const;
-export type Device = (typeof devices)[number];
+export { devices, type Device } from './enums.js';
 
 /** Why an engine cannot run on this machine: a closed union, one fix each. */
 export const cannotRunReasons = [

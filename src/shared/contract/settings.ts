@@ -1,8 +1,8 @@
 /** User settings: one schema, with defaults, shared by the store, the API and the Settings page. */
 import { z } from 'zod';
+import type { settingKeys } from './enums.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
-export type QuitBehaviour = (typeof quitBehaviours)[number];
 
 /**
  * A Docker engine's container limits, replacing its catalog entry's `resources` (an environment
@@ -52,6 +52,11 @@ export const Settings = z.object({
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;
+
+// enums.ts lists the setting names for callers that must not load zod: both lists must agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const settingKeysMatch: Same<(typeof settingKeys)[number], SettingKey> = true;
+void settingKeysMatch;
 
 /** A partial update: unknown keys are refused so a typo is an error, not a silent no-op. */
 export const SettingsPatch = z.object(fields).partial().strict();

@@ -22,9 +22,9 @@
 import { z } from 'zod';
 import { voiceTurnStates } from '../voice-turn-state.js';
 import { VoiceChain, VoiceTimeline } from './voice.js';
+import { VOICE_INPUT_SAMPLE_RATE } from './enums.js';
 
-/** Microphone audio is 16 kHz mono, the rate of the VAD and ASR. */
-export const VOICE_INPUT_SAMPLE_RATE = 16_000;
+export { VOICE_INPUT_SAMPLE_RATE };
 
 /** Sample encodings of microphone frames: 16-bit integer or 32-bit float, little-endian. */
 export const VoiceAudioFormat = z.enum(['s16le', 'f32le']);

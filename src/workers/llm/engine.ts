@@ -30,6 +30,7 @@ import type {
 import { StartupError as WorkerStartupError } from '../common/worker-server.js';
 import type { LlmWorkerConfig } from './config.js';
 import { SlotPool } from './slots.js';
+import { formatBytes } from '../../shared/format-bytes.js';
 
 /** Why the worker could not start; each has its own message and fix. */
 export type StartupFailure =
@@ -121,7 +122,6 @@ export async function checkModelFile(modelPath: string): Promise<void> {
   }
 }
 
-const gb = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`);
 
 /** Options for {@link loadEngine}: log lines go to `log`, load progress (0..1) to `onProgress`. */
 export interface LoadEngineOptions {
@@ -193,7 +193,7 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
   const oom = (what: string, err: unknown) =>
     new StartupError(
       'out-of-memory',
-      `out of memory while ${what} ${config.modelPath} (${gb(insights.modelSize)} of weights, backend ${backend}, ctx ${ctxSize} x ${config.parallel} sequences): ${(err as Error).message}. Fix: lower --ctx-size or --parallel, lower --gpu-layers (or --gpu cpu), or use a smaller quantization of the model.`,
+      `out of memory while ${what} ${config.modelPath} (${formatBytes(insights.modelSize)} of weights, backend ${backend}, ctx ${ctxSize} x ${config.parallel} sequences): ${(err as Error).message}. Fix: lower --ctx-size or --parallel, lower --gpu-layers (or --gpu cpu), or use a smaller quantization of the model.`,
     );
   const isOom = (err: unknown) =>
     err instanceof InsufficientMemoryError || /out of memory|insufficient memory|failed to allocate|cannot allocate|ErrorOutOfDeviceMemory/i.test(`${(err as Error)?.message} ${lastLlamaError}`);
@@ -220,7 +220,7 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
       `failed to load model ${config.modelPath} (architecture "${architecture}", backend ${backend}): ${detail}. Fix: check that the file is complete (download it again), or try --gpu cpu.`,
     );
   }
-  log(`model loaded in ${Math.round(performance.now() - loadStart)} ms: architecture ${architecture}, ${gb(model.size)}, ${backend === 'cpu' ? 'all layers on the CPU' : `${model.gpuLayers}/${insights.totalLayers} layers offloaded to ${backend}`}`);
+  log(`model loaded in ${Math.round(performance.now() - loadStart)} ms: architecture ${architecture}, ${formatBytes(model.size)}, ${backend === 'cpu' ? 'all layers on the CPU' : `${model.gpuLayers}/${insights.totalLayers} layers offloaded to ${backend}`}`);
 
   let context: LlamaContext | null = null;
   if (!encoderOnly) {
@@ -229,7 +229,7 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
     const need = model.fileInsights.estimateContextResourceRequirements({ contextSize: ctxSize, sequences: config.parallel, modelGpuLayers: model.gpuLayers });
     if (need.cpuRam > os.totalmem()) {
       await model.dispose().catch(() => undefined);
-      throw oom('creating the context for', new Error(`the context needs about ${gb(need.cpuRam)} of RAM, this machine has ${gb(os.totalmem())}`));
+      throw oom('creating the context for', new Error(`the context needs about ${formatBytes(need.cpuRam)} of RAM, this machine has ${formatBytes(os.totalmem())}`));
     }
     try {
       context = await model.createContext({ sequences: config.parallel, contextSize: ctxSize, threads });

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaChatResponseChunk, Token } from 'node-llama-cpp';
+import type { z } from 'zod';
 import { HttpError, SseCoalescer, readJson, sendJson, startSse, writeSse } from '../common/http.js';
 import type { Engine } from './engine.js';
 import type { LlmWorkerConfig } from './config.js';
@@ -227,65 +228,91 @@ async function failStream(res: ServerResponse, err: unknown): Promise<void> {
   }
 }
 
-/** POST /v1/completions */
-export async function handleCompletions(
-  req: IncomingMessage,
-  res: ServerResponse,
-  engine: Engine,
-  config: LlmWorkerConfig,
-  receivedAt: number,
-): Promise<RequestSummary> {
-  const body: CompletionRequest = validate(completionRequestSchema, await readJson(req, config.maxBodyBytes));
-  checkModelName(body.model, config);
-  requireGenerationContext(engine, config);
-  const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
-  const model = engine.model;
-  // Same tokenization LlamaCompletion uses: BOS (when the vocabulary wants one) + the text.
-  const bos = model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
-  const promptTokenList = [...(bos != null ? [bos] : []), ...model.tokenize(prompt, false, bos != null ? 'trimLeadingSpace' : undefined)];
-  const promptTokens = promptTokenList.length;
+/** What a streamed event or an answer carries in its one choice, besides index, logprobs and finish_reason. */
+type ChoiceBody = Record<string, unknown>;
+
+type GenerateOptions = ReturnType<typeof samplingOptions> & { signal: AbortSignal; stopOnAbortSignal: true; onToken(tokens: Token[]): void };
+
+/**
+ * What differs between /v1/completions and /v1/chat/completions, as data: the prompt, how the slot
+ * generates from it, and the shape of each choice. {@link generate} does the rest for both.
+ */
+interface Endpoint {
+  /** `cmpl` or `chatcmpl`: the response id's prefix. */
+  idPrefix: string;
+  body: SamplingRequest & { stream?: boolean | null; stream_options?: { include_usage?: boolean | null } | null };
+  promptTokens: Token[];
+  /** The `object` of a streamed event. */
+  streamObject: string;
+  /** A streamed piece of the answer's text. */
+  textChoice(piece: string): ChoiceBody;
+  /** The empty choice of the stream's final events (the one with finish_reason, the usage one). */
+  endChoice: ChoiceBody;
+  /** A streamed piece of reasoning (thought segments), for endpoints that report it. */
+  reasoningChoice?(piece: string): ChoiceBody;
+  /** The first event of a stream, before any text (chat: the assistant's role). */
+  opening?: ChoiceBody;
+  /** The whole answer of a request that is not streamed. */
+  answer(text: string, reasoning: string): { object: string; choice: ChoiceBody };
+  /** Runs the generation on the slot; text goes to `onText`, reasoning to `onReasoning`. */
+  run(slot: Slot, options: GenerateOptions, onText: (piece: string) => void, onReasoning: (piece: string) => void): Promise<{ metadata: { stopReason: string } }>;
+}
+
+/** Takes a slot, generates, and answers (streamed as SSE or at once) with `usage` and `timings`. */
+async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number, e: Endpoint): Promise<RequestSummary> {
+  const promptTokens = e.promptTokens.length;
   checkPromptFits(promptTokens, engine);
 
   const slot = await acquireSlot(engine);
   const controller = abortOnClose(res, engine, slot);
   const meter = new Meter(receivedAt, slot);
-  const id = `cmpl-${randomUUID()}`;
+  const id = `${e.idPrefix}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
+  const body = e.body;
   const stream = body.stream === true;
   const options = samplingOptions(body, engine.ctxSize);
-  const chunk = (text: string, finish: FinishReason | null) => ({
+  const event = (choice: ChoiceBody, finish: FinishReason | null) => ({
     id,
-    object: 'text_completion',
+    object: e.streamObject,
     created,
     model: config.modelName,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, ...choice, logprobs: null, finish_reason: finish }],
   });
 
   let text = '';
+  let reasoning = '';
   const sse = new SseCoalescer(res);
   const stopper = new AbortController();
   const matcher = new StopMatcher(
     stopList(body.stop),
     (piece) => {
       text += piece;
-      if (stream) sse.push(chunk(piece, null));
+      if (stream) sse.push(event(e.textChoice(piece), null));
     },
     () => stopper.abort(),
   );
+  const onReasoning = (piece: string) => {
+    reasoning += piece;
+    if (stream && e.reasoningChoice) sse.push(event(e.reasoningChoice(piece), null));
+  };
 
   try {
-    if (stream) startSse(res);
-    meter.start(promptTokenList);
-    const result = await slot.completion().generateCompletionWithMeta(prompt, {
-      ...options,
-      signal: AbortSignal.any([controller.signal, stopper.signal]),
-      stopOnAbortSignal: true,
-      // Without context shift generation stops when the slot's context is full (finish "length")
-      // instead of silently dropping the start of the prompt.
-      disableContextShift: true,
-      onToken: (tokens) => meter.token(tokens.length),
-      onTextChunk: (piece) => matcher.push(piece),
-    });
+    if (stream) {
+      startSse(res);
+      if (e.opening) sse.push(event(e.opening, null));
+    }
+    meter.start(e.promptTokens);
+    const result = await e.run(
+      slot,
+      {
+        ...options,
+        signal: AbortSignal.any([controller.signal, stopper.signal]),
+        stopOnAbortSignal: true,
+        onToken: (tokens) => meter.token(tokens.length),
+      },
+      (piece) => matcher.push(piece),
+      onReasoning,
+    );
     matcher.flush();
     sse.flush();
     const timings = meter.finish(promptTokens);
@@ -294,12 +321,13 @@ export async function handleCompletions(
     const finish: FinishReason = !matcher.stopped && result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop';
     const usage = usageOf(promptTokens, meter.tokens);
     if (stream) {
-      await writeSse(res, { ...chunk('', finish), timings, ...(body.stream_options?.include_usage ? {} : { usage }) });
-      if (body.stream_options?.include_usage) await writeSse(res, { ...chunk('', null), choices: [], usage });
+      await writeSse(res, { ...event(e.endChoice, finish), timings, ...(body.stream_options?.include_usage ? {} : { usage }) });
+      if (body.stream_options?.include_usage) await writeSse(res, { ...event(e.endChoice, null), choices: [], usage });
       await writeSse(res, '[DONE]');
       res.end();
     } else {
-      sendJson(res, 200, { ...chunk(text, finish), usage, timings });
+      const { object, choice } = e.answer(text, reasoning);
+      sendJson(res, 200, { ...event(choice, finish), object, usage, timings });
     }
     return summary(200, meter, timings, false, stream);
   } catch (err) {
@@ -314,6 +342,44 @@ export async function handleCompletions(
     engine.slots.release(slot);
   }
 }
+
+/** A generation endpoint's handler, as the server calls it. */
+type GenerationHandler = (req: IncomingMessage, res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number) => Promise<RequestSummary>;
+
+/** Reads the body with `schema`, then refuses another model's name and a model that does not generate. */
+async function readGenerationRequest<T extends { model?: string | null }>(schema: z.ZodType<T>, req: IncomingMessage, engine: Engine, config: LlmWorkerConfig): Promise<T> {
+  const body = validate(schema, await readJson(req, config.maxBodyBytes));
+  checkModelName(body.model, config);
+  requireGenerationContext(engine, config);
+  return body;
+}
+
+/** POST /v1/completions */
+export const handleCompletions: GenerationHandler = async (req, res, engine, config, receivedAt) => {
+  const body: CompletionRequest = await readGenerationRequest(completionRequestSchema, req, engine, config);
+  const prompt = Array.isArray(body.prompt) ? body.prompt[0] : body.prompt;
+  const model = engine.model;
+  // Same tokenization LlamaCompletion uses: BOS (when the vocabulary wants one) + the text.
+  const bos = model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+  const promptTokens = [...(bos != null ? [bos] : []), ...model.tokenize(prompt, false, bos != null ? 'trimLeadingSpace' : undefined)];
+  return generate(res, engine, config, receivedAt, {
+    idPrefix: 'cmpl',
+    body,
+    promptTokens,
+    streamObject: 'text_completion',
+    textChoice: (piece) => ({ text: piece }),
+    endChoice: { text: '' },
+    answer: (text) => ({ object: 'text_completion', choice: { text } }),
+    run: (slot, options, onText) =>
+      slot.completion().generateCompletionWithMeta(prompt, {
+        ...options,
+        // Without context shift generation stops when the slot's context is full (finish "length")
+        // instead of silently dropping the start of the prompt.
+        disableContextShift: true,
+        onTextChunk: onText,
+      }),
+  });
+};
 
 /** OpenAI messages -> node-llama-cpp chat history, ending with the (empty) response to generate. */
 function toHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
@@ -334,110 +400,32 @@ function toHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
 }
 
 /** POST /v1/chat/completions */
-export async function handleChatCompletions(
-  req: IncomingMessage,
-  res: ServerResponse,
-  engine: Engine,
-  config: LlmWorkerConfig,
-  receivedAt: number,
-): Promise<RequestSummary> {
-  const body: ChatRequest = validate(chatRequestSchema, await readJson(req, config.maxBodyBytes));
-  checkModelName(body.model, config);
-  requireGenerationContext(engine, config);
+export const handleChatCompletions: GenerationHandler = async (req, res, engine, config, receivedAt) => {
+  const body: ChatRequest = await readGenerationRequest(chatRequestSchema, req, engine, config);
   const history = toHistory(body.messages);
-  const promptTokenList = engine.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(engine.model.tokenizer);
-  const promptTokens = promptTokenList.length;
-  checkPromptFits(promptTokens, engine);
-
-  const slot = await acquireSlot(engine);
-  const controller = abortOnClose(res, engine, slot);
-  const meter = new Meter(receivedAt, slot);
-  const id = `chatcmpl-${randomUUID()}`;
-  const created = Math.floor(Date.now() / 1000);
-  const stream = body.stream === true;
-  const options = samplingOptions(body, engine.ctxSize);
-  const chunk = (delta: Record<string, string>, finish: FinishReason | null) => ({
-    id,
-    object: 'chat.completion.chunk',
-    created,
-    model: config.modelName,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  const promptTokens = engine.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(engine.model.tokenizer);
+  return generate(res, engine, config, receivedAt, {
+    idPrefix: 'chatcmpl',
+    body,
+    promptTokens,
+    streamObject: 'chat.completion.chunk',
+    textChoice: (piece) => ({ delta: { content: piece } }),
+    endChoice: { delta: {} },
+    // Thought segments of reasoning models go out as `reasoning_content`, as llama-server does.
+    reasoningChoice: (piece) => ({ delta: { reasoning_content: piece } }),
+    opening: { delta: { role: 'assistant', content: '' } },
+    answer: (content, reasoning) => ({
+      object: 'chat.completion',
+      choice: { message: { role: 'assistant', content, ...(reasoning ? { reasoning_content: reasoning } : {}) } },
+    }),
+    run: (slot, options, onText, onReasoning) =>
+      slot.chat(engine.chatWrapper).generateResponse(history, {
+        ...options,
+        onResponseChunk: (c: LlamaChatResponseChunk) => {
+          if (!c.text) return;
+          if (c.type === undefined) onText(c.text);
+          else if (c.segmentType === 'thought') onReasoning(c.text);
+        },
+      }),
   });
-
-  let content = '';
-  let reasoning = '';
-  const sse = new SseCoalescer(res);
-  const stopper = new AbortController();
-  const matcher = new StopMatcher(
-    stopList(body.stop),
-    (piece) => {
-      content += piece;
-      if (stream) sse.push(chunk({ content: piece }, null));
-    },
-    () => stopper.abort(),
-  );
-
-  try {
-    if (stream) {
-      startSse(res);
-      sse.push(chunk({ role: 'assistant', content: '' }, null));
-    }
-    meter.start(promptTokenList);
-    const result = await slot.chat(engine.chatWrapper).generateResponse(history, {
-      ...options,
-      signal: AbortSignal.any([controller.signal, stopper.signal]),
-      stopOnAbortSignal: true,
-      onToken: (tokens) => meter.token(tokens.length),
-      onResponseChunk: (c: LlamaChatResponseChunk) => {
-        if (!c.text) return;
-        if (c.type === undefined) matcher.push(c.text);
-        else if (c.segmentType === 'thought') {
-          // Thought segments of reasoning models go out as `reasoning_content`, as llama-server does.
-          reasoning += c.text;
-          if (stream) sse.push(chunk({ reasoning_content: c.text }, null));
-        }
-      },
-    });
-    matcher.flush();
-    sse.flush();
-    const timings = meter.finish(promptTokens);
-    const cancelled = controller.signal.aborted;
-    if (cancelled) return summary(499, meter, timings, true, stream);
-    const finish: FinishReason = !matcher.stopped && result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop';
-    const usage = usageOf(promptTokens, meter.tokens);
-    if (stream) {
-      await writeSse(res, { ...chunk({}, finish), timings, ...(body.stream_options?.include_usage ? {} : { usage }) });
-      if (body.stream_options?.include_usage) await writeSse(res, { ...chunk({}, null), choices: [], usage });
-      await writeSse(res, '[DONE]');
-      res.end();
-    } else {
-      sendJson(res, 200, {
-        id,
-        object: 'chat.completion',
-        created,
-        model: config.modelName,
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content, ...(reasoning ? { reasoning_content: reasoning } : {}) },
-            logprobs: null,
-            finish_reason: finish,
-          },
-        ],
-        usage,
-        timings,
-      });
-    }
-    return summary(200, meter, timings, false, stream);
-  } catch (err) {
-    if (stream) {
-      sse.flush();
-      await failStream(res, err);
-      return { status: 500, note: `stream failed: ${(err as Error).message}` };
-    }
-    throw err;
-  } finally {
-    sse.close();
-    engine.slots.release(slot);
-  }
-}
+};

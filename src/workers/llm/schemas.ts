@@ -62,7 +62,6 @@ export const embeddingRequestSchema = z.object({
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
-export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
 /** Validates a parsed JSON body; failures are a 400 naming the first bad field. */

@@ -1,7 +1,7 @@
 /** Page object for the Voice page: chain problems and their Start buttons, the session, the turns. */
 import type { Locator, Page } from 'playwright-core';
 
-/** window.__aimaVoiceStats, as the page defines it. */
+/** The session's counters, which the page exposes as window.__aimaVoiceStats when opened with `?voice-stats`. */
 export type { VoiceStats } from '../../../src/renderer/src/features/voice/voice-stats.js';
 import type { VoiceStats } from '../../../src/renderer/src/features/voice/voice-stats.js';
 

@@ -1,6 +1,7 @@
 /** `aima model fit NAME [--ctx N] [--gpu I] [--cache-type T] [--parallel N] [--json]`: will it fit, why, what to change. */
 import type { Command } from 'commander';
-import { fitCacheTypes, type ModelFit } from '../../../shared/contract/index.js';
+import type { ModelFit } from '../../../shared/contract/index.js';
+import { fitCacheTypes } from '../../../shared/contract/enums.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, output, withConnection } from '../../context.js';
 import { size } from './format.js';

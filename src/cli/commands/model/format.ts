@@ -1,7 +1,8 @@
 /** How models look on the terminal: a table row, and the detail view of `aima model show`. */
 import type { ModelSummary } from '../../../shared/contract/index.js';
 
-import { formatBytes as size, modelBrief as brief } from '../../../shared/model-format.js';
+import { formatBytes as size } from '../../../shared/format-bytes.js';
+import { modelBrief as brief } from '../../../shared/model-format.js';
 
 /** Sizes and one-line summaries are shared with the UI. */
 export { size, brief };

@@ -1,7 +1,7 @@
 /** `aima model …`: the model library. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { modelKinds, type ModelKind } from '../../../shared/contract/index.js';
+import { modelKinds, type ModelKind } from '../../../shared/contract/enums.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, output, withConnection } from '../../context.js';
 import { withProgress } from '../../progress.js';

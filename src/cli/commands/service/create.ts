@@ -1,6 +1,6 @@
 /** `aima service create NAME --model M --engine E [...]`: define a service (does not start it). */
 import type { Command } from 'commander';
-import { devices, type Device } from '../../../shared/contract/index.js';
+import { devices, type Device } from '../../../shared/contract/enums.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, output, withConnection } from '../../context.js';
 import { intOption, stateLine } from './format.js';

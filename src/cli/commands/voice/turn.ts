@@ -7,12 +7,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { VoiceTimeline } from '../../../shared/contract/voice.js';
-import { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VOICE_INPUT_SAMPLE_RATE, VoiceCoreMessage, type VoiceAudioMessage, type VoiceClientMessage } from '../../../shared/contract/voice-socket.js';
+import type { VoiceAudioMessage, VoiceClientMessage } from '../../../shared/contract/voice-socket.js';
+import { VOICE_INPUT_SAMPLE_RATE } from '../../../shared/contract/enums.js';
 import { AimaError } from '../../../shared/errors.js';
-import { readWav, writeWav } from '../../../workers/common/audio/wav.js';
-import { resample, toMono } from '../../../workers/common/audio/resample.js';
 import { action, cliContext, connect, output } from '../../context.js';
 import { ensureRunning } from './services.js';
 
@@ -50,6 +49,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runTurn(opts: Opts): Promise<void> {
   if (!opts.in) throw new AimaError('bad-request', 'Give the question with --in FILE.wav.', 'e.g. `aima voice --in question.wav --out answer.wav`, or `aima voice setup` first.');
+  // Loaded here, not with the CLI: only a voice turn needs them.
+  const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { readWav, writeWav }, { resample, toMono }] = await Promise.all([
+    import('ws'),
+    import('../../../shared/contract/voice-socket.js'),
+    import('../../../workers/common/audio/wav.js'),
+    import('../../../workers/common/audio/resample.js'),
+  ]);
   let audio: Float32Array;
   try {
     const wav = readWav(readFileSync(opts.in));
@@ -65,7 +71,7 @@ async function runTurn(opts: Opts): Promise<void> {
     if (models.some((m) => !m)) throw new AimaError('bad-request', 'The voice chain is not set up.', 'Run `aima voice setup` first.');
     await ensureRunning(conn, models as string[]);
 
-    const ws = new WebSocket(`${conn.info.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${conn.token}` } });
+    const ws = new WebSocketClass(`${conn.info.url.replace(/^http/, 'ws')}/api/voice`, { headers: { authorization: `Bearer ${conn.token}` } });
     const pcm: Buffer[] = [];
     let sampleRate = 0;
     let heard = false;

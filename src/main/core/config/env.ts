@@ -39,7 +39,6 @@ export const envSpecs = {
   NO_PROXY: { description: 'Hosts reached without the proxy: comma-separated names, .suffixes, host:port, or * for all' },
   AIMA_UPLOAD_BUDGET_MB: { description: 'Total MB of audio uploads the gateway takes in at once; beyond it uploads get 429 (default 1024)' },
   AIMA_WORKER_LOAD_DELAY_MS: { description: 'Tests: milliseconds an embedded worker (llm, asr, tts) waits after listening before it loads its model, so its loading phase can be observed; read by src/workers/common/worker-server.ts' },
-  AIMA_DOWNLOAD_THREAD: { description: "0 runs download transfers on the core's event loop instead of their own thread (diagnostics and benchmarks; default 1)" },
   ...dockerLimits('AIMA_VLLM', 'vLLM'),
   ...dockerLimits('AIMA_SGLANG', 'SGLang'),
   ...dockerLimits('AIMA_LLAMA_CPP', 'llama.cpp server (Docker)'),

@@ -6,6 +6,7 @@
  * estimator can replace it without touching the downloader.
  */
 import type { FitHint } from '../../../shared/contract/index.js';
+import { formatBytes } from '../../../shared/format-bytes.js';
 
 export interface MemoryBudget {
   ramBytes: number;
@@ -13,12 +14,11 @@ export interface MemoryBudget {
   gpuFreeBytes?: number;
 }
 
-const gib = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
 
 export function sizeFitHint(sizeBytes: number, m: MemoryBudget): FitHint {
   const need = sizeBytes * 1.2;
-  if (m.gpuFreeBytes !== undefined && need <= m.gpuFreeBytes) return { kind: 'fits', message: `Fits on the GPU (~${gib(need)} of ${gib(m.gpuFreeBytes)} free).` };
-  if (need <= m.ramBytes * 0.6) return { kind: 'fits', message: `Fits in RAM (~${gib(need)} of ${gib(m.ramBytes)})${m.gpuFreeBytes !== undefined ? ', partly offloaded to the GPU' : ''}.` };
-  if (need <= m.ramBytes * 0.9) return { kind: 'tight', message: `Tight: needs ~${gib(need)} of ${gib(m.ramBytes)} RAM.` };
-  return { kind: 'too-big', message: `Too big: needs ~${gib(need)}, this machine has ${gib(m.ramBytes)} RAM.` };
+  if (m.gpuFreeBytes !== undefined && need <= m.gpuFreeBytes) return { kind: 'fits', message: `Fits on the GPU (~${formatBytes(need)} of ${formatBytes(m.gpuFreeBytes)} free).` };
+  if (need <= m.ramBytes * 0.6) return { kind: 'fits', message: `Fits in RAM (~${formatBytes(need)} of ${formatBytes(m.ramBytes)})${m.gpuFreeBytes !== undefined ? ', partly offloaded to the GPU' : ''}.` };
+  if (need <= m.ramBytes * 0.9) return { kind: 'tight', message: `Tight: needs ~${formatBytes(need)} of ${formatBytes(m.ramBytes)} RAM.` };
+  return { kind: 'too-big', message: `Too big: needs ~${formatBytes(need)}, this machine has ${formatBytes(m.ramBytes)} RAM.` };
 }

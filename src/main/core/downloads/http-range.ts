@@ -24,12 +24,12 @@ const agentOpts = { keepAlive: true, maxSockets: 16 };
 const httpAgent = new http.Agent(agentOpts);
 const httpsAgent = new https.Agent(agentOpts);
 
-function send(url: string, method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
+async function send(url: string, method: 'HEAD' | 'GET', headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<http.IncomingMessage> {
+  const u = new URL(url);
+  const route = proxyFor(u);
+  const agent = route ? await proxyAgent(route, u) : u.protocol === 'https:' ? httpsAgent : httpAgent;
   return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const route = proxyFor(u);
     const mod = u.protocol === 'https:' ? https : http;
-    const agent = route ? proxyAgent(route, u) : u.protocol === 'https:' ? httpsAgent : httpAgent;
     // Through a proxy, a failure to connect is most often the proxy's: the message names it and its variable.
     const where = route ? `${u.host} through ${describeProxy(route)}` : u.host;
     const req = mod.request(u, { method, headers: { 'user-agent': 'aima', ...headers }, agent, signal });

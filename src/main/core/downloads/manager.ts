@@ -52,11 +52,8 @@ export interface DownloadManagerOptions {
   freeBytes?: (dir: string) => Promise<number>;
   /** A size-based fit hint for GGUF variants (hardware/fit needs model facts a listing lacks). */
   fitVerdict?: (sizeBytes: number) => FitHint;
-  /**
-   * The built transfer thread (`out/threads/download-transfer.mjs`); null or missing runs the
-   * transfer on the core's event loop instead (slower at GB/s, same behaviour).
-   */
-  transferThread?: string | null;
+  /** The transfer thread's script (`out/threads/download-transfer.mjs`, built by scripts/build-node.mjs). */
+  transferThread: string;
   log?: (line: string) => void;
 }
 
@@ -345,7 +342,7 @@ export class DownloadManager {
       return job.chunks.reduce((s, c) => s + c.written, 0);
     };
     // One per job: the transfer thread starts with the job's first file and ends with the job.
-    const transfers = createTransfers(this.o.transferThread ?? null);
+    const transfers = createTransfers(this.o.transferThread);
     let persisting = Promise.resolve();
     const persist = () =>
       (persisting = persisting.then(async () => {

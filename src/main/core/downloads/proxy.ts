@@ -12,10 +12,9 @@
  * node:http, whose extra CPU does not matter at a proxy's speed.
  */
 import type http from 'node:http';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import { createRequire } from 'node:module';
 import { getProxyForUrl } from 'proxy-from-env';
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import type * as Undici from 'undici';
 import { TransferError } from './transfer-error.js';
 
 export interface ProxyRoute {
@@ -62,30 +61,41 @@ const redact = (raw: string) => raw.replace(/\/\/[^/@]*@/, '//***@');
 
 const agents = new Map<string, http.Agent>();
 
-/** A keep-alive node:http agent that reaches `target` through the route's proxy: a CONNECT tunnel for https, absolute-form requests for http. */
-export function proxyAgent(route: ProxyRoute, target: URL): http.Agent {
+/**
+ * A keep-alive node:http agent that reaches `target` through the route's proxy: a CONNECT tunnel
+ * for https, absolute-form requests for http. The agent modules load with the first proxied
+ * request, not with the core.
+ */
+export async function proxyAgent(route: ProxyRoute, target: URL): Promise<http.Agent> {
   const key = `${target.protocol} ${route.proxy.href}`;
   let agent = agents.get(key);
   if (!agent) {
     const opts = { keepAlive: true, maxSockets: 16 };
-    agent = target.protocol === 'https:' ? new HttpsProxyAgent(route.proxy, opts) : new HttpProxyAgent(route.proxy, opts);
+    agent =
+      target.protocol === 'https:'
+        ? new (await import('https-proxy-agent')).HttpsProxyAgent(route.proxy, opts)
+        : new (await import('http-proxy-agent')).HttpProxyAgent(route.proxy, opts);
+    // Two first requests may both have waited for the import: the first agent made is kept.
+    agent = agents.get(key) ?? agent;
     agents.set(key, agent);
   }
   return agent;
 }
 
-const dispatchers = new Map<string, ProxyAgent>();
+const dispatchers = new Map<string, Undici.ProxyAgent>();
 
 /** fetch through the route's proxy (Node 20's own fetch ignores the variables), or Node's fetch for a direct connection. */
 export function fetchVia(route: ProxyRoute | null, url: string, init?: RequestInit): Promise<Response> {
   if (!route) return fetch(url, init);
+  // undici is slow to load, and only a proxied Hub request needs it: loaded here, not with the core.
+  const undici = createRequire(import.meta.url)('undici') as typeof Undici;
   let dispatcher = dispatchers.get(route.proxy.href);
   if (!dispatcher) {
     // proxyTunnel false: http URLs go as absolute-form requests, as http-proxy-agent sends them (a
     // proxy may allow CONNECT to port 443 only); https ones still go through a CONNECT tunnel.
-    dispatcher = new ProxyAgent({ uri: route.proxy.href, proxyTunnel: false });
+    dispatcher = new undici.ProxyAgent({ uri: route.proxy.href, proxyTunnel: false });
     dispatchers.set(route.proxy.href, dispatcher);
   }
   // undici's fetch with undici's dispatcher: Node's bundled fetch may be another undici version.
-  return undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher }) as unknown as Promise<Response>;
+  return undici.fetch(url, { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher }) as unknown as Promise<Response>;
 }

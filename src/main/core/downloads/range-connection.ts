@@ -2,8 +2,7 @@
  * One HTTP/1.1 connection that GETs byte ranges straight into memory it owns, for the download
  * transfer. node:http reads each socket piece into a fresh buffer and its parser copies the body
  * into another (`Buffer::Copy` in `on_body`): at GB/s those allocations and copies cost more CPU
- * than the rest of the transfer (bench/downloads.mjs: 0.6 user CPU s per GiB on the transfer
- * thread). Here the socket reads (`onread`, also under TLS) land in one of two 1 MiB buffers, a
+ * than the rest of the transfer (docs/downloads.md has the measurements). Here the socket reads (`onread`, also under TLS) land in one of two 1 MiB buffers, a
  * read at a time appended after the last, and a full buffer goes to the sink as it is: no copy and
  * no allocation per read, one file write per MiB.
  *

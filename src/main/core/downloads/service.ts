@@ -15,7 +15,7 @@ import type { Db } from '../store/database.js';
 import { DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import { sizeFitHint } from './fit-hint.js';
 import { HubClient } from './hub.js';
-import { loadStarters } from './index.js';
+import { loadStarters } from './starters.js';
 import { DownloadManager, type DownloadManagerOptions } from './manager.js';
 
 export type DownloadsApi = Pick<
@@ -38,15 +38,14 @@ export interface DownloadsDeps {
 
 const TOKEN_KEY = 'huggingface-token';
 
-/** The transfer thread's script (built by scripts/build-node.mjs beside the CLI, for the Electron build too), or null for the event loop. */
-export function transferThreadEntry(env: Env, appRoot: string, warn: (line: string) => void): string | null {
-  const flag = env.AIMA_DOWNLOAD_THREAD ?? '1';
-  if (flag !== '0' && flag !== '1') throw new Error(`AIMA_DOWNLOAD_THREAD must be 0 or 1, got "${flag}". Unset it to use the download thread.`);
-  if (flag === '0') return null;
+/**
+ * The transfer thread's script (built by scripts/build-node.mjs beside the CLI, for the Electron
+ * build too). A missing one is said at start; downloads then fail with the same line.
+ */
+export function transferThreadEntry(appRoot: string, warn: (line: string) => void): string {
   const entry = path.join(appRoot, 'out', 'threads', 'download-transfer.mjs');
-  if (existsSync(entry)) return entry;
-  warn(`${entry} is missing (build with \`npm run build\`); downloads run on the core's event loop, slower at high speed`);
-  return null;
+  if (!existsSync(entry)) warn(`${entry} is missing (build with \`npm run build\`); downloads fail until it is built`);
+  return entry;
 }
 
 export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager; api: DownloadsApi; close(): Promise<void> } {
@@ -61,7 +60,7 @@ export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager
     hfDir: path.join(deps.paths.models, 'hf'),
     emit: (s) => deps.events.emit('download.progress', s),
     fitVerdict: (size) => sizeFitHint(size, { ramBytes: os.totalmem() }),
-    transferThread: transferThreadEntry(deps.env, deps.appRoot, (line) => process.stderr.write(`aima: ${line}\n`)),
+    transferThread: transferThreadEntry(deps.appRoot, (line) => process.stderr.write(`aima: ${line}\n`)),
     log: (line) => process.stderr.write(`aima: ${line}\n`),
     ...deps.tuning,
   });

@@ -1,14 +1,14 @@
 /**
  * Runs file transfers (transfer.ts) on a worker thread, one per running download. The transfer's
  * CPU (reads, writes, at GB/s a core's worth) then never holds the event loop that also serves
- * the API, the gateway and voice, and what it allocates is marked in a small heap of its own: with
- * node:http on the core's thread the same transfer cost 1.8-1.9 CPU s per GiB beside a small heap,
- * 2.7-2.9 beside the core's ~600k objects. Progress crosses in shared memory (file-progress.ts);
- * messages carry only starts, retries and ends.
+ * the API, the gateway and voice, and what it allocates is marked in a small heap of its own
+ * rather than beside the core's objects (docs/downloads.md has the measurements). Progress crosses
+ * in shared memory (file-progress.ts); messages carry only starts, retries and ends.
  *
- * Without a built thread entry (tests of the source, a build that lacks it) the same transfer runs
- * in-process: `inProcessTransfers`.
+ * The thread's script is the bundle scripts/build-node.mjs writes (out/threads/download-transfer.mjs);
+ * tests and benchmarks run the same script, so there is one transfer path.
  */
+import { existsSync } from 'node:fs';
 import { parentPort, Worker } from 'node:worker_threads';
 import { FileProgress, type ChunkSpan } from './file-progress.js';
 import { TransferError } from './transfer-error.js';
@@ -18,21 +18,16 @@ type ToThread = { type: 'run'; id: number; plan: TransferPlan; chunks: ChunkSpan
 type WireError = { kind: 'disk-full' | 'transfer' | 'error'; message: string; retryable?: boolean; status?: number };
 type FromThread = { type: 'retry'; id: number; message: string; attempt: number; delayMs: number } | { type: 'done'; id: number; error?: WireError };
 
-/** Runs file transfers somewhere: on a thread, or in-process. One per download job. */
+/** Runs file transfers on the download thread. One per download job. */
 export interface Transfers {
   /** Resolves when every chunk is written; rejects with the signal's reason once it aborted (after the writes stopped). */
   run(plan: TransferPlan, progress: FileProgress, signal: AbortSignal, hooks: TransferHooks): Promise<void>;
   close(): Promise<void>;
 }
 
-export const inProcessTransfers = (): Transfers => ({
-  run: (plan, progress, signal, hooks) => transferFile(plan, progress, signal, hooks),
-  close: async () => undefined,
-});
-
-/** Transfers on a thread started from `entry` (out/threads/download-transfer.mjs, checked by the caller), or in-process without one. */
-export function createTransfers(entry: string | null): Transfers {
-  return entry ? new ThreadTransfers(entry) : inProcessTransfers();
+/** Transfers on a thread started from `entry` (out/threads/download-transfer.mjs). */
+export function createTransfers(entry: string): Transfers {
+  return new ThreadTransfers(entry);
 }
 
 function toWire(err: unknown): WireError {
@@ -61,7 +56,7 @@ export function serveTransferThread(): void {
     running.set(m.id, controller);
     const progress = new FileProgress(m.chunks, m.progress);
     const hooks: TransferHooks = { onRetry: (message, attempt, delayMs) => port.postMessage({ type: 'retry', id: m.id, message, attempt, delayMs } satisfies FromThread) };
-    transferFile(m.plan, progress, controller.signal, hooks, { blockingWrites: true }).then(
+    transferFile(m.plan, progress, controller.signal, hooks).then(
       () => port.postMessage({ type: 'done', id: m.id } satisfies FromThread),
       (err: unknown) => port.postMessage({ type: 'done', id: m.id, error: toWire(err) } satisfies FromThread),
     ).finally(() => running.delete(m.id));
@@ -103,6 +98,8 @@ class ThreadTransfers implements Transfers {
 
   run(plan: TransferPlan, progress: FileProgress, signal: AbortSignal, hooks: TransferHooks): Promise<void> {
     if (signal.aborted) return Promise.reject(signal.reason);
+    // A missing bundle is a build problem, not a network one: retrying cannot help.
+    if (!existsSync(this.entry)) return Promise.reject(new TransferError(`${this.entry} is missing (build with \`npm run build\`)`, false));
     const worker = this.thread();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@
  * each write reaches the page cache.
  */
 import { writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { fetchRange } from './http-range.js';
 import type { FileProgress } from './file-progress.js';
 import { RangeConnection, type BodySink } from './range-connection.js';
@@ -37,15 +37,6 @@ export interface TransferHooks {
   onRetry(message: string, attempt: number, delayMs: number): void;
 }
 
-export interface TransferOptions {
-  /**
-   * Write with blocking calls. Right on the transfer thread, which has nothing else to do while a
-   * write copies into the page cache (it skips the thread pool's hand-offs: ~0.2 CPU s per GiB
-   * less); never on the core's event loop.
-   */
-  blockingWrites?: boolean;
-}
-
 /** The disk filled up (ENOSPC, EDQUOT, or a short write with nothing more accepted). */
 export class DiskFullError extends Error {
   constructor() {
@@ -70,18 +61,6 @@ function writeAllSync(fd: number, bytes: Buffer, at: number): void {
   }
 }
 
-async function writeAll(fh: FileHandle, bytes: Buffer, at: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    let n: number;
-    try {
-      n = (await fh.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
-    } catch (e) {
-      throw diskError(e);
-    }
-    if (n <= 0) throw new DiskFullError();
-    done += n;
-  }
-}
 
 /**
  * The same range through node:http, for a body RangeConnection does not read (chunked): its
@@ -111,38 +90,24 @@ async function fetchRangeGathered(url: string, start: number, end: number, opts:
   }
 }
 
-export async function transferFile(plan: TransferPlan, progress: FileProgress, signal: AbortSignal, hooks: TransferHooks, opts: TransferOptions = {}): Promise<void> {
+/**
+ * Downloads the unfinished chunks of one file into its partial file. It runs on the transfer
+ * thread (transfer-thread.ts), which has nothing else to do while a write copies into the page
+ * cache, so writes are blocking calls: one at a time, with no thread-pool hand-offs, and never
+ * on the core's event loop.
+ */
+export async function transferFile(plan: TransferPlan, progress: FileProgress, signal: AbortSignal, hooks: TransferHooks): Promise<void> {
   const chunks = progress.chunks;
   const queue = chunks.map((_, i) => i).filter((i) => progress.get(i) < chunks[i]!.length);
   if (queue.length === 0) return;
   const fh = await open(plan.partPath, 'r+');
-  // One write in flight per file: parallel pwrite calls on one file contend for its inode lock in
-  // the kernel (perf with 4 connections: ~11 % of the download's CPU spinning in
-  // rwsem_spin_on_owner); in turn they cost nothing in throughput, the page cache copy is the work.
-  // Blocking writes are one at a time anyway.
-  let writing: Promise<unknown> = Promise.resolve();
-  // After a failed write nothing queued behind it may land: the written counts mean "contiguous from the chunk's start".
-  let writeFailure: unknown = null;
-  const write = (idx: number, bytes: Buffer, at: number): Promise<void> | undefined => {
-    if (opts.blockingWrites) {
-      writeAllSync(fh.fd, bytes, at);
-      progress.add(idx, bytes.length);
-      return undefined;
-    }
-    const done = writing
-      .then(() => {
-        if (writeFailure) throw writeFailure;
-        return writeAll(fh, bytes, at);
-      })
-      .then(
-        () => progress.add(idx, bytes.length),
-        (e: unknown) => {
-          writeFailure ??= e;
-          throw e;
-        },
-      );
-    writing = done.catch(() => undefined);
-    return done;
+  // Blocking writes are one in flight per file: parallel pwrite calls on one file would contend
+  // for its inode lock in the kernel, and the page cache copy is the work either way. A failed
+  // write throws before its bytes are counted: the written counts mean "contiguous from the chunk's start".
+  const write = (idx: number, bytes: Buffer, at: number): undefined => {
+    writeAllSync(fh.fd, bytes, at);
+    progress.add(idx, bytes.length);
+    return undefined;
   };
   const retryHooks = { progress: () => progress.total(), onRetry: hooks.onRetry };
   // The first connection to fail for good stops the others: nothing keeps fetching for a file
@@ -193,7 +158,6 @@ export async function transferFile(plan: TransferPlan, progress: FileProgress, s
       ),
     );
   } finally {
-    await writing;
     await fh.close();
   }
   if (signal.aborted) throw signal.reason;

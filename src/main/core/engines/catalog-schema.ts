@@ -176,5 +176,4 @@ export const DockerEngine = z
 
 export const EngineEntry = z.discriminatedUnion('runtime', [NativeEngine, DockerEngine]);
 export type EngineEntry = z.infer<typeof EngineEntry>;
-export type NativeEngineEntry = z.infer<typeof NativeEngine>;
 export type DockerEngineEntry = z.infer<typeof DockerEngine>;

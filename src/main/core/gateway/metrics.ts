@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics of the gateway (prom-client, its own registry so tests and several cores in
  * one process never share counters): requests, latency, time to first token, tokens/s and the
- * queue, per model.
+ * queue, per model. prom-client loads with the first request or scrape, not with the core.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 
 export interface QueueView {
   model: string;
@@ -11,13 +13,24 @@ export interface QueueView {
   inFlight: number;
 }
 
+/** The instruments, made on first use: prom-client is slow to load and the core answers before any /v1 request. */
+interface Instruments {
+  registry: Registry;
+  requests: Counter<'model' | 'endpoint' | 'status'>;
+  duration: Histogram<'model' | 'endpoint'>;
+  ttft: Histogram<'model'>;
+  tokensPerSecond: Histogram<'model'>;
+  tokens: Counter<'model'>;
+}
+
 export class GatewayMetrics {
-  readonly registry = new Registry();
-  readonly requests: Counter<'model' | 'endpoint' | 'status'>;
-  readonly duration: Histogram<'model' | 'endpoint'>;
-  readonly ttft: Histogram<'model'>;
-  readonly tokensPerSecond: Histogram<'model'>;
-  readonly tokens: Counter<'model'>;
+  private made: Instruments | null = null;
+
+  constructor(private readonly queues: () => QueueView[]) {}
+
+  get registry(): Registry {
+    return this.instruments().registry;
+  }
 
   /**
    * Per-request recording through cached label children: prom-client hashes a labels object on
@@ -36,42 +49,48 @@ export class GatewayMetrics {
 
   /** One answered request. `model` is '' when none was named. */
   request(model: string, endpoint: string, status: number, seconds: number | null): void {
-    this.child(`r\0${model}\0${endpoint}\0${status}`, () => this.requests.labels({ model, endpoint, status: String(status) })).inc();
-    if (model && seconds !== null) this.child(`d\0${model}\0${endpoint}`, () => this.duration.labels({ model, endpoint })).observe(seconds);
+    const m = this.instruments();
+    this.child(`r\0${model}\0${endpoint}\0${status}`, () => m.requests.labels({ model, endpoint, status: String(status) })).inc();
+    if (model && seconds !== null) this.child(`d\0${model}\0${endpoint}`, () => m.duration.labels({ model, endpoint })).observe(seconds);
   }
 
   /** What a forwarded answer produced. */
   generation(model: string, ttftSeconds: number | null, tokens: number | null, tokensPerSecond: number | null): void {
-    if (ttftSeconds !== null) this.child(`t\0${model}`, () => this.ttft.labels({ model })).observe(ttftSeconds);
-    if (tokens) this.child(`n\0${model}`, () => this.tokens.labels({ model })).inc(tokens);
-    if (tokensPerSecond) this.child(`s\0${model}`, () => this.tokensPerSecond.labels({ model })).observe(tokensPerSecond);
+    const m = this.instruments();
+    if (ttftSeconds !== null) this.child(`t\0${model}`, () => m.ttft.labels({ model })).observe(ttftSeconds);
+    if (tokens) this.child(`n\0${model}`, () => m.tokens.labels({ model })).inc(tokens);
+    if (tokensPerSecond) this.child(`s\0${model}`, () => m.tokensPerSecond.labels({ model })).observe(tokensPerSecond);
   }
 
-  constructor(queues: () => QueueView[]) {
-    const registers = [this.registry];
-    this.requests = new Counter({ name: 'aima_gateway_requests_total', help: 'Requests answered by the gateway', labelNames: ['model', 'endpoint', 'status'], registers });
-    this.duration = new Histogram({
+  private instruments(): Instruments {
+    if (this.made) return this.made;
+    const { Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+    const queues = this.queues;
+    const registry = new Registry();
+    const registers = [registry];
+    const requests = new Counter({ name: 'aima_gateway_requests_total', help: 'Requests answered by the gateway', labelNames: ['model', 'endpoint', 'status'] as const, registers });
+    const duration = new Histogram({
       name: 'aima_gateway_request_duration_seconds',
       help: 'Time from request to the end of the response',
-      labelNames: ['model', 'endpoint'],
+      labelNames: ['model', 'endpoint'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    this.ttft = new Histogram({
+    const ttft = new Histogram({
       name: 'aima_gateway_time_to_first_token_seconds',
       help: 'Time from request to the first streamed byte of the answer',
-      labelNames: ['model'],
+      labelNames: ['model'] as const,
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     });
-    this.tokensPerSecond = new Histogram({
+    const tokensPerSecond = new Histogram({
       name: 'aima_gateway_tokens_per_second',
       help: 'Generated tokens per second of generation time, per request',
-      labelNames: ['model'],
+      labelNames: ['model'] as const,
       buckets: [1, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560],
       registers,
     });
-    this.tokens = new Counter({ name: 'aima_gateway_generated_tokens_total', help: 'Generated tokens', labelNames: ['model'], registers });
+    const tokens = new Counter({ name: 'aima_gateway_generated_tokens_total', help: 'Generated tokens', labelNames: ['model'] as const, registers });
     new Gauge({
       name: 'aima_gateway_queue_depth',
       help: 'Requests waiting for a slot',
@@ -92,5 +111,7 @@ export class GatewayMetrics {
         for (const q of queues()) this.set({ model: q.model }, q.inFlight);
       },
     });
+    this.made = { registry, requests, duration, ttft, tokensPerSecond, tokens };
+    return this.made;
   }
 }

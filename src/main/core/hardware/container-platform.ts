@@ -2,7 +2,8 @@
  * Is Docker usable, and can it run GPU containers? Asks the daemon for its version and `info`, and
  * turns each way it can fail into a closed reason with a fix the user can act on.
  */
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 
 /** The two daemon calls used; dockerode's client satisfies it, tests may pass a stub. */
 export interface DockerLike {
@@ -74,9 +75,14 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
   return { host: url.hostname, port: url.port || (tls ? '2376' : '2375'), protocol: tls ? 'https' : 'http' };
 }
 
-/** A dockerode client for DOCKER_HOST (or the default socket when unset). */
+/**
+ * A dockerode client for DOCKER_HOST (or the default socket when unset). dockerode is loaded here,
+ * on the first call, not with this module: it is slow to load and most starts of the core do not
+ * talk to Docker before their first answer.
+ */
 export function createDockerClient(dockerHost?: string): Docker {
-  return new Docker(dockerOptionsFromHost(dockerHost));
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+  return new Dockerode(dockerOptionsFromHost(dockerHost));
 }
 
 /** Names the endpoint a client talks to, for messages. */

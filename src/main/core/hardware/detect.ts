@@ -3,7 +3,7 @@
  * probe status), CPU, RAM, OS and free disk at the data directory. Never throws: a part that could
  * not be read is absent and the reason is in `gpuProbes` or `errors`.
  */
-import si from 'systeminformation';
+import { createRequire } from 'node:module';
 import type { GpuInfo, GpuVendor, HardwareReport, ProbeStatus } from './types.js';
 import { probeNvidia } from './nvidia-smi.js';
 import { probeRocm } from './rocm-smi.js';
@@ -45,7 +45,8 @@ async function settle<T>(what: string, p: Promise<T>, errors: string[]): Promise
 export async function detectHardware(options: DetectHardwareOptions): Promise<HardwareReport> {
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const sys: SystemInformationLike = options.systemInformation ?? (si as unknown as SystemInformationLike);
+  // Loaded on the first detection, not with the core: most starts answer requests long before one.
+  const sys: SystemInformationLike = options.systemInformation ?? (createRequire(import.meta.url)('systeminformation') as SystemInformationLike);
   const errors: string[] = [];
 
   // systeminformation's graphics() runs alongside the vendor tools; its timing is its own.

@@ -24,7 +24,7 @@ import type { Env } from '../config/env.js';
 import type { CoreEvents } from '../events.js';
 import type { GgufMetadata, HfSafetensorsMetadata } from '../models/detect/types.js';
 import type { GpuRef } from '../services/guards.js';
-import { checkContainerPlatform, createDockerClient, type ContainerPlatform, type DockerLike } from './container-platform.js';
+import { checkContainerPlatform, createDockerClient, type DockerLike } from './container-platform.js';
 import { detectHardware } from './detect.js';
 import { fitGguf, fitVllm, vllmFactsFromHfConfig, type GgufModelFacts, type HfConfigLike, type OtherGpu, type VllmModelFacts, type VllmWeightDtype } from './fit/index.js';
 import { createNvidiaSampler } from './nvidia-sampler.js';
@@ -63,12 +63,6 @@ export interface HardwareFeature {
   readonly watching: { running: boolean; leases: number };
   close(): void;
 }
-
-// The contract declares these shapes again with zod (it must not import Node code); these lines
-// fail to compile when the two drift apart.
-type Assignable<T, U extends T> = U;
-export type _ReportMatches = Assignable<Omit<HardwareReportDto, 'attribution' | 'containerPlatform'>, HardwareReport>;
-export type _PlatformMatches = Assignable<HardwareReportDto['containerPlatform'], ContainerPlatform>;
 
 const DEFAULT_TTL_MS = 10_000;
 const MiB = 1024 * 1024;
@@ -112,7 +106,8 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   const { env, events } = opts;
   const seams = opts.seams ?? {};
   const intervalMs = seams.intervalMs ?? 1000;
-  const docker: DockerLike = seams.docker ?? createDockerClient(env.DOCKER_HOST);
+  let docker: DockerLike | null = seams.docker ?? null;
+  const dockerClient = (): DockerLike => (docker ??= createDockerClient(env.DOCKER_HOST));
 
   // ---------------------------------------------------------------- detection (shared, cached)
 
@@ -154,7 +149,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   };
 
   const report = async (): Promise<HardwareReportDto> => {
-    const [hw, containerPlatform] = await Promise.all([detect(0), checkContainerPlatform(docker, { timeoutMs: 3_000 })]);
+    const [hw, containerPlatform] = await Promise.all([detect(0), checkContainerPlatform(dockerClient(), { timeoutMs: 3_000 })]);
     const samples: GpuSample[] = hw.gpus.map((gpu) => ({ gpu, processes: hw.gpuProcesses }));
     return { ...hw, attribution: attributeGpuMemory(samples, ownPidsFor(samples)), containerPlatform };
   };

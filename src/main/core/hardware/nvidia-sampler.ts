@@ -1,9 +1,9 @@
 /**
  * The telemetry sample function for NVIDIA GPUs.
  *
- * Why a stream: spawning costs the parent ~7 ms of CPU per process on this 2-core VM (fork of a
- * large Node process), so two `nvidia-smi` spawns per second alone exceed the 1 %-of-a-core budget
- * (measured in bench/telemetry.mjs). In `stream` mode one long-lived
+ * Why a stream: each spawn costs the parent milliseconds of CPU (a fork of a large Node process),
+ * so two `nvidia-smi` spawns per second alone exceed the 1 %-of-a-core budget (bench/telemetry.mjs
+ * compares the two modes). In `stream` mode one long-lived
  * `nvidia-smi --query-gpu=… -lms <interval>` prints a block of rows every interval (and keeps NVML
  * initialised, which also makes each probe cheaper for nvidia-smi itself); the per-process query,
  * whose answer changes rarely, is a one-shot spawn every `processesIntervalMs`. `spawn` mode runs

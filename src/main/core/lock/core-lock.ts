@@ -2,22 +2,31 @@
  * One core per data directory. The process that runs the core (the desktop app or `aima serve`)
  * holds `core.lock`, a JSON file naming its PID, start time and URL. A second process finds the
  * lock held by a live process and attaches to it as a client; a lock left by a dead process (PID
- * gone, or reused by another process with a different start time) is taken over.
+ * gone, or reused by another process with a different start time) is taken over. Every CLI command
+ * reads the lock, so the file is checked by hand rather than with a zod schema.
  */
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync, writeFileSync, renameSync, statSync } from 'node:fs';
-import { z } from 'zod';
 import { processStartTime, isSameProcess } from '../process/proc.js';
 
-export const LockInfo = z.object({
-  pid: z.number().int(),
-  startTime: z.string().nullable(),
-  owner: z.enum(['electron', 'serve']),
-  dataDir: z.string(),
-  url: z.string().nullable(),
-  version: z.string(),
-  startedAt: z.string(),
-});
-export type LockInfo = z.infer<typeof LockInfo>;
+export interface LockInfo {
+  pid: number;
+  startTime: string | null;
+  owner: 'electron' | 'serve';
+  dataDir: string;
+  url: string | null;
+  version: string;
+  startedAt: string;
+}
+
+/** The lock's fields from parsed JSON (extra fields dropped), or null when any is missing or of the wrong type. */
+export function parseLockInfo(value: unknown): LockInfo | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const stringOrNull = (x: unknown): x is string | null => x === null || typeof x === 'string';
+  if (!Number.isInteger(v.pid) || !stringOrNull(v.startTime) || (v.owner !== 'electron' && v.owner !== 'serve')) return null;
+  if (typeof v.dataDir !== 'string' || !stringOrNull(v.url) || typeof v.version !== 'string' || typeof v.startedAt !== 'string') return null;
+  return { pid: v.pid as number, startTime: v.startTime, owner: v.owner, dataDir: v.dataDir, url: v.url, version: v.version, startedAt: v.startedAt };
+}
 
 export type AcquireResult = { kind: 'acquired'; lock: CoreLock } | { kind: 'held'; info: LockInfo };
 
@@ -57,8 +66,7 @@ export class CoreLock {
 /** Reads the lock file; null when absent or unreadable. */
 export function readLock(file: string): LockInfo | null {
   try {
-    const parsed = LockInfo.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : null;
+    return parseLockInfo(JSON.parse(readFileSync(file, 'utf8')));
   } catch {
     return null;
   }

@@ -16,6 +16,7 @@ import { AimaError } from '../../../shared/errors.js';
 import type { OperationContext } from '../operations/operations.js';
 import type { ModelsRepo } from '../store/repositories/models-repo.js';
 import { detectModel, isModelImportError, suggestModelName, validateModelName, type DetectedModel, type ModelImportErrorCode } from './detect/index.js';
+import { formatBytes } from '../../../shared/format-bytes.js';
 
 export interface ImportRequest {
   path: string;
@@ -185,7 +186,7 @@ export class ModelLibrary {
     await mkdir(this.modelsDir, { recursive: true });
     const free = await statfs(this.modelsDir).then((s) => s.bavail * s.bsize).catch(() => Infinity);
     if (detected.sizeBytes > free) {
-      throw new AimaError('unavailable', `Not enough disk space to copy the model: it needs ${gib(detected.sizeBytes)}, ${gib(free)} is free in ${this.modelsDir}.`, 'Free some space, or import with --link to use the files where they are.');
+      throw new AimaError('unavailable', `Not enough disk space to copy the model: it needs ${formatBytes(detected.sizeBytes)}, ${formatBytes(free)} is free in ${this.modelsDir}.`, 'Free some space, or import with --link to use the files where they are.');
     }
     const tmp = path.join(this.modelsDir, `${IMPORTING_PREFIX}${id}`);
     const finalDir = path.join(this.modelsDir, id);
@@ -222,6 +223,3 @@ export class ModelLibrary {
   }
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}

@@ -1,7 +1,10 @@
 /**
  * Services wired into the core: the supervisor with its real dependencies (catalog files, the
  * native runtime, hardware detection for the GPU guard) and the API handlers for `services.*` and
- * `engines.list`. core.ts spreads `api` into the core's API and calls `shutdown` on close.
+ * `engines.list`. core.ts spreads `api` into the core's API, runs `init` once the core's server
+ * listens, and calls `shutdown` on close. Every handler waits for `init`: before it, the
+ * supervisor does not know the engines left running by an earlier core, and a start would spawn a
+ * second one beside them.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,15 +58,23 @@ export interface ServicesOptions {
 export interface Services {
   supervisor: ServiceSupervisor;
   api: ServicesApi;
+  /**
+   * The slow part of the start, run once (later calls return the same promise): Docker's
+   * containers of this install are listed, then the supervisor adopts running engines and
+   * restores services whose desired state is running. The API's handlers call it themselves.
+   */
+  init(): Promise<void>;
 }
 
-export async function createServices(opts: ServicesOptions): Promise<Services> {
+export function createServices(opts: ServicesOptions): Services {
   const { paths, env, events, operations } = opts;
   const builtinDir = path.join(opts.appRoot, 'resources', 'engines');
   const userDir = path.join(paths.dataDir, 'engines');
   const models = new ModelsRepo(opts.db);
   const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
-  const docker = createDockerClient(env.DOCKER_HOST);
+  // dockerode takes a noticeable share of the core's start to load: created on first use.
+  let dockerClient: ReturnType<typeof createDockerClient> | null = null;
+  const docker = () => (dockerClient ??= createDockerClient(env.DOCKER_HOST));
   const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
   const dockerRuntime = new DockerRuntime({
     docker,
@@ -73,9 +84,6 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     log: (line) => process.stderr.write(`aima: ${line}\n`),
   });
   events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
-  // Containers left running by an earlier core are found by label before the supervisor adopts;
-  // this install's service ids claim the containers of versions that did not label the install.
-  await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
   const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
   const host: Omit<HostFacts, 'gpuCount'> = {
     node: process.execPath,
@@ -108,12 +116,21 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     electron: Boolean(process.versions.electron),
     timing: opts.timing,
   });
-  await supervisor.init();
+  let initialized: Promise<void> | null = null;
+  const init = () =>
+    (initialized ??= (async () => {
+      // Containers left running by an earlier core are found by label before the supervisor adopts;
+      // this install's service ids claim the containers of versions that did not label the install.
+      await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
+      await supervisor.init();
+    })());
   // The Docker runtime's event and log streams end with the supervisor (containers keep running
   // unless the shutdown stops them), so they do not hold the process open.
   const shutdown = supervisor.shutdown.bind(supervisor);
   supervisor.shutdown = async (o) => {
     try {
+      // An init under way finishes first: an engine it adopts after the shutdown would be left unwatched.
+      await initialized?.catch(() => {});
       await shutdown(o);
     } finally {
       dockerRuntime.close();
@@ -129,7 +146,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     if (item.entry.runtime !== 'docker') return;
     if (device === 'gpu') await listGpus().catch(() => []); // fills the GPU facts image candidates are chosen by
     try {
-      await dockerPreflight({ docker, engine: item.entry, device, facts: dockerFacts });
+      await dockerPreflight({ docker: docker(), engine: item.entry, device, facts: dockerFacts });
       host.docker = { usable: true };
     } catch (err) {
       const e = toAimaError(err);
@@ -156,7 +173,7 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     );
   };
 
-  const api: ServicesApi = {
+  const handlers: ServicesApi = {
     'services.list': async () => supervisor.list(),
     'services.get': async ({ name }) => supervisor.get(name),
     'services.create': async (params) => {
@@ -196,5 +213,14 @@ export async function createServices(opts: ServicesOptions): Promise<Services> {
     'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
     'engines.list': async () => supervisor.engines(),
   };
-  return { supervisor, api };
+  const api = Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [
+      name,
+      async (params: never) => {
+        await init();
+        return (handler as (p: never) => Promise<unknown>)(params);
+      },
+    ]),
+  ) as ServicesApi;
+  return { supervisor, api, init };
 }

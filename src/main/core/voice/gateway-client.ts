@@ -73,7 +73,7 @@ const ok = (res: http.IncomingMessage) => (res.statusCode ?? 0) >= 200 && (res.s
 
 /**
  * The upload as one buffer, text fields first (the gateway reads `model` without walking the
- * audio). Encoding a FormData costs ~2.6 ms per turn here, on the voice-to-voice path; this is a
+ * audio). Encoding a FormData costs milliseconds per turn on the voice-to-voice path; this is one
  * copy. The boundary is random, so no audio can contain it by chance.
  */
 function transcriptionUpload(model: string, wav: Buffer): { body: Buffer; contentType: string } {

@@ -2,7 +2,8 @@
  * The GGUF fit verdict: where a llama.cpp model runs (all on the GPU, partly offloaded, on the CPU,
  * or nowhere), why, and what to change. Built on the estimate and split in ./gguf.ts.
  */
-import { type FitSuggestion, type FitVerdict, type OtherGpu, MiB, formatBytes } from './types.js';
+import { type FitSuggestion, type FitVerdict, type OtherGpu, MiB } from './types.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 import { type GgufMemoryEstimate, type GgufMemoryOptions, type GgufModelFacts, type GgufSplit, estimateGgufMemory, splitGgufMemory } from './gguf.js';
 
 export interface GgufFitOptions extends GgufMemoryOptions {

@@ -7,7 +7,8 @@
  * `max_model_len` tokens, and (V1) when the GPU's free memory is below the claimed budget.
  * (vLLM docs, "Engine arguments": --gpu-memory-utilization, --max-model-len, --kv-cache-dtype.)
  */
-import { type FitSuggestion, type FitVerdict, type OtherGpu, GiB, MiB, formatBytes } from './types.js';
+import { type FitSuggestion, type FitVerdict, type OtherGpu, GiB, MiB } from './types.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 
 export type VllmWeightDtype = 'float32' | 'bfloat16' | 'float16' | 'fp8' | 'int8' | 'int4';
 export const VLLM_DTYPE_BYTES: Record<VllmWeightDtype, number> = { float32: 4, bfloat16: 2, float16: 2, fp8: 1, int8: 1, int4: 0.5 };
@@ -80,7 +81,7 @@ export interface VllmFitOptions {
   maxNumSeqs?: number;
   /**
    * CUDA context, NCCL/cuBLAS workspaces and the CUDA-graph pool, outside PyTorch's allocator.
-   * Default 1 GiB. UNVERIFIED: a rule of thumb, not measured here (no GPU on this machine).
+   * Default 1 GiB. UNVERIFIED: a rule of thumb, not yet checked against vLLM on a GPU.
    */
   overheadBytes?: number;
   otherGpus?: OtherGpu[];

@@ -2,7 +2,8 @@
  * Budgets the voice stack (LLM + ASR + TTS) on one GPU: each part's VRAM, the total, and whether
  * it all fits in the GPU's free memory with some headroom left.
  */
-import { MiB, formatBytes } from './types.js';
+import { MiB } from './types.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 
 export type VoiceRole = 'llm' | 'asr' | 'tts';
 

@@ -45,7 +45,8 @@ interface DockerEvent {
 }
 
 export interface DockerRuntimeOptions {
-  docker: Docker;
+  /** The client, or a function that creates it on first use (loading dockerode is slow). */
+  docker: Docker | (() => Docker);
   facts: DockerHostFacts;
   /** This install's id (config/install-id.ts): in every container's name and labels. */
   installId: string;
@@ -63,7 +64,7 @@ const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DockerRuntime implements Runtime<DockerPlan> {
-  private readonly docker: Docker;
+  private client: Docker | (() => Docker);
   private facts: DockerHostFacts;
   private readonly operations?: Operations;
   private readonly installId: string;
@@ -77,11 +78,16 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private closed = false;
 
   constructor(opts: DockerRuntimeOptions) {
-    this.docker = opts.docker;
+    this.client = opts.docker;
     this.facts = opts.facts;
     this.operations = opts.operations;
     this.installId = opts.installId;
     this.log = opts.log ?? (() => {});
+  }
+
+  private get docker(): Docker {
+    if (typeof this.client === 'function') this.client = this.client();
+    return this.client;
   }
 
   /** Updates the hardware facts plans are made with (after a hardware detection). */

@@ -7,9 +7,8 @@ import { useEffect, type ReactNode } from 'react';
 import type { ContainerPlatform, GpuAttribution, GpuInfo, HardwareReport, ProbeStatus } from '../../../../shared/contract/index.js';
 import { useHardware, type GpuHistory } from '../../stores/hardware.js';
 import { LiveChart } from './LiveChart.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 
-const GiB = 1024 ** 3;
-const gib = (b: number) => `${(b / GiB).toFixed(1)} GiB`;
 const pct = (used: number, total: number) => (total > 0 ? Math.min(100, (100 * used) / total) : 0);
 const fmt = (v: number | undefined, unit: string, digits = 0) => (v === undefined ? '–' : `${v.toFixed(digits)} ${unit}`);
 
@@ -77,10 +76,10 @@ export function DashboardPage() {
           {memory ? (
             <>
               <p className="metric-main">
-                {gib(memory.totalBytes - memory.availableBytes)} used of {gib(memory.totalBytes)}
+                {formatBytes(memory.totalBytes - memory.availableBytes)} used of {formatBytes(memory.totalBytes)}
               </p>
               <Bar value={pct(memory.totalBytes - memory.availableBytes, memory.totalBytes)} label="RAM used" />
-              <p className="muted">{gib(memory.availableBytes)} available</p>
+              <p className="muted">{formatBytes(memory.availableBytes)} available</p>
               <LiveChart series={ramHistory} max={100} color="#0e9f6e" label="RAM used %" />
             </>
           ) : (
@@ -92,7 +91,7 @@ export function DashboardPage() {
           {report.disk ? (
             <>
               <p className="metric-main">
-                {gib(report.disk.freeBytes)} free of {gib(report.disk.totalBytes)}
+                {formatBytes(report.disk.freeBytes)} free of {formatBytes(report.disk.totalBytes)}
               </p>
               <Bar value={pct(report.disk.totalBytes - report.disk.freeBytes, report.disk.totalBytes)} label="Disk used" />
               <p className="muted">

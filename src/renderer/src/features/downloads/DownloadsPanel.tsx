@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import type { DownloadSummary, HubFiles } from '../../../../shared/contract/index.js';
 import { useDownloads } from '../../stores/downloads.js';
-import { formatBytes } from '../../../../shared/model-format.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 
 function eta(s: number | null): string {
   if (s === null) return '';

@@ -4,7 +4,8 @@ import { useEffect, useState, type DragEvent } from 'react';
 import { modelKinds, type ModelSummary } from '../../../../shared/contract/index.js';
 import { useModels, type ImportForm } from '../../stores/models.js';
 import { desktop } from '../../api/client.js';
-import { formatBytes, modelBrief } from '../../../../shared/model-format.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
+import { modelBrief } from '../../../../shared/model-format.js';
 import { DownloadsPanel } from '../downloads/DownloadsPanel.js';
 
 export function ModelsPage() {

@@ -1,8 +1,9 @@
 /**
  * One live voice session in the page: the microphone (AudioWorklet), the link to the core
  * (`openVoiceLink`: WebSocket in a browser, MessagePort in the desktop app), the protocol client
- * and Web Audio playback, wired together. Counters for the end-to-end tests are kept on
- * `window.__aimaVoiceStats` (numbers only; nothing is sent anywhere).
+ * and Web Audio playback, wired together. It counts frames and playback events (numbers only;
+ * nothing is sent anywhere); a page opened with `?voice-stats` in its URL shows the counters to its
+ * scripts as `window.__aimaVoiceStats`, which is how the end-to-end tests read them.
  */
 import { openVoiceLink, type VoiceLink } from '../../api/voice-link.js';
 import { openMicrophone, type Microphone } from './capture.js';
@@ -10,10 +11,9 @@ import { WebAudioPlayer } from './playback.js';
 import { VoiceClient, type StartOptions } from './voice-client.js';
 import type { VoiceStats } from './voice-stats.js';
 
-export type { VoiceStats };
-
 declare global {
   interface Window {
+    /** Set only when the page's URL has `?voice-stats`. */
     __aimaVoiceStats?: VoiceStats;
   }
 }
@@ -30,7 +30,8 @@ const zeroStats = (): VoiceStats => ({
 });
 
 /** The current (or last) session's counters. */
-export const voiceStats: VoiceStats = (window.__aimaVoiceStats = zeroStats());
+const voiceStats: VoiceStats = zeroStats();
+if (new URLSearchParams(window.location.search).has('voice-stats')) window.__aimaVoiceStats = voiceStats;
 
 export interface LiveSessionOptions extends StartOptions {
   deviceId: string;

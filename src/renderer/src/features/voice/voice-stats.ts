@@ -1,7 +1,8 @@
 /**
- * The counters the Voice page keeps in `window.__aimaVoiceStats` (numbers only; nothing is sent
- * anywhere): the e2e tests read them to prove the microphone is heard, push-to-talk sends nothing
- * while up, and playback starts, ends and stops. DOM-free, so the tests import the type too.
+ * The counters a live voice session keeps (numbers only; nothing is sent anywhere). A page opened
+ * with `?voice-stats` exposes them as `window.__aimaVoiceStats`: the e2e tests read them to prove
+ * the microphone is heard, push-to-talk sends nothing while up, and playback starts, ends and
+ * stops. DOM-free, so the tests import the type too.
  */
 export interface VoiceStats {
   framesCaptured: number;
