@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const noElectron = {
-  paths: [{ name: 'electron', message: 'The core and src/shared must stay Electron-free: put Electron code in src/main/electron.' }],
+  paths: [{ name: 'electron', message: 'The core and src/shared must stay Electron-free: put Electron code in src/main.' }],
   patterns: [{ group: ['electron/*', '@electron/*'], message: 'The core and src/shared must stay Electron-free.' }],
 };
 
@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main/core/**', 'src/shared/**', 'src/cli/**', 'src/workers/**'],
+    files: ['src/core/**', 'src/shared/**', 'src/cli/**', 'src/workers/**'],
     rules: { 'no-restricted-imports': ['error', noElectron] },
   },
   {

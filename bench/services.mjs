@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { createCore } = await loadTs('src/main/core/core.ts', 'services-core');
+const { createCore } = await loadTs('src/core/core.ts', 'services-core');
 
 // The supervisor's timers and children are unref'd (a core is kept alive by its server); keep this one up.
 setInterval(() => {}, 1000);

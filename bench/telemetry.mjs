@@ -23,9 +23,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const hw = {
-  ...(await loadTs('src/main/core/hardware/detect.ts', 'hardware-detect')),
-  ...(await loadTs('src/main/core/hardware/nvidia-sampler.ts', 'hardware-sampler')),
-  ...(await loadTs('src/main/core/hardware/telemetry.ts', 'hardware-telemetry')),
+  ...(await loadTs('src/core/hardware/detect.ts', 'hardware-detect')),
+  ...(await loadTs('src/core/hardware/nvidia-sampler.ts', 'hardware-sampler')),
+  ...(await loadTs('src/core/hardware/telemetry.ts', 'hardware-telemetry')),
 };
 
 const fake = path.join(root, 'test/fixtures/bin/fake-nvidia-smi');

@@ -18,7 +18,7 @@ for (const name of readdirSync(path.join(root, 'src/workers'))) {
   if (existsSync(main)) entryPoints[`workers/${name}`] = main;
 }
 // Threads the core starts (new Worker(path)): they need a file of their own in every build.
-entryPoints['threads/download-transfer'] = path.join(root, 'src/main/core/downloads/transfer-thread-main.ts');
+entryPoints['threads/download-transfer'] = path.join(root, 'src/core/downloads/transfer-thread-main.ts');
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const common = {

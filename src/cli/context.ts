@@ -5,11 +5,11 @@
  * are imported when a command connects.
  */
 import { spawn } from 'node:child_process';
-import { readEnv, type Env } from '../main/core/config/env.js';
-import { resolveDataDir, dataPaths, type DataPaths } from '../main/core/config/paths.js';
-import { openPrivateLog, preparePrivateDataDir } from '../main/core/config/data-dir.js';
-import { liveHolder, type LockInfo } from '../main/core/lock/core-lock.js';
-import { readToken } from '../main/core/server/token.js';
+import { readEnv, type Env } from '../core/config/env.js';
+import { resolveDataDir, dataPaths, type DataPaths } from '../core/config/paths.js';
+import { openPrivateLog, preparePrivateDataDir } from '../core/config/data-dir.js';
+import { liveHolder, type LockInfo } from '../core/lock/core-lock.js';
+import { readToken } from '../core/server/token.js';
 import type { CoreApi } from '../shared/contract/index.js';
 import type { HttpTransport } from '../shared/http-transport.js';
 import { AimaError, formatError, toAimaError } from '../shared/errors.js';
@@ -52,7 +52,7 @@ export async function connect(ctx: CliContext, opts: { start?: boolean; timeoutM
   }
   const token = readToken(ctx.paths.token);
   if (!token) throw new AimaError('unauthorized', `No API token in ${ctx.paths.token}.`, 'Restart the core with `aima serve` to create one.');
-  const { createHttpClient, transportToApi } = await import('../main/core/client/http-client.js');
+  const { createHttpClient, transportToApi } = await import('../lib/client/http-client.js');
   const transport = createHttpClient({ url: info.url, token });
   return { api: transportToApi(transport), transport, info, token, close: () => transport.close() };
 }

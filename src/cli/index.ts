@@ -3,8 +3,8 @@
  * it), one file per command in ./commands.
  */
 import { Command } from 'commander';
-import { APP_VERSION } from '../main/core/version.js';
-import { envSpecs } from '../main/core/config/env.js';
+import { APP_VERSION } from '../core/version.js';
+import { envSpecs } from '../core/config/env.js';
 import { registerServe } from './commands/serve.js';
 import { registerStatus } from './commands/status.js';
 import { registerStop } from './commands/stop.js';

@@ -1,5 +1,5 @@
 /** Composition root of the desktop app: everything lives in the core; Electron is a shell over it. */
-import { runDesktopApp } from './electron/app.js';
+import { runDesktopApp } from './app.js';
 
 runDesktopApp().catch((err) => {
   console.error(err);

@@ -1,6 +1,6 @@
 /**
  * The service lifecycle as a pure transition table: no timers, no processes, no I/O. The
- * supervisor (src/main/core/services/supervisor.ts) feeds it events and acts on the state it
+ * supervisor (src/core/services/supervisor.ts) feeds it events and acts on the state it
  * enters (spawn on `starting`, signal on `stopping`, a timer on `backoff`); the UI and the CLI show
  * the same phases.
  *

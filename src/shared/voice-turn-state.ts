@@ -1,6 +1,6 @@
 /**
  * The voice conversation's turn state machine, pure (no Node, no timers): the session in
- * src/main/core/voice/ feeds it events and acts on the state it lands in; the Voice page shows it.
+ * src/core/voice/ feeds it events and acts on the state it lands in; the Voice page shows it.
  *
  * ```
  *             speechStart              speechEnd               transcript

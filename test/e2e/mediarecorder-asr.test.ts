@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTo16kMono } from '../../src/workers/common/audio/decode.js';
-import { demuxWebmOpus } from '../../src/workers/common/audio/opus.js';
-import { rms } from '../../src/workers/common/audio/resample.js';
+import { decodeTo16kMono } from '../../src/lib/audio/decode.js';
+import { demuxWebmOpus } from '../../src/lib/audio/opus.js';
+import { rms } from '../../src/lib/audio/resample.js';
 import { hasCommand, requirePart } from '../support/system.js';
 import { muxOggOpus, PHRASES, fliteWav, haveFlite, haveSox, haveWhisper, sox, startSpeechWorker, transcribe, whisperModel, wordErrors, type SpeechWorker } from '../support/speech.js';
 

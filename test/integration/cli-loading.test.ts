@@ -48,7 +48,7 @@ describe('what the built CLI loads', () => {
   it('loads only commander, Node built-ins and light modules before a command runs', () => {
     const { sources, packages } = staticClosure(outputOf('src/cli/index.ts'));
     expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
-    const heavy = [...sources].filter((s) => /node_modules\/zod\/|src\/shared\/contract\/(?!enums\.ts)|src\/shared\/http-transport\.ts|src\/main\/core\/(host|core)\.ts|src\/workers\//.test(s));
+    const heavy = [...sources].filter((s) => /node_modules\/zod\/|src\/shared\/contract\/(?!enums\.ts)|src\/shared\/http-transport\.ts|src\/core\/(host|core)\.ts|src\/workers\/|src\/lib\/audio\//.test(s));
     expect(heavy).toEqual([]);
     // The declarations themselves are there.
     expect(sources).toContain('src/cli/commands/model/index.ts');
@@ -56,13 +56,13 @@ describe('what the built CLI loads', () => {
   });
 
   it('loads the contract but neither ws nor the core when a command connects', () => {
-    const client = staticClosure(outputOf('src/main/core/client/http-client.ts'));
+    const client = staticClosure(outputOf('src/lib/client/http-client.ts'));
     expect([...client.packages].filter((p) => !p.startsWith('node:'))).toEqual([]);
     expect(client.sources).toContain('src/shared/contract/index.ts');
-    expect([...client.sources].filter((s) => /src\/main\/core\/(host|core)\.ts/.test(s))).toEqual([]);
+    expect([...client.sources].filter((s) => /src\/core\/(host|core)\.ts/.test(s))).toEqual([]);
   });
 
   it('has the core in the chunk serve imports', () => {
-    expect(staticClosure(outputOf('src/main/core/host.ts')).sources).toContain('src/main/core/core.ts');
+    expect(staticClosure(outputOf('src/core/host.ts')).sources).toContain('src/core/core.ts');
   });
 });

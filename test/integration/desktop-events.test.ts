@@ -56,7 +56,7 @@ vi.mock('electron', () => ({
   MessageChannelMain: class {},
   safeStorage: { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' },
 }));
-vi.mock('../../src/main/electron/window.js', () => ({
+vi.mock('../../src/main/window.js', () => ({
   installCsp: () => {},
   createMainWindow: () => ({
     webContents: { id: WINDOW_ID, send: (channel: string, ...args: unknown[]) => void fake.sent.push({ channel, args }), isDestroyed: () => false },
@@ -68,7 +68,7 @@ vi.mock('../../src/main/electron/window.js', () => ({
     hide: () => {},
   }),
 }));
-vi.mock('../../src/main/electron/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
+vi.mock('../../src/main/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
 
 /** Our page, as the router's sender check sees it: our window showing out/renderer. */
 const page: FakeEvent = { sender: { id: WINDOW_ID }, senderFrame: { url: pathToFileURL(path.join(repoRoot, 'out', 'renderer', 'index.html')).href + '#/dashboard' } };
@@ -99,7 +99,7 @@ afterEach(async () => {
 async function runApp(home: string): Promise<void> {
   vi.stubEnv('AIMA_HOME', home);
   vi.stubEnv('AIMA_PORT', '0');
-  const { runDesktopApp } = await import('../../src/main/electron/app.js');
+  const { runDesktopApp } = await import('../../src/main/app.js');
   await runDesktopApp();
   cleanups.push(async () => {
     // Quitting: app.ts stops a core it hosts, then calls app.quit() again.

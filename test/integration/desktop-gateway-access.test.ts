@@ -41,7 +41,7 @@ vi.mock('electron', () => ({
   safeStorage: { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' },
 }));
 const WINDOW_ID = 7;
-vi.mock('../../src/main/electron/window.js', () => ({
+vi.mock('../../src/main/window.js', () => ({
   installCsp: () => {},
   createMainWindow: () => ({
     webContents: { id: WINDOW_ID, send: () => {} },
@@ -53,7 +53,7 @@ vi.mock('../../src/main/electron/window.js', () => ({
     hide: () => {},
   }),
 }));
-vi.mock('../../src/main/electron/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
+vi.mock('../../src/main/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -66,7 +66,7 @@ afterEach(async () => {
 async function desktopPageAccess(home: string): Promise<{ url: string; token: string }> {
   vi.stubEnv('AIMA_HOME', home);
   vi.stubEnv('AIMA_PORT', '0');
-  const { runDesktopApp } = await import('../../src/main/electron/app.js');
+  const { runDesktopApp } = await import('../../src/main/app.js');
   await runDesktopApp();
   cleanups.push(async () => {
     // Quitting: app.ts stops a core it hosts, then calls app.quit() again.

@@ -12,12 +12,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { EngineEntry, type DockerEngineEntry } from '../../src/main/core/engines/catalog-schema.js';
-import { createDockerClient } from '../../src/main/core/hardware/container-platform.js';
-import { DockerRuntime } from '../../src/main/core/runtimes/docker/docker-runtime.js';
-import { resolveImage, type PullProgress } from '../../src/main/core/runtimes/docker/images.js';
-import type { DockerPlan, PlanInput } from '../../src/main/core/runtimes/types.js';
-import { createHttpClient, transportToApi } from '../../src/main/core/client/http-client.js';
+import { EngineEntry, type DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
+import { createDockerClient } from '../../src/core/hardware/container-platform.js';
+import { DockerRuntime } from '../../src/core/runtimes/docker/docker-runtime.js';
+import { resolveImage, type PullProgress } from '../../src/core/runtimes/docker/images.js';
+import type { DockerPlan, PlanInput } from '../../src/core/runtimes/types.js';
+import { createHttpClient, transportToApi } from '../../src/lib/client/http-client.js';
 import type { CoreApi, ServiceSummary } from '../../src/shared/contract/index.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { aimaContainers, buildHttpdImage, busyboxStaticAvailable, docker, HTTPD_IMAGE, imageExists } from '../support/docker-images.js';

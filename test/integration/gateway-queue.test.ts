@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gateway, type GatewayPolicy } from '../../src/main/core/gateway/gateway.js';
-import type { ModelDirectory, RoutableModel } from '../../src/main/core/gateway/directory.js';
+import { Gateway, type GatewayPolicy } from '../../src/core/gateway/gateway.js';
+import type { ModelDirectory, RoutableModel } from '../../src/core/gateway/directory.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../support/fake-openai.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, chownSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createCore, type Core } from '../../src/main/core/core.js';
+import { createCore, type Core } from '../../src/core/core.js';
 import { AimaError } from '../../src/shared/errors.js';
-import { dispatchCall } from '../../src/main/core/api/dispatch.js';
+import { dispatchCall } from '../../src/core/api/dispatch.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { tempHome, runAima, aimaBin } from '../support/cli.js';
 import { makeBadModelInputs } from '../support/bad-model-inputs.js';

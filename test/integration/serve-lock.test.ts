@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { processStartTime } from '../../src/main/core/process/proc.js';
+import { processStartTime } from '../../src/core/process/proc.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -6,8 +6,8 @@
  * it. A supervisor that always asked for the first delay would pass every test that crashes once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCore, type Core } from '../../src/main/core/core.js';
-import { ServicesRepo } from '../../src/main/core/store/repositories/services-repo.js';
+import { createCore, type Core } from '../../src/core/core.js';
+import { ServicesRepo } from '../../src/core/store/repositories/services-repo.js';
 import { MAX_CONSECUTIVE_CRASHES } from '../../src/shared/service-state.js';
 import { tempHome } from '../support/cli.js';
 import { waitFor, writeFakeEngine } from '../support/services.js';

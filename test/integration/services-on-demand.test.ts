@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createCore, type Core } from '../../src/main/core/core.js';
-import { ServicesRepo } from '../../src/main/core/store/repositories/services-repo.js';
+import { createCore, type Core } from '../../src/core/core.js';
+import { ServicesRepo } from '../../src/core/store/repositories/services-repo.js';
 import { tempHome } from '../support/cli.js';
 import { waitFor, writeFakeEngine } from '../support/services.js';
 

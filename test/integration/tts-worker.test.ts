@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSherpaTtsFolder } from '../../src/workers/tts/sherpa-tts.js';
-import { readWav } from '../../src/workers/common/audio/wav.js';
+import { readWav } from '../../src/lib/audio/wav.js';
 import { requirePart } from '../support/system.js';
 import {
   PHRASES,

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { relayVoicePort, type RelayPort } from '../../src/main/core/voice/relay.js';
+import { relayVoicePort, type RelayPort } from '../../src/main/voice-relay.js';
 import { requirePart } from '../support/system.js';
 import { haveVoiceChain, spokenPcm16, startVoiceServe, type VoiceServe } from '../support/voice.js';
 

@@ -1,6 +1,6 @@
 /**
  * The download transfer thread's script for tests: the same entry scripts/build-node.mjs bundles
- * (src/main/core/downloads/transfer-thread-main.ts), bundled from the current source into
+ * (src/core/downloads/transfer-thread-main.ts), bundled from the current source into
  * out/test-threads/, so tests run the real thread without a prior `npm run build`.
  */
 import { build } from 'esbuild';

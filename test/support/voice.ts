@@ -7,8 +7,8 @@ import path from 'node:path';
 import { runAima, startServe, tempHome, type ServeHandle } from './cli.js';
 import { sharedModel } from './system.js';
 import { fliteWav, haveFlite, haveSilero, haveWhisper, whisperModel } from './speech.js';
-import { readWav } from '../../src/workers/common/audio/wav.js';
-import { resample, toMono } from '../../src/workers/common/audio/resample.js';
+import { readWav } from '../../src/lib/audio/wav.js';
+import { resample, toMono } from '../../src/lib/audio/resample.js';
 
 export const storiesModel = sharedModel('stories260K/stories260K.gguf');
 export const haveVoiceChain = existsSync(storiesModel) && haveWhisper && haveSilero && haveFlite;

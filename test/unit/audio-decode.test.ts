@@ -1,11 +1,11 @@
-/** Container sniffing and decoding errors (src/workers/common/audio/decode.ts). */
+/** Container sniffing and decoding errors (src/lib/audio/decode.ts). */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AudioFormatError, decodeAudio, decodeTo16kMono, sniffContainer } from '../../src/workers/common/audio/decode.js';
-import { writeWav } from '../../src/workers/common/audio/wav.js';
+import { AudioFormatError, decodeAudio, decodeTo16kMono, sniffContainer } from '../../src/lib/audio/decode.js';
+import { writeWav } from '../../src/lib/audio/wav.js';
 import { requirePart } from '../support/system.js';
 import { haveSox } from '../support/speech.js';
 

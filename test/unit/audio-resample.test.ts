@@ -1,6 +1,6 @@
-/** Channel mixing and resampling (src/workers/common/audio/resample.ts) measured on pure tones. */
+/** Channel mixing and resampling (src/lib/audio/resample.ts) measured on pure tones. */
 import { describe, expect, it } from 'vitest';
-import { resample, rms, toMono } from '../../src/workers/common/audio/resample.js';
+import { resample, rms, toMono } from '../../src/lib/audio/resample.js';
 
 const tone = (hz: number, rate: number, seconds: number, amp = 0.5) =>
   Float32Array.from({ length: Math.round(rate * seconds) }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / rate));

@@ -1,6 +1,6 @@
-/** Splitting long audio at pauses (src/workers/common/audio/segment.ts) on synthetic recordings. */
+/** Splitting long audio at pauses (src/lib/audio/segment.ts) on synthetic recordings. */
 import { describe, expect, it } from 'vitest';
-import { splitAtSilences } from '../../src/workers/common/audio/segment.js';
+import { splitAtSilences } from '../../src/lib/audio/segment.js';
 
 const RATE = 16000;
 const MAX = 30 * RATE;

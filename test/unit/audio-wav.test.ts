@@ -1,6 +1,6 @@
-/** WAV reading/writing (src/workers/common/audio/wav.ts) on hand-built files of every encoding. */
+/** WAV reading/writing (src/lib/audio/wav.ts) on hand-built files of every encoding. */
 import { describe, expect, it } from 'vitest';
-import { AudioFormatError, floatToPcm16, readWav, wavHeader, writeWav } from '../../src/workers/common/audio/wav.js';
+import { AudioFormatError, floatToPcm16, readWav, wavHeader, writeWav } from '../../src/lib/audio/wav.js';
 
 /** Builds a WAV with the given format tag, bits, channels and raw data bytes. */
 function build(opts: { tag: number; bits: number; channels: number; rate: number; data: Buffer; extensible?: boolean; extraChunk?: boolean }): Buffer {

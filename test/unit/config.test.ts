@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveDataDir, dataPaths } from '../../src/main/core/config/paths.js';
-import { readEnv, parsePort } from '../../src/main/core/config/env.js';
+import { resolveDataDir, dataPaths } from '../../src/core/config/paths.js';
+import { readEnv, parsePort } from '../../src/core/config/env.js';
 
 describe('data directory resolver', () => {
   const linux = { platform: 'linux' as const, homedir: '/home/ada' };

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { acquireCoreLock, parseLockInfo, readLock } from '../../src/main/core/lock/core-lock.js';
-import { processStartTime } from '../../src/main/core/process/proc.js';
+import { acquireCoreLock, parseLockInfo, readLock } from '../../src/core/lock/core-lock.js';
+import { processStartTime } from '../../src/core/process/proc.js';
 
 const who = { owner: 'serve' as const, dataDir: '/d', version: 't' };
 const lockFile = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'aima-lock-')), 'core.lock');

@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadCatalog } from '../../src/main/core/engines/catalog.js';
-import type { DockerEngineEntry } from '../../src/main/core/engines/catalog-schema.js';
-import { eligibleImages, parseMemory, planDocker, resourceEnvPrefix, type DockerHostFacts } from '../../src/main/core/runtimes/docker/plan.js';
-import type { PlanInput } from '../../src/main/core/runtimes/types.js';
-import { envSpecs } from '../../src/main/core/config/env.js';
+import { loadCatalog } from '../../src/core/engines/catalog.js';
+import type { DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
+import { eligibleImages, parseMemory, planDocker, resourceEnvPrefix, type DockerHostFacts } from '../../src/core/runtimes/docker/plan.js';
+import type { PlanInput } from '../../src/core/runtimes/types.js';
+import { envSpecs } from '../../src/core/config/env.js';
 import { repoRoot } from '../support/system.js';
 
 const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });

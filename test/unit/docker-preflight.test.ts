@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
 import { AimaError } from '../../src/shared/errors.js';
-import { loadCatalog } from '../../src/main/core/engines/catalog.js';
-import type { DockerEngineEntry } from '../../src/main/core/engines/catalog-schema.js';
-import { createDockerClient, gpuSupportFromInfo, type ContainerPlatform } from '../../src/main/core/hardware/container-platform.js';
-import { dockerPreflight, registryOf } from '../../src/main/core/runtimes/docker/preflight.js';
+import { loadCatalog } from '../../src/core/engines/catalog.js';
+import type { DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
+import { createDockerClient, gpuSupportFromInfo, type ContainerPlatform } from '../../src/core/hardware/container-platform.js';
+import { dockerPreflight, registryOf } from '../../src/core/runtimes/docker/preflight.js';
 import { repoRoot } from '../support/system.js';
 
 const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });

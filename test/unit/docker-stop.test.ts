@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
-import { DockerRuntime } from '../../src/main/core/runtimes/docker/docker-runtime.js';
+import { DockerRuntime } from '../../src/core/runtimes/docker/docker-runtime.js';
 
 const daemonError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 

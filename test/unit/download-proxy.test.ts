@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { FileProgress } from '../../src/main/core/downloads/file-progress.js';
-import { HubClient } from '../../src/main/core/downloads/hub.js';
-import { resolveFile } from '../../src/main/core/downloads/http-range.js';
-import { proxyFor } from '../../src/main/core/downloads/proxy.js';
-import { transferFile } from '../../src/main/core/downloads/transfer.js';
+import { FileProgress } from '../../src/core/downloads/file-progress.js';
+import { HubClient } from '../../src/core/downloads/hub.js';
+import { resolveFile } from '../../src/core/downloads/http-range.js';
+import { proxyFor } from '../../src/core/downloads/proxy.js';
+import { transferFile } from '../../src/core/downloads/transfer.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { startProxy, type TestProxy } from '../support/proxy.js';
 

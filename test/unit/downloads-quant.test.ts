@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { importTarget, selectFiles } from '../../src/main/core/downloads/manager.js';
-import { globToRegExp, groupGgufFiles, quantOf, shardOf } from '../../src/main/core/downloads/quant.js';
+import { importTarget, selectFiles } from '../../src/core/downloads/manager.js';
+import { globToRegExp, groupGgufFiles, quantOf, shardOf } from '../../src/core/downloads/quant.js';
 
 describe('GGUF quantization names', () => {
   it.each([

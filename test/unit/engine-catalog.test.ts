@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canRun, loadCatalog, type HostFacts } from '../../src/main/core/engines/catalog.js';
-import { EngineEntry } from '../../src/main/core/engines/catalog-schema.js';
-import { planNative } from '../../src/main/core/runtimes/native/plan.js';
-import type { PlanInput } from '../../src/main/core/runtimes/types.js';
+import { canRun, loadCatalog, type HostFacts } from '../../src/core/engines/catalog.js';
+import { EngineEntry } from '../../src/core/engines/catalog-schema.js';
+import { planNative } from '../../src/core/runtimes/native/plan.js';
+import type { PlanInput } from '../../src/core/runtimes/types.js';
 import { repoRoot } from '../support/system.js';
 
 const builtin = path.join(repoRoot, 'resources', 'engines');

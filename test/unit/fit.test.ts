@@ -20,7 +20,7 @@ import {
   splitGgufMemory,
   vllmFactsFromHfConfig,
   type GgufModelFacts,
-} from '../../src/main/core/hardware/fit/index.js';
+} from '../../src/core/hardware/fit/index.js';
 import { requirePart, sharedModel } from '../support/system.js';
 
 const storiesPath = sharedModel('stories260K/stories260K.gguf');

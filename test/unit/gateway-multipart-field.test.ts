@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MultipartFieldScanner, multipartBoundary, readMultipartField } from '../../src/main/core/gateway/multipart-field.js';
+import { MultipartFieldScanner, multipartBoundary, readMultipartField } from '../../src/core/gateway/multipart-field.js';
 
 /** A multipart body as clients send it: undici's own FormData encoding, with binary file bytes. */
 async function encode(fields: [string, string | Blob, string?][]): Promise<{ body: Buffer; type: string }> {

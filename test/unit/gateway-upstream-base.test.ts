@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamBase } from '../../src/main/core/gateway/proxy.js';
+import { upstreamBase } from '../../src/core/gateway/proxy.js';
 
 describe('upstreamBase (parsed once per upstream)', () => {
   it('keeps a remote base path as a prefix and fills in default ports', () => {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ModelImportError, readGgufHeader, readOnnx, type ByteSource } from '../../src/main/core/models/detect/index.js';
+import { ModelImportError, readGgufHeader, readOnnx, type ByteSource } from '../../src/core/models/detect/index.js';
 import { requirePart, sharedModel } from '../support/system.js';
 
 const STORIES = sharedModel('stories260K/stories260K.gguf');

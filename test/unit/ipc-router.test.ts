@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIpcRouter, type IpcEventLike, type IpcMainLike, type SideChannels } from '../../src/main/electron/ipc-router.js';
+import { createIpcRouter, type IpcEventLike, type IpcMainLike, type SideChannels } from '../../src/main/ipc-router.js';
 import type { CoreApi } from '../../src/shared/contract/index.js';
 import { defaultSettings } from '../../src/shared/contract/index.js';
 import { IPC_INVOKE, type InvokeReply } from '../../src/shared/ipc-channels.js';

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, schemaVersion } from '../../src/main/core/store/database.js';
-import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.js';
-import { SettingsRepo } from '../../src/main/core/store/repositories/settings-repo.js';
+import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
+import { ModelsRepo } from '../../src/core/store/repositories/models-repo.js';
+import { SettingsRepo } from '../../src/core/store/repositories/settings-repo.js';
 
 describe('migration 3 (models)', () => {
   it('upgrades a schema-2 database holding settings, and the model library works on it', () => {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, schemaVersion } from '../../src/main/core/store/database.js';
-import { ServicesRepo } from '../../src/main/core/store/repositories/services-repo.js';
-import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.js';
+import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
+import { ServicesRepo } from '../../src/core/store/repositories/services-repo.js';
+import { ModelsRepo } from '../../src/core/store/repositories/models-repo.js';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'aima-db-')), 'aima.db');
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, schemaVersion } from '../../src/main/core/store/database.js';
-import { ModelsRepo } from '../../src/main/core/store/repositories/models-repo.js';
-import { SettingsRepo } from '../../src/main/core/store/repositories/settings-repo.js';
-import { DownloadsRepo } from '../../src/main/core/store/repositories/downloads-repo.js';
+import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
+import { ModelsRepo } from '../../src/core/store/repositories/models-repo.js';
+import { SettingsRepo } from '../../src/core/store/repositories/settings-repo.js';
+import { DownloadsRepo } from '../../src/core/store/repositories/downloads-repo.js';
 
 describe('migration 5 (downloads)', () => {
   it('upgrades a schema-4 database holding settings and a model; downloads, files and chunks work and cascade', () => {

@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, schemaVersion } from '../../src/main/core/store/database.js';
-import { ApiKeysRepo, hashKey } from '../../src/main/core/store/repositories/api-keys-repo.js';
-import { RemotesRepo } from '../../src/main/core/store/repositories/remotes-repo.js';
-import { SettingsRepo } from '../../src/main/core/store/repositories/settings-repo.js';
+import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
+import { ApiKeysRepo, hashKey } from '../../src/core/store/repositories/api-keys-repo.js';
+import { RemotesRepo } from '../../src/core/store/repositories/remotes-repo.js';
+import { SettingsRepo } from '../../src/core/store/repositories/settings-repo.js';
 
 describe('migration 6 (gateway)', () => {
   it('upgrades a schema-5 database with settings and a download; keys are stored hashed, verified, revoked for good; remotes are unique by name', () => {

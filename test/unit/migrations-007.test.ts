@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, schemaVersion } from '../../src/main/core/store/database.js';
-import { SettingsRepo } from '../../src/main/core/store/repositories/settings-repo.js';
-import { DEFAULT_VOICE_CONFIG, VoiceRepo } from '../../src/main/core/store/repositories/voice-repo.js';
+import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
+import { SettingsRepo } from '../../src/core/store/repositories/settings-repo.js';
+import { DEFAULT_VOICE_CONFIG, VoiceRepo } from '../../src/core/store/repositories/voice-repo.js';
 
 describe('migration 7 (voice)', () => {
   it('upgrades a schema-6 database with settings and an API key; conversations, turns and config work and cascade', () => {

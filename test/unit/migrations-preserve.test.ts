@@ -14,8 +14,8 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, schemaVersion, type Db } from '../../src/main/core/store/database.js';
-import { migrations } from '../../src/main/core/store/migrations/index.js';
+import { openDatabase, schemaVersion, type Db } from '../../src/core/store/database.js';
+import { migrations } from '../../src/core/store/migrations/index.js';
 
 type Row = Record<string, unknown>;
 

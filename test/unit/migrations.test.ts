@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, schemaVersion, latestSchemaVersion } from '../../src/main/core/store/database.js';
-import { SettingsRepo } from '../../src/main/core/store/repositories/settings-repo.js';
-import { migrations } from '../../src/main/core/store/migrations/index.js';
+import { openDatabase, schemaVersion, latestSchemaVersion } from '../../src/core/store/database.js';
+import { SettingsRepo } from '../../src/core/store/repositories/settings-repo.js';
+import { migrations } from '../../src/core/store/migrations/index.js';
 
 const tmpDb = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'aima-db-')), 'aima.db');
 

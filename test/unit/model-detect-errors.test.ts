@@ -7,8 +7,8 @@ import { chmodSync, existsSync, linkSync, mkdirSync, symlinkSync, writeFileSync 
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { detectModel, ModelImportError, suggestModelName, validateModelName } from '../../src/main/core/models/detect/index.js';
-import { fsErrorToImportError } from '../../src/main/core/models/detect/errors.js';
+import { detectModel, ModelImportError, suggestModelName, validateModelName } from '../../src/core/models/detect/index.js';
+import { fsErrorToImportError } from '../../src/core/models/detect/errors.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { tempRoot } from '../support/model-fixtures.js';
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { detectModel, MemoryByteSource, readGgufHeader, suggestModelName, ModelImportError } from '../../src/main/core/models/detect/index.js';
+import { detectModel, MemoryByteSource, readGgufHeader, suggestModelName, ModelImportError } from '../../src/core/models/detect/index.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { GT, buildGguf, ggufKeyEnd, patchU64, tempRoot, withCpuMs } from '../support/model-fixtures.js';
 

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { detectModel, ModelImportError, readSafetensorsHeader, suggestModelName } from '../../src/main/core/models/detect/index.js';
+import { detectModel, ModelImportError, readSafetensorsHeader, suggestModelName } from '../../src/core/models/detect/index.js';
 import { LLAMA3_8B_CONFIG, safetensorsBytes, tempRoot, withHeader } from '../support/model-fixtures.js';
 
 const tmp = tempRoot('hf');

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { assertComplete, detectModel, ModelImportError } from '../../src/main/core/models/detect/index.js';
+import { assertComplete, detectModel, ModelImportError } from '../../src/core/models/detect/index.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { ONNX_FLOAT, ONNX_INT64, onnxModel, tempRoot, withCpuMs } from '../support/model-fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectSqliteBinding, electronBindingPath } from '../../src/main/core/store/native-binding.js';
+import { selectSqliteBinding, electronBindingPath } from '../../src/core/store/native-binding.js';
 import { AimaError } from '../../src/shared/errors.js';
 
 describe('better-sqlite3 native binding selection', () => {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectHardware } from '../../src/main/core/hardware/detect.js';
+import { detectHardware } from '../../src/core/hardware/detect.js';
 import {
   NvidiaSmiParseError,
   mergeNvidiaDetails,
@@ -13,7 +13,7 @@ import {
   parseNvidiaQueryGpu,
   parseNvidiaXml,
   probeNvidia,
-} from '../../src/main/core/hardware/nvidia-smi.js';
+} from '../../src/core/hardware/nvidia-smi.js';
 import { hasCommand, repoRoot, requirePart, sharedFixture } from '../support/system.js';
 
 const h100 = sharedFixture('nvidia-smi/h100-80gb');

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { RangeConnection } from '../../src/main/core/downloads/range-connection.js';
-import { UnsupportedFramingError } from '../../src/main/core/downloads/response-head.js';
+import { RangeConnection } from '../../src/core/downloads/range-connection.js';
+import { UnsupportedFramingError } from '../../src/core/downloads/response-head.js';
 import { repoRoot } from '../support/system.js';
 
 const data = randomBytes(3 * 1024 * 1024 + 17);

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HttpError, readBody, readFormData, readJson } from '../../src/workers/common/http.js';
+import { HttpError, readBody, readFormData, readJson } from '../../src/lib/http.js';
 
 /** A request stream with the given headers; the test writes its body and decides when it ends. */
 function request(headers: Record<string, string>): PassThrough & IncomingMessage {

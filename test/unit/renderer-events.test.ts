@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRendererEvents, MAX_WAITING, type RendererTarget } from '../../src/main/electron/renderer-events.js';
+import { createRendererEvents, MAX_WAITING, type RendererTarget } from '../../src/main/renderer-events.js';
 import type { EventName, EventPayload } from '../../src/shared/contract/index.js';
 import { defaultSettings } from '../../src/shared/contract/index.js';
 import { IPC_EVENT } from '../../src/shared/ipc-channels.js';

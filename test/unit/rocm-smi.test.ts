@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RocmSmiParseError, parseRocmSmiJson, probeRocm } from '../../src/main/core/hardware/rocm-smi.js';
+import { RocmSmiParseError, parseRocmSmiJson, probeRocm } from '../../src/core/hardware/rocm-smi.js';
 import { hasCommand, repoRoot } from '../support/system.js';
 
 const fixture = (name: string) => readFileSync(path.join(repoRoot, 'test/fixtures/rocm-smi', name), 'utf8');

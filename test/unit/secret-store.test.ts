@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openSecretStore, type KeyringFactory } from '../../src/main/core/secrets/secret-store.js';
+import { openSecretStore, type KeyringFactory } from '../../src/core/secrets/secret-store.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'aima-secrets-'));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
-import { authorizeGateway, isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/main/core/server/security.js';
-import { tokenMatches } from '../../src/main/core/server/token.js';
+import { authorizeGateway, isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/core/server/security.js';
+import { tokenMatches } from '../../src/core/server/token.js';
 
 describe('local API protection', () => {
   it('accepts only loopback names with our port in Host (DNS rebinding)', () => {

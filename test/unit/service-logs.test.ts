@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LogFollower, rotateIfNeeded, tailLines } from '../../src/main/core/runtimes/native/log-file.js';
+import { LogFollower, rotateIfNeeded, tailLines } from '../../src/core/runtimes/native/log-file.js';
 
 const tmpLog = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'aima-log-')), 'svc.log');
 

@@ -6,9 +6,9 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { attributeGpuMemory, createTelemetry, type GpuSample, type TelemetryEvent } from '../../src/main/core/hardware/telemetry.js';
-import { createNvidiaSampler } from '../../src/main/core/hardware/nvidia-sampler.js';
-import { parseNvidiaQueryGpu } from '../../src/main/core/hardware/nvidia-smi.js';
+import { attributeGpuMemory, createTelemetry, type GpuSample, type TelemetryEvent } from '../../src/core/hardware/telemetry.js';
+import { createNvidiaSampler } from '../../src/core/hardware/nvidia-sampler.js';
+import { parseNvidiaQueryGpu } from '../../src/core/hardware/nvidia-smi.js';
 import { repoRoot } from '../support/system.js';
 
 const fake = path.join(repoRoot, 'test/fixtures/bin/fake-nvidia-smi');

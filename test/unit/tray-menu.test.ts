@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTrayMenu } from '../../src/main/electron/tray-menu.js';
+import { buildTrayMenu } from '../../src/main/tray-menu.js';
 
 describe('tray menu builder', () => {
   it('offers Show when the window is hidden and Hide when it is visible', () => {

@@ -1,14 +1,14 @@
 /**
- * The Silero VAD wrapper (src/main/core/voice/vad.ts) on real speech: flite phrases with known
+ * The Silero VAD wrapper (src/core/voice/vad.ts) on real speech: flite phrases with known
  * silences between them, fed in frames that are not multiples of Silero's window.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VoiceActivityDetector, type SpeechSegment } from '../../src/main/core/voice/vad.js';
-import { readWav } from '../../src/workers/common/audio/wav.js';
-import { resample } from '../../src/workers/common/audio/resample.js';
+import { VoiceActivityDetector, type SpeechSegment } from '../../src/core/voice/vad.js';
+import { readWav } from '../../src/lib/audio/wav.js';
+import { resample } from '../../src/lib/audio/resample.js';
 import { requirePart } from '../support/system.js';
 import { PHRASES, fliteWav, haveFlite, haveSilero, sileroModel } from '../support/speech.js';
 

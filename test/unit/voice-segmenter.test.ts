@@ -1,6 +1,6 @@
-/** The streaming sentence segmenter for TTS (src/main/core/voice/segmenter.ts). */
+/** The streaming sentence segmenter for TTS (src/core/voice/segmenter.ts). */
 import { describe, expect, it } from 'vitest';
-import { SentenceSegmenter, splitSentences } from '../../src/main/core/voice/segmenter.js';
+import { SentenceSegmenter, splitSentences } from '../../src/core/voice/segmenter.js';
 
 /** Feeds `text` in pieces of `n` characters, as tokens would arrive. */
 function streamed(text: string, n: number, opts?: ConstructorParameters<typeof SentenceSegmenter>[0]): string[] {

@@ -2,10 +2,10 @@
  * `aima serve`: host the core headless, with the API, the gateway and the web UI on one port.
  * On SIGTERM or Ctrl+C the core closes; its engines stop only when the onQuit setting is
  * 'stop-services' (the default) — with 'keep-running' they stay up and the next core adopts them
- * by PID file (src/main/core/services/supervisor.ts).
+ * by PID file (src/core/services/supervisor.ts).
  */
 import type { Command } from 'commander';
-import { DEFAULT_PORT, parsePort } from '../../main/core/config/env.js';
+import { DEFAULT_PORT, parsePort } from '../../core/config/env.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, cliContext } from '../context.js';
 
@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
     .action(
       action(async (opts: { port?: string; host: string; background: boolean }) => {
         // Only serve loads the core; every other command is an HTTP client of it.
-        const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../main/core/host.js'), import('../../main/core/process/rejection-guard.js')]);
+        const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../core/host.js'), import('../../core/process/rejection-guard.js')]);
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
         const host = (p: number) => hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port: p, env: ctx.env });

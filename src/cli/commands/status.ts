@@ -1,7 +1,7 @@
 /** `aima status`: is a core running for this data directory, where, and who hosts it. */
 import type { Command } from 'commander';
 import { action, cliContext, output, runningCore } from '../context.js';
-import { readToken } from '../../main/core/server/token.js';
+import { readToken } from '../../core/server/token.js';
 
 export function registerStatus(program: Command): void {
   program

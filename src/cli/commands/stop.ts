@@ -1,7 +1,7 @@
 /** `aima stop`: ask the core that `aima serve` runs for this data directory to shut down. */
 import type { Command } from 'commander';
 import { AimaError } from '../../shared/errors.js';
-import { isSameProcess } from '../../main/core/process/proc.js';
+import { isSameProcess } from '../../core/process/proc.js';
 import { action, cliContext, runningCore } from '../context.js';
 
 export function registerStop(program: Command): void {

@@ -1,7 +1,7 @@
 /**
  * Hardware as the API shows it: the detection report (GPUs with each probe's outcome, CPU, RAM, OS,
  * disk, the container platform), live GPU telemetry behind a watch lease, and fit estimates.
- * These are also the core's own hardware types (src/main/core/hardware/types.ts takes them from here).
+ * These are also the core's own hardware types (src/core/hardware/types.ts takes them from here).
  */
 import { z } from 'zod';
 import { fitCacheTypes } from './enums.js';

@@ -185,7 +185,7 @@ export type VoiceCoreMessage = z.infer<typeof VoiceCoreMessage>;
 
 /**
  * Inside Electron the page talks through a MessagePort that the main process relays to the
- * socket (src/main/core/voice/relay.ts). Besides the protocol's own frames the port carries this
+ * socket (src/main/voice-relay.ts). Besides the protocol's own frames the port carries this
  * object, both ways: the page ends the session with it, and main passes on the socket's close
  * (the port has no close codes of its own).
  */

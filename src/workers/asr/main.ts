@@ -17,10 +17,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { z } from 'zod';
-import { AudioFormatError, decodeAudio } from '../common/audio/decode.js';
-import { resample, toMono } from '../common/audio/resample.js';
-import { splitAtSilences } from '../common/audio/segment.js';
-import { HttpError, readFormData, sendJson } from '../common/http.js';
+import { AudioFormatError, decodeAudio } from '../../lib/audio/decode.js';
+import { resample, toMono } from '../../lib/audio/resample.js';
+import { splitAtSilences } from '../../lib/audio/segment.js';
+import { HttpError, readFormData, sendJson } from '../../lib/http.js';
 import { UploadSlots } from '../common/upload-slots.js';
 import { intFlag, portFlag, runWorker } from '../common/worker-server.js';
 import { checkAsrModel, openAsrBackend, type AsrBackend } from './backends.js';

@@ -3,7 +3,7 @@
  * stay in the socket buffers and the client's writes block, so memory does not grow with the
  * number of clients. Beyond `maxWaiting` a request is refused at once with 429.
  */
-import { HttpError } from './http.js';
+import { HttpError } from '../../lib/http.js';
 
 export class UploadSlots {
   private active = 0;

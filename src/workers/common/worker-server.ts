@@ -20,12 +20,12 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { HttpError, listenAndAnnounce, sendError, sendJson } from './http.js';
+import { HttpError, listenAndAnnounce, sendError, sendJson } from '../../lib/http.js';
 
 /**
  * Test seam, honoured only here: milliseconds to wait after listening and before loading, so tests
  * can observe the loading phase deterministically. Declared with AIMA's other variables in
- * src/main/core/config/env.ts (workers do not import the core, so it is read here).
+ * src/core/config/env.ts (workers do not import the core, so it is read here).
  */
 export const LOAD_DELAY_ENV = 'AIMA_WORKER_LOAD_DELAY_MS';
 

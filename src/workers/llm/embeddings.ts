@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Token } from 'node-llama-cpp';
-import { HttpError, readJson, sendJson } from '../common/http.js';
+import { HttpError, readJson, sendJson } from '../../lib/http.js';
 import type { Engine } from './engine.js';
 import type { LlmWorkerConfig } from './config.js';
 import { checkModelName } from './generate.js';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaChatResponseChunk, Token } from 'node-llama-cpp';
 import type { z } from 'zod';
-import { HttpError, SseCoalescer, readJson, sendJson, startSse, writeSse } from '../common/http.js';
+import { HttpError, SseCoalescer, readJson, sendJson, startSse, writeSse } from '../../lib/http.js';
 import type { Engine } from './engine.js';
 import type { LlmWorkerConfig } from './config.js';
 import type { Slot } from './slots.js';

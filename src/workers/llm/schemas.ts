@@ -3,7 +3,7 @@
  * (clients send many optional ones), known fields with the wrong type are a 400 naming the field.
  */
 import { z } from 'zod';
-import { HttpError } from '../common/http.js';
+import { HttpError } from '../../lib/http.js';
 
 const stop = z.union([z.string(), z.array(z.string()).max(16)], { error: 'stop: must be a string or an array of up to 16 strings' }).nullish();
 

@@ -6,7 +6,7 @@
  */
 import type http from 'node:http';
 import type { ServerResponse } from 'node:http';
-import { sendJson } from '../common/http.js';
+import { sendJson } from '../../lib/http.js';
 import { createWorkerServer } from '../common/worker-server.js';
 import type { WorkerRoute, WorkerState } from '../common/worker-server.js';
 import type { LlmWorkerConfig } from './config.js';

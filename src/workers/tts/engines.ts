@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { readWav } from '../common/audio/wav.js';
-import { toMono } from '../common/audio/resample.js';
+import { readWav } from '../../lib/audio/wav.js';
+import { toMono } from '../../lib/audio/resample.js';
 
 export interface VoiceInfo {
   id: string;

@@ -16,8 +16,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { floatToPcm16, wavHeader } from '../common/audio/wav.js';
-import { HttpError, readJson, sendJson } from '../common/http.js';
+import { floatToPcm16, wavHeader } from '../../lib/audio/wav.js';
+import { HttpError, readJson, sendJson } from '../../lib/http.js';
 import { StartupError, intFlag, portFlag, runWorker, type WorkerRoute } from '../common/worker-server.js';
 import { EspeakNgEngine, type TtsEngine, type VoiceInfo } from './engines.js';
 import { FliteThreadEngine, isFliteThread, serveFliteThread } from './flite-thread.js';

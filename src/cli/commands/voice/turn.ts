@@ -53,8 +53,8 @@ async function runTurn(opts: Opts): Promise<void> {
   const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { readWav, writeWav }, { resample, toMono }] = await Promise.all([
     import('ws'),
     import('../../../shared/contract/voice-socket.js'),
-    import('../../../workers/common/audio/wav.js'),
-    import('../../../workers/common/audio/resample.js'),
+    import('../../../lib/audio/wav.js'),
+    import('../../../lib/audio/resample.js'),
   ]);
   let audio: Float32Array;
   try {

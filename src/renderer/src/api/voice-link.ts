@@ -6,7 +6,7 @@ import { VOICE_PORT_MESSAGE } from '../../../shared/ipc-channels.js';
  * protocol of src/shared/contract/voice-socket.ts, read and written by voice-client.ts). In a
  * browser it is the `/api/voice` WebSocket (login cookie); inside Electron it is a MessagePort
  * from the preload, which the main process relays to the same endpoint
- * (src/main/core/voice/relay.ts), so the page and the core code are identical in both.
+ * (src/main/voice-relay.ts), so the page and the core code are identical in both.
  */
 export interface VoiceLink {
   send(data: string | ArrayBuffer): void;

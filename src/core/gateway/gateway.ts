@@ -1,0 +1,314 @@
+/**
+ * The OpenAI-compatible gateway under `/v1` (and Prometheus `/metrics`) on the core's port:
+ * finds the service or remote endpoint that serves the requested model, admits the request
+ * through that upstream's queue, starts a stopped service on demand, and streams the answer back.
+ * Errors are in OpenAI's shape everywhere.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
+import type { Route } from '../server/http-server.js';
+import type { ModelDirectory, RoutableModel } from './directory.js';
+import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
+import { GatewayMetrics } from './metrics.js';
+import { receiveUpload, UploadBudget, type ReceivedUpload } from './upload.js';
+import { forward, upstreamBase } from './proxy.js';
+import { RequestLog, type RequestRecord } from './request-log.js';
+
+export interface GatewayPolicy {
+  startOnDemand: boolean;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** JSON bodies (chat, completions, embeddings, speech). */
+  maxJsonBytes: number;
+  /** Multipart bodies (audio uploads). */
+  maxUploadBytes: number;
+  /** Total bytes of uploads in flight across the gateway (each counts its declared size). */
+  uploadBudgetBytes: number;
+  /** Origins allowed to call /v1 from a browser (CORS). */
+  corsOrigins: string[];
+}
+
+export interface GatewayOptions {
+  directory: ModelDirectory;
+  policy: () => GatewayPolicy;
+  /** True when the request may use the gateway (API key, install token, or loopback without keys). */
+  authorize: (req: IncomingMessage) => boolean;
+  /** True for the core's own origin (the web UI): allowed without being listed for CORS. */
+  isOwnOrigin?: (origin: string) => boolean;
+  /** Called with each finished request (the core turns it into an event). */
+  onRequest?: (r: RequestRecord) => void;
+  /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
+  spoolDir?: string;
+}
+
+/** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
+const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multipart' | 'query'; kinds: RoutableModel['kind'][] }> = {
+  '/v1/chat/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
+  '/v1/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
+  '/v1/embeddings': { method: 'POST', model: 'json', kinds: ['embedding', 'llm'] },
+  '/v1/audio/transcriptions': { method: 'POST', model: 'multipart', kinds: ['asr'] },
+  '/v1/audio/translations': { method: 'POST', model: 'multipart', kinds: ['asr'] },
+  '/v1/audio/speech': { method: 'POST', model: 'json', kinds: ['tts'] },
+  // An AIMA extension: the TTS worker's voice list, GET /v1/audio/voices?model=<tts>.
+  '/v1/audio/voices': { method: 'GET', model: 'query', kinds: ['tts'] },
+};
+
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly log: RequestLog;
+  private readonly limiters = new Map<string, ConcurrencyLimiter>();
+  /** Limiter key per routing entry (entries live until the directory is rebuilt). */
+  private readonly limiterKeys = new WeakMap<RoutableModel, string>();
+  private readonly uploads = new UploadBudget(0);
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.log = new RequestLog(200, opts.onRequest);
+    this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })));
+  }
+
+  /** The route to mount on the core's HTTP server. */
+  readonly route: Route = (req, res, path, query) => {
+    if (path === '/metrics') {
+      void this.serveMetrics(req, res);
+      return true;
+    }
+    if (path !== '/v1' && !path.startsWith('/v1/')) return false;
+    void this.handle(req, res, path, query);
+    return true;
+  };
+
+  private cors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin || this.opts.isOwnOrigin?.(origin)) return true;
+    if (!this.opts.policy().corsOrigins.includes(origin)) return false;
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    return true;
+  }
+
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse) {
+    if (!this.opts.authorize(req)) return sendError(res, unauthorized());
+    const text = await this.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+    res.end(text);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse, path: string, query: string) {
+    const started = performance.now();
+    const startedAt = Date.now();
+    let model: string | null = null;
+    let queuedMs = 0;
+    const record = (status: number, extra: { ttftMs?: number | null; tokens?: number | null; tps?: number | null; stream?: boolean; error?: string | null } = {}) => {
+      const endpoint = path;
+      const durationMs = performance.now() - started;
+      this.metrics.request(model ?? '', endpoint, status, model ? durationMs / 1000 : null);
+      this.log.add({
+        at: new Date(startedAt).toISOString(),
+        endpoint,
+        model,
+        status,
+        durationMs: Math.round(durationMs),
+        queuedMs: Math.round(queuedMs),
+        ttftMs: extra.ttftMs ?? null,
+        completionTokens: extra.tokens ?? null,
+        tokensPerSecond: extra.tps ?? null,
+        stream: extra.stream ?? false,
+        error: extra.error ?? null,
+      });
+    };
+    const fail = (err: HttpError) => {
+      sendError(res, err);
+      record(err.status, { error: err.message });
+    };
+    let upload: ReceivedUpload | null = null;
+
+    try {
+      if (!this.cors(req, res)) throw new HttpError(403, `Origin ${req.headers.origin} is not allowed to call the gateway.`, 'invalid_request_error', 'cors_origin_denied');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204);
+        return res.end();
+      }
+      if (!this.opts.authorize(req)) throw unauthorized();
+
+      if (path === '/v1/models' && req.method === 'GET') {
+        const data = this.opts.directory.list().map((m) => ({
+          id: m.id,
+          object: 'model',
+          created: 0,
+          owned_by: m.owner.type === 'service' ? 'aima' : m.owner.remote,
+          aima: { kind: m.kind, state: m.state, reason: m.reason ?? null, aliases: m.aliases, owner: m.owner, concurrency: m.concurrency },
+        }));
+        sendJson(res, 200, { object: 'list', data });
+        return record(200);
+      }
+
+      const spec = ENDPOINTS[path];
+      if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
+      if (req.method !== spec.method) throw new HttpError(405, `${path} takes ${spec.method}.`, 'invalid_request_error', 'method_not_allowed');
+
+      const policy = this.opts.policy();
+      let body: Buffer | null = null;
+      if (spec.model === 'query') {
+        model = new URLSearchParams(query).get('model') ?? '';
+        if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
+      } else if (spec.model === 'json') {
+        body = await readBody(req, policy.maxJsonBytes);
+        if (body.length === 0) throw emptyBodyError('a JSON object with a "model" field');
+        model = modelOfJson(body);
+      } else {
+        upload = await this.receive(req, res, policy);
+        model = upload.model;
+      }
+      let target = this.opts.directory.resolve(model);
+      if (!target) {
+        const names = this.opts.directory.list().map((m) => m.id);
+        throw new HttpError(404, `The model "${model}" does not exist. Available models: ${names.length ? names.join(', ') : '(none — create a service with `aima service create`)'}.`, 'invalid_request_error', 'model_not_found', 'model');
+      }
+      if (!spec.kinds.includes(target.kind)) {
+        throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
+      }
+
+      // The AbortSignal (and its close listener) is made only when the request has to wait (queue,
+      // start on demand): a client that leaves then ends the wait. Streaming itself is torn down by
+      // forward(). The common path pays for neither.
+      let abort: AbortController | null = null;
+      const waitSignal = () => {
+        if (!abort) {
+          const controller = (abort = new AbortController());
+          if (res.destroyed) controller.abort();
+          else res.once('close', () => controller.abort());
+        }
+        return abort.signal;
+      };
+      const queueStarted = performance.now();
+      const limiter = this.limiterFor(target, policy);
+      let release = limiter.tryAcquire();
+      if (!release) {
+        try {
+          release = await limiter.acquire(waitSignal());
+        } catch (err) {
+          throw admissionError(err, target, policy);
+        }
+      }
+      try {
+        if (target.state !== 'running' || !target.baseUrl) {
+          if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
+            target = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs - (performance.now() - queueStarted), target);
+          }
+          if (target.state !== 'running' || !target.baseUrl) throw notRunning(target);
+        }
+        queuedMs = performance.now() - queueStarted;
+        const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
+        if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+        const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+        const declared = Number(req.headers['content-length']);
+        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+        const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
+        this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
+        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
+      } finally {
+        release();
+      }
+    } catch (err) {
+      if (res.destroyed || res.writableEnded) return;
+      fail(err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error'));
+    } finally {
+      void upload?.discard();
+    }
+  }
+
+  /**
+   * Admits an upload into the bytes-in-flight budget (its declared size, or the largest allowed
+   * when it is sent chunked) and streams it until its `model` is known. The reservation lasts
+   * until the response is done.
+   */
+  private async receive(req: IncomingMessage, res: ServerResponse, policy: GatewayPolicy): Promise<ReceivedUpload> {
+    const contentType = req.headers['content-type'];
+    if (!contentType?.startsWith('multipart/form-data')) throw new HttpError(400, 'Audio uploads must be multipart/form-data with "file" and "model" fields.', 'invalid_request_error', 'invalid_content_type');
+    const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
+    if (declared === 0) throw emptyBodyError('a multipart/form-data body with "file" and "model" fields');
+    if (declared !== null && declared > policy.maxUploadBytes) {
+      req.resume();
+      throw new HttpError(413, `Request body of ${declared} bytes is over the limit of ${policy.maxUploadBytes} bytes.`, 'invalid_request_error', 'body_too_large');
+    }
+    const budget = this.uploads;
+    budget.limitBytes = policy.uploadBudgetBytes;
+    const bytes = declared ?? policy.maxUploadBytes;
+    const release = budget.tryReserve(bytes);
+    if (!release) {
+      req.resume();
+      throw budget.refusal(bytes);
+    }
+    res.once('close', release);
+    return receiveUpload(req, { contentType, maxBytes: policy.maxUploadBytes, spoolDir: this.opts.spoolDir ?? path.join(os.tmpdir(), 'aima-uploads') });
+  }
+
+  private limiterFor(target: RoutableModel, policy: GatewayPolicy): ConcurrencyLimiter {
+    let key = this.limiterKeys.get(target);
+    if (key === undefined) {
+      key = target.owner.type === 'service' ? `service:${target.owner.service}` : `remote:${target.owner.remote}:${target.id}`;
+      this.limiterKeys.set(target, key);
+    }
+    const limit = Math.max(1, target.concurrency);
+    let l = this.limiters.get(key);
+    if (!l) this.limiters.set(key, (l = new ConcurrencyLimiter({ limit, maxQueue: policy.maxQueue, timeoutMs: policy.queueTimeoutMs })));
+    else l.configure(limit, policy.maxQueue, policy.queueTimeoutMs);
+    return l;
+  }
+}
+
+function modelOfJson(body: Buffer): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
+  }
+  const model = (parsed as { model?: unknown } | null)?.model;
+  if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
+  return model;
+}
+
+function rewriteModel(body: Buffer, model: string): Buffer {
+  const parsed = JSON.parse(body.toString('utf8'));
+  return Buffer.from(JSON.stringify({ ...parsed, model }));
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
+}
+
+function notRunning(m: RoutableModel): HttpError {
+  const how = m.owner.type === 'service' ? ` Start it with \`aima service start ${m.owner.service}\` (or turn on "start on demand" in Settings).` : '';
+  return new HttpError(503, `The model "${m.id}" is ${m.state}${m.reason ? ` (${m.reason})` : ''}.${how}`, 'server_error', 'model_not_running', null, { 'retry-after': '5' });
+}
+
+function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy): HttpError {
+  if (!(err instanceof AdmissionRefused)) return err as HttpError;
+  switch (err.reason.kind) {
+    case 'queue-full':
+      return new HttpError(429, `The model "${target.id}" is busy: ${target.concurrency} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
+    case 'timeout':
+      return new HttpError(503, `The model "${target.id}" stayed busy for ${Math.round(err.reason.waitedMs / 1000)} s, longer than the queue wait limit. Retry later, or raise the service's concurrency.`, 'server_error', 'queue_timeout', null, { 'retry-after': '5' });
+    case 'aborted':
+      return new HttpError(499, 'The client went away while waiting.', 'invalid_request_error', 'client_closed');
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, target: RoutableModel): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new HttpError(503, `The model "${target.id}" did not start within the queue wait limit; it is still starting.`, 'server_error', 'start_timeout', null, { 'retry-after': '10' })), Math.max(0, ms));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The gateway feature: the `/v1` + `/metrics` route, API keys, remote endpoints and the request
+ * log, wired to the services supervisor and the settings. core.ts spreads `api` into the core's
+ * API and mounts `gateway.route` on the HTTP server.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { CoreApi, ServiceSummary } from '../../shared/contract/index.js';
+import { AimaError } from '../../shared/errors.js';
+import { HttpError } from '../../lib/http.js';
+import { StartRefused } from '../services/supervisor.js';
+import type { Db } from '../store/database.js';
+import type { SettingsRepo } from '../store/repositories/settings-repo.js';
+import type { ApiKeysRepo } from '../store/repositories/api-keys-repo.js';
+import { RemotesRepo } from '../store/repositories/remotes-repo.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { authorizeGateway, isAllowedOrigin } from '../server/security.js';
+import { Gateway } from './gateway.js';
+import { clearSpool } from './upload.js';
+import { createModelDirectory } from './routes-directory.js';
+import type { CoreEvents } from '../events.js';
+
+export type GatewayApi = Pick<
+  CoreApi,
+  'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests' | 'gateway.pageAccess'
+>;
+
+export interface GatewayFeatureOptions {
+  db: Db;
+  events: CoreEvents;
+  settings: SettingsRepo;
+  keys: ApiKeysRepo;
+  secrets: SecretStore;
+  services: {
+    list(): ServiceSummary[];
+    /** Start on demand: refuses (StartRefused) a failed service and one waiting out its crash backoff. */
+    startOnDemand(name: string, opts: { timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
+  };
+  onRequest?: (r: import('./request-log.js').RequestRecord) => void;
+  /** Where uploads wait for their `model` field (cleared at start: leftovers of a crash). */
+  spoolDir: string;
+  /** Total bytes of uploads in flight. */
+  uploadBudgetBytes: number;
+  /** The install token, and the server's URL and port (known once it listens). */
+  token: () => string | null;
+  url: () => string;
+  port: () => number;
+  /** The bind address when the server listens beyond loopback, else null. */
+  exposedOn: () => string | null;
+}
+
+const MIB = 1024 * 1024;
+
+export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Gateway; api: GatewayApi } {
+  clearSpool(opts.spoolDir);
+  const remotes = new RemotesRepo(opts.db);
+  const secretKey = (name: string) => `remote:${name}`;
+  // Snapshots refreshed by events: the request path never queries SQLite or rebuilds summaries.
+  let services = opts.services.list();
+  let remoteList = remotes.list();
+  const directory = createModelDirectory({
+    services: () => services,
+    remotes: () => remoteList,
+    remoteKey: (name) => opts.secrets.get(secretKey(name)),
+    startService: (name, signal) => {
+      const timeoutMs = opts.settings.getAll().gatewayQueueTimeoutSeconds * 1000;
+      return opts.services.startOnDemand(name, { timeoutMs, op: { signal, report() {} } }).catch((err: unknown) => {
+        throw onDemandError(err);
+      });
+    },
+  });
+  opts.events.on('services.changed', (list) => {
+    services = list;
+    directory.invalidate();
+  });
+  opts.events.on('models.changed', () => {
+    services = opts.services.list();
+    directory.invalidate();
+  });
+  const remotesChanged = () => {
+    remoteList = remotes.list();
+    directory.invalidate();
+  };
+  let cachedPolicy: { at: number; value: ReturnType<typeof policyNow> } | null = null;
+  const policyNow = () => {
+    const s = opts.settings.getAll();
+    return {
+      startOnDemand: s.startOnDemand,
+      maxQueue: s.gatewayQueueSize,
+      queueTimeoutMs: s.gatewayQueueTimeoutSeconds * 1000,
+      maxJsonBytes: 8 * MIB,
+      maxUploadBytes: 200 * MIB,
+      uploadBudgetBytes: opts.uploadBudgetBytes,
+      corsOrigins: s.corsOrigins,
+    };
+  };
+  // The desktop page's /v1 credential: random per process, never written anywhere (see GatewayPageAccess).
+  const pageToken = randomBytes(32).toString('hex');
+  const gateway = new Gateway({
+    directory,
+    // Settings change rarely; reading them once a second keeps SQLite off the request path.
+    policy: () => {
+      const now = Date.now();
+      if (!cachedPolicy || now - cachedPolicy.at > 1000) cachedPolicy = { at: now, value: policyNow() };
+      return cachedPolicy.value;
+    },
+    onRequest: opts.onRequest,
+    spoolDir: opts.spoolDir,
+    isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
+    authorize: (req: IncomingMessage) => {
+      const token = opts.token();
+      return token !== null && authorizeGateway(req, { token, keys: opts.keys, pageToken }, opts.port());
+    },
+  });
+
+  const api: GatewayApi = {
+    'keys.list': async () => opts.keys.list(),
+    'keys.create': async ({ name }) => opts.keys.create(name),
+    'keys.revoke': async ({ id }) => {
+      const key = opts.keys.findActive(id);
+      if (!key) throw new AimaError('not-found', `No active API key with id or name "${id}".`, 'List keys with `aima key list`.');
+      // Without keys /v1 is open to local clients: fine on loopback, not while other machines can connect.
+      const exposedOn = opts.exposedOn();
+      if (exposedOn !== null && opts.keys.active() === 1) {
+        throw new AimaError(
+          'conflict',
+          `Refusing to revoke "${key.name}": it is the last API key, and this core listens on ${exposedOn}, beyond loopback, where keys are what keep other machines out.`,
+          'Stop the core (`aima stop`) or restart it on loopback (`aima serve --host 127.0.0.1`) first, or create another key before revoking this one.',
+        );
+      }
+      return opts.keys.revoke(key.id)!;
+    },
+    'remotes.list': async () => remotes.list(),
+    'remotes.add': async ({ apiKey, ...r }) => {
+      if (remotes.get(r.name)) throw new AimaError('conflict', `A remote endpoint named "${r.name}" already exists.`, 'Pick another name, or remove it first.');
+      if (apiKey) opts.secrets.set(secretKey(r.name), apiKey);
+      const added = remotes.insert({ ...r, kind: r.kind ?? 'llm', hasKey: Boolean(apiKey) });
+      remotesChanged();
+      return added;
+    },
+    'remotes.remove': async ({ name }) => {
+      const r = remotes.get(name);
+      if (!r) throw new AimaError('not-found', `No remote endpoint named "${name}".`, 'List them with `aima remote list`.');
+      remotes.delete(name);
+      opts.secrets.delete(secretKey(name));
+      remotesChanged();
+      return r;
+    },
+    'gateway.requests': async ({ limit }) => gateway.log.recent(limit ?? 50),
+    'gateway.pageAccess': async () => {
+      if (!opts.url()) throw new AimaError('unavailable', 'The core is not listening yet.', 'Try again in a moment.');
+      return { url: opts.url(), token: pageToken };
+    },
+  };
+  return { gateway, api };
+}
+
+/**
+ * A refused or failed start on demand as the gateway's 503: `model_backoff` with Retry-After set
+ * to the seconds left of the crash backoff, `model_failed` without one (retrying cannot help until
+ * the user starts the service), `model_not_running` for a start that ended otherwise.
+ */
+function onDemandError(err: unknown): unknown {
+  if (err instanceof StartRefused) {
+    const headers: Record<string, string> = err.retryAfterSeconds !== null ? { 'retry-after': String(err.retryAfterSeconds) } : {};
+    return new HttpError(503, `${err.message} ${err.fix ?? ''}`.trim(), 'server_error', err.why === 'backoff' ? 'model_backoff' : 'model_failed', null, headers);
+  }
+  if (err instanceof AimaError && err.code === 'unavailable') {
+    return new HttpError(503, `${err.message} ${err.fix ?? ''}`.trim(), 'server_error', 'model_not_running', null, { 'retry-after': '5' });
+  }
+  return err;
+}

@@ -1,0 +1,145 @@
+/**
+ * The Runtime interface: how a planned service becomes a process (native) or a container (Docker),
+ * and how the supervisor watches and ends it. `plan` is pure — everything a start
+ * will do is decided there and can be snapshot-tested; the other methods do the I/O.
+ */
+import type { Device } from '../../shared/contract/services.js';
+import type { EngineEntry, HealthSpec } from '../engines/catalog-schema.js';
+
+/** Everything `plan` needs: the engine entry, the service's settings, and resolved host facts. */
+export interface PlanInput {
+  serviceId: string;
+  serviceName: string;
+  engine: EngineEntry;
+  /** argv[0] as resolved by canRun (absolute path of a binary, or the Node executable). */
+  binary: string;
+  model: { name: string; path: string } | null;
+  device: Device;
+  gpus: number[];
+  host: string;
+  /** The port to listen on: the configured one, or one allocated for this start. */
+  port: number;
+  threads: number | null;
+  ctxSize: number | null;
+  concurrency: number;
+  node: string;
+  workersDir: string;
+  logFile: string;
+  pidFile: string;
+  /** Running inside Electron: {{node}} is the Electron binary, which needs ELECTRON_RUN_AS_NODE. */
+  electron: boolean;
+}
+
+export interface NativePlan {
+  runtime: 'native';
+  argv: string[];
+  /** Added to the core's environment (the plan stays free of the machine's variables). */
+  env: Record<string, string>;
+  host: string;
+  port: number;
+  healthUrl: string;
+  health: HealthSpec;
+  logFile: string;
+  pidFile: string;
+  serviceId: string;
+  serviceName: string;
+  /** The process's nice value (from the engine entry); 0 = normal. */
+  niceness: number;
+}
+
+/** A bind mount of the model, always read-only. */
+export interface DockerMount {
+  source: string;
+  target: string;
+  readOnly: true;
+}
+
+export interface DockerPlan {
+  runtime: 'docker';
+  serviceId: string;
+  serviceName: string;
+  /** `aima-<install id's first 8>-<service name>`: one container per service (docker/plan.ts containerNameFor). */
+  containerName: string;
+  /** Images to try, in the catalog's priority order, already filtered by the machine's hardware. */
+  images: string[];
+  /** Candidates left out, each with why (for the error when none is usable). */
+  skippedImages: { image: string; why: string }[];
+  entrypoint: string[] | null;
+  cmd: string[];
+  env: Record<string, string>;
+  /** `aima.service` = service id (adoption and the events filter), `aima.install` = install id, plus name and engine. */
+  labels: Record<string, string>;
+  mounts: DockerMount[];
+  containerPort: number;
+  /** Published on the host, bound to `host` only. */
+  host: string;
+  port: number;
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  shmSizeBytes: number | null;
+  /** null: no GPU; [] : all GPUs; else these indexes. */
+  gpus: number[] | null;
+  healthUrl: string;
+  health: HealthSpec;
+  logFile: string;
+}
+
+export type RuntimePlan = NativePlan | DockerPlan;
+
+/** A live engine: our child, or a process adopted from a PID file. */
+export interface EngineHandle {
+  pid: number;
+  /** /proc start time when it was recorded: a PID with another start time is not ours. */
+  startTime: string | null;
+  /** True when this core spawned it (exit arrives as an event); false when adopted (polled). */
+  ownChild: boolean;
+  host: string;
+  port: number;
+  logFile: string;
+  /** Docker: the container; its exits come from the daemon's event stream. */
+  containerId?: string;
+}
+
+export interface StartHooks {
+  /** Our child exited (reaped). Not called for adopted processes: the supervisor polls those. */
+  onExit(code: number | null, signal: string | null): void;
+}
+
+export type ProbeResult =
+  | { kind: 'ready' }
+  | { kind: 'not-ready'; status: number; progress: number | null }
+  | { kind: 'unreachable'; error: string };
+
+export interface StopOptions {
+  /** SIGTERM, then SIGKILL after this long. */
+  graceMs: number;
+  /** SIGKILL at once. */
+  force?: boolean;
+}
+
+export interface StopResult {
+  /** The signal that ended it, when we had to escalate. */
+  escalated: boolean;
+}
+
+export interface Runtime<P extends RuntimePlan = RuntimePlan> {
+  plan(input: PlanInput): P;
+  start(plan: P, hooks: StartHooks): Promise<EngineHandle>;
+  probe(handle: EngineHandle, health: HealthSpec): Promise<ProbeResult>;
+  /** The last `lines` lines of the service's log. */
+  logs(logFile: string, lines: number): Promise<string[]>;
+  stop(handle: EngineHandle, opts: StopOptions): Promise<StopResult>;
+  /**
+   * What an earlier core left running for this service: the process recorded in the PID file (when
+   * it is still that same process), or the container labelled with the service id; null otherwise.
+   */
+  adopt(pidFile: string, serviceId?: string): EngineHandle | null;
+  /** Still alive and still the same process (PID and start time) or container. */
+  isAlive(handle: EngineHandle): boolean;
+  /**
+   * Calls `onExit` once when an adopted engine ends (a container's die/destroy event), so the
+   * supervisor need not wait for its poll; returns an unsubscribe. Optional: the native runtime
+   * has no such event for processes that are not its children.
+   */
+  watch?(handle: EngineHandle, onExit: (code: number | null, signal: string | null) => void): () => void;
+}

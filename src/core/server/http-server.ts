@@ -1,0 +1,256 @@
+/**
+ * The core's HTTP server: the HTTP+WebSocket adapter of the API contract under /api, the login
+ * URL, the web UI, and a hook for further routes (the OpenAI-compatible gateway mounts /v1 here).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
+import sirv from 'sirv';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CoreApi } from '../../shared/contract/index.js';
+import { AimaError, httpStatusOf, toAimaError } from '../../shared/errors.js';
+import { dispatchCall } from '../api/dispatch.js';
+import type { CoreEvents } from '../events.js';
+import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, type AuthPolicy } from './security.js';
+import { tokenMatches } from './token.js';
+
+/**
+ * A mounted route (the gateway): called synchronously for every request whose Host passed the
+ * check, before anything else, with the raw path and query string (no URL object: this is the
+ * gateway's hot path). Returns true when it took the request; it then owns CORS and auth for it.
+ */
+export type Route = (req: IncomingMessage, res: ServerResponse, path: string, query: string) => boolean;
+
+/**
+ * A mounted WebSocket endpoint: called for upgrades under /api/ other than /api/events, after the
+ * Host, Origin and token checks; returns true when it took the socket.
+ */
+export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => boolean;
+
+export interface ServerOptions {
+  api: CoreApi;
+  events: CoreEvents;
+  auth: AuthPolicy;
+  host: string;
+  port: number;
+  /** Built web UI (out/renderer); when missing, / explains how to build it. */
+  uiDir?: string;
+  routes?: Route[];
+  /** WebSocket endpoints besides /api/events (the voice session mounts /api/voice). */
+  upgrades?: UpgradeRoute[];
+  /** Largest JSON body /api accepts. */
+  maxBodyBytes?: number;
+  /**
+   * Bound beyond loopback (only allowed once API keys exist): requests naming another Host are
+   * then accepted when they carry a valid API key.
+   */
+  remoteAccess?: boolean;
+}
+
+export interface RunningServer {
+  /** Where clients on this machine reach the server (loopback for a wildcard bind). */
+  url: string;
+  port: number;
+  loginUrl: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/** Content-Security-Policy of the UI, the same inside Electron and in a browser. */
+export const UI_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: data:; connect-src 'self' ws: wss: http://127.0.0.1:* ws://127.0.0.1:*; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendApiError(res: ServerResponse, err: AimaError): void {
+  sendJson(res, httpStatusOf[err.code], { error: err.toBody() });
+}
+
+/**
+ * Reads the parameters of an /api call: a JSON object, or nothing at all for a call without
+ * parameters. Anything else (null, an array, a number) is refused here rather than read as `{}`.
+ */
+async function readCallParams(req: IncomingMessage, limit: number): Promise<unknown> {
+  const tooLarge = () => new AimaError('too-large', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Not destroyed on the early return below, so the 413 still reaches the client.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  let params: unknown;
+  try {
+    params = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new AimaError('bad-request', 'Request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.');
+  }
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new AimaError('bad-request', `Request body must be a JSON object of the call's parameters (got ${params === null ? 'null' : Array.isArray(params) ? 'an array' : typeof params}).`, 'Send {} for a call without parameters.');
+  }
+  return params;
+}
+
+/**
+ * The host clients on this machine put in the URL. A wildcard bind (0.0.0.0, ::) is no address to
+ * connect to, and as a Host header it fails the DNS-rebinding check: they get loopback instead.
+ */
+export function clientHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0') return '127.0.0.1';
+  if (bindHost === '::') return '[::1]';
+  return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+}
+
+/**
+ * Bytes of events queued for one /api/events client beyond what its socket took. A reading client
+ * stays near 0; past this one is closed (1008; ws ends it after its close timeout if it never
+ * reads the close frame either), so the backlog stops growing.
+ */
+const EVENTS_BACKLOG_LIMIT = 1024 * 1024;
+
+export async function startHttpServer(opts: ServerOptions): Promise<RunningServer> {
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const routes = opts.routes ?? [];
+  let port = opts.port;
+  const serveUi = opts.uiDir && existsSync(opts.uiDir) ? sirv(opts.uiDir, { single: true, dev: false, etag: true }) : null;
+
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets = new Set<WebSocket>();
+
+  /** Everything but the mounted routes: API, login, UI. Host was checked by the caller. */
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    // The gateway (a route, already given its requests) answers browsers by its own CORS
+    // allow-list; everything here is same-origin only.
+    if (!isAllowedOrigin(req.headers.origin, port)) {
+      return sendApiError(res, new AimaError('forbidden', `Cross-origin request from ${req.headers.origin} refused.`, 'Open AIMA from its own address.'));
+    }
+
+    if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, app: 'aima' });
+
+    if (url.pathname === '/login') {
+      if (!tokenMatches(opts.auth.token, url.searchParams.get('token'))) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+        return res.end('Wrong or missing token. Use the login URL that `aima serve` printed, or run `aima status` to see it again.\n');
+      }
+      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token), 'cache-control': 'no-store' });
+      return res.end();
+    }
+
+    if (url.pathname.startsWith('/api/')) {
+      if (!authorizeApi(req, opts.auth)) {
+        return sendApiError(res, new AimaError('unauthorized', 'Missing or wrong API token.', 'Open the login URL printed by `aima serve` (or shown by `aima status`).'));
+      }
+      const m = /^\/api\/call\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
+      if (!m) return sendApiError(res, new AimaError('not-found', `No API endpoint ${url.pathname}.`, 'Calls are POST /api/call/<name>.'));
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return sendApiError(res, new AimaError('method-not-allowed', `${req.method} is not allowed on ${url.pathname}.`, 'Use POST with a JSON body.'));
+      }
+      try {
+        const params = await readCallParams(req, maxBody);
+        const result = await dispatchCall(opts.api, m[1]!, params);
+        return sendJson(res, 200, { result });
+      } catch (err) {
+        return sendApiError(res, toAimaError(err));
+      }
+    }
+
+    if (serveUi && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.setHeader('content-security-policy', UI_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+      return serveUi(req, res, () => sendApiError(res, new AimaError('not-found', `Nothing at ${url.pathname}.`)));
+    }
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      return res.end('The AIMA core is running, but the web UI is not built. Run `npm run build`.\n');
+    }
+    sendApiError(res, new AimaError('not-found', `Nothing at ${url.pathname}.`));
+  };
+
+  const server = http.createServer((req, res) => {
+    // DNS rebinding and cross-site protection come before anything else, for every path.
+    if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
+      return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
+    }
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q === -1 ? raw : raw.slice(0, q);
+    for (const route of routes) if (route(req, res, path, q === -1 ? '' : raw.slice(q + 1))) return;
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) sendApiError(res, toAimaError(err));
+      else res.end();
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if ((!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if (url.pathname !== '/api/events') {
+      if (!url.pathname.startsWith('/api/')) return refuse(404, 'Not Found');
+      if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');
+      for (const upgrade of opts.upgrades ?? []) if (upgrade(req, socket, head, url)) return;
+      return refuse(404, 'Not Found');
+    }
+    if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      const off = opts.events.onAny((name, payload) => {
+        if (ws.readyState !== ws.OPEN) return;
+        // A client that stops reading would make every later event wait in memory here.
+        if (ws.bufferedAmount > EVENTS_BACKLOG_LIMIT) {
+          ws.close(1008, `Event backlog over ${EVENTS_BACKLOG_LIMIT / (1024 * 1024)} MiB: the client is not reading. Reconnect.`);
+          return;
+        }
+        ws.send(JSON.stringify({ event: name, payload }));
+      });
+      ws.on('close', () => {
+        off();
+        sockets.delete(ws);
+      });
+      ws.on('error', () => ws.terminate());
+      ws.send(JSON.stringify({ event: 'hello', payload: {} }));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const url = `http://${clientHost(opts.host)}:${port}`;
+  return {
+    url,
+    port,
+    loginUrl: `${url}/login?token=${opts.auth.token}`,
+    server,
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * Services wired into the core: the supervisor with its real dependencies (catalog files, the
+ * native runtime, hardware detection for the GPU guard) and the API handlers for `services.*` and
+ * `engines.list`. core.ts spreads `api` into the core's API, runs `init` once the core's server
+ * listens, and calls `shutdown` on close. Every handler waits for `init`: before it, the
+ * supervisor does not know the engines left running by an earlier core, and a start would spawn a
+ * second one beside them.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CoreApi } from '../../shared/contract/index.js';
+import { AimaError, toAimaError } from '../../shared/errors.js';
+import type { Env } from '../config/env.js';
+import type { DataPaths } from '../config/paths.js';
+import type { CoreEvents } from '../events.js';
+import type { Db } from '../store/database.js';
+import { loadCatalog } from '../engines/catalog.js';
+import { detectHardware } from '../hardware/detect.js';
+import type { Operations } from '../operations/operations.js';
+import { NativeRuntime } from '../runtimes/native/native-runtime.js';
+import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
+import { dockerPreflight } from '../runtimes/docker/preflight.js';
+import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
+import type { EngineResourceOverride } from '../../shared/contract/settings.js';
+import { RuntimeRouter } from '../runtimes/router.js';
+import { readOrCreateInstallId } from '../config/install-id.js';
+import { createDockerClient } from '../hardware/container-platform.js';
+import type { HostFacts } from '../engines/catalog.js';
+import type { Device } from '../../shared/contract/services.js';
+import { ModelsRepo } from '../store/repositories/models-repo.js';
+import { ServicesRepo } from '../store/repositories/services-repo.js';
+import { checkFit, requireEngine, type GpuRef } from './guards.js';
+import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
+import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
+
+export type ServicesApi = Pick<
+  CoreApi,
+  'services.list' | 'services.get' | 'services.create' | 'services.start' | 'services.stop' | 'services.restart' | 'services.remove' | 'services.logs' | 'engines.list'
+>;
+
+export interface ServicesOptions {
+  db: Db;
+  events: CoreEvents;
+  paths: DataPaths;
+  env: Env;
+  operations: Operations;
+  /** The repository root or app root: resources/engines and out/workers live there. */
+  appRoot: string;
+  /** Replaces hardware detection for the GPU guard (tests). */
+  listGpus?: () => Promise<GpuRef[]>;
+  timing?: Partial<SupervisorTiming>;
+  /** The Hardware layer's fit estimate (models.fit), checked before a stopped service starts. */
+  fit?: (p: ModelFitParams) => Promise<ModelFit>;
+  /** The engineResources setting now; kept current through settings.changed. */
+  engineResources?: () => Record<string, EngineResourceOverride>;
+}
+
+export interface Services {
+  supervisor: ServiceSupervisor;
+  api: ServicesApi;
+  /**
+   * The slow part of the start, run once (later calls return the same promise): Docker's
+   * containers of this install are listed, then the supervisor adopts running engines and
+   * restores services whose desired state is running. The API's handlers call it themselves.
+   */
+  init(): Promise<void>;
+}
+
+export function createServices(opts: ServicesOptions): Services {
+  const { paths, env, events, operations } = opts;
+  const builtinDir = path.join(opts.appRoot, 'resources', 'engines');
+  const userDir = path.join(paths.dataDir, 'engines');
+  const models = new ModelsRepo(opts.db);
+  const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
+  // dockerode takes a noticeable share of the core's start to load: created on first use.
+  let dockerClient: ReturnType<typeof createDockerClient> | null = null;
+  const docker = () => (dockerClient ??= createDockerClient(env.DOCKER_HOST));
+  const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
+  const dockerRuntime = new DockerRuntime({
+    docker,
+    facts: dockerFacts,
+    installId: readOrCreateInstallId(paths.installId),
+    operations,
+    log: (line) => process.stderr.write(`aima: ${line}\n`),
+  });
+  events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
+  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
+  const host: Omit<HostFacts, 'gpuCount'> = {
+    node: process.execPath,
+    workersDir: path.join(opts.appRoot, 'out', 'workers'),
+    searchPath: env.PATH ?? '',
+    env,
+    platform: process.platform,
+  };
+  const listGpus =
+    opts.listGpus ??
+    (async () => {
+      const report = await detectHardware({ dataDir: paths.dataDir, nvidiaSmiPath: env.AIMA_NVIDIA_SMI });
+      const nvidia = report.gpus.filter((g) => g.vendor === 'nvidia' && g.computeCapability);
+      const lowest = nvidia.map((g) => g.computeCapability!).sort((a, b) => Number(a) - Number(b))[0] ?? null;
+      const vendor = report.gpus[0]?.vendor;
+      dockerRuntime.setFacts({ gpuVendor: vendor && vendor !== 'other' ? vendor : null, computeCapability: lowest });
+      return report.gpus.map((g) => ({ index: g.index, name: g.name }));
+    });
+  const supervisor = new ServiceSupervisor({
+    repo: new ServicesRepo(opts.db),
+    models,
+    loadCatalog: catalog,
+    runtime: router,
+    host,
+    listGpus,
+    logsDir: path.join(paths.logs, 'services'),
+    runDir: paths.run,
+    onChange: (all) => events.emit('services.changed', all),
+    onLog: (name, lines) => events.emit('services.log', { name, lines }),
+    electron: Boolean(process.versions.electron),
+    timing: opts.timing,
+  });
+  let initialized: Promise<void> | null = null;
+  const init = () =>
+    (initialized ??= (async () => {
+      // Containers left running by an earlier core are found by label before the supervisor adopts;
+      // this install's service ids claim the containers of versions that did not label the install.
+      await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
+      await supervisor.init();
+    })());
+  // The Docker runtime's event and log streams end with the supervisor (containers keep running
+  // unless the shutdown stops them), so they do not hold the process open.
+  const shutdown = supervisor.shutdown.bind(supervisor);
+  supervisor.shutdown = async (o) => {
+    try {
+      // An init under way finishes first: an engine it adopts after the shutdown would be left unwatched.
+      await initialized?.catch(() => {});
+      await shutdown(o);
+    } finally {
+      dockerRuntime.close();
+    }
+  };
+
+  /**
+   * Refusals for Docker engines before anything is created or started: daemon down, GPU without
+   * the NVIDIA runtime, no image and no registry. Native engines pass through.
+   */
+  const preflight = async (engineId: string, device: Device) => {
+    const item = requireEngine(catalog(), engineId);
+    if (item.entry.runtime !== 'docker') return;
+    if (device === 'gpu') await listGpus().catch(() => []); // fills the GPU facts image candidates are chosen by
+    try {
+      await dockerPreflight({ docker: docker(), engine: item.entry, device, facts: dockerFacts });
+      host.docker = { usable: true };
+    } catch (err) {
+      const e = toAimaError(err);
+      if (/Docker is not usable/.test(e.message)) host.docker = { usable: false, detail: `${e.message} ${e.fix ?? ''}`.trim() };
+      throw err;
+    }
+  };
+  const preflightService = async (name: string) => {
+    const s = supervisor.get(name);
+    await preflight(s.engine, s.device);
+  };
+
+  const startOrRestart = (which: 'start' | 'restart') => async (p: { name: string; wait?: boolean; timeoutMs?: number; operationId?: string; ignoreFit?: boolean }) => {
+    await preflightService(p.name);
+    // Only a service that is not up yet: a running one's own memory would count against it.
+    const current = supervisor.get(p.name);
+    if (opts.fit && !p.ignoreFit && !['starting', 'loading', 'running'].includes(current.state)) {
+      const warning = await checkFit(current, opts.fit);
+      if (warning) supervisor.note(p.name, `fit: ${warning}`);
+    }
+    if (!p.wait) return supervisor[which](p.name, {});
+    return operations.run({ id: p.operationId, label: `Starting ${p.name}`, unit: 'percent' }, (op) =>
+      supervisor[which](p.name, { wait: true, timeoutMs: p.timeoutMs, op }),
+    );
+  };
+
+  const handlers: ServicesApi = {
+    'services.list': async () => supervisor.list(),
+    'services.get': async ({ name }) => supervisor.get(name),
+    'services.create': async (params) => {
+      const template = requireEngine(catalog(), params.engine).entry;
+      if (template.runtime !== 'docker' || !template.imageFromService) {
+        if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
+        await preflight(params.engine, params.device ?? 'cpu');
+        return supervisor.create(params);
+      }
+      if (!params.image) throw new AimaError('bad-request', `Engine "${params.engine}" runs the image you name.`, 'Give the image, e.g. "ghcr.io/me/server:1".');
+      // The custom entry becomes a user entry of its own (custom-<service name>) holding the image: engines stay data.
+      const id = `custom-${params.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`;
+      const file = path.join(userDir, `${id}.json`);
+      if (existsSync(file)) throw new AimaError('conflict', `An engine entry ${file} already exists.`, 'Pick another service name, or remove that file.');
+      const entry = { ...template, id, name: `${params.image} (custom image)`, images: [{ image: params.image, requires: {} }], imageFromService: false, resourceEnvPrefix: template.resourceEnvPrefix ?? resourceEnvPrefix(template.id) };
+      mkdirSync(userDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
+      try {
+        await preflight(id, params.device ?? 'cpu');
+        return await supervisor.create({ ...params, engine: id, image: undefined });
+      } catch (err) {
+        rmSync(file, { force: true }); // nothing half-made
+        throw err;
+      }
+    },
+    'services.start': startOrRestart('start'),
+    'services.restart': startOrRestart('restart'),
+    'services.stop': async ({ name, force }) => supervisor.stop(name, { force }),
+    'services.remove': async ({ name }) => {
+      const engine = supervisor.get(name).engine;
+      const result = await supervisor.remove(name);
+      // A custom image's own entry goes with its service.
+      const file = path.join(userDir, `${engine}.json`);
+      if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file) rmSync(file, { force: true });
+      return result;
+    },
+    'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
+    'engines.list': async () => supervisor.engines(),
+  };
+  const api = Object.fromEntries(
+    Object.entries(handlers).map(([name, handler]) => [
+      name,
+      async (params: never) => {
+        await init();
+        return (handler as (p: never) => Promise<unknown>)(params);
+      },
+    ]),
+  ) as ServicesApi;
+  return { supervisor, api, init };
+}

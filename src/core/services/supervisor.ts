@@ -1,0 +1,846 @@
+/**
+ * The service supervisor: owns every service's live state and moves it toward the stored desired
+ * state with the pure transition table (src/shared/service-state.ts). Its inputs:
+ * - API calls (create, start, stop, restart, remove);
+ * - our children's exits, at once (we are their parent);
+ * - for processes adopted from PID files (not our children, so no exit event): a 250 ms poll of
+ *   PID + start time, which meets the 1 s detection target;
+ * - log output (followed with inotify) as `progress`, health probes as `healthy`;
+ * - timers: backoff, stall and health timeouts; the same 250 ms tick is the slow safety net that
+ *   re-checks liveness of every process, children included.
+ * At startup it adopts live engines by PID file, forgets vanished ones, and restores services
+ * whose desired state is running.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { ModelSummary } from '../../shared/contract/models.js';
+import type { EngineList, ServiceCreateParams, ServiceSummary } from '../../shared/contract/services.js';
+import { ServiceCreateParams as ServiceCreateSchema } from '../../shared/contract/services.js';
+import { AimaError, toAimaError } from '../../shared/errors.js';
+import {
+  MAX_CONSECUTIVE_CRASHES,
+  STABLE_RUN_MS,
+  backoffDelayMs,
+  hasProcess,
+  isSettled,
+  transition,
+  type ServiceEvent,
+  type ServicePhase,
+} from '../../shared/service-state.js';
+import type { CatalogItem, Catalog, HostFacts } from '../engines/catalog.js';
+import { canRun, summarizeEngine } from '../engines/catalog.js';
+import type { OperationContext } from '../operations/operations.js';
+import { LogFollower } from '../runtimes/native/log-file.js';
+import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
+import type { EngineHandle, Runtime } from '../runtimes/types.js';
+import type { ServiceRecord, ServicesRepo } from '../store/repositories/services-repo.js';
+import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine, type GpuRef } from './guards.js';
+
+/** What the supervisor needs from the rest of the core (seams for tests). */
+export interface SupervisorDeps {
+  repo: ServicesRepo;
+  models: { getById(id: string): ModelSummary | null; getByName(name: string): ModelSummary | null };
+  /** Reloaded on every create/start and engines.list, so a new user entry needs no restart. */
+  loadCatalog: () => Catalog;
+  /** Native processes and Docker containers behind one interface (runtimes/router.ts). */
+  runtime: Runtime;
+  host: Omit<HostFacts, 'gpuCount'>;
+  listGpus: () => Promise<GpuRef[]>;
+  /** <dataDir>/logs/services and <dataDir>/run. */
+  logsDir: string;
+  runDir: string;
+  onChange: (all: ServiceSummary[]) => void;
+  onLog: (name: string, lines: string[]) => void;
+  /** Running inside Electron ({{node}} needs ELECTRON_RUN_AS_NODE). */
+  electron?: boolean;
+  /** Bind address of engines. */
+  bindHost?: string;
+  timing?: Partial<SupervisorTiming>;
+}
+
+export interface SupervisorTiming {
+  /** Liveness poll of adopted processes, follower fallback, stall/health checks. */
+  tickMs: number;
+  /** Health probe interval while loading: fast at first, slower later. */
+  probeFastMs: number;
+  probeFastForMs: number;
+  probeSlowMs: number;
+  stableRunMs: number;
+  /** Overrides of the catalog's timeouts (tests). */
+  stallTimeoutMs?: number;
+  healthTimeoutMs?: number;
+  stopGraceMs?: number;
+  backoff?: (n: number) => number;
+}
+
+const defaultTiming: SupervisorTiming = { tickMs: 250, probeFastMs: 50, probeFastForMs: 5_000, probeSlowMs: 500, stableRunMs: STABLE_RUN_MS };
+
+interface Live {
+  record: ServiceRecord;
+  phase: ServicePhase;
+  reason: string | null;
+  since: number;
+  handle: EngineHandle | null;
+  engine: CatalogItem | null;
+  follower: LogFollower | null;
+  lastLine: string | null;
+  lastProgressAt: number;
+  lastHealthProgress: number | null;
+  loadingSince: number;
+  healthNoted: boolean;
+  consecutiveCrashes: number;
+  /** Every crash since the core started (never reset): a waiter tells a new crash by it. */
+  crashCount: number;
+  generation: number;
+  launching: Promise<void> | null;
+  /** An in-flight stop or kill; a start waits for it. */
+  stopping: Promise<void> | null;
+  probeTimer: NodeJS.Timeout | null;
+  probing: boolean;
+  backoffTimer: NodeJS.Timeout | null;
+  /** When the running backoff timer fires (epoch ms), for start on demand's Retry-After. */
+  backoffUntil: number | null;
+  /** The reason of the last crash, kept through `backoff` (whose own reason is empty). */
+  lastCrash: string | null;
+  stableTimer: NodeJS.Timeout | null;
+  /** When the tick first saw the process dead without an exit event yet. */
+  deadSince: number | null;
+  changes: EventEmitter;
+}
+
+/** Start on demand refused: the service is `failed` or waiting out its crash backoff (retryAfterSeconds then says how long). */
+export class StartRefused extends AimaError {
+  constructor(
+    readonly why: 'failed' | 'backoff',
+    message: string,
+    fix: string,
+    readonly retryAfterSeconds: number | null,
+  ) {
+    super('unavailable', message, fix);
+    this.name = 'StartRefused';
+  }
+}
+
+const isAimaHeader = (line: string) => line.startsWith('--- aima ');
+
+export class ServiceSupervisor {
+  private readonly live = new Map<string, Live>();
+  private readonly timing: SupervisorTiming;
+  private tick: NodeJS.Timeout | null = null;
+  private gpuCache: { at: number; gpus: Promise<GpuRef[]> } | null = null;
+  private closed = false;
+  private shuttingDown = false;
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.timing = { ...defaultTiming, ...deps.timing };
+  }
+
+  // ---------------------------------------------------------------- startup and shutdown
+
+  /** Adopts live engines by PID file, forgets vanished ones, restores services that should run. */
+  async init(): Promise<void> {
+    const restore: Live[] = [];
+    for (const record of this.deps.repo.list()) {
+      const live = this.newLive(record);
+      this.live.set(record.id, live);
+      const pidFile = this.pidFile(record);
+      const handle = this.deps.runtime.adopt(pidFile, record.id);
+      if (handle) {
+        live.handle = handle;
+        live.engine = this.deps.loadCatalog().items.get(record.engineId) ?? null;
+        live.follower = this.follow(live, handle.logFile);
+        const gen = ++live.generation;
+        // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
+        this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
+        this.dispatch(live, { type: 'adopt', pid: handle.pid });
+        if (record.desiredState === 'stopped') void this.stop(record.name, {}).catch(() => {});
+        continue;
+      }
+      const rec = readPidFile(pidFile);
+      if (rec) {
+        // Vanished while no core watched it (or its PID now belongs to another process): never adopted, never signalled.
+        removePidFile(pidFile);
+        this.record(live, 'stopped', 'stopped', 'vanished', `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`);
+        live.reason = `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`;
+      }
+      if (record.desiredState === 'running') restore.push(live);
+    }
+    this.tick = setInterval(() => this.onTick(), this.timing.tickMs);
+    this.tick.unref();
+    for (const live of restore) {
+      try {
+        await this.startLive(live, { resetCrashes: true });
+      } catch (err) {
+        const e = toAimaError(err);
+        this.record(live, live.phase, 'failed', 'start', `Could not restore at core start: ${e.message}`);
+        this.setPhase(live, 'failed', `Could not restore at core start: ${e.message}${e.fix ? ' ' + e.fix : ''}`);
+      }
+    }
+    this.emitChange();
+  }
+
+  /**
+   * Called when the core closes. stopServices: stop every engine (desired states are kept, so the
+   * next core start restores them); otherwise leave them running for the next core to adopt.
+   */
+  async shutdown(opts: { stopServices: boolean }): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.shuttingDown = true;
+    if (opts.stopServices) {
+      await Promise.all(
+        [...this.live.values()].map(async (live) => {
+          this.clearBackoff(live);
+          if (live.launching) await live.launching;
+          if (hasProcess(live.phase) || live.stopping) {
+            if (live.phase !== 'stopping') this.dispatch(live, { type: 'stop' }, 'core shutdown');
+            await live.stopping;
+          }
+        }),
+      );
+    }
+    this.closed = true;
+    for (const live of this.live.values()) this.detach(live);
+  }
+
+  // ---------------------------------------------------------------- API
+
+  list(): ServiceSummary[] {
+    return [...this.live.values()].sort((a, b) => a.record.name.localeCompare(b.record.name)).map((l) => this.summary(l));
+  }
+
+  get(name: string): ServiceSummary {
+    return this.summary(this.byName(name));
+  }
+
+  async engines(): Promise<EngineList> {
+    const catalog = this.deps.loadCatalog();
+    const needsGpuCount = [...catalog.items.values()].some((i) => !i.entry.devices.includes('cpu'));
+    const gpuCount = needsGpuCount ? (await this.gpus()).length : null;
+    return {
+      engines: [...catalog.items.values()].sort((a, b) => a.entry.id.localeCompare(b.entry.id)).map((i) => summarizeEngine(i, { ...this.deps.host, gpuCount })),
+      problems: catalog.problems,
+    };
+  }
+
+  async create(raw: ServiceCreateParams): Promise<ServiceSummary> {
+    const p = ServiceCreateSchema.parse(raw);
+    if (this.deps.repo.getByName(p.name)) {
+      throw new AimaError('conflict', `A service named "${p.name}" already exists.`, 'Pick another name, or remove it first with `aima service rm`.');
+    }
+    const catalog = this.deps.loadCatalog();
+    const engine = requireEngine(catalog, p.engine);
+    let model: ModelSummary | null = null;
+    if (p.model) {
+      model = this.deps.models.getByName(p.model);
+      if (!model) throw new AimaError('not-found', `No model named "${p.model}".`, 'Import it first with `aima model import PATH --name NAME` (see `aima model list`).');
+    }
+    checkModelForEngine(engine, model, catalog);
+    checkDevice(engine, p.device, p.gpus);
+    if (p.port !== 0) {
+      const clash = this.deps.repo.usingPort(p.port);
+      if (clash.length > 0) {
+        throw new AimaError('conflict', `Port ${p.port} is already assigned to service "${clash[0]!.name}".`, 'Pick another --port, or 0 to choose a free one at each start.');
+      }
+    }
+    const record = this.deps.repo.insert({
+      id: randomUUID(),
+      name: p.name,
+      modelId: model?.id ?? null,
+      engineId: engine.entry.id,
+      device: p.device,
+      gpus: p.gpus,
+      port: p.port,
+      threads: p.threads ?? null,
+      ctxSize: p.ctxSize ?? null,
+      concurrency: p.concurrency,
+      desiredState: 'stopped',
+      restartPolicy: p.restartPolicy,
+    });
+    const live = this.newLive(record);
+    this.live.set(record.id, live);
+    this.emitChange();
+    return this.summary(live);
+  }
+
+  /** The user's start: starts from any phase without a process (`failed` and `backoff` included) and resets the crash count. */
+  async start(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<ServiceSummary> {
+    const live = this.byName(name);
+    await this.startLive(live, { ...opts, resetCrashes: true });
+    return this.summary(live);
+  }
+
+  /**
+   * Start on demand (a gateway request for a service that is not running), which must not defeat
+   * crash protection, since traffic keeps coming while an engine crash-loops:
+   * - `failed` is a verdict (the crash limit, a stall, restart policy never): it stays failed until
+   *   the user starts it; the request is refused with {@link StartRefused} `failed`.
+   * - in `backoff`, a request waits when the timer fires within `timeoutMs` (the queue wait), and is
+   *   refused with {@link StartRefused} `backoff` and the seconds left otherwise; the timer, not the
+   *   request, restarts the engine.
+   * - a crash while the request waits refuses it too (the next restart is the timer's).
+   * - it never resets the crash count: only a stable run or the user's start does.
+   * From `stopped` it starts the service as the user's start does (desired state running).
+   */
+  async startOnDemand(name: string, opts: { timeoutMs: number; op?: OperationContext }): Promise<ServiceSummary> {
+    const live = this.byName(name);
+    // `crashed` lasts until a queued microtask moves it to `backoff`.
+    if (live.phase === 'crashed') await new Promise((r) => setImmediate(r));
+    if (live.phase === 'failed') throw this.refusedFailed(live);
+    if (live.phase === 'backoff') {
+      const leftMs = Math.max(0, (live.backoffUntil ?? Date.now()) - Date.now());
+      if (leftMs > opts.timeoutMs) throw this.refusedBackoff(live);
+      await this.waitSettled(live, opts.timeoutMs, opts.op, true);
+    } else {
+      await this.startLive(live, { wait: true, timeoutMs: opts.timeoutMs, op: opts.op, resetCrashes: false, onDemand: true });
+    }
+    return this.summary(live);
+  }
+
+  async stop(name: string, opts: { force?: boolean }): Promise<ServiceSummary> {
+    const live = this.byName(name);
+    this.deps.repo.setDesiredState(live.record.id, 'stopped');
+    live.record = { ...live.record, desiredState: 'stopped' };
+    this.dispatch(live, { type: 'stop', force: opts.force });
+    if (live.launching) await live.launching;
+    if (live.stopping) await live.stopping;
+    this.emitChange();
+    return this.summary(live);
+  }
+
+  async restart(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<ServiceSummary> {
+    await this.stop(name, {});
+    return this.start(name, opts);
+  }
+
+  async remove(name: string): Promise<{ name: string; removed: boolean }> {
+    const live = this.byName(name);
+    await this.stop(name, { force: false });
+    this.detach(live);
+    this.deps.repo.delete(live.record.id);
+    removePidFile(this.pidFile(live.record));
+    this.live.delete(live.record.id);
+    this.emitChange();
+    return { name, removed: true };
+  }
+
+  async logs(name: string, lines: number): Promise<{ name: string; file: string; lines: string[] }> {
+    const live = this.byName(name);
+    const file = this.logFile(live.record);
+    return { name, file, lines: await this.deps.runtime.logs(file, lines) };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; resetCrashes: boolean; onDemand?: boolean }): Promise<void> {
+    if (live.launching) await live.launching;
+    if (live.stopping) await live.stopping;
+    if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
+      // Guards first: a refused start changes nothing (not even the desired state).
+      await this.checkStartable(live.record);
+      this.deps.repo.setDesiredState(live.record.id, 'running');
+      live.record = { ...live.record, desiredState: 'running' };
+      if (opts.resetCrashes) live.consecutiveCrashes = 0;
+      this.dispatch(live, { type: 'start' });
+    }
+    if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
+  }
+
+  /** Start on demand's answer for a `failed` service: the user decides, not traffic. */
+  private refusedFailed(live: Live): StartRefused {
+    const name = live.record.name;
+    return new StartRefused(
+      'failed',
+      `Service "${name}" failed and is not restarted on demand: ${live.reason ?? 'unknown reason'}`,
+      `See \`aima service logs ${name}\`, fix the cause, then start it with \`aima service start ${name}\`.`,
+      null,
+    );
+  }
+
+  /** Start on demand's answer for a service waiting out its crash backoff. */
+  private refusedBackoff(live: Live): StartRefused {
+    const name = live.record.name;
+    const seconds = Math.max(1, Math.ceil(((live.backoffUntil ?? Date.now()) - Date.now()) / 1000));
+    return new StartRefused(
+      'backoff',
+      `Service "${name}" crashed (${live.lastCrash ?? 'no reason recorded'}) and restarts by itself in ${seconds} s (crash ${live.consecutiveCrashes} in a row; it gives up after ${MAX_CONSECUTIVE_CRASHES}).`,
+      `Retry after ${seconds} s; see \`aima service logs ${name}\` for why it crashes, or restart it now with \`aima service start ${name}\`.`,
+      seconds,
+    );
+  }
+
+  /** Everything that can be checked before a process exists. Returns what launch needs. */
+  private async checkStartable(record: ServiceRecord): Promise<{ item: CatalogItem; model: ModelSummary | null; binary: string }> {
+    const catalog = this.deps.loadCatalog();
+    const item = requireEngine(catalog, record.engineId);
+    const run = canRun(item.entry, { ...this.deps.host, gpuCount: null });
+    if (!run.ok) throw new AimaError('unavailable', `Engine "${item.entry.id}" cannot run here (${run.reason}): ${run.detail}`, run.detail);
+    let model: ModelSummary | null = null;
+    if (record.modelId) {
+      model = this.deps.models.getById(record.modelId);
+      if (!model) throw new AimaError('not-found', `The model of service "${record.name}" is no longer in the library.`, 'Re-import it, or recreate the service with another --model.');
+      checkModelPresent(model);
+    }
+    checkModelForEngine(item, model, catalog);
+    checkDevice(item, record.device, record.gpus);
+    if (record.device === 'gpu') checkGpus(record.gpus, await this.gpus());
+    if (record.port !== 0) await checkPortFree(this.bindHost, record.port, record.name);
+    return { item, model, binary: run.binary };
+  }
+
+  /** Entering `starting`: plan and spawn. Ends in `spawned` or `spawn-failed`. */
+  private launch(live: Live): void {
+    const gen = ++live.generation;
+    live.launching = (async () => {
+      try {
+        const { item, model, binary } = await this.checkStartable(live.record);
+        live.engine = item;
+        const port = live.record.port !== 0 ? live.record.port : await allocatePort(this.bindHost);
+        const logFile = this.logFile(live.record);
+        const plan = this.deps.runtime.plan({
+          serviceId: live.record.id,
+          serviceName: live.record.name,
+          engine: item.entry,
+          binary,
+          model: model ? { name: model.name, path: model.path } : null,
+          device: live.record.device,
+          gpus: live.record.gpus,
+          host: this.bindHost,
+          port,
+          threads: live.record.threads,
+          ctxSize: live.record.ctxSize,
+          concurrency: live.record.concurrency,
+          node: this.deps.host.node,
+          workersDir: this.deps.host.workersDir,
+          logFile,
+          pidFile: this.pidFile(live.record),
+          electron: this.deps.electron ?? false,
+        });
+        live.follower?.close();
+        live.follower = this.follow(live, logFile);
+        const handle = await this.deps.runtime.start(plan, { onExit: (code, signal) => this.onExit(live, gen, code, signal) });
+        live.handle = handle;
+        live.lastProgressAt = Date.now();
+        if (gen !== live.generation || live.phase !== 'starting') {
+          // Stopped while spawning: the stop effect waits for this launch and then ends the process.
+          return;
+        }
+        this.dispatch(live, { type: 'spawned', pid: handle.pid });
+      } catch (err) {
+        if (gen !== live.generation || live.phase !== 'starting') return;
+        const e = toAimaError(err);
+        this.dispatch(live, { type: 'spawn-failed', reason: e.fix ? `${e.message} ${e.fix}` : e.message });
+      }
+    })().finally(() => {
+      if (live.generation === gen) live.launching = null;
+    });
+  }
+
+  /** Waits until running (or throws once failed or stopped). onDemand: a crash ends the wait too, and `failed` says how to start it again. */
+  private async waitSettled(live: Live, timeoutMs: number, op?: OperationContext, onDemand = false): Promise<void> {
+    const crashesAtStart = live.crashCount;
+    const report = () => op?.report(live.phase === 'running' ? 100 : Math.round((live.lastHealthProgress ?? 0) * 100), 100, `${live.phase}${live.lastLine ? ` — ${live.lastLine}` : ''}`);
+    const settledOrThrow = () => {
+      if (live.phase === 'running') return true;
+      if (onDemand && live.phase === 'failed') throw this.refusedFailed(live);
+      if (onDemand && live.phase === 'backoff' && live.crashCount !== crashesAtStart) throw this.refusedBackoff(live);
+      if (live.phase === 'failed') {
+        throw new AimaError('unavailable', `Service "${live.record.name}" failed: ${live.reason ?? 'unknown reason'}`, `See \`aima service logs ${live.record.name}\`.`);
+      }
+      if (live.phase === 'stopped' && isSettled(live.phase)) {
+        throw new AimaError('unavailable', `Service "${live.record.name}" stopped before it was running${live.reason ? `: ${live.reason}` : '.'}`, `See \`aima service logs ${live.record.name}\`.`);
+      }
+      return false;
+    };
+    report();
+    if (settledOrThrow()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new AimaError(
+            'unavailable',
+            `Service "${live.record.name}" is still ${live.phase} after ${Math.round(timeoutMs / 1000)} s${live.lastLine ? `; last output: ${live.lastLine}` : ''}.`,
+            `It keeps starting in the background: check \`aima service list\`, or stop it with \`aima service stop ${live.record.name}\`.`,
+          ),
+        );
+      }, timeoutMs);
+      const onChange = () => {
+        report();
+        try {
+          if (settledOrThrow()) {
+            done();
+            resolve();
+          }
+        } catch (err) {
+          done();
+          reject(err);
+        }
+      };
+      const onAbort = () => {
+        done();
+        reject(new AimaError('cancelled', `Stopped waiting for "${live.record.name}"; it keeps starting in the background.`, `Stop it with \`aima service stop ${live.record.name}\`.`));
+      };
+      const done = () => {
+        clearTimeout(timer);
+        live.changes.off('change', onChange);
+        op?.signal.removeEventListener('abort', onAbort);
+      };
+      live.changes.on('change', onChange);
+      op?.signal.addEventListener('abort', onAbort);
+    });
+  }
+
+  // ---------------------------------------------------------------- the state machine
+
+  /** Feeds one event through the table and performs the effects of the state entered. */
+  private dispatch(live: Live, event: ServiceEvent, why?: string): void {
+    const outcome = transition(live.phase, event, { restartPolicy: live.record.restartPolicy, consecutiveCrashes: live.consecutiveCrashes });
+    switch (outcome.kind) {
+      case 'ignored':
+        return;
+      case 'invalid':
+        process.stderr.write(`aima: service ${live.record.name}: ${event.type} in ${live.phase} is invalid (${outcome.why}); ignored\n`);
+        return;
+      case 'stay':
+        if (outcome.note) this.record(live, live.phase, live.phase, event.type, outcome.note);
+        if (event.type === 'stop' && event.force && live.handle) void this.deps.runtime.stop(live.handle, { graceMs: 0, force: true });
+        return;
+      case 'move': {
+        const from = live.phase;
+        const reason = outcome.reason ?? why ?? null;
+        this.record(live, from, outcome.to, event.type, reason);
+        this.setPhase(live, outcome.to, outcome.to === 'stopped' && from === 'stopping' ? null : reason);
+        this.enter(live, outcome.to, from, event);
+        return;
+      }
+    }
+  }
+
+  private enter(live: Live, phase: ServicePhase, from: ServicePhase, event: ServiceEvent): void {
+    switch (phase) {
+      case 'starting':
+        this.clearBackoff(live);
+        live.lastLine = null;
+        live.lastHealthProgress = null;
+        this.launch(live);
+        break;
+      case 'loading':
+        live.loadingSince = Date.now();
+        live.lastProgressAt = Date.now();
+        live.healthNoted = false;
+        this.scheduleProbe(live, 0);
+        break;
+      case 'running':
+        this.clearProbe(live);
+        live.stableTimer = setTimeout(() => {
+          if (live.phase === 'running') live.consecutiveCrashes = 0;
+        }, this.timing.stableRunMs);
+        live.stableTimer.unref();
+        break;
+      case 'stopping': {
+        this.clearProbe(live);
+        const force = event.type === 'stop' && event.force === true;
+        const gen = live.generation;
+        live.stopping = (async () => {
+          if (live.launching) await live.launching;
+          const handle = live.handle;
+          if (handle) {
+            await this.deps.runtime.stop(handle, { graceMs: this.stopGrace(live), force });
+            // Our child's exit event dispatches `exited`; an adopted process has none.
+            if (!handle.ownChild) this.onExit(live, gen, null, null);
+          } else {
+            this.onExit(live, gen, null, null);
+          }
+        })().finally(() => {
+          live.stopping = null;
+        });
+        break;
+      }
+      case 'stopped':
+        this.settleProcessless(live);
+        if (!this.shuttingDown) {
+          // A clean exit the policy does not restart, or a user's stop. (A core shutdown keeps
+          // desired states, so the next core start restores the services.)
+          this.deps.repo.setDesiredState(live.record.id, 'stopped');
+          live.record = { ...live.record, desiredState: 'stopped' };
+        }
+        break;
+      case 'failed':
+        this.settleProcessless(live);
+        if (live.handle && from !== 'stopping') {
+          // A stalled engine is still alive: end it (a later start waits for this).
+          const handle = live.handle;
+          live.stopping = this.deps.runtime
+            .stop(handle, { graceMs: this.stopGrace(live) })
+            .then(() => {
+              if (!handle.ownChild) removePidFile(this.pidFile(live.record));
+              if (live.handle === handle) live.handle = null;
+            })
+            .finally(() => {
+              live.stopping = null;
+            });
+        }
+        break;
+      case 'crashed':
+        live.consecutiveCrashes++;
+        live.crashCount++;
+        live.lastCrash = live.reason;
+        this.settleProcessless(live);
+        live.handle = null;
+        queueMicrotask(() => this.dispatch(live, { type: 'restart' }));
+        break;
+      case 'backoff': {
+        const delay = (this.timing.backoff ?? backoffDelayMs)(live.consecutiveCrashes - 1);
+        live.backoffUntil = Date.now() + delay;
+        live.backoffTimer = setTimeout(() => {
+          live.backoffTimer = null;
+          live.backoffUntil = null;
+          this.dispatch(live, { type: 'backoff-elapsed' });
+        }, delay);
+        live.backoffTimer.unref();
+        break;
+      }
+    }
+    this.emitChange();
+  }
+
+  private onExit(live: Live, gen: number, code: number | null, signal: string | null): void {
+    if (gen !== live.generation || this.closed) return;
+    // Pick up the last lines the engine wrote before it died: they go into the reason.
+    live.follower?.poll();
+    const wasHandle = live.handle;
+    if (live.phase !== 'failed') live.handle = null;
+    if (wasHandle && !wasHandle.ownChild) removePidFile(this.pidFile(live.record));
+    this.dispatch(live, { type: 'exited', code, signal, expected: live.phase === 'stopping', lastLine: live.lastLine });
+  }
+
+  // ---------------------------------------------------------------- watching
+
+  private follow(live: Live, file: string): LogFollower {
+    return new LogFollower(file, (lines, partial) => {
+      const visible = lines.filter((l) => !isAimaHeader(l));
+      const last = partial.trim() || visible.at(-1);
+      if (last) live.lastLine = last.length > 500 ? last.slice(0, 500) + '…' : last;
+      live.lastProgressAt = Date.now();
+      if (lines.length > 0) this.deps.onLog(live.record.name, lines);
+      this.dispatch(live, { type: 'progress', line: live.lastLine ?? undefined });
+      live.changes.emit('change');
+      // Output often means "something changed": look now rather than at the next probe tick.
+      if (live.phase === 'loading' || live.phase === 'starting') this.scheduleProbe(live, 0);
+    });
+  }
+
+  private scheduleProbe(live: Live, delay: number): void {
+    if (live.probing) return;
+    if (live.probeTimer) clearTimeout(live.probeTimer);
+    live.probeTimer = setTimeout(() => void this.probe(live), delay);
+    live.probeTimer.unref();
+  }
+
+  private async probe(live: Live): Promise<void> {
+    live.probeTimer = null;
+    const handle = live.handle;
+    const health = live.engine?.entry.health;
+    if (!handle || !health || live.phase !== 'loading') return;
+    live.probing = true;
+    let result;
+    try {
+      result = await this.deps.runtime.probe(handle, health);
+    } finally {
+      live.probing = false;
+    }
+    if (live.phase !== 'loading' || live.handle !== handle) return;
+    if (result.kind === 'ready') {
+      this.dispatch(live, { type: 'healthy' });
+      return;
+    }
+    if (result.kind === 'not-ready' && result.progress !== null && result.progress !== live.lastHealthProgress) {
+      live.lastHealthProgress = result.progress;
+      live.lastProgressAt = Date.now();
+      live.changes.emit('change');
+    }
+    const elapsed = Date.now() - live.loadingSince;
+    this.scheduleProbe(live, elapsed < this.timing.probeFastForMs ? this.timing.probeFastMs : this.timing.probeSlowMs);
+  }
+
+  /** The 250 ms tick: liveness of adopted processes (and children, as a safety net), log fallback, load timers. */
+  private onTick(): void {
+    const now = Date.now();
+    for (const live of this.live.values()) {
+      live.follower?.poll();
+      const handle = live.handle;
+      if (handle && hasProcess(live.phase) && live.phase !== 'stopping' && !live.launching && !this.deps.runtime.isAlive(handle)) {
+        // Adopted processes have no exit event: this poll is how their death is seen. For our own
+        // children the exit event (with code and signal) is authoritative and normally arrives
+        // within milliseconds; the poll only steps in if it has not come a second later.
+        live.deadSince ??= now;
+        if (!handle.ownChild || now - live.deadSince > 1000) {
+          this.onExit(live, live.generation, null, null);
+          continue;
+        }
+      } else {
+        live.deadSince = null;
+      }
+      if (live.phase === 'loading' && handle) {
+        const stallMs = this.timing.stallTimeoutMs ?? live.engine?.entry.defaults.stallTimeoutMs ?? 120_000;
+        const healthMs = this.timing.healthTimeoutMs ?? live.engine?.entry.defaults.healthTimeoutMs ?? 600_000;
+        if (now - live.lastProgressAt > stallMs) {
+          this.dispatch(live, { type: 'stall-timeout', afterMs: now - live.lastProgressAt, lastLine: live.lastLine });
+        } else if (!live.healthNoted && now - live.loadingSince > healthMs) {
+          live.healthNoted = true;
+          this.dispatch(live, { type: 'health-timeout', afterMs: now - live.loadingSince });
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private get bindHost(): string {
+    return this.deps.bindHost ?? '127.0.0.1';
+  }
+
+  private stopGrace(live: Live): number {
+    return this.timing.stopGraceMs ?? live.engine?.entry.defaults.stopGraceMs ?? 10_000;
+  }
+
+  private gpus(): Promise<GpuRef[]> {
+    if (!this.gpuCache || Date.now() - this.gpuCache.at > 60_000) {
+      this.gpuCache = { at: Date.now(), gpus: this.deps.listGpus().catch(() => []) };
+    }
+    return this.gpuCache.gpus;
+  }
+
+  private newLive(record: ServiceRecord): Live {
+    const changes = new EventEmitter();
+    changes.setMaxListeners(0);
+    return {
+      record,
+      phase: 'stopped',
+      reason: null,
+      since: Date.now(),
+      handle: null,
+      engine: null,
+      follower: null,
+      lastLine: null,
+      lastProgressAt: 0,
+      lastHealthProgress: null,
+      loadingSince: 0,
+      healthNoted: false,
+      consecutiveCrashes: 0,
+      crashCount: 0,
+      generation: 0,
+      launching: null,
+      stopping: null,
+      probeTimer: null,
+      probing: false,
+      backoffTimer: null,
+      backoffUntil: null,
+      lastCrash: null,
+      stableTimer: null,
+      deadSince: null,
+      changes,
+    };
+  }
+
+  private byName(name: string): Live {
+    for (const live of this.live.values()) if (live.record.name === name) return live;
+    throw new AimaError('not-found', `No service named "${name}".`, 'See `aima service list`, or create one with `aima service create`.');
+  }
+
+  private pidFile(record: ServiceRecord): string {
+    return path.join(this.deps.runDir, `${record.id}.pid`);
+  }
+
+  /** A line from AIMA itself in the service's log (and to whoever follows it), e.g. a fit warning. */
+  note(name: string, text: string): void {
+    const live = this.byName(name);
+    const line = `--- aima: ${text}`;
+    mkdirSync(this.deps.logsDir, { recursive: true });
+    appendFileSync(this.logFile(live.record), line + '\n');
+    this.deps.onLog(live.record.name, [line]);
+  }
+
+  private logFile(record: ServiceRecord): string {
+    return path.join(this.deps.logsDir, `${record.name}.log`);
+  }
+
+  private setPhase(live: Live, phase: ServicePhase, reason: string | null): void {
+    live.phase = phase;
+    live.reason = reason;
+    live.since = Date.now();
+    live.changes.emit('change');
+  }
+
+  private record(live: Live, from: ServicePhase, to: ServicePhase, event: string, reason: string | null): void {
+    if (this.closed) return;
+    this.deps.repo.addEvent({ serviceId: live.record.id, at: Date.now(), from, to, event, reason });
+  }
+
+  private clearProbe(live: Live): void {
+    if (live.probeTimer) clearTimeout(live.probeTimer);
+    live.probeTimer = null;
+  }
+
+  private clearBackoff(live: Live): void {
+    if (live.backoffTimer) clearTimeout(live.backoffTimer);
+    live.backoffTimer = null;
+    live.backoffUntil = null;
+  }
+
+  private settleProcessless(live: Live): void {
+    this.clearProbe(live);
+    this.clearBackoff(live);
+    if (live.stableTimer) clearTimeout(live.stableTimer);
+    live.stableTimer = null;
+  }
+
+  private detach(live: Live): void {
+    this.settleProcessless(live);
+    live.follower?.close();
+    live.follower = null;
+    live.changes.removeAllListeners();
+  }
+
+  private emitChange(): void {
+    if (!this.closed) this.deps.onChange(this.list());
+  }
+
+  private summary(live: Live): ServiceSummary {
+    const r = live.record;
+    const model = r.modelId ? this.deps.models.getById(r.modelId) : null;
+    const engine = live.engine ?? this.deps.loadCatalog().items.get(r.engineId) ?? null;
+    if (!live.engine && engine) live.engine = engine;
+    const handle = hasProcess(live.phase) ? live.handle : null;
+    const port = handle?.port ?? (r.port !== 0 ? r.port : null);
+    const host = handle?.host ?? this.bindHost;
+    return {
+      id: r.id,
+      name: r.name,
+      model: model?.name ?? null,
+      engine: r.engineId,
+      kind: engine?.entry.kind ?? 'llm',
+      device: r.device,
+      gpus: r.gpus,
+      port,
+      configuredPort: r.port,
+      url: handle ? `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
+      state: live.phase,
+      reason: live.reason,
+      pid: handle?.pid ?? null,
+      desiredState: r.desiredState,
+      restartPolicy: r.restartPolicy,
+      threads: r.threads,
+      ctxSize: r.ctxSize,
+      concurrency: r.concurrency,
+      restarts: live.consecutiveCrashes,
+      lastLogLine: live.lastLine,
+      since: new Date(live.since).toISOString(),
+      logFile: this.logFile(r),
+      createdAt: new Date(r.createdAt).toISOString(),
+    };
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The voice feature: the voice.* calls (chain settings, conversations) and the `/api/voice`
+ * WebSocket that runs live sessions. core.ts spreads `api` into the core's API; host.ts mounts
+ * `upgrade` on the HTTP server (after its Host/Origin/token checks).
+ */
+import path from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CoreApi, VoiceChain } from '../../shared/contract/index.js';
+import { AimaError } from '../../shared/errors.js';
+import type { Db } from '../store/database.js';
+import { VoiceRepo } from '../store/repositories/voice-repo.js';
+import type { ChatMessage, GatewayTarget } from './gateway-client.js';
+import { serveVoiceSocket } from './socket.js';
+
+export type VoiceApi = Pick<
+  CoreApi,
+  'voice.config.get' | 'voice.config.set' | 'voice.conversations.list' | 'voice.conversations.get' | 'voice.conversations.create' | 'voice.conversations.delete'
+>;
+
+export interface VoiceFeatureOptions {
+  db: Db;
+  appRoot: string;
+  gateway: GatewayTarget;
+}
+
+/** Handles an HTTP upgrade already checked for Host, Origin and the token; false: not ours. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => boolean;
+
+export interface VoiceFeature {
+  api: VoiceApi;
+  upgrade: UpgradeHandler;
+  close(): void;
+}
+
+const notFound = (id: string) => new AimaError('not-found', `No voice conversation with id "${id}".`, 'List them with `voice.conversations.list`.');
+
+export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
+  const repo = new VoiceRepo(opts.db);
+  const vadModelPath = path.join(opts.appRoot, 'resources', 'voice', 'silero_vad.onnx');
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
+  const sockets = new Set<WebSocket>();
+
+  const chainOf = (c: { asr: string | null; llm: string | null; tts: string | null; voice: string | null; systemPrompt: string }, overrides: Partial<VoiceChain> = {}): VoiceChain => {
+    const cfg = repo.config();
+    const chain = {
+      asr: overrides.asr ?? c.asr ?? cfg.asr,
+      llm: overrides.llm ?? c.llm ?? cfg.llm,
+      tts: overrides.tts ?? c.tts ?? cfg.tts,
+      voice: overrides.voice !== undefined ? overrides.voice : (c.voice ?? cfg.voice),
+      systemPrompt: overrides.systemPrompt ?? (c.systemPrompt || cfg.systemPrompt),
+      silenceMs: overrides.silenceMs ?? cfg.silenceMs,
+      maxTokens: overrides.maxTokens ?? cfg.maxTokens,
+    };
+    for (const k of ['asr', 'llm', 'tts'] as const) {
+      if (!chain[k]) throw new AimaError('bad-request', `No ${k.toUpperCase()} model is set for voice.`, 'Run `aima voice setup` (or set it with voice.config.set).');
+    }
+    return chain as VoiceChain;
+  };
+
+  const api: VoiceApi = {
+    'voice.config.get': async () => repo.config(),
+    'voice.config.set': async (patch) => repo.setConfig(patch),
+    'voice.conversations.list': async () => repo.list(),
+    'voice.conversations.get': async ({ id }) => {
+      const c = repo.get(id);
+      if (!c) throw notFound(id);
+      return { ...c, turns: repo.turns(id) };
+    },
+    'voice.conversations.create': async (p) => {
+      const cfg = repo.config();
+      return repo.create({
+        title: p.title ?? '',
+        systemPrompt: p.systemPrompt ?? cfg.systemPrompt,
+        asr: p.asr ?? cfg.asr,
+        llm: p.llm ?? cfg.llm,
+        tts: p.tts ?? cfg.tts,
+        voice: p.voice ?? cfg.voice,
+      });
+    },
+    'voice.conversations.delete': async ({ id }) => ({ deleted: repo.delete(id) }),
+  };
+
+  const upgrade: UpgradeHandler = (req, socket, head, url) => {
+    if (url.pathname !== '/api/voice') return false;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      serveVoiceSocket(ws, {
+        vadModelPath,
+        gateway: opts.gateway,
+        open(start) {
+          const persist = start.persist ?? true;
+          let conversation = start.conversationId ? repo.get(start.conversationId) : null;
+          if (start.conversationId && !conversation) throw notFound(start.conversationId);
+          const base = conversation ?? { ...repo.config(), asr: null, llm: null, tts: null, voice: null, systemPrompt: '' };
+          const chain = chainOf(base, start.chain);
+          const history: ChatMessage[] = [];
+          if (conversation) {
+            for (const t of repo.turns(conversation.id)) {
+              history.push({ role: 'user', content: t.user });
+              if (t.assistant) history.push({ role: 'assistant', content: t.assistant });
+            }
+          }
+          if (!conversation && persist) {
+            conversation = repo.create({ title: '', systemPrompt: chain.systemPrompt, asr: chain.asr, llm: chain.llm, tts: chain.tts, voice: chain.voice });
+          }
+          const id = conversation?.id ?? null;
+          return {
+            conversationId: id,
+            chain,
+            history,
+            save: id && persist ? (t) => repo.addTurn(id, t).id : undefined,
+          };
+        },
+      });
+    });
+    return true;
+  };
+
+  return {
+    api,
+    upgrade,
+    close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+    },
+  };
+}

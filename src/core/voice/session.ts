@@ -1,0 +1,449 @@
+/**
+ * One live voice conversation: the streaming ASR → LLM → TTS turn engine.
+ *
+ * Microphone audio (16 kHz mono) goes through the echo guard into the Silero VAD. When the VAD
+ * ends a segment (its silence window passed), the turn starts: the padded segment is transcribed
+ * through the gateway, the reply is streamed from the LLM through the gateway and cut into
+ * sentences as it arrives (the first one early, at a comma), each sentence is synthesised through
+ * the gateway as soon as it is complete and its PCM is sent out at once, in order. New speech
+ * while a turn's work is in flight is a barge-in: the turn's AbortController aborts every
+ * upstream request (the gateway passes the disconnect on), the client is told to stop playback,
+ * and the new utterance becomes the next turn.
+ *
+ * Every timestamp is on one clock, the core's `performance.now()`; the client's playback reports
+ * are converted by the socket layer with the offset it measured at session start.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { VoiceChain, VoiceTimeline } from '../../shared/contract/voice.js';
+import { isBusy, nextVoiceTurnState, type VoiceTurnEvent, type VoiceTurnState } from '../../shared/voice-turn-state.js';
+import { resample } from '../../lib/audio/resample.js';
+import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
+import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
+import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
+import { VAD_SAMPLE_RATE, VoiceActivityDetector, type SpeechSegment } from './vad.js';
+
+export interface VoiceSessionOptions {
+  vadModelPath: string;
+  gateway: GatewayTarget;
+  chain: VoiceChain;
+  /** Earlier turns of the conversation, oldest first. */
+  history?: ChatMessage[];
+  /** Whether the client plays the audio and reports playback (false: the turn ends once all audio is sent). */
+  playback?: boolean;
+  /** Echo guard settings; false turns it off. */
+  echo?: EchoGuardOptions | false;
+  /** LLM sampling (tests and the benchmark fix them for repeatable replies). */
+  llm?: { temperature?: number; seed?: number };
+  segmenter?: SegmenterOptions;
+  /** VAD speech threshold (default 0.5). */
+  vadThreshold?: number;
+  clock?: () => number;
+}
+
+export interface BargeIn {
+  /** The turn that was cut. */
+  turnId: string;
+  /** When the new speech's onset was detected. */
+  detectedAt: number;
+  /** When every request of the cut turn had settled and its audio had stopped going out. */
+  stoppedAt: number;
+  stopMs: number;
+}
+
+export interface TurnResult {
+  turnId: string;
+  transcript: string;
+  reply: string;
+  interrupted: boolean;
+  error: string | null;
+  timeline: VoiceTimeline;
+  /** Audio sent for this turn, seconds. */
+  audioSeconds: number;
+}
+
+export interface VoiceSessionEvents {
+  state: [{ state: VoiceTurnState; turnId: string | null; at: number }];
+  transcript: [{ turnId: string; text: string }];
+  reply: [{ turnId: string; delta: string }];
+  sentence: [{ turnId: string; index: number; text: string; at: number }];
+  audio: [{ turnId: string; seq: number; sampleRate: number; pcm: Int16Array }];
+  audioEnd: [{ turnId: string }];
+  /** Stop playing this turn's audio now (barge-in). */
+  audioStop: [{ turnId: string }];
+  bargeIn: [BargeIn];
+  turn: [TurnResult];
+  /** Something failed inside the session (a bug or a listener); the session goes on. */
+  internalError: [{ message: string }];
+}
+
+interface ActiveTurn {
+  id: string;
+  controller: AbortController;
+  timeline: VoiceTimeline;
+  done: Promise<void>;
+  /** Resolved when the client reports the end of playback. */
+  playbackEnded?: () => void;
+}
+
+function emptyTimeline(silenceMs: number): VoiceTimeline {
+  return {
+    speechStart: null,
+    speechEnd: null,
+    silenceWindowMs: silenceMs,
+    endOfTurn: null,
+    asrDone: null,
+    llmFirstToken: null,
+    firstSentence: null,
+    firstAudio: null,
+    playbackStart: null,
+    llmDone: null,
+    turnEnd: null,
+    voiceToVoiceMs: null,
+  };
+}
+
+/** Clean input kept for ASR: the longest segment (30 s) plus padding and the silence window. */
+const CLEAN_KEEP = 35 * VAD_SAMPLE_RATE;
+
+/** A queue with an async iterator and a close (the sentences between the LLM and TTS loops). */
+class Channel<T> {
+  private items: T[] = [];
+  private waiter: (() => void) | null = null;
+  private closed = false;
+  push(x: T): void {
+    this.items.push(x);
+    this.waiter?.();
+  }
+  close(): void {
+    this.closed = true;
+    this.waiter?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+    for (;;) {
+      if (this.items.length > 0) yield this.items.shift()!;
+      else if (this.closed) return;
+      else await new Promise<void>((r) => (this.waiter = r));
+      this.waiter = null;
+    }
+  }
+}
+
+export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
+  private readonly vad: VoiceActivityDetector;
+  private readonly guard: EchoGuard | null;
+  private readonly clock: () => number;
+  private state: VoiceTurnState = 'listening';
+  private current: ActiveTurn | null = null;
+  private cancelling: Promise<void> | null = null;
+  private history: ChatMessage[];
+  /** Arrival time of fed audio: [end sample, core ms] per frame (recent ones). */
+  private arrivals: [number, number][] = [];
+  private closed = false;
+  private clean: Float32Array[] = [];
+  private cleanStart = 0;
+  private cleanEnd = 0;
+  /** VAD position up to which the echo guard last silenced audio. */
+  private lastSuppressed = -Infinity;
+  /** Turns still running (a barge-in leaves the old one settling). */
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly opts: VoiceSessionOptions) {
+    super();
+    this.clock = opts.clock ?? (() => performance.now());
+    this.vad = new VoiceActivityDetector({
+      modelPath: opts.vadModelPath,
+      minSilenceSeconds: opts.chain.silenceMs / 1000,
+      threshold: opts.vadThreshold,
+    });
+    this.guard = opts.echo === false ? null : new EchoGuard(opts.echo);
+    this.history = [...(opts.history ?? [])];
+  }
+
+  get turnState(): VoiceTurnState {
+    return this.state;
+  }
+
+  /** Feeds microphone audio: 16 kHz mono float samples that arrived at core time `at`. */
+  feed(samples: Float32Array, at = this.clock()): void {
+    if (this.closed) return;
+    const filtered = this.guard ? this.guard.process(samples, at) : { samples, clean: samples, suppressed: 0 };
+    this.keepClean(filtered.clean);
+    if (filtered.suppressed > 0) this.lastSuppressed = this.vad.position + samples.length;
+    const wasSpeaking = this.vad.speaking;
+    const segments = this.vad.feed(filtered.samples);
+    this.arrivals.push([this.vad.position, at]);
+    if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
+    if (!wasSpeaking && this.vad.speaking) this.onSpeechStart(at);
+    for (const seg of segments) this.onSegment(seg, at);
+  }
+
+  /** Feeds 16-bit little-endian PCM. */
+  feedPcm16(bytes: Uint8Array, at = this.clock()): void {
+    const n = bytes.length >> 1;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, n * 2);
+    const f = new Float32Array(n);
+    for (let i = 0; i < n; i++) f[i] = view.getInt16(i * 2, true) / 32768;
+    this.feed(f, at);
+  }
+
+  /** Feeds 32-bit little-endian float PCM. */
+  feedFloat32(bytes: Uint8Array, at = this.clock()): void {
+    const n = bytes.length >> 2;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, n * 4);
+    const f = new Float32Array(n);
+    for (let i = 0; i < n; i++) f[i] = view.getFloat32(i * 4, true);
+    this.feed(f, at);
+  }
+
+  /** End of the input stream: the speech still open ends the turn now. */
+  endOfInput(): void {
+    const at = this.clock();
+    for (const seg of this.vad.flush()) this.onSegment(seg, at);
+  }
+
+  /** The client started playing `turnId`'s audio at core time `at`. */
+  playbackStarted(turnId: string, at: number): void {
+    if (this.current?.id !== turnId) return;
+    this.current.timeline.playbackStart ??= at;
+    this.guard?.playbackStarted(at);
+  }
+
+  /** The client finished playing `turnId`'s audio. */
+  playbackEnded(turnId: string): void {
+    if (this.current?.id === turnId) this.current.playbackEnded?.();
+  }
+
+  /** Cancels the turn in flight (as a barge-in would, without new speech). */
+  async cancel(): Promise<void> {
+    const t = this.current;
+    if (!t) return;
+    t.controller.abort();
+    this.emit('audioStop', { turnId: t.id });
+    this.guard?.reset();
+    await t.done;
+  }
+
+  /** Resolves once every turn has finished. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.current?.controller.abort();
+    await this.idle();
+    this.removeAllListeners();
+  }
+
+  /** A bug or a failing listener inside the session: logged, and the client told, never thrown. */
+  private reportInternal(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`aima: voice session: ${err instanceof Error ? (err.stack ?? message) : message}`);
+    try {
+      this.emit('internalError', { message });
+    } catch {
+      /* a listener that throws again is not called twice */
+    }
+  }
+
+  private dispatch(event: VoiceTurnEvent, turnId: string | null = this.current?.id ?? null): void {
+    const next = nextVoiceTurnState(this.state, event);
+    if (next === this.state) return;
+    this.state = next;
+    this.emit('state', { state: next, turnId, at: this.clock() });
+  }
+
+  /** Keeps the echo-cancelled (never silenced) input: ASR hears this, the VAD's gated copy only decides. */
+  private keepClean(samples: Float32Array): void {
+    this.clean.push(samples);
+    this.cleanEnd += samples.length;
+    while (this.clean.length > 1 && this.cleanEnd - this.cleanStart - this.clean[0]!.length >= CLEAN_KEEP) this.cleanStart += this.clean.shift()!.length;
+  }
+
+  /** The clean input in [a, b) (VAD sample positions). */
+  private cleanSlice(a: number, b: number): Float32Array {
+    const out = new Float32Array(Math.max(0, b - a));
+    let pos = this.cleanStart;
+    for (const chunk of this.clean) {
+      const cs = pos;
+      pos += chunk.length;
+      if (pos <= a || cs >= b) continue;
+      const from = Math.max(a, cs);
+      out.set(chunk.subarray(from - cs, Math.min(b, pos) - cs), from - a);
+    }
+    return out;
+  }
+
+  /** Core time at which sample `s` (VAD input position) arrived. */
+  private timeOfSample(s: number): number {
+    for (const [end, at] of this.arrivals) if (end >= s) return at - ((end - s) / VAD_SAMPLE_RATE) * 1000;
+    return this.clock();
+  }
+
+  private onSpeechStart(at: number): void {
+    if (isBusy(this.state) && this.current) this.bargeIn(this.current, at);
+    this.dispatch('speechStart');
+  }
+
+  private bargeIn(t: ActiveTurn, detectedAt: number): void {
+    t.controller.abort();
+    this.emit('audioStop', { turnId: t.id });
+    this.guard?.reset();
+    this.cancelling = t.done
+      .then(() => {
+        const stoppedAt = this.clock();
+        this.emit('bargeIn', { turnId: t.id, detectedAt, stoppedAt, stopMs: stoppedAt - detectedAt });
+        this.cancelling = null;
+        this.dispatch('cancelled', null);
+      })
+      .catch((err: unknown) => this.reportInternal(err));
+  }
+
+  private onSegment(seg: SpeechSegment, at: number): void {
+    if (this.state === 'listening') this.dispatch('speechStart');
+    const timeline = emptyTimeline(this.opts.chain.silenceMs);
+    timeline.speechStart = this.timeOfSample(seg.speechStartSample);
+    timeline.speechEnd = this.timeOfSample(seg.speechEndSample);
+    timeline.endOfTurn = at;
+    const start = async () => {
+      if (this.cancelling) await this.cancelling;
+      if (isBusy(this.state) && this.current) {
+        // A segment that ended while an earlier turn still runs (no onset was seen): barge in now.
+        this.bargeIn(this.current, at);
+        await this.cancelling;
+      }
+      if (this.closed) return;
+      this.startTurn(seg, timeline);
+    };
+    const p = start().catch((err: unknown) => this.reportInternal(err));
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  private startTurn(seg: SpeechSegment, timeline: VoiceTimeline): void {
+    const turn: ActiveTurn = { id: randomUUID(), controller: new AbortController(), timeline, done: Promise.resolve() };
+    // A new turn supersedes whatever the client may still be playing (an ended or failed reply):
+    // it stops, so the echo reference can be dropped with it.
+    if (this.current && this.guard?.active(this.clock())) this.emit('audioStop', { turnId: this.current.id });
+    this.current = turn;
+    this.guard?.reset();
+    this.dispatch('speechEnd', turn.id);
+    // A turn never rejects: a throwing listener (storage, a closed socket) is reported, and an
+    // unhandled rejection would end the whole core.
+    turn.done = this.runTurn(turn, seg).catch((err: unknown) => this.reportInternal(err));
+    this.running.add(turn.done);
+    void turn.done.finally(() => this.running.delete(turn.done));
+  }
+
+  private async runTurn(turn: ActiveTurn, seg: SpeechSegment): Promise<void> {
+    const { chain, gateway } = this.opts;
+    const tl = turn.timeline;
+    const signal = turn.controller.signal;
+    let transcript = '';
+    let reply = '';
+    let error: string | null = null;
+    let audioSamples = 0;
+    let audioRate = 0;
+    try {
+      // Speech that began over the assistant's voice reached the VAD late (its first blocks were
+      // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
+      const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
+      const from = Math.max(this.cleanStart, seg.startSample - extra);
+      transcript = await transcribe(gateway, chain.asr, this.cleanSlice(from, seg.endSample), VAD_SAMPLE_RATE, signal);
+      tl.asrDone = this.clock();
+      this.emit('transcript', { turnId: turn.id, text: transcript });
+      if (!/[\p{L}\p{N}]/u.test(transcript)) {
+        this.dispatch('emptyTranscript', turn.id);
+        return;
+      }
+      this.dispatch('transcript', turn.id);
+      const messages: ChatMessage[] = [
+        ...(chain.systemPrompt ? [{ role: 'system' as const, content: chain.systemPrompt }] : []),
+        ...this.history,
+        { role: 'user', content: transcript },
+      ];
+      const sentences = new Channel<string>();
+      const segmenter = new SentenceSegmenter(this.opts.segmenter);
+      let index = 0;
+      const sentence = (text: string) => {
+        tl.firstSentence ??= this.clock();
+        this.emit('sentence', { turnId: turn.id, index: index++, text, at: this.clock() });
+        sentences.push(text);
+      };
+      const llm = (async () => {
+        try {
+          for await (const delta of chatStream(gateway, { model: chain.llm, messages, maxTokens: chain.maxTokens, ...this.opts.llm }, signal)) {
+            tl.llmFirstToken ??= this.clock();
+            reply += delta;
+            this.emit('reply', { turnId: turn.id, delta });
+            for (const s of segmenter.push(delta)) sentence(s);
+          }
+          for (const s of segmenter.flush()) sentence(s);
+          tl.llmDone = this.clock();
+        } finally {
+          sentences.close();
+        }
+      })();
+      const tts = (async () => {
+        let seq = 0;
+        for await (const text of sentences) {
+          for await (const chunk of speechStream(gateway, { model: chain.tts, input: text, voice: chain.voice }, signal)) {
+            if (signal.aborted) return;
+            if (tl.firstAudio === null) {
+              tl.firstAudio = this.clock();
+              this.dispatch('firstAudio', turn.id);
+            }
+            audioSamples += chunk.pcm.length;
+            audioRate = chunk.sampleRate;
+            this.emit('audio', { turnId: turn.id, seq: seq++, sampleRate: chunk.sampleRate, pcm: chunk.pcm });
+            if (this.guard) {
+              const f = new Float32Array(chunk.pcm.length);
+              for (let i = 0; i < f.length; i++) f[i] = chunk.pcm[i]! / 32768;
+              this.guard.addPlayed(chunk.sampleRate === VAD_SAMPLE_RATE ? f : resample(f, chunk.sampleRate, VAD_SAMPLE_RATE), this.clock());
+            }
+          }
+        }
+      })();
+      const [l, t] = await Promise.allSettled([llm, tts]);
+      if (l.status === 'rejected') throw l.reason;
+      if (t.status === 'rejected') throw t.reason;
+      this.emit('audioEnd', { turnId: turn.id });
+      if (this.opts.playback && audioSamples > 0 && !signal.aborted) {
+        // Speaking lasts until the client has played it all (or it should have, plus a margin).
+        const ms = (audioSamples / audioRate) * 1000 + 2000;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          turn.playbackEnded = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          signal.addEventListener('abort', () => turn.playbackEnded?.(), { once: true });
+        });
+      }
+    } catch (err) {
+      if (!signal.aborted) error = (err as Error).message;
+    } finally {
+      const interrupted = signal.aborted;
+      tl.turnEnd = this.clock();
+      tl.voiceToVoiceMs = tl.firstAudio !== null && tl.speechEnd !== null ? tl.firstAudio - tl.speechEnd : null;
+      if (transcript && (reply || !interrupted)) {
+        this.history.push({ role: 'user', content: transcript });
+        if (reply) this.history.push({ role: 'assistant', content: reply });
+      }
+      if (this.current === turn) {
+        if (error) this.dispatch('error', turn.id);
+        else if (!interrupted) this.dispatch('replyDone', turn.id);
+      }
+      this.emit('turn', {
+        turnId: turn.id,
+        transcript,
+        reply,
+        interrupted,
+        error,
+        timeline: tl,
+        audioSeconds: audioRate ? audioSamples / audioRate : 0,
+      });
+    }
+  }
+}
