@@ -52,7 +52,9 @@ describe('large uploads through the gateway', () => {
       expect(a.status, a.body).toBe(200);
       expect(JSON.parse(a.body).text).toBe(sha);
     }
-    expect(peak - idle, `idle ${Math.round(idle / MIB)} MB, peak ${Math.round(peak / MIB)} MB`).toBeLessThan(40 * MIB);
+    // Held in memory, the three bodies alone are 90 MB (the buffering gateway grew by ~170 MB); streamed,
+    // growth is sockets and chunks in flight, which a loaded machine stretches to ~50 MB.
+    expect(peak - idle, `idle ${Math.round(idle / MIB)} MB, peak ${Math.round(peak / MIB)} MB`).toBeLessThan(80 * MIB);
     expect(spooled()).toEqual([]);
   }, 120_000);
 
