@@ -12,63 +12,11 @@ import { IPC_EVENT, IPC_GATEWAY, IPC_INVOKE, IPC_PICK_PATH, IPC_READY, type Invo
 import { startServe, tempHome } from '../support/cli.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { repoRoot, requirePart, sharedModel } from '../support/system.js';
+import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron, type FakeIpcEvent as FakeEvent } from '../support/fake-electron.js';
 
-interface FakeEvent {
-  sender: { id: number };
-  senderFrame: { url: string } | null;
-}
-type Handler = (event: FakeEvent, ...args: unknown[]) => unknown;
-
-const WINDOW_ID = 7;
-const fake = vi.hoisted(() => ({
-  handlers: new Map<string, Handler>(),
-  appEvents: new Map<string, (event: { preventDefault(): void }) => void>(),
-  quit: null as null | (() => void),
-  /** What main sent to the window's renderer, in order. */
-  sent: [] as { channel: string; args: unknown[] }[],
-  dialogs: 0,
-}));
-
-vi.mock('electron', () => ({
-  app: {
-    setPath: () => {},
-    requestSingleInstanceLock: () => true,
-    whenReady: async () => {},
-    getAppPath: () => repoRoot,
-    setLoginItemSettings: () => {},
-    on: (name: string, fn: (event: { preventDefault(): void }) => void) => void fake.appEvents.set(name, fn),
-    quit: () => fake.quit?.(),
-  },
-  ipcMain: {
-    handle: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
-    removeHandler: (channel: string) => void fake.handlers.delete(channel),
-    on: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
-    removeListener: (channel: string) => void fake.handlers.delete(channel),
-  },
-  dialog: {
-    showOpenDialog: async () => {
-      fake.dialogs++;
-      return { canceled: true, filePaths: [] };
-    },
-    showErrorBox: () => {},
-  },
-  shell: { openExternal: async () => {} },
-  MessageChannelMain: class {},
-  safeStorage: { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' },
-}));
-vi.mock('../../src/main/window.js', () => ({
-  installCsp: () => {},
-  createMainWindow: () => ({
-    webContents: { id: WINDOW_ID, send: (channel: string, ...args: unknown[]) => void fake.sent.push({ channel, args }), isDestroyed: () => false },
-    isDestroyed: () => false,
-    isVisible: () => true,
-    on: () => {},
-    show: () => {},
-    focus: () => {},
-    hide: () => {},
-  }),
-}));
-vi.mock('../../src/main/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
+vi.mock('electron', async () => (await import('../support/fake-electron.js')).electronModule);
+vi.mock('../../src/main/window.js', async () => (await import('../support/fake-electron.js')).windowModule);
+vi.mock('../../src/main/tray.js', async () => (await import('../support/fake-electron.js')).trayModule);
 
 /** Our page, as the router's sender check sees it: our window showing out/renderer. */
 const page: FakeEvent = { sender: { id: WINDOW_ID }, senderFrame: { url: pathToFileURL(path.join(repoRoot, 'out', 'renderer', 'index.html')).href + '#/dashboard' } };
@@ -89,10 +37,7 @@ afterAll(async () => {
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
-  fake.handlers.clear();
-  fake.appEvents.clear();
-  fake.sent.length = 0;
-  fake.dialogs = 0;
+  resetFakeElectron();
 });
 
 /** Runs the desktop app's main process on `home` (hosting its core, or attached to a running serve). */

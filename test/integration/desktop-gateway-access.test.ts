@@ -11,55 +11,16 @@ import { pathToFileURL } from 'node:url';
 import { IPC_GATEWAY } from '../../src/shared/ipc-channels.js';
 import { startServe, tempHome } from '../support/cli.js';
 import { repoRoot } from '../support/system.js';
+import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron } from '../support/fake-electron.js';
 
-type Handler = (event: { sender: { id: number }; senderFrame: { url: string } | null }, ...args: unknown[]) => unknown;
-
-const fake = vi.hoisted(() => ({
-  handlers: new Map<string, Handler>(),
-  appEvents: new Map<string, (event: { preventDefault(): void }) => void>(),
-  quit: null as null | (() => void),
-}));
-
-vi.mock('electron', () => ({
-  app: {
-    setPath: () => {},
-    requestSingleInstanceLock: () => true,
-    whenReady: async () => {},
-    getAppPath: () => repoRoot,
-    setLoginItemSettings: () => {},
-    on: (name: string, fn: (event: { preventDefault(): void }) => void) => void fake.appEvents.set(name, fn),
-    quit: () => fake.quit?.(),
-  },
-  ipcMain: {
-    handle: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
-    removeHandler: (channel: string) => void fake.handlers.delete(channel),
-    on: (channel: string, fn: Handler) => void fake.handlers.set(channel, fn),
-  },
-  dialog: { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showErrorBox: () => {} },
-  shell: { openExternal: async () => {} },
-  MessageChannelMain: class {},
-  safeStorage: { isEncryptionAvailable: () => false, encryptString: () => Buffer.alloc(0), decryptString: () => '' },
-}));
-const WINDOW_ID = 7;
-vi.mock('../../src/main/window.js', () => ({
-  installCsp: () => {},
-  createMainWindow: () => ({
-    webContents: { id: WINDOW_ID, send: () => {} },
-    isDestroyed: () => false,
-    isVisible: () => true,
-    on: () => {},
-    show: () => {},
-    focus: () => {},
-    hide: () => {},
-  }),
-}));
-vi.mock('../../src/main/tray.js', () => ({ createTray: () => ({ update: () => {}, destroy: () => {} }) }));
+vi.mock('electron', async () => (await import('../support/fake-electron.js')).electronModule);
+vi.mock('../../src/main/window.js', async () => (await import('../support/fake-electron.js')).windowModule);
+vi.mock('../../src/main/tray.js', async () => (await import('../support/fake-electron.js')).trayModule);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
-  fake.handlers.clear();
-  fake.appEvents.clear();
+  resetFakeElectron();
 });
 
 /** Runs the desktop app's main process on `home`; returns what its page gets from IPC_GATEWAY. */
