@@ -15,7 +15,7 @@ export function transferThreadScript(): Promise<string> {
   built ??= (async () => {
     const outfile = path.join(repoRoot, 'out', 'test-threads', 'download-transfer.mjs');
     const result = await build({
-      entryPoints: [path.join(repoRoot, 'src', 'main', 'core', 'downloads', 'transfer-thread-main.ts')],
+      entryPoints: [path.join(repoRoot, 'src', 'core', 'downloads', 'transfer-thread-main.ts')],
       outfile,
       write: false,
       bundle: true,
