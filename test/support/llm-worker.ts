@@ -23,7 +23,7 @@ function newestMtime(dir: string): number {
 
 /** Builds out/workers/*.mjs when missing or older than the LLM worker's sources. */
 export function ensureWorkerBuilt(): void {
-  const sources = ['llm', 'common'].map((d) => path.join(repoRoot, 'src', 'workers', d));
+  const sources = [path.join(repoRoot, 'src', 'workers', 'llm'), path.join(repoRoot, 'src', 'workers', 'common'), path.join(repoRoot, 'src', 'lib')];
   if (existsSync(workerScript) && statSync(workerScript).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-node.mjs')], { cwd: repoRoot, stdio: 'pipe' });
 }

@@ -36,9 +36,9 @@ function newestMtime(dir: string): number {
 export type SpeechWorkerName = 'asr' | 'tts';
 export const workerPath = (name: SpeechWorkerName) => path.join(repoRoot, 'out', 'workers', `${name}.mjs`);
 
-/** Builds the workers when missing or older than src/workers. */
+/** Builds the workers when missing or older than their sources (src/workers and the src/lib they use). */
 export function ensureSpeechWorkersBuilt(): void {
-  const newest = newestMtime(path.join(repoRoot, 'src', 'workers'));
+  const newest = Math.max(newestMtime(path.join(repoRoot, 'src', 'workers')), newestMtime(path.join(repoRoot, 'src', 'lib')));
   if ((['asr', 'tts'] as const).every((n) => existsSync(workerPath(n)) && statSync(workerPath(n)).mtimeMs >= newest)) return;
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-node.mjs')], { cwd: repoRoot, stdio: 'pipe' });
 }
