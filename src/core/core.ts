@@ -6,6 +6,9 @@
  * quick (the database, the model library, settings, keys), and `startup` does the slow rest
  * (Docker, adoption of the engines an earlier core left running, restores). A call that needs the
  * slow rest waits for it; every other call answers at once.
+ *
+ * The core is a list of features (see feature.ts), created in dependency order: each takes what
+ * it needs from those before it, and nothing is filled in later.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,26 +19,25 @@ import { preparePrivateDataDir, preparePrivateDatabase } from './config/data-dir
 import { parseMegabytes, readEnv, type Env } from './config/env.js';
 import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
-import { SettingsRepo } from './store/repositories/settings-repo.js';
 import { CoreEvents } from './events.js';
-import { ModelsRepo } from './store/repositories/models-repo.js';
-import { ModelLibrary } from './models/library.js';
 import { Operations } from './operations/operations.js';
-import { createServices, type Services } from './services/index.js';
 import type { GpuRef } from './services/guards.js';
 import type { SupervisorTiming } from './services/supervisor.js';
 import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
 import { openSecretStore } from './secrets/secret-store.js';
-import { createGatewayFeature } from './gateway/index.js';
 import { isLoopbackHost } from './server/security.js';
-import type { Route } from './server/http-server.js';
-import type { Gateway } from './gateway/gateway.js';
-import { createDownloads } from './downloads/service.js';
+import type { Route, UpgradeRoute } from './server/http-server.js';
 import type { StringCipher } from './secrets/secret-store.js';
 import { APP_VERSION } from './version.js';
-import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
 import type { ModelFit, ModelFitParams } from '../shared/contract/hardware.js';
-import { createVoiceFeature, type VoiceFeature } from './voice/feature.js';
+import { composeFeatures, type CloseOptions, type Feature, type TestFeature, type UncontractedCalls } from './feature.js';
+import { createSettingsFeature } from './settings/feature.js';
+import { createModelsFeature } from './models/feature.js';
+import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
+import { createServicesFeature } from './services/feature.js';
+import { createDownloadsFeature } from './downloads/feature.js';
+import { createGatewayFeature } from './gateway/feature.js';
+import { createVoiceFeature } from './voice/feature.js';
 
 export interface CoreOptions {
   dataDir: string;
@@ -54,6 +56,12 @@ export interface CoreOptions {
   secretCipher?: StringCipher;
   /** Hardware: test seams (extra own pids, telemetry period, Docker client). */
   hardware?: HardwareSeams;
+  /**
+   * Test seam: features appended to the end of the core's list. Their calls, routes and upgrades
+   * are served like every other feature's (the acceptance test of "one face per feature": nothing
+   * else names them); calls outside the contract bring their schemas (TestFeature).
+   */
+  extraFeatures?: readonly TestFeature[];
 }
 
 export interface Core {
@@ -62,33 +70,33 @@ export interface Core {
   readonly paths: DataPaths;
   readonly db: Db;
   readonly env: Env;
-  readonly models: ModelLibrary;
   readonly operations: Operations;
-  readonly services: Services['supervisor'];
   /** API keys for /v1 and /api (the gateway and remote access). */
   readonly keys: ApiKeysRepo;
-  /** The OpenAI-compatible gateway. */
-  readonly gateway: Gateway;
-  /** The routes to mount on the core's HTTP server: the gateway's, holding `/v1` requests until `startup` is done. */
-  readonly routes: Route[];
-  /** Voice conversations; its `/api/voice` upgrade handler is mounted on the core's HTTP server. */
-  readonly voice: VoiceFeature;
+  /** The features' routes, to mount on the core's HTTP server (the gateway's /v1 and /metrics). */
+  readonly routes: readonly Route[];
+  /** The features' WebSocket upgrades under /api/ (voice's /api/voice). */
+  readonly upgrades: readonly UpgradeRoute[];
+  /** Calls outside the contract (test features only; empty in production). */
+  readonly uncontracted: UncontractedCalls;
   /**
    * Set once the server listens, so core.info can report the URL; `bindHost` is the address it
    * listens on (a core reachable beyond loopback keeps at least one API key).
    */
   setUrl(url: string, bindHost?: string): void;
   /**
-   * The slow part of the start: Docker's containers, adoption of running engines, restores of
-   * services that should run. Runs once; later calls return the same promise. Calls that need it
-   * (services, the gateway's /v1, the hardware report's attribution) start it themselves.
+   * The slow part of the start: every feature's `startup` in list order (the services': Docker's
+   * containers, adoption of running engines, restores of services that should run). Runs once;
+   * later calls return the same promise. Calls that need it (services, the gateway's /v1, the
+   * hardware report's attribution) start it themselves.
    */
   startup(): Promise<void>;
   /**
-   * Closes the core. stopServices: stop the engines (default: the onQuit setting — 'stop-services'
-   * stops them, 'keep-running' leaves them for the next core to adopt by PID file).
+   * Closes the core: the features in reverse order, then the database. stopServices: stop the
+   * engines (default: the onQuit setting — 'stop-services' stops them, 'keep-running' leaves them
+   * for the next core to adopt by PID file).
    */
-  close(opts?: { stopServices?: boolean }): Promise<void>;
+  close(opts?: CloseOptions): Promise<void>;
 }
 
 /** The repository root (development) or app root (packaged): where `native/` and `out/` live. */
@@ -129,47 +137,55 @@ export function openCore(opts: CoreOptions): Core {
   preparePrivateDatabase(paths.database);
   const db = openDatabase(paths.database, { binding });
   const events = new CoreEvents();
-  const settings = new SettingsRepo(db);
   const operations = new Operations(events);
-  const models = new ModelLibrary(new ModelsRepo(db), paths.models, (list) => events.emit('models.changed', list));
-  models.sweepUnfinishedImports((line) => process.stderr.write(`aima: ${line}\n`));
-  // Services are read lazily: telemetry names their pids, and their GPU guard uses this detection.
-  const late: { supervisor?: Services['supervisor'] } = {};
-  const hardware = createHardwareFeature({
-    dataDir: paths.dataDir,
-    env,
-    events,
-    models,
-    services: () => late.supervisor?.list() ?? [],
-    seams: opts.hardware,
-  });
-  const services = createServices({
-    db,
-    events,
-    paths,
-    env,
-    operations,
-    appRoot: appRoot(),
-    listGpus: opts.listGpus ?? (() => hardware.listGpus()),
-    fit: opts.modelFit ?? ((p) => hardware.api['models.fit'](p)),
-    timing: opts.serviceTiming,
-    engineResources: () => settings.getAll().engineResources,
-  });
-  late.supervisor = services.supervisor;
   const keys = new ApiKeysRepo(db);
   // One secret store per core (the HF token, remote endpoints' keys); a fallback to the plain file is said once.
   const secrets = openSecretStore({ dataDir: paths.dataDir, cipher: opts.secretCipher });
   if (secrets.warning) process.stderr.write(`aima: warning: ${secrets.warning}\n`);
-  const downloads = createDownloads({ db, events, paths, env, models, appRoot: appRoot(), secrets });
+  const root = appRoot();
   const startedAt = new Date().toISOString();
   let url = '';
   // The port of `url`, kept beside it: the gateway reads it on every request (Host checks).
   let port = 0;
   let exposedOn: string | null = null;
-  const gatewayFeature = createGatewayFeature({
+  // The core's startup is every feature's, in list order, once. Features whose calls need it (the
+  // hardware report, the gateway's /v1) take it as `ready`; it reads the list only when called.
+  let started: Promise<void> | undefined;
+  const startup = (): Promise<void> =>
+    (started ??= (async () => {
+      for (const f of features) await f.startup?.();
+    })());
+
+  // The features, in dependency order: each takes what it needs from those before it.
+  const info: Feature = {
+    calls: {
+      'core.info': async () => ({ version: APP_VERSION, pid: process.pid, dataDir: paths.dataDir, url, host: opts.host, startedAt, schemaVersion: schemaVersion(db) }),
+      'operations.cancel': async ({ id }) => ({ cancelled: operations.cancel(id) }),
+    },
+    events: ['operation.progress'],
+    close() {},
+  };
+  const settings = createSettingsFeature({ db, events });
+  const models = createModelsFeature({ db, events, paths, operations });
+  const hardware = createHardwareFeature({ dataDir: paths.dataDir, env, events, models: models.library, ready: startup, seams: opts.hardware });
+  const services = createServicesFeature({
     db,
     events,
-    settings,
+    paths,
+    env,
+    operations,
+    appRoot: root,
+    listGpus: opts.listGpus ?? (() => hardware.listGpus()),
+    fit: opts.modelFit ?? ((p) => hardware.calls['models.fit'](p)),
+    timing: opts.serviceTiming,
+    engineResources: () => settings.repo.getAll().engineResources,
+    stopOnQuit: () => settings.repo.getAll().onQuit === 'stop-services',
+  });
+  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets });
+  const gateway = createGatewayFeature({
+    db,
+    events,
+    settings: settings.repo,
     keys,
     secrets: secrets.store,
     services: services.supervisor,
@@ -180,79 +196,33 @@ export function openCore(opts: CoreOptions): Core {
     exposedOn: () => exposedOn,
     spoolDir: paths.tmp,
     uploadBudgetBytes: parseMegabytes(env.AIMA_UPLOAD_BUDGET_MB ?? '1024', 'AIMA_UPLOAD_BUDGET_MB'),
+    ready: startup,
   });
-
   // The voice chain reaches its models through this core's own gateway, over loopback.
-  const voice = createVoiceFeature({ db, appRoot: appRoot(), gateway: { url: () => url, token: () => opts.token ?? null } });
-
-  const api: CoreApi = {
-    'core.info': async () => ({
-      version: APP_VERSION,
-      pid: process.pid,
-      dataDir: paths.dataDir,
-      url,
-      host: opts.host,
-      startedAt,
-      schemaVersion: schemaVersion(db),
-    }),
-    'settings.get': async () => settings.getAll(),
-    'settings.update': async (patch) => {
-      const next = settings.update(patch);
-      events.emit('settings.changed', next);
-      return next;
-    },
-    'models.list': async () => models.list(),
-    'models.get': async ({ name }) => models.get(name),
-    'models.import': async ({ operationId, mode, ...req }) =>
-      operations.run({ id: operationId, label: `Importing ${req.path}`, unit: 'bytes' }, (op) => models.import({ ...req, mode: mode ?? 'link' }, op)),
-    'models.rename': async ({ name, newName }) => models.rename(name, newName),
-    'models.remove': async ({ name }) => models.remove(name),
-    'operations.cancel': async ({ id }) => ({ cancelled: operations.cancel(id) }),
-    ...services.api,
-    ...downloads.api,
-    ...gatewayFeature.api,
-    ...hardware.api,
-    // Attribution names the services' processes: it needs the adopted engines.
-    'hardware.report': async (params) => {
-      await services.init();
-      return hardware.api['hardware.report'](params);
-    },
-    ...voice.api,
-  };
-
-  // The gateway routes by the services' state: a /v1 request waits until running engines are adopted.
-  const gatewayRoute = gatewayFeature.gateway.route;
-  let started = false;
-  const startup = () => services.init().then(() => void (started = true));
-  const routes: Route[] = [
-    (req, res, path, query) => {
-      if (started || (path !== '/v1' && !path.startsWith('/v1/'))) return gatewayRoute(req, res, path, query);
-      startup().then(
-        () => {
-          if (!gatewayRoute(req, res, path, query)) res.writeHead(404).end();
-        },
-        (err: unknown) => {
-          res.writeHead(503, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { message: `The AIMA core could not start its services: ${(err as Error).message}`, type: 'unavailable' } }));
-        },
-      );
-      return true;
-    },
-  ];
+  const voice = createVoiceFeature({ db, appRoot: root, gateway: { url: () => url, token: () => opts.token ?? null } });
+  const features: readonly TestFeature[] = [info, settings, models, hardware, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
+  let composed: ReturnType<typeof composeFeatures>;
+  try {
+    composed = composeFeatures(features);
+  } catch (err) {
+    // A list that does not compose (a bug; or a test feature naming a contract call): undo the opening.
+    void (async () => {
+      for (const f of [...features].reverse()) await f.close({ stopServices: false });
+    })().finally(() => db.close());
+    throw err;
+  }
 
   return {
-    api,
+    api: composed.api,
     events,
     paths,
     db,
     env,
-    models,
     operations,
-    services: services.supervisor,
     keys,
-    gateway: gatewayFeature.gateway,
-    routes,
-    voice,
+    routes: composed.routes,
+    upgrades: composed.upgrades,
+    uncontracted: composed.uncontracted,
     startup,
     setUrl(u, bindHost) {
       url = u;
@@ -260,11 +230,10 @@ export function openCore(opts: CoreOptions): Core {
       exposedOn = bindHost && !isLoopbackHost(bindHost) ? bindHost : null;
     },
     async close(closeOpts = {}) {
+      // Operations in flight (imports, downloads, waited starts) end first; then the features, later
+      // ones first (they use the earlier ones); the database last.
       operations.cancelAll();
-      voice.close();
-      hardware.close();
-      await downloads.close();
-      await services.supervisor.shutdown({ stopServices: closeOpts.stopServices ?? settings.getAll().onQuit === 'stop-services' });
+      for (const f of [...features].reverse()) await f.close(closeOpts);
       db.close();
     },
   };

@@ -25,6 +25,8 @@ export interface HostOptions {
   uiDir?: string;
   /** Electron safeStorage for the secret store (desktop app only). */
   secretCipher?: import('./secrets/secret-store.js').StringCipher;
+  /** Test seam: features appended to the core's list (see CoreOptions.extraFeatures). */
+  extraFeatures?: import('./core.js').CoreOptions['extraFeatures'];
 }
 
 export interface HostedCore {
@@ -62,7 +64,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   const lock = acquired.lock;
   let core: Core | undefined;
   try {
-    core = openCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher });
+    core = openCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher, extraFeatures: opts.extraFeatures });
     checkBindHost(host, core.keys.active());
     const server = await startHttpServer({
       api: core.api,
@@ -72,8 +74,10 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       host,
       port: opts.port,
       uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
+      // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
       routes: core.routes,
-      upgrades: [core.voice.upgrade],
+      upgrades: core.upgrades,
+      uncontracted: core.uncontracted,
     });
     core.setUrl(server.url, host);
     lock.setUrl(server.url);

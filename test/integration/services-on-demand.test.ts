@@ -17,13 +17,13 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
-/** An in-process core with its gateway mounted on a loopback server. */
+/** An in-process core with its routes (the gateway's) mounted on a loopback server. */
 async function core(home: string, timing: Parameters<typeof createCore>[0]['serviceTiming']) {
   const c = await createCore({ dataDir: home, host: 'serve', token: TOKEN, serviceTiming: { stopGraceMs: 2000, ...timing } });
   cleanups.push(() => c.close({ stopServices: true }));
   const server = http.createServer((req, res) => {
     const [p, query = ''] = req.url!.split('?');
-    if (!c.gateway.route(req, res, p!, query)) res.writeHead(404).end();
+    if (!c.routes.some((route) => route(req, res, p!, query))) res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))));

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { FileProgress } from '../../src/core/downloads/file-progress.js';
-import { transferThreadEntry } from '../../src/core/downloads/service.js';
+import { transferThreadEntry } from '../../src/core/downloads/feature.js';
 import { createTransfers } from '../../src/core/downloads/transfer-thread.js';
 import { repoRoot } from '../support/system.js';
 import { transferThreadScript } from '../support/transfer-thread.js';

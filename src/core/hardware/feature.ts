@@ -3,7 +3,12 @@
  * split between AIMA's services and foreign processes), `hardware.watch`/`unwatch` (1 Hz telemetry
  * that runs only while a lease lives, emitted as `hardware.sample`), `models.fit` (GGUF through
  * the llama.cpp estimator, safetensors through vLLM's), and the GPU list for the services' guard.
- * core.ts spreads `api` into the core's API and calls `close` on shutdown.
+ *
+ * Hardware comes before services in the core's feature list (the services' GPU guard and fit
+ * check use it), yet its attribution names the services' pids. Rather than reading a supervisor
+ * created after it (a mutable holder the core would fill in later), it follows the
+ * `services.changed` event, which the supervisor emits after every transition and at the end of
+ * its startup (adoption); `hardware.report` waits for the core's startup, as before.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,6 +35,7 @@ import { fitGguf, fitVllm, vllmFactsFromHfConfig, type GgufModelFacts, type HfCo
 import { createNvidiaSampler } from './nvidia-sampler.js';
 import { attributeGpuMemory, createTelemetry, type GpuSample, type TelemetryEvent } from './telemetry.js';
 import type { GpuInfo, HardwareReport } from './types.js';
+import type { Feature } from '../feature.js';
 
 export type HardwareApi = Pick<CoreApi, 'hardware.report' | 'hardware.watch' | 'hardware.unwatch' | 'models.fit'>;
 
@@ -38,8 +44,8 @@ export interface HardwareFeatureOptions {
   env: Env;
   events: CoreEvents;
   models: { get(name: string): ModelSummary };
-  /** AIMA's services with their pids (read lazily: the supervisor is created after this feature). */
-  services: () => ServiceSummary[];
+  /** The core's startup: the report's attribution needs the adopted engines' pids. */
+  ready: () => Promise<void>;
   /** Seams (tests, benchmarks). */
   seams?: HardwareSeams;
 }
@@ -55,8 +61,8 @@ export interface HardwareSeams {
   samplerMode?: 'stream' | 'spawn';
 }
 
-export interface HardwareFeature {
-  api: HardwareApi;
+export interface HardwareFeature extends Feature {
+  readonly calls: HardwareApi;
   /** GPUs for the services' guard, from a detection at most 10 s old. */
   listGpus(): Promise<GpuRef[]>;
   /** Whether telemetry is sampling, and how many leases are open (tests, status). */
@@ -108,6 +114,9 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   const intervalMs = seams.intervalMs ?? 1000;
   let docker: DockerLike | null = seams.docker ?? null;
   const dockerClient = (): DockerLike => (docker ??= createDockerClient(env.DOCKER_HOST));
+  // AIMA's services with their pids, as the supervisor last announced them (see the file's head).
+  let services: ServiceSummary[] = [];
+  const offServices = events.on('services.changed', (list) => void (services = list));
 
   // ---------------------------------------------------------------- detection (shared, cached)
 
@@ -129,7 +138,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   /** pid → service name: the services' own pids, plus injected ones. */
   const ownPidMap = (): Map<number, string> => {
     const map = new Map<number, string>();
-    for (const s of opts.services()) if (s.pid !== null) map.set(s.pid, s.name);
+    for (const s of services) if (s.pid !== null) map.set(s.pid, s.name);
     for (const [pid, name] of seams.ownPids?.() ?? []) map.set(pid, name);
     return map;
   };
@@ -359,8 +368,13 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
   };
 
   return {
-    api: {
-      'hardware.report': report,
+    events: ['hardware.sample'],
+    calls: {
+      // Attribution names the services' processes: it needs the adopted engines.
+      'hardware.report': async () => {
+        await opts.ready();
+        return report();
+      },
       'hardware.watch': watch,
       'hardware.unwatch': async ({ leaseId }) => ({ closed: endLease(leaseId), watchers: leases.size }),
       'models.fit': fit,
@@ -372,6 +386,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
       return { running: telemetry.running, leases: leases.size };
     },
     close() {
+      offServices();
       for (const t of leases.values()) clearTimeout(t);
       leases.clear();
       unsubscribe = null;

@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { CoreApi } from '../../shared/contract/index.js';
 import { AimaError, httpStatusOf, toAimaError } from '../../shared/errors.js';
 import { dispatchCall } from '../api/dispatch.js';
+import type { UncontractedCalls } from '../feature.js';
 import type { CoreEvents } from '../events.js';
 import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, type AuthPolicy } from './security.js';
 import { tokenMatches } from './token.js';
@@ -36,9 +37,12 @@ export interface ServerOptions {
   port: number;
   /** Built web UI (out/renderer); when missing, / explains how to build it. */
   uiDir?: string;
-  routes?: Route[];
-  /** WebSocket endpoints besides /api/events (the voice session mounts /api/voice). */
-  upgrades?: UpgradeRoute[];
+  /** The features' routes (the gateway's /v1), in order; the server does not know whose they are. */
+  routes?: readonly Route[];
+  /** WebSocket endpoints besides /api/events (the features' upgrades: the voice session's /api/voice). */
+  upgrades?: readonly UpgradeRoute[];
+  /** Calls outside the contract, with their own schemas (test features only; see ../feature.ts). */
+  uncontracted?: UncontractedCalls;
   /** Largest JSON body /api accepts. */
   maxBodyBytes?: number;
   /**
@@ -164,7 +168,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       }
       try {
         const params = await readCallParams(req, maxBody);
-        const result = await dispatchCall(opts.api, m[1]!, params);
+        const result = await dispatchCall(opts.api, m[1]!, params, opts.uncontracted);
         return sendJson(res, 200, { result });
       } catch (err) {
         return sendApiError(res, toAimaError(err));

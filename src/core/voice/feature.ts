@@ -1,7 +1,7 @@
 /**
  * The voice feature: the voice.* calls (chain settings, conversations) and the `/api/voice`
- * WebSocket that runs live sessions. core.ts spreads `api` into the core's API; host.ts mounts
- * `upgrade` on the HTTP server (after its Host/Origin/token checks).
+ * WebSocket upgrade that runs live sessions (the HTTP host mounts it after its Host/Origin/token
+ * checks, as it mounts every feature's upgrades).
  */
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
@@ -13,6 +13,7 @@ import type { Db } from '../store/database.js';
 import { VoiceRepo } from '../store/repositories/voice-repo.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
 import { serveVoiceSocket } from './socket.js';
+import type { Feature } from '../feature.js';
 
 export type VoiceApi = Pick<
   CoreApi,
@@ -28,9 +29,8 @@ export interface VoiceFeatureOptions {
 /** Handles an HTTP upgrade already checked for Host, Origin and the token; false: not ours. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => boolean;
 
-export interface VoiceFeature {
-  api: VoiceApi;
-  upgrade: UpgradeHandler;
+export interface VoiceFeature extends Feature {
+  readonly calls: VoiceApi;
   close(): void;
 }
 
@@ -120,8 +120,8 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   };
 
   return {
-    api,
-    upgrade,
+    calls: api,
+    upgrades: [upgrade],
     close() {
       for (const ws of sockets) ws.terminate();
       wss.close();

@@ -1,6 +1,6 @@
 /**
- * Wires downloads into the core: the Hub client (HF_ENDPOINT, token from HF_TOKEN or the secret
- * store), the manager over the downloads tables, and the `hub.*` / `downloads.*` API handlers.
+ * The downloads feature: the Hub client (HF_ENDPOINT, token from HF_TOKEN or the secret store),
+ * the manager over the downloads tables, and the `hub.*` / `downloads.*` calls.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { sizeFitHint } from './fit-hint.js';
 import { HubClient } from './hub.js';
 import { loadStarters } from './starters.js';
 import { DownloadManager, type DownloadManagerOptions } from './manager.js';
+import type { Feature } from '../feature.js';
 
 export type DownloadsApi = Pick<
   CoreApi,
@@ -48,7 +49,12 @@ export function transferThreadEntry(appRoot: string, warn: (line: string) => voi
   return entry;
 }
 
-export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager; api: DownloadsApi; close(): Promise<void> } {
+export interface DownloadsFeature extends Feature {
+  readonly calls: DownloadsApi;
+  readonly manager: DownloadManager;
+}
+
+export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
   const secrets = deps.secrets;
   const token = () => deps.env.HF_TOKEN ?? secrets.store.get(TOKEN_KEY);
   const hub = new HubClient({ endpoint: deps.env.HF_ENDPOINT, token });
@@ -87,5 +93,5 @@ export function createDownloads(deps: DownloadsDeps): { manager: DownloadManager
     'downloads.resume': async ({ id }) => manager.resume(id),
     'downloads.cancel': async ({ id }) => manager.cancel(id),
   };
-  return { manager, api, close: () => manager.close() };
+  return { manager, calls: api, events: ['download.progress'], close: () => manager.close() };
 }

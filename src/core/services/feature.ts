@@ -1,10 +1,10 @@
 /**
- * Services wired into the core: the supervisor with its real dependencies (catalog files, the
- * native runtime, hardware detection for the GPU guard) and the API handlers for `services.*` and
- * `engines.list`. core.ts spreads `api` into the core's API, runs `init` once the core's server
- * listens, and calls `shutdown` on close. Every handler waits for `init`: before it, the
- * supervisor does not know the engines left running by an earlier core, and a start would spawn a
- * second one beside them.
+ * The services feature: the supervisor with its real dependencies (catalog files, the native and
+ * Docker runtimes, hardware detection for the GPU guard) and the calls `services.*` and
+ * `engines.list`. Its `startup` (the core's slow step, run once the core's server listens) lists
+ * Docker's containers and adopts running engines; `close` shuts the supervisor down. Every call
+ * waits for `startup`: before it, the supervisor does not know the engines left running by an
+ * earlier core, and a start would spawn a second one beside them.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +32,7 @@ import { ServicesRepo } from '../store/repositories/services-repo.js';
 import { checkFit, requireEngine, type GpuRef } from './guards.js';
 import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
+import type { CloseOptions, Feature } from '../feature.js';
 
 export type ServicesApi = Pick<
   CoreApi,
@@ -53,20 +54,24 @@ export interface ServicesOptions {
   fit?: (p: ModelFitParams) => Promise<ModelFit>;
   /** The engineResources setting now; kept current through settings.changed. */
   engineResources?: () => Record<string, EngineResourceOverride>;
+  /** Whether a close without an explicit choice stops the engines (the onQuit setting). */
+  stopOnQuit?: () => boolean;
 }
 
-export interface Services {
-  supervisor: ServiceSupervisor;
-  api: ServicesApi;
+export interface ServicesFeature extends Feature {
+  readonly calls: ServicesApi;
+  readonly supervisor: ServiceSupervisor;
   /**
    * The slow part of the start, run once (later calls return the same promise): Docker's
    * containers of this install are listed, then the supervisor adopts running engines and
-   * restores services whose desired state is running. The API's handlers call it themselves.
+   * restores services whose desired state is running. The calls run it themselves.
    */
-  init(): Promise<void>;
+  startup(): Promise<void>;
+  /** Shuts the supervisor down; stopServices defaults to {@link ServicesOptions.stopOnQuit}. */
+  close(opts: CloseOptions): Promise<void>;
 }
 
-export function createServices(opts: ServicesOptions): Services {
+export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   const { paths, env, events, operations } = opts;
   const builtinDir = path.join(opts.appRoot, 'resources', 'engines');
   const userDir = path.join(paths.dataDir, 'engines');
@@ -222,5 +227,11 @@ export function createServices(opts: ServicesOptions): Services {
       },
     ]),
   ) as ServicesApi;
-  return { supervisor, api, init };
+  return {
+    supervisor,
+    calls: api,
+    events: ['services.changed', 'services.log'],
+    startup: init,
+    close: (o) => supervisor.shutdown({ stopServices: o.stopServices ?? opts.stopOnQuit?.() ?? false }),
+  };
 }

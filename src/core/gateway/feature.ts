@@ -1,7 +1,7 @@
 /**
  * The gateway feature: the `/v1` + `/metrics` route, API keys, remote endpoints and the request
- * log, wired to the services supervisor and the settings. core.ts spreads `api` into the core's
- * API and mounts `gateway.route` on the HTTP server.
+ * log, wired to the services supervisor and the settings. Its route holds `/v1` requests until
+ * the core's startup has adopted the running engines (it routes by the services' state).
  */
 import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,8 @@ import { Gateway } from './gateway.js';
 import { clearSpool } from './upload.js';
 import { createModelDirectory } from './routes-directory.js';
 import type { CoreEvents } from '../events.js';
+import type { Feature } from '../feature.js';
+import type { Route } from '../server/http-server.js';
 
 export type GatewayApi = Pick<
   CoreApi,
@@ -47,11 +49,18 @@ export interface GatewayFeatureOptions {
   port: () => number;
   /** The bind address when the server listens beyond loopback, else null. */
   exposedOn: () => string | null;
+  /** The core's startup (adoption of running engines): `/v1` requests wait for it. */
+  ready: () => Promise<void>;
+}
+
+export interface GatewayFeature extends Feature {
+  readonly calls: GatewayApi;
+  readonly gateway: Gateway;
 }
 
 const MIB = 1024 * 1024;
 
-export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Gateway; api: GatewayApi } {
+export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeature {
   clearSpool(opts.spoolDir);
   const remotes = new RemotesRepo(opts.db);
   const secretKey = (name: string) => `remote:${name}`;
@@ -152,7 +161,23 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): { gateway: Ga
       return { url: opts.url(), token: pageToken };
     },
   };
-  return { gateway, api };
+  // The gateway routes by the services' state: a /v1 request waits until running engines are adopted.
+  let started = false;
+  const route: Route = (req, res, path, query) => {
+    if (started || (path !== '/v1' && !path.startsWith('/v1/'))) return gateway.route(req, res, path, query);
+    opts.ready().then(
+      () => {
+        started = true;
+        if (!gateway.route(req, res, path, query)) res.writeHead(404).end();
+      },
+      (err: unknown) => {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `The AIMA core could not start its services: ${(err as Error).message}`, type: 'unavailable' } }));
+      },
+    );
+    return true;
+  };
+  return { gateway, calls: api, routes: [route], events: ['gateway.request'], close() {} };
 }
 
 /**
