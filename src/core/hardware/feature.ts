@@ -264,14 +264,17 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
       gpu: gpu ? { index: gpu.index, name: gpu.name, totalMiB: gpu.memoryTotalMiB, freeMiB: gpu.memoryFreeMiB } : null,
     };
     const measured: FitNumbers = { gpuFreeMiB: gpu?.memoryFreeMiB, gpuTotalMiB: gpu?.memoryTotalMiB, ramAvailableBytes };
-    const noEstimate = (reason: 'unsupported-format' | 'missing-metadata', message: string, notes: string[] = []): ModelFit => ({
+    /** Every answer has one shape: the model and GPU, what was measured, and the estimator's part. */
+    const answer = (estimator: ModelFit['estimator'], verdict: ModelFit['verdict'], suggestions: ModelFit['suggestions'], notes: string[], estimated: Partial<FitNumbers> = {}): ModelFit => ({
       ...base,
-      estimator: null,
-      verdict: { kind: 'no-estimate', reason, message },
-      suggestions: [],
-      numbers: measured,
+      estimator,
+      verdict,
+      suggestions,
+      numbers: { ...measured, ...estimated },
       notes,
     });
+    const noEstimate = (reason: 'unsupported-format' | 'missing-metadata', message: string, notes: string[] = []): ModelFit =>
+      answer(null, { kind: 'no-estimate', reason, message }, [], notes);
 
     if (model.format === 'gguf') {
       if (p.cacheType === 'fp8') throw new AimaError('bad-request', 'fp8 is a vLLM KV cache type; llama.cpp (GGUF) takes f16, q8_0 or q4_0.', 'Pass --cache-type f16, q8_0 or q4_0.');
@@ -289,29 +292,21 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
         otherGpus,
       });
       const e = r.estimate;
-      return {
-        ...base,
-        estimator: 'gguf',
-        verdict: r.verdict,
-        suggestions: r.suggestions,
-        numbers: {
-          ...measured,
-          contextSize: e.contextSize,
-          parallel: e.parallel,
-          cacheType: e.cacheType,
-          weightsBytes: e.weightsBytes,
-          kvCacheBytes: e.kvCacheBytes,
-          kvBytesPerToken: e.kvBytesPerToken,
-          computeBufferBytes: e.computeBufferBytes,
-          outputBufferBytes: e.outputBufferBytes,
-          totalBytes: e.totalBytes,
-          gpuBytes: r.split.gpuBytes,
-          cpuBytes: r.split.cpuBytes,
-          gpuLayers: r.split.gpuLayers,
-          totalLayers: facts.facts.layerCount + 1,
-        },
-        notes: facts.notes,
-      };
+      return answer('gguf', r.verdict, r.suggestions, facts.notes, {
+        contextSize: e.contextSize,
+        parallel: e.parallel,
+        cacheType: e.cacheType,
+        weightsBytes: e.weightsBytes,
+        kvCacheBytes: e.kvCacheBytes,
+        kvBytesPerToken: e.kvBytesPerToken,
+        computeBufferBytes: e.computeBufferBytes,
+        outputBufferBytes: e.outputBufferBytes,
+        totalBytes: e.totalBytes,
+        gpuBytes: r.split.gpuBytes,
+        cpuBytes: r.split.cpuBytes,
+        gpuLayers: r.split.gpuLayers,
+        totalLayers: facts.facts.layerCount + 1,
+      });
     }
 
     if (model.format === 'safetensors') {
@@ -321,14 +316,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
       const facts = vllmFacts(model);
       if ('missing' in facts) return noEstimate('missing-metadata', `No estimate: ${facts.missing.join('; ')}.`);
       if (!gpu) {
-        return {
-          ...base,
-          estimator: 'vllm',
-          verdict: { kind: 'does-not-fit', reason: 'no-gpu', message: 'vLLM serves safetensors models on a GPU, and AIMA sees none on this machine.' },
-          suggestions: [],
-          numbers: measured,
-          notes: facts.notes,
-        };
+        return answer('vllm', { kind: 'does-not-fit', reason: 'no-gpu', message: 'vLLM serves safetensors models on a GPU, and AIMA sees none on this machine.' }, [], facts.notes);
       }
       const r = fitVllm(facts.facts, {
         gpuTotalMiB: gpu.memoryTotalMiB,
@@ -338,26 +326,18 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
         otherGpus,
       });
       const e = r.estimate;
-      return {
-        ...base,
-        estimator: 'vllm',
-        verdict: r.verdict,
-        suggestions: r.suggestions,
-        numbers: {
-          ...measured,
-          contextSize: e.maxModelLen,
-          cacheType: p.cacheType === 'fp8' ? 'fp8' : 'auto',
-          weightsBytes: e.weightsBytes,
-          kvCacheBytes: e.kvCacheBytes,
-          kvBytesPerToken: e.kvBytesPerToken,
-          budgetBytes: e.budgetBytes,
-          activationBytes: e.activationBytes,
-          overheadBytes: e.overheadBytes,
-          kvTokenCapacity: e.kvTokenCapacity,
-          maxConcurrency: e.maxConcurrency,
-        },
-        notes: facts.notes,
-      };
+      return answer('vllm', r.verdict, r.suggestions, facts.notes, {
+        contextSize: e.maxModelLen,
+        cacheType: p.cacheType === 'fp8' ? 'fp8' : 'auto',
+        weightsBytes: e.weightsBytes,
+        kvCacheBytes: e.kvCacheBytes,
+        kvBytesPerToken: e.kvBytesPerToken,
+        budgetBytes: e.budgetBytes,
+        activationBytes: e.activationBytes,
+        overheadBytes: e.overheadBytes,
+        kvTokenCapacity: e.kvTokenCapacity,
+        maxConcurrency: e.maxConcurrency,
+      });
     }
 
     return noEstimate(

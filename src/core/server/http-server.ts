@@ -10,6 +10,7 @@ import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CoreApi } from '../../shared/contract/index.js';
 import { AimaError, httpStatusOf, toAimaError } from '../../shared/errors.js';
+import { HttpError, readBody, sendJson as writeJson } from '../../lib/http.js';
 import { dispatchCall } from '../api/dispatch.js';
 import type { UncontractedCalls } from '../feature.js';
 import type { CoreEvents } from '../events.js';
@@ -66,9 +67,7 @@ export const UI_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: data:; connect-src 'self' ws: wss: http://127.0.0.1:* ws://127.0.0.1:*; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
+  writeJson(res, status, body, { 'cache-control': 'no-store' });
 }
 
 function sendApiError(res: ServerResponse, err: AimaError): void {
@@ -80,27 +79,17 @@ function sendApiError(res: ServerResponse, err: AimaError): void {
  * parameters. Anything else (null, an array, a number) is refused here rather than read as `{}`.
  */
 async function readCallParams(req: IncomingMessage, limit: number): Promise<unknown> {
-  const tooLarge = () => new AimaError('too-large', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    throw tooLarge();
+  let body: Buffer;
+  try {
+    body = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 413) throw new AimaError('too-large', `Request body is over the limit of ${limit} bytes.`, 'Send a smaller request.');
+    throw err;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Not destroyed on the early return below, so the 413 still reaches the client.
-  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
+  if (body.length === 0) return {};
   let params: unknown;
   try {
-    params = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    params = JSON.parse(body.toString('utf8'));
   } catch {
     throw new AimaError('bad-request', 'Request body is not valid JSON.', 'Send a JSON object with Content-Type: application/json.');
   }
