@@ -157,8 +157,12 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
     return own;
   };
 
+  /**
+   * The report reuses a detection at most 1 s old: clients asking at once (the CLI polling, a
+   * page and a script) share one nvidia-smi run, and the figures are as fresh as a telemetry sample.
+   */
   const report = async (): Promise<HardwareReportDto> => {
-    const [hw, containerPlatform] = await Promise.all([detect(0), checkContainerPlatform(dockerClient(), { timeoutMs: 3_000 })]);
+    const [hw, containerPlatform] = await Promise.all([detect(1_000), checkContainerPlatform(dockerClient(), { timeoutMs: 3_000 })]);
     const samples: GpuSample[] = hw.gpus.map((gpu) => ({ gpu, processes: hw.gpuProcesses }));
     return { ...hw, attribution: attributeGpuMemory(samples, ownPidsFor(samples)), containerPlatform };
   };
