@@ -3,10 +3,9 @@
 // interleaved round by round with a bare `node -e 0` so background load hits them alike.
 //  - `aima --version`: wall time (target <= 2x bare Node) and peak RSS (target <= 60 MiB)
 //  - `aima model list --json`, `aima service list --json` against a running core (target <= 3x)
-//  - `aima gpu --json` against a running core whose detection has run once (target <= 4x); with
-//    the fake nvidia-smi replaying the H100 recording when the shared fixtures are there. The core
-//    detects again for every hardware.report, so the figure less the report's own durationMs is
-//    printed too: the part the CLI and the call add
+//  - `aima gpu --json` against a running core (target <= 4x), with the fake nvidia-smi replaying
+//    the H100 recording when the shared fixtures are there. hardware.report reuses a detection at
+//    most 1 s old, so some runs detect afresh and some reuse one: both medians are printed
 //  - for information: `aima serve` launched -> first `models.list` answer, on a fresh data dir
 // Wall time is spawn to exit, seen from this process; peak RSS is the child's ru_maxrss as
 // /usr/bin/time -f %M reports it (GNU time, Debian package `time`). Every run, bare Node's
@@ -126,14 +125,18 @@ const cases = {
   gpu: [aima, 'gpu', '--json'],
 };
 const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-const gpuDetectMs = [];
+/** Per aima gpu run: when its detection ran and how long it took (a reused one repeats both). */
+const gpuDetections = [];
 try {
   for (const args of Object.values(cases)) await measure(args, env); // warm-up: page cache, the core's first detection
   for (let i = 0; i < RUNS; i++) {
     for (const [name, args] of Object.entries(cases)) {
       const r = await measure(args, env);
       samples[name].push(r);
-      if (name === 'gpu') gpuDetectMs.push(JSON.parse(r.out).durationMs);
+      if (name === 'gpu') {
+        const report = JSON.parse(r.out);
+        gpuDetections.push({ detectedAt: report.detectedAt, durationMs: report.durationMs });
+      }
     }
   }
 } finally {
@@ -141,11 +144,25 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
+// A run whose report carries a detection no earlier run had detected afresh; the others reused one.
+const seen = new Set();
+const fresh = [];
+const reused = [];
+samples.gpu.forEach((s, i) => {
+  const d = gpuDetections[i];
+  if (seen.has(d.detectedAt)) reused.push(s);
+  else fresh.push(s);
+  seen.add(d.detectedAt);
+});
+const gpuDetectMs = median(gpuDetections.map((d) => d.durationMs));
+const gpuSplit = { freshRuns: fresh.length, freshMsMedian: fresh.length ? Math.round(median(fresh.map((r) => r.ms))) : null, reusedRuns: reused.length, reusedMsMedian: reused.length ? Math.round(median(reused.map((r) => r.ms))) : null };
 const targets = { version: { ratio: 2, rssMiB: 60 }, modelList: { ratio: 3 }, serviceList: { ratio: 3 }, gpu: { ratio: 4 } };
-const labels = { bare: 'node -e 0', version: 'aima --version', modelList: 'aima model list --json', serviceList: 'aima service list --json', gpu: 'aima gpu --json' };
+const labels = { bare: 'node -e 0', version: 'aima --version', modelList: 'aima model list --json', serviceList: 'aima service list --json', gpu: 'aima gpu --json (cached)' };
 const bareMs = median(samples.bare.map((s) => s.ms));
 const results = {};
-for (const [name, list] of Object.entries(samples)) {
+// The gpu target is for a core whose detection is cached: its figure is the runs that reused one.
+const measuredRuns = { ...samples, gpu: reused.length ? reused : samples.gpu };
+for (const [name, list] of Object.entries(measuredRuns)) {
   const ms = median(list.map((s) => s.ms));
   const rssMiB = median(list.map((s) => s.rssKiB)) / 1024;
   const r = { wallMsMedian: Math.round(ms), peakRssMiBMedian: Number(rssMiB.toFixed(1)), ratioToBareNode: Number((ms / bareMs).toFixed(2)) };
@@ -160,11 +177,9 @@ for (const [name, list] of Object.entries(samples)) {
       (t ? `  target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : ''),
   );
 }
-// hardware.report detects afresh on every call: what the CLI itself adds is the rest.
-const gpuCliPartMs = median(samples.gpu.map((s, i) => s.ms - gpuDetectMs[i]));
 console.log(
-  `(median of ${RUNS} interleaved runs; the core's own hardware detection took a median ${Math.round(median(gpuDetectMs))} ms per aima gpu, ` +
-    `the rest ${Math.round(gpuCliPartMs)} ms = ${(gpuCliPartMs / bareMs).toFixed(2)}x bare Node)`,
+  `(median of ${RUNS} interleaved runs; aima gpu: ${gpuSplit.freshRuns} runs detected afresh, median ${gpuSplit.freshMsMedian ?? '-'} ms ` +
+    `(the detection itself ${Math.round(gpuDetectMs)} ms); ${gpuSplit.reusedRuns} reused a detection under 1 s old, median ${gpuSplit.reusedMsMedian ?? '-'} ms)`,
 );
 
 console.log(
@@ -174,8 +189,8 @@ console.log(
     runs: RUNS,
     gpu: existsSync(h100) ? 'fake nvidia-smi, H100 recording' : 'no nvidia-smi',
     results,
-    coreHardwareDetectMsMedian: Math.round(median(gpuDetectMs)),
-    gpuWithoutDetection: { wallMsMedian: Math.round(gpuCliPartMs), ratioToBareNode: Number((gpuCliPartMs / bareMs).toFixed(2)) },
+    coreHardwareDetectMsMedian: Math.round(gpuDetectMs),
+    gpuRuns: gpuSplit,
     serveLaunch,
   }),
 );
