@@ -21,7 +21,7 @@ import { openDatabase, schemaVersion, type Db } from './store/database.js';
 import { selectSqliteBinding } from './store/native-binding.js';
 import { CoreEvents } from './events.js';
 import { Operations } from './operations/operations.js';
-import type { GpuRef } from './services/guards.js';
+import type { GpuRef } from './hardware/types.js';
 import type { SupervisorTiming } from './services/supervisor.js';
 import { ApiKeysRepo } from './store/repositories/api-keys-repo.js';
 import { openSecretStore } from './secrets/secret-store.js';

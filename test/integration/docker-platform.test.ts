@@ -17,7 +17,7 @@ import {
   gpuSupportFromInfo,
   type DockerInfoLike,
   type DockerLike,
-} from '../../src/core/hardware/container-platform.js';
+} from '../../src/core/runtimes/docker/platform.js';
 import { dockerAvailable, requirePart } from '../support/system.js';
 
 const haveDocker = dockerAvailable();

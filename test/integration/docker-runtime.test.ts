@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineEntry, type DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
-import { createDockerClient } from '../../src/core/hardware/container-platform.js';
+import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
 import { DockerRuntime } from '../../src/core/runtimes/docker/docker-runtime.js';
 import { resolveImage, type PullProgress } from '../../src/core/runtimes/docker/images.js';
 import type { DockerPlan, PlanInput } from '../../src/core/runtimes/types.js';

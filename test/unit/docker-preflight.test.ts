@@ -9,7 +9,7 @@ import os from 'node:os';
 import { AimaError } from '../../src/shared/errors.js';
 import { loadCatalog } from '../../src/core/engines/catalog.js';
 import type { DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
-import { createDockerClient, gpuSupportFromInfo, type ContainerPlatform } from '../../src/core/hardware/container-platform.js';
+import { createDockerClient, gpuSupportFromInfo, type ContainerPlatform } from '../../src/core/runtimes/docker/platform.js';
 import { dockerPreflight, registryOf } from '../../src/core/runtimes/docker/preflight.js';
 import { repoRoot } from '../support/system.js';
 

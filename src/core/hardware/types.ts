@@ -19,3 +19,9 @@ export type ProbeOutcome = (typeof probeOutcomes)[number];
  * probe says why.
  */
 export type HardwareReport = Omit<HardwareReportDto, 'attribution' | 'containerPlatform'>;
+
+/** A GPU as placement and the services' guards name it: its index and model (a GpuInfo is one). */
+export interface GpuRef {
+  index: number;
+  name: string;
+}

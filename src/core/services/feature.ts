@@ -24,12 +24,13 @@ import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan
 import type { EngineResourceOverride } from '../../shared/contract/settings.js';
 import { RuntimeRouter } from '../runtimes/router.js';
 import { readOrCreateInstallId } from '../config/install-id.js';
-import { createDockerClient } from '../hardware/container-platform.js';
+import { createDockerClient } from '../runtimes/docker/platform.js';
 import type { HostFacts } from '../engines/catalog.js';
 import type { Device } from '../../shared/contract/services.js';
 import { ModelsRepo } from '../store/repositories/models-repo.js';
 import { ServicesRepo } from '../store/repositories/services-repo.js';
-import { checkFit, requireEngine, type GpuRef } from './guards.js';
+import { checkFit, requireEngine } from './guards.js';
+import type { GpuRef } from '../hardware/types.js';
 import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
 import type { CloseOptions, Feature } from '../feature.js';

@@ -9,12 +9,8 @@ import type { ModelSummary } from '../../shared/contract/models.js';
 import type { Device, ServiceSummary } from '../../shared/contract/services.js';
 import { AimaError } from '../../shared/errors.js';
 import type { Catalog, CatalogItem } from '../engines/catalog.js';
+import type { GpuRef } from '../hardware/types.js';
 
-/** A GPU as the guards need it (hardware detection's GpuInfo satisfies this). */
-export interface GpuRef {
-  index: number;
-  name: string;
-}
 
 export function requireEngine(catalog: Catalog, id: string): CatalogItem {
   const item = catalog.items.get(id);

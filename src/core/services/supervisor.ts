@@ -36,7 +36,8 @@ import { LogFollower } from '../runtimes/native/log-file.js';
 import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
 import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServicesRepo } from '../store/repositories/services-repo.js';
-import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine, type GpuRef } from './guards.js';
+import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
+import type { GpuRef } from '../hardware/types.js';
 
 /** What the supervisor needs from the rest of the core (seams for tests). */
 export interface SupervisorDeps {

@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import type { Device } from '../../../shared/contract/services.js';
 import { AimaError } from '../../../shared/errors.js';
 import type { DockerEngineEntry } from '../../engines/catalog-schema.js';
-import { checkContainerPlatform, type ContainerPlatform } from '../../hardware/container-platform.js';
+import { checkContainerPlatform, type ContainerPlatform } from './platform.js';
 import { imagePresent } from './images.js';
 import { eligibleImages, type DockerHostFacts } from './plan.js';
 
