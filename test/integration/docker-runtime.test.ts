@@ -218,6 +218,8 @@ describe('Docker services through `aima serve`', () => {
   it('start --wait → running; `docker rm -f` → crashed within 1 s and back (restart on-failure); SIGKILLed core → the next one adopts the container', async (ctx) => {
     requirePart(ctx, 'docker', haveDocker);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    // A retry finds the service its failed try created: remove it (and its container) first.
+    await api['services.remove']({ name: 'web' }).catch(() => {});
     const created = await api['services.create']({ name: 'web', engine: 'test-httpd', restartPolicy: 'on-failure' });
     const started = await api['services.start']({ name: 'web', wait: true, timeoutMs: 30_000 });
     expect(started.state).toBe('running');
