@@ -12,7 +12,7 @@ import { IPC_EVENT, IPC_GATEWAY, IPC_INVOKE, IPC_PICK_PATH, IPC_READY, type Invo
 import { startServe, tempHome } from '../support/cli.js';
 import { FakeHub } from '../support/fake-hub.js';
 import { repoRoot, requirePart, sharedModel } from '../support/system.js';
-import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron, type FakeIpcEvent as FakeEvent } from '../support/fake-electron.js';
+import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron, runDesktopAppOn, type FakeIpcEvent as FakeEvent } from '../support/fake-electron.js';
 
 vi.mock('electron', async () => (await import('../support/fake-electron.js')).electronModule);
 vi.mock('../../src/main/window.js', async () => (await import('../support/fake-electron.js')).windowModule);
@@ -42,18 +42,7 @@ afterEach(async () => {
 
 /** Runs the desktop app's main process on `home` (hosting its core, or attached to a running serve). */
 async function runApp(home: string): Promise<void> {
-  vi.stubEnv('AIMA_HOME', home);
-  vi.stubEnv('AIMA_PORT', '0');
-  const { runDesktopApp } = await import('../../src/main/app.js');
-  await runDesktopApp();
-  cleanups.push(async () => {
-    // Quitting: app.ts stops a core it hosts, then calls app.quit() again.
-    const quitted = new Promise<void>((resolve) => (fake.quit = resolve));
-    let prevented = false;
-    fake.appEvents.get('before-quit')?.({ preventDefault: () => (prevented = true) });
-    if (prevented) await quitted;
-    vi.unstubAllEnvs();
-  });
+  cleanups.push(await runDesktopAppOn(home));
 }
 
 async function call(name: string, params: unknown): Promise<unknown> {

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { IPC_GATEWAY } from '../../src/shared/ipc-channels.js';
 import { startServe, tempHome } from '../support/cli.js';
 import { repoRoot } from '../support/system.js';
-import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron } from '../support/fake-electron.js';
+import { FAKE_WINDOW_ID as WINDOW_ID, fakeElectron as fake, resetFakeElectron, runDesktopAppOn } from '../support/fake-electron.js';
 
 vi.mock('electron', async () => (await import('../support/fake-electron.js')).electronModule);
 vi.mock('../../src/main/window.js', async () => (await import('../support/fake-electron.js')).windowModule);
@@ -25,19 +25,7 @@ afterEach(async () => {
 
 /** Runs the desktop app's main process on `home`; returns what its page gets from IPC_GATEWAY. */
 async function desktopPageAccess(home: string): Promise<{ url: string; token: string }> {
-  vi.stubEnv('AIMA_HOME', home);
-  vi.stubEnv('AIMA_PORT', '0');
-  const { runDesktopApp } = await import('../../src/main/app.js');
-  await runDesktopApp();
-  cleanups.push(async () => {
-    // Quitting: app.ts stops a core it hosts, then calls app.quit() again.
-    const quitted = new Promise<void>((resolve) => (fake.quit = resolve));
-    const beforeQuit = fake.appEvents.get('before-quit');
-    let prevented = false;
-    beforeQuit?.({ preventDefault: () => (prevented = true) });
-    if (prevented) await quitted;
-    vi.unstubAllEnvs();
-  });
+  cleanups.push(await runDesktopAppOn(home));
   const page = { sender: { id: WINDOW_ID }, senderFrame: { url: pathToFileURL(path.join(repoRoot, 'out', 'renderer', 'index.html')).href } };
   const access = await fake.handlers.get(IPC_GATEWAY)!(page);
   return access as { url: string; token: string };

@@ -7,6 +7,7 @@
  *   vi.mock('../../src/main/window.js', async () => (await import('../support/fake-electron.js')).windowModule);
  *   vi.mock('../../src/main/tray.js', async () => (await import('../support/fake-electron.js')).trayModule);
  */
+import { vi } from 'vitest';
 import { repoRoot } from './system.js';
 
 /** What an IPC handler receives: the sender's webContents id and the frame it runs in. */
@@ -80,3 +81,22 @@ export const windowModule = {
 };
 
 export const trayModule = { createTray: () => ({ update: () => {}, destroy: () => {} }) };
+
+/**
+ * Runs the desktop app's main process on data directory `home`, hosting its core or attaching to a
+ * running `aima serve`; returns how to quit it the way a user's quit does (app.ts stops a core it
+ * hosts, then calls app.quit() again).
+ */
+export async function runDesktopAppOn(home: string): Promise<() => Promise<void>> {
+  vi.stubEnv('AIMA_HOME', home);
+  vi.stubEnv('AIMA_PORT', '0');
+  const { runDesktopApp } = await import('../../src/main/app.js');
+  await runDesktopApp();
+  return async () => {
+    const quitted = new Promise<void>((resolve) => (fakeElectron.quit = resolve));
+    let prevented = false;
+    fakeElectron.appEvents.get('before-quit')?.({ preventDefault: () => (prevented = true) });
+    if (prevented) await quitted;
+    vi.unstubAllEnvs();
+  };
+}

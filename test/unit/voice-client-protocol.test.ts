@@ -1,23 +1,10 @@
 /** The Voice page's protocol client (docs/voice.md) against scripted core messages. */
 import { describe, expect, it } from 'vitest';
-import type { VoiceTimeline } from '../../src/shared/contract/voice.js';
+import { emptyVoiceTimeline } from '../../src/shared/contract/voice.js';
 import { VoiceClient, type VoiceClientSink } from '../../src/renderer/src/features/voice/voice-client.js';
 
 /** A turn's timeline with nothing measured yet (the `turn` message carries every field). */
-const noTimeline: VoiceTimeline = {
-  speechStart: null,
-  speechEnd: null,
-  silenceWindowMs: 500,
-  endOfTurn: null,
-  asrDone: null,
-  llmFirstToken: null,
-  firstSentence: null,
-  firstAudio: null,
-  playbackStart: null,
-  llmDone: null,
-  turnEnd: null,
-  voiceToVoiceMs: null,
-};
+const noTimeline = emptyVoiceTimeline(500);
 
 function harness() {
   const sent: (string | ArrayBuffer)[] = [];

@@ -54,7 +54,7 @@ export interface ServerOptions {
 }
 
 export interface RunningServer {
-  /** Where clients on this machine reach the server (loopback for a wildcard bind). */
+  /** Where clients on the same host reach the server (loopback for a wildcard bind). */
   url: string;
   port: number;
   loginUrl: string;
@@ -100,8 +100,9 @@ async function readCallParams(req: IncomingMessage, limit: number): Promise<unkn
 }
 
 /**
- * The host clients on this machine put in the URL. A wildcard bind (0.0.0.0, ::) is no address to
- * connect to, and as a Host header it fails the DNS-rebinding check: they get loopback instead.
+ * The host clients on the same machine as the server put in its URL. A wildcard bind (0.0.0.0,
+ * ::) is no address to connect to, and as a Host header it fails the DNS-rebinding check: they get
+ * loopback instead.
  */
 export function clientHost(bindHost: string): string {
   if (bindHost === '0.0.0.0') return '127.0.0.1';

@@ -17,7 +17,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * True when a request's peer address is this machine's loopback (127.0.0.0/8, ::1, or 127.x as
+ * True when a request's peer address is a loopback address (127.0.0.0/8, ::1, or 127.x as
  * an IPv4-mapped IPv6 address on a dual-stack socket). Unlike Host, the client cannot choose it.
  */
 export function isLoopbackPeer(address: string | undefined): boolean {
@@ -110,7 +110,7 @@ export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean 
 
 /**
  * /v1 and /metrics: the install token or an API key (or, on /v1, the page token); with no API keys configured, local
- * clients (editors, scripts on this machine) need nothing — as with LM Studio or Ollama. "Local"
+ * clients (editors, scripts on the same host) need nothing — as with LM Studio or Ollama. "Local"
  * is the peer address, not the Host header (which any client sets as it likes); the Host check
  * then keeps out web pages that reach loopback through the browser (DNS rebinding).
  */

@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { VoiceChain, VoiceTimeline } from '../../shared/contract/voice.js';
+import { emptyVoiceTimeline, type VoiceChain, type VoiceTimeline } from '../../shared/contract/voice.js';
 import { isBusy, nextVoiceTurnState, type VoiceTurnEvent, type VoiceTurnState } from '../../shared/voice-turn-state.js';
 import { resample } from '../../lib/audio/resample.js';
 import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
@@ -84,23 +84,6 @@ interface ActiveTurn {
   done: Promise<void>;
   /** Resolved when the client reports the end of playback. */
   playbackEnded?: () => void;
-}
-
-function emptyTimeline(silenceMs: number): VoiceTimeline {
-  return {
-    speechStart: null,
-    speechEnd: null,
-    silenceWindowMs: silenceMs,
-    endOfTurn: null,
-    asrDone: null,
-    llmFirstToken: null,
-    firstSentence: null,
-    firstAudio: null,
-    playbackStart: null,
-    llmDone: null,
-    turnEnd: null,
-    voiceToVoiceMs: null,
-  };
 }
 
 /** Clean input kept for ASR: the longest segment (30 s) plus padding and the silence window. */
@@ -302,7 +285,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   private onSegment(seg: SpeechSegment, at: number): void {
     if (this.state === 'listening') this.dispatch('speechStart');
-    const timeline = emptyTimeline(this.opts.chain.silenceMs);
+    const timeline = emptyVoiceTimeline(this.opts.chain.silenceMs);
     timeline.speechStart = this.timeOfSample(seg.speechStartSample);
     timeline.speechEnd = this.timeOfSample(seg.speechEndSample);
     timeline.endOfTurn = at;

@@ -63,6 +63,24 @@ export const VoiceTimeline = z.object({
 });
 export type VoiceTimeline = z.infer<typeof VoiceTimeline>;
 
+/** A turn's timeline before anything is measured. */
+export function emptyVoiceTimeline(silenceMs: number): VoiceTimeline {
+  return {
+    speechStart: null,
+    speechEnd: null,
+    silenceWindowMs: silenceMs,
+    endOfTurn: null,
+    asrDone: null,
+    llmFirstToken: null,
+    firstSentence: null,
+    firstAudio: null,
+    playbackStart: null,
+    llmDone: null,
+    turnEnd: null,
+    voiceToVoiceMs: null,
+  };
+}
+
 export const VoiceTurn = z.object({
   id: z.string(),
   seq: z.number().int(),
