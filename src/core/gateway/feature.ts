@@ -51,6 +51,8 @@ export interface GatewayFeatureOptions {
   exposedOn: () => string | null;
   /** The core's startup (adoption of running engines): `/v1` requests wait for it. */
   ready: () => Promise<void>;
+  /** Where requests per service are reported (the scheduler reads it). */
+  activity?: { begin(service: string): () => void };
 }
 
 export interface GatewayFeature extends Feature {
@@ -115,6 +117,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     },
     onRequest: opts.onRequest,
     spoolDir: opts.spoolDir,
+    activity: opts.activity,
     isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
     authorize: (req: IncomingMessage) => {
       const token = opts.token();

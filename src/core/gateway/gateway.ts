@@ -41,6 +41,8 @@ export interface GatewayOptions {
   onRequest?: (r: RequestRecord) => void;
   /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
   spoolDir?: string;
+  /** Told when a request for a local service arrives (queued or not) and when it ends: the scheduler's idle TTL and eviction read it. */
+  activity?: { begin(service: string): () => void };
 }
 
 /** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
@@ -102,6 +104,7 @@ export class Gateway {
     const startedAt = Date.now();
     let model: string | null = null;
     let queuedMs = 0;
+    let endActivity: (() => void) | undefined;
     const record = (status: number, extra: { ttftMs?: number | null; tokens?: number | null; tps?: number | null; stream?: boolean; error?: string | null } = {}) => {
       const endpoint = path;
       const durationMs = performance.now() - started;
@@ -171,6 +174,7 @@ export class Gateway {
       if (!spec.kinds.includes(target.kind)) {
         throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
       }
+      if (target.owner.type === 'service') endActivity = this.opts.activity?.begin(target.owner.service);
 
       // The AbortSignal (and its close listener) is made only when the request has to wait (queue,
       // start on demand): a client that leaves then ends the wait. Streaming itself is torn down by
@@ -217,6 +221,7 @@ export class Gateway {
       if (res.destroyed || res.writableEnded) return;
       fail(err instanceof HttpError ? err : new HttpError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error'));
     } finally {
+      endActivity?.();
       void upload?.discard();
     }
   }

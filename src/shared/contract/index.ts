@@ -17,11 +17,14 @@ import {
   ServiceLogEvent,
   ServiceLogs,
   ServiceLogsParams,
+  ServicePlan,
+  ServicePlanParams,
   ServiceRef,
   ServiceRemoveResult,
   ServiceStartParams,
   ServiceStopParams,
   ServiceSummary,
+  ServiceUpdateParams,
 } from './services.js';
 import {
   DownloadCancelResult,
@@ -69,6 +72,8 @@ export const calls = {
   'services.restart': defineCall(ServiceStartParams, ServiceSummary, 'Stop and start a service'),
   'services.remove': defineCall(ServiceRef, ServiceRemoveResult, 'Stop and delete a service'),
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
+  'services.update': defineCall(ServiceUpdateParams, ServiceSummary, "Change a service's idle TTL or pinning (only the fields given)"),
+  'services.plan': defineCall(ServicePlanParams, ServicePlan, 'Where a service would be placed now and what would stop first, without starting anything'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
   // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.
