@@ -19,3 +19,6 @@ export const settingKeys = ['startAtLogin', 'onQuit', 'startOnDemand', 'theme', 
 
 /** Microphone audio on the voice socket is 16 kHz mono, the rate of the VAD and ASR. */
 export const VOICE_INPUT_SAMPLE_RATE = 16_000;
+
+/** Longest idle TTL of a service: 30 days, in seconds. */
+export const MAX_IDLE_TTL_SECONDS = 30 * 24 * 3600;

@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
-import { devices } from './enums.js';
+import { MAX_IDLE_TTL_SECONDS, devices } from './enums.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
-export { devices, type Device } from './enums.js';
+export { MAX_IDLE_TTL_SECONDS, devices, type Device } from './enums.js';
 
 /** Why an engine cannot run on this machine: a closed union, one fix each. */
 export const cannotRunReasons = [
@@ -52,8 +52,6 @@ export const EngineList = z.object({
 });
 export type EngineList = z.infer<typeof EngineList>;
 
-/** Longest idle TTL: 30 days, in seconds. */
-export const MAX_IDLE_TTL_SECONDS = 30 * 24 * 3600;
 
 /** What the placement step decided at the service's last start, as its summary shows it. */
 export const ServicePlacement = z.object({
