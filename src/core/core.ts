@@ -210,6 +210,12 @@ export function openCore(opts: CoreOptions): Core {
     uploadBudgetBytes: parseMegabytes(env.AIMA_UPLOAD_BUDGET_MB ?? '1024', 'AIMA_UPLOAD_BUDGET_MB'),
     ready: startup,
     activity,
+    serviceMetrics: {
+      services: () => services.supervisor.list(),
+      memory: () => services.scheduler.measure(),
+      gpus: async () => (await services.scheduler.gpuMemory())?.gpus ?? null,
+      idleUnloads: (name) => services.scheduler.idleUnloadCount(name),
+    },
   });
   // The voice chain reaches its models through this core's own gateway, over loopback.
   const voice = createVoiceFeature({ db, appRoot: root, gateway: { url: () => url, token: () => opts.token ?? null }, usage: voiceUsage });

@@ -35,8 +35,10 @@ async function core(home: string) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))));
-  const client = new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: TOKEN, maxRetries: 0 });
-  return { c, client };
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+  const metrics = async () => (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  return { c, client, metrics };
 }
 
 /** One model per service (a copy of stories260K each: the library imports a file once), so each request reaches the service meant. */
@@ -70,7 +72,7 @@ describe('scheduler: real services under a small RAM budget', () => {
   it('a start that needs room: refused naming the busy and the pinned service while the idle one is not enough; then the idle one (LRU) is evicted, with the reason in its state, log and events', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     ctx.skip(process.platform !== 'linux', 'measures RSS through /proc (Linux)');
-    const { c, client } = await core(tempHome('aima-sched-'));
+    const { c, client, metrics } = await core(tempHome('aima-sched-'));
     await c.api['settings.update']({ antiThrashSeconds: 0 });
     for (const [n, o] of [['idle', {}], ['busy', {}], ['pin', { pinned: true }], ['next', {}]] as const) await llmService(c, n, o);
     for (const n of ['idle', 'busy', 'pin']) await c.api['services.start']({ name: n, wait: true, timeoutMs: 120_000 });
@@ -119,6 +121,11 @@ describe('scheduler: real services under a small RAM budget', () => {
     expect((await c.api['services.logs']({ name: 'next' })).lines.join('\n')).toMatch(/--- aima: placement: on the CPU/);
     expect(new ServicesRepo(c.db).events(idle.id).map((e) => e.event)).toContain('evict');
     await stopLoad();
+    const text = await metrics();
+    expect(text).toContain('aima_service_evictions_total{service="idle"} 1');
+    expect(text).toContain('aima_service_evictions_total{service="busy"} 0');
+    expect(text).toContain('aima_service_state{service="idle",state="stopped"} 1');
+    expect(text).toMatch(/aima_service_memory_rss_bytes\{service="next"\} [1-9]\d{6,}/);
     console.log(`eviction-to-ready (stories260K, cap-bound start): ${Math.round(evictionToReadyMs)} ms`);
   }, 240_000);
 
@@ -144,7 +151,7 @@ describe('scheduler: real services under a small RAM budget', () => {
 
   it('idle TTL: a service idle past its TTL stops with the reason, and the next OpenAI request starts it again on demand', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
-    const { c, client } = await core(tempHome('aima-sched-'));
+    const { c, client, metrics } = await core(tempHome('aima-sched-'));
     await llmService(c, 'nap', { idleTtl: 2 });
     // Start on demand by the first request.
     const r1 = await client.completions.create({ model: 'stories-nap', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
@@ -164,6 +171,7 @@ describe('scheduler: real services under a small RAM budget', () => {
     expect(stopped.reason).toMatch(/^idle for 2s \(no request since .*\); the next request starts it again$/);
     expect((await c.api['services.logs']({ name: 'nap' })).lines.join('\n')).toMatch(/--- aima: idle unload: idle for 2s/);
     expect(new ServicesRepo(c.db).events(stopped.id).map((e) => e.event)).toContain('idle');
+    expect(await metrics()).toContain('aima_service_idle_unloads_total{service="nap"} 1');
     // The next request brings it back.
     const r2 = await client.completions.create({ model: 'stories-nap', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
     expect(r2.choices[0]!.text).toMatch(/there was a little girl/);

@@ -5,6 +5,8 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   onRequest?: (r: RequestRecord) => void;
   /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
   spoolDir?: string;
+  /** Further /metrics instruments on the gateway's registry (the services' and GPUs'). */
+  metrics?: (registry: Registry, prom: typeof PromClient) => void;
   /** Told when a request for a local service arrives (queued or not) and when it ends: the scheduler's idle TTL and eviction read it. */
   activity?: { begin(service: string): () => void };
 }
@@ -67,7 +71,7 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = new RequestLog(200, opts.onRequest);
-    this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })));
+    this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })), opts.metrics);
   }
 
   /** The route to mount on the core's HTTP server. */

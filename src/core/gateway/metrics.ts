@@ -26,7 +26,11 @@ interface Instruments {
 export class GatewayMetrics {
   private made: Instruments | null = null;
 
-  constructor(private readonly queues: () => QueueView[]) {}
+  /** `more` registers further instruments on the same registry (the services' and GPUs', metrics-services.ts). */
+  constructor(
+    private readonly queues: () => QueueView[],
+    private readonly more?: (registry: Registry, prom: typeof PromClient) => void,
+  ) {}
 
   get registry(): Registry {
     return this.instruments().registry;
@@ -111,6 +115,7 @@ export class GatewayMetrics {
         for (const q of queues()) this.set({ model: q.model }, q.inFlight);
       },
     });
+    this.more?.(registry, createRequire(import.meta.url)('prom-client') as typeof PromClient);
     this.made = { registry, requests, duration, ttft, tokensPerSecond, tokens };
     return this.made;
   }

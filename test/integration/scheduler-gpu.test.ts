@@ -1,0 +1,74 @@
+/**
+ * Placement on a recorded H100 through the whole core: nvidia-smi replayed from the busy
+ * recording (test/fixtures/nvidia-smi/busy) by the fake binary, a GPU service with a real GGUF
+ * model placed by the scheduler (GPU chosen, decision in its log and summary), a GPU index that
+ * does not exist refused, and /metrics with the GPU's memory and utilisation and the services'
+ * state and memory.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createCore } from '../../src/core/core.js';
+import { readEnv } from '../../src/core/config/env.js';
+import type { AimaError } from '../../src/shared/errors.js';
+import { tempHome } from '../support/cli.js';
+import { writeFakeEngine } from '../support/services.js';
+import { repoRoot, requirePart, sharedModel } from '../support/system.js';
+
+const GGUF = sharedModel('stories260K/stories260K.gguf');
+const TOKEN = 'scheduler-gpu-token';
+const fake = path.join(repoRoot, 'test/fixtures/bin/fake-nvidia-smi');
+const busy = path.join(repoRoot, 'test/fixtures/nvidia-smi/busy');
+const cleanups: (() => Promise<void>)[] = [];
+const saved = process.env.AIMA_NVIDIA_SMI_FIXTURE;
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+  if (saved === undefined) delete process.env.AIMA_NVIDIA_SMI_FIXTURE;
+  else process.env.AIMA_NVIDIA_SMI_FIXTURE = saved;
+});
+
+describe('scheduler on the recorded busy H100', () => {
+  it('places a GPU service on GPU 0 with the recorded free memory, refuses GPU 5, and /metrics shows the GPU and the services', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    process.env.AIMA_NVIDIA_SMI_FIXTURE = busy;
+    const home = tempHome('aima-sched-gpu-');
+    writeFakeEngine(home, 'fake', ['--load-ms', '50']);
+    const c = await createCore({ dataDir: home, host: 'serve', token: TOKEN, env: { ...readEnv(), AIMA_NVIDIA_SMI: fake }, serviceTiming: { stopGraceMs: 2000 } });
+    cleanups.push(() => c.close({ stopServices: true }));
+    await c.api['models.import']({ path: GGUF, name: 'stories' });
+    await c.api['services.create']({ name: 'g', engine: 'fake', model: 'stories', device: 'gpu' });
+    await c.api['services.create']({ name: 'bad', engine: 'fake', model: 'stories', device: 'gpu', gpus: [5] });
+
+    const plan = await c.api['services.plan']({ name: 'g' });
+    expect(plan).toMatchObject({ kind: 'place', device: 'gpu', gpus: [0], evict: [] });
+    const s = await c.api['services.start']({ name: 'g', wait: true, timeoutMs: 30_000 });
+    expect(s.state).toBe('running');
+    expect(s.placement).toMatchObject({ device: 'gpu', gpus: [0], evicted: [] });
+    // 50631 MiB free in the recording.
+    expect(s.placement!.decision).toMatch(/^on GPU 0 \(NVIDIA H100 80GB HBM3\): needs [\d.]+ [KM]iB, 49\.44 GiB free on GPU 0$/);
+    expect((await c.api['services.logs']({ name: 'g' })).lines.join('\n')).toContain(`--- aima: placement: ${s.placement!.decision}`);
+
+    const refused = await c.api['services.start']({ name: 'bad' }).then(() => null, (e: unknown) => e as AimaError);
+    expect(refused?.message).toBe('GPU 5 does not exist on this machine.');
+    expect(refused?.fix).toMatch(/Available: 0 \(NVIDIA H100 80GB HBM3\)/);
+    expect((await c.api['services.get']({ name: 'bad' })).state).toBe('stopped');
+
+    const server = http.createServer((req, res) => {
+      const [p, query = ''] = req.url!.split('?');
+      if (!c.routes.some((route) => route(req, res, p!, query))) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))));
+    const text = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(text).toContain('aima_gpu_memory_total_bytes{gpu="0",name="NVIDIA H100 80GB HBM3"} 85520809984'); // 81559 MiB
+    expect(text).toContain('aima_gpu_memory_used_bytes{gpu="0",name="NVIDIA H100 80GB HBM3"} 31927042048'); // 30448 MiB
+    expect(text).toContain('aima_gpu_utilization_percent{gpu="0",name="NVIDIA H100 80GB HBM3"} 87');
+    expect(text).toContain('aima_service_state{service="g",state="running"} 1');
+    expect(text).toContain('aima_service_state{service="bad",state="stopped"} 1');
+    expect(text).toContain('aima_service_evictions_total{service="g"} 0');
+    expect(text).toContain('aima_service_restarts{service="g"} 0');
+    expect(text).toMatch(/aima_service_memory_rss_bytes\{service="g"\} [1-9]\d{6,}/);
+  }, 60_000);
+});
