@@ -7,6 +7,8 @@ import { Banners } from '../../components/Banners.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EngineSummary, GpuInfo, ModelFit, ModelSummary, ServiceSummary } from '../../../../shared/contract/index.js';
 import { hasProcess, type ServicePhase } from '../../../../shared/service-state.js';
+import { formatDuration } from '../../../../shared/duration.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 import { invoke } from '../../api/client.js';
 import { useModels } from '../../stores/models.js';
 import { useServices } from '../../stores/services.js';
@@ -119,6 +121,19 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
         {s.reason && (
           <div className="small reason" data-testid="reason">
             {s.reason}
+          </div>
+        )}
+        {s.placement && (
+          <div className="small muted" data-testid="placement" title={`Decided ${new Date(s.placement.at).toLocaleString()}`}>
+            Placed {s.placement.decision}
+            {s.placement.measuredBytes !== null && hasProcess(s.state) ? ` · holds ${formatBytes(s.placement.measuredBytes)}` : ''}
+          </div>
+        )}
+        {(s.pinned || s.evictions > 0 || s.idleTtl !== null) && (
+          <div className="small muted" data-testid="scheduling">
+            {[s.pinned ? 'pinned' : null, s.idleTtl !== null ? (s.idleTtl === 0 ? 'never stopped for idleness' : `stops after ${formatDuration(s.idleTtl)} idle`) : null, s.evictions > 0 ? `evicted ${s.evictions}×` : null]
+              .filter(Boolean)
+              .join(' · ')}
           </div>
         )}
       </td>
