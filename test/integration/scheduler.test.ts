@@ -101,6 +101,13 @@ describe('scheduler: real services under a small RAM budget', () => {
     expect(refused?.message).toMatch(/"busy" \([\d.]+ MiB, serving requests\)/);
     expect(refused?.message).toMatch(/"pin" \([\d.]+ MiB, pinned\)/);
     expect(refused?.fix).toMatch(/servicesMemoryCapMiB/);
+    // The same refusal reaches a client whose request would start it on demand: 503 with the reason.
+    const viaGateway = await client.completions.create({ model: 'stories-next', prompt: 'Once', max_tokens: 2 }).then(
+      () => null,
+      (e: unknown) => e as { status: number; message: string },
+    );
+    expect(viaGateway?.status).toBe(503);
+    expect(viaGateway?.message).toMatch(/Service "next" does not fit: .*"busy" \([\d.]+ MiB, serving requests\)/);
     const states = await c.api['services.list']({});
     expect(Object.fromEntries(states.map((s) => [s.name, s.state]))).toEqual({ busy: 'running', idle: 'running', next: 'stopped', pin: 'running' });
 
