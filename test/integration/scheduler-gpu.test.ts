@@ -43,6 +43,20 @@ describe('scheduler on the recorded busy H100', () => {
 
     const plan = await c.api['services.plan']({ name: 'g' });
     expect(plan).toMatchObject({ kind: 'place', device: 'gpu', gpus: [0], evict: [] });
+    // A chain of services that do not exist yet, placed link by link (what the voice setup shows).
+    const chain = await c.api['services.planChain']({
+      services: [
+        { name: 'link-llm', model: 'stories', engine: 'fake', device: 'gpu' },
+        { name: 'link-cpu', model: 'stories', engine: 'fake', device: 'cpu' },
+        { name: 'link-gpu9', model: 'stories', engine: 'fake', device: 'gpu', gpus: [9] },
+      ],
+    });
+    expect(chain.map((x) => [x.name, x.plan.kind, x.plan.kind === 'place' ? x.plan.device : x.plan.reason])).toEqual([
+      ['link-llm', 'place', 'gpu'],
+      ['link-cpu', 'place', 'cpu'],
+      ['link-gpu9', 'refuse', 'no-such-gpu'],
+    ]);
+    expect((await c.api['services.list']({})).map((x) => x.name).sort()).toEqual(['bad', 'g']);
     const s = await c.api['services.start']({ name: 'g', wait: true, timeoutMs: 30_000 });
     expect(s.state).toBe('running');
     expect(s.placement).toMatchObject({ device: 'gpu', gpus: [0], evicted: [] });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNvidiaComputeApps, parseNvidiaQueryGpu } from '../../src/core/hardware/nvidia-smi.js';
-import { planPlacement, type PlanGpu, type PlanInput, type RunningService } from '../../src/core/scheduler/plan.js';
+import { planPlacement, planSequence, type PlanGpu, type PlanInput, type RunningService } from '../../src/core/scheduler/plan.js';
 import { repoRoot, requirePart, sharedFixture } from '../support/system.js';
 
 const MiB = 1024 * 1024;
@@ -251,5 +251,36 @@ describe('planPlacement on the recorded H100', () => {
     const refused = planPlacement(input({ gpus, services, candidate: { name: 'big', model: 'm', device: 'gpu', gpus: [], estimateBytes: 70 * GiB } }));
     expect(refused).toMatchObject({ kind: 'refuse', reason: 'does-not-fit' });
     if (refused.kind === 'refuse') expect(refused.message).toContain('"chat-7b" (18.18 GiB), "asr" (1.18 GiB, used by the voice session)');
+  });
+});
+
+describe('planSequence (a chain placed link by link)', () => {
+  it('later links see the earlier ones: the second goes to the other GPU, the third to the CPU with the proposal', () => {
+    const base = { gpus: [gpu(0, 24, 20), gpu(1, 24, 12)], ram: { totalBytes: 64 * GiB, availableBytes: 48 * GiB, capBytes: 56 * GiB }, services: [], now: NOW, antiThrashMs: 60_000 };
+    const out = planSequence(base, [
+      { name: 'llm', model: 'qwen', device: 'gpu', gpus: [], estimateBytes: 16 * GiB },
+      { name: 'asr', model: 'whisper', device: 'gpu', gpus: [], estimateBytes: 10 * GiB },
+      { name: 'tts', model: 'kokoro', device: 'gpu', gpus: [], estimateBytes: 6 * GiB },
+    ]);
+    expect(out.map((o) => [o.name, o.plan.kind, o.plan.kind === 'place' ? o.plan.gpus : null])).toEqual([
+      ['llm', 'place', [0]],
+      ['asr', 'place', [1]],
+      ['tts', 'refuse', null],
+    ]);
+    const tts = out[2]!.plan;
+    if (tts.kind === 'refuse') {
+      expect(tts.proposal).toMatchObject({ device: 'cpu' });
+      expect(tts.holders.map((h) => [h.name, h.protectedBy])).toEqual([['llm', 'in-flight']]);
+    }
+  });
+
+  it('a service an earlier link evicts is gone for the later ones', () => {
+    const base = { gpus: [gpu(0, 80, 2)], ram: { totalBytes: 64 * GiB, availableBytes: 48 * GiB, capBytes: 56 * GiB }, services: [svc('old', { vramBytes: { 0: 30 * GiB } })], now: NOW, antiThrashMs: 60_000 };
+    const out = planSequence(base, [
+      { name: 'a', model: 'a', device: 'gpu', gpus: [], estimateBytes: 10 * GiB },
+      { name: 'b', model: 'b', device: 'gpu', gpus: [], estimateBytes: 10 * GiB },
+    ]);
+    expect(out[0]!.plan).toMatchObject({ kind: 'place', evict: [{ name: 'old' }] });
+    expect(out[1]!.plan).toMatchObject({ kind: 'place', evict: [] });
   });
 });

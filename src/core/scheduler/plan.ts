@@ -366,3 +366,42 @@ function refusal(input: PlanInput, holders: Holder[], need: number, room: number
 function refuse(reason: Extract<Placement, { kind: 'refuse' }>['reason'], message: string, fix: string, holders: Holder[], proposal: { device: 'cpu'; text: string } | null): Placement {
   return { kind: 'refuse', reason, message, fix, holders, proposal };
 }
+
+/**
+ * Places several services one after another as if each started in turn (the voice chain's three
+ * links): each later one sees the earlier ones holding their estimate (and never evicts them) and
+ * the services the earlier plans stop as gone. Pure, like {@link planPlacement}.
+ */
+export function planSequence(base: Omit<PlanInput, 'candidate'>, candidates: Candidate[]): { name: string; plan: Placement }[] {
+  let services = base.services;
+  let gpus = base.gpus;
+  let ram = base.ram;
+  const out: { name: string; plan: Placement }[] = [];
+  for (const c of candidates) {
+    const plan = planPlacement({ ...base, services, gpus, ram, candidate: c });
+    out.push({ name: c.name, plan });
+    if (plan.kind !== 'place') continue;
+    const evicted = new Set(plan.evict.map((e) => e.name));
+    gpus = gpus.map((g) => ({ ...g, freeBytes: g.freeBytes + plan.evict.filter((e) => e.where === `GPU ${g.index}`).reduce((sum, e) => sum + e.freesBytes, 0) }));
+    ram = { ...ram, availableBytes: ram.availableBytes + plan.evict.filter((e) => e.where === 'RAM').reduce((sum, e) => sum + e.freesBytes, 0) };
+    services = [
+      ...services.filter((s) => !evicted.has(s.name)),
+      {
+        name: c.name,
+        model: c.model,
+        device: plan.device,
+        gpus: plan.gpus,
+        vramBytes: null,
+        rssBytes: null,
+        estimateBytes: plan.gpuLayers !== null && c.layers ? c.layers.fixedBytes + plan.gpuLayers * c.layers.bytesPerLayer : plan.needBytes,
+        lastUsedAt: base.now,
+        // A link placed earlier in the same sequence is never stopped for a later one.
+        inFlight: 1,
+        pinned: false,
+        usedByVoice: false,
+        startedAt: base.now,
+      },
+    ];
+  }
+  return out;
+}

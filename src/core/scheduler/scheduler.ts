@@ -21,7 +21,7 @@ import { checkFit } from '../services/guards.js';
 import type { ServiceSupervisor } from '../services/supervisor.js';
 import type { ServiceActivity, VoiceUsage } from './activity.js';
 import { measureServicesRss } from './measure.js';
-import { planPlacement, type Candidate, type LayerSplit, type PlanDevice, type PlanInput, type RunningService } from './plan.js';
+import { planPlacement, planSequence, type Candidate, type LayerSplit, type PlanDevice, type PlanInput, type RunningService } from './plan.js';
 
 export interface SchedulerSettings {
   servicesMemoryCapMiB: number | null;
@@ -42,6 +42,9 @@ export interface SchedulerDeps {
   /** How often idle TTLs are checked. Default 1000 ms. */
   idleCheckMs?: number;
 }
+
+/** What a placement needs to know of a service (an existing one, or one about to be created). */
+export type CandidateSpec = Pick<ServiceSummary, 'name' | 'model' | 'engine' | 'device' | 'gpus' | 'ctxSize' | 'concurrency'>;
 
 export interface ServiceMemory {
   rssBytes: number | null;
@@ -118,11 +121,24 @@ export class Scheduler {
     return this.deps.gpuMemory ? this.deps.gpuMemory(maxAgeMs).catch(() => null) : Promise.resolve(null);
   }
 
-  /** A would-be placement (nothing starts or stops): `services.plan`, the voice setup's budget view. */
+  /** A would-be placement (nothing starts or stops): `services.plan`. */
   async plan(name: string, override: { device?: PlanDevice; gpus?: number[] } = {}): Promise<ServicePlan> {
     const s = this.deps.supervisor.get(name);
     const { input } = await this.inputs({ ...s, device: override.device ?? s.device, gpus: override.gpus ?? s.gpus }, false);
     return planPlacement(input);
+  }
+
+  /**
+   * Would-be placements of services that may not exist yet, one after another as if each started
+   * in turn (the voice chain's links): `services.planChain`, the voice setup's budget view.
+   */
+  async planChain(specs: CandidateSpec[]): Promise<{ name: string; plan: ServicePlan }[]> {
+    const prepared = await Promise.all(specs.map((spec) => this.inputs(spec, false)));
+    if (prepared.length === 0) return [];
+    const names = new Set(specs.map((x) => x.name));
+    const first = prepared[0]!.input;
+    const base = { gpus: first.gpus, ram: first.ram, now: first.now, antiThrashMs: first.antiThrashMs, services: first.services.filter((x) => !names.has(x.name)) };
+    return planSequence(base, prepared.map((p) => p.input.candidate));
   }
 
   /**
@@ -168,7 +184,7 @@ export class Scheduler {
     this.deps.supervisor.note(name, `placement: ${decision}`);
   }
 
-  private async inputs(s: ServiceSummary, ignoreFit: boolean): Promise<{ input: PlanInput; fit: ModelFit | null }> {
+  private async inputs(s: CandidateSpec, ignoreFit: boolean): Promise<{ input: PlanInput; fit: ModelFit | null }> {
     const [fit, measured, gpuMem, gpuRefs] = await Promise.all([this.fitOf(s), this.measure(), this.gpuMemory(), s.device === 'gpu' ? this.deps.listGpus().catch(() => []) : Promise.resolve([])]);
     const settings = this.deps.settings();
     const mem = this.deps.memory?.() ?? { totalBytes: os.totalmem(), availableBytes: os.freemem() };
@@ -206,7 +222,7 @@ export class Scheduler {
     return { input: { gpus, ram: { ...mem, capBytes }, services, candidate, now, antiThrashMs: settings.antiThrashSeconds * 1000 }, fit };
   }
 
-  private async fitOf(s: ServiceSummary): Promise<ModelFit | null> {
+  private async fitOf(s: CandidateSpec): Promise<ModelFit | null> {
     if (!this.deps.fit || !s.model) return null;
     try {
       return await this.deps.fit({
@@ -225,7 +241,7 @@ export class Scheduler {
    * CPU at least what its process held before (or what a running service of the same engine
    * holds): a model's estimate leaves out the engine's own memory.
    */
-  private estimateOf(s: ServiceSummary, fit: ModelFit | null): { bytes: number | null; layers: LayerSplit | null } {
+  private estimateOf(s: CandidateSpec, fit: ModelFit | null): { bytes: number | null; layers: LayerSplit | null } {
     const n = fit?.numbers;
     let bytes = n ? ((fit!.estimator === 'vllm' ? n.budgetBytes : undefined) ?? n.totalBytes ?? null) : null;
     let layers: LayerSplit | null = null;

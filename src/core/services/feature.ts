@@ -50,6 +50,7 @@ export type ServicesApi = Pick<
   | 'services.logs'
   | 'services.update'
   | 'services.plan'
+  | 'services.planChain'
   | 'engines.list'
 >;
 
@@ -252,6 +253,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
     'services.update': async ({ name, ...patch }) => supervisor.update(name, patch),
     'services.plan': async ({ name, device, gpus }) => scheduler.plan(name, { device, gpus }),
+    'services.planChain': async ({ services }) =>
+      scheduler.planChain(services.map((x) => ({ ...x, gpus: x.gpus ?? [], ctxSize: x.ctxSize ?? null, concurrency: x.concurrency ?? 1 }))),
     'engines.list': async () => supervisor.engines(),
   };
   const api = Object.fromEntries(

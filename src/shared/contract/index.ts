@@ -18,6 +18,8 @@ import {
   ServiceLogs,
   ServiceLogsParams,
   ServicePlan,
+  ServicePlanChain,
+  ServicePlanChainParams,
   ServicePlanParams,
   ServiceRef,
   ServiceRemoveResult,
@@ -74,6 +76,7 @@ export const calls = {
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
   'services.update': defineCall(ServiceUpdateParams, ServiceSummary, "Change a service's idle TTL or pinning (only the fields given)"),
   'services.plan': defineCall(ServicePlanParams, ServicePlan, 'Where a service would be placed now and what would stop first, without starting anything'),
+  'services.planChain': defineCall(ServicePlanChainParams, ServicePlanChain, 'Where several services (that need not exist yet) would be placed, one after another, without starting anything'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
   // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.

@@ -182,6 +182,30 @@ export const ServicePlanParams = z
   })
   .strict();
 
+/** Would-be placements of services that need not exist yet, placed one after another (the voice chain's links). */
+export const ServicePlanChainParams = z
+  .object({
+    services: z
+      .array(
+        z
+          .object({
+            /** A name for the link (an existing service's name counts it as not running). */
+            name: z.string().min(1),
+            model: z.string().min(1),
+            /** The engine (its process cost on the CPU is learned per engine). */
+            engine: z.string().min(1),
+            device: z.enum(devices),
+            gpus: z.array(z.number().int().min(0)).default([]),
+            ctxSize: z.number().int().min(16).nullable().default(null),
+            concurrency: z.number().int().min(1).max(256).default(1),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(16),
+  })
+  .strict();
+
 const Holder = z.object({ name: z.string(), bytes: z.number(), where: z.string(), protectedBy: z.enum(['in-flight', 'pinned', 'voice', 'anti-thrash']).nullable() });
 
 /** The placement step's answer, without starting or stopping anything (services.plan). */
@@ -206,6 +230,7 @@ export const ServicePlan = z.discriminatedUnion('kind', [
   }),
 ]);
 export type ServicePlan = z.infer<typeof ServicePlan>;
+export const ServicePlanChain = z.array(z.object({ name: z.string(), plan: ServicePlan }));
 
 export const ServiceStopParams = z.object({ name: z.string().min(1), force: z.boolean().optional() }).strict();
 export const ServiceRemoveResult = z.object({ name: z.string(), removed: z.boolean() });
