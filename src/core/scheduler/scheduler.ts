@@ -96,7 +96,8 @@ export class Scheduler {
     if (this.measured && Date.now() - this.measured.at <= maxAgeMs) return this.measured.value;
     const value = (async () => {
       const list = this.deps.supervisor.list().filter((s) => s.pid !== null);
-      const [rss, gpu] = await Promise.all([measureServicesRss(list), this.gpuMemory(maxAgeMs)]);
+      // VRAM only when a GPU service runs: CPU-only machines and starts never ask nvidia-smi.
+      const [rss, gpu] = await Promise.all([measureServicesRss(list), list.some((s) => s.device === 'gpu') ? this.gpuMemory(maxAgeMs) : null]);
       const out = new Map<string, ServiceMemory>();
       for (const s of list) {
         const r = rss.get(s.name) ?? null;
@@ -185,7 +186,7 @@ export class Scheduler {
   }
 
   private async inputs(s: CandidateSpec, ignoreFit: boolean): Promise<{ input: PlanInput; fit: ModelFit | null }> {
-    const [fit, measured, gpuMem, gpuRefs] = await Promise.all([this.fitOf(s), this.measure(), this.gpuMemory(), s.device === 'gpu' ? this.deps.listGpus().catch(() => []) : Promise.resolve([])]);
+    const [fit, measured, gpuMem, gpuRefs] = await Promise.all([this.fitOf(s), this.measure(), s.device === 'gpu' ? this.gpuMemory() : null, s.device === 'gpu' ? this.deps.listGpus().catch(() => []) : Promise.resolve([])]);
     const settings = this.deps.settings();
     const mem = this.deps.memory?.() ?? { totalBytes: os.totalmem(), availableBytes: os.freemem() };
     const capBytes = settings.servicesMemoryCapMiB !== null ? settings.servicesMemoryCapMiB * 1024 * 1024 : defaultMemoryCapBytes(mem.totalBytes);
