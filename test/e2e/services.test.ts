@@ -147,6 +147,10 @@ describe('Services page', () => {
     await services.waitState('svc-old', 'stopped', 15_000);
     expect(await services.reason('svc-old').innerText()).toMatch(/^stopped to make room for "svc-new" \(it needs [\d.]+ MiB of RAM\); "svc-old" was idle for \d+s, the least recently used$/);
     expect(await services.row('svc-old').innerText()).toContain('evicted 1×');
+    // Pin from the row: the core stores it (and the row says so).
+    await services.row('svc-new').getByRole('button', { name: 'Pin' }).click();
+    await services.row('svc-new').getByRole('button', { name: 'Unpin' }).waitFor();
+    expect((JSON.parse(await aima('service', 'list', '--json')) as { name: string; pinned: boolean }[]).find((s) => s.name === 'svc-new')?.pinned).toBe(true);
     expect(await services.placement('svc-new').innerText()).toMatch(/^Placed on the CPU: needs [\d.]+ MiB of RAM, .*stopping "svc-old" \(idle, [\d.]+ MiB\) first/);
     await aima('settings', 'set', 'servicesMemoryCapMiB', 'null');
     await aima('service', 'rm', 'svc-new');

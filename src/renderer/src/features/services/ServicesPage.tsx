@@ -80,7 +80,7 @@ const badgeClass: Record<ServicePhase, string> = {
 };
 
 function ServiceRow({ service: s }: { service: ServiceSummary }) {
-  const { busy, setRunning, restart, remove, openLog, logOf, pulls } = useServices();
+  const { busy, setRunning, restart, setPinned, remove, openLog, logOf, pulls } = useServices();
   const pull = pulls[s.name];
   const on = toggleIsOn(s);
   const isBusy = !!busy[s.name];
@@ -143,6 +143,15 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
         </button>
         <button type="button" onClick={() => void restart(s.name)} disabled={isBusy}>
           Restart
+        </button>
+        <button
+          type="button"
+          onClick={() => void setPinned(s.name, !s.pinned)}
+          disabled={isBusy}
+          aria-pressed={s.pinned}
+          title={s.pinned ? 'Pinned: never stopped to make room or for idleness. Click to unpin.' : 'Pin: never stop it to make room for another service or for idleness'}
+        >
+          {s.pinned ? 'Unpin' : 'Pin'}
         </button>
         <button
           type="button"
