@@ -114,6 +114,17 @@ describe('planPlacement: GPUs', () => {
     expect(plan).toMatchObject({ kind: 'place', gpus: [0, 1] });
   });
 
+  it('spreads a model over all GPUs only when no single GPU can take it', () => {
+    const plan = planPlacement(
+      input({ gpus: [gpu(0, 80, 30), gpu(1, 80, 30)], candidate: { name: 'x', model: 'm', device: 'gpu', gpus: [], estimateBytes: 50 * GiB } }),
+    );
+    expect(plan).toMatchObject({ kind: 'place', gpus: [0, 1], evict: [] });
+    const single = planPlacement(
+      input({ gpus: [gpu(0, 80, 30), gpu(1, 80, 30)], candidate: { name: 'x', model: 'm', device: 'gpu', gpus: [], estimateBytes: 20 * GiB } }),
+    );
+    expect(single).toMatchObject({ kind: 'place', gpus: [0] });
+  });
+
   it('puts a replica on a GPU that does not already hold the same model', () => {
     const plan = planPlacement(
       input({

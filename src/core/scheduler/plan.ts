@@ -263,25 +263,27 @@ function planGpu(input: PlanInput, others: RunningService[], ramRoom: number, ra
     return { kind: 'place', device: 'gpu', gpus: pick, gpuLayers: null, totalLayers: null, needBytes: null, evict: [], text: `on GPU ${pick.join(', ')} (no memory estimate for this model: placed without a VRAM check)` };
   }
 
-  // Explicit GPUs share the need evenly (llama.cpp's split, vLLM's tensor parallel); auto picks one GPU.
-  const sets: number[][] = c.gpus.length > 0 ? [c.gpus] : input.gpus.map((g) => [g.index]);
-  const options: GpuOption[] = [];
-  for (const set of sets) {
-    const share = c.estimateBytes / set.length;
+  // Explicit GPUs share the need evenly (llama.cpp's split, vLLM's tensor parallel); auto picks one
+  // GPU, and spreads over all of them only when no single one can take the model.
+  const need = c.estimateBytes;
+  const optionFor = (set: number[]): GpuOption | null => {
+    const share = need / set.length;
     const evict: Eviction[] = [];
     let roomAfter = Infinity;
-    let ok = true;
     for (const i of set) {
       const g = byIndex.get(i)!;
       const e = chooseEvictions(roomOn(g), share, evictableOn(g));
-      if (!e) {
-        ok = false;
-        break;
-      }
+      if (!e) return null;
       for (const x of e) if (!evict.some((y) => y.name === x.name)) evict.push(x);
       roomAfter = Math.min(roomAfter, roomOn(g) + e.reduce((sum, x) => sum + x.freesBytes, 0) - share);
     }
-    if (ok) options.push({ gpus: set, evict, roomAfter, sameModel: set.some((i) => sameModelOn(byIndex.get(i)!)) });
+    return { gpus: set, evict, roomAfter, sameModel: set.some((i) => sameModelOn(byIndex.get(i)!)) };
+  };
+  const sets: number[][] = c.gpus.length > 0 ? [c.gpus] : input.gpus.map((g) => [g.index]);
+  const options = sets.map(optionFor).filter((o): o is GpuOption => o !== null);
+  if (options.length === 0 && c.gpus.length === 0 && input.gpus.length > 1) {
+    const all = optionFor(input.gpus.map((g) => g.index));
+    if (all) options.push(all);
   }
   // Fewest evictions first, then a GPU without a replica of the same model, then the most room left.
   options.sort((a, b) => a.evict.length - b.evict.length || Number(a.sameModel) - Number(b.sameModel) || b.roomAfter - a.roomAfter);
