@@ -481,6 +481,7 @@ export class ServiceSupervisor {
           port,
           threads: live.record.threads,
           ctxSize: live.record.ctxSize,
+          gpuLayers: live.record.device === 'gpu' ? (live.placement?.gpuLayers ?? null) : null,
           concurrency: live.record.concurrency,
           node: this.deps.host.node,
           workersDir: this.deps.host.workersDir,
