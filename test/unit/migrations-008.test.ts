@@ -1,4 +1,4 @@
-/** Migration 8 (scheduler): upgrade from a schema-7 database holding a service; idle TTL and pinned. */
+/** Migration 8 (scheduler): upgrade from a schema-7 database holding a service; idle TTL, pinned, the largest RSS seen. */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +16,14 @@ describe('migration 8 (scheduler)', () => {
     const db = openDatabase(file, { targetVersion: 8 });
     expect(schemaVersion(db)).toBe(8);
     const repo = new ServicesRepo(db);
-    expect(repo.getByName('chat')).toMatchObject({ name: 'chat', concurrency: 2, desiredState: 'running', idleTtl: null, pinned: false });
+    expect(repo.getByName('chat')).toMatchObject({ name: 'chat', concurrency: 2, desiredState: 'running', idleTtl: null, pinned: false, peakRss: null });
     expect(repo.update('s1', { idleTtl: 600, pinned: true })).toMatchObject({ idleTtl: 600, pinned: true });
     expect(repo.update('s1', { pinned: false })).toMatchObject({ idleTtl: 600, pinned: false });
     expect(repo.insert({ id: 's2', name: 'tts', modelId: null, engineId: 'aima-tts', device: 'cpu', gpus: [], port: 0, threads: null, ctxSize: null, concurrency: 1, desiredState: 'stopped', restartPolicy: 'never', idleTtl: 0, pinned: true })).toMatchObject({ idleTtl: 0, pinned: true });
+    repo.setPeakRss('s1', 123_456_789.4);
+    expect(repo.getById('s1')!.peakRss).toBe(123_456_789);
     expect(() => db.prepare("UPDATE services SET idle_ttl = -1 WHERE id = 's1'").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("UPDATE services SET peak_rss = -1 WHERE id = 's1'").run()).toThrow(/CHECK/);
     db.close();
   });
 });

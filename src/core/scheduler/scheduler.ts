@@ -30,7 +30,7 @@ export interface SchedulerSettings {
 }
 
 export interface SchedulerDeps {
-  supervisor: Pick<ServiceSupervisor, 'list' | 'get' | 'stopBy' | 'assignPlacement' | 'setMeasured' | 'schedulerView' | 'note'>;
+  supervisor: Pick<ServiceSupervisor, 'list' | 'get' | 'stopBy' | 'assignPlacement' | 'setMeasured' | 'schedulerView' | 'note' | 'notePeakRss'>;
   activity: ServiceActivity;
   voice: VoiceUsage;
   settings: () => SchedulerSettings;
@@ -62,9 +62,6 @@ const PLACED_STATES = new Set(['starting', 'loading', 'running']);
 export class Scheduler {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly estimates = new Map<string, number | null>();
-  /** The largest RSS seen per service: the process's own cost, which a model's estimate leaves out. */
-  private readonly peakRss = new Map<string, number>();
-  private readonly engineOf = new Map<string, string>();
   private readonly idleUnloads = new Map<string, number>();
   private idleTimer: NodeJS.Timeout | null = null;
   private measured: { at: number; value: Promise<Map<string, ServiceMemory>> } | null = null;
@@ -101,8 +98,7 @@ export class Scheduler {
       const out = new Map<string, ServiceMemory>();
       for (const s of list) {
         const r = rss.get(s.name) ?? null;
-        if (r !== null) this.peakRss.set(s.name, Math.max(r, this.peakRss.get(s.name) ?? 0));
-        this.engineOf.set(s.name, s.engine);
+        if (r !== null) this.deps.supervisor.notePeakRss(s.name, r);
         const vram = gpu?.byService.get(s.name) ?? null;
         out.set(s.name, { rssBytes: r, vramBytes: vram });
         const total = (r ?? 0) + Object.values(vram ?? {}).reduce((a, b) => a + b, 0);
@@ -251,9 +247,20 @@ export class Scheduler {
       layers = { total: n.totalLayers, bytesPerLayer: perLayer, fixedBytes: Math.max(0, bytes - perLayer * n.totalLayers) };
     }
     if (s.device === 'cpu') {
-      const own = this.peakRss.get(s.name);
-      const sameEngine = [...this.peakRss].filter(([name]) => name !== s.name && this.engineOf.get(name) === s.engine).map(([, v]) => v);
-      const processCost = own ?? (sameEngine.length ? Math.max(...sameEngine) : null);
+      // The largest RSS seen (stored, so it survives a core restart): its own, else its engine's.
+      const peakOf = (name: string) => {
+        try {
+          return this.deps.supervisor.schedulerView(name).peakRss;
+        } catch {
+          return null; // a service that does not exist (yet): a would-be link of services.planChain
+        }
+      };
+      const sameEngine = this.deps.supervisor
+        .list()
+        .filter((x) => x.name !== s.name && x.engine === s.engine)
+        .map((x) => peakOf(x.name))
+        .filter((v): v is number => v !== null);
+      const processCost = peakOf(s.name) ?? (sameEngine.length ? Math.max(...sameEngine) : null);
       if (processCost !== null) bytes = Math.max(bytes ?? 0, processCost);
     }
     return { bytes, layers };

@@ -365,10 +365,18 @@ export class ServiceSupervisor {
     if (live.placement) live.placement = { ...live.placement, measuredBytes: bytes };
   }
 
-  /** Scheduler facts about a live service: when it started, whether on demand, and its stored choices. */
-  schedulerView(name: string): { startedAt: number; startedOnDemand: boolean; idleTtl: number | null; pinned: boolean } {
+  /** Scheduler facts about a live service: when it started, whether on demand, its stored choices and the largest RSS seen. */
+  schedulerView(name: string): { startedAt: number; startedOnDemand: boolean; idleTtl: number | null; pinned: boolean; peakRss: number | null } {
     const live = this.byName(name);
-    return { startedAt: live.startedAt, startedOnDemand: live.startedOnDemand, idleTtl: live.record.idleTtl, pinned: live.record.pinned };
+    return { startedAt: live.startedAt, startedOnDemand: live.startedOnDemand, idleTtl: live.record.idleTtl, pinned: live.record.pinned, peakRss: live.record.peakRss };
+  }
+
+  /** Stores a new largest RSS (only when it grew by a tenth or more, so a scrape rarely writes). */
+  notePeakRss(name: string, bytes: number): void {
+    const live = this.byName(name);
+    if (live.record.peakRss !== null && bytes < live.record.peakRss * 1.1) return;
+    this.deps.repo.setPeakRss(live.record.id, bytes);
+    live.record = { ...live.record, peakRss: Math.round(bytes) };
   }
 
   async restart(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; ignoreFit?: boolean }): Promise<ServiceSummary> {

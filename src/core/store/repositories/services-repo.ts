@@ -21,6 +21,8 @@ export interface ServiceRecord {
   idleTtl: number | null;
   /** Never stopped to make room or for idleness. */
   pinned: boolean;
+  /** The largest RSS (bytes) its processes were seen holding, or null before a measurement. */
+  peakRss: number | null;
   createdAt: number;
 }
 
@@ -52,6 +54,7 @@ interface ServiceRow {
   restart_policy: RestartPolicy;
   idle_ttl: number | null;
   pinned: number;
+  peak_rss: number | null;
   created_at: number;
 }
 
@@ -81,6 +84,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     restartPolicy: r.restart_policy,
     idleTtl: r.idle_ttl ?? null,
     pinned: r.pinned === 1,
+    peakRss: r.peak_rss ?? null,
     createdAt: r.created_at,
   };
 }
@@ -112,7 +116,7 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
@@ -137,6 +141,11 @@ export class ServicesRepo {
     }
     if (sets.length > 0) this.db.prepare(`UPDATE services SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     return this.getById(id)!;
+  }
+
+  /** Records the largest RSS seen for a service. */
+  setPeakRss(id: string, bytes: number): void {
+    this.db.prepare('UPDATE services SET peak_rss = ? WHERE id = ?').run(Math.round(bytes), id);
   }
 
   setDesiredState(id: string, desired: DesiredState): void {
