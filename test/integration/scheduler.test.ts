@@ -156,6 +156,28 @@ describe('scheduler: real services under a small RAM budget', () => {
     expect((await c.api['services.start']({ name: 'second', wait: true, timeoutMs: 120_000 })).placement?.evicted).toEqual(['first']);
   }, 240_000);
 
+  it('restore at core start goes through the placement: with room for one, the second restore is refused (anti-thrash) and says why', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    ctx.skip(process.platform !== 'linux', 'measures RSS through /proc (Linux)');
+    const home = tempHome('aima-sched-');
+    const first = await core(home);
+    for (const n of ['r1', 'r2']) {
+      await llmService(first.c, n);
+      await first.c.api['services.start']({ name: n, wait: true, timeoutMs: 120_000 });
+    }
+    await first.c.api['services.plan']({ name: 'r1' }); // a placement's measurement stores each one's largest RSS
+    const peak = Math.max(...new ServicesRepo(first.c.db).list().map((r) => r.peakRss ?? 0));
+    expect(peak).toBeGreaterThan(10 * MiB);
+    await first.c.api['settings.update']({ servicesMemoryCapMiB: Math.floor((peak * 1.5) / MiB) });
+    await first.c.close({ stopServices: true }); // desired states stay "running": the next core restores both
+
+    const { c } = await core(home);
+    expect((await c.api['services.get']({ name: 'r1' })).placement?.decision).toMatch(/^on the CPU/);
+    const r2 = await c.api['services.get']({ name: 'r2' });
+    expect(r2.state).toBe('failed');
+    expect(r2.reason).toMatch(/^Could not restore at core start: Service "r2" does not fit: .*"r1" \([\d.]+ MiB, started within the last 30 s \(anti-thrash window\)\)/);
+  }, 240_000);
+
   it('idle TTL: a service idle past its TTL stops with the reason, and the next OpenAI request starts it again on demand', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const { c, client, metrics } = await core(tempHome('aima-sched-'));
