@@ -1,8 +1,9 @@
 /**
  * The Voice page end to end: `aima serve` with the embedded chain (Whisper on aima-asr,
  * stories260K on aima-llm, flite on aima-tts), Debian's Chromium with a fake microphone that
- * plays a WAV spoken by flite. The services are created by `aima voice setup` but started from
- * the page's own "… is stopped — Start" buttons. Asserted: the captured audio is not silence (a
+ * plays a WAV spoken by flite. The models are imported into the library; the chain is set up from
+ * the page (models picked per link, the budget view, then its services created and started), and
+ * a stopped chain service is started from the page's own "… is stopped — Start" button. Asserted: the captured audio is not silence (a
  * wrong fake-capture path records silence without complaint), the user's words, the reply, its
  * playback to the end (playback events), the timeline; barge-in over a playing reply; and that
  * push-to-talk sends nothing while the button is up.
@@ -39,9 +40,14 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'aima-voice-ui-'));
   home = tempHome('aima-voice-ui-');
   serve = await startServe({ AIMA_HOME: home });
-  // Creates voice-asr, voice-llm and voice-tts, stopped: the page has to start them.
-  const setup = await runAima(['voice', 'setup', '--asr-model', whisperModel, '--llm-model', storiesModel, '--json'], { AIMA_HOME: home }, 180_000);
-  if (setup.code !== 0) throw new Error(setup.stderr);
+  // The library has the models; the chain is empty: the page sets it up.
+  for (const [file, kind] of [
+    [whisperModel, 'asr'],
+    [storiesModel, 'llm'],
+  ]) {
+    const r = await runAima(['model', 'import', file!, '--kind', kind!, '--name', `lib-${kind}`], { AIMA_HOME: home }, 180_000);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
 }, 240_000);
 afterAll(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
@@ -105,7 +111,7 @@ async function failureShot(page: Page, name: string, errors: string[], err: unkn
 }
 
 describe('Voice page', () => {
-  it('starts the stopped chain from the page, hears the question, shows and plays the reply, with its timeline', async (ctx) => {
+  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
     // Leading silence, the question, then silence long enough that the looping fake device does not ask again.
@@ -114,10 +120,22 @@ describe('Voice page', () => {
     expect(mic.speechRms).toBeGreaterThan(0.01);
     const { page, voice, errors } = await openVoicePage(mic.file);
     try {
-      // The stopped services are named, each with a Start button.
-      await expect.poll(() => voice.problems().count(), { timeout: 15_000 }).toBe(3);
-      expect(await voice.problems().first().innerText()).toMatch(/ASR service 'voice-asr' is stopped\s+—\s+Start/);
-      await voice.startChainServices(300_000);
+      // No chain: the page offers to set one up, with the library's compatible models per link.
+      await voice.pickChain({ asr: 'lib-asr', llm: 'lib-llm' });
+      expect(await page.getByTestId('voice-setup-llm').locator('option').allInnerTexts()).toEqual(['Automatic', expect.stringMatching(/^lib-llm \(gguf, /)]);
+      // The budget before anything starts: three links with device and memory, a total against what is free.
+      await expect.poll(() => voice.budgetLinks().count(), { timeout: 30_000 }).toBe(3);
+      await expect.poll(() => voice.budgetLinks().nth(1).innerText(), { timeout: 30_000 }).toMatch(/LLM\s+lib-llm.*new service voice-llm \(aima-llm\)\s+CPU\s+[\d.]+ (KiB|MiB) RAM/s);
+      expect(await voice.budgetLinks().nth(0).innerText()).toMatch(/ASR\s+lib-asr.*CPU\s+[\d.]+ MiB RAM/s);
+      expect(await voice.budgetLinks().nth(2).innerText()).toMatch(/TTS\s+voice-tts.*CPU\s+[\d.]+ MiB RAM/s);
+      expect(await page.getByTestId('budget-total').innerText()).toMatch(/Total.*[\d.]+ MiB RAM.*free: .*RAM/s);
+      expect(await page.locator('[data-testid="voice-budget"]').getAttribute('data-verdict')).toBe('fits');
+      expect(await page.getByTestId('budget-verdict').innerText()).toMatch(/^Fits\./);
+      await page.screenshot({ path: screenshotPath('voice-setup.png') });
+      await voice.applySetup(300_000);
+      const chain = async () => ((await (await page.request.post(`${serve!.url}/api/call/voice.config.get`, { data: {} })).json()) as { result: { asr: string; llm: string; tts: string } }).result;
+      expect(await chain()).toMatchObject({ asr: 'lib-asr', llm: 'lib-llm', tts: 'voice-tts' });
+      expect(await voice.problems().count()).toBe(0);
       await voice.start();
       const turn = voice.turns().first();
       expect(wordErrors(Q1, await voice.transcript(0, 60_000))).toBeLessThanOrEqual(2);
@@ -236,8 +254,12 @@ describe('Voice page', () => {
   it('a denied microphone says what to do, and no session is left open', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
+    // A stopped chain service is named with a Start button.
+    expect((await runAima(['service', 'stop', 'voice-tts'], { AIMA_HOME: home })).code).toBe(0);
     const { page, voice, errors } = await openVoicePage(null);
     try {
+      await expect.poll(() => voice.problems().count(), { timeout: 15_000 }).toBe(1);
+      expect(await voice.problems().first().innerText()).toMatch(/TTS service 'voice-tts' is stopped\s+—\s+Start/);
       await voice.startChainServices(300_000);
       await page.getByTestId('voice-start').click();
       const banner = page.getByTestId('voice-error');
