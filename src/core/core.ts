@@ -213,6 +213,7 @@ export function openCore(opts: CoreOptions): Core {
         'services.list': through('services.list', services.calls['services.list']),
         'services.create': through('services.create', services.calls['services.create']),
         'services.start': through('services.start', services.calls['services.start']),
+        'services.stop': through('services.stop', services.calls['services.stop']),
         'services.remove': through('services.remove', services.calls['services.remove']),
         'remotes.list': through('remotes.list', gateway.calls['remotes.list']),
         'engines.list': through('engines.list', services.calls['engines.list']),

@@ -132,7 +132,8 @@ describe('Voice page', () => {
       expect(await page.locator('[data-testid="voice-budget"]').getAttribute('data-verdict')).toBe('fits');
       expect(await page.getByTestId('budget-verdict').innerText()).toMatch(/^Fits\./);
       await page.screenshot({ path: screenshotPath('voice-setup.png') });
-      await voice.applySetup(300_000);
+      // Progress while the services are created and started, with a Cancel button.
+      expect(await voice.applySetup(300_000)).toMatch(/(Setting up|Creating|Starting|voice-\w+:).*Cancel/s);
       const chain = async () => ((await (await page.request.post(`${serve!.url}/api/call/voice.config.get`, { data: {} })).json()) as { result: { asr: string; llm: string; tts: string } }).result;
       expect(await chain()).toMatchObject({ asr: 'lib-asr', llm: 'lib-llm', tts: 'voice-tts' });
       expect(await voice.problems().count()).toBe(0);

@@ -124,4 +124,24 @@ describe('voice setup with the budget (GPU filled by another process)', () => {
     expect(again.links.every((l) => l.memory === 'measured' && l.ramBytes > 0)).toBe(true);
     expect(again.total).toEqual({ gpuBytes: 0, ramBytes: 0 });
   }, 240_000);
+
+  it('a cancelled setup stops the start in flight and answers cancelled', async (ctx) => {
+    requirePart(ctx, 'shared-models', have());
+    for (const name of ['voice-asr', 'voice-llm', 'voice-tts']) expect((await call('services.stop', { name })).status).toBe(200);
+    const operationId = 'voice-setup-cancel';
+    const setup = call<VoiceSetupResult>('voice.setup', { start: true, operationId });
+    // The operation exists once the plan is made: ask until the cancel lands.
+    let cancelled = false;
+    for (let i = 0; i < 200 && !cancelled; i++) {
+      cancelled = (await call<{ cancelled: boolean }>('operations.cancel', { id: operationId })).result.cancelled;
+      if (!cancelled) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(cancelled).toBe(true);
+    const r = await setup;
+    expect(r.status).toBe(499);
+    expect(r.error).toMatchObject({ code: 'cancelled' });
+    // Nothing is left starting: the one in flight was stopped (the chain itself stays set).
+    await expect.poll(async () => (await services()).filter((s) => s.state !== 'stopped' && s.state !== 'running').map((s) => s.name), { timeout: 30_000 }).toEqual([]);
+    expect(await config()).toMatchObject({ asr: expect.any(String), llm: expect.any(String), tts: 'voice-tts' });
+  }, 120_000);
 });

@@ -50,11 +50,16 @@ export class VoicePageObject {
     for (const [role, name] of Object.entries(choices)) await this.page.getByTestId(`voice-setup-${role}`).selectOption(name);
   }
 
-  async applySetup(timeoutMs: number): Promise<void> {
+  /** Clicks "Set up and start"; returns the first progress line shown, once the card has gone. */
+  async applySetup(timeoutMs: number): Promise<string> {
     const go = this.page.getByTestId('voice-setup-start');
     await this.page.locator('[data-testid="voice-setup-start"]:not([disabled])').waitFor({ timeout: 30_000 });
     await go.click();
+    const progress = this.page.getByTestId('voice-setup-progress');
+    await progress.waitFor({ timeout: 15_000 });
+    const line = await progress.innerText().catch(() => '');
     await this.setupCard().waitFor({ state: 'detached', timeout: timeoutMs });
+    return line;
   }
 
   async setHandsFree(on: boolean): Promise<void> {

@@ -23,7 +23,7 @@ import { planVoiceBudget, type LinkMemory } from './budget.js';
 
 export type VoiceSetupApi = Pick<
   CoreApi,
-  'models.list' | 'models.import' | 'models.fit' | 'services.list' | 'services.create' | 'services.start' | 'services.remove' | 'remotes.list' | 'engines.list'
+  'models.list' | 'models.import' | 'models.fit' | 'services.list' | 'services.create' | 'services.start' | 'services.stop' | 'services.remove' | 'remotes.list' | 'engines.list'
 >;
 
 export interface VoiceSetupDeps {
@@ -215,6 +215,10 @@ export function createVoiceSetup(deps: VoiceSetupDeps) {
             const r = await api['services.start']({ name: link.service, wait: true, operationId: sub, ...(params.timeoutMs ? { timeoutMs: params.timeoutMs } : {}), ...(params.force ? { ignoreFit: true } : {}) });
             if (r.state !== 'running') throw new AimaError('unavailable', `${link.service} did not start: ${r.reason ?? r.state}.`, `See its log: aima service logs ${link.service}.`);
             started.push(link.service);
+          } catch (err) {
+            // Cancelled: the start in flight is stopped too (the ones already running stay).
+            if (op.signal.aborted) await api['services.stop']({ name: service }).catch(() => undefined);
+            throw err;
           } finally {
             off();
             op.signal.removeEventListener('abort', onAbort);
