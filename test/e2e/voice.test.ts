@@ -273,4 +273,35 @@ describe('Voice page', () => {
       await failureShot(page, 'denied', errors, err);
     }
   }, 600_000);
+
+  it('with an empty library the set-up card offers the starter set and says what is missing', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    const emptyHome = tempHome('aima-voice-empty-');
+    const empty = await startServe({ AIMA_HOME: emptyHome });
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(empty.loginUrl);
+      await page.goto(`${empty.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const voice = new VoicePageObject(page);
+      await voice.setupCard().waitFor({ timeout: 15_000 });
+      // The same starters as the Models page, each with its Download button (progress lands in the downloads' rows).
+      const starters = page.getByTestId('voice-starters').locator('[data-starter]');
+      await expect.poll(() => starters.count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+      expect(await page.getByTestId('voice-starters').innerText()).toMatch(/no ASR or LLM model the embedded engines can run/);
+      expect(await starters.first().getByRole('button', { name: 'Download' }).isVisible()).toBe(true);
+      // Nothing to plan with: the plan's refusal names what to import, and nothing can be started.
+      await page.getByTestId('voice-setup-error').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('voice-setup-error').innerText()).toMatch(/No ASR model or service found for voice/);
+      expect(await page.getByTestId('voice-setup-start').isDisabled()).toBe(true);
+      expect(await page.locator('body').innerText()).not.toMatch(/terminal|aima voice setup/i);
+      expect(errors).toEqual([]);
+    } finally {
+      await empty.stop();
+    }
+  }, 120_000);
 });
