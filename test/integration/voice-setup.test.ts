@@ -145,3 +145,24 @@ describe('voice setup with the budget (GPU filled by another process)', () => {
     expect(await config()).toMatchObject({ asr: expect.any(String), llm: expect.any(String), tts: 'voice-tts' });
   }, 120_000);
 });
+
+describe('voice setup --force', () => {
+  it('sets up a plan that does not fit when forced: the LLM service on the GPU the budget judged, nothing started', async (ctx) => {
+    requirePart(ctx, 'shared-models', have());
+    const forcedHome = tempHome('aima-voice-force-');
+    const forced = await startServe(env(forcedHome));
+    try {
+      const r = await runAima(['voice', 'setup', '--asr-model', whisperModel, '--llm-model', GGUF, '--llm-device', 'gpu', '--force', '--json'], env(forcedHome), 180_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/Does not fit/);
+      const list = JSON.parse((await runAima(['service', 'list', '--json'], env(forcedHome))).stdout) as ServiceSummary[];
+      expect(list.map((s) => [s.name, s.device, s.gpus, s.state]).sort()).toEqual([
+        ['voice-asr', 'cpu', [], 'stopped'],
+        ['voice-llm', 'gpu', [0], 'stopped'],
+        ['voice-tts', 'cpu', [], 'stopped'],
+      ]);
+    } finally {
+      await forced.stop();
+    }
+  }, 120_000);
+});

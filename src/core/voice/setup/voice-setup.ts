@@ -178,6 +178,8 @@ export function createVoiceSetup(deps: VoiceSetupDeps) {
           if (op.signal.aborted) throw new AimaError('cancelled', 'Voice setup: cancelled.');
           say(`Creating ${link.service} (${link.engine}${link.model ? `, ${link.model}` : ''}, ${link.device})`);
           const spec: ServiceCreateParams = { name: link.service, engine: link.engine, device: link.device === 'gpu' ? 'gpu' : 'cpu' };
+          // On the GPU the budget was judged against: the one with the most free memory.
+          if (link.device === 'gpu' && planned.gpu) spec.gpus = [planned.gpu.index];
           if (link.model) spec.model = link.model;
           if (link.role === 'llm' && choices.llmContext !== undefined) spec.ctxSize = choices.llmContext;
           await api['services.create'](spec);
