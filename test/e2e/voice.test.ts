@@ -18,7 +18,7 @@ import { resample, rms, toMono } from '../../src/lib/audio/resample.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/browser.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { fliteWav, whisperModel, wordErrors } from '../support/speech.js';
-import { requirePart } from '../support/system.js';
+import { repoRoot, requirePart } from '../support/system.js';
 import { haveVoiceChain, storiesModel } from '../support/voice.js';
 import { AppShell } from './pages/app-shell.js';
 import { VoicePageObject } from './pages/voice-page.js';
@@ -304,4 +304,51 @@ describe('Voice page', () => {
       await empty.stop();
     }
   }, 120_000);
+
+  it('on a GPU someone else has filled, the budget refuses the LLM there, names the holder, and "Use this" moves it to the CPU', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const fullEnv = {
+      AIMA_HOME: tempHome('aima-voice-full-'),
+      AIMA_NVIDIA_SMI: path.join(repoRoot, 'test/fixtures/bin/fake-nvidia-smi'),
+      AIMA_NVIDIA_SMI_FIXTURE: path.join(repoRoot, 'test/fixtures/nvidia-smi/full'),
+    };
+    const full = await startServe(fullEnv);
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      expect((await runAima(['model', 'import', storiesModel, '--kind', 'llm'], fullEnv, 120_000)).code).toBe(0);
+      expect((await runAima(['model', 'import', whisperModel, '--kind', 'asr'], fullEnv, 120_000)).code).toBe(0);
+      await page.goto(full.loginUrl);
+      await page.goto(`${full.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const voice = new VoicePageObject(page);
+      await voice.setupCard().waitFor({ timeout: 15_000 });
+      const budget = page.locator('[data-testid="voice-budget"]');
+      // Automatic: the full GPU leaves the LLM on the CPU, and the chain fits.
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('cpu');
+      expect(await page.getByTestId('budget-holders').innerText()).toMatch(/\/usr\/bin\/python3 \(pid 39001, 78\.42 GiB on GPU 0\)/);
+      // On the GPU, as asked: does not fit; nothing can be started but by force; the ways out are offered.
+      await page.locator('select[name="llmDevice"]').selectOption('gpu');
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('does-not-fit');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('gpu');
+      expect(await page.getByTestId('budget-verdict').innerText()).toMatch(/^Does not fit\. The voice stack needs .* but NVIDIA H100 80GB HBM3 has 0\.0 KiB usable/);
+      expect(await page.getByTestId('budget-total').innerText()).toMatch(/Total.*GPU \+ .* RAM.*free: 0\.0 KiB usable on GPU 0 \(NVIDIA H100 80GB HBM3\)/s);
+      expect(await page.getByTestId('voice-setup-start').isDisabled()).toBe(true);
+      expect(await page.getByTestId('voice-setup-force').isVisible()).toBe(true);
+      const cpuWay = page.getByTestId('budget-alternatives').locator('li', { hasText: 'on the CPU' });
+      await cpuWay.getByRole('button', { name: 'Use this' }).click();
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await page.locator('select[name="llmDevice"]').inputValue()).toBe('cpu');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('cpu');
+      expect(await page.getByTestId('voice-setup-start').isEnabled()).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await full.stop();
+    }
+  }, 180_000);
 });
