@@ -6,8 +6,12 @@
  * a stopped chain service is started from the page's own "… is stopped — Start" button. Asserted: the captured audio is not silence (a
  * wrong fake-capture path records silence without complaint), the user's words, the reply, its
  * playback to the end (playback events), the timeline; barge-in over a playing reply; and that
- * push-to-talk sends nothing while the button is up.
+ * push-to-talk sends nothing while the button is up. The set-up card on its own servers: an empty
+ * library (the starter set offered), a GPU filled by another process (fake-nvidia-smi: the budget
+ * refuses the LLM there and moves it to the CPU), and the starter LLM fetched from a local Hub with
+ * progress and cancel.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +24,7 @@ import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.
 import { fliteWav, whisperModel, wordErrors } from '../support/speech.js';
 import { repoRoot, requirePart } from '../support/system.js';
 import { haveVoiceChain, storiesModel } from '../support/voice.js';
+import { FakeHub } from '../support/fake-hub.js';
 import { AppShell } from './pages/app-shell.js';
 import { VoicePageObject } from './pages/voice-page.js';
 
@@ -349,6 +354,57 @@ describe('Voice page', () => {
       expect(errors).toEqual([]);
     } finally {
       await full.stop();
+    }
+  }, 180_000);
+
+  it('fetches the starter LLM from the page with progress and cancel (a local Hub), and the chain plans with it', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    // The starter's repository and file as resources/starter-models.json names them, holding stories260K (padded, so a throttled download takes seconds).
+    const hub = await FakeHub.start({
+      'bartowski/Qwen2.5-0.5B-Instruct-GGUF': [{ path: 'Qwen2.5-0.5B-Instruct-Q4_K_M.gguf', content: Buffer.concat([readFileSync(storiesModel), randomBytes(3 * 1024 * 1024)]), lfs: true }],
+    });
+    const hubEnv = { AIMA_HOME: tempHome('aima-voice-starter-'), HF_ENDPOINT: hub.url };
+    const withHub = await startServe(hubEnv);
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(withHub.loginUrl);
+      await page.goto(`${withHub.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const starters = page.getByTestId('voice-starters');
+      await starters.locator('[data-starter="llm"]').waitFor({ timeout: 15_000 });
+      // A slow download shows its progress and can be cancelled.
+      hub.faults.throttleBps = 256 * 1024;
+      await starters.locator('[data-starter="llm"]').getByRole('button', { name: 'Download' }).click();
+      const row = starters.locator('[data-download]');
+      await row.locator('[data-field="bytes"]', { hasText: /^(?!0\.0 KiB)/ }).waitFor({ timeout: 30_000 });
+      expect(await row.getAttribute('data-state')).toBe('downloading');
+      expect(await row.locator('[data-field="bytes"]').innerText()).toMatch(/ \/ 4\.1 MiB$/);
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await row.waitFor({ state: 'detached', timeout: 15_000 });
+      // Again at full speed: it completes, is imported, and the LLM picker offers it.
+      hub.faults.throttleBps = null;
+      await starters.locator('[data-starter="llm"]').getByRole('button', { name: 'Download' }).click();
+      await starters.locator('[data-download][data-state="completed"]').waitFor({ timeout: 60_000 });
+      const llmOptions = page.getByTestId('voice-setup-llm').locator('option');
+      await expect.poll(() => llmOptions.count(), { timeout: 15_000 }).toBe(2);
+      const llmName = (await llmOptions.nth(1).getAttribute('value'))!;
+      // Named from its GGUF header; the library says it came from the starter's file.
+      const models = ((await (await page.request.post(`${withHub.url}/api/call/models.list`, { data: {} })).json()) as { result: { name: string; path: string }[] }).result;
+      expect(models.find((m) => m.name === llmName)?.path).toMatch(/Qwen2\.5-0\.5B-Instruct-Q4_K_M\.gguf$/);
+      // The ASR is still missing until one is imported; then the chain plans with the fetched LLM.
+      expect(await page.getByTestId('voice-setup-error').innerText()).toMatch(/No ASR model or service found/);
+      expect((await runAima(['model', 'import', whisperModel, '--kind', 'asr'], hubEnv, 120_000)).code).toBe(0);
+      await expect.poll(() => page.locator('[data-testid="voice-budget"]').getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await new VoicePageObject(page).budgetLinks().nth(1).innerText()).toContain(llmName);
+      expect(errors).toEqual([]);
+    } finally {
+      await withHub.stop();
+      await hub.close();
     }
   }, 180_000);
 });
