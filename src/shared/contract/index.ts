@@ -44,6 +44,10 @@ import {
   VoiceConversationDeleteResult,
   VoiceConversationDetail,
   VoiceConversationRef,
+  VoicePlan,
+  VoicePlanParams,
+  VoiceSetupParams,
+  VoiceSetupResult,
 } from './voice.js';
 
 const Empty = z.object({}).strict();
@@ -106,6 +110,8 @@ export const calls = {
   'voice.conversations.get': defineCall(VoiceConversationRef, VoiceConversationDetail, 'One voice conversation with its turns'),
   'voice.conversations.create': defineCall(VoiceConversationCreateParams, VoiceConversation, 'Start a voice conversation (models default to the voice chain)'),
   'voice.conversations.delete': defineCall(VoiceConversationRef, VoiceConversationDeleteResult, 'Delete a voice conversation and its turns'),
+  'voice.plan': defineCall(VoicePlanParams, VoicePlan, 'Plan the voice chain: each link, its device and memory, the total against what is free, and what else holds the GPU'),
+  'voice.setup': defineCall(VoiceSetupParams, VoiceSetupResult, 'Set up the voice chain: import, create and start its services as planned (refused when it does not fit, unless forced)'),
 } satisfies Record<string, CallSpec<z.ZodType, z.ZodType>>;
 
 export const events = {
