@@ -5,6 +5,7 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
@@ -15,6 +16,10 @@ import { GatewayMetrics } from './metrics.js';
 import { receiveUpload, UploadBudget, type ReceivedUpload } from './upload.js';
 import { forward, upstreamBase } from './proxy.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
+import type { ApiTranslation, TranslateEnv, Translated } from './translate/api.js';
+import { anthropicApi } from './translate/anthropic.js';
+import { translatedReply } from './translate/reply.js';
+import { responsesApi } from './translate/responses.js';
 
 export interface GatewayPolicy {
   startOnDemand: boolean;
@@ -43,8 +48,17 @@ export interface GatewayOptions {
   spoolDir?: string;
 }
 
-/** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
-const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multipart' | 'query'; kinds: RoutableModel['kind'][] }> = {
+interface Endpoint {
+  method: 'POST' | 'GET';
+  /** Where the `model` is found: the JSON body, the form, or the query. */
+  model: 'json' | 'multipart' | 'query';
+  kinds: RoutableModel['kind'][];
+  /** An API translated onto the upstream's chat completions (its requests, answers and errors). */
+  translate?: ApiTranslation;
+}
+
+/** The endpoints: each one routed, admitted, started on demand and recorded the same way. */
+const ENDPOINTS: Record<string, Endpoint> = {
   '/v1/chat/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
   '/v1/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
   '/v1/embeddings': { method: 'POST', model: 'json', kinds: ['embedding', 'llm'] },
@@ -53,6 +67,17 @@ const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multi
   '/v1/audio/speech': { method: 'POST', model: 'json', kinds: ['tts'] },
   // An AIMA extension: the TTS worker's voice list, GET /v1/audio/voices?model=<tts>.
   '/v1/audio/voices': { method: 'GET', model: 'query', kinds: ['tts'] },
+  // OpenAI's Responses API and Anthropic's Messages API, answered through chat completions.
+  '/v1/responses': { method: 'POST', model: 'json', kinds: ['llm'], translate: responsesApi },
+  '/v1/messages': { method: 'POST', model: 'json', kinds: ['llm'], translate: anthropicApi },
+};
+
+/** Where a translated request goes upstream. */
+const CHAT_PATH = '/v1/chat/completions';
+
+const translateEnv: TranslateEnv = {
+  id: (prefix) => `${prefix}_${randomBytes(12).toString('hex')}`,
+  now: () => Math.floor(Date.now() / 1000),
 };
 
 export class Gateway {
@@ -85,7 +110,7 @@ export class Gateway {
     if (!this.opts.policy().corsOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');
-    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta');
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     return true;
   }
@@ -120,8 +145,12 @@ export class Gateway {
         error: extra.error ?? null,
       });
     };
+    const spec = ENDPOINTS[path];
+    // Translated APIs answer every error, auth and routing included, in their own shape.
+    const api = spec?.translate;
     const fail = (err: HttpError) => {
-      sendError(res, err);
+      if (api && !res.headersSent) sendJson(res, err.status, api.errorBody({ status: err.status, message: err.message, type: err.type, code: err.code, param: err.param }), err.headers);
+      else sendError(res, err);
       record(err.status, { error: err.message });
     };
     let upload: ReceivedUpload | null = null;
@@ -146,19 +175,24 @@ export class Gateway {
         return record(200);
       }
 
-      const spec = ENDPOINTS[path];
       if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
       if (req.method !== spec.method) throw new HttpError(405, `${path} takes ${spec.method}.`, 'invalid_request_error', 'method_not_allowed');
 
       const policy = this.opts.policy();
       let body: Buffer | null = null;
+      let translated: Translated | null = null;
       if (spec.model === 'query') {
         model = new URLSearchParams(query).get('model') ?? '';
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else if (spec.model === 'json') {
         body = await readBody(req, policy.maxJsonBytes);
         if (body.length === 0) throw emptyBodyError('a JSON object with a "model" field');
-        model = modelOfJson(body);
+        if (api) {
+          translated = api.parse(parseJson(body), translateEnv);
+          model = translated.chat.model;
+        } else {
+          model = modelOfJson(body);
+        }
       } else {
         upload = await this.receive(req, res, policy);
         model = upload.model;
@@ -204,9 +238,26 @@ export class Gateway {
         queuedMs = performance.now() - queueStarted;
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-        const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const declared = Number(req.headers['content-length']);
-        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+        const base = upstreamBase(target.baseUrl);
+        let out;
+        if (api && translated) {
+          const t = translated;
+          headers['content-type'] = 'application/json';
+          headers.accept = t.stream ? 'text/event-stream' : 'application/json';
+          out = await forward(req, res, {
+            base,
+            path: CHAT_PATH,
+            method: 'POST',
+            headers,
+            body: Buffer.from(JSON.stringify({ ...t.chat, model: target.upstreamModel })),
+            reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
+            unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
+          });
+        } else {
+          const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+          const declared = Number(req.headers['content-length']);
+          out = await forward(req, res, { base, path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+        }
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
         record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
@@ -261,13 +312,16 @@ export class Gateway {
   }
 }
 
-function modelOfJson(body: Buffer): string {
-  let parsed: unknown;
+function parseJson(body: Buffer): unknown {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
   }
+}
+
+function modelOfJson(body: Buffer): string {
+  const parsed = parseJson(body);
   const model = (parsed as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
   return model;
@@ -279,7 +333,7 @@ function rewriteModel(body: Buffer, model: string): Buffer {
 }
 
 function unauthorized(): HttpError {
-  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
+  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" (or "x-api-key: <key>") with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
 }
 
 function notRunning(m: RoutableModel): HttpError {

@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** An upstream's base URL, parsed once (request options from a URL object cost on every request). */
 export interface UpstreamBase {
@@ -41,6 +41,14 @@ export interface ForwardRequest {
   /** A buffered body, or a stream (an upload) sent with `contentLength` when known, else chunked. */
   body: Buffer | Readable | null;
   contentLength?: number | null;
+  /**
+   * A translated answer (the Responses and Anthropic APIs over chat completions): given the
+   * upstream's status and content type, the Writable the upstream body is piped into, which
+   * writes the client's response itself. Without it the answer is piped through as it is.
+   */
+  reply?: (status: number, contentType: string) => Writable;
+  /** The body of the gateway's own 502 when the upstream cannot be reached (default: OpenAI's error shape). */
+  unreachableBody?: (message: string) => unknown;
 }
 
 export interface ForwardOutcome {
@@ -98,7 +106,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         }
       }
       resolve({
-        status,
+        status: fwd.reply && res.headersSent ? res.statusCode : status,
         firstByteMs: firstByteAt === null ? null : firstByteAt - started,
         completionTokens,
         stream,
@@ -122,8 +130,11 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       const type = String(up.headers['content-type'] ?? '');
       stream = type.startsWith('text/event-stream');
       if (type.includes('json')) jsonBody = [];
-      res.writeHead(status, headers);
-      if (stream) res.flushHeaders();
+      const sink = fwd.reply?.(status, type);
+      if (!sink) {
+        res.writeHead(status, headers);
+        if (stream) res.flushHeaders();
+      }
       up.on('data', (chunk: Buffer) => {
         const now = performance.now();
         if (firstByteAt === null) firstByteAt = now;
@@ -138,6 +149,20 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
           jsonSize += chunk.length;
         }
       });
+      if (sink) {
+        up.pipe(sink);
+        // The translated answer ends once the sink has written its last event.
+        sink.on('finish', () => queueMicrotask(() => finish(false)));
+        // A broken upstream stream ends the sink, which tells the client in the API's terms.
+        up.on('error', () => {
+          if (!sink.writableEnded) sink.end();
+        });
+        sink.on('error', () => {
+          res.destroy();
+          finish(false);
+        });
+        return;
+      }
       up.pipe(res);
       // After pipe's own 'end' listener has ended the response; the usage parse in finish() then
       // runs after the last bytes are on their way (microtasks run after the write tick).
@@ -153,7 +178,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         res.destroy();
       } else if (!res.destroyed) {
         status = 502;
-        const body = JSON.stringify({ error: { message: `The model's server at ${base.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
+        const message = `The model's server at ${base.origin} did not answer (${err.message}).`;
+        const body = JSON.stringify(fwd.unreachableBody ? fwd.unreachableBody(message) : { error: { message, type: 'server_error', param: null, code: 'upstream_unreachable' } });
         res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       }

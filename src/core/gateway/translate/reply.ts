@@ -1,0 +1,143 @@
+/**
+ * The upstream's answer, translated on its way to the client: a Writable the proxy pipes the
+ * upstream body into. An event stream is parsed as it arrives and each chunk's events are written
+ * at once (backpressure: the next upstream bytes wait for the client's socket); a JSON answer is
+ * read whole. A client that asked for a stream gets the API's events either way; one that did not
+ * gets the API's answer object. Upstream errors come back in the API's error shape, same status.
+ */
+import type { ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import { Writable } from 'node:stream';
+import type { ApiErrorInfo, ApiEvent, StreamTranslator } from './api.js';
+import { completionAsChunks, readUpstreamError, SseParser, type ChatChunk, type ChatCompletion } from './chat.js';
+
+export interface ReplyOptions {
+  translator: StreamTranslator;
+  /** The client asked for a stream. */
+  stream: boolean;
+  upstreamStatus: number;
+  upstreamContentType: string;
+  errorBody: (e: ApiErrorInfo) => unknown;
+}
+
+/** An API event as SSE: its type as the event name, the whole event as data. */
+export function sseEvent(e: ApiEvent): string {
+  return `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+}
+
+/** The OpenAI-style error type for a status (the APIs map it further). */
+export function errorTypeOf(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable {
+  const t = o.translator;
+  const decoder = new StringDecoder('utf8');
+  const ok = o.upstreamStatus >= 200 && o.upstreamStatus < 300;
+  const mode: 'sse' | 'json' | 'error' = !ok ? 'error' : o.upstreamContentType.startsWith('text/event-stream') ? 'sse' : o.upstreamContentType.includes('json') ? 'json' : 'error';
+  const parser = new SseParser();
+  let text = '';
+
+  const sendJson = (status: number, body: unknown) => {
+    if (res.headersSent || res.destroyed) return;
+    const json = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+    res.end(json);
+  };
+  const sendError = (status: number, message: string, extra: Partial<ApiErrorInfo> = {}) =>
+    sendJson(status, o.errorBody({ status, message, type: extra.type ?? errorTypeOf(status), code: extra.code ?? null, param: extra.param ?? null }));
+
+  /** Writes events; resolves when the socket takes more (a slow client slows the upstream read). */
+  const write = (events: ApiEvent[], done: (err?: Error | null) => void) => {
+    if (!o.stream || events.length === 0 || res.destroyed) return done();
+    let s = '';
+    for (const e of events) s += sseEvent(e);
+    if (res.write(s)) return done();
+    const go = () => {
+      res.off('drain', go);
+      res.off('close', go);
+      done();
+    };
+    res.on('drain', go);
+    res.on('close', go);
+  };
+
+  if (mode !== 'error' && o.stream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.write(t.start().map(sseEvent).join(''));
+  } else if (mode !== 'error') {
+    t.start();
+  }
+
+  // A non-streaming client's answer is the translator's final state, whatever the upstream sent.
+  const feed = (chunk: ChatChunk): ApiEvent[] => t.chunk(chunk);
+
+  const onData = (data: string): ApiEvent[] => {
+    if (data === '[DONE]') return [];
+    let chunk: ChatChunk;
+    try {
+      chunk = JSON.parse(data) as ChatChunk;
+    } catch {
+      return t.fail(`The upstream sent an event that is not JSON: ${data.slice(0, 200)}`);
+    }
+    if (chunk.error !== undefined && chunk.error !== null) return t.fail(`The upstream failed mid-answer: ${readUpstreamError(data, 500).message}`);
+    return feed(chunk);
+  };
+
+  const finish = (): ApiEvent[] => {
+    if (mode === 'json') {
+      let completion: ChatCompletion;
+      try {
+        completion = JSON.parse(text) as ChatCompletion;
+      } catch {
+        return t.fail('The upstream answered with a body that is not JSON.');
+      }
+      const events: ApiEvent[] = [];
+      for (const c of completionAsChunks(completion)) events.push(...feed(c));
+      return [...events, ...t.end()];
+    }
+    const events: ApiEvent[] = [];
+    for (const data of parser.end()) events.push(...onData(data));
+    return [...events, ...t.end()];
+  };
+
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (mode === 'sse') {
+        const events: ApiEvent[] = [];
+        for (const data of parser.push(decoder.write(chunk))) events.push(...onData(data));
+        write(events, done);
+      } else {
+        text += decoder.write(chunk);
+        done();
+      }
+    },
+    final(done) {
+      text += decoder.end();
+      if (mode === 'error') {
+        if (ok) {
+          sendError(502, `The upstream answered with content type "${o.upstreamContentType}", not JSON or an event stream.`, { code: 'upstream_bad_answer' });
+        } else {
+          const e = readUpstreamError(text, o.upstreamStatus);
+          sendError(o.upstreamStatus, e.message, { code: e.code, param: e.param });
+        }
+        return done();
+      }
+      const events = finish();
+      if (o.stream) {
+        write(events, () => {
+          res.end();
+          done();
+        });
+        return;
+      }
+      if (t.failed) sendError(502, t.failure ?? 'The upstream answer could not be translated.', { code: 'upstream_bad_answer' });
+      else sendJson(200, t.final());
+      done();
+    },
+  });
+}
