@@ -152,6 +152,7 @@ describe('binding beyond loopback', () => {
         });
       expect(await asRemote({})).toBe(403);
       expect(await asRemote({ authorization: `Bearer ${key}` })).toBe(200);
+      expect(await asRemote({ 'x-api-key': key })).toBe(200);
     } finally {
       await wide.stop();
     }

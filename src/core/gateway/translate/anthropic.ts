@@ -375,10 +375,9 @@ export function anthropicErrorType(status: number): string {
   return status >= 500 ? 'api_error' : 'invalid_request_error';
 }
 
-/** Anthropic's error shape: `{type: "error", error: {type, message}}` (the field is named in the message). */
+/** Anthropic's error shape: `{type: "error", error: {type, message}}` (a refused field is named in the message). */
 export function anthropicErrorBody(e: ApiErrorInfo): unknown {
-  const named = e.param && !e.message.includes(e.param) ? `${e.param}: ${e.message}` : e.message;
-  return { type: 'error', error: { type: anthropicErrorType(e.status), message: named } };
+  return { type: 'error', error: { type: anthropicErrorType(e.status), message: e.message } };
 }
 
 export const anthropicApi: ApiTranslation = {

@@ -13,9 +13,9 @@ export function pathText(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** The 400 of a refused field. */
+/** The 400 of a refused field; the message starts with the field's path unless it names it already. */
 export function badField(path: string, message: string, code = 'invalid_value'): HttpError {
-  return new HttpError(400, message, 'invalid_request_error', code, path || null);
+  return new HttpError(400, path && !message.includes(path) ? `${path}: ${message}` : message, 'invalid_request_error', code, path || null);
 }
 
 /**

@@ -74,10 +74,18 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable 
   }
 
   // A non-streaming client's answer is the translator's final state, whatever the upstream sent.
-  const feed = (chunk: ChatChunk): ApiEvent[] => t.chunk(chunk);
+  let sawFinish = false;
+  let sawDone = false;
+  const feed = (chunk: ChatChunk): ApiEvent[] => {
+    if (chunk.choices?.[0]?.finish_reason) sawFinish = true;
+    return t.chunk(chunk);
+  };
 
   const onData = (data: string): ApiEvent[] => {
-    if (data === '[DONE]') return [];
+    if (data === '[DONE]') {
+      sawDone = true;
+      return [];
+    }
     let chunk: ChatChunk;
     try {
       chunk = JSON.parse(data) as ChatChunk;
@@ -102,6 +110,9 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable 
     }
     const events: ApiEvent[] = [];
     for (const data of parser.end()) events.push(...onData(data));
+    // A stream closed with [DONE] is complete even if no chunk named a finish_reason (some
+    // servers leave it out); one that just stops was cut off, and end() says so.
+    if (sawDone && !sawFinish) events.push(...t.chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }));
     return [...events, ...t.end()];
   };
 
