@@ -53,7 +53,7 @@ function prepareTools(body: ChatRequest): Map<string, PreparedTool> {
     const { name, description, parameters } = t.function;
     if (tools.has(name)) throw badRequest(`tools[${i}].function.name: "${name}" is declared twice; function names must be unique.`, `tools[${i}].function.name`);
     // OpenAI: no parameters means a function without arguments.
-    const schema = parameters ?? { type: 'object', properties: {} };
+    const schema = parameters ?? { type: 'object', properties: {}, additionalProperties: false };
     tools.set(name, { name, ...(description ? { description } : {}), parameters: prepareSchema(schema, `tools[${i}].function.parameters`) });
   });
   return tools;

@@ -139,7 +139,7 @@ export const chatRequestSchema = z.strictObject({
   top_logprobs: refused('top_logprobs: token log probabilities are not available from the embedded LLM worker. Fix: remove top_logprobs.'),
   /** Only `false` (the default): nothing is stored. */
   store: z.literal(false, { error: 'store: the embedded LLM worker stores no completions. Fix: remove store (or set it to false).' }).nullish(),
-  modalities: z.array(z.literal('text'), { error: 'modalities: the embedded LLM worker answers with text only. Fix: send ["text"] or leave modalities out.' }).nullish(),
+  modalities: z.array(z.literal('text', { error: 'modalities: the embedded LLM worker answers with text only. Fix: send ["text"] or leave modalities out.' })).nullish(),
   /** ignored: the effort of reasoning models is fixed by their chat template. */
   reasoning_effort: z.string().nullish(),
   /** ignored: the length of the answer is bounded by max_tokens only. */
