@@ -2,13 +2,19 @@
  * The Responses API and the Anthropic Messages API on `aima serve`'s gateway, driven by the
  * official `openai` and `@anthropic-ai/sdk` clients, with the embedded LLM worker (stories260K)
  * behind it as a real service: the same greedy text as chat completions, streaming and not; bad
- * input refused in each API's own error shape, naming the field; metrics and the request log per
- * endpoint; `x-api-key` accepted wherever a Bearer key is.
+ * input refused in each API's own error shape, naming the field; forced tool calls and JSON
+ * Schema output through the worker's grammars; metrics and the request log per endpoint;
+ * `x-api-key` accepted wherever a Bearer key is.
+ *
+ * stories260K rambles, so the schemas are bounded (enums, booleans). The service runs with a
+ * 2048-token context: the chat wrapper's description of a function alone is over 512 tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import OpenAI from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
 import Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { requirePart, sharedModel } from '../support/system.js';
 
@@ -32,7 +38,7 @@ beforeAll(async () => {
   openai = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'local', maxRetries: 0 });
   anthropic = new Anthropic({ baseURL: serve.url, apiKey: 'local', maxRetries: 0 });
   await aima('model', 'import', GGUF, '--name', 'stories');
-  const created = await aima('service', 'create', 'story', '--model', 'stories', '--engine', 'aima-llm', '--concurrency', '2');
+  const created = await aima('service', 'create', 'story', '--model', 'stories', '--engine', 'aima-llm', '--concurrency', '2', '--ctx-size', '2048');
   if (created.code !== 0) throw new Error(created.stderr);
   const started = await aima('service', 'start', 'story', '--wait', '--timeout', '120');
   if (started.code !== 0) throw new Error(started.stderr);
@@ -182,6 +188,111 @@ describe('Anthropic Messages API through the gateway (@anthropic-ai/sdk, embedde
     expect(final.stop_reason).toBe(plain.stop_reason);
     expect(final.usage.output_tokens).toBe(plain.usage.output_tokens);
     expect(types.filter((t, i) => t !== types[i - 1])).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  });
+});
+
+const Weather = z.strictObject({ city: z.enum(['Paris', 'Rome', 'Oslo']), unit: z.enum(['c', 'f']), rain: z.boolean() });
+const weatherSchema = { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Rome', 'Oslo'] }, unit: { type: 'string', enum: ['c', 'f'] }, rain: { type: 'boolean' } }, required: ['city', 'unit', 'rain'], additionalProperties: false };
+const Mood = z.strictObject({ mood: z.enum(['happy', 'sad', 'sleepy']), hungry: z.boolean() });
+const moodSchema = { type: 'object', properties: { mood: { type: 'string', enum: ['happy', 'sad', 'sleepy'] }, hungry: { type: 'boolean' } }, required: ['mood', 'hungry'], additionalProperties: false };
+
+describe('tool calls and structured output through the translated APIs (the worker\'s grammars)', () => {
+  it('Responses: a named function tool_choice gives a function_call item whose arguments validate, the same streamed; the call round-trips', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const params = {
+      model: 'stories',
+      input: 'What is the weather in Paris?',
+      tools: [{ type: 'function' as const, name: 'get_weather', description: 'The weather in a city', parameters: weatherSchema, strict: true }],
+      tool_choice: { type: 'function' as const, name: 'get_weather' },
+      max_output_tokens: 80,
+      temperature: 0,
+    };
+    const plain = await openai.responses.create(params);
+    expect(plain.status).toBe('completed');
+    const call = plain.output.find((o) => o.type === 'function_call') as { call_id: string; name: string; arguments: string } | undefined;
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', call_id: expect.any(String), status: 'completed' });
+    const args = Weather.parse(JSON.parse(call!.arguments));
+    const stream = openai.responses.stream(params);
+    let deltas = '';
+    stream.on('response.function_call_arguments.delta', (e) => (deltas += e.delta));
+    const final = await stream.finalResponse();
+    const streamedCall = final.output.find((o) => o.type === 'function_call') as { arguments: string; name: string };
+    expect(streamedCall.name).toBe('get_weather');
+    expect(deltas).toBe(streamedCall.arguments);
+    expect(Weather.parse(JSON.parse(streamedCall.arguments))).toEqual(args);
+
+    // The call and its output go back as input items; with tool_choice none the model answers in text.
+    const next = await openai.responses.create({
+      model: 'stories',
+      input: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        { type: 'function_call', call_id: call!.call_id, name: 'get_weather', arguments: call!.arguments },
+        { type: 'function_call_output', call_id: call!.call_id, output: 'Sunny, 21 degrees.' },
+      ],
+      tools: params.tools,
+      tool_choice: 'none',
+      max_output_tokens: 20,
+      temperature: 0,
+    });
+    expect(next.output_text.length).toBeGreaterThan(0);
+    expect(next.output.every((o) => o.type === 'message')).toBe(true);
+  });
+
+  it('Responses: text.format json_schema gives output_text that parses and validates (also through zodTextFormat and responses.parse)', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const r = await openai.responses.create({
+      model: 'stories',
+      input: 'How is the cat?',
+      text: { format: { type: 'json_schema', name: 'mood', strict: true, schema: moodSchema } },
+      max_output_tokens: 60,
+      temperature: 0,
+    });
+    expect(r.status).toBe('completed');
+    expect(r.text?.format).toMatchObject({ type: 'json_schema', name: 'mood' });
+    Mood.parse(JSON.parse(r.output_text));
+    const parsed = await openai.responses.parse({ model: 'stories', input: 'How is the dog?', text: { format: zodTextFormat(Mood, 'mood') }, max_output_tokens: 60, temperature: 0 });
+    expect(Mood.parse(parsed.output_parsed)).toEqual(parsed.output_parsed);
+  });
+
+  it('Anthropic: tool_choice any gives a tool_use block whose input validates, the same streamed; the result round-trips', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const params = {
+      model: 'stories',
+      max_tokens: 80,
+      ...GREEDY,
+      messages: [{ role: 'user' as const, content: 'What is the weather in Rome?' }],
+      tools: [{ name: 'get_weather', description: 'The weather in a city', input_schema: weatherSchema as Anthropic.Tool.InputSchema }],
+      tool_choice: { type: 'any' as const },
+    };
+    const plain = await anthropic.messages.create(params);
+    expect(plain.stop_reason).toBe('tool_use');
+    const use = plain.content.find((b) => b.type === 'tool_use') as { id: string; input: unknown } | undefined;
+    expect(use).toMatchObject({ type: 'tool_use', name: 'get_weather', id: expect.any(String) });
+    const input = Weather.parse(use!.input);
+    const stream = anthropic.messages.stream(params);
+    let json = '';
+    stream.on('inputJson', (partial) => (json += partial));
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe('tool_use');
+    const streamedUse = final.content.find((b) => b.type === 'tool_use') as { input: unknown };
+    expect(Weather.parse(streamedUse.input)).toEqual(input);
+    expect(JSON.parse(json)).toEqual(streamedUse.input);
+
+    const next = await anthropic.messages.create({
+      ...params,
+      tool_choice: { type: 'none' },
+      max_tokens: 20,
+      messages: [...params.messages, { role: 'assistant', content: plain.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use!.id, content: 'Sunny.' }] }],
+    });
+    expect(next.stop_reason).not.toBe('tool_use');
+    expect(next.content.every((b) => b.type === 'text')).toBe(true);
+  });
+
+  it('Anthropic: output_config.format json_schema gives text that parses and validates', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const m = await anthropic.messages.create({ model: 'stories', max_tokens: 60, ...GREEDY, messages: [{ role: 'user', content: 'How is the cat?' }], output_config: { format: { type: 'json_schema', schema: moodSchema } } });
+    expect(m.stop_reason).toBe('end_turn');
+    Mood.parse(JSON.parse((m.content[0] as { text: string }).text));
   });
 });
 
