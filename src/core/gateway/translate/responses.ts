@@ -306,6 +306,11 @@ interface FunctionCallItem {
 }
 type OutputItem = MessageItem | FunctionCallItem;
 
+/** A snapshot of an item for an event (events outlive the item's later changes); cheaper than structuredClone. */
+function copyItem(item: OutputItem): OutputItem {
+  return item.type === 'message' ? { ...item, content: item.content.map((p) => ({ ...p })) } : { ...item };
+}
+
 /** The response's status and incomplete_details for a finish. */
 export function responseStatusOf(finish: Finish): { status: 'completed' | 'incomplete'; incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null } {
   if (finish === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
@@ -359,7 +364,7 @@ export class ResponsesStream implements StreamTranslator {
       max_output_tokens: e.max_output_tokens,
       metadata: e.metadata,
       model: this.model,
-      output: structuredClone(this.output),
+      output: this.output.map(copyItem),
       parallel_tool_calls: e.parallel_tool_calls,
       previous_response_id: null,
       reasoning: e.reasoning,
@@ -408,10 +413,10 @@ export class ResponsesStream implements StreamTranslator {
       this.text = item;
       this.output.push(item);
       const output_index = this.output.length - 1;
-      out.push(this.event('response.output_item.added', { output_index, item: structuredClone(item) }));
+      out.push(this.event('response.output_item.added', { output_index, item: copyItem(item) }));
       const part = { type: 'output_text' as const, text: '', annotations: [], logprobs: [] };
       item.content.push(part);
-      out.push(this.event('response.content_part.added', { item_id: item.id, output_index, content_index: 0, part: structuredClone(part) }));
+      out.push(this.event('response.content_part.added', { item_id: item.id, output_index, content_index: 0, part: { ...part } }));
     }
     const item = this.text;
     item.content[0]!.text += delta;
@@ -429,7 +434,7 @@ export class ResponsesStream implements StreamTranslator {
       item = { id: this.env.id('fc'), type: 'function_call', status: 'in_progress', call_id: callId || this.env.id('call'), name: name ?? '', arguments: '' };
       this.calls.set(index, item);
       this.output.push(item);
-      out.push(this.event('response.output_item.added', { output_index: this.output.length - 1, item: structuredClone(item) }));
+      out.push(this.event('response.output_item.added', { output_index: this.output.length - 1, item: copyItem(item) }));
     } else if (name && !item.name) {
       item.name = name;
     }
@@ -448,11 +453,11 @@ export class ResponsesStream implements StreamTranslator {
     if (item.type === 'message') {
       const part = item.content[0]!;
       out.push(this.event('response.output_text.done', { item_id: item.id, output_index, content_index: 0, text: part.text, logprobs: [] }));
-      out.push(this.event('response.content_part.done', { item_id: item.id, output_index, content_index: 0, part: structuredClone(part) }));
+      out.push(this.event('response.content_part.done', { item_id: item.id, output_index, content_index: 0, part: { ...part } }));
     } else {
       out.push(this.event('response.function_call_arguments.done', { item_id: item.id, output_index, name: item.name, arguments: item.arguments }));
     }
-    out.push(this.event('response.output_item.done', { output_index, item: structuredClone(item) }));
+    out.push(this.event('response.output_item.done', { output_index, item: copyItem(item) }));
     return out;
   }
 
