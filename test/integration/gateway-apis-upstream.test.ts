@@ -257,6 +257,36 @@ describe('translated APIs over a scripted chat-completions upstream', () => {
     expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('busy') } });
   });
 
+  it('paths of the APIs that need stored state are a 404 in the API\'s shape saying why', async () => {
+    const { url, post } = await gateway('http://127.0.0.1:1');
+    const retrieve = await fetch(`${url}/v1/responses/resp_123`);
+    expect(retrieve.status).toBe(404);
+    expect(await retrieve.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'unknown_endpoint', message: expect.stringContaining('stores no responses') } });
+    const count = await post('/v1/messages/count_tokens', { model: 'm', messages: [] });
+    expect(count.status).toBe(404);
+    expect(await count.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining('count_tokens') } });
+  });
+
+  it('the request log and metrics count the upstream\'s completion tokens from its usage', async () => {
+    const up = await upstream(async (_b, res) => {
+      sse(res);
+      res.write(chunk({ role: 'assistant', content: '' }));
+      for (const t of ['a', 'b', 'c']) res.write(chunk({ content: t }));
+      res.write(chunk({}, 'stop'));
+      res.write(usageChunk(4, 7));
+      res.end('data: [DONE]\n\n');
+    });
+    const { gw, post } = await gateway(up.url);
+    await (await post('/v1/messages', { model: 'm', max_tokens: 9, stream: true, messages: [{ role: 'user', content: 'x' }] })).text();
+    await (await post('/v1/responses', { model: 'm', input: 'x', stream: true })).text();
+    const log = gw.log.recent(2);
+    expect(log.map((r) => [r.endpoint, r.status, r.stream, r.completionTokens])).toEqual([
+      ['/v1/responses', 200, true, 7],
+      ['/v1/messages', 200, true, 7],
+    ]);
+    expect(log.every((r) => r.ttftMs !== null)).toBe(true);
+  });
+
   it('gateway errors before routing (unknown model, bad JSON) are in the API\'s shape', async () => {
     const { url, post } = await gateway('http://127.0.0.1:1');
     const unknown = await post('/v1/messages', { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });

@@ -147,7 +147,8 @@ export class Gateway {
     };
     const spec = ENDPOINTS[path];
     // Translated APIs answer every error, auth and routing included, in their own shape.
-    const api = spec?.translate;
+    const unserved = spec ? null : unservedApiPath(path);
+    const api = spec?.translate ?? unserved?.api;
     const fail = (err: HttpError) => {
       if (api && !res.headersSent) sendJson(res, err.status, api.errorBody({ status: err.status, message: err.message, type: err.type, code: err.code, param: err.param }), err.headers);
       else sendError(res, err);
@@ -175,7 +176,7 @@ export class Gateway {
         return record(200);
       }
 
-      if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
+      if (!spec) throw new HttpError(404, unserved?.message ?? `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
       if (req.method !== spec.method) throw new HttpError(405, `${path} takes ${spec.method}.`, 'invalid_request_error', 'method_not_allowed');
 
       const policy = this.opts.policy();
@@ -310,6 +311,21 @@ export class Gateway {
     else l.configure(limit, policy.maxQueue, policy.queueTimeoutMs);
     return l;
   }
+}
+
+/**
+ * Paths of the translated APIs that this stateless gateway does not serve, with why, so that a
+ * client hears it in its own API's terms rather than as an unknown endpoint.
+ */
+function unservedApiPath(path: string): { api: ApiTranslation; message: string } | null {
+  if (path.startsWith('/v1/responses/')) {
+    return { api: responsesApi, message: `${path} is not served: this gateway stores no responses, so there is none to retrieve, cancel, compact or list items of. Use the answer of POST /v1/responses itself.` };
+  }
+  if (path === '/v1/messages/count_tokens') {
+    return { api: anthropicApi, message: 'POST /v1/messages/count_tokens is not served: chat-completions upstreams have no token counter. Each answer\'s usage (input_tokens, output_tokens) counts what a request used.' };
+  }
+  if (path.startsWith('/v1/messages/')) return { api: anthropicApi, message: `${path} is not served (no message batches): send each request to POST /v1/messages.` };
+  return null;
 }
 
 function parseJson(body: Buffer): unknown {

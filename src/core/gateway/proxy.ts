@@ -46,9 +46,14 @@ export interface ForwardRequest {
    * upstream's status and content type, the Writable the upstream body is piped into, which
    * writes the client's response itself. Without it the answer is piped through as it is.
    */
-  reply?: (status: number, contentType: string) => Writable;
+  reply?: (status: number, contentType: string) => ReplySink;
   /** The body of the gateway's own 502 when the upstream cannot be reached (default: OpenAI's error shape). */
   unreachableBody?: (message: string) => unknown;
+}
+
+/** Where a translated answer goes; it knows the upstream's own token count once it has read the usage. */
+export interface ReplySink extends Writable {
+  readonly completionTokens: number | null;
 }
 
 export interface ForwardOutcome {
@@ -82,6 +87,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let stream = false;
     let settled = false;
     let status = 502;
+    let sink: ReplySink | undefined;
 
     const { base } = fwd;
     const upstream = (base.https ? https : http).request({
@@ -96,8 +102,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     const finish = (clientAborted: boolean) => {
       if (settled) return;
       settled = true;
-      let completionTokens: number | null = stream ? sseChunks - (sawDone ? 1 : 0) : null;
-      if (!stream && jsonBody) {
+      let completionTokens: number | null = sink?.completionTokens ?? (stream ? sseChunks - (sawDone ? 1 : 0) : null);
+      if (!stream && jsonBody && !sink) {
         try {
           const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
           if (typeof usage?.completion_tokens === 'number') completionTokens = usage.completion_tokens;
@@ -130,7 +136,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       const type = String(up.headers['content-type'] ?? '');
       stream = type.startsWith('text/event-stream');
       if (type.includes('json')) jsonBody = [];
-      const sink = fwd.reply?.(status, type);
+      sink = fwd.reply?.(status, type);
       if (!sink) {
         res.writeHead(status, headers);
         if (stream) res.flushHeaders();
@@ -150,14 +156,15 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         }
       });
       if (sink) {
-        up.pipe(sink);
+        const translated = sink;
+        up.pipe(translated);
         // The translated answer ends once the sink has written its last event.
-        sink.on('finish', () => queueMicrotask(() => finish(false)));
+        translated.on('finish', () => queueMicrotask(() => finish(false)));
         // A broken upstream stream ends the sink, which tells the client in the API's terms.
         up.on('error', () => {
-          if (!sink.writableEnded) sink.end();
+          if (!translated.writableEnded) translated.end();
         });
-        sink.on('error', () => {
+        translated.on('error', () => {
           res.destroy();
           finish(false);
         });

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
+import type { ReplySink } from '../proxy.js';
 import type { ApiErrorInfo, ApiEvent, StreamTranslator } from './api.js';
 import { completionAsChunks, readUpstreamError, SseParser, type ChatChunk, type ChatCompletion } from './chat.js';
 
@@ -34,7 +35,7 @@ export function errorTypeOf(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
-export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable {
+export function translatedReply(res: ServerResponse, o: ReplyOptions): ReplySink {
   const t = o.translator;
   const decoder = new StringDecoder('utf8');
   const ok = o.upstreamStatus >= 200 && o.upstreamStatus < 300;
@@ -81,8 +82,10 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable 
   // A non-streaming client's answer is the translator's final state, whatever the upstream sent.
   let sawFinish = false;
   let sawDone = false;
+  let completionTokens: number | null = null;
   const feed = (chunk: ChatChunk): ApiEvent[] => {
     if (chunk.choices?.[0]?.finish_reason) sawFinish = true;
+    if (typeof chunk.usage?.completion_tokens === 'number') completionTokens = chunk.usage.completion_tokens;
     return t.chunk(chunk);
   };
 
@@ -121,7 +124,7 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable 
     return [...events, ...t.end()];
   };
 
-  return new Writable({
+  const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       if (mode === 'sse') {
         const events: ApiEvent[] = [];
@@ -156,4 +159,5 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): Writable 
       done();
     },
   });
+  return Object.defineProperty(sink, 'completionTokens', { get: () => completionTokens }) as ReplySink;
 }
