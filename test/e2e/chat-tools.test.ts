@@ -61,7 +61,7 @@ describe('Chat page: tool calls and JSON answers', () => {
     await page.getByTestId('timings').waitFor({ timeout: 30_000 });
     const answer = page.getByTestId('json-answer');
     expect(await answer.innerText()).toMatch(/^\{\n {2}"mood": "(happy|sad)",\n {2}"ok": (true|false)\n\}$/);
-    expect(await answer.evaluate((el) => getComputedStyle(el).fontFamily)).toMatch(/mono|Menlo|Consolas/i);
+    expect(await answer.evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).fontFamily)).toMatch(/mono|Menlo|Consolas/i);
     expect(errors).toEqual([]);
   });
 });
