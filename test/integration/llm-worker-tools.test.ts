@@ -204,7 +204,7 @@ describe('embedded LLM worker: tools and structured output through the openai cl
     ['logprobs', { logprobs: true, top_logprobs: 2 }, 'logprobs', /log probabilities/],
     ['an unknown field', { frequency_penality: 1 }, 'frequency_penality', /Unknown field "frequency_penality"/],
   ];
-  it.each(badRequests)('400 for %s, naming it', async (_name, extra, param, message, ctx) => {
+  it.for(badRequests)('400 for %s, naming it', async ([, extra, param, message], ctx) => {
     requirePart(ctx, 'shared-models', haveModel);
     const err = await client.chat.completions.create({ model: 'stories', messages: user('hi'), max_tokens: 4, ...extra } as ChatCompletionCreateParamsNonStreaming).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
