@@ -188,8 +188,8 @@ export class Gateway {
       } else if (spec.model === 'json') {
         body = await readBody(req, policy.maxJsonBytes);
         if (body.length === 0) throw emptyBodyError('a JSON object with a "model" field');
-        if (api) {
-          translated = api.parse(parseJson(body), translateEnv);
+        if (spec.translate) {
+          translated = spec.translate.parse(parseJson(body), translateEnv);
           model = translated.chat.model;
         } else {
           model = modelOfJson(body);
@@ -241,8 +241,9 @@ export class Gateway {
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
         const base = upstreamBase(target.baseUrl);
         let out;
-        if (api && translated) {
+        if (translated && spec.translate) {
           const t = translated;
+          const api = spec.translate;
           headers['content-type'] = 'application/json';
           headers.accept = t.stream ? 'text/event-stream' : 'application/json';
           out = await forward(req, res, {
@@ -261,7 +262,7 @@ export class Gateway {
         }
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
-        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
+        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : (translated?.translator.failure ?? null) });
       } finally {
         release();
       }

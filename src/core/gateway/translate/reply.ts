@@ -35,6 +35,9 @@ export function errorTypeOf(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
+/** The most of a non-streamed upstream answer (or error body) read into memory. */
+const MAX_WHOLE_ANSWER = 32 * 1024 * 1024;
+
 export function translatedReply(res: ServerResponse, o: ReplyOptions): ReplySink {
   const t = o.translator;
   const decoder = new StringDecoder('utf8');
@@ -131,12 +134,16 @@ export function translatedReply(res: ServerResponse, o: ReplyOptions): ReplySink
         for (const data of parser.push(decoder.write(chunk))) events.push(...onData(data));
         write(events, done);
       } else {
-        text += decoder.write(chunk);
+        if (text.length <= MAX_WHOLE_ANSWER) text += decoder.write(chunk);
         done();
       }
     },
     final(done) {
       text += decoder.end();
+      if (text.length > MAX_WHOLE_ANSWER) {
+        sendError(502, `The upstream's answer is over ${MAX_WHOLE_ANSWER / 1024 / 1024} MiB, more than a chat completion can be; it was not read further.`, { code: 'upstream_bad_answer' });
+        return done();
+      }
       if (mode === 'error') {
         if (ok) {
           sendError(502, `The upstream answered with content type "${o.upstreamContentType}", not JSON or an event stream.`, { code: 'upstream_bad_answer' });
