@@ -287,6 +287,17 @@ describe('translated APIs over a scripted chat-completions upstream', () => {
     expect(log.every((r) => r.ttftMs !== null)).toBe(true);
   });
 
+  it('Anthropic\'s client lists the models in Anthropic\'s shape; a browser may send x-api-key and anthropic-version (CORS)', async () => {
+    const { url } = await gateway('http://127.0.0.1:1', { corsOrigins: ['http://app.example'] });
+    const models = await new Anthropic({ baseURL: url, apiKey: 'x', maxRetries: 0 }).models.list();
+    expect(models.data.map((m) => [m.type, m.id, m.display_name])).toEqual([['model', 'm', 'm']]);
+    const openaiModels = await new OpenAI({ baseURL: `${url}/v1`, apiKey: 'x', maxRetries: 0 }).models.list();
+    expect(openaiModels.data.map((m) => [m.object, m.id])).toEqual([['model', 'm']]);
+    const preflight = await fetch(`${url}/v1/messages`, { method: 'OPTIONS', headers: { origin: 'http://app.example', 'access-control-request-headers': 'x-api-key, anthropic-version' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/x-api-key.*anthropic-version/);
+  });
+
   it('gateway errors before routing (unknown model, bad JSON) are in the API\'s shape', async () => {
     const { url, post } = await gateway('http://127.0.0.1:1');
     const unknown = await post('/v1/messages', { model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });

@@ -72,6 +72,14 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/v1/messages': { method: 'POST', model: 'json', kinds: ['llm'], translate: anthropicApi },
 };
 
+/** The routable LLMs as Anthropic's `GET /v1/models` lists them. */
+function anthropicModelList(models: RoutableModel[]) {
+  const data = models
+    .filter((m) => m.kind === 'llm')
+    .map((m) => ({ type: 'model', id: m.id, display_name: m.id, created_at: new Date(0).toISOString(), capabilities: null, deprecated_at: null, lifecycle: 'active', line: null, max_input_tokens: null, max_tokens: null, retires_at: null }));
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
 /** Where a translated request goes upstream. */
 const CHAT_PATH = '/v1/chat/completions';
 
@@ -165,6 +173,11 @@ export class Gateway {
       if (!this.opts.authorize(req)) throw unauthorized();
 
       if (path === '/v1/models' && req.method === 'GET') {
+        // Anthropic's clients (they send anthropic-version) get Anthropic's model list shape.
+        if (req.headers['anthropic-version'] !== undefined) {
+          sendJson(res, 200, anthropicModelList(this.opts.directory.list()));
+          return record(200);
+        }
         const data = this.opts.directory.list().map((m) => ({
           id: m.id,
           object: 'model',
