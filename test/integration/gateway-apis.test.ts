@@ -364,6 +364,20 @@ describe('the gateway pipeline applies to both endpoints', () => {
     expect(entries.find((e) => e.endpoint === '/v1/responses')?.completionTokens).toBeGreaterThan(0);
   });
 
+  it('a stopped service is started on demand for /v1/messages and /v1/responses', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const state = async () => (JSON.parse((await aima('service', 'list', '--json')).stdout) as { name: string; state: string }[]).find((s) => s.name === 'story')?.state;
+    expect((await aima('service', 'stop', 'story')).code).toBe(0);
+    expect(await state()).toBe('stopped');
+    const m = await anthropic.messages.create({ model: 'story', max_tokens: 4, messages: [{ role: 'user', content: 'hi' }] });
+    expect(m.content.length).toBeGreaterThan(0);
+    expect(await state()).toBe('running');
+    expect((await aima('service', 'stop', 'story')).code).toBe(0);
+    const r = await openai.responses.create({ model: 'story', input: 'hi', max_output_tokens: 4 });
+    expect(r.output_text.length).toBeGreaterThan(0);
+    expect(await state()).toBe('running');
+  });
+
   it('with an API key, x-api-key is accepted as the key on every gateway route, as a Bearer key is', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const created = await aima('key', 'create', 'sdk', '--json');
