@@ -7,7 +7,11 @@
 //    2 shared cores measures how fast one extra process can copy bytes (the bare proxy's ratio
 //    shows that ceiling)
 //  - 64 concurrent streams held at once through the gateway
+//  - the translated APIs: time to the first token of a stream (and to the first byte, and to the
+//    whole answer without streaming) of /v1/responses and /v1/messages vs /v1/chat/completions,
+//    interleaved through the same gateway to the same upstream (target: +0.2 ms p50 at most)
 // Needs `npm run build` (out/cli/aima.mjs). Usage: node bench/gateway.mjs [--requests 1500]
+// [--latency-only | --apis-only]
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,8 @@ const arg = (name, dflt) => {
 const REQUESTS = arg('requests', 1500);
 // --latency-only: stop after the latency rounds (for CPU profiles of the request path alone).
 const LATENCY_ONLY = process.argv.includes('--latency-only');
+// --apis-only: just the translated APIs against chat completions.
+const APIS_ONLY = process.argv.includes('--apis-only');
 const STREAM_MB = arg('stream-mb', 64);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -43,6 +49,16 @@ const upstream = http.createServer(async (req, res) => {
   upstreamMaxInFlight = Math.max(upstreamMaxInFlight, upstreamInFlight);
   res.on('close', () => upstreamInFlight--);
   res.writeHead(200, { 'content-type': 'text/event-stream' });
+  if (parsed.messages?.[0]?.content === 'short') {
+    // A short answer as an engine streams it, each chunk its own write: role, one token, the
+    // finish, usage, [DONE]. The translated APIs' requests carry only chat fields, hence the prompt.
+    const c = (choices, extra = '') => `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":0,"model":"m","choices":${choices}${extra}}\n\n`;
+    res.write(c('[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]'));
+    res.write(c('[{"index":0,"delta":{"content":"tok0"},"finish_reason":null}]'));
+    res.write(c('[{"index":0,"delta":{},"finish_reason":"stop"}]'));
+    res.write(c('[]', ',"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}'));
+    return res.end('data: [DONE]\n\n');
+  }
   if (parsed.paced) {
     // An engine's token stream: one OpenAI-shaped chunk per token, each written on its own, every
     // `intervalMs` (the pace of a fast GPU server), then [DONE].
@@ -146,6 +162,74 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+
+// --- the translated APIs: the same short answer as chat completions, Responses and Messages
+const API_PATHS = {
+  chat: ['/v1/chat/completions', (stream) => ({ model: 'm', stream, messages: [{ role: 'user', content: 'short' }] })],
+  responses: ['/v1/responses', (stream) => ({ model: 'm', stream, input: 'short' })],
+  messages: ['/v1/messages', (stream) => ({ model: 'm', stream, max_tokens: 16, messages: [{ role: 'user', content: 'short' }] })],
+};
+/** One request: ms to the first body byte, to the first token's text ("tok0"), and to the end. */
+function timed(base, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const t0 = performance.now();
+    const req = http.request(`${base}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let firstByte = null;
+      let firstToken = null;
+      let text = '';
+      res.on('data', (c) => {
+        const now = performance.now();
+        firstByte ??= now - t0;
+        if (firstToken === null) {
+          text += c.toString('latin1');
+          if (text.includes('tok0')) firstToken = now - t0;
+        }
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve({ firstByte, firstToken, total: performance.now() - t0 }) : reject(new Error(`${path}: HTTP ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+async function apiLatency(rounds) {
+  const out = Object.fromEntries(Object.keys(API_PATHS).map((k) => [k, { firstByte: [], firstToken: [], total: [] }]));
+  for (let i = 0; i < 200; i++) {
+    for (const [path, body] of Object.values(API_PATHS)) {
+      await timed(gatewayUrl, path, body(true));
+      await timed(gatewayUrl, path, body(false));
+    }
+  }
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, [path, body]] of Object.entries(API_PATHS)) {
+      const s = await timed(gatewayUrl, path, body(true));
+      out[name].firstByte.push(s.firstByte);
+      out[name].firstToken.push(s.firstToken);
+      out[name].total.push((await timed(gatewayUrl, path, body(false))).total);
+    }
+  }
+  const p = (name, field) => pct(out[name][field], 50);
+  const row = (field) => Object.fromEntries(Object.keys(API_PATHS).map((n) => [n, p(n, field)]));
+  return { firstToken: row('firstToken'), firstByte: row('firstByte'), total: row('total') };
+}
+function printApis(a) {
+  const fmt = (x) => x.toFixed(3);
+  const line = (label, r) => `${label}: chat ${fmt(r.chat)}, responses ${fmt(r.responses)} (${r.responses >= r.chat ? '+' : ''}${fmt(r.responses - r.chat)}), messages ${fmt(r.messages)} (${r.messages >= r.chat ? '+' : ''}${fmt(r.messages - r.chat)})`;
+  console.log(`${line('translated APIs, first token p50 ms (stream)', a.firstToken)} (target <= +0.2)`);
+  console.log(line('translated APIs, first byte p50 ms (stream)', a.firstByte));
+  console.log(line('translated APIs, whole answer p50 ms (no stream)', a.total));
+}
+
+if (APIS_ONLY) {
+  const a = await apiLatency(REQUESTS);
+  printApis(a);
+  console.log(JSON.stringify({ bench: 'gateway-apis', requests: REQUESTS, p50: a }));
+  serve.kill('SIGTERM');
+  proxy.kill('SIGTERM');
+  await new Promise((r) => serve.once('exit', r));
+  process.exit(0);
+}
+
 // Warm-up: connections, JIT.
 for (const base of [upstreamUrl, proxyUrl, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, { model: 'm', messages: [] });
 
@@ -175,6 +259,8 @@ if (LATENCY_ONLY) {
   await new Promise((r) => serve.once('exit', r));
   process.exit(0);
 }
+
+const apis = await apiLatency(REQUESTS);
 
 // Streaming throughput: alternate direct and gateway, 3 rounds each, best of each.
 const tput = { direct: [], bare: [], gateway: [] };
@@ -220,6 +306,7 @@ if (cpuPerRequestUs.bare !== null) console.log(`CPU per request (user+sys): bare
 console.log(`added p99 ms: bare proxy ${fmt(addedBare99)}, gateway ${fmt(addedGw99)} -> ratio ${(addedGw99 / addedBare99).toFixed(2)}`);
 console.log(`token streams at engine pace (64 x ${PACED_RATE} tokens/s): direct ${median(paced.direct).toFixed(0)}, bare proxy ${median(paced.bare).toFixed(0)}, gateway ${median(paced.gateway).toFixed(0)} tokens/s -> gateway/direct ${pacedRatio.toFixed(3)} (target >= 0.95)`);
 console.log(`raw byte pipe at full speed (${STREAM_MB} MiB of 1 KiB events; CPU-bound on shared cores, for reference): direct ${median(tput.direct).toFixed(0)}, bare proxy ${median(tput.bare).toFixed(0)}, gateway ${median(tput.gateway).toFixed(0)} MB/s -> gateway/direct ${streamRatio.toFixed(3)}, bare/direct ${(median(tput.bare) / median(tput.direct)).toFixed(3)}, gateway/bare ${(median(tput.gateway) / median(tput.bare)).toFixed(3)}`);
+printApis(apis);
 console.log(`64 concurrent streams: ${held}/64 completed, upstream saw ${upstreamMaxInFlight} at once, ${concurrentMs.toFixed(0)} ms (each stream ~1 s)`);
 console.log(
   JSON.stringify({
@@ -233,6 +320,7 @@ console.log(
     pacedTokensPerS: { direct: median(paced.direct), bare: median(paced.bare), gateway: median(paced.gateway), ratio: pacedRatio },
     streamMBps: { direct: median(tput.direct), bare: median(tput.bare), gateway: median(tput.gateway), ratio: streamRatio, vsBare: median(tput.gateway) / median(tput.bare) },
     concurrentStreams: { held, upstreamMax: upstreamMaxInFlight, ms: concurrentMs },
+    translatedApisP50: apis,
   }),
 );
 

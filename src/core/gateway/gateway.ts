@@ -5,6 +5,7 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
@@ -15,6 +16,10 @@ import { GatewayMetrics } from './metrics.js';
 import { receiveUpload, UploadBudget, type ReceivedUpload } from './upload.js';
 import { forward, upstreamBase } from './proxy.js';
 import { RequestLog, type RequestRecord } from './request-log.js';
+import type { ApiTranslation, TranslateEnv, Translated } from './translate/api.js';
+import { anthropicApi } from './translate/anthropic.js';
+import { translatedReply } from './translate/reply.js';
+import { responsesApi } from './translate/responses.js';
 
 export interface GatewayPolicy {
   startOnDemand: boolean;
@@ -43,8 +48,17 @@ export interface GatewayOptions {
   spoolDir?: string;
 }
 
-/** Endpoints, their method, and where their `model` is found: the JSON body, the form, or the query. */
-const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multipart' | 'query'; kinds: RoutableModel['kind'][] }> = {
+interface Endpoint {
+  method: 'POST' | 'GET';
+  /** Where the `model` is found: the JSON body, the form, or the query. */
+  model: 'json' | 'multipart' | 'query';
+  kinds: RoutableModel['kind'][];
+  /** An API translated onto the upstream's chat completions (its requests, answers and errors). */
+  translate?: ApiTranslation;
+}
+
+/** The endpoints: each one routed, admitted, started on demand and recorded the same way. */
+const ENDPOINTS: Record<string, Endpoint> = {
   '/v1/chat/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
   '/v1/completions': { method: 'POST', model: 'json', kinds: ['llm'] },
   '/v1/embeddings': { method: 'POST', model: 'json', kinds: ['embedding', 'llm'] },
@@ -53,6 +67,25 @@ const ENDPOINTS: Record<string, { method: 'POST' | 'GET'; model: 'json' | 'multi
   '/v1/audio/speech': { method: 'POST', model: 'json', kinds: ['tts'] },
   // An AIMA extension: the TTS worker's voice list, GET /v1/audio/voices?model=<tts>.
   '/v1/audio/voices': { method: 'GET', model: 'query', kinds: ['tts'] },
+  // OpenAI's Responses API and Anthropic's Messages API, answered through chat completions.
+  '/v1/responses': { method: 'POST', model: 'json', kinds: ['llm'], translate: responsesApi },
+  '/v1/messages': { method: 'POST', model: 'json', kinds: ['llm'], translate: anthropicApi },
+};
+
+/** The routable LLMs as Anthropic's `GET /v1/models` lists them. */
+function anthropicModelList(models: RoutableModel[]) {
+  const data = models
+    .filter((m) => m.kind === 'llm')
+    .map((m) => ({ type: 'model', id: m.id, display_name: m.id, created_at: new Date(0).toISOString(), capabilities: null, deprecated_at: null, lifecycle: 'active', line: null, max_input_tokens: null, max_tokens: null, retires_at: null }));
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+}
+
+/** Where a translated request goes upstream. */
+const CHAT_PATH = '/v1/chat/completions';
+
+const translateEnv: TranslateEnv = {
+  id: (prefix) => `${prefix}_${randomBytes(12).toString('hex')}`,
+  now: () => Math.floor(Date.now() / 1000),
 };
 
 export class Gateway {
@@ -85,7 +118,7 @@ export class Gateway {
     if (!this.opts.policy().corsOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');
-    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta');
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     return true;
   }
@@ -120,8 +153,13 @@ export class Gateway {
         error: extra.error ?? null,
       });
     };
+    const spec = ENDPOINTS[path];
+    // Translated APIs answer every error, auth and routing included, in their own shape.
+    const unserved = spec ? null : unservedApiPath(path);
+    const api = spec?.translate ?? unserved?.api;
     const fail = (err: HttpError) => {
-      sendError(res, err);
+      if (api && !res.headersSent) sendJson(res, err.status, api.errorBody({ status: err.status, message: err.message, type: err.type, code: err.code, param: err.param }), err.headers);
+      else sendError(res, err);
       record(err.status, { error: err.message });
     };
     let upload: ReceivedUpload | null = null;
@@ -135,6 +173,11 @@ export class Gateway {
       if (!this.opts.authorize(req)) throw unauthorized();
 
       if (path === '/v1/models' && req.method === 'GET') {
+        // Anthropic's clients (they send anthropic-version) get Anthropic's model list shape.
+        if (req.headers['anthropic-version'] !== undefined) {
+          sendJson(res, 200, anthropicModelList(this.opts.directory.list()));
+          return record(200);
+        }
         const data = this.opts.directory.list().map((m) => ({
           id: m.id,
           object: 'model',
@@ -146,19 +189,24 @@ export class Gateway {
         return record(200);
       }
 
-      const spec = ENDPOINTS[path];
-      if (!spec) throw new HttpError(404, `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
+      if (!spec) throw new HttpError(404, unserved?.message ?? `Unknown endpoint ${req.method} ${path}.`, 'invalid_request_error', 'unknown_endpoint');
       if (req.method !== spec.method) throw new HttpError(405, `${path} takes ${spec.method}.`, 'invalid_request_error', 'method_not_allowed');
 
       const policy = this.opts.policy();
       let body: Buffer | null = null;
+      let translated: Translated | null = null;
       if (spec.model === 'query') {
         model = new URLSearchParams(query).get('model') ?? '';
         if (!model) throw new HttpError(400, `Name the model: GET ${path}?model=<name>.`, 'invalid_request_error', 'missing_model', 'model');
       } else if (spec.model === 'json') {
         body = await readBody(req, policy.maxJsonBytes);
         if (body.length === 0) throw emptyBodyError('a JSON object with a "model" field');
-        model = modelOfJson(body);
+        if (spec.translate) {
+          translated = spec.translate.parse(parseJson(body), translateEnv);
+          model = translated.chat.model;
+        } else {
+          model = modelOfJson(body);
+        }
       } else {
         upload = await this.receive(req, res, policy);
         model = upload.model;
@@ -204,12 +252,30 @@ export class Gateway {
         queuedMs = performance.now() - queueStarted;
         const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
         if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-        const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-        const declared = Number(req.headers['content-length']);
-        const out = await forward(req, res, { base: upstreamBase(target.baseUrl), path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+        const base = upstreamBase(target.baseUrl);
+        let out;
+        if (translated && spec.translate) {
+          const t = translated;
+          const api = spec.translate;
+          headers['content-type'] = 'application/json';
+          headers.accept = t.stream ? 'text/event-stream' : 'application/json';
+          out = await forward(req, res, {
+            base,
+            path: CHAT_PATH,
+            method: 'POST',
+            headers,
+            body: Buffer.from(JSON.stringify({ ...t.chat, model: target.upstreamModel })),
+            reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
+            unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
+          });
+        } else {
+          const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
+          const declared = Number(req.headers['content-length']);
+          out = await forward(req, res, { base, path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+        }
         const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
         this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
-        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : null });
+        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : (translated?.translator.failure ?? null) });
       } finally {
         release();
       }
@@ -261,13 +327,31 @@ export class Gateway {
   }
 }
 
-function modelOfJson(body: Buffer): string {
-  let parsed: unknown;
+/**
+ * Paths of the translated APIs that this stateless gateway does not serve, with why, so that a
+ * client hears it in its own API's terms rather than as an unknown endpoint.
+ */
+function unservedApiPath(path: string): { api: ApiTranslation; message: string } | null {
+  if (path.startsWith('/v1/responses/')) {
+    return { api: responsesApi, message: `${path} is not served: this gateway stores no responses, so there is none to retrieve, cancel, compact or list items of. Use the answer of POST /v1/responses itself.` };
+  }
+  if (path === '/v1/messages/count_tokens') {
+    return { api: anthropicApi, message: 'POST /v1/messages/count_tokens is not served: chat-completions upstreams have no token counter. Each answer\'s usage (input_tokens, output_tokens) counts what a request used.' };
+  }
+  if (path.startsWith('/v1/messages/')) return { api: anthropicApi, message: `${path} is not served (no message batches): send each request to POST /v1/messages.` };
+  return null;
+}
+
+function parseJson(body: Buffer): unknown {
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new HttpError(400, `Request body is not valid JSON (${(err as Error).message}).`, 'invalid_request_error', 'invalid_json');
   }
+}
+
+function modelOfJson(body: Buffer): string {
+  const parsed = parseJson(body);
   const model = (parsed as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || model === '') throw new HttpError(400, 'The request has no "model" string. Name one of GET /v1/models.', 'invalid_request_error', 'missing_model', 'model');
   return model;
@@ -279,7 +363,7 @@ function rewriteModel(body: Buffer, model: string): Buffer {
 }
 
 function unauthorized(): HttpError {
-  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
+  return new HttpError(401, 'Missing or invalid API key. Send "Authorization: Bearer <key>" (or "x-api-key: <key>") with a key from `aima key create`.', 'authentication_error', 'invalid_api_key');
 }
 
 function notRunning(m: RoutableModel): HttpError {

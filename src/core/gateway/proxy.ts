@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** An upstream's base URL, parsed once (request options from a URL object cost on every request). */
 export interface UpstreamBase {
@@ -41,6 +41,19 @@ export interface ForwardRequest {
   /** A buffered body, or a stream (an upload) sent with `contentLength` when known, else chunked. */
   body: Buffer | Readable | null;
   contentLength?: number | null;
+  /**
+   * A translated answer (the Responses and Anthropic APIs over chat completions): given the
+   * upstream's status and content type, the Writable the upstream body is piped into, which
+   * writes the client's response itself. Without it the answer is piped through as it is.
+   */
+  reply?: (status: number, contentType: string) => ReplySink;
+  /** The body of the gateway's own 502 when the upstream cannot be reached (default: OpenAI's error shape). */
+  unreachableBody?: (message: string) => unknown;
+}
+
+/** Where a translated answer goes; it knows the upstream's own token count once it has read the usage. */
+export interface ReplySink extends Writable {
+  readonly completionTokens: number | null;
 }
 
 export interface ForwardOutcome {
@@ -74,6 +87,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let stream = false;
     let settled = false;
     let status = 502;
+    let sink: ReplySink | undefined;
 
     const { base } = fwd;
     const upstream = (base.https ? https : http).request({
@@ -88,8 +102,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     const finish = (clientAborted: boolean) => {
       if (settled) return;
       settled = true;
-      let completionTokens: number | null = stream ? sseChunks - (sawDone ? 1 : 0) : null;
-      if (!stream && jsonBody) {
+      let completionTokens: number | null = sink?.completionTokens ?? (stream ? sseChunks - (sawDone ? 1 : 0) : null);
+      if (!stream && jsonBody && !sink) {
         try {
           const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
           if (typeof usage?.completion_tokens === 'number') completionTokens = usage.completion_tokens;
@@ -98,7 +112,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         }
       }
       resolve({
-        status,
+        status: fwd.reply && res.headersSent ? res.statusCode : status,
         firstByteMs: firstByteAt === null ? null : firstByteAt - started,
         completionTokens,
         stream,
@@ -122,8 +136,11 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       const type = String(up.headers['content-type'] ?? '');
       stream = type.startsWith('text/event-stream');
       if (type.includes('json')) jsonBody = [];
-      res.writeHead(status, headers);
-      if (stream) res.flushHeaders();
+      sink = fwd.reply?.(status, type);
+      if (!sink) {
+        res.writeHead(status, headers);
+        if (stream) res.flushHeaders();
+      }
       up.on('data', (chunk: Buffer) => {
         const now = performance.now();
         if (firstByteAt === null) firstByteAt = now;
@@ -138,6 +155,21 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
           jsonSize += chunk.length;
         }
       });
+      if (sink) {
+        const translated = sink;
+        up.pipe(translated);
+        // The translated answer ends once the sink has written its last event.
+        translated.on('finish', () => queueMicrotask(() => finish(false)));
+        // A broken upstream stream ends the sink, which tells the client in the API's terms.
+        up.on('error', () => {
+          if (!translated.writableEnded) translated.end();
+        });
+        translated.on('error', () => {
+          res.destroy();
+          finish(false);
+        });
+        return;
+      }
       up.pipe(res);
       // After pipe's own 'end' listener has ended the response; the usage parse in finish() then
       // runs after the last bytes are on their way (microtasks run after the write tick).
@@ -153,7 +185,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         res.destroy();
       } else if (!res.destroyed) {
         status = 502;
-        const body = JSON.stringify({ error: { message: `The model's server at ${base.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
+        const message = `The model's server at ${base.origin} did not answer (${err.message}).`;
+        const body = JSON.stringify(fwd.unreachableBody ? fwd.unreachableBody(message) : { error: { message, type: 'server_error', param: null, code: 'upstream_unreachable' } });
         res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       }

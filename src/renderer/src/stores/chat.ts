@@ -1,4 +1,8 @@
-/** The Chat page: a streamed conversation with one LLM through the gateway, with timings per reply. */
+/**
+ * The Chat page: a streamed conversation with one LLM through the gateway, with timings per reply.
+ * Optional request options (tools, tool_choice, response_format, ...) go into each request as
+ * they are; a reply's tool calls are collected from OpenAI's streamed deltas.
+ */
 import { create } from 'zustand';
 import { gatewayFetch } from '../api/client.js';
 import { readSse } from '../api/sse.js';
@@ -11,9 +15,19 @@ export interface GatewayModel {
   aliases: string[];
 }
 
+/** A tool call the model made, as OpenAI streams it: name, then `arguments` in pieces. */
+export interface ChatToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  toolCalls?: ChatToolCall[];
+  /** The reply was asked for as JSON (response_format json_object or json_schema). */
+  json?: boolean;
   timings?: { ttftMs: number; totalMs: number; tokens: number; tokensPerSecond: number | null };
   error?: string;
 }
@@ -22,12 +36,15 @@ interface ChatState {
   models: GatewayModel[];
   model: string;
   system: string;
+  /** Extra request fields as JSON text (e.g. tools and tool_choice); empty for none. */
+  options: string;
   messages: ChatMessage[];
   streaming: AbortController | null;
   error: string | null;
   loadModels(): Promise<void>;
   setModel(id: string): void;
   setSystem(text: string): void;
+  setOptions(text: string): void;
   send(text: string): Promise<void>;
   stop(): void;
   clear(): void;
@@ -37,6 +54,7 @@ export const useChat = create<ChatState>((set, get) => ({
   models: [],
   model: '',
   system: 'You are a helpful assistant.',
+  options: '',
   messages: [],
   streaming: null,
   error: null,
@@ -54,12 +72,21 @@ export const useChat = create<ChatState>((set, get) => ({
   },
   setModel: (model) => set({ model }),
   setSystem: (system) => set({ system }),
+  setOptions: (options) => set({ options }),
   async send(text) {
-    const { model, system } = get();
+    const { model, system, options } = get();
     if (!model || get().streaming) return;
+    let extra: Record<string, unknown> = {};
+    try {
+      extra = parseOptions(options);
+    } catch (err) {
+      set({ error: (err as Error).message });
+      return;
+    }
     const history = [...get().messages.filter((m) => !m.error), { role: 'user' as const, content: text }];
     const controller = new AbortController();
-    set({ messages: [...history, { role: 'assistant', content: '' }], streaming: controller, error: null });
+    const json = isJsonFormat(extra.response_format);
+    set({ messages: [...history, { role: 'assistant', content: '', ...(json ? { json } : {}) }], streaming: controller, error: null });
     const started = performance.now();
     let firstAt: number | null = null;
     let tokens = 0;
@@ -73,7 +100,7 @@ export const useChat = create<ChatState>((set, get) => ({
       const res = await gatewayFetch('/v1/chat/completions', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model, stream: true, messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...history.map(({ role, content }) => ({ role, content }))] }),
+        body: JSON.stringify({ ...extra, model, stream: true, messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...history.map(toRequestMessage)] }),
         signal: controller.signal,
       });
       if (!res.ok || !res.body) {
@@ -81,13 +108,22 @@ export const useChat = create<ChatState>((set, get) => ({
         throw new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
       }
       let content = '';
+      const toolCalls: ChatToolCall[] = [];
       for await (const chunk of readSse(res.body)) {
-        const delta = (chunk as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content;
-        if (!delta) continue;
+        const streamError = (chunk as { error?: { message?: string } }).error;
+        if (streamError) throw new Error(streamError.message ?? 'the stream failed');
+        const delta = (chunk as { choices?: { delta?: StreamDelta }[] }).choices?.[0]?.delta;
+        if (!delta?.content && !delta?.tool_calls?.length) continue;
         firstAt ??= performance.now();
         tokens++;
-        content += delta;
-        update({ content });
+        content += delta.content ?? '';
+        for (const d of delta.tool_calls ?? []) {
+          const call = (toolCalls[d.index] ??= { id: '', name: '', arguments: '' });
+          call.id ||= d.id ?? '';
+          call.name ||= d.function?.name ?? '';
+          call.arguments += d.function?.arguments ?? '';
+        }
+        update({ content, ...(toolCalls.length ? { toolCalls: toolCalls.map((c) => ({ ...c })) } : {}) });
       }
       const totalMs = performance.now() - started;
       const genMs = firstAt === null ? 0 : performance.now() - firstAt;
@@ -104,3 +140,37 @@ export const useChat = create<ChatState>((set, get) => ({
   },
   clear: () => set({ messages: [] }),
 }));
+
+/** One streamed chat delta: text and/or pieces of tool calls. */
+interface StreamDelta {
+  content?: string | null;
+  tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
+}
+
+/** The request options text as an object; an error names what is wrong with it. */
+export function parseOptions(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Request options are not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('Request options must be a JSON object, e.g. {"response_format": {"type": "json_object"}}.');
+  return value as Record<string, unknown>;
+}
+
+const isJsonFormat = (format: unknown) => {
+  const type = (format as { type?: unknown } | undefined)?.type;
+  return type === 'json_object' || type === 'json_schema';
+};
+
+/**
+ * A message as the next request carries it. The playground runs no tools, so an earlier tool call
+ * goes back as text saying what was called (a call without a result would be refused).
+ */
+function toRequestMessage(m: ChatMessage): { role: ChatMessage['role']; content: string } {
+  if (!m.toolCalls?.length) return { role: m.role, content: m.content };
+  const calls = m.toolCalls.map((c) => `[called ${c.name}(${c.arguments})]`).join('\n');
+  return { role: m.role, content: m.content ? `${m.content}\n${calls}` : calls };
+}
