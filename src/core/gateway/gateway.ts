@@ -272,7 +272,7 @@ export class Gateway {
           if (replica.apiKey) headers.authorization = `Bearer ${replica.apiKey}`;
           const upstreamBody = body && replica.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, replica.upstreamModel) : body;
           const name = replica.owner.type === 'service' ? replica.owner.service : replica.owner.remote;
-          if (running.length > 1) res.setHeader('x-aima-replica', name);
+          if ((target!.replicas?.length ?? 1) > 1) res.setHeader('x-aima-replica', name);
           const out = await forward(req, res, {
             base: upstreamBase(replica.baseUrl!),
             path,

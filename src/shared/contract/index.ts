@@ -19,6 +19,8 @@ import {
   ServiceLogsParams,
   ServiceRef,
   ServiceRemoveResult,
+  ServiceScaleParams,
+  ServiceScaleResult,
   ServiceStartParams,
   ServiceStopParams,
   ServiceSummary,
@@ -68,6 +70,7 @@ export const calls = {
   'services.stop': defineCall(ServiceStopParams, ServiceSummary, 'Stop a service (SIGTERM, then SIGKILL after the grace period; force: SIGKILL now)'),
   'services.restart': defineCall(ServiceStartParams, ServiceSummary, 'Stop and start a service'),
   'services.remove': defineCall(ServiceRef, ServiceRemoveResult, 'Stop and delete a service'),
+  'services.scale': defineCall(ServiceScaleParams, ServiceScaleResult, 'Run N services for a model: the service and N - 1 replicas (added ones start when it runs; removed ones go highest-numbered first)'),
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
