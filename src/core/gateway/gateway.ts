@@ -133,7 +133,8 @@ export class Gateway {
     if (!this.opts.policy().corsOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');
-    res.setHeader('access-control-allow-headers', 'authorization, content-type');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-request-id');
+    res.setHeader('access-control-expose-headers', 'x-aima-queue-wait-ms, x-aima-queue-position, x-aima-replica');
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     return true;
   }

@@ -4,7 +4,7 @@ import { useChat } from '../../stores/chat.js';
 import { RequestsPanel } from './RequestsPanel.js';
 
 export function ChatPage() {
-  const { models, model, system, messages, streaming, error, loadModels, setModel, setSystem, send, stop, clear } = useChat();
+  const { models, model, system, messages, streaming, queued, error, loadModels, setModel, setSystem, send, stop, clear } = useChat();
   const [draft, setDraft] = useState('');
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -54,6 +54,12 @@ export function ChatPage() {
         {messages.map((m, i) => (
           <div key={i} className={`msg ${m.role}`} data-role={m.role}>
             <div className="bubble">{m.content || (m.role === 'assistant' && !m.error ? '…' : '')}</div>
+            {queued && i === messages.length - 1 && m.role === 'assistant' && (
+              <div className="muted" data-testid="queue-position">
+                queued: position {queued.position}
+                {queued.etaMs !== null ? `, about ${Math.max(1, Math.round(queued.etaMs / 1000))} s` : ''}
+              </div>
+            )}
             {m.error && <div className="error">{m.error}</div>}
             {m.timings && (
               <div className="timings" data-testid="timings">
