@@ -91,12 +91,20 @@ describe('replicas: least requests in flight', () => {
   it('all replicas full: requests wait in one model queue and take the first replica that frees up', async () => {
     const fast = await upstream({ delayMs: 150 });
     const slow = await upstream({ delayMs: 2000 });
-    const { chat, events } = await setup([replica('slow', slow, 1), replica('fast', fast, 1)]);
+    const { chat, events, gateway } = await setup([replica('slow', slow, 1), replica('fast', fast, 1)]);
     const first = chat();
     const second = chat();
     await new Promise((r) => setTimeout(r, 50));
     const t0 = Date.now();
-    const third = await chat();
+    const pending = chat();
+    await new Promise((r) => setTimeout(r, 40));
+    // /metrics: one queue for the model, in flight per replica.
+    const metrics = await gateway.metrics.registry.metrics();
+    expect(metrics).toContain('aima_gateway_queue_depth{model="m"} 1');
+    expect(metrics).toContain('aima_gateway_in_flight{model="m"} 2');
+    expect(metrics).toContain('aima_gateway_replica_in_flight{model="m",replica="service:slow"} 1');
+    expect(metrics).toContain('aima_gateway_replica_in_flight{model="m",replica="service:fast"} 1');
+    const third = await pending;
     expect(third.status).toBe(200);
     // It waited behind both and went to the fast replica as soon as it was free, not to the slow one.
     expect(third.headers.get('x-aima-replica')).toBe('fast');
