@@ -92,6 +92,18 @@ describe('replicas of a service', () => {
     expect(await c.api['services.list']({})).toEqual([]);
   });
 
+  it("replicas of a service without a model are routed by the primary's name", async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const { c, client } = await core();
+    await c.api['services.create']({ name: 'voice', engine: 'fake', replicas: 2 });
+    await c.api['services.start']({ name: 'voice', wait: true, timeoutMs: 20_000 });
+    await waitFor(async () => (await c.api['services.list']({})).every((s) => s.state === 'running'), 'both running');
+    const models = await client.models.list();
+    expect(models.data.map((m) => [m.id, (m as unknown as { aima: { aliases: string[] } }).aima.aliases])).toEqual([['voice', ['voice-2']]]);
+    const answers = await Promise.all([1, 2].map(() => client.chat.completions.create({ model: 'voice', messages: [{ role: 'user', content: 'hi' }] }).withResponse()));
+    expect(answers.map((a) => a.response.headers.get('x-aima-replica')).sort()).toEqual(['voice', 'voice-2']);
+  });
+
   it('bad counts, a fixed port, a missing service and a replica are refused, and nothing changes', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const { c } = await core();

@@ -15,7 +15,8 @@ export interface DirectorySources {
 }
 
 function fromService(s: ServiceSummary): RoutableModel {
-  const id = s.model ?? s.name;
+  // A service without a model is routed by its name; its replicas by their primary's.
+  const id = s.model ?? s.replicaOf ?? s.name;
   return {
     id,
     aliases: s.name !== id ? [s.name] : [],
