@@ -92,6 +92,17 @@ describe('replicas of a service', () => {
     expect(await c.api['services.list']({})).toEqual([]);
   });
 
+  it('two embedded LLM workers on stories260K as replicas: concurrent completions go to both, each with the documented continuation', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const { c, client } = await core();
+    await c.api['services.create']({ name: 'story', model: 'stories', engine: 'aima-llm', replicas: 2, threads: 1 });
+    await c.api['services.start']({ name: 'story', wait: true, timeoutMs: 120_000 });
+    await waitFor(async () => (await c.api['services.list']({})).every((s) => s.state === 'running'), 'both workers running', 120_000);
+    const answers = await Promise.all([1, 2].map(() => client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 20, temperature: 0 }).withResponse()));
+    expect(answers.map((a) => a.response.headers.get('x-aima-replica')).sort()).toEqual(['story', 'story-2']);
+    for (const a of answers) expect(a.data.choices[0]!.text).toMatch(/^,? there was a little girl named Lily/);
+  }, 180_000);
+
   it("replicas of a service without a model are routed by the primary's name", async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const { c, client } = await core();
