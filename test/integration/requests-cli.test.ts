@@ -4,7 +4,9 @@
  * the waited time as a response header once it is served.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { aimaBin, runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
+import { waitFor } from '../support/services.js';
 import { writeFakeEngine } from '../support/services.js';
 
 let serve: ServeHandle;
@@ -64,5 +66,27 @@ describe('aima requests', () => {
     const after = await aima('requests');
     expect(after.stdout).not.toMatch(/waiting/);
     expect(after.stdout).toMatch(/200 +\/v1\/chat\/completions +slowchat .* queued \d+ ms/);
+  });
+
+  it('-f prints the queue as it changes and each finished request, until Ctrl+C', async () => {
+    const follow = spawn(process.execPath, [aimaBin, 'requests', '-f'], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    follow.stdout.on('data', (d) => (out += d));
+    follow.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => follow.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => err.includes('Following waiting and finished requests'), 'the follow to subscribe', 15_000);
+      const first = await chat('f-first');
+      const firstDone = first.text();
+      const second = chat('f-second');
+      await waitFor(() => /waiting {2}slowchat .*position 1 of 1.*id f-second/.test(out), 'the waiting line', 10_000);
+      await firstDone;
+      await (await second).text();
+      await waitFor(() => /queue {2}slowchat: nobody waiting/.test(out) && (out.match(/200 +\/v1\/chat\/completions/g) ?? []).length >= 2, 'the queue emptied and both requests printed', 10_000);
+    } finally {
+      follow.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 });

@@ -38,6 +38,7 @@ export function registerRequests(program: Command): void {
           const offRequest = conn.transport.on('gateway.request', (r) => process.stdout.write((opts.json ? JSON.stringify({ request: r }) : requestLine(r)) + '\n'));
           try {
             await conn.transport.eventsReady();
+            process.stderr.write('Following waiting and finished requests (Ctrl+C stops).\n');
             const queue = await conn.api['gateway.queue']({});
             for (const q of queue.models) for (const l of queueLines(q)) process.stdout.write(l + '\n');
             await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
