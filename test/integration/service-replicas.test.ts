@@ -54,7 +54,7 @@ const refusal = async (p: Promise<unknown>) => {
 describe('replicas of a service', () => {
   it('create with 3 replicas, start them all, spread requests, scale down and up, remove the primary with them', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
-    const { c, chat } = await core(['--delay-ms', '150']);
+    const { c, chat } = await core(['--delay-ms', '1000']);
     const created = await c.api['services.create']({ name: 'chat', model: 'stories', engine: 'fake', replicas: 3, concurrency: 2 });
     expect(created.replicaOf).toBeNull();
     expect(await names(c)).toEqual([
