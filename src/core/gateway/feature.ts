@@ -86,10 +86,12 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
   opts.events.on('models.changed', () => {
     services = opts.services.list();
     directory.invalidate();
+    gateway.refresh();
   });
   const remotesChanged = () => {
     remoteList = remotes.list();
     directory.invalidate();
+    gateway.refresh();
   };
   let cachedPolicy: { at: number; value: ReturnType<typeof policyNow> } | null = null;
   const policyNow = () => {
