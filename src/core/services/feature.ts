@@ -192,12 +192,16 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       throw new AimaError('conflict', `The replicas of "${name}" are named ${add.join(', ')}, but ${taken.map((t) => `"${t}"`).join(', ')} already exists as a service of its own.`, `Remove or rename that service first, or pick another name than "${name}".`);
     }
   };
-  /** Creates replicas of a primary with its settings (a port of their own); the ones made are removed again on a failure. */
+  /**
+   * Creates replicas of a primary with its settings, a port of their own (0: free at each start)
+   * and GPUs left to the placement step (`[]` = auto, so replicas spread over the GPUs instead of
+   * piling onto the primary's); the ones made are removed again on a failure.
+   */
   const createReplicas = async (primary: ServiceSummary, names: string[]) => {
     const made: string[] = [];
     try {
       for (const name of names) {
-        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: primary.gpus, port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}) };
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}) };
         await supervisor.create(params, { replicaOf: primary.id });
         made.push(name);
       }
