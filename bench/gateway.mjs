@@ -10,11 +10,13 @@
 //  - the translated APIs: time to the first token of a stream (and to the first byte, and to the
 //    whole answer without streaming) of /v1/responses and /v1/messages vs /v1/chat/completions,
 //    interleaved through the same gateway to the same upstream (target: +0.2 ms p50 at most)
+//  - replicas: the added p50 latency with two replicas (two engine processes as services of one
+//    model) vs a bare proxy in front of one of them, in the same run (target: within 1.3x)
 // Needs `npm run build` (out/cli/aima.mjs). Usage: node bench/gateway.mjs [--requests 1500]
 // [--latency-only | --apis-only]
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,8 +254,73 @@ const addedGw50 = p50.gateway - p50.direct;
 const addedBare99 = p99.bare - p99.direct;
 const addedGw99 = p99.gateway - p99.direct;
 
+// Replicas: two engine processes (the test fixture's small HTTP engine) as one service and its
+// replica; requests for the model go through the replica choice. Baselines: the engine directly,
+// and a bare proxy in front of the primary.
+const run = (...args) =>
+  new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [aima, ...args], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`aima ${args.join(' ')} failed`))));
+  });
+const engineDir = path.join(home, 'engines');
+mkdirSync(engineDir, { recursive: true });
+writeFileSync(
+  path.join(engineDir, 'bench-echo.json'),
+  JSON.stringify({
+    id: 'bench-echo',
+    name: 'Benchmark echo engine',
+    kind: 'llm',
+    runtime: 'native',
+    devices: ['cpu'],
+    model: { required: false, formats: ['gguf'], kinds: ['llm'] },
+    command: ['{{node}}', path.join(root, 'test', 'fixtures', 'engines', 'fake-engine.mjs'), '--host', '{{host}}', '--port', '{{port}}', '--progress-ms', '0'],
+    health: { path: '/health', status: 200, json: { field: 'status', equals: 'ok' } },
+  }),
+);
+await run('service', 'create', 'rep', '--engine', 'bench-echo', '--replicas', '2', '--concurrency', '4');
+await run('service', 'start', 'rep', '--wait');
+let reps = [];
+for (let i = 0; i < 100 && reps.length < 2; i++) {
+  reps = JSON.parse(await run('service', 'list', '--json')).filter((x) => x.state === 'running' && x.url);
+  if (reps.length < 2) await new Promise((r) => setTimeout(r, 100));
+}
+// Baselines that alternate between the two engines as the gateway does (one request at a time
+// ties on in-flight, so the least recently picked replica takes it): the engines directly, and a
+// bare proxy in front of each.
+const replicaUrls = ['rep', 'rep-2'].map((n) => reps.find((x) => x.name === n).url);
+const bareProxies = replicaUrls.map((u) => spawn(process.execPath, [proxyFile, u], { stdio: ['ignore', 'pipe', 'inherit'] }));
+const bareUrls = await Promise.all(bareProxies.map((p) => new Promise((resolve) => p.stdout.on('data', (d) => resolve(`http://127.0.0.1:${/port (\d+)/.exec(String(d))[1]}`)))));
+const repBody = { model: 'rep', messages: [] };
+for (const base of [...replicaUrls, ...bareUrls, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, repBody);
+const repLat = { direct: [], bare: [], gateway: [] };
+for (let i = 0; i < REQUESTS; i++) {
+  repLat.direct.push((await post(replicaUrls[i % 2], repBody)).ms);
+  repLat.bare.push((await post(bareUrls[i % 2], repBody)).ms);
+  repLat.gateway.push((await post(gatewayUrl, repBody)).ms);
+}
+// The same with the replica removed (one engine behind the model, baselines on that engine only).
+await run('service', 'scale', 'rep', '1');
+for (let i = 0; i < 200; i++) await post(gatewayUrl, repBody);
+repLat.gatewayOne = [];
+repLat.directOne = [];
+repLat.bareOne = [];
+for (let i = 0; i < REQUESTS; i++) {
+  repLat.directOne.push((await post(replicaUrls[0], repBody)).ms);
+  repLat.bareOne.push((await post(bareUrls[0], repBody)).ms);
+  repLat.gatewayOne.push((await post(gatewayUrl, repBody)).ms);
+}
+const rep50 = Object.fromEntries(Object.entries(repLat).map(([k, v]) => [k, pct(v, 50)]));
+console.log(`one replica: added p50 ms: bare proxy ${(rep50.bareOne - rep50.directOne).toFixed(3)}, gateway ${(rep50.gatewayOne - rep50.directOne).toFixed(3)} -> ratio ${((rep50.gatewayOne - rep50.directOne) / (rep50.bareOne - rep50.directOne)).toFixed(2)}`);
+const repAdded = { bare: rep50.bare - rep50.direct, gateway: rep50.gateway - rep50.direct };
+repAdded.ratio = repAdded.gateway / repAdded.bare;
+for (const p of bareProxies) p.kill('SIGTERM');
+console.log(`replicas (2 engine processes behind one model) added p50 ms: bare proxy ${repAdded.bare.toFixed(3)}, gateway ${repAdded.gateway.toFixed(3)} -> ratio ${repAdded.ratio.toFixed(2)} (target <= 1.3)`);
+
 if (LATENCY_ONLY) {
   console.log(`added p50 ms: bare proxy ${addedBare50.toFixed(3)}, gateway ${addedGw50.toFixed(3)} -> ratio ${(addedGw50 / addedBare50).toFixed(2)}; CPU per request µs: bare ${cpuPerRequestUs.bare?.toFixed(0)}, gateway ${cpuPerRequestUs.gateway?.toFixed(0)}`);
+  await run('service', 'stop', 'rep');
   serve.kill('SIGTERM');
   proxy.kill('SIGTERM');
   await new Promise((r) => serve.once('exit', r));
@@ -321,9 +388,11 @@ console.log(
     streamMBps: { direct: median(tput.direct), bare: median(tput.bare), gateway: median(tput.gateway), ratio: streamRatio, vsBare: median(tput.gateway) / median(tput.bare) },
     concurrentStreams: { held, upstreamMax: upstreamMaxInFlight, ms: concurrentMs },
     translatedApisP50: apis,
+    replicas: { p50: rep50, addedP50: repAdded },
   }),
 );
 
+await run('service', 'stop', 'rep');
 serve.kill('SIGTERM');
 proxy.kill('SIGTERM');
 upstream.close();

@@ -40,6 +40,7 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     since: '',
     logFile: '',
     createdAt: '',
+    replicaOf: null,
   };
 }
 

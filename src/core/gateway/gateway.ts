@@ -11,7 +11,9 @@ import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
 import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
-import { AdmissionRefused, ConcurrencyLimiter } from './limiter.js';
+import { AdmissionRefused } from './limiter.js';
+import { ModelQueue, type Lease, type ReplicaSlot } from './model-queue.js';
+import { queueEtaMs, ServiceTimes } from './service-time.js';
 import { GatewayMetrics } from './metrics.js';
 import { receiveUpload, UploadBudget, type ReceivedUpload } from './upload.js';
 import { forward, upstreamBase } from './proxy.js';
@@ -42,6 +44,8 @@ export interface GatewayOptions {
   authorize: (req: IncomingMessage) => boolean;
   /** True for the core's own origin (the web UI): allowed without being listed for CORS. */
   isOwnOrigin?: (origin: string) => boolean;
+  /** Called when a model's waiting requests change (positions, ETAs): the core's `gateway.queue` event. */
+  onQueue?: (q: QueueSnapshot) => void;
   /** Called with each finished request (the core turns it into an event). */
   onRequest?: (r: RequestRecord) => void;
   /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
@@ -91,14 +95,58 @@ const translateEnv: TranslateEnv = {
 export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly log: RequestLog;
-  private readonly limiters = new Map<string, ConcurrencyLimiter>();
-  /** Limiter key per routing entry (entries live until the directory is rebuilt). */
-  private readonly limiterKeys = new WeakMap<RoutableModel, string>();
+  /** Recent service times per model and endpoint: the basis of queue ETAs. */
+  readonly serviceTimes = new ServiceTimes();
+  /** One queue per model, over its replicas; slots per upstream (service or remote model). */
+  private readonly queues = new Map<string, ModelQueue>();
+  private readonly slots = new Map<string, ReplicaSlot>();
+  private waitIds = 0;
   private readonly uploads = new UploadBudget(0);
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = new RequestLog(200, opts.onRequest);
-    this.metrics = new GatewayMetrics(() => [...this.limiters].map(([model, l]) => ({ model, queued: l.queued, inFlight: l.inFlight })));
+    this.metrics = new GatewayMetrics(
+      () => [...this.queues.values()].map((q) => ({ model: q.model, queued: q.queued, inFlight: q.inFlight })),
+      () => [...this.slots.values()].map((s) => ({ replica: s.key, model: s.owner?.model ?? '', inFlight: s.active })),
+    );
+  }
+
+  /** Every model's waiting requests with their position and ETA (the `gateway.queue` call). */
+  queueSnapshot(): QueueSnapshot[] {
+    return [...this.queues.values()].map((q) => this.snapshotOf(q));
+  }
+
+  /**
+   * The services changed (a replica started, stopped or crashed): every queue takes its model's
+   * running replicas now, so waiters move to a replica that came up, and new requests stop going
+   * to one that went down.
+   */
+  refresh(): void {
+    const policy = this.opts.policy();
+    for (const q of this.queues.values()) {
+      const target = this.opts.directory.resolve(q.model);
+      q.configure(target ? runningReplicas(target) : [], policy.maxQueue, policy.queueTimeoutMs);
+    }
+  }
+
+  private snapshotOf(q: ModelQueue): QueueSnapshot {
+    const now = Date.now();
+    const slots = q.slotCount;
+    return {
+      model: q.model,
+      replicas: q.replicaCount,
+      slots,
+      inFlight: q.inFlight,
+      waiting: q.waitingList().map((w, i) => ({
+        id: w.id,
+        clientId: w.clientId,
+        endpoint: w.endpoint,
+        position: i + 1,
+        arrivedPosition: w.arrivedAt,
+        etaMs: nullableRound(queueEtaMs(i + 1, slots, this.serviceTimes.estimateMs(q.model, w.endpoint))),
+        waitedMs: now - w.since,
+      })),
+    };
   }
 
   /** The route to mount on the core's HTTP server. */
@@ -118,7 +166,8 @@ export class Gateway {
     if (!this.opts.policy().corsOrigins.includes(origin)) return false;
     res.setHeader('access-control-allow-origin', origin);
     res.setHeader('vary', 'Origin');
-    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-request-id');
+    res.setHeader('access-control-expose-headers', 'x-aima-queue-wait-ms, x-aima-queue-position, x-aima-replica');
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     return true;
   }
@@ -233,51 +282,91 @@ export class Gateway {
         return abort.signal;
       };
       const queueStarted = performance.now();
-      const limiter = this.limiterFor(target, policy);
-      let release = limiter.tryAcquire();
-      if (!release) {
-        try {
-          release = await limiter.acquire(waitSignal());
-        } catch (err) {
-          throw admissionError(err, target, policy);
+      let running = runningReplicas(target);
+      if (running.length === 0) {
+        if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
+          const started = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs, target);
+          target = this.opts.directory.resolve(model) ?? started;
+          running = runningReplicas(target);
+          if (running.length === 0 && started.state === 'running' && started.baseUrl) running = [started];
         }
+        if (running.length === 0) throw notRunning(target);
       }
-      try {
-        if (target.state !== 'running' || !target.baseUrl) {
-          if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
-            target = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs - (performance.now() - queueStarted), target);
-          }
-          if (target.state !== 'running' || !target.baseUrl) throw notRunning(target);
+      const queue = this.queueFor(target.id, running, policy);
+      let lease = queue.tryAcquire();
+      let position = 0;
+      let exclude: Set<string> | null = null;
+      const clientId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 200) : null;
+      const admit = async (): Promise<Lease> => {
+        try {
+          return await queue.acquire({ id: ++this.waitIds, clientId, endpoint: path }, waitSignal(), exclude);
+        } catch (err) {
+          throw admissionError(err, target!, policy, queue.slotCount);
         }
-        queuedMs = performance.now() - queueStarted;
-        const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
-        if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-        const base = upstreamBase(target.baseUrl);
-        let out;
-        if (translated && spec.translate) {
-          const t = translated;
-          const api = spec.translate;
-          headers['content-type'] = 'application/json';
-          headers.accept = t.stream ? 'text/event-stream' : 'application/json';
-          out = await forward(req, res, {
-            base,
-            path: CHAT_PATH,
-            method: 'POST',
+      };
+      if (!lease) {
+        position = queue.queued + 1;
+        lease = await admit();
+      }
+      queuedMs = performance.now() - queueStarted;
+      res.setHeader('x-aima-queue-wait-ms', String(Math.round(queuedMs)));
+      res.setHeader('x-aima-queue-position', String(position));
+      const declared = Number(req.headers['content-length']);
+      for (;;) {
+        const replica = lease.target;
+        const served = performance.now();
+        let retry = false;
+        try {
+          const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
+          if (replica.apiKey) headers.authorization = `Bearer ${replica.apiKey}`;
+          const name = replica.owner.type === 'service' ? replica.owner.service : replica.owner.remote;
+          if ((target!.replicas?.length ?? 1) > 1) res.setHeader('x-aima-replica', name);
+          const common = {
+            base: upstreamBase(replica.baseUrl!),
             headers,
-            body: Buffer.from(JSON.stringify({ ...t.chat, model: target.upstreamModel })),
-            reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
-            unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
-          });
-        } else {
-          const upstreamBody = body && target.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, target.upstreamModel) : body;
-          const declared = Number(req.headers['content-length']);
-          out = await forward(req, res, { base, path, method: spec.method, headers, body: upload?.body ?? upstreamBody, contentLength: upload && Number.isFinite(declared) ? declared : null });
+            upstreamName: replica.owner.type === 'service' ? `service "${name}" (serving "${replica.id}")` : `remote endpoint "${name}"`,
+            // A buffered body can go to another replica when this one refuses the connection.
+            retryable: upload === null && running.length > 1 && (exclude?.size ?? 0) < running.length - 1,
+          };
+          let out;
+          if (translated && spec.translate) {
+            const t = translated;
+            const api = spec.translate;
+            headers['content-type'] = 'application/json';
+            headers.accept = t.stream ? 'text/event-stream' : 'application/json';
+            out = await forward(req, res, {
+              ...common,
+              path: CHAT_PATH,
+              method: 'POST',
+              body: Buffer.from(JSON.stringify({ ...t.chat, model: replica.upstreamModel })),
+              reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
+              unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
+            });
+          } else {
+            const upstreamBody = body && replica.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, replica.upstreamModel) : body;
+            out = await forward(req, res, {
+              ...common,
+              path,
+              method: spec.method,
+              body: upload?.body ?? upstreamBody,
+              contentLength: upload && Number.isFinite(declared) ? declared : null,
+            });
+          }
+          if (out.unreachable !== undefined) {
+            (exclude ??= new Set()).add(lease.slotKey);
+            retry = true;
+          } else {
+            if (!out.clientAborted && !out.upstreamLost && out.status < 500) this.serviceTimes.record(target.id, path, performance.now() - served);
+            const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
+            this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
+            const error = out.clientAborted ? 'client disconnected' : out.upstreamLost ? `${name} stopped mid-answer` : (translated?.translator.failure ?? null);
+            record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error });
+          }
+        } finally {
+          lease.release();
         }
-        const tps = out.completionTokens && out.bodyMs > 0 ? (out.completionTokens / out.bodyMs) * 1000 : null;
-        this.metrics.generation(model, out.firstByteMs === null ? null : out.firstByteMs / 1000, out.completionTokens, tps);
-        record(out.clientAborted ? 499 : out.status, { ttftMs: out.firstByteMs === null ? null : Math.round(out.firstByteMs), tokens: out.completionTokens, tps: tps && Math.round(tps * 10) / 10, stream: out.stream, error: out.clientAborted ? 'client disconnected' : (translated?.translator.failure ?? null) });
-      } finally {
-        release();
+        if (!retry) break;
+        lease = queue.tryAcquire(exclude) ?? (await admit());
       }
     } catch (err) {
       if (res.destroyed || res.writableEnded) return;
@@ -313,18 +402,33 @@ export class Gateway {
     return receiveUpload(req, { contentType, maxBytes: policy.maxUploadBytes, spoolDir: this.opts.spoolDir ?? path.join(os.tmpdir(), 'aima-uploads') });
   }
 
-  private limiterFor(target: RoutableModel, policy: GatewayPolicy): ConcurrencyLimiter {
-    let key = this.limiterKeys.get(target);
-    if (key === undefined) {
-      key = target.owner.type === 'service' ? `service:${target.owner.service}` : `remote:${target.owner.remote}:${target.id}`;
-      this.limiterKeys.set(target, key);
+  private queueFor(model: string, running: RoutableModel[], policy: GatewayPolicy): ModelQueue {
+    let q = this.queues.get(model);
+    if (!q) {
+      if (this.queues.size > 10_000) for (const [k, old] of this.queues) if (old.queued === 0 && old.inFlight === 0) this.queues.delete(k);
+      this.queues.set(model, (q = new ModelQueue(model, this.slots, (changed) => this.opts.onQueue?.(this.snapshotOf(changed)))));
     }
-    const limit = Math.max(1, target.concurrency);
-    let l = this.limiters.get(key);
-    if (!l) this.limiters.set(key, (l = new ConcurrencyLimiter({ limit, maxQueue: policy.maxQueue, timeoutMs: policy.queueTimeoutMs })));
-    else l.configure(limit, policy.maxQueue, policy.queueTimeoutMs);
-    return l;
+    q.configure(running, policy.maxQueue, policy.queueTimeoutMs);
+    return q;
   }
+}
+
+/** Requests waiting for one model, as the live view shows them. */
+export interface QueueSnapshot {
+  model: string;
+  replicas: number;
+  slots: number;
+  inFlight: number;
+  waiting: { id: number; clientId: string | null; endpoint: string; position: number; arrivedPosition: number; etaMs: number | null; waitedMs: number }[];
+}
+
+function runningReplicas(target: RoutableModel): RoutableModel[] {
+  const all = target.replicas ?? [target];
+  return all.filter((m) => m.state === 'running' && m.baseUrl !== null);
+}
+
+function nullableRound(n: number | null): number | null {
+  return n === null ? null : Math.round(n);
 }
 
 /**
@@ -371,11 +475,11 @@ function notRunning(m: RoutableModel): HttpError {
   return new HttpError(503, `The model "${m.id}" is ${m.state}${m.reason ? ` (${m.reason})` : ''}.${how}`, 'server_error', 'model_not_running', null, { 'retry-after': '5' });
 }
 
-function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy): HttpError {
+function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy, slots: number): HttpError {
   if (!(err instanceof AdmissionRefused)) return err as HttpError;
   switch (err.reason.kind) {
     case 'queue-full':
-      return new HttpError(429, `The model "${target.id}" is busy: ${target.concurrency} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
+      return new HttpError(429, `The model "${target.id}" is busy: ${slots} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
     case 'timeout':
       return new HttpError(503, `The model "${target.id}" stayed busy for ${Math.round(err.reason.waitedMs / 1000)} s, longer than the queue wait limit. Retry later, or raise the service's concurrency.`, 'server_error', 'queue_timeout', null, { 'retry-after': '5' });
     case 'aborted':

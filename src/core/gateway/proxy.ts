@@ -41,6 +41,13 @@ export interface ForwardRequest {
   /** A buffered body, or a stream (an upload) sent with `contentLength` when known, else chunked. */
   body: Buffer | Readable | null;
   contentLength?: number | null;
+  /** Who serves it, for errors: e.g. 'replica "chat-2" of "stories"'. */
+  upstreamName?: string;
+  /**
+   * When the upstream cannot be reached (nothing was sent to the client yet), resolve with
+   * `unreachable` and write nothing, so the caller can try another replica.
+   */
+  retryable?: boolean;
   /**
    * A translated answer (the Responses and Anthropic APIs over chat completions): given the
    * upstream's status and content type, the Writable the upstream body is piped into, which
@@ -66,6 +73,10 @@ export interface ForwardOutcome {
   /** ms from the first to the last body byte (generation time, for tokens/s). */
   bodyMs: number;
   clientAborted: boolean;
+  /** Set (with nothing written to the client) when a retryable request could not reach the upstream. */
+  unreachable?: string;
+  /** The upstream went away mid-answer (a stream then ends with an error event). */
+  upstreamLost?: boolean;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -88,6 +99,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let settled = false;
     let status = 502;
     let sink: ReplySink | undefined;
+    let unreachable: string | undefined;
+    let upstreamLost = false;
+    let responded = false;
 
     const { base } = fwd;
     const upstream = (base.https ? https : http).request({
@@ -118,6 +132,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         stream,
         bodyMs: firstByteAt === null ? 0 : lastByteAt - firstByteAt,
         clientAborted,
+        unreachable,
+        upstreamLost,
       });
     };
 
@@ -130,6 +146,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     });
 
     upstream.on('response', (up) => {
+      responded = true;
       status = up.statusCode ?? 502;
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
@@ -162,6 +179,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         translated.on('finish', () => queueMicrotask(() => finish(false)));
         // A broken upstream stream ends the sink, which tells the client in the API's terms.
         up.on('error', () => {
+          upstreamLost = true;
           if (!translated.writableEnded) translated.end();
         });
         translated.on('error', () => {
@@ -174,13 +192,31 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       // After pipe's own 'end' listener has ended the response; the usage parse in finish() then
       // runs after the last bytes are on their way (microtasks run after the write tick).
       up.on('end', () => queueMicrotask(() => finish(false)));
-      up.on('error', () => {
-        res.destroy();
+      // The upstream went away before the end (its process died, its connection reset): a stream
+      // ends with an SSE error event in OpenAI's shape, so the client learns why; any other answer
+      // can only be cut off.
+      const lost = () => {
+        if (up.complete || settled) return;
+        upstreamLost = true;
+        up.unpipe(res);
+        if (stream && !res.writableEnded && !res.destroyed) {
+          const error = { message: `The ${fwd.upstreamName ?? `server at ${base.origin}`} stopped in the middle of this answer (its connection was lost). Send the request again: it goes to a server that is running.`, type: 'server_error', param: null, code: 'upstream_lost' };
+          res.end(`data: ${JSON.stringify({ error })}\n\n`);
+        } else {
+          res.destroy();
+        }
         finish(false);
-      });
+      };
+      up.on('error', lost);
+      up.on('close', lost);
     });
 
     upstream.on('error', (err) => {
+      if (fwd.retryable && !res.headersSent && !res.destroyed && !responded) {
+        unreachable = err.message;
+        finish(false);
+        return;
+      }
       if (res.headersSent) {
         res.destroy();
       } else if (!res.destroyed) {

@@ -1,9 +1,10 @@
-/** `aima service …`: create, start, stop, restart, list, logs and remove services (one file per command). */
+/** `aima service …`: create, start, stop, restart, list, logs, remove and scale services (one file per command). */
 import type { Command } from 'commander';
 import { registerCreate } from './create.js';
 import { registerList } from './list.js';
 import { registerLogs } from './logs.js';
 import { registerRemove } from './remove.js';
+import { registerScale } from './scale.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 
@@ -15,4 +16,5 @@ export function registerService(program: Command): void {
   registerList(service);
   registerLogs(service);
   registerRemove(service);
+  registerScale(service);
 }

@@ -18,6 +18,8 @@ export interface ServiceRecord {
   desiredState: DesiredState;
   restartPolicy: RestartPolicy;
   createdAt: number;
+  /** The primary's id when this service is one of its replicas, else null. */
+  replicaOf: string | null;
 }
 
 export interface ServiceEventRecord {
@@ -44,6 +46,7 @@ interface ServiceRow {
   desired_state: DesiredState;
   restart_policy: RestartPolicy;
   created_at: number;
+  replica_of: string | null;
 }
 
 interface EventRow {
@@ -71,6 +74,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     desiredState: r.desired_state,
     restartPolicy: r.restart_policy,
     createdAt: r.created_at,
+    replicaOf: r.replica_of ?? null,
   };
 }
 
@@ -101,7 +105,7 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt'>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'replicaOf'>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
@@ -109,6 +113,11 @@ export class ServicesRepo {
       )
       .run({ ...s, gpus: JSON.stringify(s.gpus), createdAt: Date.now() });
     return this.getById(s.id)!;
+  }
+
+  /** Makes a service a replica of `primaryId` (null: not a replica). */
+  setReplicaOf(id: string, primaryId: string | null): void {
+    this.db.prepare('UPDATE services SET replica_of = ? WHERE id = ?').run(primaryId, id);
   }
 
   setDesiredState(id: string, desired: DesiredState): void {

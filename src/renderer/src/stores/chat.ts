@@ -4,7 +4,7 @@
  * they are; a reply's tool calls are collected from OpenAI's streamed deltas.
  */
 import { create } from 'zustand';
-import { gatewayFetch } from '../api/client.js';
+import { gatewayFetch, on } from '../api/client.js';
 import { readSse } from '../api/sse.js';
 
 export interface GatewayModel {
@@ -40,6 +40,8 @@ interface ChatState {
   options: string;
   messages: ChatMessage[];
   streaming: AbortController | null;
+  /** While the reply waits for a free slot: its place in the model's queue and the expected wait. */
+  queued: { position: number; etaMs: number | null } | null;
   error: string | null;
   loadModels(): Promise<void>;
   setModel(id: string): void;
@@ -57,6 +59,7 @@ export const useChat = create<ChatState>((set, get) => ({
   options: '',
   messages: [],
   streaming: null,
+  queued: null,
   error: null,
   async loadModels() {
     try {
@@ -96,13 +99,22 @@ export const useChat = create<ChatState>((set, get) => ({
         messages[messages.length - 1] = { ...messages[messages.length - 1]!, ...patch };
         return { messages };
       });
+    // The gateway's live queue names this request by the id it sends (x-request-id).
+    const requestId = crypto.randomUUID();
+    const offQueue = on('gateway.queue', (q) => {
+      if (q.model !== model && !get().models.find((m) => m.id === q.model)?.aliases.includes(model)) return;
+      const mine = q.waiting.find((w) => w.clientId === requestId);
+      set({ queued: mine ? { position: mine.position, etaMs: mine.etaMs } : null });
+    });
     try {
       const res = await gatewayFetch('/v1/chat/completions', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
         body: JSON.stringify({ ...extra, model, stream: true, messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...history.map(toRequestMessage)] }),
         signal: controller.signal,
       });
+      offQueue();
+      set({ queued: null });
       if (!res.ok || !res.body) {
         const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
         throw new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
@@ -110,6 +122,7 @@ export const useChat = create<ChatState>((set, get) => ({
       let content = '';
       const toolCalls: ChatToolCall[] = [];
       for await (const chunk of readSse(res.body)) {
+        // A stream can end with an error event (the model's server stopped mid-answer).
         const streamError = (chunk as { error?: { message?: string } }).error;
         if (streamError) throw new Error(streamError.message ?? 'the stream failed');
         const delta = (chunk as { choices?: { delta?: StreamDelta }[] }).choices?.[0]?.delta;
@@ -132,7 +145,8 @@ export const useChat = create<ChatState>((set, get) => ({
       if (controller.signal.aborted) update({ error: 'Stopped.' });
       else update({ error: (err as Error).message });
     } finally {
-      set({ streaming: null });
+      offQueue();
+      set({ streaming: null, queued: null });
     }
   },
   stop() {

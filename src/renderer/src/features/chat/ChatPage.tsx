@@ -8,7 +8,7 @@ import { MessageBody } from './MessageBody.js';
 import { RequestsPanel } from './RequestsPanel.js';
 
 export function ChatPage() {
-  const { models, model, system, options, messages, streaming, error, loadModels, setModel, setSystem, setOptions, send, stop, clear } = useChat();
+  const { models, model, system, options, messages, streaming, queued, error, loadModels, setModel, setSystem, setOptions, send, stop, clear } = useChat();
   const [draft, setDraft] = useState('');
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -69,6 +69,12 @@ export function ChatPage() {
         {messages.map((m, i) => (
           <div key={i} className={`msg ${m.role}`} data-role={m.role}>
             <MessageBody message={m} streaming={!!streaming && i === messages.length - 1} />
+            {queued && i === messages.length - 1 && m.role === 'assistant' && (
+              <div className="muted" data-testid="queue-position">
+                queued: position {queued.position}
+                {queued.etaMs !== null ? `, about ${Math.max(1, Math.round(queued.etaMs / 1000))} s` : ''}
+              </div>
+            )}
             {m.error && <div className="error">{m.error}</div>}
             {m.timings && (
               <div className="timings" data-testid="timings">
