@@ -23,6 +23,7 @@ describe('normalizeSchema: grammar schema for node-llama-cpp', () => {
     ['string lengths reach the grammar', { type: 'string', minLength: 1, maxLength: 3, pattern: '^a' }, { type: 'string', minLength: 1, maxLength: 3 }],
     ['a date format reaches the grammar', { type: 'string', format: 'date' }, { type: 'string', format: 'date' }],
     ['an email format is a string (checked afterwards)', { type: 'string', format: 'email' }, { type: 'string' }],
+    ['lengths and counts above the grammar bound are left to the check', { type: 'array', items: { type: 'string', maxLength: 100000 }, minItems: 1, maxItems: 5000 }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     ['array bounds and items', { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 }, { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 }],
     ['draft-07 tuple items become prefixItems', { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] }, { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }] }],
     ['numeric bounds do not reach the grammar', { type: 'integer', minimum: 1, maximum: 5, multipleOf: 2 }, { type: 'integer' }],

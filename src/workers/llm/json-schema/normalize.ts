@@ -58,6 +58,14 @@ const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object
 export const FORMATS = ['date-time', 'date', 'time', 'email', 'uuid', 'ipv4'] as const;
 const GRAMMAR_FORMATS = new Set(['date-time', 'date', 'time']);
 
+/**
+ * Length and count bounds above this stay out of the grammar (they are still checked afterwards):
+ * llama.cpp expands a bounded repetition into that many rules, and sampling under a bound of a few
+ * thousand slows generation several times over (a client could stall a slot with one schema).
+ */
+export const GRAMMAR_MAX_REPEAT = 256;
+const bound = (key: string, value: unknown): Record<string, number> => (typeof value === 'number' && value <= GRAMMAR_MAX_REPEAT ? { [key]: value } : {});
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const pointer = (path: string, key: string | number) => `${path}/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
@@ -192,8 +200,8 @@ function grammarForType(s: CheckSchema, type: string): GbnfJsonSchema {
         type: 'object',
         properties,
         additionalProperties,
-        ...(s.minProperties !== undefined ? { minProperties: s.minProperties as number } : {}),
-        ...(s.maxProperties !== undefined ? { maxProperties: s.maxProperties as number } : {}),
+        ...bound('minProperties', s.minProperties),
+        ...bound('maxProperties', s.maxProperties),
       };
     }
     case 'array':
@@ -201,15 +209,15 @@ function grammarForType(s: CheckSchema, type: string): GbnfJsonSchema {
         type: 'array',
         ...(s.items !== undefined && s.items !== false ? { items: toGrammar(s.items as CheckSchema) } : {}),
         ...(s.prefixItems ? { prefixItems: (s.prefixItems as CheckSchema[]).map(toGrammar) } : {}),
-        ...(s.minItems !== undefined ? { minItems: s.minItems as number } : {}),
-        ...(s.maxItems !== undefined ? { maxItems: s.maxItems as number } : s.items === false && s.prefixItems ? { maxItems: (s.prefixItems as unknown[]).length } : {}),
+        ...bound('minItems', s.minItems),
+        ...(s.items === false && s.prefixItems ? { maxItems: (s.prefixItems as unknown[]).length } : bound('maxItems', s.maxItems)),
       };
     case 'string':
       if (typeof s.format === 'string' && GRAMMAR_FORMATS.has(s.format)) return { type: 'string', format: s.format as 'date-time' | 'date' | 'time' };
       return {
         type: 'string',
-        ...(s.minLength !== undefined ? { minLength: s.minLength as number } : {}),
-        ...(s.maxLength !== undefined ? { maxLength: s.maxLength as number } : {}),
+        ...bound('minLength', s.minLength),
+        ...bound('maxLength', s.maxLength),
       };
     default:
       return { type: type as 'number' | 'integer' | 'boolean' | 'null' };
