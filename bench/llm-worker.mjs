@@ -10,7 +10,10 @@
 // speed is the worker's own timings.predicted_per_second.
 // Target: constrained / unconstrained >= 0.7.
 //
-//   node bench/llm-worker.mjs [--tokens 400] [--rounds 7]
+//   node bench/llm-worker.mjs [--tokens 400] [--rounds 7] [--model PATH]
+//
+// --model runs the same on another GGUF (default: stories260K), e.g. one with a large vocabulary
+// made by bench/make-large-vocab-gguf.py.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -21,11 +24,12 @@ import { parseArgs } from 'node:util';
 import { LlamaCompletion, getLlama } from 'node-llama-cpp';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { tokens: { type: 'string', default: '400' }, rounds: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '400' }, rounds: { type: 'string', default: '7' }, model: { type: 'string' } } });
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const PROMPT = 'Once upon a time';
-const modelPath = path.join(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
+const modelPath = values.model ? path.resolve(values.model) : path.join(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
+const modelName = path.basename(modelPath).replace(/\.gguf$/i, '');
 if (!existsSync(modelPath)) {
   console.error(`missing ${modelPath}: check out the workplace shared/ folder beside this repo (see its README)`);
   process.exit(1);
@@ -202,12 +206,12 @@ child.kill('SIGTERM');
 const reference = runs.inProcess[0].text;
 for (const [name, list] of Object.entries(runs)) {
   for (const r of list) {
-    if (r.text !== reference || r.tokens !== TOKENS) throw new Error(`${name}: output differs from in-process (${r.tokens} tokens)`);
+    if (r.text !== reference || r.tokens !== runs.inProcess[0].tokens) throw new Error(`${name}: output differs from in-process (${r.tokens} tokens)`);
   }
 }
 const tps = (list) => median(list.map((r) => (r.tokens * 1000) / r.ms));
 const result = {
-  model: 'stories260K',
+  model: modelName,
   tokens: TOKENS,
   rounds: ROUNDS,
   threads: 1,
@@ -236,7 +240,7 @@ result.chat_json_schema_tokens = median(grammarRuns.schema.map((r) => r.tokens))
 result.ratio_json_schema = Math.round((result.chat_json_schema_tokens_per_s / result.chat_unconstrained_tokens_per_s) * 1000) / 1000;
 result.load_average = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
-console.log(`stories260K, ${TOKENS} greedy tokens, threads 1, ${ROUNDS} alternating rounds (medians):`);
+console.log(`${modelName}, ${TOKENS} greedy tokens, threads 1, ${ROUNDS} alternating rounds (medians):`);
 console.log(`  in-process node-llama-cpp   ${result.in_process_tokens_per_s} tokens/s, first token ${result.in_process_ttft_ms} ms`);
 console.log(`  worker, non-streaming       ${result.worker_tokens_per_s} tokens/s (x${result.ratio_worker})`);
 console.log(`  worker, streaming           ${result.worker_stream_tokens_per_s} tokens/s (x${result.ratio_worker_stream}), first token ${result.worker_stream_ttft_ms} ms (+${result.ttft_overhead_ms} ms)`);
