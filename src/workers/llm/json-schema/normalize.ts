@@ -1,7 +1,7 @@
 /**
  * JSON Schema (as OpenAI clients send it in `response_format` and `tools[].function.parameters`)
  * -> two schemas:
- * - `check`: the schema with every `$ref` resolved inline and annotations dropped; the output
+ * - `check`: the schema with every `$ref` resolved inline and annotations other than `description` dropped; the output
  *   validator (validate.ts) checks the generated JSON against it after generation;
  * - `grammar`: the subset node-llama-cpp's GbnfJsonSchema understands, from which the sampling
  *   grammar is built. node-llama-cpp silently ignores what it does not know (an unknown keyword, an
@@ -12,7 +12,7 @@
  */
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 
-/** A schema node after normalization: plain JSON Schema, refs resolved, only supported keywords. */
+/** A schema node after normalization: plain JSON Schema, refs resolved, only supported keywords (and `description`). */
 export type CheckSchema = { [keyword: string]: unknown };
 
 /** A schema the worker cannot honour: names the keyword and the JSON pointer of the node. */
@@ -102,6 +102,11 @@ function resolve(node: unknown, path: string, root: unknown, refs: readonly stri
 
   const out: CheckSchema = {};
   for (const [key, value] of Object.entries(node)) {
+    // Descriptions document the function's parameters to the model (node-llama-cpp writes them into its function documentation).
+    if (key === 'description' && typeof value === 'string') {
+      out.description = value;
+      continue;
+    }
     if (ANNOTATIONS.has(key)) continue;
     if (!KNOWN.has(key)) {
       throw new SchemaError(
@@ -224,8 +229,13 @@ function grammarForType(s: CheckSchema, type: string): GbnfJsonSchema {
   }
 }
 
-/** The GbnfJsonSchema node-llama-cpp builds the sampling grammar from. */
+/** The GbnfJsonSchema node-llama-cpp builds the sampling grammar from, with the node's description. */
 function toGrammar(s: CheckSchema): GbnfJsonSchema {
+  const grammar = toGrammarNode(s);
+  return typeof s.description === 'string' ? ({ ...grammar, description: s.description } as GbnfJsonSchema) : grammar;
+}
+
+function toGrammarNode(s: CheckSchema): GbnfJsonSchema {
   if (s.const !== undefined) return { const: s.const as string | number | boolean | null };
   if (s.enum !== undefined) return { enum: s.enum as (string | number | boolean | null)[] };
   const alternatives = (s.anyOf ?? s.oneOf) as CheckSchema[] | undefined;
