@@ -115,6 +115,12 @@ describe('embedded LLM worker: tools and structured output through the openai cl
       expect(['get_weather', 'get_time']).toContain(call.function.name);
       expect(schema.safeParse(JSON.parse(call.function.arguments)).success).toBe(true);
     }
+    // Streamed, the wrapper around the name is not part of the arguments either.
+    const { plain, streamed } = await bothWays({ model: 'stories', messages: user('Weather or time?'), tools: [weatherTool, timeTool], tool_choice: 'required', max_tokens: 80, seed: 1 });
+    const call = plain.choices[0]!.message.tool_calls![0]!;
+    if (call.type !== 'function') throw new Error('not a function call');
+    expect(streamed.finish).toBe('tool_calls');
+    expect(streamed.calls).toEqual([{ id: expect.stringMatching(/^call_/), name: call.function.name, arguments: call.function.arguments }]);
   });
 
   it('takes a tool result back (role "tool") and answers after it', async (ctx) => {

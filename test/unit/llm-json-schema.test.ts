@@ -11,7 +11,8 @@ import { validateJson } from '../../src/workers/llm/json-schema/validate.js';
 
 describe('normalizeSchema: grammar schema for node-llama-cpp', () => {
   const cases: [string, unknown, unknown][] = [
-    ['drops annotations', { $schema: 'x', title: 't', description: 'd', examples: [1], default: 2, type: 'boolean' }, { type: 'boolean' }],
+    ['drops annotations', { $schema: 'x', title: 't', examples: [1], default: 2, $comment: 'c', type: 'boolean' }, { type: 'boolean' }],
+    ['keeps descriptions (they document function parameters to the model)', { type: 'object', properties: { a: { type: 'boolean', description: 'is it' } } }, { type: 'object', properties: { a: { type: 'boolean', description: 'is it' } }, additionalProperties: false }],
     ['an enum keeps only its values', { type: 'string', enum: ['a', 'b'] }, { enum: ['a', 'b'] }],
     ['a const', { type: 'string', const: 'x' }, { const: 'x' }],
     ['anyOf becomes oneOf', { anyOf: [{ type: 'string' }, { type: 'null' }] }, { oneOf: [{ type: 'string' }, { type: 'null' }] }],
@@ -23,6 +24,7 @@ describe('normalizeSchema: grammar schema for node-llama-cpp', () => {
     ['string lengths reach the grammar', { type: 'string', minLength: 1, maxLength: 3, pattern: '^a' }, { type: 'string', minLength: 1, maxLength: 3 }],
     ['a date format reaches the grammar', { type: 'string', format: 'date' }, { type: 'string', format: 'date' }],
     ['an email format is a string (checked afterwards)', { type: 'string', format: 'email' }, { type: 'string' }],
+    ['lengths and counts above the grammar bound are left to the check', { type: 'array', items: { type: 'string', maxLength: 100000 }, minItems: 1, maxItems: 5000 }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
     ['array bounds and items', { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 }, { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 }],
     ['draft-07 tuple items become prefixItems', { type: 'array', items: [{ type: 'string' }, { type: 'integer' }] }, { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }] }],
     ['numeric bounds do not reach the grammar', { type: 'integer', minimum: 1, maximum: 5, multipleOf: 2 }, { type: 'integer' }],
@@ -36,7 +38,7 @@ describe('normalizeSchema: grammar schema for node-llama-cpp', () => {
   });
 
   it('keeps every constraint in the check schema, refs resolved, annotations dropped', () => {
-    const { check } = normalizeSchema({ $schema: 'x', type: 'object', properties: { n: { $ref: '#/$defs/N', description: 'd' } }, required: ['n'], $defs: { N: { type: 'integer', minimum: 3 } } });
+    const { check } = normalizeSchema({ $schema: 'x', type: 'object', properties: { n: { $ref: '#/$defs/N', title: 'd' } }, required: ['n'], $defs: { N: { type: 'integer', minimum: 3 } } });
     expect(check).toEqual({ type: 'object', properties: { n: { type: 'integer', minimum: 3 } }, required: ['n'] });
   });
 

@@ -152,6 +152,11 @@ describe('planChat: tool_choice and response_format', () => {
     expect((err as HttpError).message).toMatch(message);
   });
 
+  it('accepts an assistant message as OpenAI returns it (refusal, annotations, audio and function_call null)', () => {
+    const p = plan({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', refusal: null, annotations: [], audio: null, function_call: null }, { role: 'user', content: 'z' }] });
+    expect(p).not.toBeInstanceOf(HttpError);
+  });
+
   it('accepts the deliberately ignored fields', () => {
     const p = plan({ user: 'u', metadata: { a: 'b' }, store: false, service_tier: 'auto', modalities: ['text'], reasoning_effort: 'low', prediction: { type: 'content', content: 'x' }, safety_identifier: 's', prompt_cache_key: 'k', verbosity: 'low', stream_options: { include_usage: true, include_obfuscation: false } });
     expect(p).not.toBeInstanceOf(HttpError);

@@ -81,6 +81,8 @@ export const chatMessageSchema = z.discriminatedUnion(
       refusal: z.string().nullish(),
       /** ignored: reasoning text (llama-server's field) echoed back; reasoning is not replayed. */
       reasoning_content: z.string().nullish(),
+      /** ignored: citations (OpenAI's web search) echoed back with the message. */
+      annotations: z.array(z.unknown()).nullish(),
       function_call: refused('function_call: the deprecated function_call is not supported. Fix: use tool_calls.'),
       audio: refused('audio: audio output is not supported by the embedded LLM worker.'),
     }),

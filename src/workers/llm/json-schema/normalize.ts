@@ -1,7 +1,7 @@
 /**
  * JSON Schema (as OpenAI clients send it in `response_format` and `tools[].function.parameters`)
  * -> two schemas:
- * - `check`: the schema with every `$ref` resolved inline and annotations dropped; the output
+ * - `check`: the schema with every `$ref` resolved inline and annotations other than `description` dropped; the output
  *   validator (validate.ts) checks the generated JSON against it after generation;
  * - `grammar`: the subset node-llama-cpp's GbnfJsonSchema understands, from which the sampling
  *   grammar is built. node-llama-cpp silently ignores what it does not know (an unknown keyword, an
@@ -12,7 +12,7 @@
  */
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 
-/** A schema node after normalization: plain JSON Schema, refs resolved, only supported keywords. */
+/** A schema node after normalization: plain JSON Schema, refs resolved, only supported keywords (and `description`). */
 export type CheckSchema = { [keyword: string]: unknown };
 
 /** A schema the worker cannot honour: names the keyword and the JSON pointer of the node. */
@@ -58,6 +58,14 @@ const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object
 export const FORMATS = ['date-time', 'date', 'time', 'email', 'uuid', 'ipv4'] as const;
 const GRAMMAR_FORMATS = new Set(['date-time', 'date', 'time']);
 
+/**
+ * Length and count bounds above this stay out of the grammar (they are still checked afterwards):
+ * llama.cpp expands a bounded repetition into that many rules, and sampling under a bound of a few
+ * thousand slows generation several times over (a client could stall a slot with one schema).
+ */
+export const GRAMMAR_MAX_REPEAT = 256;
+const bound = (key: string, value: unknown): Record<string, number> => (typeof value === 'number' && value <= GRAMMAR_MAX_REPEAT ? { [key]: value } : {});
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const pointer = (path: string, key: string | number) => `${path}/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
@@ -94,6 +102,11 @@ function resolve(node: unknown, path: string, root: unknown, refs: readonly stri
 
   const out: CheckSchema = {};
   for (const [key, value] of Object.entries(node)) {
+    // Descriptions document the function's parameters to the model (node-llama-cpp writes them into its function documentation).
+    if (key === 'description' && typeof value === 'string') {
+      out.description = value;
+      continue;
+    }
     if (ANNOTATIONS.has(key)) continue;
     if (!KNOWN.has(key)) {
       throw new SchemaError(
@@ -192,8 +205,8 @@ function grammarForType(s: CheckSchema, type: string): GbnfJsonSchema {
         type: 'object',
         properties,
         additionalProperties,
-        ...(s.minProperties !== undefined ? { minProperties: s.minProperties as number } : {}),
-        ...(s.maxProperties !== undefined ? { maxProperties: s.maxProperties as number } : {}),
+        ...bound('minProperties', s.minProperties),
+        ...bound('maxProperties', s.maxProperties),
       };
     }
     case 'array':
@@ -201,23 +214,28 @@ function grammarForType(s: CheckSchema, type: string): GbnfJsonSchema {
         type: 'array',
         ...(s.items !== undefined && s.items !== false ? { items: toGrammar(s.items as CheckSchema) } : {}),
         ...(s.prefixItems ? { prefixItems: (s.prefixItems as CheckSchema[]).map(toGrammar) } : {}),
-        ...(s.minItems !== undefined ? { minItems: s.minItems as number } : {}),
-        ...(s.maxItems !== undefined ? { maxItems: s.maxItems as number } : s.items === false && s.prefixItems ? { maxItems: (s.prefixItems as unknown[]).length } : {}),
+        ...bound('minItems', s.minItems),
+        ...(s.items === false && s.prefixItems ? { maxItems: (s.prefixItems as unknown[]).length } : bound('maxItems', s.maxItems)),
       };
     case 'string':
       if (typeof s.format === 'string' && GRAMMAR_FORMATS.has(s.format)) return { type: 'string', format: s.format as 'date-time' | 'date' | 'time' };
       return {
         type: 'string',
-        ...(s.minLength !== undefined ? { minLength: s.minLength as number } : {}),
-        ...(s.maxLength !== undefined ? { maxLength: s.maxLength as number } : {}),
+        ...bound('minLength', s.minLength),
+        ...bound('maxLength', s.maxLength),
       };
     default:
       return { type: type as 'number' | 'integer' | 'boolean' | 'null' };
   }
 }
 
-/** The GbnfJsonSchema node-llama-cpp builds the sampling grammar from. */
+/** The GbnfJsonSchema node-llama-cpp builds the sampling grammar from, with the node's description. */
 function toGrammar(s: CheckSchema): GbnfJsonSchema {
+  const grammar = toGrammarNode(s);
+  return typeof s.description === 'string' ? ({ ...grammar, description: s.description } as GbnfJsonSchema) : grammar;
+}
+
+function toGrammarNode(s: CheckSchema): GbnfJsonSchema {
   if (s.const !== undefined) return { const: s.const as string | number | boolean | null };
   if (s.enum !== undefined) return { enum: s.enum as (string | number | boolean | null)[] };
   const alternatives = (s.anyOf ?? s.oneOf) as CheckSchema[] | undefined;
