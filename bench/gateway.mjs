@@ -7,10 +7,16 @@
 //    2 shared cores measures how fast one extra process can copy bytes (the bare proxy's ratio
 //    shows that ceiling)
 //  - 64 concurrent streams held at once through the gateway
+//  - the translated APIs: time to the first token of a stream (and to the first byte, and to the
+//    whole answer without streaming) of /v1/responses and /v1/messages vs /v1/chat/completions,
+//    interleaved through the same gateway to the same upstream (target: +0.2 ms p50 at most)
+//  - replicas: the added p50 latency with two replicas (two engine processes as services of one
+//    model) vs a bare proxy in front of one of them, in the same run (target: within 1.3x)
 // Needs `npm run build` (out/cli/aima.mjs). Usage: node bench/gateway.mjs [--requests 1500]
+// [--latency-only | --apis-only]
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +30,8 @@ const arg = (name, dflt) => {
 const REQUESTS = arg('requests', 1500);
 // --latency-only: stop after the latency rounds (for CPU profiles of the request path alone).
 const LATENCY_ONLY = process.argv.includes('--latency-only');
+// --apis-only: just the translated APIs against chat completions.
+const APIS_ONLY = process.argv.includes('--apis-only');
 const STREAM_MB = arg('stream-mb', 64);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -43,6 +51,16 @@ const upstream = http.createServer(async (req, res) => {
   upstreamMaxInFlight = Math.max(upstreamMaxInFlight, upstreamInFlight);
   res.on('close', () => upstreamInFlight--);
   res.writeHead(200, { 'content-type': 'text/event-stream' });
+  if (parsed.messages?.[0]?.content === 'short') {
+    // A short answer as an engine streams it, each chunk its own write: role, one token, the
+    // finish, usage, [DONE]. The translated APIs' requests carry only chat fields, hence the prompt.
+    const c = (choices, extra = '') => `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":0,"model":"m","choices":${choices}${extra}}\n\n`;
+    res.write(c('[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]'));
+    res.write(c('[{"index":0,"delta":{"content":"tok0"},"finish_reason":null}]'));
+    res.write(c('[{"index":0,"delta":{},"finish_reason":"stop"}]'));
+    res.write(c('[]', ',"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}'));
+    return res.end('data: [DONE]\n\n');
+  }
   if (parsed.paced) {
     // An engine's token stream: one OpenAI-shaped chunk per token, each written on its own, every
     // `intervalMs` (the pace of a fast GPU server), then [DONE].
@@ -146,6 +164,74 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
+
+// --- the translated APIs: the same short answer as chat completions, Responses and Messages
+const API_PATHS = {
+  chat: ['/v1/chat/completions', (stream) => ({ model: 'm', stream, messages: [{ role: 'user', content: 'short' }] })],
+  responses: ['/v1/responses', (stream) => ({ model: 'm', stream, input: 'short' })],
+  messages: ['/v1/messages', (stream) => ({ model: 'm', stream, max_tokens: 16, messages: [{ role: 'user', content: 'short' }] })],
+};
+/** One request: ms to the first body byte, to the first token's text ("tok0"), and to the end. */
+function timed(base, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const t0 = performance.now();
+    const req = http.request(`${base}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let firstByte = null;
+      let firstToken = null;
+      let text = '';
+      res.on('data', (c) => {
+        const now = performance.now();
+        firstByte ??= now - t0;
+        if (firstToken === null) {
+          text += c.toString('latin1');
+          if (text.includes('tok0')) firstToken = now - t0;
+        }
+      });
+      res.on('end', () => (res.statusCode === 200 ? resolve({ firstByte, firstToken, total: performance.now() - t0 }) : reject(new Error(`${path}: HTTP ${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+async function apiLatency(rounds) {
+  const out = Object.fromEntries(Object.keys(API_PATHS).map((k) => [k, { firstByte: [], firstToken: [], total: [] }]));
+  for (let i = 0; i < 200; i++) {
+    for (const [path, body] of Object.values(API_PATHS)) {
+      await timed(gatewayUrl, path, body(true));
+      await timed(gatewayUrl, path, body(false));
+    }
+  }
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, [path, body]] of Object.entries(API_PATHS)) {
+      const s = await timed(gatewayUrl, path, body(true));
+      out[name].firstByte.push(s.firstByte);
+      out[name].firstToken.push(s.firstToken);
+      out[name].total.push((await timed(gatewayUrl, path, body(false))).total);
+    }
+  }
+  const p = (name, field) => pct(out[name][field], 50);
+  const row = (field) => Object.fromEntries(Object.keys(API_PATHS).map((n) => [n, p(n, field)]));
+  return { firstToken: row('firstToken'), firstByte: row('firstByte'), total: row('total') };
+}
+function printApis(a) {
+  const fmt = (x) => x.toFixed(3);
+  const line = (label, r) => `${label}: chat ${fmt(r.chat)}, responses ${fmt(r.responses)} (${r.responses >= r.chat ? '+' : ''}${fmt(r.responses - r.chat)}), messages ${fmt(r.messages)} (${r.messages >= r.chat ? '+' : ''}${fmt(r.messages - r.chat)})`;
+  console.log(`${line('translated APIs, first token p50 ms (stream)', a.firstToken)} (target <= +0.2)`);
+  console.log(line('translated APIs, first byte p50 ms (stream)', a.firstByte));
+  console.log(line('translated APIs, whole answer p50 ms (no stream)', a.total));
+}
+
+if (APIS_ONLY) {
+  const a = await apiLatency(REQUESTS);
+  printApis(a);
+  console.log(JSON.stringify({ bench: 'gateway-apis', requests: REQUESTS, p50: a }));
+  serve.kill('SIGTERM');
+  proxy.kill('SIGTERM');
+  await new Promise((r) => serve.once('exit', r));
+  process.exit(0);
+}
+
 // Warm-up: connections, JIT.
 for (const base of [upstreamUrl, proxyUrl, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, { model: 'm', messages: [] });
 
@@ -168,13 +254,80 @@ const addedGw50 = p50.gateway - p50.direct;
 const addedBare99 = p99.bare - p99.direct;
 const addedGw99 = p99.gateway - p99.direct;
 
+// Replicas: two engine processes (the test fixture's small HTTP engine) as one service and its
+// replica; requests for the model go through the replica choice. Baselines: the engine directly,
+// and a bare proxy in front of the primary.
+const run = (...args) =>
+  new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [aima, ...args], { env: { ...process.env, AIMA_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`aima ${args.join(' ')} failed`))));
+  });
+const engineDir = path.join(home, 'engines');
+mkdirSync(engineDir, { recursive: true });
+writeFileSync(
+  path.join(engineDir, 'bench-echo.json'),
+  JSON.stringify({
+    id: 'bench-echo',
+    name: 'Benchmark echo engine',
+    kind: 'llm',
+    runtime: 'native',
+    devices: ['cpu'],
+    model: { required: false, formats: ['gguf'], kinds: ['llm'] },
+    command: ['{{node}}', path.join(root, 'test', 'fixtures', 'engines', 'fake-engine.mjs'), '--host', '{{host}}', '--port', '{{port}}', '--progress-ms', '0'],
+    health: { path: '/health', status: 200, json: { field: 'status', equals: 'ok' } },
+  }),
+);
+await run('service', 'create', 'rep', '--engine', 'bench-echo', '--replicas', '2', '--concurrency', '4');
+await run('service', 'start', 'rep', '--wait');
+let reps = [];
+for (let i = 0; i < 100 && reps.length < 2; i++) {
+  reps = JSON.parse(await run('service', 'list', '--json')).filter((x) => x.state === 'running' && x.url);
+  if (reps.length < 2) await new Promise((r) => setTimeout(r, 100));
+}
+// Baselines that alternate between the two engines as the gateway does (one request at a time
+// ties on in-flight, so the least recently picked replica takes it): the engines directly, and a
+// bare proxy in front of each.
+const replicaUrls = ['rep', 'rep-2'].map((n) => reps.find((x) => x.name === n).url);
+const bareProxies = replicaUrls.map((u) => spawn(process.execPath, [proxyFile, u], { stdio: ['ignore', 'pipe', 'inherit'] }));
+const bareUrls = await Promise.all(bareProxies.map((p) => new Promise((resolve) => p.stdout.on('data', (d) => resolve(`http://127.0.0.1:${/port (\d+)/.exec(String(d))[1]}`)))));
+const repBody = { model: 'rep', messages: [] };
+for (const base of [...replicaUrls, ...bareUrls, gatewayUrl]) for (let i = 0; i < 200; i++) await post(base, repBody);
+const repLat = { direct: [], bare: [], gateway: [] };
+for (let i = 0; i < REQUESTS; i++) {
+  repLat.direct.push((await post(replicaUrls[i % 2], repBody)).ms);
+  repLat.bare.push((await post(bareUrls[i % 2], repBody)).ms);
+  repLat.gateway.push((await post(gatewayUrl, repBody)).ms);
+}
+// The same with the replica removed (one engine behind the model, baselines on that engine only).
+await run('service', 'scale', 'rep', '1');
+for (let i = 0; i < 200; i++) await post(gatewayUrl, repBody);
+repLat.gatewayOne = [];
+repLat.directOne = [];
+repLat.bareOne = [];
+for (let i = 0; i < REQUESTS; i++) {
+  repLat.directOne.push((await post(replicaUrls[0], repBody)).ms);
+  repLat.bareOne.push((await post(bareUrls[0], repBody)).ms);
+  repLat.gatewayOne.push((await post(gatewayUrl, repBody)).ms);
+}
+const rep50 = Object.fromEntries(Object.entries(repLat).map(([k, v]) => [k, pct(v, 50)]));
+console.log(`one replica: added p50 ms: bare proxy ${(rep50.bareOne - rep50.directOne).toFixed(3)}, gateway ${(rep50.gatewayOne - rep50.directOne).toFixed(3)} -> ratio ${((rep50.gatewayOne - rep50.directOne) / (rep50.bareOne - rep50.directOne)).toFixed(2)}`);
+const repAdded = { bare: rep50.bare - rep50.direct, gateway: rep50.gateway - rep50.direct };
+repAdded.ratio = repAdded.gateway / repAdded.bare;
+for (const p of bareProxies) p.kill('SIGTERM');
+console.log(`replicas (2 engine processes behind one model) added p50 ms: bare proxy ${repAdded.bare.toFixed(3)}, gateway ${repAdded.gateway.toFixed(3)} -> ratio ${repAdded.ratio.toFixed(2)} (target <= 1.3)`);
+
 if (LATENCY_ONLY) {
   console.log(`added p50 ms: bare proxy ${addedBare50.toFixed(3)}, gateway ${addedGw50.toFixed(3)} -> ratio ${(addedGw50 / addedBare50).toFixed(2)}; CPU per request µs: bare ${cpuPerRequestUs.bare?.toFixed(0)}, gateway ${cpuPerRequestUs.gateway?.toFixed(0)}`);
+  await run('service', 'stop', 'rep');
   serve.kill('SIGTERM');
   proxy.kill('SIGTERM');
   await new Promise((r) => serve.once('exit', r));
   process.exit(0);
 }
+
+const apis = await apiLatency(REQUESTS);
 
 // Streaming throughput: alternate direct and gateway, 3 rounds each, best of each.
 const tput = { direct: [], bare: [], gateway: [] };
@@ -220,6 +373,7 @@ if (cpuPerRequestUs.bare !== null) console.log(`CPU per request (user+sys): bare
 console.log(`added p99 ms: bare proxy ${fmt(addedBare99)}, gateway ${fmt(addedGw99)} -> ratio ${(addedGw99 / addedBare99).toFixed(2)}`);
 console.log(`token streams at engine pace (64 x ${PACED_RATE} tokens/s): direct ${median(paced.direct).toFixed(0)}, bare proxy ${median(paced.bare).toFixed(0)}, gateway ${median(paced.gateway).toFixed(0)} tokens/s -> gateway/direct ${pacedRatio.toFixed(3)} (target >= 0.95)`);
 console.log(`raw byte pipe at full speed (${STREAM_MB} MiB of 1 KiB events; CPU-bound on shared cores, for reference): direct ${median(tput.direct).toFixed(0)}, bare proxy ${median(tput.bare).toFixed(0)}, gateway ${median(tput.gateway).toFixed(0)} MB/s -> gateway/direct ${streamRatio.toFixed(3)}, bare/direct ${(median(tput.bare) / median(tput.direct)).toFixed(3)}, gateway/bare ${(median(tput.gateway) / median(tput.bare)).toFixed(3)}`);
+printApis(apis);
 console.log(`64 concurrent streams: ${held}/64 completed, upstream saw ${upstreamMaxInFlight} at once, ${concurrentMs.toFixed(0)} ms (each stream ~1 s)`);
 console.log(
   JSON.stringify({
@@ -233,9 +387,12 @@ console.log(
     pacedTokensPerS: { direct: median(paced.direct), bare: median(paced.bare), gateway: median(paced.gateway), ratio: pacedRatio },
     streamMBps: { direct: median(tput.direct), bare: median(tput.bare), gateway: median(tput.gateway), ratio: streamRatio, vsBare: median(tput.gateway) / median(tput.bare) },
     concurrentStreams: { held, upstreamMax: upstreamMaxInFlight, ms: concurrentMs },
+    translatedApisP50: apis,
+    replicas: { p50: rep50, addedP50: repAdded },
   }),
 );
 
+await run('service', 'stop', 'rep');
 serve.kill('SIGTERM');
 proxy.kill('SIGTERM');
 upstream.close();

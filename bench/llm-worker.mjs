@@ -5,7 +5,15 @@
 // non-streaming and streaming. Runs alternate side by side for several rounds; medians and ratios
 // are printed, then one JSON line. Target: worker / in-process tokens/s >= 0.95.
 //
-//   node bench/llm-worker.mjs [--tokens 400] [--rounds 7]
+// Grammar cost, in the same run: chat completions with the same prompt and max_tokens, unconstrained
+// and with a json_schema response_format (a title and lines of text), alternating; generation
+// speed is the worker's own timings.predicted_per_second.
+// Target: constrained / unconstrained >= 0.7.
+//
+//   node bench/llm-worker.mjs [--tokens 400] [--rounds 7] [--model PATH]
+//
+// --model runs the same on another GGUF (default: stories260K), e.g. one with a large vocabulary
+// made by bench/make-large-vocab-gguf.py.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,11 +24,12 @@ import { parseArgs } from 'node:util';
 import { LlamaCompletion, getLlama } from 'node-llama-cpp';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { tokens: { type: 'string', default: '400' }, rounds: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '400' }, rounds: { type: 'string', default: '7' }, model: { type: 'string' } } });
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const PROMPT = 'Once upon a time';
-const modelPath = path.join(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
+const modelPath = values.model ? path.resolve(values.model) : path.join(process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared'), 'models', 'stories260K', 'stories260K.gguf');
+const modelName = path.basename(modelPath).replace(/\.gguf$/i, '');
 if (!existsSync(modelPath)) {
   console.error(`missing ${modelPath}: check out the workplace shared/ folder beside this repo (see its README)`);
   process.exit(1);
@@ -125,6 +134,34 @@ function workerStream() {
   });
 }
 
+// --- grammar cost (chat, json_schema vs unconstrained) ---------------------------------------
+// Long enough that most answers reach max_tokens (the lines are at least 40 characters each), with
+// repetition counts small enough for llama.cpp's grammar engine.
+const STORY_SCHEMA = {
+  type: 'object',
+  properties: { title: { type: 'string', enum: ['A day', 'A night'] }, lines: { type: 'array', items: { type: 'string', minLength: 40, maxLength: 160 }, minItems: 16 } },
+  required: ['title', 'lines'],
+  additionalProperties: false,
+};
+async function chat(constrained) {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      messages: [{ role: 'user', content: 'Tell me a story.' }],
+      max_tokens: TOKENS,
+      temperature: 0.8,
+      seed: 1,
+      ...(constrained ? { response_format: { type: 'json_schema', json_schema: { name: 'story', schema: STORY_SCHEMA } } } : {}),
+    }),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`chat ${constrained ? 'json_schema' : 'unconstrained'}: ${JSON.stringify(body)}`);
+  const content = body.choices[0].message.content;
+  if (constrained && !content.startsWith('{')) throw new Error(`json_schema answer is not JSON: ${content.slice(0, 80)}`);
+  return { tokens: body.usage.completion_tokens, perSecond: body.timings.predicted_per_second };
+}
+
 // --- CPU time ---------------------------------------------------------------------------------
 // Wall-clock tokens/s on a shared machine mostly measures the neighbours; CPU time per token (all
 // threads of the generating process) shows what the HTTP layer itself costs.
@@ -157,17 +194,24 @@ for (let round = 0; round < ROUNDS; round++) {
   runs.plain.push(await timed('plain', workerPlain, workerCpuMs));
   runs.stream.push(await timed('stream', workerStream, workerCpuMs));
 }
+const grammarRuns = { free: [], schema: [] };
+await chat(false);
+await chat(true); // warm-up (builds and caches the grammar), not counted
+for (let round = 0; round < ROUNDS; round++) {
+  grammarRuns.free.push(await chat(false));
+  grammarRuns.schema.push(await chat(true));
+}
 child.kill('SIGTERM');
 
 const reference = runs.inProcess[0].text;
 for (const [name, list] of Object.entries(runs)) {
   for (const r of list) {
-    if (r.text !== reference || r.tokens !== TOKENS) throw new Error(`${name}: output differs from in-process (${r.tokens} tokens)`);
+    if (r.text !== reference || r.tokens !== runs.inProcess[0].tokens) throw new Error(`${name}: output differs from in-process (${r.tokens} tokens)`);
   }
 }
 const tps = (list) => median(list.map((r) => (r.tokens * 1000) / r.ms));
 const result = {
-  model: 'stories260K',
+  model: modelName,
   tokens: TOKENS,
   rounds: ROUNDS,
   threads: 1,
@@ -189,15 +233,21 @@ result.cpu_us_per_token_client = usPerToken('plainClient');
 result.cpu_us_per_token_client_stream = usPerToken('streamClient');
 result.cpu_ratio_worker = Math.round((cpu.inProcess / cpu.plain) * 1000) / 1000;
 result.cpu_ratio_worker_stream = Math.round((cpu.inProcess / cpu.stream) * 1000) / 1000;
+result.chat_unconstrained_tokens_per_s = Math.round(median(grammarRuns.free.map((r) => r.perSecond)));
+result.chat_json_schema_tokens_per_s = Math.round(median(grammarRuns.schema.map((r) => r.perSecond)));
+result.chat_unconstrained_tokens = median(grammarRuns.free.map((r) => r.tokens));
+result.chat_json_schema_tokens = median(grammarRuns.schema.map((r) => r.tokens));
+result.ratio_json_schema = Math.round((result.chat_json_schema_tokens_per_s / result.chat_unconstrained_tokens_per_s) * 1000) / 1000;
 result.load_average = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
-console.log(`stories260K, ${TOKENS} greedy tokens, threads 1, ${ROUNDS} alternating rounds (medians):`);
+console.log(`${modelName}, ${TOKENS} greedy tokens, threads 1, ${ROUNDS} alternating rounds (medians):`);
 console.log(`  in-process node-llama-cpp   ${result.in_process_tokens_per_s} tokens/s, first token ${result.in_process_ttft_ms} ms`);
 console.log(`  worker, non-streaming       ${result.worker_tokens_per_s} tokens/s (x${result.ratio_worker})`);
 console.log(`  worker, streaming           ${result.worker_stream_tokens_per_s} tokens/s (x${result.ratio_worker_stream}), first token ${result.worker_stream_ttft_ms} ms (+${result.ttft_overhead_ms} ms)`);
 console.log(`  CPU per token (all threads): in-process ${result.cpu_us_per_token_in_process} us, worker ${result.cpu_us_per_token_worker} us (efficiency x${result.cpu_ratio_worker}), streaming ${result.cpu_us_per_token_worker_stream} us (x${result.cpu_ratio_worker_stream})`);
 console.log(`  CPU per token of this benchmark's HTTP client: ${result.cpu_us_per_token_client} us non-streaming, ${result.cpu_us_per_token_client_stream} us streaming (competes for the same cores)`);
 console.log(`  target worker/in-process >= 0.95 (wall tokens/s): ${result.ratio_worker >= 0.95 && result.ratio_worker_stream >= 0.95 ? 'met' : 'NOT met'}; load average ${result.load_average.join(' ')} on ${os.availableParallelism()} cores`);
+console.log(`  chat, same prompt, max_tokens ${TOKENS}: unconstrained ${result.chat_unconstrained_tokens_per_s} tokens/s (median ${result.chat_unconstrained_tokens} tokens), json_schema grammar ${result.chat_json_schema_tokens_per_s} tokens/s (median ${result.chat_json_schema_tokens} tokens): x${result.ratio_json_schema} (target >= 0.7: ${result.ratio_json_schema >= 0.7 ? 'met' : 'NOT met'})`);
 console.log(JSON.stringify(result));
 await context.dispose();
 await model.dispose();

@@ -15,6 +15,7 @@ const pictures = {
   'dashboard.png': 'test/e2e/dashboard.test.ts',
   'screenshot.png': 'test/e2e/foundation.test.ts',
   'voice.png': 'test/e2e/voice.test.ts',
+  'voice-setup.png': 'test/e2e/voice.test.ts',
 };
 
 const copyOnly = process.argv.includes('--copy-only');

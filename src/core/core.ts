@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CoreApi, CoreInfo } from '../shared/contract/index.js';
+import { calls as contractCalls, type CoreApi, type CoreInfo } from '../shared/contract/index.js';
 import { dataPaths, type DataPaths } from './config/paths.js';
 import { preparePrivateDataDir, preparePrivateDatabase } from './config/data-dir.js';
 import { parseMegabytes, readEnv, type Env } from './config/env.js';
@@ -218,7 +218,31 @@ export function openCore(opts: CoreOptions): Core {
     },
   });
   // The voice chain reaches its models through this core's own gateway, over loopback.
-  const voice = createVoiceFeature({ db, appRoot: root, gateway: { url: () => url, token: () => opts.token ?? null }, usage: voiceUsage });
+  // Voice setup calls the other features through the contract's schemas, as a client would (defaults applied).
+  const through = <K extends keyof CoreApi>(name: K, fn: CoreApi[K]): CoreApi[K] => ((p: unknown) => (fn as (q: unknown) => unknown)(contractCalls[name].params.parse(p))) as CoreApi[K];
+  const voice = createVoiceFeature({
+    db,
+    appRoot: root,
+    gateway: { url: () => url, token: () => opts.token ?? null },
+    usage: voiceUsage,
+    setup: {
+      api: {
+        'models.list': through('models.list', models.calls['models.list']),
+        'models.import': through('models.import', models.calls['models.import']),
+        'models.fit': through('models.fit', hardware.calls['models.fit']),
+        'services.list': through('services.list', services.calls['services.list']),
+        'services.create': through('services.create', services.calls['services.create']),
+        'services.start': through('services.start', services.calls['services.start']),
+        'services.stop': through('services.stop', services.calls['services.stop']),
+        'services.remove': through('services.remove', services.calls['services.remove']),
+        'remotes.list': through('remotes.list', gateway.calls['remotes.list']),
+        'engines.list': through('engines.list', services.calls['engines.list']),
+      },
+      operations,
+      events,
+      machine: () => hardware.memoryFacts(),
+    },
+  });
   const features: readonly TestFeature[] = [info, settings, models, hardware, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
   let composed: ReturnType<typeof composeFeatures>;
   try {

@@ -29,6 +29,7 @@ const keep: { [K in EventName]: Keep<K> } = {
   'operation.progress': (p) => p.id,
   'services.log': 'each',
   'gateway.request': 'each',
+  'gateway.queue': (q) => q.model,
 };
 
 /**

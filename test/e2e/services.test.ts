@@ -114,6 +114,33 @@ describe('Services page', () => {
     await page.close();
   });
 
+  it('lists replicas under their primary, marked as replicas', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    await runAima(['model', 'import', GGUF, '--name', 'stories'], env); // already there when the first test ran
+    // "a-1x" sorts between "a" and "a-2" by name; the replicas still come right after their primary.
+    for (const args of [
+      ['service', 'create', 'a', '--model', 'stories', '--engine', 'aima-llm', '--replicas', '3'],
+      ['service', 'create', 'a-1x', '--model', 'stories', '--engine', 'aima-llm'],
+    ]) {
+      const r = await runAima(args, env);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve!.loginUrl);
+    await new AppShell(page).open('services');
+    const services = new ServicesPageObject(page);
+    await services.row('a-3').waitFor();
+    const order = await page.locator('[data-testid="services-table"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-service')));
+    expect(order).toEqual(['a', 'a-2', 'a-3', 'a-1x']);
+    expect(await services.row('a-2').locator('td').nth(1).innerText()).toBe('↳ a-2 replica of a');
+    expect(await services.row('a').locator('td').nth(1).innerText()).toBe('a');
+    expect((await runAima(['service', 'rm', 'a'], env)).code).toBe(0);
+    await runAima(['service', 'rm', 'a-1x'], env);
+    await services.row('a-2').waitFor({ state: 'detached', timeout: 10_000 });
+    await page.close();
+  });
+
   it('shows the placement decision and, on the evicted service, the eviction reason', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', existsSync(GGUF));

@@ -1,12 +1,17 @@
 /**
  * The Voice page end to end: `aima serve` with the embedded chain (Whisper on aima-asr,
  * stories260K on aima-llm, flite on aima-tts), Debian's Chromium with a fake microphone that
- * plays a WAV spoken by flite. The services are created by `aima voice setup` but started from
- * the page's own "… is stopped — Start" buttons. Asserted: the captured audio is not silence (a
+ * plays a WAV spoken by flite. The models are imported into the library; the chain is set up from
+ * the page (models picked per link, the budget view, then its services created and started), and
+ * a stopped chain service is started from the page's own "… is stopped — Start" button. Asserted: the captured audio is not silence (a
  * wrong fake-capture path records silence without complaint), the user's words, the reply, its
  * playback to the end (playback events), the timeline; barge-in over a playing reply; and that
- * push-to-talk sends nothing while the button is up.
+ * push-to-talk sends nothing while the button is up. The set-up card on its own servers: an empty
+ * library (the starter set offered), a GPU filled by another process (fake-nvidia-smi: the budget
+ * refuses the LLM there and moves it to the CPU), and the starter LLM fetched from a local Hub with
+ * progress and cancel.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +22,9 @@ import { resample, rms, toMono } from '../../src/lib/audio/resample.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/browser.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { fliteWav, whisperModel, wordErrors } from '../support/speech.js';
-import { requirePart } from '../support/system.js';
+import { repoRoot, requirePart } from '../support/system.js';
 import { haveVoiceChain, storiesModel } from '../support/voice.js';
+import { FakeHub } from '../support/fake-hub.js';
 import { AppShell } from './pages/app-shell.js';
 import { VoicePageObject } from './pages/voice-page.js';
 
@@ -39,9 +45,14 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'aima-voice-ui-'));
   home = tempHome('aima-voice-ui-');
   serve = await startServe({ AIMA_HOME: home });
-  // Creates voice-asr, voice-llm and voice-tts, stopped: the page has to start them.
-  const setup = await runAima(['voice', 'setup', '--asr-model', whisperModel, '--llm-model', storiesModel, '--json'], { AIMA_HOME: home }, 180_000);
-  if (setup.code !== 0) throw new Error(setup.stderr);
+  // The library has the models; the chain is empty: the page sets it up.
+  for (const [file, kind] of [
+    [whisperModel, 'asr'],
+    [storiesModel, 'llm'],
+  ]) {
+    const r = await runAima(['model', 'import', file!, '--kind', kind!, '--name', `lib-${kind}`], { AIMA_HOME: home }, 180_000);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
 }, 240_000);
 afterAll(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
@@ -105,7 +116,7 @@ async function failureShot(page: Page, name: string, errors: string[], err: unkn
 }
 
 describe('Voice page', () => {
-  it('starts the stopped chain from the page, hears the question, shows and plays the reply, with its timeline', async (ctx) => {
+  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
     // Leading silence, the question, then silence long enough that the looping fake device does not ask again.
@@ -114,10 +125,23 @@ describe('Voice page', () => {
     expect(mic.speechRms).toBeGreaterThan(0.01);
     const { page, voice, errors } = await openVoicePage(mic.file);
     try {
-      // The stopped services are named, each with a Start button.
-      await expect.poll(() => voice.problems().count(), { timeout: 15_000 }).toBe(3);
-      expect(await voice.problems().first().innerText()).toMatch(/ASR service 'voice-asr' is stopped\s+—\s+Start/);
-      await voice.startChainServices(300_000);
+      // No chain: the page offers to set one up, with the library's compatible models per link.
+      await voice.pickChain({ asr: 'lib-asr', llm: 'lib-llm' });
+      expect(await page.getByTestId('voice-setup-llm').locator('option').allInnerTexts()).toEqual(['Automatic', expect.stringMatching(/^lib-llm \(gguf, /)]);
+      // The budget before anything starts: three links with device and memory, a total against what is free.
+      await expect.poll(() => voice.budgetLinks().count(), { timeout: 30_000 }).toBe(3);
+      await expect.poll(() => voice.budgetLinks().nth(1).innerText(), { timeout: 30_000 }).toMatch(/LLM\s+lib-llm.*new service voice-llm \(aima-llm\)\s+CPU\s+[\d.]+ (KiB|MiB) RAM/s);
+      expect(await voice.budgetLinks().nth(0).innerText()).toMatch(/ASR\s+lib-asr.*CPU\s+[\d.]+ MiB RAM/s);
+      expect(await voice.budgetLinks().nth(2).innerText()).toMatch(/TTS\s+voice-tts.*CPU\s+[\d.]+ MiB RAM/s);
+      expect(await page.getByTestId('budget-total').innerText()).toMatch(/Total.*[\d.]+ MiB RAM.*free: .*RAM/s);
+      expect(await page.locator('[data-testid="voice-budget"]').getAttribute('data-verdict')).toBe('fits');
+      expect(await page.getByTestId('budget-verdict').innerText()).toMatch(/^Fits\./);
+      await page.screenshot({ path: screenshotPath('voice-setup.png') });
+      // Progress while the services are created and started, with a Cancel button.
+      expect(await voice.applySetup(300_000)).toMatch(/(Setting up|Creating|Starting|voice-\w+:).*Cancel/s);
+      const chain = async () => ((await (await page.request.post(`${serve!.url}/api/call/voice.config.get`, { data: {} })).json()) as { result: { asr: string; llm: string; tts: string } }).result;
+      expect(await chain()).toMatchObject({ asr: 'lib-asr', llm: 'lib-llm', tts: 'voice-tts' });
+      expect(await voice.problems().count()).toBe(0);
       await voice.start();
       const turn = voice.turns().first();
       expect(wordErrors(Q1, await voice.transcript(0, 60_000))).toBeLessThanOrEqual(2);
@@ -236,8 +260,12 @@ describe('Voice page', () => {
   it('a denied microphone says what to do, and no session is left open', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
+    // A stopped chain service is named with a Start button.
+    expect((await runAima(['service', 'stop', 'voice-tts'], { AIMA_HOME: home })).code).toBe(0);
     const { page, voice, errors } = await openVoicePage(null);
     try {
+      await expect.poll(() => voice.problems().count(), { timeout: 15_000 }).toBe(1);
+      expect(await voice.problems().first().innerText()).toMatch(/TTS service 'voice-tts' is stopped\s+—\s+Start/);
       await voice.startChainServices(300_000);
       await page.getByTestId('voice-start').click();
       const banner = page.getByTestId('voice-error');
@@ -250,4 +278,133 @@ describe('Voice page', () => {
       await failureShot(page, 'denied', errors, err);
     }
   }, 600_000);
+
+  it('with an empty library the set-up card offers the starter set and says what is missing', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    const emptyHome = tempHome('aima-voice-empty-');
+    const empty = await startServe({ AIMA_HOME: emptyHome });
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(empty.loginUrl);
+      await page.goto(`${empty.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const voice = new VoicePageObject(page);
+      await voice.setupCard().waitFor({ timeout: 15_000 });
+      // The same starters as the Models page, each with its Download button (progress lands in the downloads' rows).
+      const starters = page.getByTestId('voice-starters').locator('[data-starter]');
+      await expect.poll(() => starters.count(), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+      expect(await page.getByTestId('voice-starters').innerText()).toMatch(/no ASR or LLM model the embedded engines can run/);
+      expect(await starters.first().getByRole('button', { name: 'Download' }).isVisible()).toBe(true);
+      // Nothing to plan with: the plan's refusal names what to import, and nothing can be started.
+      await page.getByTestId('voice-setup-error').waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId('voice-setup-error').innerText()).toMatch(/No ASR model or service found for voice/);
+      expect(await page.getByTestId('voice-setup-start').isDisabled()).toBe(true);
+      expect(await page.locator('body').innerText()).not.toMatch(/terminal|aima voice setup/i);
+      expect(errors).toEqual([]);
+    } finally {
+      await empty.stop();
+    }
+  }, 120_000);
+
+  it('on a GPU someone else has filled, the budget refuses the LLM there, names the holder, and "Use this" moves it to the CPU', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const fullEnv = {
+      AIMA_HOME: tempHome('aima-voice-full-'),
+      AIMA_NVIDIA_SMI: path.join(repoRoot, 'test/fixtures/bin/fake-nvidia-smi'),
+      AIMA_NVIDIA_SMI_FIXTURE: path.join(repoRoot, 'test/fixtures/nvidia-smi/full'),
+    };
+    const full = await startServe(fullEnv);
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      expect((await runAima(['model', 'import', storiesModel, '--kind', 'llm'], fullEnv, 120_000)).code).toBe(0);
+      expect((await runAima(['model', 'import', whisperModel, '--kind', 'asr'], fullEnv, 120_000)).code).toBe(0);
+      await page.goto(full.loginUrl);
+      await page.goto(`${full.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const voice = new VoicePageObject(page);
+      await voice.setupCard().waitFor({ timeout: 15_000 });
+      const budget = page.locator('[data-testid="voice-budget"]');
+      // Automatic: the full GPU leaves the LLM on the CPU, and the chain fits.
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('cpu');
+      expect(await page.getByTestId('budget-holders').innerText()).toMatch(/\/usr\/bin\/python3 \(pid 39001, 78\.42 GiB on GPU 0\)/);
+      // On the GPU, as asked: does not fit; nothing can be started but by force; the ways out are offered.
+      await page.locator('select[name="llmDevice"]').selectOption('gpu');
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('does-not-fit');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('gpu');
+      expect(await page.getByTestId('budget-verdict').innerText()).toMatch(/^Does not fit\. The voice stack needs .* but NVIDIA H100 80GB HBM3 has 0\.0 KiB usable/);
+      expect(await page.getByTestId('budget-total').innerText()).toMatch(/Total.*GPU \+ .* RAM.*free: 0\.0 KiB usable on GPU 0 \(NVIDIA H100 80GB HBM3\)/s);
+      expect(await page.getByTestId('voice-setup-start').isDisabled()).toBe(true);
+      expect(await page.getByTestId('voice-setup-force').isVisible()).toBe(true);
+      const cpuWay = page.getByTestId('budget-alternatives').locator('li', { hasText: 'on the CPU' });
+      await cpuWay.getByRole('button', { name: 'Use this' }).click();
+      await expect.poll(() => budget.getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await page.locator('select[name="llmDevice"]').inputValue()).toBe('cpu');
+      expect(await voice.budgetLinks().nth(1).getAttribute('data-device')).toBe('cpu');
+      expect(await page.getByTestId('voice-setup-start').isEnabled()).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await full.stop();
+    }
+  }, 180_000);
+
+  it('fetches the starter LLM from the page with progress and cancel (a local Hub), and the chain plans with it', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    // The starter's repository and file as resources/starter-models.json names them, holding stories260K (padded, so a throttled download takes seconds).
+    const hub = await FakeHub.start({
+      'bartowski/Qwen2.5-0.5B-Instruct-GGUF': [{ path: 'Qwen2.5-0.5B-Instruct-Q4_K_M.gguf', content: Buffer.concat([readFileSync(storiesModel), randomBytes(3 * 1024 * 1024)]), lfs: true }],
+    });
+    const hubEnv = { AIMA_HOME: tempHome('aima-voice-starter-'), HF_ENDPOINT: hub.url };
+    const withHub = await startServe(hubEnv);
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(withHub.loginUrl);
+      await page.goto(`${withHub.url}/#/voice`);
+      await new AppShell(page).open('voice');
+      const starters = page.getByTestId('voice-starters');
+      await starters.locator('[data-starter="llm"]').waitFor({ timeout: 15_000 });
+      // A slow download shows its progress and can be cancelled.
+      hub.faults.throttleBps = 256 * 1024;
+      await starters.locator('[data-starter="llm"]').getByRole('button', { name: 'Download' }).click();
+      const row = starters.locator('[data-download]');
+      await row.locator('[data-field="bytes"]', { hasText: /^(?!0\.0 KiB)/ }).waitFor({ timeout: 30_000 });
+      expect(await row.getAttribute('data-state')).toBe('downloading');
+      expect(await row.locator('[data-field="bytes"]').innerText()).toMatch(/ \/ 4\.1 MiB$/);
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await row.waitFor({ state: 'detached', timeout: 15_000 });
+      // Again at full speed: it completes, is imported, and the LLM picker offers it.
+      hub.faults.throttleBps = null;
+      await starters.locator('[data-starter="llm"]').getByRole('button', { name: 'Download' }).click();
+      await starters.locator('[data-download][data-state="completed"]').waitFor({ timeout: 60_000 });
+      const llmOptions = page.getByTestId('voice-setup-llm').locator('option');
+      await expect.poll(() => llmOptions.count(), { timeout: 15_000 }).toBe(2);
+      const llmName = (await llmOptions.nth(1).getAttribute('value'))!;
+      // Named from its GGUF header; the library says it came from the starter's file.
+      const models = ((await (await page.request.post(`${withHub.url}/api/call/models.list`, { data: {} })).json()) as { result: { name: string; path: string }[] }).result;
+      expect(models.find((m) => m.name === llmName)?.path).toMatch(/Qwen2\.5-0\.5B-Instruct-Q4_K_M\.gguf$/);
+      // The ASR is still missing until one is imported; then the chain plans with the fetched LLM.
+      expect(await page.getByTestId('voice-setup-error').innerText()).toMatch(/No ASR model or service found/);
+      expect((await runAima(['model', 'import', whisperModel, '--kind', 'asr'], hubEnv, 120_000)).code).toBe(0);
+      await expect.poll(() => page.locator('[data-testid="voice-budget"]').getAttribute('data-verdict'), { timeout: 30_000 }).toBe('fits');
+      expect(await new VoicePageObject(page).budgetLinks().nth(1).innerText()).toContain(llmName);
+      expect(errors).toEqual([]);
+    } finally {
+      await withHub.stop();
+      await hub.close();
+    }
+  }, 180_000);
 });

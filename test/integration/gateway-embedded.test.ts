@@ -56,6 +56,25 @@ describe('openai client through the gateway, embedded LLM worker behind it', () 
     expect(streamed).toBe(text);
   });
 
+  it('passes structured output and refusals through: a json_schema answer that validates, a 400 naming an unknown field', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const schema = { type: 'object', properties: { mood: { type: 'string', enum: ['happy', 'sad'] }, ok: { type: 'boolean' } }, required: ['mood', 'ok'], additionalProperties: false };
+    const r = await client.chat.completions.create({
+      model: 'stories',
+      messages: [{ role: 'user', content: 'How are you?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'mood', strict: true, schema } },
+      max_tokens: 40,
+      seed: 5,
+    });
+    expect(r.choices[0]!.finish_reason).toBe('stop');
+    const value = JSON.parse(r.choices[0]!.message.content!) as { mood: string; ok: boolean };
+    expect(['happy', 'sad']).toContain(value.mood);
+    expect(typeof value.ok).toBe('boolean');
+    const err = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'x' }], max_tokens: 2, temprature: 0 } as never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('temprature');
+  });
+
   it('embeds', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const e = await client.embeddings.create({ model: 'stories', input: ['a cat', 'a dog'] });

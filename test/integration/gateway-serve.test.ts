@@ -82,6 +82,8 @@ describe('gateway on the core port', () => {
       () => fetch(`${serve.url}/v1/audio/transcriptions`, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nbroken' }),
       () => fetch(`${serve.url}/v1/nothing`, { method: 'POST', body: 'x' }),
       () => fetch(`${serve.url}/v1/embeddings`, { method: 'GET' }),
+      () => fetch(`${serve.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'far-llm', messages: [{ role: 'user', content: 'x' }] }) }),
+      () => fetch(`${serve.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'far-llm', input: [{ type: 'reasoning' }], store: true }) }),
     ];
     const send = async (n: number) => {
       const statuses = new Map<number, number>();
@@ -152,6 +154,7 @@ describe('binding beyond loopback', () => {
         });
       expect(await asRemote({})).toBe(403);
       expect(await asRemote({ authorization: `Bearer ${key}` })).toBe(200);
+      expect(await asRemote({ 'x-api-key': key })).toBe(200);
     } finally {
       await wide.stop();
     }

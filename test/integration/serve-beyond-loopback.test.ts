@@ -75,6 +75,10 @@ describe('a core bound beyond loopback', () => {
     expect(await get(ownLanAddress!, port, '/v1/models', asLoopback)).toBe(401);
     expect(await get(ownLanAddress!, port, '/metrics', asLoopback)).toBe(401);
     expect(await get(ownLanAddress!, port, '/v1/models', { ...asLoopback, authorization: `Bearer ${key}` })).toBe(200);
+    // Anthropic's clients send the key as x-api-key: it counts the same, from elsewhere too.
+    expect(await get(ownLanAddress!, port, '/v1/models', { ...asLoopback, 'x-api-key': key })).toBe(200);
+    expect(await get(ownLanAddress!, port, '/v1/models', { host: `lan-box:${port}`, 'x-api-key': key })).toBe(200);
+    expect(await get(ownLanAddress!, port, '/v1/models', { host: `lan-box:${port}`, 'x-api-key': 'aima-wrong' })).toBe(403);
   });
 
   it('publishes a loopback URL for 0.0.0.0: the CLI and the printed login URL work', async () => {

@@ -177,8 +177,9 @@ describe('aima serve: launch to first answer', () => {
     expect(started.at).toBeGreaterThan(2900);
     expect(onDemand.at).toBeGreaterThan(2900);
     expect(started.v.pid).toBe(enginePid);
-    // The gateway reached the adopted engine: the fake engine has no chat endpoint and answers 404 itself.
-    expect(onDemand.v.status, onDemand.v.body).toBe(404);
+    // The gateway reached the adopted engine: the fake engine answers with its pid.
+    expect(onDemand.v.status, onDemand.v.body).toBe(200);
+    expect(onDemand.v.body).toContain(`"content":"pid ${enginePid}"`);
     const after = await call<ServiceSummary>(origin, token, 'services.get', { name: 'kept' });
     expect(after).toMatchObject({ state: 'running', pid: enginePid });
     expect(processesWith(home)).toEqual([enginePid]);

@@ -120,8 +120,9 @@ describe('start on demand respects crash protection', () => {
     await waitFor(() => c.api['services.get']({ name: 'wb' }).then((x) => x.state === 'backoff'), 'backoff');
 
     const res = await chat('wb');
-    // The fake engine has no chat endpoint: its own 404 means the request reached it.
-    expect(res.status).toBe(404);
+    // The fake engine answers with its pid: the request reached the restarted engine.
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(`pid ${(await c.api['services.get']({ name: 'wb' })).pid}`);
     const restart = eventsOf(c, s.id).find((e) => e.from === 'backoff' && e.to === 'starting');
     expect(restart?.event).toBe('backoff-elapsed');
     expect((await c.api['services.get']({ name: 'wb' })).restarts).toBeGreaterThanOrEqual(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
-import { authorizeGateway, isAllowedHost, isAllowedOrigin, isLoopbackHost } from '../../src/core/server/security.js';
+import { authorizeApi, authorizeGateway, hasValidApiKey, isAllowedHost, isAllowedOrigin, isLoopbackHost, tokenFromRequest } from '../../src/core/server/security.js';
 import { tokenMatches } from '../../src/core/server/token.js';
 
 describe('local API protection', () => {
@@ -47,5 +47,22 @@ describe('local API protection', () => {
     const from = (remoteAddress: string) => ({ headers: { host: '127.0.0.1:9090' }, socket: { remoteAddress } }) as unknown as IncomingMessage;
     for (const peer of ['127.0.0.1', '127.3.4.5', '::1', '::ffff:127.0.0.1']) expect(authorizeGateway(from(peer), noKeys, 9090), peer).toBe(true);
     for (const peer of ['192.0.2.5', '::ffff:192.0.2.5', 'fd00::2', '']) expect(authorizeGateway(from(peer), noKeys, 9090), peer).toBe(false);
+  });
+
+  it('takes a key from x-api-key (Anthropic\'s clients) wherever it takes one from Authorization: Bearer', () => {
+    const policy = { token: 't'.repeat(64), keys: { active: () => 1, verify: (k: string) => k === 'aima-good' } };
+    const req = (headers: Record<string, string>) => ({ url: '/v1/messages', headers: { host: '127.0.0.1:9090', ...headers }, socket: { remoteAddress: '192.0.2.5' } }) as unknown as IncomingMessage;
+    for (const headers of [{ authorization: 'Bearer aima-good' }, { 'x-api-key': 'aima-good' }] as Record<string, string>[]) {
+      expect(hasValidApiKey(req(headers), policy), JSON.stringify(headers)).toBe(true);
+      expect(authorizeApi(req(headers), policy)).toBe(true);
+      expect(authorizeGateway(req(headers), policy, 9090)).toBe(true);
+    }
+    for (const headers of [{}, { 'x-api-key': 'aima-bad' }, { authorization: 'Basic aima-good' }] as Record<string, string>[]) {
+      expect(hasValidApiKey(req(headers), policy), JSON.stringify(headers)).toBe(false);
+      expect(authorizeGateway(req(headers), policy, 9090)).toBe(false);
+    }
+    // The install token too, as with a bearer.
+    expect(tokenFromRequest(req({ 'x-api-key': policy.token }))).toBe(policy.token);
+    expect(authorizeApi(req({ 'x-api-key': policy.token }), policy)).toBe(true);
   });
 });

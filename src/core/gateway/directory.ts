@@ -22,6 +22,12 @@ export interface RoutableModel {
   apiKey?: string;
   /** Parallel requests the upstream takes; the gateway queues the rest. */
   concurrency: number;
+  /**
+   * Every service that serves this model, this entry's own included, in any state: the gateway
+   * sends each request to the running one with the fewest requests in flight. Absent for a
+   * model with one upstream (a remote's model).
+   */
+  replicas?: RoutableModel[];
 }
 
 export interface ModelDirectory {

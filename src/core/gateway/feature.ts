@@ -25,7 +25,7 @@ import type { Route } from '../server/http-server.js';
 
 export type GatewayApi = Pick<
   CoreApi,
-  'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests' | 'gateway.pageAccess'
+  'keys.list' | 'keys.create' | 'keys.revoke' | 'remotes.list' | 'remotes.add' | 'remotes.remove' | 'gateway.requests' | 'gateway.queue' | 'gateway.pageAccess'
 >;
 
 export interface GatewayFeatureOptions {
@@ -86,14 +86,17 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
   opts.events.on('services.changed', (list) => {
     services = list;
     directory.invalidate();
+    gateway.refresh();
   });
   opts.events.on('models.changed', () => {
     services = opts.services.list();
     directory.invalidate();
+    gateway.refresh();
   });
   const remotesChanged = () => {
     remoteList = remotes.list();
     directory.invalidate();
+    gateway.refresh();
   };
   let cachedPolicy: { at: number; value: ReturnType<typeof policyNow> } | null = null;
   const policyNow = () => {
@@ -119,6 +122,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
       return cachedPolicy.value;
     },
     onRequest: opts.onRequest,
+    onQueue: (q) => opts.events.emit('gateway.queue', q),
     spoolDir: opts.spoolDir,
     activity: opts.activity,
     metrics: opts.serviceMetrics ? (registry, prom) => registerServiceMetrics(registry, prom, opts.serviceMetrics!) : undefined,
@@ -163,6 +167,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
       return r;
     },
     'gateway.requests': async ({ limit }) => gateway.log.recent(limit ?? 50),
+    'gateway.queue': async () => ({ models: gateway.queueSnapshot(), serviceTimes: gateway.serviceTimes.list() }),
     'gateway.pageAccess': async () => {
       if (!opts.url()) throw new AimaError('unavailable', 'The core is not listening yet.', 'Try again in a moment.');
       return { url: opts.url(), token: pageToken };
@@ -184,7 +189,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     );
     return true;
   };
-  return { gateway, calls: api, routes: [route], events: ['gateway.request'], close() {} };
+  return { gateway, calls: api, routes: [route], events: ['gateway.request', 'gateway.queue'], close() {} };
 }
 
 /**

@@ -13,6 +13,13 @@ export interface QueueView {
   inFlight: number;
 }
 
+/** One upstream's load: `replica` is `service:<name>` or `remote:<name>:<model>`. */
+export interface ReplicaView {
+  replica: string;
+  model: string;
+  inFlight: number;
+}
+
 /** The instruments, made on first use: prom-client is slow to load and the core answers before any /v1 request. */
 interface Instruments {
   registry: Registry;
@@ -29,6 +36,7 @@ export class GatewayMetrics {
   /** `more` registers further instruments on the same registry (the services' and GPUs', metrics-services.ts). */
   constructor(
     private readonly queues: () => QueueView[],
+    private readonly replicas: () => ReplicaView[] = () => [],
     private readonly more?: (registry: Registry, prom: typeof PromClient) => void,
   ) {}
 
@@ -70,6 +78,7 @@ export class GatewayMetrics {
     if (this.made) return this.made;
     const { Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof PromClient;
     const queues = this.queues;
+    const replicas = this.replicas;
     const registry = new Registry();
     const registers = [registry];
     const requests = new Counter({ name: 'aima_gateway_requests_total', help: 'Requests answered by the gateway', labelNames: ['model', 'endpoint', 'status'] as const, registers });
@@ -97,7 +106,7 @@ export class GatewayMetrics {
     const tokens = new Counter({ name: 'aima_gateway_generated_tokens_total', help: 'Generated tokens', labelNames: ['model'] as const, registers });
     new Gauge({
       name: 'aima_gateway_queue_depth',
-      help: 'Requests waiting for a slot',
+      help: 'Requests waiting for a slot, per model (one queue over all its replicas)',
       labelNames: ['model'],
       registers,
       collect() {
@@ -113,6 +122,16 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const q of queues()) this.set({ model: q.model }, q.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'aima_gateway_replica_in_flight',
+      help: 'Requests being served, per replica (service or remote model) of a model',
+      labelNames: ['model', 'replica'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of replicas()) this.set({ model: r.model, replica: r.replica }, r.inFlight);
       },
     });
     this.more?.(registry, createRequire(import.meta.url)('prom-client') as typeof PromClient);

@@ -6,7 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** An upstream's base URL, parsed once (request options from a URL object cost on every request). */
 export interface UpstreamBase {
@@ -41,6 +41,26 @@ export interface ForwardRequest {
   /** A buffered body, or a stream (an upload) sent with `contentLength` when known, else chunked. */
   body: Buffer | Readable | null;
   contentLength?: number | null;
+  /** Who serves it, for errors: e.g. 'replica "chat-2" of "stories"'. */
+  upstreamName?: string;
+  /**
+   * When the upstream cannot be reached (nothing was sent to the client yet), resolve with
+   * `unreachable` and write nothing, so the caller can try another replica.
+   */
+  retryable?: boolean;
+  /**
+   * A translated answer (the Responses and Anthropic APIs over chat completions): given the
+   * upstream's status and content type, the Writable the upstream body is piped into, which
+   * writes the client's response itself. Without it the answer is piped through as it is.
+   */
+  reply?: (status: number, contentType: string) => ReplySink;
+  /** The body of the gateway's own 502 when the upstream cannot be reached (default: OpenAI's error shape). */
+  unreachableBody?: (message: string) => unknown;
+}
+
+/** Where a translated answer goes; it knows the upstream's own token count once it has read the usage. */
+export interface ReplySink extends Writable {
+  readonly completionTokens: number | null;
 }
 
 export interface ForwardOutcome {
@@ -53,6 +73,10 @@ export interface ForwardOutcome {
   /** ms from the first to the last body byte (generation time, for tokens/s). */
   bodyMs: number;
   clientAborted: boolean;
+  /** Set (with nothing written to the client) when a retryable request could not reach the upstream. */
+  unreachable?: string;
+  /** The upstream went away mid-answer (a stream then ends with an error event). */
+  upstreamLost?: boolean;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -74,6 +98,10 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     let stream = false;
     let settled = false;
     let status = 502;
+    let sink: ReplySink | undefined;
+    let unreachable: string | undefined;
+    let upstreamLost = false;
+    let responded = false;
 
     const { base } = fwd;
     const upstream = (base.https ? https : http).request({
@@ -88,8 +116,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     const finish = (clientAborted: boolean) => {
       if (settled) return;
       settled = true;
-      let completionTokens: number | null = stream ? sseChunks - (sawDone ? 1 : 0) : null;
-      if (!stream && jsonBody) {
+      let completionTokens: number | null = sink?.completionTokens ?? (stream ? sseChunks - (sawDone ? 1 : 0) : null);
+      if (!stream && jsonBody && !sink) {
         try {
           const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
           if (typeof usage?.completion_tokens === 'number') completionTokens = usage.completion_tokens;
@@ -98,12 +126,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
         }
       }
       resolve({
-        status,
+        status: fwd.reply && res.headersSent ? res.statusCode : status,
         firstByteMs: firstByteAt === null ? null : firstByteAt - started,
         completionTokens,
         stream,
         bodyMs: firstByteAt === null ? 0 : lastByteAt - firstByteAt,
         clientAborted,
+        unreachable,
+        upstreamLost,
       });
     };
 
@@ -116,14 +146,18 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
     });
 
     upstream.on('response', (up) => {
+      responded = true;
       status = up.statusCode ?? 502;
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
       const type = String(up.headers['content-type'] ?? '');
       stream = type.startsWith('text/event-stream');
       if (type.includes('json')) jsonBody = [];
-      res.writeHead(status, headers);
-      if (stream) res.flushHeaders();
+      sink = fwd.reply?.(status, type);
+      if (!sink) {
+        res.writeHead(status, headers);
+        if (stream) res.flushHeaders();
+      }
       up.on('data', (chunk: Buffer) => {
         const now = performance.now();
         if (firstByteAt === null) firstByteAt = now;
@@ -138,22 +172,57 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
           jsonSize += chunk.length;
         }
       });
+      if (sink) {
+        const translated = sink;
+        up.pipe(translated);
+        // The translated answer ends once the sink has written its last event.
+        translated.on('finish', () => queueMicrotask(() => finish(false)));
+        // A broken upstream stream ends the sink, which tells the client in the API's terms.
+        up.on('error', () => {
+          upstreamLost = true;
+          if (!translated.writableEnded) translated.end();
+        });
+        translated.on('error', () => {
+          res.destroy();
+          finish(false);
+        });
+        return;
+      }
       up.pipe(res);
       // After pipe's own 'end' listener has ended the response; the usage parse in finish() then
       // runs after the last bytes are on their way (microtasks run after the write tick).
       up.on('end', () => queueMicrotask(() => finish(false)));
-      up.on('error', () => {
-        res.destroy();
+      // The upstream went away before the end (its process died, its connection reset): a stream
+      // ends with an SSE error event in OpenAI's shape, so the client learns why; any other answer
+      // can only be cut off.
+      const lost = () => {
+        if (up.complete || settled) return;
+        upstreamLost = true;
+        up.unpipe(res);
+        if (stream && !res.writableEnded && !res.destroyed) {
+          const error = { message: `The ${fwd.upstreamName ?? `server at ${base.origin}`} stopped in the middle of this answer (its connection was lost). Send the request again: it goes to a server that is running.`, type: 'server_error', param: null, code: 'upstream_lost' };
+          res.end(`data: ${JSON.stringify({ error })}\n\n`);
+        } else {
+          res.destroy();
+        }
         finish(false);
-      });
+      };
+      up.on('error', lost);
+      up.on('close', lost);
     });
 
     upstream.on('error', (err) => {
+      if (fwd.retryable && !res.headersSent && !res.destroyed && !responded) {
+        unreachable = err.message;
+        finish(false);
+        return;
+      }
       if (res.headersSent) {
         res.destroy();
       } else if (!res.destroyed) {
         status = 502;
-        const body = JSON.stringify({ error: { message: `The model's server at ${base.origin} did not answer (${err.message}).`, type: 'server_error', param: null, code: 'upstream_unreachable' } });
+        const message = `The model's server at ${base.origin} did not answer (${err.message}).`;
+        const body = JSON.stringify(fwd.unreachableBody ? fwd.unreachableBody(message) : { error: { message, type: 'server_error', param: null, code: 'upstream_unreachable' } });
         res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
       }

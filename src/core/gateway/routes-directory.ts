@@ -15,7 +15,8 @@ export interface DirectorySources {
 }
 
 function fromService(s: ServiceSummary): RoutableModel {
-  const id = s.model ?? s.name;
+  // A service without a model is routed by its name; its replicas by their primary's.
+  const id = s.model ?? s.replicaOf ?? s.name;
   return {
     id,
     aliases: s.name !== id ? [s.name] : [],
@@ -39,17 +40,18 @@ export function createModelDirectory(src: DirectorySources): ModelDirectory & { 
   const build = (): RoutableModel[] => {
     const out: RoutableModel[] = [];
     const seen = new Map<string, number>();
-    // Several services may serve one model: one entry per model, a running one preferred.
+    // Several services may serve one model: they are its replicas. One entry per model (a
+    // running one stands for it) lists them all; every service name is an alias of the model.
     for (const s of src.services()) {
       const m = fromService(s);
       const at = seen.get(m.id);
       if (at === undefined) {
         seen.set(m.id, out.length);
-        out.push(m);
+        out.push({ ...m, replicas: [m] });
       } else {
         const prev = out[at]!;
         const merged = prev.state !== 'running' && m.state === 'running' ? m : prev;
-        out[at] = { ...merged, aliases: [...new Set([...prev.aliases, ...m.aliases])] };
+        out[at] = { ...merged, aliases: [...new Set([...prev.aliases, ...m.aliases])], replicas: [...prev.replicas!, m] };
       }
     }
     for (const r of src.remotes()) {

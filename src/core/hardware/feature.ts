@@ -33,7 +33,7 @@ import { checkContainerPlatform, createDockerClient, type DockerLike } from '../
 import { detectHardware } from './detect.js';
 import { fitGguf, fitVllm, vllmFactsFromHfConfig, type GgufModelFacts, type HfConfigLike, type OtherGpu, type VllmModelFacts, type VllmWeightDtype } from './fit/index.js';
 import { createNvidiaSampler } from './nvidia-sampler.js';
-import { attributeGpuMemory, createTelemetry, type GpuSample, type TelemetryEvent } from './telemetry.js';
+import { attributeGpuMemory, createTelemetry, type GpuAttribution, type GpuSample, type TelemetryEvent } from './telemetry.js';
 import type { GpuInfo, HardwareReport } from './types.js';
 import type { Feature } from '../feature.js';
 
@@ -71,6 +71,11 @@ export interface HardwareFeature extends Feature {
    * queries, no more than once per `maxAgeMs`; the telemetry's sample while it runs).
    */
   gpuMemory(maxAgeMs?: number): Promise<GpuMemory>;
+  /**
+   * Memory facts for a placement: each GPU's total and free memory with the processes holding it
+   * (AIMA's services named), sampled now (a detection at most 2 s old), and the host's RAM.
+   */
+  memoryFacts(): Promise<MemoryFacts>;
   /** Whether telemetry is sampling, and how many leases are open (tests, status). */
   readonly watching: { running: boolean; leases: number };
   close(): void;
@@ -80,6 +85,12 @@ export interface GpuMemory {
   gpus: GpuInfo[];
   /** Service name → GPU index → bytes. */
   byService: Map<string, Record<number, number>>;
+}
+
+export interface MemoryFacts {
+  gpus: GpuInfo[];
+  attribution: GpuAttribution[];
+  ram: { totalBytes: number; availableBytes: number } | null;
 }
 
 const DEFAULT_TTL_MS = 10_000;
@@ -407,6 +418,11 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
       return (await detect(10_000)).gpus.map((g) => ({ index: g.index, name: g.name }));
     },
     gpuMemory,
+    async memoryFacts() {
+      const hw = await detect(2_000);
+      const samples: GpuSample[] = hw.gpus.map((gpu) => ({ gpu, processes: hw.gpuProcesses }));
+      return { gpus: hw.gpus, attribution: attributeGpuMemory(samples, ownPidsFor(samples)), ram: hw.memory ?? null };
+    },
     get watching() {
       return { running: telemetry.running, leases: leases.size };
     },

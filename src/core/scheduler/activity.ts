@@ -1,7 +1,8 @@
 /**
  * What the scheduler needs to know about use, reported by those who see it (no polling):
- * - the gateway reports each request's start and end per service (requests in flight and queued
- *   count as use, and the end is the service's last use);
+ * - the gateway reports each request's start and end on the service that serves it (the replica
+ *   its model's queue chose, the next one on a retry, and the service starting on demand for it
+ *   while it starts); the end is the service's last use;
  * - the voice feature reports which models its live sessions hold.
  * Both are created by the core before the features and handed to the gateway, the voice feature
  * and the services' scheduler.
@@ -13,7 +14,7 @@ export class ServiceActivity {
   private readonly lastUsed = new Map<string, number>();
   private readonly emitter = new EventEmitter();
 
-  /** A request for `service` arrived (before its queue); call the returned function once it ends. */
+  /** `service` began serving a request (or starting for one); call the returned function once it ends. */
   begin(service: string): () => void {
     this.inFlight.set(service, (this.inFlight.get(service) ?? 0) + 1);
     this.lastUsed.set(service, Date.now());

@@ -59,6 +59,11 @@ export function defaultMemoryCapBytes(totalBytes: number): number {
 
 const PLACED_STATES = new Set(['starting', 'loading', 'running']);
 
+/** Whether a voice session holds this service: by its model, its name, or (a replica) its primary's name. */
+function heldByVoice(s: Pick<ServiceSummary, 'name' | 'model' | 'replicaOf'>, voiceModels: Set<string>): boolean {
+  return (s.model !== null && voiceModels.has(s.model)) || voiceModels.has(s.name) || (s.replicaOf !== null && voiceModels.has(s.replicaOf));
+}
+
 export class Scheduler {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly estimates = new Map<string, number | null>();
@@ -206,7 +211,7 @@ export class Scheduler {
           lastUsedAt: this.deps.activity.lastUsedAt(x.name) ?? startedAt,
           inFlight: this.deps.activity.requests(x.name),
           pinned: view.pinned,
-          usedByVoice: (x.model !== null && voiceModels.has(x.model)) || voiceModels.has(x.name),
+          usedByVoice: heldByVoice(x, voiceModels),
           startedAt,
         };
       });
@@ -276,7 +281,7 @@ export class Scheduler {
       const view = this.deps.supervisor.schedulerView(s.name);
       const ttl = view.idleTtl ?? (view.startedOnDemand ? onDemandIdleTtlSeconds : 0);
       if (ttl <= 0 || view.pinned || this.deps.activity.requests(s.name) > 0) continue;
-      if ((s.model !== null && voiceModels.has(s.model)) || voiceModels.has(s.name)) continue;
+      if (heldByVoice(s, voiceModels)) continue;
       const last = Math.max(this.deps.activity.lastUsedAt(s.name) ?? 0, view.startedAt || Date.parse(s.since));
       if (now - last < ttl * 1000) continue;
       this.idleUnloads.set(s.name, (this.idleUnloads.get(s.name) ?? 0) + 1);

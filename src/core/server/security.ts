@@ -61,10 +61,10 @@ export function isAllowedOrigin(origin: string | undefined, port: number, extraO
   return isAllowedHost(url.host, port);
 }
 
-/** Pulls the token from `Authorization: Bearer …` or the login cookie. */
+/** Pulls the token from `Authorization: Bearer …`, `x-api-key` or the login cookie. */
 export function tokenFromRequest(req: IncomingMessage): string | null {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const key = bearer(req);
+  if (key !== null) return key;
   const cookie = req.headers.cookie;
   if (cookie) {
     for (const part of cookie.split(';')) {
@@ -92,12 +92,18 @@ export interface AuthPolicy {
   pageToken?: string;
 }
 
+/**
+ * The key a client presents: `Authorization: Bearer <key>` (OpenAI's clients), else
+ * `x-api-key: <key>` (Anthropic's). Either is accepted wherever a key is.
+ */
 function bearer(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
-  return auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const key = req.headers['x-api-key'];
+  return typeof key === 'string' && key ? key.trim() : null;
 }
 
-/** A valid API key in `Authorization: Bearer`. */
+/** A valid API key in `Authorization: Bearer` or `x-api-key`. */
 export function hasValidApiKey(req: IncomingMessage, policy: AuthPolicy): boolean {
   const b = bearer(req);
   return b !== null && policy.keys.verify(b);

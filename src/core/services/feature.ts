@@ -36,6 +36,8 @@ import type { GpuMemory } from '../hardware/feature.js';
 import type { GpuRef } from '../hardware/types.js';
 import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
+import { planScale, replicaName, replicasOf } from './replicas.js';
+import type { ServiceCreateParams, ServiceSummary } from '../../shared/contract/services.js';
 import type { CloseOptions, Feature } from '../feature.js';
 
 export type ServicesApi = Pick<
@@ -47,6 +49,7 @@ export type ServicesApi = Pick<
   | 'services.stop'
   | 'services.restart'
   | 'services.remove'
+  | 'services.scale'
   | 'services.logs'
   | 'services.update'
   | 'services.plan'
@@ -213,45 +216,117 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     );
   };
 
+  /** Refusals of a replica count before anything is created or removed. */
+  const checkReplicas = (name: string, n: number, port: number, add: string[]) => {
+    if (n > 1 && port !== 0) {
+      throw new AimaError('bad-request', `${n} replicas cannot share the fixed port ${port}: each replica listens on a port of its own.`, `Leave out --port (each service then takes a free port at start), or run one service.`);
+    }
+    const names = new Set(supervisor.list().map((x) => x.name));
+    const taken = add.filter((r) => names.has(r));
+    if (taken.length > 0) {
+      throw new AimaError('conflict', `The replicas of "${name}" are named ${add.join(', ')}, but ${taken.map((t) => `"${t}"`).join(', ')} already exists as a service of its own.`, `Remove or rename that service first, or pick another name than "${name}".`);
+    }
+  };
+  /**
+   * Creates replicas of a primary with its settings (idle TTL and pin included), a port of their own (0: free at each start)
+   * and GPUs left to the placement step (`[]` = auto, so replicas spread over the GPUs instead of
+   * piling onto the primary's); the ones made are removed again on a failure.
+   */
+  const createReplicas = async (primary: ServiceSummary, names: string[]) => {
+    const made: string[] = [];
+    try {
+      for (const name of names) {
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}) };
+        await supervisor.create(params, { replicaOf: primary.id });
+        made.push(name);
+      }
+    } catch (err) {
+      for (const name of made.reverse()) await supervisor.remove(name).catch(() => {});
+      throw err;
+    }
+    return made;
+  };
+  /** start, stop and restart of a primary apply to its replicas too (each on its own; the primary's answer is returned). */
+  const withReplicas =
+    <P extends { name: string; operationId?: string }, R>(handler: (p: P) => Promise<R>) =>
+    async (p: P): Promise<R> => {
+      const replicas = replicasOf(supervisor.list(), p.name);
+      if (replicas.length === 0) return handler(p);
+      const [own] = await Promise.all([handler(p), ...replicas.map((r) => handler({ ...p, name: r.name, operationId: undefined }).catch(() => null))]);
+      return own;
+    };
+
+  const createOne = async (params: Parameters<ServicesApi['services.create']>[0]) => {
+    const template = requireEngine(catalog(), params.engine).entry;
+    if (template.runtime !== 'docker' || !template.imageFromService) {
+      if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
+      await preflight(params.engine, params.device ?? 'cpu');
+      return supervisor.create(params);
+    }
+    if (!params.image) throw new AimaError('bad-request', `Engine "${params.engine}" runs the image you name.`, 'Give the image, e.g. "ghcr.io/me/server:1".');
+    // The custom entry becomes a user entry of its own (custom-<service name>) holding the image: engines stay data.
+    const id = `custom-${params.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`;
+    const file = path.join(userDir, `${id}.json`);
+    if (existsSync(file)) throw new AimaError('conflict', `An engine entry ${file} already exists.`, 'Pick another service name, or remove that file.');
+    const entry = { ...template, id, name: `${params.image} (custom image)`, images: [{ image: params.image, requires: {} }], imageFromService: false, resourceEnvPrefix: template.resourceEnvPrefix ?? resourceEnvPrefix(template.id) };
+    mkdirSync(userDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
+    try {
+      await preflight(id, params.device ?? 'cpu');
+      return await supervisor.create({ ...params, engine: id, image: undefined });
+    } catch (err) {
+      rmSync(file, { force: true }); // nothing half-made
+      throw err;
+    }
+  };
+  const removeOne = async (name: string) => {
+    const engine = supervisor.get(name).engine;
+    const result = await supervisor.remove(name);
+    // A custom image's own entry goes with its last service (replicas share the primary's).
+    const file = path.join(userDir, `${engine}.json`);
+    if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file && !supervisor.list().some((x) => x.engine === engine)) rmSync(file, { force: true });
+    return result;
+  };
+
   const handlers: ServicesApi = {
     'services.list': async () => supervisor.list(),
     'services.get': async ({ name }) => supervisor.get(name),
     'services.create': async (params) => {
-      const template = requireEngine(catalog(), params.engine).entry;
-      if (template.runtime !== 'docker' || !template.imageFromService) {
-        if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
-        await preflight(params.engine, params.device ?? 'cpu');
-        return supervisor.create(params);
-      }
-      if (!params.image) throw new AimaError('bad-request', `Engine "${params.engine}" runs the image you name.`, 'Give the image, e.g. "ghcr.io/me/server:1".');
-      // The custom entry becomes a user entry of its own (custom-<service name>) holding the image: engines stay data.
-      const id = `custom-${params.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`;
-      const file = path.join(userDir, `${id}.json`);
-      if (existsSync(file)) throw new AimaError('conflict', `An engine entry ${file} already exists.`, 'Pick another service name, or remove that file.');
-      const entry = { ...template, id, name: `${params.image} (custom image)`, images: [{ image: params.image, requires: {} }], imageFromService: false, resourceEnvPrefix: template.resourceEnvPrefix ?? resourceEnvPrefix(template.id) };
-      mkdirSync(userDir, { recursive: true });
-      writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
+      const n = params.replicas ?? 1;
+      const names = Array.from({ length: n - 1 }, (_, i) => replicaName(params.name, i + 2));
+      checkReplicas(params.name, n, params.port ?? 0, names);
+      const primary = await createOne(params);
+      if (names.length === 0) return primary;
       try {
-        await preflight(id, params.device ?? 'cpu');
-        return await supervisor.create({ ...params, engine: id, image: undefined });
+        await createReplicas(primary, names);
       } catch (err) {
-        rmSync(file, { force: true }); // nothing half-made
+        await removeOne(primary.name).catch(() => {}); // nothing half-made
         throw err;
       }
+      return supervisor.get(primary.name);
     },
-    'services.start': startOrRestart('start'),
-    'services.restart': startOrRestart('restart'),
-    'services.stop': async ({ name, force }) => supervisor.stop(name, { force }),
+    'services.scale': async ({ name, replicas: n }) => {
+      const primary = supervisor.get(name);
+      if (primary.replicaOf) throw new AimaError('bad-request', `"${name}" is a replica of "${primary.replicaOf}"; replicas are counted on their primary.`, `Scale the primary: \`aima service scale ${primary.replicaOf} N\`.`);
+      const plan = planScale(name, replicasOf(supervisor.list(), name).map((r) => r.name), n);
+      checkReplicas(name, n, primary.configuredPort, plan.add);
+      for (const r of plan.remove) await supervisor.remove(r);
+      const added = await createReplicas(primary, plan.add);
+      // New replicas of a service that runs start too (without waiting: they show their progress in the list).
+      if (primary.desiredState === 'running') for (const r of added) void startOrRestart('start')({ name: r }).catch(() => {});
+      return { name, replicas: [supervisor.get(name), ...replicasOf(supervisor.list(), name)], added, removed: plan.remove };
+    },
+    'services.start': withReplicas(startOrRestart('start')),
+    'services.restart': withReplicas(startOrRestart('restart')),
+    'services.stop': withReplicas(async ({ name, force }) => supervisor.stop(name, { force })),
     'services.remove': async ({ name }) => {
-      const engine = supervisor.get(name).engine;
-      const result = await supervisor.remove(name);
-      // A custom image's own entry goes with its service.
-      const file = path.join(userDir, `${engine}.json`);
-      if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file) rmSync(file, { force: true });
-      return result;
+      // A primary goes with its replicas (highest-numbered first); a replica alone leaves the rest.
+      for (const r of replicasOf(supervisor.list(), name).reverse()) await removeOne(r.name);
+      return removeOne(name);
     },
     'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
-    'services.update': async ({ name, ...patch }) => supervisor.update(name, patch),
+    // A primary's idle TTL and pin apply to its replicas too (they serve the same model); a replica's to itself.
+    'services.update': withReplicas(async ({ name, ...patch }) => supervisor.update(name, patch)),
     'services.plan': async ({ name, device, gpus }) => scheduler.plan(name, { device, gpus }),
     'services.planChain': async ({ services }) =>
       scheduler.planChain(services.map((x) => ({ ...x, gpus: x.gpus ?? [], ctxSize: x.ctxSize ?? null, concurrency: x.concurrency ?? 1 }))),

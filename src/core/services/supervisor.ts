@@ -243,7 +243,8 @@ export class ServiceSupervisor {
     };
   }
 
-  async create(raw: ServiceCreateParams): Promise<ServiceSummary> {
+  /** Creates a service; with `replicaOf` (the primary's id) it is one of that service's replicas. */
+  async create(raw: ServiceCreateParams, opts: { replicaOf?: string } = {}): Promise<ServiceSummary> {
     const p = ServiceCreateSchema.parse(raw);
     if (this.deps.repo.getByName(p.name)) {
       throw new AimaError('conflict', `A service named "${p.name}" already exists.`, 'Pick another name, or remove it first with `aima service rm`.');
@@ -279,6 +280,10 @@ export class ServiceSupervisor {
       idleTtl: p.idleTtl ?? null,
       pinned: p.pinned ?? false,
     });
+    if (opts.replicaOf) {
+      this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
+      record.replicaOf = opts.replicaOf;
+    }
     const live = this.newLive(record);
     this.live.set(record.id, live);
     this.emitChange();
@@ -930,6 +935,7 @@ export class ServiceSupervisor {
       pinned: r.pinned,
       placement: live.placement,
       evictions: live.evictions,
+      replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
     };
   }
 }

@@ -14,10 +14,18 @@ import { VoiceRepo } from '../store/repositories/voice-repo.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
 import { serveVoiceSocket } from './socket.js';
 import type { Feature } from '../feature.js';
+import { createVoiceSetup, type VoiceSetupDeps } from './setup/voice-setup.js';
 
 export type VoiceApi = Pick<
   CoreApi,
-  'voice.config.get' | 'voice.config.set' | 'voice.conversations.list' | 'voice.conversations.get' | 'voice.conversations.create' | 'voice.conversations.delete'
+  | 'voice.config.get'
+  | 'voice.config.set'
+  | 'voice.conversations.list'
+  | 'voice.conversations.get'
+  | 'voice.conversations.create'
+  | 'voice.conversations.delete'
+  | 'voice.plan'
+  | 'voice.setup'
 >;
 
 export interface VoiceFeatureOptions {
@@ -26,6 +34,8 @@ export interface VoiceFeatureOptions {
   gateway: GatewayTarget;
   /** Told which models each live session holds (the scheduler never stops their services). */
   usage?: { hold(owner: object, models: string[]): void; release(owner: object): void };
+  /** What voice.plan and voice.setup read and call (the voice config is the feature's own). */
+  setup: Omit<VoiceSetupDeps, 'config'>;
 }
 
 /** Handles an HTTP upgrade already checked for Host, Origin and the token; false: not ours. */
@@ -40,6 +50,7 @@ const notFound = (id: string) => new AimaError('not-found', `No voice conversati
 
 export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   const repo = new VoiceRepo(opts.db);
+  const setup = createVoiceSetup({ ...opts.setup, config: { get: () => repo.config(), set: (patch) => repo.setConfig(patch) } });
   const vadModelPath = path.join(opts.appRoot, 'resources', 'voice', 'silero_vad.onnx');
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
   const sockets = new Set<WebSocket>();
@@ -56,7 +67,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
       maxTokens: overrides.maxTokens ?? cfg.maxTokens,
     };
     for (const k of ['asr', 'llm', 'tts'] as const) {
-      if (!chain[k]) throw new AimaError('bad-request', `No ${k.toUpperCase()} model is set for voice.`, 'Run `aima voice setup` (or set it with voice.config.set).');
+      if (!chain[k]) throw new AimaError('bad-request', `No ${k.toUpperCase()} model is set for voice.`, 'Set up the chain on the Voice page, or with `aima voice setup` (voice.setup).');
     }
     return chain as VoiceChain;
   };
@@ -82,6 +93,8 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
       });
     },
     'voice.conversations.delete': async ({ id }) => ({ deleted: repo.delete(id) }),
+    'voice.plan': (p) => setup.plan(p),
+    'voice.setup': (p) => setup.setup(p),
   };
 
   const upgrade: UpgradeHandler = (req, socket, head, url) => {

@@ -66,3 +66,43 @@ export const RequestRecord = z.object({
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
 export const RequestsParams = z.object({ limit: z.number().int().min(1).max(200).default(50) }).strict();
+
+/** One request waiting for a model: where it stands and how long it should still wait. */
+export const QueuedRequest = z.object({
+  id: z.number(),
+  /** The client's `x-request-id` header, so a client finds its own request; null without one. */
+  clientId: z.string().nullable(),
+  endpoint: z.string(),
+  /** 1 = next to be served. */
+  position: z.number().int(),
+  /** Its position when it arrived. */
+  arrivedPosition: z.number().int(),
+  /** ceil(position / slots) x the model's estimated service time; null while no replica runs. */
+  etaMs: z.number().nullable(),
+  waitedMs: z.number(),
+});
+export type QueuedRequest = z.infer<typeof QueuedRequest>;
+
+/** One model's queue over its replicas (the `gateway.queue` event carries one of these per change). */
+export const ModelQueueState = z.object({
+  model: z.string(),
+  /** Running replicas and their parallel slots in total. */
+  replicas: z.number().int(),
+  slots: z.number().int(),
+  inFlight: z.number().int(),
+  waiting: z.array(QueuedRequest),
+});
+export type ModelQueueState = z.infer<typeof ModelQueueState>;
+
+/** The service-time average behind the ETAs, per model and endpoint. */
+export const ServiceTimeEstimate = z.object({
+  model: z.string(),
+  endpoint: z.string(),
+  samples: z.number().int(),
+  /** The exponential moving average of the samples (alpha 0.3). */
+  emaMs: z.number(),
+  /** What ETAs use: the average once 3 samples exist, before that the endpoint's default. */
+  estimateMs: z.number(),
+});
+export const GatewayQueue = z.object({ models: z.array(ModelQueueState), serviceTimes: z.array(ServiceTimeEstimate) });
+export type GatewayQueue = z.infer<typeof GatewayQueue>;

@@ -4,7 +4,7 @@
  * from these maps, so adding a call means adding it here and implementing it in the core.
  */
 import { z } from 'zod';
-import { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo, ApiKeyRevokeParams, GatewayPageAccess, RemoteAddParams, RemoteEndpoint, RemoteRef, RequestRecord, RequestsParams } from './gateway.js';
+import { ApiKeyCreated, ApiKeyCreateParams, ApiKeyInfo, ApiKeyRevokeParams, GatewayPageAccess, GatewayQueue, ModelQueueState, RemoteAddParams, RemoteEndpoint, RemoteRef, RequestRecord, RequestsParams } from './gateway.js';
 import { defineCall, type CallSpec } from './define.js';
 import { CoreInfo } from './core.js';
 import { HardwareReport, HardwareSample, HardwareUnwatch, HardwareUnwatchParams, HardwareWatch, HardwareWatchParams, ModelFit, ModelFitParams } from './hardware.js';
@@ -23,6 +23,8 @@ import {
   ServicePlanParams,
   ServiceRef,
   ServiceRemoveResult,
+  ServiceScaleParams,
+  ServiceScaleResult,
   ServiceStartParams,
   ServiceStopParams,
   ServiceSummary,
@@ -49,6 +51,10 @@ import {
   VoiceConversationDeleteResult,
   VoiceConversationDetail,
   VoiceConversationRef,
+  VoicePlan,
+  VoicePlanParams,
+  VoiceSetupParams,
+  VoiceSetupResult,
 } from './voice.js';
 
 const Empty = z.object({}).strict();
@@ -73,6 +79,7 @@ export const calls = {
   'services.stop': defineCall(ServiceStopParams, ServiceSummary, 'Stop a service (SIGTERM, then SIGKILL after the grace period; force: SIGKILL now)'),
   'services.restart': defineCall(ServiceStartParams, ServiceSummary, 'Stop and start a service'),
   'services.remove': defineCall(ServiceRef, ServiceRemoveResult, 'Stop and delete a service'),
+  'services.scale': defineCall(ServiceScaleParams, ServiceScaleResult, 'Run N services for a model: the service and N - 1 replicas (added ones start when it runs; removed ones go highest-numbered first)'),
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
   'services.update': defineCall(ServiceUpdateParams, ServiceSummary, "Change a service's idle TTL or pinning (only the fields given)"),
   'services.plan': defineCall(ServicePlanParams, ServicePlan, 'Where a service would be placed now and what would stop first, without starting anything'),
@@ -99,6 +106,7 @@ export const calls = {
   'remotes.add': defineCall(RemoteAddParams, RemoteEndpoint, 'Register a remote OpenAI-compatible endpoint and the models it serves'),
   'remotes.remove': defineCall(RemoteRef, RemoteEndpoint, 'Forget a remote endpoint (and its key)'),
   'gateway.requests': defineCall(RequestsParams, z.array(RequestRecord), 'The most recent gateway requests with their timings'),
+  'gateway.queue': defineCall(Empty, GatewayQueue, 'Requests waiting per model, with their position and ETA, and the service times behind the ETAs'),
   'gateway.pageAccess': defineCall(Empty, GatewayPageAccess, "The desktop page's credential for /v1 (only /v1: /api refuses it), valid while this core runs"),
 
   // Hardware: detection, telemetry behind a renewable watch lease, fit estimates.
@@ -114,6 +122,8 @@ export const calls = {
   'voice.conversations.get': defineCall(VoiceConversationRef, VoiceConversationDetail, 'One voice conversation with its turns'),
   'voice.conversations.create': defineCall(VoiceConversationCreateParams, VoiceConversation, 'Start a voice conversation (models default to the voice chain)'),
   'voice.conversations.delete': defineCall(VoiceConversationRef, VoiceConversationDeleteResult, 'Delete a voice conversation and its turns'),
+  'voice.plan': defineCall(VoicePlanParams, VoicePlan, 'Plan the voice chain: each link, its device and memory, the total against what is free, and what else holds the GPU'),
+  'voice.setup': defineCall(VoiceSetupParams, VoiceSetupResult, 'Set up the voice chain: import, create and start its services as planned (refused when it does not fit, unless forced)'),
 } satisfies Record<string, CallSpec<z.ZodType, z.ZodType>>;
 
 export const events = {
@@ -128,6 +138,8 @@ export const events = {
   'hardware.sample': HardwareSample,
   /** One finished gateway request, for the live Requests view. */
   'gateway.request': RequestRecord,
+  /** A model's waiting requests changed: positions and ETAs, live. */
+  'gateway.queue': ModelQueueState,
 } satisfies Record<string, z.ZodType>;
 
 export type Calls = typeof calls;

@@ -110,6 +110,8 @@ export const ServiceSummary = z.object({
   placement: ServicePlacement.nullable().default(null),
   /** Times it was stopped to make room for another service, since the core started. */
   evictions: z.number().int().default(0),
+  /** The primary service's name when this service is one of its replicas (same model, own process and port), else null. */
+  replicaOf: z.string().nullable().default(null),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 
@@ -118,6 +120,14 @@ const serviceName = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a service name uses letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+/** Replicas per model: 1 (the service alone) up to {@link MAX_REPLICAS}. */
+export const MAX_REPLICAS = 64;
+const replicaCount = z
+  .number()
+  .int('replicas is a whole number')
+  .min(1, 'replicas must be at least 1 (the service itself)')
+  .max(MAX_REPLICAS, `replicas must be at most ${MAX_REPLICAS}`);
 
 export const ServiceCreateParams = z
   .object({
@@ -137,6 +147,8 @@ export const ServiceCreateParams = z
     idleTtl: z.number().int().min(0).max(MAX_IDLE_TTL_SECONDS).optional(),
     /** Never stop it to make room or for idleness. */
     pinned: z.boolean().optional(),
+    /** How many services serve this model: the service itself and N - 1 replicas named NAME-2, NAME-3, ... */
+    replicas: replicaCount.default(1),
     /** For an engine with imageFromService (the "custom image" entry): the image to run, e.g. "ghcr.io/me/server:1". */
     image: z
       .string()
@@ -149,6 +161,17 @@ export const ServiceCreateParams = z
 export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;
 
 export const ServiceRef = z.object({ name: z.string().min(1) }).strict();
+
+/** Scale a service to N services for its model: itself and N - 1 replicas. */
+export const ServiceScaleParams = z.object({ name: z.string().min(1), replicas: replicaCount }).strict();
+/** The service and its replicas after scaling, and what changed. */
+export const ServiceScaleResult = z.object({
+  name: z.string(),
+  replicas: z.array(ServiceSummary),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+});
+export type ServiceScaleResult = z.infer<typeof ServiceScaleResult>;
 
 export const ServiceStartParams = z
   .object({

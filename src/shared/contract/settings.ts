@@ -30,7 +30,7 @@ const fields = {
   startOnDemand: z.boolean(),
   /** UI theme. */
   theme: z.enum(['system', 'light', 'dark']),
-  /** Gateway: requests that may wait for a busy service before 429 (per service). */
+  /** Gateway: requests that may wait for a busy model before 429 (per model: one queue over its replicas). */
   gatewayQueueSize: z.number().int().min(0).max(10_000),
   /** Gateway: how long a request may wait for a slot (or for its service to start) before 503. */
   gatewayQueueTimeoutSeconds: z.number().int().min(1).max(3600),

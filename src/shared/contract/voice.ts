@@ -120,3 +120,130 @@ export const VoiceConversationCreateParams = z
   .strict();
 export const VoiceConversationRef = z.object({ id: z.string().min(1) }).strict();
 export const VoiceConversationDeleteResult = z.object({ deleted: z.boolean() });
+
+// ------------------------------------------------------------------------- setup and budget
+
+export const voiceRoles = ['asr', 'llm', 'tts'] as const;
+export type VoiceRole = (typeof voiceRoles)[number];
+
+/** What a client may choose when planning the chain; everything left out is found automatically. */
+export const VoicePlanParams = z
+  .object({
+    /** A model (or service) name per link: any routable one (embedded or Docker service, remote endpoint, library model). */
+    asr: z.string().min(1).optional(),
+    llm: z.string().min(1).optional(),
+    tts: z.string().min(1).optional(),
+    /** Absolute paths of model files to import for a link (the ASR: Whisper ONNX or sherpa-onnx folder; the LLM: GGUF). */
+    asrModelPath: z.string().min(1).optional(),
+    llmModelPath: z.string().min(1).optional(),
+    /** Where a new LLM service runs: auto (the GPU when the chain fits there, else the CPU), cpu or gpu. */
+    llmDevice: z.enum(['auto', 'cpu', 'gpu']).optional(),
+    /** Context per sequence of a new LLM service, tokens (default: the model's trained context, at most 4096). */
+    llmContext: z.number().int().min(64).max(1_048_576).optional(),
+  })
+  .strict();
+export type VoicePlanParams = z.infer<typeof VoicePlanParams>;
+
+/** One link of the planned chain: what serves it, where, and the memory it takes. */
+export const VoicePlanLink = z.object({
+  role: z.enum(voiceRoles),
+  /** The name the chain routes (saved in the voice config). */
+  name: z.string(),
+  /** An existing service, a service this setup creates, a remote endpoint. */
+  via: z.enum(['service', 'new-service', 'remote']),
+  /** The service's name (existing or to be created); null for a remote. */
+  service: z.string().nullable(),
+  engine: z.string().nullable(),
+  /** The library model it serves (null: no model, e.g. flite; or a remote). */
+  model: z.string().nullable(),
+  /** The model file to import first (then `model` is null until it is imported). */
+  importPath: z.string().nullable(),
+  /** The existing service's state; null for a new service or a remote. */
+  state: z.string().nullable(),
+  device: z.enum(['cpu', 'gpu', 'remote']),
+  /** Context per sequence of an LLM service, when known. */
+  contextSize: z.number().int().nullable(),
+  gpuBytes: z.number(),
+  ramBytes: z.number(),
+  /** measured: what the running process holds now; estimated: from the model; none: nothing local. */
+  memory: z.enum(['measured', 'estimated', 'none']),
+  /** Whether its memory is still to be taken (false: it runs already, its memory is counted in what is used). */
+  counted: z.boolean(),
+  /** Why this choice, in words. */
+  note: z.string(),
+});
+export type VoicePlanLink = z.infer<typeof VoicePlanLink>;
+
+export const VoicePlanVerdict = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fits'), message: z.string() }),
+  z.object({
+    kind: z.literal('does-not-fit'),
+    /** Which memory runs out. */
+    resource: z.enum(['gpu', 'ram']),
+    overByBytes: z.number(),
+    /** The largest part on that resource. */
+    largest: z.enum(voiceRoles),
+    message: z.string(),
+  }),
+]);
+export type VoicePlanVerdict = z.infer<typeof VoicePlanVerdict>;
+
+/** A change that makes the chain fit (or fit better); `choices` applied to the plan's params gives it. */
+export const VoicePlanAlternative = z.object({
+  kind: z.enum(['llm-on-cpu', 'smaller-context', 'link-on-cpu', 'stop-service']),
+  message: z.string(),
+  choices: VoicePlanParams.partial().nullable(),
+  /** stop-service: the service to stop. */
+  service: z.string().nullable(),
+});
+export type VoicePlanAlternative = z.infer<typeof VoicePlanAlternative>;
+
+/** A process holding GPU memory: one of AIMA's services (`service` named) or a foreign one. */
+export const VoiceGpuHolder = z.object({
+  gpu: z.number().int(),
+  pid: z.number().int(),
+  name: z.string(),
+  service: z.string().nullable(),
+  usedBytes: z.number(),
+});
+export type VoiceGpuHolder = z.infer<typeof VoiceGpuHolder>;
+
+export const VoicePlan = z.object({
+  links: z.array(VoicePlanLink),
+  /** What the links still to start take (links that run already are counted in `used`). */
+  total: z.object({ gpuBytes: z.number(), ramBytes: z.number() }),
+  /** The GPU the chain is budgeted on (the one with the most free memory); null: none detected. */
+  gpu: z.object({ index: z.number().int(), name: z.string(), totalBytes: z.number(), freeBytes: z.number(), budgetBytes: z.number() }).nullable(),
+  /** Host memory; null when it could not be read. */
+  ram: z.object({ totalBytes: z.number(), availableBytes: z.number() }).nullable(),
+  verdict: VoicePlanVerdict,
+  alternatives: z.array(VoicePlanAlternative),
+  holders: z.array(VoiceGpuHolder),
+  /** The services this setup would create. */
+  creates: z.array(z.string()),
+});
+export type VoicePlan = z.infer<typeof VoicePlan>;
+
+export const VoiceSetupParams = VoicePlanParams.extend({
+  voice: VoiceConfig.shape.voice.optional(),
+  systemPrompt: z.string().max(20_000).optional(),
+  silenceMs: VoiceConfig.shape.silenceMs.optional(),
+  maxTokens: VoiceConfig.shape.maxTokens.optional(),
+  /** Start the chain's services once set up (default true), with progress on `operationId`. */
+  start: z.boolean().optional(),
+  /** Set up (and start) even when the plan says the chain does not fit (estimates can be wrong). */
+  force: z.boolean().optional(),
+  operationId: z.string().max(100).optional(),
+  /** Longest wait for one service to start, ms. */
+  timeoutMs: z.number().int().min(1).max(24 * 3600_000).optional(),
+}).strict();
+export type VoiceSetupParams = z.infer<typeof VoiceSetupParams>;
+
+export const VoiceSetupResult = z.object({
+  plan: VoicePlan,
+  config: VoiceConfig,
+  /** Services created, and services started, by this setup. */
+  created: z.array(z.string()),
+  started: z.array(z.string()),
+});
+export type VoiceSetupResult = z.infer<typeof VoiceSetupResult>;

@@ -11,15 +11,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatHistoryItem, LLamaContextualRepeatPenalty, LlamaChatResponseChunk, Token } from 'node-llama-cpp';
+import type { LLamaContextualRepeatPenalty, Token } from 'node-llama-cpp';
 import type { z } from 'zod';
 import { HttpError, SseCoalescer, readJson, sendJson, startSse, writeSse } from '../../lib/http.js';
 import type { Engine } from './engine.js';
 import type { LlmWorkerConfig } from './config.js';
 import type { Slot } from './slots.js';
 import { StopMatcher } from './stop.js';
-import { chatRequestSchema, completionRequestSchema, messageText, validate } from './schemas.js';
-import type { ChatRequest, CompletionRequest } from './schemas.js';
+import { completionRequestSchema, validate } from './schemas.js';
+import type { CompletionRequest } from './schemas.js';
 
 /** What a handler tells the server to log about the request. */
 export interface RequestSummary {
@@ -47,8 +47,6 @@ export interface Timings {
   /** From the request's arrival at the worker to the first generated token. */
   ttft_ms: number;
 }
-
-type FinishReason = 'stop' | 'length';
 
 interface SamplingRequest {
   max_tokens?: number | null;
@@ -223,21 +221,42 @@ function summary(status: number, meter: Meter, timings: Timings, cancelled: bool
 /** Writes an error event into an open SSE stream and ends it. */
 async function failStream(res: ServerResponse, err: unknown): Promise<void> {
   if (!res.writableEnded && !res.destroyed) {
-    await writeSse(res, { error: { message: err instanceof Error ? err.message : String(err), type: 'server_error', param: null, code: 'generation_failed' } });
+    const e = err instanceof HttpError ? err : null;
+    await writeSse(res, { error: { message: err instanceof Error ? err.message : String(err), type: e?.type ?? 'server_error', param: e?.param ?? null, code: e?.code ?? 'generation_failed' } });
     res.end();
   }
 }
 
 /** What a streamed event or an answer carries in its one choice, besides index, logprobs and finish_reason. */
-type ChoiceBody = Record<string, unknown>;
+export type ChoiceBody = Record<string, unknown>;
 
-type GenerateOptions = ReturnType<typeof samplingOptions> & { signal: AbortSignal; stopOnAbortSignal: true; onToken(tokens: Token[]): void };
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
+
+export type GenerateOptions = ReturnType<typeof samplingOptions> & { signal: AbortSignal; stopOnAbortSignal: true; onToken(tokens: Token[]): void };
+
+/** Where a generation sends what it produces. */
+export interface Emit {
+  /** Answer text (matched against the request's stop sequences, then streamed). */
+  text(piece: string): void;
+  /** Reasoning (thought segments). */
+  reasoning(piece: string): void;
+  /** Any other streamed choice (tool-call deltas); nothing when the answer is not streamed. */
+  choice(body: ChoiceBody): void;
+}
+
+/** What a generation ended with, for {@link Endpoint.settle}. */
+export interface Outcome {
+  text: string;
+  reasoning: string;
+  /** Cut by max_tokens (or the context) rather than ended by the model or a stop sequence. */
+  cut: boolean;
+}
 
 /**
  * What differs between /v1/completions and /v1/chat/completions, as data: the prompt, how the slot
  * generates from it, and the shape of each choice. {@link generate} does the rest for both.
  */
-interface Endpoint {
+export interface Endpoint<R extends { metadata: { stopReason: string } } = { metadata: { stopReason: string } }> {
   /** `cmpl` or `chatcmpl`: the response id's prefix. */
   idPrefix: string;
   body: SamplingRequest & { stream?: boolean | null; stream_options?: { include_usage?: boolean | null } | null };
@@ -252,14 +271,17 @@ interface Endpoint {
   reasoningChoice?(piece: string): ChoiceBody;
   /** The first event of a stream, before any text (chat: the assistant's role). */
   opening?: ChoiceBody;
-  /** The whole answer of a request that is not streamed. */
-  answer(text: string, reasoning: string): { object: string; choice: ChoiceBody };
-  /** Runs the generation on the slot; text goes to `onText`, reasoning to `onReasoning`. */
-  run(slot: Slot, options: GenerateOptions, onText: (piece: string) => void, onReasoning: (piece: string) => void): Promise<{ metadata: { stopReason: string } }>;
+  /** Runs the generation on the slot. */
+  run(slot: Slot, options: GenerateOptions, emit: Emit): Promise<R>;
+  /**
+   * After the generation: the finish reason and the whole answer of a request that is not
+   * streamed. May emit last stream events, or throw (an output that breaks the requested format).
+   */
+  settle(outcome: Outcome, result: R, emit: Emit): { finish: FinishReason; object: string; choice: ChoiceBody };
 }
 
 /** Takes a slot, generates, and answers (streamed as SSE or at once) with `usage` and `timings`. */
-async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number, e: Endpoint): Promise<RequestSummary> {
+export async function generate<R extends { metadata: { stopReason: string } }>(res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number, e: Endpoint<R>): Promise<RequestSummary> {
   const promptTokens = e.promptTokens.length;
   checkPromptFits(promptTokens, engine);
 
@@ -296,6 +318,14 @@ async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerCo
     if (stream && e.reasoningChoice) sse.push(event(e.reasoningChoice(piece), null));
   };
 
+  const emit: Emit = {
+    text: (piece) => matcher.push(piece),
+    reasoning: onReasoning,
+    choice: (choice) => {
+      if (stream) sse.push(event(choice, null));
+    },
+  };
+
   try {
     if (stream) {
       startSse(res);
@@ -310,15 +340,19 @@ async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerCo
         stopOnAbortSignal: true,
         onToken: (tokens) => meter.token(tokens.length),
       },
-      (piece) => matcher.push(piece),
-      onReasoning,
+      emit,
     );
     matcher.flush();
-    sse.flush();
     const timings = meter.finish(promptTokens);
     const cancelled = controller.signal.aborted;
-    if (cancelled) return summary(499, meter, timings, true, stream);
-    const finish: FinishReason = !matcher.stopped && result.metadata.stopReason === 'maxTokens' ? 'length' : 'stop';
+    if (cancelled) {
+      sse.flush();
+      return summary(499, meter, timings, true, stream);
+    }
+    const cut = !matcher.stopped && result.metadata.stopReason === 'maxTokens';
+    const settled = e.settle({ text, reasoning, cut }, result, emit);
+    sse.flush();
+    const finish = settled.finish;
     const usage = usageOf(promptTokens, meter.tokens);
     if (stream) {
       await writeSse(res, { ...event(e.endChoice, finish), timings, ...(body.stream_options?.include_usage ? {} : { usage }) });
@@ -326,15 +360,14 @@ async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerCo
       await writeSse(res, '[DONE]');
       res.end();
     } else {
-      const { object, choice } = e.answer(text, reasoning);
-      sendJson(res, 200, { ...event(choice, finish), object, usage, timings });
+      sendJson(res, 200, { ...event(settled.choice, finish), object: settled.object, usage, timings });
     }
     return summary(200, meter, timings, false, stream);
   } catch (err) {
     if (stream) {
       sse.flush();
       await failStream(res, err);
-      return { status: 500, note: `stream failed: ${(err as Error).message}` };
+      return { status: err instanceof HttpError ? err.status : 500, note: `stream failed: ${(err as Error).message}` };
     }
     throw err;
   } finally {
@@ -344,10 +377,10 @@ async function generate(res: ServerResponse, engine: Engine, config: LlmWorkerCo
 }
 
 /** A generation endpoint's handler, as the server calls it. */
-type GenerationHandler = (req: IncomingMessage, res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number) => Promise<RequestSummary>;
+export type GenerationHandler = (req: IncomingMessage, res: ServerResponse, engine: Engine, config: LlmWorkerConfig, receivedAt: number) => Promise<RequestSummary>;
 
 /** Reads the body with `schema`, then refuses another model's name and a model that does not generate. */
-async function readGenerationRequest<T extends { model?: string | null }>(schema: z.ZodType<T>, req: IncomingMessage, engine: Engine, config: LlmWorkerConfig): Promise<T> {
+export async function readGenerationRequest<T extends { model?: string | null }>(schema: z.ZodType<T>, req: IncomingMessage, engine: Engine, config: LlmWorkerConfig): Promise<T> {
   const body = validate(schema, await readJson(req, config.maxBodyBytes));
   checkModelName(body.model, config);
   requireGenerationContext(engine, config);
@@ -369,63 +402,14 @@ export const handleCompletions: GenerationHandler = async (req, res, engine, con
     streamObject: 'text_completion',
     textChoice: (piece) => ({ text: piece }),
     endChoice: { text: '' },
-    answer: (text) => ({ object: 'text_completion', choice: { text } }),
-    run: (slot, options, onText) =>
+    settle: ({ text, cut }) => ({ finish: cut ? 'length' : 'stop', object: 'text_completion', choice: { text } }),
+    run: (slot, options, emit) =>
       slot.completion().generateCompletionWithMeta(prompt, {
         ...options,
         // Without context shift generation stops when the slot's context is full (finish "length")
         // instead of silently dropping the start of the prompt.
         disableContextShift: true,
-        onTextChunk: onText,
-      }),
-  });
-};
-
-/** OpenAI messages -> node-llama-cpp chat history, ending with the (empty) response to generate. */
-function toHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
-    const text = messageText(m.content);
-    switch (m.role) {
-      case 'system':
-      case 'developer':
-        return { type: 'system', text };
-      case 'user':
-        return { type: 'user', text };
-      case 'assistant':
-        return { type: 'model', response: [text] };
-    }
-  });
-  history.push({ type: 'model', response: [] });
-  return history;
-}
-
-/** POST /v1/chat/completions */
-export const handleChatCompletions: GenerationHandler = async (req, res, engine, config, receivedAt) => {
-  const body: ChatRequest = await readGenerationRequest(chatRequestSchema, req, engine, config);
-  const history = toHistory(body.messages);
-  const promptTokens = engine.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(engine.model.tokenizer);
-  return generate(res, engine, config, receivedAt, {
-    idPrefix: 'chatcmpl',
-    body,
-    promptTokens,
-    streamObject: 'chat.completion.chunk',
-    textChoice: (piece) => ({ delta: { content: piece } }),
-    endChoice: { delta: {} },
-    // Thought segments of reasoning models go out as `reasoning_content`, as llama-server does.
-    reasoningChoice: (piece) => ({ delta: { reasoning_content: piece } }),
-    opening: { delta: { role: 'assistant', content: '' } },
-    answer: (content, reasoning) => ({
-      object: 'chat.completion',
-      choice: { message: { role: 'assistant', content, ...(reasoning ? { reasoning_content: reasoning } : {}) } },
-    }),
-    run: (slot, options, onText, onReasoning) =>
-      slot.chat(engine.chatWrapper).generateResponse(history, {
-        ...options,
-        onResponseChunk: (c: LlamaChatResponseChunk) => {
-          if (!c.text) return;
-          if (c.type === undefined) onText(c.text);
-          else if (c.segmentType === 'thought') onReasoning(c.text);
-        },
+        onTextChunk: emit.text,
       }),
   });
 };

@@ -11,7 +11,8 @@ import { createWorkerServer } from '../common/worker-server.js';
 import type { WorkerRoute, WorkerState } from '../common/worker-server.js';
 import type { LlmWorkerConfig } from './config.js';
 import type { Engine } from './engine.js';
-import { handleChatCompletions, handleCompletions } from './generate.js';
+import { handleCompletions } from './generate.js';
+import { handleChatCompletions } from './chat-completions.js';
 import { handleEmbeddings } from './embeddings.js';
 
 export type LlmState = WorkerState<Engine>;

@@ -29,6 +29,39 @@ export class VoicePageObject {
     }
   }
 
+  setupCard(): Locator {
+    return this.page.getByTestId('voice-setup');
+  }
+
+  /** The budget view's rows: one per link, then the total. */
+  budgetLinks(): Locator {
+    return this.page.getByTestId('budget-link');
+  }
+
+  /**
+   * Sets the chain up from the page: the setup card (shown while the chain is unset; opened with
+   * "Change…" otherwise), the models picked per link, then "Set up and start" once the budget
+   * says the chain fits; waits until the card has gone (the services run).
+   */
+  async pickChain(choices: { asr?: string; llm?: string; tts?: string }): Promise<void> {
+    await this.page.locator('[data-testid="voice-chain"][data-checked="true"]').waitFor({ timeout: 30_000 });
+    if (!(await this.setupCard().isVisible())) await this.page.getByTestId('voice-setup-open').click();
+    await this.setupCard().waitFor({ timeout: 15_000 });
+    for (const [role, name] of Object.entries(choices)) await this.page.getByTestId(`voice-setup-${role}`).selectOption(name);
+  }
+
+  /** Clicks "Set up and start"; returns the first progress line shown, once the card has gone. */
+  async applySetup(timeoutMs: number): Promise<string> {
+    const go = this.page.getByTestId('voice-setup-start');
+    await this.page.locator('[data-testid="voice-setup-start"]:not([disabled])').waitFor({ timeout: 30_000 });
+    await go.click();
+    const progress = this.page.getByTestId('voice-setup-progress');
+    await progress.waitFor({ timeout: 15_000 });
+    const line = await progress.innerText().catch(() => '');
+    await this.setupCard().waitFor({ state: 'detached', timeout: timeoutMs });
+    return line;
+  }
+
   async setHandsFree(on: boolean): Promise<void> {
     const box = this.page.locator('input[name="handsFree"]');
     if ((await box.isChecked()) !== on) await box.click();

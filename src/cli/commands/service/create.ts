@@ -18,6 +18,7 @@ interface Opts {
   image?: string;
   idleTtl?: string;
   pinned?: boolean;
+  replicas?: string;
   json?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerCreate(service: Command): void {
     .option('--ctx-size <n>', 'context size in tokens (LLM engines)')
     .option('--concurrency <n>', 'parallel request slots', '1')
     .option('--restart <policy>', 'on-failure, always or never', 'on-failure')
+    .option('--replicas <n>', 'services for this model: NAME and N - 1 replicas NAME-2, ... (1 to 64; not with a fixed --port)', '1')
     .option('--image <ref>', 'the Docker image to run, with --engine custom-image (e.g. ghcr.io/me/server:1)')
     .option('--idle-ttl <duration>', 'stop it after this long without a request, e.g. 10m (0 = never; default: the onDemandIdleTtlSeconds setting for starts on demand)')
     .option('--pinned', 'never stop it to make room for another service or for idleness')
@@ -55,6 +57,7 @@ export function registerCreate(service: Command): void {
             ctxSize: intOption(opts.ctxSize, '--ctx-size', 16),
             concurrency: intOption(opts.concurrency, '--concurrency', 1) ?? 1,
             restartPolicy: opts.restart as 'on-failure' | 'always' | 'never',
+            replicas: intOption(opts.replicas, '--replicas', 1) ?? 1,
             ...(opts.image !== undefined ? { image: opts.image } : {}),
             ...(opts.idleTtl !== undefined ? { idleTtl: idleTtlOption(opts.idleTtl) } : {}),
             ...(opts.pinned ? { pinned: true } : {}),
@@ -64,7 +67,8 @@ export function registerCreate(service: Command): void {
         }
         await withConnection(async (conn) => {
           const s = await conn.api['services.create'](params);
-          output(opts.json, s, (x) => `Created ${stateLine(x)}. Start it with \`aima service start ${x.name}\`.`);
+          const replicas = (params.replicas ?? 1) - 1;
+          output(opts.json, s, (x) => `Created ${stateLine(x)}${replicas > 0 ? ` and ${replicas} replica${replicas === 1 ? '' : 's'} (${x.name}-2${replicas > 1 ? ` to ${x.name}-${replicas + 1}` : ''})` : ''}. Start ${replicas > 0 ? 'them' : 'it'} with \`aima service start ${x.name}\`.`);
         });
       }),
     );

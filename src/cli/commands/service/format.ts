@@ -14,7 +14,7 @@ export function serviceTable(services: ServiceSummary[]): string {
   const rows = [
     ['NAME', 'STATE', 'PID', 'PORT', 'ENGINE', 'MODEL', 'DEVICE', 'REASON'],
     ...services.map((s) => [
-      s.name,
+      s.replicaOf ? `${s.name} (replica of ${s.replicaOf})` : s.name,
       s.state,
       s.pid ? String(s.pid) : '-',
       s.port ? String(s.port) : s.configuredPort === 0 ? 'auto' : '-',

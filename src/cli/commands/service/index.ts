@@ -1,9 +1,10 @@
-/** `aima service …`: create, start, stop, restart, update, plan, list, logs and remove services (one file per command). */
+/** `aima service …`: create, start, stop, restart, update, plan, list, logs, remove and scale services (one file per command). */
 import type { Command } from 'commander';
 import { registerCreate } from './create.js';
 import { registerList } from './list.js';
 import { registerLogs } from './logs.js';
 import { registerRemove } from './remove.js';
+import { registerScale } from './scale.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
 import { registerUpdate } from './update.js';
@@ -19,4 +20,5 @@ export function registerService(program: Command): void {
   registerUpdate(service);
   registerPlan(service);
   registerRemove(service);
+  registerScale(service);
 }

@@ -24,6 +24,8 @@ export interface ServiceRecord {
   /** The largest RSS (bytes) its processes were seen holding, or null before a measurement. */
   peakRss: number | null;
   createdAt: number;
+  /** The primary's id when this service is one of its replicas, else null. */
+  replicaOf: string | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -56,6 +58,7 @@ interface ServiceRow {
   pinned: number;
   peak_rss: number | null;
   created_at: number;
+  replica_of: string | null;
 }
 
 interface EventRow {
@@ -86,6 +89,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     pinned: r.pinned === 1,
     peakRss: r.peak_rss ?? null,
     createdAt: r.created_at,
+    replicaOf: r.replica_of ?? null,
   };
 }
 
@@ -116,7 +120,7 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
@@ -146,6 +150,11 @@ export class ServicesRepo {
   /** Records the largest RSS seen for a service. */
   setPeakRss(id: string, bytes: number): void {
     this.db.prepare('UPDATE services SET peak_rss = ? WHERE id = ?').run(Math.round(bytes), id);
+  }
+
+  /** Makes a service a replica of `primaryId` (null: not a replica). */
+  setReplicaOf(id: string, primaryId: string | null): void {
+    this.db.prepare('UPDATE services SET replica_of = ? WHERE id = ?').run(primaryId, id);
   }
 
   setDesiredState(id: string, desired: DesiredState): void {

@@ -1,6 +1,10 @@
-/** The Chat page: a streamed conversation with one LLM through the gateway, with timings per reply. */
+/**
+ * The Chat page: a streamed conversation with one LLM through the gateway, with timings per reply.
+ * Optional request options (tools, tool_choice, response_format, ...) go into each request as
+ * they are; a reply's tool calls are collected from OpenAI's streamed deltas.
+ */
 import { create } from 'zustand';
-import { gatewayFetch } from '../api/client.js';
+import { gatewayFetch, on } from '../api/client.js';
 import { readSse } from '../api/sse.js';
 
 export interface GatewayModel {
@@ -11,9 +15,19 @@ export interface GatewayModel {
   aliases: string[];
 }
 
+/** A tool call the model made, as OpenAI streams it: name, then `arguments` in pieces. */
+export interface ChatToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  toolCalls?: ChatToolCall[];
+  /** The reply was asked for as JSON (response_format json_object or json_schema). */
+  json?: boolean;
   timings?: { ttftMs: number; totalMs: number; tokens: number; tokensPerSecond: number | null };
   error?: string;
 }
@@ -22,12 +36,17 @@ interface ChatState {
   models: GatewayModel[];
   model: string;
   system: string;
+  /** Extra request fields as JSON text (e.g. tools and tool_choice); empty for none. */
+  options: string;
   messages: ChatMessage[];
   streaming: AbortController | null;
+  /** While the reply waits for a free slot: its place in the model's queue and the expected wait. */
+  queued: { position: number; etaMs: number | null } | null;
   error: string | null;
   loadModels(): Promise<void>;
   setModel(id: string): void;
   setSystem(text: string): void;
+  setOptions(text: string): void;
   send(text: string): Promise<void>;
   stop(): void;
   clear(): void;
@@ -37,8 +56,10 @@ export const useChat = create<ChatState>((set, get) => ({
   models: [],
   model: '',
   system: 'You are a helpful assistant.',
+  options: '',
   messages: [],
   streaming: null,
+  queued: null,
   error: null,
   async loadModels() {
     try {
@@ -54,12 +75,21 @@ export const useChat = create<ChatState>((set, get) => ({
   },
   setModel: (model) => set({ model }),
   setSystem: (system) => set({ system }),
+  setOptions: (options) => set({ options }),
   async send(text) {
-    const { model, system } = get();
+    const { model, system, options } = get();
     if (!model || get().streaming) return;
+    let extra: Record<string, unknown> = {};
+    try {
+      extra = parseOptions(options);
+    } catch (err) {
+      set({ error: (err as Error).message });
+      return;
+    }
     const history = [...get().messages.filter((m) => !m.error), { role: 'user' as const, content: text }];
     const controller = new AbortController();
-    set({ messages: [...history, { role: 'assistant', content: '' }], streaming: controller, error: null });
+    const json = isJsonFormat(extra.response_format);
+    set({ messages: [...history, { role: 'assistant', content: '', ...(json ? { json } : {}) }], streaming: controller, error: null });
     const started = performance.now();
     let firstAt: number | null = null;
     let tokens = 0;
@@ -69,25 +99,44 @@ export const useChat = create<ChatState>((set, get) => ({
         messages[messages.length - 1] = { ...messages[messages.length - 1]!, ...patch };
         return { messages };
       });
+    // The gateway's live queue names this request by the id it sends (x-request-id).
+    const requestId = crypto.randomUUID();
+    const offQueue = on('gateway.queue', (q) => {
+      if (q.model !== model && !get().models.find((m) => m.id === q.model)?.aliases.includes(model)) return;
+      const mine = q.waiting.find((w) => w.clientId === requestId);
+      set({ queued: mine ? { position: mine.position, etaMs: mine.etaMs } : null });
+    });
     try {
       const res = await gatewayFetch('/v1/chat/completions', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model, stream: true, messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...history.map(({ role, content }) => ({ role, content }))] }),
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify({ ...extra, model, stream: true, messages: [...(system.trim() ? [{ role: 'system', content: system }] : []), ...history.map(toRequestMessage)] }),
         signal: controller.signal,
       });
+      offQueue();
+      set({ queued: null });
       if (!res.ok || !res.body) {
         const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
         throw new Error(body?.error?.message ?? `${res.status} ${res.statusText}`);
       }
       let content = '';
+      const toolCalls: ChatToolCall[] = [];
       for await (const chunk of readSse(res.body)) {
-        const delta = (chunk as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content;
-        if (!delta) continue;
+        // A stream can end with an error event (the model's server stopped mid-answer).
+        const streamError = (chunk as { error?: { message?: string } }).error;
+        if (streamError) throw new Error(streamError.message ?? 'the stream failed');
+        const delta = (chunk as { choices?: { delta?: StreamDelta }[] }).choices?.[0]?.delta;
+        if (!delta?.content && !delta?.tool_calls?.length) continue;
         firstAt ??= performance.now();
         tokens++;
-        content += delta;
-        update({ content });
+        content += delta.content ?? '';
+        for (const d of delta.tool_calls ?? []) {
+          const call = (toolCalls[d.index] ??= { id: '', name: '', arguments: '' });
+          call.id ||= d.id ?? '';
+          call.name ||= d.function?.name ?? '';
+          call.arguments += d.function?.arguments ?? '';
+        }
+        update({ content, ...(toolCalls.length ? { toolCalls: toolCalls.map((c) => ({ ...c })) } : {}) });
       }
       const totalMs = performance.now() - started;
       const genMs = firstAt === null ? 0 : performance.now() - firstAt;
@@ -96,7 +145,8 @@ export const useChat = create<ChatState>((set, get) => ({
       if (controller.signal.aborted) update({ error: 'Stopped.' });
       else update({ error: (err as Error).message });
     } finally {
-      set({ streaming: null });
+      offQueue();
+      set({ streaming: null, queued: null });
     }
   },
   stop() {
@@ -104,3 +154,37 @@ export const useChat = create<ChatState>((set, get) => ({
   },
   clear: () => set({ messages: [] }),
 }));
+
+/** One streamed chat delta: text and/or pieces of tool calls. */
+interface StreamDelta {
+  content?: string | null;
+  tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[];
+}
+
+/** The request options text as an object; an error names what is wrong with it. */
+export function parseOptions(text: string): Record<string, unknown> {
+  if (!text.trim()) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Request options are not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('Request options must be a JSON object, e.g. {"response_format": {"type": "json_object"}}.');
+  return value as Record<string, unknown>;
+}
+
+const isJsonFormat = (format: unknown) => {
+  const type = (format as { type?: unknown } | undefined)?.type;
+  return type === 'json_object' || type === 'json_schema';
+};
+
+/**
+ * A message as the next request carries it. The playground runs no tools, so an earlier tool call
+ * goes back as text saying what was called (a call without a result would be refused).
+ */
+function toRequestMessage(m: ChatMessage): { role: ChatMessage['role']; content: string } {
+  if (!m.toolCalls?.length) return { role: m.role, content: m.content };
+  const calls = m.toolCalls.map((c) => `[called ${c.name}(${c.arguments})]`).join('\n');
+  return { role: m.role, content: m.content ? `${m.content}\n${calls}` : calls };
+}

@@ -1,10 +1,14 @@
-/** Chat: a text playground with any LLM the gateway routes, streamed, with timings per reply. */
+/**
+ * Chat: a text playground with any LLM the gateway routes, streamed, with timings per reply. Tool
+ * calls and JSON answers (asked for through the request options) are shown readably.
+ */
 import { useEffect, useRef, useState } from 'react';
 import { useChat } from '../../stores/chat.js';
+import { MessageBody } from './MessageBody.js';
 import { RequestsPanel } from './RequestsPanel.js';
 
 export function ChatPage() {
-  const { models, model, system, messages, streaming, error, loadModels, setModel, setSystem, send, stop, clear } = useChat();
+  const { models, model, system, options, messages, streaming, queued, error, loadModels, setModel, setSystem, setOptions, send, stop, clear } = useChat();
   const [draft, setDraft] = useState('');
   const end = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -47,13 +51,30 @@ export function ChatPage() {
         )}
         {models.length === 0 && <p className="muted">Create an LLM service on the Services page (or with `aima service create`), then chat with it here.</p>}
         <textarea className="system" name="system" rows={2} value={system} onChange={(e) => setSystem(e.target.value)} placeholder="System prompt" />
+        <details className="request-options">
+          <summary>Request options</summary>
+          <textarea
+            className="system mono"
+            name="options"
+            rows={4}
+            value={options}
+            onChange={(e) => setOptions(e.target.value)}
+            placeholder='Extra request fields as JSON, e.g. {"response_format": {"type": "json_object"}} or {"tools": [...], "tool_choice": "required"}'
+          />
+        </details>
       </section>
       {error && <div className="banner error-banner">{error}</div>}
       <section className="card chat-log" data-testid="chat-log">
         {messages.length === 0 && <p className="muted">Say something to start.</p>}
         {messages.map((m, i) => (
           <div key={i} className={`msg ${m.role}`} data-role={m.role}>
-            <div className="bubble">{m.content || (m.role === 'assistant' && !m.error ? '…' : '')}</div>
+            <MessageBody message={m} streaming={!!streaming && i === messages.length - 1} />
+            {queued && i === messages.length - 1 && m.role === 'assistant' && (
+              <div className="muted" data-testid="queue-position">
+                queued: position {queued.position}
+                {queued.etaMs !== null ? `, about ${Math.max(1, Math.round(queued.etaMs / 1000))} s` : ''}
+              </div>
+            )}
             {m.error && <div className="error">{m.error}</div>}
             {m.timings && (
               <div className="timings" data-testid="timings">

@@ -3,13 +3,24 @@ import { useEffect } from 'react';
 import { useRequests } from '../../stores/requests.js';
 
 export function RequestsPanel() {
-  const { items, load } = useRequests();
+  const { items, queues, load } = useRequests();
+  const waiting = Object.values(queues).flatMap((q) => q.waiting.map((w) => ({ ...w, model: q.model, of: q.waiting.length })));
   useEffect(() => {
     void load();
   }, [load]);
   return (
     <section className="card">
       <h2>Recent gateway requests</h2>
+      {waiting.length > 0 && (
+        <ul className="plain" data-testid="requests-waiting">
+          {waiting.map((w) => (
+            <li key={`${w.model}-${w.id}`}>
+              {w.model} {w.endpoint}: waiting, position {w.position} of {w.of}
+              {w.etaMs !== null ? `, about ${Math.max(1, Math.round(w.etaMs / 1000))} s` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
       {items.length === 0 ? (
         <p className="muted">None yet. Anything that calls http://127.0.0.1:PORT/v1 shows up here.</p>
       ) : (

@@ -121,12 +121,13 @@ function RepoFiles({ files }: { files: HubFiles }) {
   );
 }
 
-function Starters() {
+/** The starter set (a small chat model, speech recognition, a voice) with a Download button each. */
+export function Starters({ title = 'Get started: a voice chain' }: { title?: string } = {}) {
   const { starters, start } = useDownloads();
   if (starters.length === 0) return null;
   return (
     <section className="card" data-testid="starters">
-      <h2>Get started: a voice chain</h2>
+      <h2>{title}</h2>
       <p className="muted">A small chat model, speech recognition and a voice — enough for a first conversation.</p>
       <table className="grid">
         <tbody>
@@ -152,7 +153,8 @@ function Starters() {
   );
 }
 
-function DownloadList() {
+/** Downloads in progress and done, with speed, ETA, pause/resume/cancel. */
+export function DownloadList() {
   const { downloads } = useDownloads();
   if (downloads.length === 0) return null;
   return (

@@ -51,7 +51,7 @@ export function ServicesPage() {
               </tr>
             </thead>
             <tbody>
-              {services.map((s) => (
+              {withReplicasUnderPrimary(services).map((s) => (
                 <ServiceRow key={s.id} service={s} />
               ))}
             </tbody>
@@ -61,6 +61,17 @@ export function ServicesPage() {
       {logOf && <LogViewer name={logOf} />}
     </>
   );
+}
+
+/** Each service followed by its replicas (a replica whose primary is not listed stays in place). */
+export function withReplicasUnderPrimary(services: ServiceSummary[]): ServiceSummary[] {
+  const names = new Set(services.map((s) => s.name));
+  const out: ServiceSummary[] = [];
+  for (const s of services) {
+    if (s.replicaOf && names.has(s.replicaOf)) continue;
+    out.push(s, ...services.filter((r) => r.replicaOf === s.name));
+  }
+  return out;
 }
 
 /** The toggle is on while the service has (or is getting) a process, whatever was clicked. */
@@ -100,7 +111,15 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
           <span />
         </label>
       </td>
-      <td>{s.name}</td>
+      <td>
+        {s.replicaOf ? (
+          <span className="replica" title={`A replica of ${s.replicaOf}: the gateway spreads requests for the model over them`}>
+            ↳ {s.name} <span className="muted small">replica of {s.replicaOf}</span>
+          </span>
+        ) : (
+          s.name
+        )}
+      </td>
       <td>{s.model ?? <span className="muted">none</span>}</td>
       <td>{s.engine}</td>
       <td>

@@ -2,7 +2,8 @@
  * Voice: talk to the ASR → LLM → TTS chain. Microphone picker and level meter, hands-free (the
  * core's VAD decides turns) or push-to-talk, the live transcript with the reply streaming in and
  * spoken back, Stop, a latency timeline per turn, the conversations (one is resumed by Start) and
- * the voice. A chain service that is not running is named with a Start button.
+ * the voice. With no chain set, the page offers to set one up (VoiceSetup: models per link, the
+ * budget, create and start); a chain service that is not running is named with a Start button.
  */
 import { useEffect } from 'react';
 import { Banners } from '../../components/Banners.js';
@@ -11,6 +12,8 @@ import { useVoice } from '../../stores/voice.js';
 import { chainProblems, ROLE_LABEL, type ChainProblem } from './chain.js';
 import { Timeline } from './Timeline.js';
 import { VoicePicker } from './VoicePicker.js';
+import { VoiceSetup } from './VoiceSetup.js';
+import { useVoiceSetup } from '../../stores/voice-setup.js';
 import type { TurnView } from './voice-client.js';
 import type { VoiceTurn } from '../../../../shared/contract/index.js';
 
@@ -33,6 +36,9 @@ export function VoicePage() {
     return () => useVoice.getState().stop();
   }, []);
   const problems = v.config ? chainProblems(v.config, services) : [];
+  const unset = problems.some((p) => p.kind === 'unset');
+  const setupOpen = useVoiceSetup((s) => s.open);
+  const setupNotice = useVoiceSetup((s) => s.notice);
   const canStart = v.config !== null && problems.length === 0 && v.session === 'off';
 
   return (
@@ -59,9 +65,11 @@ export function VoicePage() {
         {/* data-checked: the chain was checked against the services (tests wait for it). */}
         <section className="card" data-testid="voice-chain" data-checked={v.config !== null && servicesLoaded ? 'true' : 'false'}>
           <ChainLine />
-          {problems.map((p) => (
-            <ProblemBanner key={p.role} problem={p} />
-          ))}
+          {problems
+            .filter((p) => p.kind !== 'unset')
+            .map((p) => (
+              <ProblemBanner key={p.role} problem={p} />
+            ))}
           <div className="form-row voice-controls">
             <label>
               Microphone{' '}
@@ -131,7 +139,8 @@ export function VoicePage() {
             <p className="muted small">{v.conversationId ? 'Start continues the selected conversation.' : 'Start begins a new conversation.'} Hands-free: just talk; the reply stops when you talk over it. Push-to-talk: hold the button while you speak.</p>
           )}
         </section>
-        <Banners error={v.error} notice={null} errorTestId="voice-error" />
+        {v.config && servicesLoaded && (unset || setupOpen) && v.session === 'off' && <VoiceSetup required={unset} />}
+        <Banners error={v.error} notice={setupNotice} errorTestId="voice-error" />
         <section className="card voice-transcript" data-testid="voice-transcript">
           {v.history.length === 0 && v.turns.length === 0 && <p className="muted">Nothing said yet.</p>}
           {v.history.map((t) => (
@@ -155,6 +164,9 @@ function ChainLine() {
         ASR <code>{config.asr ?? '—'}</code> → LLM <code>{config.llm ?? '—'}</code> → TTS <code>{config.tts ?? '—'}</code>
       </span>
       <span className="voice-spacer" />
+      <button type="button" data-testid="voice-setup-open" onClick={() => useVoiceSetup.getState().show(true)}>
+        Change…
+      </button>
       <VoicePicker />
     </div>
   );
@@ -164,13 +176,8 @@ function ProblemBanner({ problem: p }: { problem: ChainProblem }) {
   const starting = useVoice((s) => (p.kind === 'not-running' ? s.starting[p.service.name] : undefined));
   const startService = useVoice((s) => s.startService);
   const cancel = useVoice((s) => s.cancelServiceStart);
-  if (p.kind === 'unset') {
-    return (
-      <div className="banner error-banner" role="alert" data-testid="chain-problem">
-        <strong>No {ROLE_LABEL[p.role]} model is set for voice.</strong> Run <code>aima voice setup</code> to pick or create the chain.
-      </div>
-    );
-  }
+  // An unset link is not a banner: the setup card below offers to set the chain up.
+  if (p.kind === 'unset') return null;
   const s = p.service;
   const busy = starting !== undefined || s.state === 'starting' || s.state === 'loading';
   return (
