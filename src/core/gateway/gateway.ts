@@ -382,7 +382,8 @@ export class Gateway {
           }
         } finally {
           lease.release();
-          endActivity?.();
+          // Ended after the waiter the lease went to has begun its own: a queue handing over keeps the service in use throughout.
+          if (endActivity) setImmediate(endActivity);
         }
         if (!retry) break;
         lease = queue.tryAcquire(exclude) ?? (await admit());
