@@ -6,7 +6,7 @@
  * state and memory.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -84,5 +84,29 @@ describe('scheduler on the recorded busy H100', () => {
     expect(text).toContain('aima_service_evictions_total{service="g"} 0');
     expect(text).toContain('aima_service_restarts{service="g"} 0');
     expect(text).toMatch(/aima_service_memory_rss_bytes\{service="g"\} [1-9]\d{6,}/);
+  }, 60_000);
+
+  it('spreads a GPU service and its replica (gpus auto) over two GPUs: the replica avoids the GPU holding the same model', async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    // The recorded H100 twice: a second GPU with less free memory (so room alone would put both on GPU 0) and no processes.
+    const home = tempHome('aima-sched-gpu2-');
+    const twoGpus = path.join(home, 'nvidia-smi-two');
+    cpSync(busy, twoGpus, { recursive: true });
+    const row = readFileSync(path.join(twoGpus, 'query.csv'), 'utf8').trim();
+    writeFileSync(path.join(twoGpus, 'query.csv'), `${row}\n${row.replace(/^0, GPU-4af987a7/, '1, GPU-5bf987a7').replace('00000000:00:06.0', '00000000:00:07.0').replace(', 81559, 30448, 50631,', ', 81559, 41559, 40000,')}\n`);
+    process.env.AIMA_NVIDIA_SMI_FIXTURE = twoGpus;
+    writeFakeEngine(home, 'fake', ['--load-ms', '50']);
+    const c = await createCore({ dataDir: home, host: 'serve', token: TOKEN, env: { ...readEnv(), AIMA_NVIDIA_SMI: fake }, serviceTiming: { stopGraceMs: 2000 } });
+    cleanups.push(() => c.close({ stopServices: true }));
+    await c.api['models.import']({ path: GGUF, name: 'stories' });
+    await c.api['services.create']({ name: 'r', engine: 'fake', model: 'stories', device: 'gpu', replicas: 2 });
+    expect((await c.api['services.get']({ name: 'r-2' })).gpus).toEqual([]);
+    await c.api['services.start']({ name: 'r', wait: true, timeoutMs: 30_000 });
+    const until = Date.now() + 30_000;
+    while ((await c.api['services.get']({ name: 'r-2' })).state !== 'running' && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const placed = (await c.api['services.list']({})).map((x) => [x.name, x.state, x.placement?.gpus]);
+    expect(placed).toHaveLength(2);
+    expect(placed.every(([, state]) => state === 'running'), JSON.stringify(placed)).toBe(true);
+    expect(placed.map(([, , gpus]) => gpus).sort(), JSON.stringify(placed)).toEqual([[0], [1]]);
   }, 60_000);
 });
