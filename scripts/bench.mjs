@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['services', 'llm-worker', 'speech', 'gateway', 'upload-memory', 'voice', 'telemetry', 'hardware', 'downloads', 'cli'];
+const ALL = ['services', 'scheduler', 'llm-worker', 'speech', 'gateway', 'upload-memory', 'voice', 'telemetry', 'hardware', 'downloads', 'cli'];
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 // Defaults that keep a full run under ~20 minutes here; each bench documents its own knobs.
 const env = { AIMA_BENCH_MB: '512', AIMA_BENCH_SECONDS: '10', ...process.env };

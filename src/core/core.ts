@@ -38,6 +38,7 @@ import { createServicesFeature } from './services/feature.js';
 import { createDownloadsFeature } from './downloads/feature.js';
 import { createGatewayFeature } from './gateway/feature.js';
 import { createVoiceFeature } from './voice/feature.js';
+import { ServiceActivity, VoiceUsage } from './scheduler/activity.js';
 
 export interface CoreOptions {
   dataDir: string;
@@ -50,6 +51,8 @@ export interface CoreOptions {
   /** Replaces the fit estimate the services check before a start (tests). */
   modelFit?: (p: ModelFitParams) => Promise<ModelFit>;
   serviceTiming?: Partial<SupervisorTiming>;
+  /** Scheduler seams (tests): the host's memory as the planner sees it, the idle-TTL check's period. */
+  scheduler?: { hostMemory?: () => { totalBytes: number; availableBytes: number }; idleCheckMs?: number };
   /** The install token, for the gateway's auth (set by the host; tests without a server leave it out). */
   token?: string;
   /** Electron safeStorage for secrets (the HF token) when inside the desktop app. */
@@ -165,7 +168,10 @@ export function openCore(opts: CoreOptions): Core {
     events: ['operation.progress'],
     close() {},
   };
-  const settings = createSettingsFeature({ db, events });
+  const settings = createSettingsFeature({ db, events, totalMemoryBytes: opts.scheduler?.hostMemory?.().totalBytes });
+  // What the scheduler reads about use: the gateway reports requests per service, voice the models its sessions hold.
+  const activity = new ServiceActivity();
+  const voiceUsage = new VoiceUsage();
   const models = createModelsFeature({ db, events, paths, operations });
   const hardware = createHardwareFeature({ dataDir: paths.dataDir, env, events, models: models.library, ready: startup, seams: opts.hardware });
   const services = createServicesFeature({
@@ -180,6 +186,12 @@ export function openCore(opts: CoreOptions): Core {
     timing: opts.serviceTiming,
     engineResources: () => settings.repo.getAll().engineResources,
     stopOnQuit: () => settings.repo.getAll().onQuit === 'stop-services',
+    schedulerSettings: () => settings.repo.getAll(),
+    activity,
+    voice: voiceUsage,
+    gpuMemory: (maxAgeMs) => hardware.gpuMemory(maxAgeMs),
+    hostMemory: opts.scheduler?.hostMemory,
+    idleCheckMs: opts.scheduler?.idleCheckMs,
   });
   const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets });
   const gateway = createGatewayFeature({
@@ -197,6 +209,13 @@ export function openCore(opts: CoreOptions): Core {
     spoolDir: paths.tmp,
     uploadBudgetBytes: parseMegabytes(env.AIMA_UPLOAD_BUDGET_MB ?? '1024', 'AIMA_UPLOAD_BUDGET_MB'),
     ready: startup,
+    activity,
+    serviceMetrics: {
+      services: () => services.supervisor.list(),
+      memory: () => services.scheduler.measure(),
+      gpus: async () => (await services.scheduler.gpuMemory())?.gpus ?? null,
+      idleUnloads: (name) => services.scheduler.idleUnloadCount(name),
+    },
   });
   // The voice chain reaches its models through this core's own gateway, over loopback.
   // Voice setup calls the other features through the contract's schemas, as a client would (defaults applied).
@@ -205,6 +224,7 @@ export function openCore(opts: CoreOptions): Core {
     db,
     appRoot: root,
     gateway: { url: () => url, token: () => opts.token ?? null },
+    usage: voiceUsage,
     setup: {
       api: {
         'models.list': through('models.list', models.calls['models.list']),

@@ -65,8 +65,18 @@ describe('web UI through aima serve', () => {
     expect(await settings.engineLimitError().innerText()).toMatch(/vLLM.*CPUs "lots" is not valid — use a positive number of cores/);
     expect(await settings.engineLimit('vllm', 'cpus').inputValue()).toBe('');
 
+    // The scheduler's settings: a memory cap beyond the machine is refused with the core's message.
+    await settings.scheduler('antiThrashSeconds').fill('45');
+    await settings.scheduler('antiThrashSeconds').press('Enter');
+    await settings.waitSaved();
+    await settings.scheduler('servicesMemoryCapMiB').fill('999999999');
+    await settings.scheduler('servicesMemoryCapMiB').press('Enter');
+    await settings.status().getByText(/servicesMemoryCapMiB 999999999 is more than this machine has \(\d+ MiB of RAM\)/).waitFor();
+
     await page.reload();
     await expect.poll(() => settings.onQuit().inputValue()).toBe('keep-running');
+    await expect.poll(() => settings.scheduler('antiThrashSeconds').inputValue()).toBe('45');
+    expect(await settings.scheduler('servicesMemoryCapMiB').inputValue()).toBe('');
     expect(await settings.startAtLogin().isChecked()).toBe(true);
     await expect.poll(() => settings.engineLimit('vllm', 'memory').inputValue()).toBe('48g');
     const stored = await runAima(['settings', 'get', '--json'], { AIMA_HOME: home });

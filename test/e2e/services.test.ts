@@ -4,7 +4,7 @@
  * badge and the log viewer follow the core's events. Restart and remove from the row.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
@@ -140,4 +140,48 @@ describe('Services page', () => {
     await services.row('a-2').waitFor({ state: 'detached', timeout: 10_000 });
     await page.close();
   });
+
+  it('shows the placement decision and, on the evicted service, the eviction reason', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    ctx.skip(process.platform !== 'linux', 'sizes the memory cap from /proc (Linux)');
+    const aima = async (...args: string[]) => {
+      const r = await runAima(args, env, 120_000);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    // Two services on two copies of the model (the library imports a file once).
+    for (const n of ['old', 'new']) {
+      const copy = path.join(env.AIMA_HOME!, `stories-${n}.gguf`);
+      copyFileSync(GGUF, copy);
+      await aima('model', 'import', copy, '--name', `stories-${n}`);
+      await aima('service', 'create', `svc-${n}`, '--model', `stories-${n}`, '--engine', 'aima-llm', '--threads', '1');
+    }
+    await aima('settings', 'set', 'antiThrashSeconds', '0');
+    await aima('service', 'start', 'svc-old', '--wait');
+    const pid = (JSON.parse(await aima('service', 'list', '--json')) as { name: string; pid: number }[]).find((s) => s.name === 'svc-old')!.pid;
+    const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    // Room for one worker, not two.
+    await aima('settings', 'set', 'servicesMemoryCapMiB', String(Math.floor((rss * 1.5) / (1024 * 1024))));
+
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve!.loginUrl);
+    await new AppShell(page).open('services');
+    const services = new ServicesPageObject(page);
+    await services.waitState('svc-old', 'running');
+    await services.toggle('svc-new').click();
+    await services.waitState('svc-new', 'running', 60_000);
+    await services.waitState('svc-old', 'stopped', 15_000);
+    expect(await services.reason('svc-old').innerText()).toMatch(/^stopped to make room for "svc-new" \(it needs [\d.]+ MiB of RAM\); "svc-old" was idle for \d+s, the least recently used$/);
+    expect(await services.row('svc-old').innerText()).toContain('evicted 1×');
+    // Pin from the row: the core stores it (and the row says so).
+    await services.row('svc-new').getByRole('button', { name: 'Pin' }).click();
+    await services.row('svc-new').getByRole('button', { name: 'Unpin' }).waitFor();
+    expect((JSON.parse(await aima('service', 'list', '--json')) as { name: string; pinned: boolean }[]).find((s) => s.name === 'svc-new')?.pinned).toBe(true);
+    expect(await services.placement('svc-new').innerText()).toMatch(/^Placed on the CPU: needs [\d.]+ MiB of RAM, .*stopping "svc-old" \(idle, [\d.]+ MiB\) first/);
+    await aima('settings', 'set', 'servicesMemoryCapMiB', 'null');
+    await aima('service', 'rm', 'svc-new');
+    await aima('service', 'rm', 'svc-old');
+    await page.close();
+  }, 180_000);
 });

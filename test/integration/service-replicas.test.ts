@@ -52,6 +52,31 @@ const refusal = async (p: Promise<unknown>) => {
 };
 
 describe('replicas of a service', () => {
+  it("replicas take their primary's idle TTL and pin; an update of the primary reaches them, one of a replica only itself", async (ctx) => {
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const { c } = await core();
+    await c.api['services.create']({ name: 'chat', model: 'stories', engine: 'fake', replicas: 2, idleTtl: 600, pinned: true });
+    const policy = async () => (await c.api['services.list']({})).map((s) => [s.name, s.idleTtl, s.pinned]);
+    expect(await policy()).toEqual([
+      ['chat', 600, true],
+      ['chat-2', 600, true],
+    ]);
+    await c.api['services.scale']({ name: 'chat', replicas: 3 });
+    expect((await c.api['services.get']({ name: 'chat-3' })).pinned).toBe(true);
+    await c.api['services.update']({ name: 'chat', idleTtl: 0, pinned: false });
+    expect(await policy()).toEqual([
+      ['chat', 0, false],
+      ['chat-2', 0, false],
+      ['chat-3', 0, false],
+    ]);
+    await c.api['services.update']({ name: 'chat-2', pinned: true });
+    expect(await policy()).toEqual([
+      ['chat', 0, false],
+      ['chat-2', 0, true],
+      ['chat-3', 0, false],
+    ]);
+  });
+
   it('create with 3 replicas, start them all, spread requests, scale down and up, remove the primary with them', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const { c, chat } = await core(['--delay-ms', '1000']);

@@ -71,6 +71,8 @@ describe('engine catalog', () => {
     const gpu = planNative(input({ device: 'gpu', gpus: [0, 2], threads: 8, electron: true }));
     expect(gpu.argv.slice(10)).toEqual(['--model', '/models/tiny story.gguf', '--threads', '8', '--ctx-size', '2048', '--gpu', 'auto', '--gpu-layers', 'max']);
     expect(gpu.env).toEqual({ CUDA_VISIBLE_DEVICES: '0,2', ELECTRON_RUN_AS_NODE: '1' });
+    // A partial offload the scheduler chose replaces the entry's default layer count.
+    expect(planNative(input({ device: 'gpu', gpus: [1], gpuLayers: 17 })).argv.slice(-2)).toEqual(['--gpu-layers', '17']);
     const tts = planNative(input({ engine: cat.items.get('aima-tts')!.entry, model: null, ctxSize: null }));
     expect(tts.argv).toEqual(['/usr/bin/node', '/app/out/workers/tts.mjs', '--host', '127.0.0.1', '--port', '8081', '--model-name', 'chat', '--threads', '2']);
   });

@@ -56,6 +56,9 @@ const fixtures: Record<string, Row> = {
     desired_state: 'running',
     restart_policy: 'always',
     created_at: 1_700_000_000_002,
+    idle_ttl: 600,
+    pinned: 1,
+    peak_rss: 123_456_789,
   },
   service_events: { id: 41, service_id: 's1', at: 1_700_000_000_003, from_state: 'running', to_state: 'crashed', event: 'exited', reason: 'killed by SIGKILL' },
   downloads: {

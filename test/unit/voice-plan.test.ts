@@ -40,6 +40,10 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     since: '',
     logFile: '',
     createdAt: '',
+    idleTtl: null,
+    pinned: false,
+    placement: null,
+    evictions: 0,
     replicaOf: null,
   };
 }

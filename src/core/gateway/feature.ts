@@ -18,6 +18,7 @@ import { authorizeGateway, isAllowedOrigin } from '../server/security.js';
 import { Gateway } from './gateway.js';
 import { clearSpool } from './upload.js';
 import { createModelDirectory } from './routes-directory.js';
+import { registerServiceMetrics, type ServiceMetricsSource } from './metrics-services.js';
 import type { CoreEvents } from '../events.js';
 import type { Feature } from '../feature.js';
 import type { Route } from '../server/http-server.js';
@@ -51,6 +52,10 @@ export interface GatewayFeatureOptions {
   exposedOn: () => string | null;
   /** The core's startup (adoption of running engines): `/v1` requests wait for it. */
   ready: () => Promise<void>;
+  /** The services' and GPUs' part of /metrics. */
+  serviceMetrics?: ServiceMetricsSource;
+  /** Where requests per service are reported (the scheduler reads it). */
+  activity?: { begin(service: string): () => void };
 }
 
 export interface GatewayFeature extends Feature {
@@ -119,6 +124,8 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     onRequest: opts.onRequest,
     onQueue: (q) => opts.events.emit('gateway.queue', q),
     spoolDir: opts.spoolDir,
+    activity: opts.activity,
+    metrics: opts.serviceMetrics ? (registry, prom) => registerServiceMetrics(registry, prom, opts.serviceMetrics!) : undefined,
     isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
     authorize: (req: IncomingMessage) => {
       const token = opts.token();

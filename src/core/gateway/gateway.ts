@@ -5,6 +5,8 @@
  * Errors are in OpenAI's shape everywhere.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type * as PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +52,13 @@ export interface GatewayOptions {
   onRequest?: (r: RequestRecord) => void;
   /** Where uploads are spooled until their `model` field has arrived (default: the OS temp dir). */
   spoolDir?: string;
+  /** Further /metrics instruments on the gateway's registry (the services' and GPUs'). */
+  metrics?: (registry: Registry, prom: typeof PromClient) => void;
+  /**
+   * Told when a local service (the replica a request went to, or the service starting on demand for
+   * it) begins and ends serving a request: the scheduler's idle TTL and eviction read it.
+   */
+  activity?: { begin(service: string): () => void };
 }
 
 interface Endpoint {
@@ -108,6 +117,7 @@ export class Gateway {
     this.metrics = new GatewayMetrics(
       () => [...this.queues.values()].map((q) => ({ model: q.model, queued: q.queued, inFlight: q.inFlight })),
       () => [...this.slots.values()].map((s) => ({ replica: s.key, model: s.owner?.model ?? '', inFlight: s.active })),
+      opts.metrics,
     );
   }
 
@@ -268,7 +278,6 @@ export class Gateway {
       if (!spec.kinds.includes(target.kind)) {
         throw new HttpError(400, `The model "${model}" is a ${target.kind} model; ${path} needs ${spec.kinds.join(' or ')}.`, 'invalid_request_error', 'wrong_model_kind', 'model');
       }
-
       // The AbortSignal (and its close listener) is made only when the request has to wait (queue,
       // start on demand): a client that leaves then ends the wait. Streaming itself is torn down by
       // forward(). The common path pays for neither.
@@ -285,7 +294,14 @@ export class Gateway {
       let running = runningReplicas(target);
       if (running.length === 0) {
         if (policy.startOnDemand && target.owner.type === 'service' && this.opts.directory.start) {
-          const started = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs, target);
+          // The service starting for this request counts as in use meanwhile (not evicted, not idle).
+          const endStarting = this.opts.activity?.begin(target.owner.service);
+          let started: RoutableModel;
+          try {
+            started = await withTimeout(this.opts.directory.start(target, waitSignal()), policy.queueTimeoutMs, target);
+          } finally {
+            endStarting?.();
+          }
           target = this.opts.directory.resolve(model) ?? started;
           running = runningReplicas(target);
           if (running.length === 0 && started.state === 'running' && started.baseUrl) running = [started];
@@ -316,6 +332,8 @@ export class Gateway {
         const replica = lease.target;
         const served = performance.now();
         let retry = false;
+        // The replica serving it is in use until the answer ends (a retry reports the next one).
+        const endActivity = replica.owner.type === 'service' ? this.opts.activity?.begin(replica.owner.service) : undefined;
         try {
           const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
           if (replica.apiKey) headers.authorization = `Bearer ${replica.apiKey}`;
@@ -364,6 +382,8 @@ export class Gateway {
           }
         } finally {
           lease.release();
+          // Ended after the waiter the lease went to has begun its own: a queue handing over keeps the service in use throughout.
+          if (endActivity) setImmediate(endActivity);
         }
         if (!retry) break;
         lease = queue.tryAcquire(exclude) ?? (await admit());

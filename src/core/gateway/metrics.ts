@@ -33,9 +33,11 @@ interface Instruments {
 export class GatewayMetrics {
   private made: Instruments | null = null;
 
+  /** `more` registers further instruments on the same registry (the services' and GPUs', metrics-services.ts). */
   constructor(
     private readonly queues: () => QueueView[],
     private readonly replicas: () => ReplicaView[] = () => [],
+    private readonly more?: (registry: Registry, prom: typeof PromClient) => void,
   ) {}
 
   get registry(): Registry {
@@ -132,6 +134,7 @@ export class GatewayMetrics {
         for (const r of replicas()) this.set({ model: r.model, replica: r.replica }, r.inFlight);
       },
     });
+    this.more?.(registry, createRequire(import.meta.url)('prom-client') as typeof PromClient);
     this.made = { registry, requests, duration, ttft, tokensPerSecond, tokens };
     return this.made;
   }

@@ -66,6 +66,12 @@ export interface HardwareFeature extends Feature {
   /** GPUs for the services' guard, from a detection at most 10 s old. */
   listGpus(): Promise<GpuRef[]>;
   /**
+   * GPU memory now, for placement and /metrics: each GPU's figures and the VRAM each service
+   * holds (its processes and their children), sampled on demand (nvidia-smi's GPU and per-process
+   * queries, no more than once per `maxAgeMs`; the telemetry's sample while it runs).
+   */
+  gpuMemory(maxAgeMs?: number): Promise<GpuMemory>;
+  /**
    * Memory facts for a placement: each GPU's total and free memory with the processes holding it
    * (AIMA's services named), sampled now (a detection at most 2 s old), and the host's RAM.
    */
@@ -73,6 +79,12 @@ export interface HardwareFeature extends Feature {
   /** Whether telemetry is sampling, and how many leases are open (tests, status). */
   readonly watching: { running: boolean; leases: number };
   close(): void;
+}
+
+export interface GpuMemory {
+  gpus: GpuInfo[];
+  /** Service name → GPU index → bytes. */
+  byService: Map<string, Record<number, number>>;
 }
 
 export interface MemoryFacts {
@@ -243,6 +255,34 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
     return { leaseId: id, ttlMs: ttl, renewEveryMs: Math.max(500, Math.floor(ttl / 2)), intervalMs, watchers: leases.size };
   };
 
+  // ---------------------------------------------------------------- GPU memory on demand
+
+  const oneShot = createNvidiaSampler({ nvidiaSmiPath: env.AIMA_NVIDIA_SMI, mode: 'spawn' });
+  let memo: { at: number; value: Promise<GpuSample[]> } | null = null;
+  const gpuSamplesNow = (maxAgeMs: number): Promise<GpuSample[]> => {
+    const latest = telemetry.latest;
+    if (telemetry.running && latest?.type === 'sample' && Date.now() - latest.at <= maxAgeMs) return Promise.resolve(latest.gpus);
+    if (last && Date.now() - last.at <= maxAgeMs) return Promise.resolve(last.report.gpus.map((gpu) => ({ gpu, processes: last!.report.gpuProcesses })));
+    if (!memo || Date.now() - memo.at > maxAgeMs) {
+      // Asked only where a detection saw nvidia-smi (cached): no spawn per start on machines without one.
+      const value = detect(60_000).then(async (r) => (r.gpuProbes.some((p) => p.tool === 'nvidia-smi' && p.status === 'ok') ? await oneShot().catch(() => []) : r.gpus.map((gpu) => ({ gpu, processes: [] }))));
+      memo = { at: Date.now(), value };
+    }
+    return memo.value;
+  };
+  const gpuMemory = async (maxAgeMs = 2_000): Promise<GpuMemory> => {
+    const samples = await gpuSamplesNow(maxAgeMs);
+    const byService = new Map<string, Record<number, number>>();
+    for (const a of attributeGpuMemory(samples, ownPidsFor(samples))) {
+      for (const [name, mib] of Object.entries(a.byService)) {
+        const per = byService.get(name) ?? {};
+        per[a.index] = (per[a.index] ?? 0) + mib * MiB;
+        byService.set(name, per);
+      }
+    }
+    return { gpus: samples.map((s) => s.gpu), byService };
+  };
+
   // ---------------------------------------------------------------- fit
 
   /** The freshest GPU figures: the last telemetry sample while watching, else a detection ≤ 2 s old. */
@@ -377,6 +417,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
     async listGpus() {
       return (await detect(10_000)).gpus.map((g) => ({ index: g.index, name: g.name }));
     },
+    gpuMemory,
     async memoryFacts() {
       const hw = await detect(2_000);
       const samples: GpuSample[] = hw.gpus.map((gpu) => ({ gpu, processes: hw.gpuProcesses }));
@@ -392,6 +433,7 @@ export function createHardwareFeature(opts: HardwareFeatureOptions): HardwareFea
       unsubscribe = null;
       telemetry.close();
       sampler.close();
+      oneShot.close();
     },
   };
 }

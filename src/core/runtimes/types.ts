@@ -21,6 +21,8 @@ export interface PlanInput {
   port: number;
   threads: number | null;
   ctxSize: number | null;
+  /** Layers on the GPU when the scheduler chose a partial offload; absent: the engine's default. */
+  gpuLayers?: number | null;
   concurrency: number;
   node: string;
   workersDir: string;

@@ -29,7 +29,10 @@ import type { HostFacts } from '../engines/catalog.js';
 import type { Device } from '../../shared/contract/services.js';
 import { ModelsRepo } from '../store/repositories/models-repo.js';
 import { ServicesRepo } from '../store/repositories/services-repo.js';
-import { checkFit, requireEngine } from './guards.js';
+import { requireEngine } from './guards.js';
+import { Scheduler, type SchedulerSettings } from '../scheduler/scheduler.js';
+import { ServiceActivity, VoiceUsage } from '../scheduler/activity.js';
+import type { GpuMemory } from '../hardware/feature.js';
 import type { GpuRef } from '../hardware/types.js';
 import type { ModelFit, ModelFitParams } from '../../shared/contract/hardware.js';
 import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
@@ -39,7 +42,19 @@ import type { CloseOptions, Feature } from '../feature.js';
 
 export type ServicesApi = Pick<
   CoreApi,
-  'services.list' | 'services.get' | 'services.create' | 'services.start' | 'services.stop' | 'services.restart' | 'services.remove' | 'services.scale' | 'services.logs' | 'engines.list'
+  | 'services.list'
+  | 'services.get'
+  | 'services.create'
+  | 'services.start'
+  | 'services.stop'
+  | 'services.restart'
+  | 'services.remove'
+  | 'services.scale'
+  | 'services.logs'
+  | 'services.update'
+  | 'services.plan'
+  | 'services.planChain'
+  | 'engines.list'
 >;
 
 export interface ServicesOptions {
@@ -59,11 +74,22 @@ export interface ServicesOptions {
   engineResources?: () => Record<string, EngineResourceOverride>;
   /** Whether a close without an explicit choice stops the engines (the onQuit setting). */
   stopOnQuit?: () => boolean;
+  /** The scheduler's settings now (memory cap, idle TTL for on-demand starts, anti-thrash window). */
+  schedulerSettings?: () => SchedulerSettings;
+  /** Requests per service as the gateway reports them; models the voice sessions hold. */
+  activity?: ServiceActivity;
+  voice?: VoiceUsage;
+  /** GPU memory sampled on demand (the hardware feature). */
+  gpuMemory?: (maxAgeMs?: number) => Promise<GpuMemory>;
+  /** Scheduler seams (tests): the host's memory, the idle check's period. */
+  hostMemory?: () => { totalBytes: number; availableBytes: number };
+  idleCheckMs?: number;
 }
 
 export interface ServicesFeature extends Feature {
   readonly calls: ServicesApi;
   readonly supervisor: ServiceSupervisor;
+  readonly scheduler: Scheduler;
   /**
    * The slow part of the start, run once (later calls return the same promise): Docker's
    * containers of this install are listed, then the supervisor adopts running engines and
@@ -110,7 +136,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       dockerRuntime.setFacts({ gpuVendor: vendor && vendor !== 'other' ? vendor : null, computeCapability: lowest });
       return report.gpus.map((g) => ({ index: g.index, name: g.name }));
     });
-  const supervisor = new ServiceSupervisor({
+  const supervisor: ServiceSupervisor = new ServiceSupervisor({
     repo: new ServicesRepo(opts.db),
     models,
     loadCatalog: catalog,
@@ -123,6 +149,18 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     onLog: (name, lines) => events.emit('services.log', { name, lines }),
     electron: Boolean(process.versions.electron),
     timing: opts.timing,
+    place: (name, o): Promise<void> => scheduler.place(name, o),
+  });
+  const scheduler: Scheduler = new Scheduler({
+    supervisor,
+    activity: opts.activity ?? new ServiceActivity(),
+    voice: opts.voice ?? new VoiceUsage(),
+    settings: opts.schedulerSettings ?? (() => ({ servicesMemoryCapMiB: null, onDemandIdleTtlSeconds: 0, antiThrashSeconds: 30 })),
+    fit: opts.fit,
+    gpuMemory: opts.gpuMemory,
+    listGpus,
+    memory: opts.hostMemory,
+    idleCheckMs: opts.idleCheckMs,
   });
   let initialized: Promise<void> | null = null;
   const init = () =>
@@ -131,6 +169,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       // this install's service ids claim the containers of versions that did not label the install.
       await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
       await supervisor.init();
+      scheduler.start();
     })());
   // The Docker runtime's event and log streams end with the supervisor (containers keep running
   // unless the shutdown stops them), so they do not hold the process open.
@@ -167,17 +206,13 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     await preflight(s.engine, s.device);
   };
 
+  // The placement (fit, GPU choice, evictions) is the supervisor's `place` step, run for every start.
   const startOrRestart = (which: 'start' | 'restart') => async (p: { name: string; wait?: boolean; timeoutMs?: number; operationId?: string; ignoreFit?: boolean }) => {
     await preflightService(p.name);
-    // Only a service that is not up yet: a running one's own memory would count against it.
-    const current = supervisor.get(p.name);
-    if (opts.fit && !p.ignoreFit && !['starting', 'loading', 'running'].includes(current.state)) {
-      const warning = await checkFit(current, opts.fit);
-      if (warning) supervisor.note(p.name, `fit: ${warning}`);
-    }
-    if (!p.wait) return supervisor[which](p.name, {});
+    const ignoreFit = p.ignoreFit ?? false;
+    if (!p.wait) return supervisor[which](p.name, { ignoreFit });
     return operations.run({ id: p.operationId, label: `Starting ${p.name}`, unit: 'percent' }, (op) =>
-      supervisor[which](p.name, { wait: true, timeoutMs: p.timeoutMs, op }),
+      supervisor[which](p.name, { wait: true, timeoutMs: p.timeoutMs, op, ignoreFit }),
     );
   };
 
@@ -193,7 +228,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     }
   };
   /**
-   * Creates replicas of a primary with its settings, a port of their own (0: free at each start)
+   * Creates replicas of a primary with its settings (idle TTL and pin included), a port of their own (0: free at each start)
    * and GPUs left to the placement step (`[]` = auto, so replicas spread over the GPUs instead of
    * piling onto the primary's); the ones made are removed again on a failure.
    */
@@ -201,7 +236,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const made: string[] = [];
     try {
       for (const name of names) {
-        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}) };
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}) };
         await supervisor.create(params, { replicaOf: primary.id });
         made.push(name);
       }
@@ -290,6 +325,11 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       return removeOne(name);
     },
     'services.logs': async ({ name, lines }) => supervisor.logs(name, lines ?? 200),
+    // A primary's idle TTL and pin apply to its replicas too (they serve the same model); a replica's to itself.
+    'services.update': withReplicas(async ({ name, ...patch }) => supervisor.update(name, patch)),
+    'services.plan': async ({ name, device, gpus }) => scheduler.plan(name, { device, gpus }),
+    'services.planChain': async ({ services }) =>
+      scheduler.planChain(services.map((x) => ({ ...x, gpus: x.gpus ?? [], ctxSize: x.ctxSize ?? null, concurrency: x.concurrency ?? 1 }))),
     'engines.list': async () => supervisor.engines(),
   };
   const api = Object.fromEntries(
@@ -306,6 +346,10 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     calls: api,
     events: ['services.changed', 'services.log'],
     startup: init,
-    close: (o) => supervisor.shutdown({ stopServices: o.stopServices ?? opts.stopOnQuit?.() ?? false }),
+    scheduler,
+    close: (o: CloseOptions) => {
+      scheduler.close();
+      return supervisor.shutdown({ stopServices: o.stopServices ?? opts.stopOnQuit?.() ?? false });
+    },
   };
 }

@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelSummary } from '../../shared/contract/models.js';
-import type { EngineList, ServiceCreateParams, ServiceSummary } from '../../shared/contract/services.js';
+import type { EngineList, ServiceCreateParams, ServicePlacement, ServiceSummary } from '../../shared/contract/services.js';
 import { ServiceCreateParams as ServiceCreateSchema } from '../../shared/contract/services.js';
 import { AimaError, toAimaError } from '../../shared/errors.js';
 import {
@@ -35,7 +35,7 @@ import type { OperationContext } from '../operations/operations.js';
 import { LogFollower } from '../runtimes/native/log-file.js';
 import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
 import type { EngineHandle, Runtime } from '../runtimes/types.js';
-import type { ServiceRecord, ServicesRepo } from '../store/repositories/services-repo.js';
+import type { ServiceRecord, ServiceRecordPatch, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
 import type { GpuRef } from '../hardware/types.js';
 
@@ -59,6 +59,11 @@ export interface SupervisorDeps {
   /** Bind address of engines. */
   bindHost?: string;
   timing?: Partial<SupervisorTiming>;
+  /**
+   * The placement step, before every start of a process (the user's, on demand, a restore): it may
+   * stop idle services to make room, and throws to refuse the start (nothing changes then).
+   */
+  place?: (name: string, opts: { ignoreFit?: boolean; onDemand?: boolean }) => Promise<void>;
 }
 
 export interface SupervisorTiming {
@@ -109,7 +114,19 @@ interface Live {
   /** When the tick first saw the process dead without an exit event yet. */
   deadSince: number | null;
   changes: EventEmitter;
+  /** The scheduler's last decision for it, and the GPUs it chose when the service names none. */
+  placement: ServicePlacement | null;
+  placedGpus: number[] | null;
+  /** Why AIMA itself stopped it (idle, evicted): kept as the stopped state's reason. */
+  stopReason: string | null;
+  evictions: number;
+  /** Epoch ms of the last start; whether that start came from the gateway (start on demand). */
+  startedAt: number;
+  startedOnDemand: boolean;
 }
+
+/** Why AIMA stops a service by itself: recorded as the service event's name. */
+export type SchedulerStop = 'evict' | 'idle';
 
 /** Start on demand refused: the service is `failed` or waiting out its crash backoff (retryAfterSeconds then says how long). */
 export class StartRefused extends AimaError {
@@ -260,6 +277,8 @@ export class ServiceSupervisor {
       concurrency: p.concurrency,
       desiredState: 'stopped',
       restartPolicy: p.restartPolicy,
+      idleTtl: p.idleTtl ?? null,
+      pinned: p.pinned ?? false,
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -272,7 +291,7 @@ export class ServiceSupervisor {
   }
 
   /** The user's start: starts from any phase without a process (`failed` and `backoff` included) and resets the crash count. */
-  async start(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<ServiceSummary> {
+  async start(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; ignoreFit?: boolean }): Promise<ServiceSummary> {
     const live = this.byName(name);
     await this.startLive(live, { ...opts, resetCrashes: true });
     return this.summary(live);
@@ -316,7 +335,56 @@ export class ServiceSupervisor {
     return this.summary(live);
   }
 
-  async restart(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext }): Promise<ServiceSummary> {
+  /**
+   * AIMA stops a service by itself: to make room for another (`evict`) or after its idle TTL
+   * (`idle`). The reason goes into the service's log, its events and its stopped state.
+   */
+  async stopBy(name: string, why: SchedulerStop, reason: string): Promise<ServiceSummary> {
+    const live = this.byName(name);
+    if (!hasProcess(live.phase)) return this.summary(live);
+    this.note(name, `${why === 'evict' ? 'evicted' : 'idle unload'}: ${reason}`);
+    this.record(live, live.phase, live.phase, why, reason);
+    if (why === 'evict') live.evictions++;
+    live.stopReason = reason;
+    return this.stop(name, {});
+  }
+
+  /** Changes stored fields that need no recreation (idle TTL, pinning). */
+  update(name: string, patch: ServiceRecordPatch): ServiceSummary {
+    const live = this.byName(name);
+    live.record = this.deps.repo.update(live.record.id, patch);
+    this.emitChange();
+    return this.summary(live);
+  }
+
+  /** The scheduler's decision for the next start: its summary, and the GPUs it chose (null: the service's own). */
+  assignPlacement(name: string, placement: ServicePlacement, gpus: number[] | null): void {
+    const live = this.byName(name);
+    live.placement = placement;
+    live.placedGpus = gpus;
+  }
+
+  /** What the service holds now, as last measured (shown with its placement). */
+  setMeasured(name: string, bytes: number | null): void {
+    const live = this.byName(name);
+    if (live.placement) live.placement = { ...live.placement, measuredBytes: bytes };
+  }
+
+  /** Scheduler facts about a live service: when it started, whether on demand, its stored choices and the largest RSS seen. */
+  schedulerView(name: string): { startedAt: number; startedOnDemand: boolean; idleTtl: number | null; pinned: boolean; peakRss: number | null } {
+    const live = this.byName(name);
+    return { startedAt: live.startedAt, startedOnDemand: live.startedOnDemand, idleTtl: live.record.idleTtl, pinned: live.record.pinned, peakRss: live.record.peakRss };
+  }
+
+  /** Stores a new largest RSS (only when it grew by a tenth or more, so a scrape rarely writes). */
+  notePeakRss(name: string, bytes: number): void {
+    const live = this.byName(name);
+    if (live.record.peakRss !== null && bytes < live.record.peakRss * 1.1) return;
+    this.deps.repo.setPeakRss(live.record.id, bytes);
+    live.record = { ...live.record, peakRss: Math.round(bytes) };
+  }
+
+  async restart(name: string, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; ignoreFit?: boolean }): Promise<ServiceSummary> {
     await this.stop(name, {});
     return this.start(name, opts);
   }
@@ -340,15 +408,24 @@ export class ServiceSupervisor {
 
   // ---------------------------------------------------------------- start
 
-  private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; resetCrashes: boolean; onDemand?: boolean }): Promise<void> {
+  private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; resetCrashes: boolean; onDemand?: boolean; ignoreFit?: boolean }): Promise<void> {
     if (live.launching) await live.launching;
     if (live.stopping) await live.stopping;
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
-      // Guards first: a refused start changes nothing (not even the desired state).
+      // Guards first, then the placement: a refused start changes nothing (not even the desired state).
       await this.checkStartable(live.record);
+      await this.deps.place?.(live.record.name, { ignoreFit: opts.ignoreFit, onDemand: opts.onDemand });
+      if (hasProcess(live.phase as ServicePhase)) {
+        // Started by another caller while this one was being placed.
+        if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
+        return;
+      }
       this.deps.repo.setDesiredState(live.record.id, 'running');
       live.record = { ...live.record, desiredState: 'running' };
       if (opts.resetCrashes) live.consecutiveCrashes = 0;
+      live.stopReason = null;
+      live.startedAt = Date.now();
+      live.startedOnDemand = opts.onDemand ?? false;
       this.dispatch(live, { type: 'start' });
     }
     if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
@@ -412,11 +489,12 @@ export class ServiceSupervisor {
           binary,
           model: model ? { name: model.name, path: model.path } : null,
           device: live.record.device,
-          gpus: live.record.gpus,
+          gpus: live.record.gpus.length > 0 ? live.record.gpus : (live.placedGpus ?? []),
           host: this.bindHost,
           port,
           threads: live.record.threads,
           ctxSize: live.record.ctxSize,
+          gpuLayers: live.record.device === 'gpu' ? (live.placement?.gpuLayers ?? null) : null,
           concurrency: live.record.concurrency,
           node: this.deps.host.node,
           workersDir: this.deps.host.workersDir,
@@ -518,7 +596,7 @@ export class ServiceSupervisor {
         const from = live.phase;
         const reason = outcome.reason ?? why ?? null;
         this.record(live, from, outcome.to, event.type, reason);
-        this.setPhase(live, outcome.to, outcome.to === 'stopped' && from === 'stopping' ? null : reason);
+        this.setPhase(live, outcome.to, outcome.to === 'stopped' && from === 'stopping' ? live.stopReason : reason);
         this.enter(live, outcome.to, from, event);
         return;
       }
@@ -749,6 +827,12 @@ export class ServiceSupervisor {
       stableTimer: null,
       deadSince: null,
       changes,
+      placement: null,
+      placedGpus: null,
+      stopReason: null,
+      evictions: 0,
+      startedAt: 0,
+      startedOnDemand: false,
     };
   }
 
@@ -847,6 +931,10 @@ export class ServiceSupervisor {
       since: new Date(live.since).toISOString(),
       logFile: this.logFile(r),
       createdAt: new Date(r.createdAt).toISOString(),
+      idleTtl: r.idleTtl,
+      pinned: r.pinned,
+      placement: live.placement,
+      evictions: live.evictions,
       replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
     };
   }

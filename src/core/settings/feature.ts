@@ -2,7 +2,9 @@
  * The settings feature: `settings.get` / `settings.update` over the settings table, and the
  * `settings.changed` event other features follow (engine resources, the gateway's options).
  */
+import os from 'node:os';
 import type { CoreApi } from '../../shared/contract/index.js';
+import { AimaError } from '../../shared/errors.js';
 import type { CoreEvents } from '../events.js';
 import type { Db } from '../store/database.js';
 import { SettingsRepo } from '../store/repositories/settings-repo.js';
@@ -14,7 +16,20 @@ export interface SettingsFeature extends Feature {
   readonly repo: SettingsRepo;
 }
 
-export function createSettingsFeature(deps: { db: Db; events: CoreEvents }): SettingsFeature {
+/** Refuses a services' memory cap beyond the machine's memory, before anything is stored. */
+function checkMemoryCap(capMiB: number | null | undefined, totalBytes: number): void {
+  if (capMiB === undefined || capMiB === null) return;
+  const totalMiB = Math.floor(totalBytes / (1024 * 1024));
+  if (capMiB > totalMiB) {
+    throw new AimaError(
+      'bad-request',
+      `servicesMemoryCapMiB ${capMiB} is more than this machine has (${totalMiB} MiB of RAM).`,
+      `Give at most ${totalMiB}, or null for the default (total RAM minus a reserve for the system).`,
+    );
+  }
+}
+
+export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalMemoryBytes?: number }): SettingsFeature {
   const repo = new SettingsRepo(deps.db);
   return {
     repo,
@@ -22,6 +37,7 @@ export function createSettingsFeature(deps: { db: Db; events: CoreEvents }): Set
     calls: {
       'settings.get': async () => repo.getAll(),
       'settings.update': async (patch) => {
+        checkMemoryCap(patch.servicesMemoryCapMiB, deps.totalMemoryBytes ?? os.totalmem());
         const next = repo.update(patch);
         deps.events.emit('settings.changed', next);
         return next;

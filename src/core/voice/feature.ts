@@ -32,6 +32,8 @@ export interface VoiceFeatureOptions {
   db: Db;
   appRoot: string;
   gateway: GatewayTarget;
+  /** Told which models each live session holds (the scheduler never stops their services). */
+  usage?: { hold(owner: object, models: string[]): void; release(owner: object): void };
   /** What voice.plan and voice.setup read and call (the voice config is the feature's own). */
   setup: Omit<VoiceSetupDeps, 'config'>;
 }
@@ -99,7 +101,10 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     if (url.pathname !== '/api/voice') return false;
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
+      ws.on('close', () => {
+        sockets.delete(ws);
+        opts.usage?.release(ws);
+      });
       serveVoiceSocket(ws, {
         vadModelPath,
         gateway: opts.gateway,
@@ -109,6 +114,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
           if (start.conversationId && !conversation) throw notFound(start.conversationId);
           const base = conversation ?? { ...repo.config(), asr: null, llm: null, tts: null, voice: null, systemPrompt: '' };
           const chain = chainOf(base, start.chain);
+          opts.usage?.hold(ws, [chain.asr, chain.llm, chain.tts]);
           const history: ChatMessage[] = [];
           if (conversation) {
             for (const t of repo.turns(conversation.id)) {

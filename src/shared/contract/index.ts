@@ -17,6 +17,10 @@ import {
   ServiceLogEvent,
   ServiceLogs,
   ServiceLogsParams,
+  ServicePlan,
+  ServicePlanChain,
+  ServicePlanChainParams,
+  ServicePlanParams,
   ServiceRef,
   ServiceRemoveResult,
   ServiceScaleParams,
@@ -24,6 +28,7 @@ import {
   ServiceStartParams,
   ServiceStopParams,
   ServiceSummary,
+  ServiceUpdateParams,
 } from './services.js';
 import {
   DownloadCancelResult,
@@ -76,6 +81,9 @@ export const calls = {
   'services.remove': defineCall(ServiceRef, ServiceRemoveResult, 'Stop and delete a service'),
   'services.scale': defineCall(ServiceScaleParams, ServiceScaleResult, 'Run N services for a model: the service and N - 1 replicas (added ones start when it runs; removed ones go highest-numbered first)'),
   'services.logs': defineCall(ServiceLogsParams, ServiceLogs, 'The last lines of a service log'),
+  'services.update': defineCall(ServiceUpdateParams, ServiceSummary, "Change a service's idle TTL or pinning (only the fields given)"),
+  'services.plan': defineCall(ServicePlanParams, ServicePlan, 'Where a service would be placed now and what would stop first, without starting anything'),
+  'services.planChain': defineCall(ServicePlanChainParams, ServicePlanChain, 'Where several services (that need not exist yet) would be placed, one after another, without starting anything'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
   // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.

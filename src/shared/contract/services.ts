@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
-import { devices } from './enums.js';
+import { MAX_IDLE_TTL_SECONDS, devices } from './enums.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
-export { devices, type Device } from './enums.js';
+export { MAX_IDLE_TTL_SECONDS, devices, type Device } from './enums.js';
 
 /** Why an engine cannot run on this machine: a closed union, one fix each. */
 export const cannotRunReasons = [
@@ -52,6 +52,25 @@ export const EngineList = z.object({
 });
 export type EngineList = z.infer<typeof EngineList>;
 
+
+/** What the placement step decided at the service's last start, as its summary shows it. */
+export const ServicePlacement = z.object({
+  device: z.enum(devices),
+  gpus: z.array(z.number().int()),
+  /** Layers on the GPU for a partial offload, else null. */
+  gpuLayers: z.number().int().nullable(),
+  /** The fit estimate the decision used (bytes), or null without one. */
+  estimateBytes: z.number().nullable(),
+  /** What the service holds now: RSS, plus VRAM on its GPUs (bytes), measured at the last look; null before. */
+  measuredBytes: z.number().nullable(),
+  /** The decision in words (also in the service's log). */
+  decision: z.string(),
+  /** Services stopped to make room for it. */
+  evicted: z.array(z.string()),
+  at: z.string(),
+});
+export type ServicePlacement = z.infer<typeof ServicePlacement>;
+
 export const ServiceSummary = z.object({
   id: z.string(),
   name: z.string(),
@@ -83,6 +102,14 @@ export const ServiceSummary = z.object({
   since: z.string(),
   logFile: z.string(),
   createdAt: z.string(),
+  /** Seconds without a request before it stops; null = the default for on-demand starts (never for a user's start); 0 = never. */
+  idleTtl: z.number().int().nullable().default(null),
+  /** Never stopped to make room or for idleness. */
+  pinned: z.boolean().default(false),
+  /** The last placement decision, or null before its first start through the scheduler. */
+  placement: ServicePlacement.nullable().default(null),
+  /** Times it was stopped to make room for another service, since the core started. */
+  evictions: z.number().int().default(0),
   /** The primary service's name when this service is one of its replicas (same model, own process and port), else null. */
   replicaOf: z.string().nullable().default(null),
 });
@@ -116,6 +143,10 @@ export const ServiceCreateParams = z
     ctxSize: z.number().int().min(16).optional(),
     concurrency: z.number().int().min(1).max(256).default(1),
     restartPolicy: z.enum(restartPolicies).default('on-failure'),
+    /** Seconds without a request before it stops (0 = never; left out = the on-demand default). */
+    idleTtl: z.number().int().min(0).max(MAX_IDLE_TTL_SECONDS).optional(),
+    /** Never stop it to make room or for idleness. */
+    pinned: z.boolean().optional(),
     /** How many services serve this model: the service itself and N - 1 replicas named NAME-2, NAME-3, ... */
     replicas: replicaCount.default(1),
     /** For an engine with imageFromService (the "custom image" entry): the image to run, e.g. "ghcr.io/me/server:1". */
@@ -153,6 +184,76 @@ export const ServiceStartParams = z
     ignoreFit: z.boolean().optional(),
   })
   .strict();
+
+/** Fields of a service that change without recreating it; only the given ones change. */
+export const ServiceUpdateParams = z
+  .object({
+    name: z.string().min(1),
+    /** Seconds; 0 = never; null = back to the default. */
+    idleTtl: z.number().int().min(0).max(MAX_IDLE_TTL_SECONDS).nullable().optional(),
+    pinned: z.boolean().optional(),
+  })
+  .strict();
+export type ServiceUpdateParams = z.input<typeof ServiceUpdateParams>;
+
+/** A would-be placement: a service by name (stopped or not), optionally on another device or GPUs. */
+export const ServicePlanParams = z
+  .object({
+    name: z.string().min(1),
+    device: z.enum(devices).optional(),
+    gpus: z.array(z.number().int().min(0)).optional(),
+  })
+  .strict();
+
+/** Would-be placements of services that need not exist yet, placed one after another (the voice chain's links). */
+export const ServicePlanChainParams = z
+  .object({
+    services: z
+      .array(
+        z
+          .object({
+            /** A name for the link (an existing service's name counts it as not running). */
+            name: z.string().min(1),
+            model: z.string().min(1),
+            /** The engine (its process cost on the CPU is learned per engine). */
+            engine: z.string().min(1),
+            device: z.enum(devices),
+            gpus: z.array(z.number().int().min(0)).default([]),
+            ctxSize: z.number().int().min(16).nullable().default(null),
+            concurrency: z.number().int().min(1).max(256).default(1),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(16),
+  })
+  .strict();
+
+const Holder = z.object({ name: z.string(), bytes: z.number(), where: z.string(), protectedBy: z.enum(['in-flight', 'pinned', 'voice', 'anti-thrash']).nullable() });
+
+/** The placement step's answer, without starting or stopping anything (services.plan). */
+export const ServicePlan = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('place'),
+    device: z.enum(devices),
+    gpus: z.array(z.number().int()),
+    gpuLayers: z.number().int().nullable(),
+    totalLayers: z.number().int().nullable(),
+    needBytes: z.number().nullable(),
+    evict: z.array(z.object({ name: z.string(), freesBytes: z.number(), where: z.string(), lastUsedAt: z.number() })),
+    text: z.string(),
+  }),
+  z.object({
+    kind: z.literal('refuse'),
+    reason: z.enum(['no-such-gpu', 'no-gpu', 'does-not-fit', 'anti-thrash']),
+    message: z.string(),
+    fix: z.string(),
+    holders: z.array(Holder),
+    proposal: z.object({ device: z.literal('cpu'), text: z.string() }).nullable(),
+  }),
+]);
+export type ServicePlan = z.infer<typeof ServicePlan>;
+export const ServicePlanChain = z.array(z.object({ name: z.string(), plan: ServicePlan }));
 
 export const ServiceStopParams = z.object({ name: z.string().min(1), force: z.boolean().optional() }).strict();
 export const ServiceRemoveResult = z.object({ name: z.string(), removed: z.boolean() });

@@ -38,6 +38,16 @@ const fields = {
   corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
+  /**
+   * Scheduler: how much of the machine's memory (MiB) services may hold together; a start that
+   * would go beyond it stops idle services first, or is refused. null = total RAM minus a reserve
+   * for the system (see docs/scheduler.md). More than the machine has is refused.
+   */
+  servicesMemoryCapMiB: z.number().int().min(64).nullable(),
+  /** Scheduler: seconds without a request before a service started on demand stops (0 = never); a service's own idle TTL wins. */
+  onDemandIdleTtlSeconds: z.number().int().min(0).max(30 * 24 * 3600),
+  /** Scheduler: a service started less than this many seconds ago is not stopped to make room for another. */
+  antiThrashSeconds: z.number().int().min(0).max(3600),
 };
 
 export const Settings = z.object({
@@ -49,6 +59,9 @@ export const Settings = z.object({
   gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
   corsOrigins: fields.corsOrigins.default([]),
   engineResources: fields.engineResources.default({}),
+  servicesMemoryCapMiB: fields.servicesMemoryCapMiB.default(null),
+  onDemandIdleTtlSeconds: fields.onDemandIdleTtlSeconds.default(600),
+  antiThrashSeconds: fields.antiThrashSeconds.default(30),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -28,6 +28,13 @@ export class SettingsPageObject {
   engineLimit(engine: string, field: 'memory' | 'cpus' | 'gpus') {
     return this.page.locator(`input[name="${engine}.${field}"]`);
   }
+  /** The scheduler's number settings (saved on leaving the field). */
+  scheduler(name: 'servicesMemoryCapMiB' | 'onDemandIdleTtlSeconds' | 'antiThrashSeconds') {
+    return this.page.locator(`input[name="${name}"]`);
+  }
+  status() {
+    return this.page.locator('.settings [role="status"]');
+  }
   engineLimitError() {
     return this.page.locator('.engine-resources [role="alert"]');
   }

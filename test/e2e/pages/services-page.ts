@@ -50,6 +50,16 @@ export class ServicesPageObject {
     return this.page.getByTestId('log-lines').innerText();
   }
 
+  /** Why it is in its state (a crash, an eviction, an idle unload). */
+  reason(name: string) {
+    return this.row(name).getByTestId('reason');
+  }
+
+  /** The scheduler's decision at its last start. */
+  placement(name: string) {
+    return this.row(name).getByTestId('placement');
+  }
+
   error() {
     return this.page.getByTestId('service-error');
   }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { devices, type Device } from '../../../shared/contract/enums.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, output, withConnection } from '../../context.js';
-import { intOption, stateLine } from './format.js';
+import { idleTtlOption, intOption, stateLine } from './format.js';
 
 interface Opts {
   model?: string;
@@ -16,6 +16,8 @@ interface Opts {
   concurrency?: string;
   restart?: string;
   image?: string;
+  idleTtl?: string;
+  pinned?: boolean;
   replicas?: string;
   json?: boolean;
 }
@@ -35,6 +37,8 @@ export function registerCreate(service: Command): void {
     .option('--restart <policy>', 'on-failure, always or never', 'on-failure')
     .option('--replicas <n>', 'services for this model: NAME and N - 1 replicas NAME-2, ... (1 to 64; not with a fixed --port)', '1')
     .option('--image <ref>', 'the Docker image to run, with --engine custom-image (e.g. ghcr.io/me/server:1)')
+    .option('--idle-ttl <duration>', 'stop it after this long without a request, e.g. 10m (0 = never; default: the onDemandIdleTtlSeconds setting for starts on demand)')
+    .option('--pinned', 'never stop it to make room for another service or for idleness')
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
@@ -55,6 +59,8 @@ export function registerCreate(service: Command): void {
             restartPolicy: opts.restart as 'on-failure' | 'always' | 'never',
             replicas: intOption(opts.replicas, '--replicas', 1) ?? 1,
             ...(opts.image !== undefined ? { image: opts.image } : {}),
+            ...(opts.idleTtl !== undefined ? { idleTtl: idleTtlOption(opts.idleTtl) } : {}),
+            ...(opts.pinned ? { pinned: true } : {}),
           };
         } catch (err) {
           throw bad(err);

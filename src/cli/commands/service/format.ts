@@ -1,5 +1,7 @@
 /** How services look on the terminal: the `aima service list` table and one-line states. */
 import type { ServiceSummary } from '../../../shared/contract/index.js';
+import { MAX_IDLE_TTL_SECONDS } from '../../../shared/contract/enums.js';
+import { formatDuration, parseDurationSeconds } from '../../../shared/duration.js';
 
 export function stateLine(s: ServiceSummary): string {
   const where = s.url ? ` at ${s.url}` : '';
@@ -32,4 +34,18 @@ export function intOption(value: string | undefined, flag: string, min: number):
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be a whole number >= ${min} (got "${value}").`);
   return n;
+}
+
+/** Parses --idle-ttl ("10m", "90s", "1h", "0" = never) into seconds, or throws a message naming the option. */
+export function idleTtlOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = parseDurationSeconds(value);
+  if (seconds === null) throw new Error(`--idle-ttl takes a duration such as 10m, 90s or 1h, or 0 for never (got "${value}").`);
+  if (seconds > MAX_IDLE_TTL_SECONDS) throw new Error(`--idle-ttl is at most 30d (got "${value}").`);
+  return seconds;
+}
+
+/** The idle TTL as shown: "never", "10m", or "default" (the on-demand setting). */
+export function idleTtlText(ttl: number | null): string {
+  return ttl === null ? 'default' : ttl === 0 ? 'never' : formatDuration(ttl);
 }

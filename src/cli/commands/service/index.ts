@@ -1,4 +1,4 @@
-/** `aima service …`: create, start, stop, restart, list, logs, remove and scale services (one file per command). */
+/** `aima service …`: create, start, stop, restart, update, plan, list, logs, remove and scale services (one file per command). */
 import type { Command } from 'commander';
 import { registerCreate } from './create.js';
 import { registerList } from './list.js';
@@ -7,6 +7,8 @@ import { registerRemove } from './remove.js';
 import { registerScale } from './scale.js';
 import { registerStart } from './start.js';
 import { registerStop } from './stop.js';
+import { registerUpdate } from './update.js';
+import { registerPlan } from './plan.js';
 
 export function registerService(program: Command): void {
   const service = program.command('service').description('Run models as services: this model, on this engine, on this device, on this port');
@@ -15,6 +17,8 @@ export function registerService(program: Command): void {
   registerStop(service);
   registerList(service);
   registerLogs(service);
+  registerUpdate(service);
+  registerPlan(service);
   registerRemove(service);
   registerScale(service);
 }

@@ -25,7 +25,7 @@ export function templateValues(input: PlanInput): TemplateValues {
   if (threads !== undefined) v.threads = String(threads);
   if (ctxSize !== undefined) v.ctx_size = String(ctxSize);
   if (input.device === 'gpu') {
-    v.gpu_layers = String(d.gpuLayers ?? 'max');
+    v.gpu_layers = String(input.gpuLayers ?? d.gpuLayers ?? 'max');
     if (input.gpus.length > 0) v.gpus = input.gpus.join(',');
   }
   return v;

@@ -11,7 +11,18 @@ import { migration004 } from './004-services.js';
 import { migration005 } from './005-downloads.js';
 import { migration006 } from './006-gateway.js';
 import { migration007 } from './007-voice.js';
+import { migration008 } from './008-scheduler.js';
 import { migration009 } from './009-replicas.js';
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration009];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration004,
+  migration005,
+  migration006,
+  migration007,
+  migration008,
+  migration009,
+];
 export type { Migration } from './types.js';

@@ -17,10 +17,19 @@ export interface ServiceRecord {
   concurrency: number;
   desiredState: DesiredState;
   restartPolicy: RestartPolicy;
+  /** Seconds without a request before it stops; null = the on-demand default (never for a user's start); 0 = never. */
+  idleTtl: number | null;
+  /** Never stopped to make room or for idleness. */
+  pinned: boolean;
+  /** The largest RSS (bytes) its processes were seen holding, or null before a measurement. */
+  peakRss: number | null;
   createdAt: number;
   /** The primary's id when this service is one of its replicas, else null. */
   replicaOf: string | null;
 }
+
+/** The fields `services.update` may change (more join as the scheduler grows). */
+export type ServiceRecordPatch = Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>;
 
 export interface ServiceEventRecord {
   id: number;
@@ -45,6 +54,9 @@ interface ServiceRow {
   concurrency: number;
   desired_state: DesiredState;
   restart_policy: RestartPolicy;
+  idle_ttl: number | null;
+  pinned: number;
+  peak_rss: number | null;
   created_at: number;
   replica_of: string | null;
 }
@@ -73,6 +85,9 @@ function toRecord(r: ServiceRow): ServiceRecord {
     concurrency: r.concurrency,
     desiredState: r.desired_state,
     restartPolicy: r.restart_policy,
+    idleTtl: r.idle_ttl ?? null,
+    pinned: r.pinned === 1,
+    peakRss: r.peak_rss ?? null,
     createdAt: r.created_at,
     replicaOf: r.replica_of ?? null,
   };
@@ -105,14 +120,36 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'replicaOf'>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
          VALUES (@id, @name, @modelId, @engineId, @device, @gpus, @port, @threads, @ctxSize, @concurrency, @desiredState, @restartPolicy, @createdAt)`,
       )
-      .run({ ...s, gpus: JSON.stringify(s.gpus), createdAt: Date.now() });
+      .run({ id: s.id, name: s.name, modelId: s.modelId, engineId: s.engineId, device: s.device, gpus: JSON.stringify(s.gpus), port: s.port, threads: s.threads, ctxSize: s.ctxSize, concurrency: s.concurrency, desiredState: s.desiredState, restartPolicy: s.restartPolicy, createdAt: Date.now() });
+    // The scheduler's columns (schema 8) only when set, so older schemas' upgrade tests can insert.
+    if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
+  }
+
+  /** Changes the given fields in one statement; returns the record as stored. */
+  update(id: string, patch: ServiceRecordPatch): ServiceRecord {
+    const cols: Record<keyof ServiceRecordPatch, string> = { idleTtl: 'idle_ttl', pinned: 'pinned' };
+    const sets: string[] = [];
+    const values: (number | null)[] = [];
+    for (const [k, col] of Object.entries(cols) as [keyof ServiceRecordPatch, string][]) {
+      const v = patch[k];
+      if (v === undefined) continue;
+      sets.push(`${col} = ?`);
+      values.push(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+    if (sets.length > 0) this.db.prepare(`UPDATE services SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    return this.getById(id)!;
+  }
+
+  /** Records the largest RSS seen for a service. */
+  setPeakRss(id: string, bytes: number): void {
+    this.db.prepare('UPDATE services SET peak_rss = ? WHERE id = ?').run(Math.round(bytes), id);
   }
 
   /** Makes a service a replica of `primaryId` (null: not a replica). */

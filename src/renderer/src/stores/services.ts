@@ -30,6 +30,8 @@ interface ServicesState {
   create(params: ServiceCreateParams): Promise<boolean>;
   setRunning(name: string, running: boolean): Promise<void>;
   restart(name: string): Promise<void>;
+  /** Pinned services are never stopped to make room or for idleness. */
+  setPinned(name: string, pinned: boolean): Promise<void>;
   remove(name: string): Promise<void>;
   openLog(name: string | null): Promise<void>;
   dismiss(): void;
@@ -96,6 +98,9 @@ export const useServices = create<ServicesState>((set, get) => {
     },
     async restart(name) {
       await act(name, () => invoke('services.restart', { name }));
+    },
+    async setPinned(name, pinned) {
+      await act(name, () => invoke('services.update', { name, pinned }));
     },
     async remove(name) {
       await act(name, () => invoke('services.remove', { name }), `Removed "${name}".`);

@@ -7,6 +7,8 @@ import { Banners } from '../../components/Banners.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EngineSummary, GpuInfo, ModelFit, ModelSummary, ServiceSummary } from '../../../../shared/contract/index.js';
 import { hasProcess, type ServicePhase } from '../../../../shared/service-state.js';
+import { formatDuration } from '../../../../shared/duration.js';
+import { formatBytes } from '../../../../shared/format-bytes.js';
 import { invoke } from '../../api/client.js';
 import { useModels } from '../../stores/models.js';
 import { useServices } from '../../stores/services.js';
@@ -89,7 +91,7 @@ const badgeClass: Record<ServicePhase, string> = {
 };
 
 function ServiceRow({ service: s }: { service: ServiceSummary }) {
-  const { busy, setRunning, restart, remove, openLog, logOf, pulls } = useServices();
+  const { busy, setRunning, restart, setPinned, remove, openLog, logOf, pulls } = useServices();
   const pull = pulls[s.name];
   const on = toggleIsOn(s);
   const isBusy = !!busy[s.name];
@@ -140,6 +142,19 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
             {s.reason}
           </div>
         )}
+        {s.placement && (
+          <div className="small muted" data-testid="placement" title={`Decided ${new Date(s.placement.at).toLocaleString()}`}>
+            Placed {s.placement.decision}
+            {s.placement.measuredBytes !== null && hasProcess(s.state) ? ` · holds ${formatBytes(s.placement.measuredBytes)}` : ''}
+          </div>
+        )}
+        {(s.pinned || s.evictions > 0 || s.idleTtl !== null) && (
+          <div className="small muted" data-testid="scheduling">
+            {[s.pinned ? 'pinned' : null, s.idleTtl !== null ? (s.idleTtl === 0 ? 'never stopped for idleness' : `stops after ${formatDuration(s.idleTtl)} idle`) : null, s.evictions > 0 ? `evicted ${s.evictions}×` : null]
+              .filter(Boolean)
+              .join(' · ')}
+          </div>
+        )}
       </td>
       <td className="actions">
         <button type="button" onClick={() => void openLog(logOf === s.name ? null : s.name)} aria-pressed={logOf === s.name}>
@@ -147,6 +162,15 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
         </button>
         <button type="button" onClick={() => void restart(s.name)} disabled={isBusy}>
           Restart
+        </button>
+        <button
+          type="button"
+          onClick={() => void setPinned(s.name, !s.pinned)}
+          disabled={isBusy}
+          aria-pressed={s.pinned}
+          title={s.pinned ? 'Pinned: never stopped to make room or for idleness. Click to unpin.' : 'Pin: never stop it to make room for another service or for idleness'}
+        >
+          {s.pinned ? 'Unpin' : 'Pin'}
         </button>
         <button
           type="button"

@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { useSettings } from '../../stores/settings.js';
 import { runningInElectron } from '../../api/client.js';
 import { EngineResources } from './EngineResources.js';
+import { SchedulerSettings } from './SchedulerSettings.js';
 
 export function SettingsPage() {
   const { settings, error, saving, savedAt, load, update } = useSettings();
@@ -40,6 +41,7 @@ export function SettingsPage() {
           <option value="dark">Dark</option>
         </select>
       </label>
+      <SchedulerSettings />
       <EngineResources />
       <p className="status" role="status">
         {error ? <span className="error">{error}</span> : saving ? 'Saving…' : savedAt ? 'Saved.' : ''}
