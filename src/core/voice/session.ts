@@ -98,6 +98,8 @@ export interface VoiceSessionEvents {
   bargeIn: [BargeIn];
   /** The VAD heard speech begin (`start`) or end a segment (`stop`); positions in input audio ms. */
   speech: [{ event: 'start'; audioMs: number } | { event: 'stop'; startMs: number; endMs: number }];
+  /** A turn began (from a VAD segment or a manual start), before any of its other events. */
+  turnStart: [{ turnId: string }];
   /** The turn's reply is about to be generated (after its transcript, if it had audio). */
   responseStart: [{ turnId: string }];
   /** The messages the turn added to the conversation history (before its `turn`). */
@@ -405,6 +407,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     // it stops, so the echo reference can be dropped with it.
     if (this.current && this.guard?.active(this.clock())) this.emit('audioStop', { turnId: this.current.id });
     this.current = turn;
+    this.emit('turnStart', { turnId: turn.id });
     this.guard?.reset();
     this.dispatch('speechEnd', turn.id);
     // A turn never rejects: a throwing listener (storage, a closed socket) is reported, and an
