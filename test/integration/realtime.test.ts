@@ -181,6 +181,58 @@ describe('/v1/realtime with the OpenAI SDK', () => {
     }
   }, 240_000);
 
+  it('beta clients (OpenAI-Beta: realtime=v1) get the beta names and session shape; truncate sets what the assistant said', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const c = await openRealtime(url(), { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+    const created = await c.next('session.created');
+    expect(created.session).toMatchObject({ modalities: ['audio', 'text'], input_audio_format: 'pcm16' });
+    c.send({ type: 'session.update', session: { turn_detection: null, input_audio_transcription: { model: 'whisper-1' } } });
+    const updated = await c.next('session.updated');
+    expect(updated.session).toMatchObject({ turn_detection: null, input_audio_transcription: { model: 'aima-asr' } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Once upon a time' }] } });
+    await c.next('conversation.item.created');
+    c.send({ type: 'response.create', response: { modalities: ['audio', 'text'] } });
+    const done = await c.next('response.done', undefined, 90_000);
+    const types = new Set(c.events.map((e) => e.type));
+    for (const t of ['response.audio.delta', 'response.audio_transcript.delta', 'response.audio.done', 'response.audio_transcript.done']) expect(types.has(t), t).toBe(true);
+    for (const t of ['response.output_audio.delta', 'conversation.item.added', 'conversation.item.done']) expect(types.has(t), t).toBe(false);
+    const response = done.response as { id: string; output: { id: string; content: { type: string; transcript: string }[] }[] };
+    expect(response.output[0]!.content[0]!.type).toBe('audio');
+    const full = response.output[0]!.content[0]!.transcript;
+    const ms = audioSeconds(c.events.map((e) => (e.type === 'response.audio.delta' ? { ...e, type: 'response.output_audio.delta' } : e)), response.id) * 1000;
+    expect(ms).toBeGreaterThan(300);
+    const itemId = response.output[0]!.id;
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.floor(ms / 2) });
+    await c.next('conversation.item.truncated');
+    c.send({ type: 'conversation.item.retrieve', item_id: itemId });
+    const got = await c.next('conversation.item.retrieved');
+    const kept = (got.item as { content: { transcript: string }[] }).content[0]!.transcript;
+    expect(kept.length).toBeLessThan(full.length);
+    expect(full.startsWith(kept)).toBe(true);
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.ceil(ms) + 1000, event_id: 'evt_past' });
+    const err = await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_past', 5000);
+    expect((err.error as { param: string }).param).toBe('audio_end_ms');
+    // Deleted items leave the conversation.
+    c.send({ type: 'conversation.item.delete', item_id: itemId });
+    await c.next('conversation.item.deleted', (e) => e.item_id === itemId);
+    c.close();
+  }, 120_000);
+
+  it('an idle session is closed after realtimeIdleSeconds with a reason', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    await call('settings.update', { realtimeIdleSeconds: 10 });
+    try {
+      const c = await openRealtime(url());
+      const t0 = performance.now();
+      const closed = await c.closed;
+      expect(performance.now() - t0).toBeGreaterThan(9000);
+      expect(closed.code).toBe(1000);
+      expect(closed.reason).toMatch(/Idle for 10 s/);
+    } finally {
+      await call('settings.update', { realtimeIdleSeconds: 300 });
+    }
+  }, 60_000);
+
   it('bad input: each an error event naming it, and the session keeps working', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     const c = await openRealtime(url());
