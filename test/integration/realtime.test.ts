@@ -261,6 +261,8 @@ describe('/v1/realtime with the OpenAI SDK', () => {
     expect(range.message).toMatch(/threshold/);
     const withId = c.events.filter((e) => e.type === 'error').at(-1)!.error as { event_id: string };
     expect(withId.event_id).toBe('evt_range');
+    await expectError('input_audio_buffer_commit_empty', null, () => c.send({ type: 'input_audio_buffer.commit' }));
+    await expectError('item_not_found', 'item_id', () => c.send({ type: 'conversation.item.delete', item_id: 'item_nope' }));
     await expectError('tools_not_supported', 'session.tools', () => c.send({ type: 'session.update', session: { type: 'realtime', tools: [{ type: 'function', name: 'lights' }] } }));
     // Still working: a text reply.
     const from = c.events.length;

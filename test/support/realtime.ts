@@ -39,7 +39,7 @@ export async function openRealtime(baseUrl: string, opts: { apiKey?: string; mod
   const errors: RtClient['errors'] = [];
   const waiters = new Set<() => void>();
   rt.on('event', (e) => {
-    events.push(e as RtEvent);
+    events.push(e as unknown as RtEvent);
     for (const w of waiters) w();
   });
   rt.on('error', (err) => {

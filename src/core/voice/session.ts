@@ -210,6 +210,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     return true;
   }
 
+  /** Whether the VAD is inside speech now (an utterance has begun and not ended). */
+  get inSpeech(): boolean {
+    return this.vad.speaking;
+  }
+
   /** Whether a turn's work (ASR, LLM, TTS) is in flight. */
   get busy(): boolean {
     return isBusy(this.state) || this.state === 'interrupted';

@@ -332,6 +332,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
       case 'input_audio_buffer.commit': {
         if (config.turnDetection) {
           // Server VAD: the speech open now ends here.
+          if (!session.inSpeech) return error('input_audio_buffer_commit_empty', 'input_audio_buffer.commit: with server VAD the buffer is committed when speech ends; no speech is open now.', null, eventId);
           session.endOfInput();
           return;
         }
