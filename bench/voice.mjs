@@ -11,7 +11,11 @@
 //  3. non-streaming time to first audio: whole LLM reply, then the whole reply synthesised
 //     (streaming = LLM start → first audio in the turn; target ratio ≤ 0.4);
 //  4. barge-in: a second utterance spoken while the reply plays; stop time = onset detection →
-//     every request of the cut turn settled and its audio stopped (target ≤ 100 ms).
+//     every request of the cut turn settled and its audio stopped (target ≤ 100 ms);
+//  5. the Realtime path: the same question over /v1/realtime (GA events, 24 kHz, server VAD) in
+//     real time; its pipeline = `speech_stopped` → first `response.output_audio.delta` as the
+//     client sees them, against the stages alone for that turn's transcript and first sentence
+//     (Realtime app overhead = pipeline − their sum; target ≤ 30 ms).
 // Prints medians, then one JSON line.
 //   node scripts/build-node.mjs && node bench/voice.mjs [--rounds 10]
 import { execFileSync, spawn } from 'node:child_process';
@@ -119,6 +123,91 @@ q.segmentWav = (() => {
   return Buffer.concat([h, data]);
 })();
 const barge = spoken(BARGE);
+// The question at 24 kHz for Realtime (linear interpolation: what is heard matters, not fidelity).
+q.pcm24 = (() => {
+  const n = q.pcm.length >> 1;
+  const m = Math.floor((n * 3) / 2);
+  const out = Buffer.alloc(m * 2);
+  for (let j = 0; j < m; j++) {
+    const x = (j * 2) / 3;
+    const i = Math.floor(x);
+    const a = q.pcm.readInt16LE(Math.min(i, n - 1) * 2);
+    const b = q.pcm.readInt16LE(Math.min(i + 1, n - 1) * 2);
+    out.writeInt16LE(Math.round(a + (b - a) * (x - i)), j * 2);
+  }
+  return out;
+})();
+
+/** The first chunk the session's sentence segmenter would speak (its rules, simplified). */
+function firstChunk(text) {
+  const t = text.trimStart();
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if ('.!?…'.includes(c) && (i + 1 === t.length || /\s/.test(t[i + 1]))) return t.slice(0, i + 1);
+    if (',;:'.includes(c) && i + 1 >= 24) return t.slice(0, i + 1);
+  }
+  return t;
+}
+
+/**
+ * One Realtime turn over /v1/realtime (GA): the question streamed in 20 ms appends in real time,
+ * then silence until response.done. Times are the client's arrival times of the events.
+ */
+function realtimeTurn(pcm24) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/v1/realtime?model=default`, { headers: auth });
+    const out = { stoppedAt: null, firstAudioAt: null, transcript: '', reply: '', status: null };
+    let feeding = null;
+    const finish = () => {
+      clearInterval(feeding);
+      ws.close();
+      resolve(out);
+    };
+    const step = 480 * 2;
+    const silence = Buffer.alloc(step);
+    ws.on('error', reject);
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      switch (m.type) {
+        case 'session.created':
+          ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'asr' } } } } }));
+          break;
+        case 'session.updated': {
+          const t0 = performance.now();
+          let sent = 0;
+          feeding = setInterval(() => {
+            while (sent * 20 <= performance.now() - t0 && ws.readyState === ws.OPEN) {
+              const o = sent * step;
+              ws.send(JSON.stringify({ type: 'input_audio_buffer.append', audio: (o < pcm24.length ? pcm24.subarray(o, o + step) : silence).toString('base64') }));
+              sent++;
+            }
+          }, 5);
+          break;
+        }
+        case 'input_audio_buffer.speech_stopped':
+          out.stoppedAt ??= performance.now();
+          break;
+        case 'conversation.item.input_audio_transcription.completed':
+          out.transcript = m.transcript;
+          break;
+        case 'response.output_audio.delta':
+          out.firstAudioAt ??= performance.now();
+          break;
+        case 'response.output_audio_transcript.done':
+          out.reply = m.transcript;
+          break;
+        case 'response.done':
+          out.status = m.response.status;
+          finish();
+          break;
+        case 'error':
+          reject(new Error(m.error.message));
+          break;
+      }
+    });
+    setTimeout(finish, 30_000);
+  });
+}
 
 /**
  * One session over /api/voice: streams `pcm` in real time then silence; with `bargeAfterAudio`,
@@ -293,6 +382,11 @@ async function oneRound(round) {
   const whole = await llmWhole(t.transcript);
   const ttsWhole = await tts(whole.text);
   const b = await session({ pcm: q.pcm, bargePcm: barge.pcm, playback: true });
+  const rt = await realtimeTurn(q.pcm24);
+  const rtFirst = firstChunk(rt.reply);
+  const rtAsr = await asrAlone(q.segmentWav);
+  const rtLlm = await llmToFirstSentence(rt.transcript, rtFirst);
+  const rtTts = await tts(rtFirst);
   if (round < 0) return; // warm-up
   const cut = b.bargeIns[0];
   const lastAudioOfCut = cut ? Math.max(...(b.audioTimes.get(cut.turnId) ?? [0])) : null;
@@ -314,10 +408,13 @@ async function oneRound(round) {
     bargeAudioAfterStop: cut && lastAudioOfCut !== null && b.stopAt !== null ? lastAudioOfCut > b.stopAt : null,
   };
   row.overhead = row.pipeline - row.stageSum;
+  row.rtPipeline = rt.stoppedAt !== null && rt.firstAudioAt !== null ? rt.firstAudioAt - rt.stoppedAt : null;
+  row.rtStageSum = rtAsr.ms + rtLlm.ms + rtTts.firstMs;
+  row.rtOverhead = row.rtPipeline === null ? null : row.rtPipeline - row.rtStageSum;
   row.ratio = row.streamingTtfa / row.nonStreamingTtfa;
   rows.push(row);
   console.error(
-    `round ${round + 1}: v2v ${r1(row.v2v)} ms (silence ${r1(row.silence)}, pipeline ${r1(row.pipeline)}) | stages ${r1(row.asr)} + ${r1(row.llmFirstSentence)} + ${r1(row.ttsFirstAudio)} = ${r1(row.stageSum)} | in the turn ${r1(row.inTurnAsr)} + ${r1(row.inTurnLlm)} + ${r1(row.inTurnTts)} | overhead ${r1(row.overhead)} ms | TTFA ${r1(row.streamingTtfa)} vs ${r1(row.nonStreamingTtfa)} ms | barge-in stop ${row.bargeStopMs === null ? '-' : r1(row.bargeStopMs)} ms`,
+    `round ${round + 1}: v2v ${r1(row.v2v)} ms (silence ${r1(row.silence)}, pipeline ${r1(row.pipeline)}) | stages ${r1(row.asr)} + ${r1(row.llmFirstSentence)} + ${r1(row.ttsFirstAudio)} = ${r1(row.stageSum)} | in the turn ${r1(row.inTurnAsr)} + ${r1(row.inTurnLlm)} + ${r1(row.inTurnTts)} | overhead ${r1(row.overhead)} ms | TTFA ${r1(row.streamingTtfa)} vs ${r1(row.nonStreamingTtfa)} ms | barge-in stop ${row.bargeStopMs === null ? '-' : r1(row.bargeStopMs)} ms | realtime ${r1(row.rtPipeline)} vs stages ${r1(row.rtStageSum)}: overhead ${r1(row.rtOverhead)} ms`,
   );
 }
 
@@ -339,7 +436,8 @@ const result = {
   bargeInsDetected: rows.filter((r) => r.bargeStopMs !== null).length,
   failedRounds: failures,
   audioAfterStop: rows.filter((r) => r.bargeAudioAfterStop).length,
-  targets: { overheadMs: 30, streamingRatio: 0.4, bargeInStopMs: 100 },
+  realtime: { pipelineMs: m('rtPipeline'), stageSumMs: m('rtStageSum'), overheadMs: m('rtOverhead') },
+  targets: { overheadMs: 30, streamingRatio: 0.4, bargeInStopMs: 100, realtimeOverheadMs: 30 },
 };
 console.log(`\nmedians over ${rows.length} rounds (after 2 warm-up rounds):`);
 console.log(`  voice-to-voice            ${result.voiceToVoiceMs} ms  (silence window ${result.silenceWindowMs} ms + pipeline ${result.pipelineMs} ms)`);
@@ -348,6 +446,7 @@ console.log(`  the same inside the turn  ASR ${result.inTurn.asrMs} + LLM→1st 
 console.log(`  app overhead              ${result.overheadMs} ms (target ≤ 30)`);
 console.log(`  time to first audio       streaming ${result.streamingTtfaMs} ms vs non-streaming ${result.nonStreamingTtfaMs} ms = ${result.streamingRatio}x (target ≤ 0.4)`);
 console.log(`  barge-in stop             ${result.bargeInStopMs} ms (target ≤ 100), ${result.bargeInsDetected}/${rows.length} detected, audio after stop in ${result.audioAfterStop}`);
+console.log(`  realtime                  speech_stopped → first audio ${result.realtime.pipelineMs} ms vs stages ${result.realtime.stageSumMs} ms: overhead ${result.realtime.overheadMs} ms (target ≤ 30)`);
 console.log(JSON.stringify(result));
 serve.kill('SIGTERM');
 await sleep(500);

@@ -225,6 +225,13 @@ export function openCore(opts: CoreOptions): Core {
     appRoot: root,
     gateway: { url: () => url, token: () => opts.token ?? null },
     usage: voiceUsage,
+    realtime: {
+      ...gateway.access,
+      limits: () => {
+        const s = settings.repo.getAll();
+        return { maxSessions: s.realtimeMaxSessions, idleMs: s.realtimeIdleSeconds * 1000 };
+      },
+    },
     setup: {
       api: {
         'models.list': through('models.list', models.calls['models.list']),

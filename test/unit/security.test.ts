@@ -65,4 +65,13 @@ describe('local API protection', () => {
     expect(tokenFromRequest(req({ 'x-api-key': policy.token }))).toBe(policy.token);
     expect(authorizeApi(req({ 'x-api-key': policy.token }), policy)).toBe(true);
   });
+
+  it('takes a key from the openai-insecure-api-key.<key> WebSocket subprotocol (browsers opening /v1/realtime)', () => {
+    const policy = { token: 't'.repeat(64), keys: { active: () => 1, verify: (k: string) => k === 'aima-good' } };
+    const req = (protocols: string) => ({ url: '/v1/realtime?model=default', headers: { host: '127.0.0.1:9090', 'sec-websocket-protocol': protocols }, socket: { remoteAddress: '192.0.2.5' } }) as unknown as IncomingMessage;
+    expect(authorizeGateway(req('realtime, openai-insecure-api-key.aima-good'), policy, 9090)).toBe(true);
+    expect(authorizeGateway(req('realtime, openai-insecure-api-key.aima-bad'), policy, 9090)).toBe(false);
+    expect(authorizeGateway(req('realtime'), policy, 9090)).toBe(false);
+    expect(authorizeGateway(req('openai-insecure-api-key.'), policy, 9090)).toBe(false);
+  });
 });

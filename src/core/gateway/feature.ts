@@ -61,6 +61,8 @@ export interface GatewayFeatureOptions {
 export interface GatewayFeature extends Feature {
   readonly calls: GatewayApi;
   readonly gateway: Gateway;
+  /** /v1's rules for the endpoints beside it (the Realtime WebSocket): its auth and its CORS list. */
+  readonly access: { authorize(req: IncomingMessage): boolean; originAllowed(origin: string | undefined): boolean };
 }
 
 const MIB = 1024 * 1024;
@@ -113,6 +115,11 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
   };
   // The desktop page's /v1 credential: random per process, never written anywhere (see GatewayPageAccess).
   const pageToken = randomBytes(32).toString('hex');
+  const authorize = (req: IncomingMessage) => {
+    const token = opts.token();
+    return token !== null && authorizeGateway(req, { token, keys: opts.keys, pageToken }, opts.port());
+  };
+  const originAllowed = (origin: string | undefined) => origin === undefined || isAllowedOrigin(origin, opts.port()) || opts.settings.getAll().corsOrigins.includes(origin);
   const gateway = new Gateway({
     directory,
     // Settings change rarely; reading them once a second keeps SQLite off the request path.
@@ -127,10 +134,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     activity: opts.activity,
     metrics: opts.serviceMetrics ? (registry, prom) => registerServiceMetrics(registry, prom, opts.serviceMetrics!) : undefined,
     isOwnOrigin: (origin) => isAllowedOrigin(origin, opts.port()),
-    authorize: (req: IncomingMessage) => {
-      const token = opts.token();
-      return token !== null && authorizeGateway(req, { token, keys: opts.keys, pageToken }, opts.port());
-    },
+    authorize,
   });
 
   const api: GatewayApi = {
@@ -189,7 +193,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     );
     return true;
   };
-  return { gateway, calls: api, routes: [route], events: ['gateway.request', 'gateway.queue'], close() {} };
+  return { gateway, access: { authorize, originAllowed }, calls: api, routes: [route], events: ['gateway.request', 'gateway.queue'], close() {} };
 }
 
 /**

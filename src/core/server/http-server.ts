@@ -26,7 +26,8 @@ export type Route = (req: IncomingMessage, res: ServerResponse, path: string, qu
 
 /**
  * A mounted WebSocket endpoint: called for upgrades under /api/ other than /api/events, after the
- * Host, Origin and token checks; returns true when it took the socket.
+ * Host, Origin and token checks; and for upgrades under /v1/ after the Host check only (such a
+ * route owns CORS and auth, as the gateway's routes do). Returns true when it took the socket.
  */
 export type UpgradeRoute = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => boolean;
 
@@ -198,7 +199,12 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if ((!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) || !isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
+    if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) return refuse(403, 'Forbidden');
+    if (url.pathname.startsWith('/v1/')) {
+      for (const upgrade of opts.upgrades ?? []) if (upgrade(req, socket, head, url)) return;
+      return refuse(404, 'Not Found');
+    }
+    if (!isAllowedOrigin(req.headers.origin, port)) return refuse(403, 'Forbidden');
     if (url.pathname !== '/api/events') {
       if (!url.pathname.startsWith('/api/')) return refuse(404, 'Not Found');
       if (!authorizeApi(req, opts.auth)) return refuse(401, 'Unauthorized');

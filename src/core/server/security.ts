@@ -94,13 +94,23 @@ export interface AuthPolicy {
 
 /**
  * The key a client presents: `Authorization: Bearer <key>` (OpenAI's clients), else
- * `x-api-key: <key>` (Anthropic's). Either is accepted wherever a key is.
+ * `x-api-key: <key>` (Anthropic's), else, on a WebSocket upgrade, the subprotocol
+ * `openai-insecure-api-key.<key>` (browsers cannot set headers there: OpenAI's Realtime clients
+ * send the key so). Each is accepted wherever a key is.
  */
 function bearer(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   const key = req.headers['x-api-key'];
-  return typeof key === 'string' && key ? key.trim() : null;
+  if (typeof key === 'string' && key) return key.trim();
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (typeof protocols === 'string') {
+    for (const p of protocols.split(',')) {
+      const t = p.trim();
+      if (t.startsWith('openai-insecure-api-key.') && t.length > 24) return t.slice(24);
+    }
+  }
+  return null;
 }
 
 /** A valid API key in `Authorization: Bearer` or `x-api-key`. */

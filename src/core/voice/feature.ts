@@ -13,6 +13,9 @@ import type { Db } from '../store/database.js';
 import { VoiceRepo } from '../store/repositories/voice-repo.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
 import { serveVoiceSocket } from './socket.js';
+import { serveRealtimeSocket } from './realtime/socket.js';
+import { admitRealtime, chooseSubprotocol, refusalResponse, wantsBeta } from './realtime/admission.js';
+import { REALTIME_MAX_EVENT_BYTES } from '../../shared/contract/realtime.js';
 import type { Feature } from '../feature.js';
 import { createVoiceSetup, type VoiceSetupDeps } from './setup/voice-setup.js';
 
@@ -36,6 +39,12 @@ export interface VoiceFeatureOptions {
   usage?: { hold(owner: object, models: string[]): void; release(owner: object): void };
   /** What voice.plan and voice.setup read and call (the voice config is the feature's own). */
   setup: Omit<VoiceSetupDeps, 'config'>;
+  /** `/v1/realtime`: /v1's auth and CORS rules, and the session limits (settings). */
+  realtime?: {
+    authorize(req: IncomingMessage): boolean;
+    originAllowed(origin: string | undefined): boolean;
+    limits(): { maxSessions: number; idleMs: number };
+  };
 }
 
 /** Handles an HTTP upgrade already checked for Host, Origin and the token; false: not ours. */
@@ -54,6 +63,9 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   const vadModelPath = path.join(opts.appRoot, 'resources', 'voice', 'silero_vad.onnx');
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
   const sockets = new Set<WebSocket>();
+  // Realtime clients offer subprotocols (`realtime`, the browser's key): the answer names one.
+  const realtimeWss = new WebSocketServer({ noServer: true, maxPayload: REALTIME_MAX_EVENT_BYTES * 4, handleProtocols: (offered) => chooseSubprotocol(offered) });
+  const realtimeSockets = new Set<WebSocket>();
 
   const chainOf = (c: { asr: string | null; llm: string | null; tts: string | null; voice: string | null; systemPrompt: string }, overrides: Partial<VoiceChain> = {}): VoiceChain => {
     const cfg = repo.config();
@@ -138,11 +150,64 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     return true;
   };
 
+  /** `/v1/realtime?model=NAME`: admitted (Origin, auth, the session cap, the chain) before the handshake. */
+  const realtimeUpgrade: UpgradeHandler = (req, socket, head, url) => {
+    if (url.pathname !== '/v1/realtime' || !opts.realtime) return false;
+    const access = opts.realtime;
+    const limits = access.limits();
+    const model = url.searchParams.get('model');
+    let chain: VoiceChain | null = null;
+    let chainProblem: string | null = null;
+    try {
+      if (model) chain = chainOf({ ...repo.config(), asr: null, llm: null, tts: null, voice: null, systemPrompt: '' }, model === 'default' ? {} : { llm: model });
+    } catch (err) {
+      chainProblem = `${(err as AimaError).message} ${(err as AimaError).fix ?? ''}`.trim();
+    }
+    const verdict = admitRealtime({
+      originAllowed: access.originAllowed(req.headers.origin),
+      origin: req.headers.origin,
+      authorized: access.authorize(req),
+      model,
+      sessions: realtimeSockets.size,
+      maxSessions: limits.maxSessions,
+      chainProblem,
+    });
+    if (!verdict.ok) {
+      socket.end(refusalResponse(verdict));
+      return true;
+    }
+    const beta = wantsBeta(req.headers['openai-beta'], req.headers['sec-websocket-protocol']);
+    realtimeWss.handleUpgrade(req, socket, head, (ws) => {
+      realtimeSockets.add(ws);
+      opts.usage?.hold(ws, [chain!.asr, chain!.llm, chain!.tts]);
+      ws.on('close', () => {
+        realtimeSockets.delete(ws);
+        opts.usage?.release(ws);
+      });
+      let conversationId: string | null = null;
+      serveRealtimeSocket(ws, {
+        vadModelPath,
+        gateway: opts.gateway,
+        chain: chain!,
+        model: model!,
+        beta,
+        idleMs: limits.idleMs,
+        // The Voice page lists Realtime sessions as conversations of their own, created at their first turn.
+        save: (t) => {
+          conversationId ??= repo.create({ title: `Realtime · ${model}`, systemPrompt: chain!.systemPrompt, asr: chain!.asr, llm: chain!.llm, tts: chain!.tts, voice: chain!.voice }).id;
+          repo.addTurn(conversationId, t);
+        },
+      });
+    });
+    return true;
+  };
+
   return {
     calls: api,
-    upgrades: [upgrade],
+    upgrades: [upgrade, realtimeUpgrade],
     close() {
-      for (const ws of sockets) ws.terminate();
+      for (const ws of [...sockets, ...realtimeSockets]) ws.terminate();
+      realtimeWss.close();
       wss.close();
     },
   };

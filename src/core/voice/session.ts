@@ -38,6 +38,8 @@ export interface VoiceSessionOptions {
   segmenter?: SegmenterOptions;
   /** VAD speech threshold (default 0.5). */
   vadThreshold?: number;
+  /** Audio kept before the detected onset for ASR, ms (the VAD's default when unset). */
+  prefixPaddingMs?: number;
   clock?: () => number;
 }
 
@@ -62,6 +64,28 @@ export interface TurnResult {
   audioSeconds: number;
 }
 
+/** What one turn starts from and does (the VAD's segments: the audio, a reply, spoken). */
+export interface TurnInput {
+  /** The user's speech (16 kHz mono) to transcribe first; null: reply to the conversation as it is. */
+  audio: Float32Array | null;
+  /** Whether the LLM replies (false: only transcribe and remember the user's words). */
+  respond: boolean;
+  /** Whether the reply is spoken (false: text only, no TTS). */
+  audioOut: boolean;
+  /** The system prompt for this reply only (else the session's). */
+  instructions?: string;
+}
+
+/** What the session's conversation settings can be changed to while it runs. */
+export interface SessionPrefs {
+  systemPrompt: string;
+  voice: string | null;
+  /** VAD-ended speech gets a reply (false: it is transcribed and remembered only). */
+  autoRespond: boolean;
+  /** Replies are spoken (false: text only). */
+  audioOut: boolean;
+}
+
 export interface VoiceSessionEvents {
   state: [{ state: VoiceTurnState; turnId: string | null; at: number }];
   transcript: [{ turnId: string; text: string }];
@@ -72,6 +96,14 @@ export interface VoiceSessionEvents {
   /** Stop playing this turn's audio now (barge-in). */
   audioStop: [{ turnId: string }];
   bargeIn: [BargeIn];
+  /** The VAD heard speech begin (`start`) or end a segment (`stop`); positions in input audio ms. */
+  speech: [{ event: 'start'; audioMs: number } | { event: 'stop'; startMs: number; endMs: number }];
+  /** A turn began (from a VAD segment or a manual start), before any of its other events. */
+  turnStart: [{ turnId: string }];
+  /** The turn's reply is about to be generated (after its transcript, if it had audio). */
+  responseStart: [{ turnId: string }];
+  /** The messages the turn added to the conversation history (before its `turn`). */
+  remembered: [{ turnId: string; user: ChatMessage | null; assistant: ChatMessage | null }];
   turn: [TurnResult];
   /** Something failed inside the session (a bug or a listener); the session goes on. */
   internalError: [{ message: string }];
@@ -113,7 +145,8 @@ class Channel<T> {
 }
 
 export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
-  private readonly vad: VoiceActivityDetector;
+  private vad: VoiceActivityDetector;
+  private readonly prefs: SessionPrefs;
   private readonly guard: EchoGuard | null;
   private readonly clock: () => number;
   private state: VoiceTurnState = 'listening';
@@ -134,13 +167,76 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   constructor(private readonly opts: VoiceSessionOptions) {
     super();
     this.clock = opts.clock ?? (() => performance.now());
-    this.vad = new VoiceActivityDetector({
-      modelPath: opts.vadModelPath,
-      minSilenceSeconds: opts.chain.silenceMs / 1000,
-      threshold: opts.vadThreshold,
-    });
+    this.vad = this.newVad(opts.vadThreshold, opts.chain.silenceMs, opts.prefixPaddingMs);
     this.guard = opts.echo === false ? null : new EchoGuard(opts.echo);
     this.history = [...(opts.history ?? [])];
+    this.prefs = { systemPrompt: opts.chain.systemPrompt, voice: opts.chain.voice, autoRespond: true, audioOut: true };
+  }
+
+  private newVad(threshold: number | undefined, silenceMs: number, prefixPaddingMs: number | undefined): VoiceActivityDetector {
+    return new VoiceActivityDetector({
+      modelPath: this.opts.vadModelPath,
+      minSilenceSeconds: silenceMs / 1000,
+      threshold,
+      startPaddingSeconds: prefixPaddingMs === undefined ? undefined : prefixPaddingMs / 1000,
+    });
+  }
+
+  /** Changes the conversation settings; turns started later use them. */
+  configure(patch: Partial<SessionPrefs>): void {
+    Object.assign(this.prefs, patch);
+  }
+
+  /**
+   * Replaces the VAD's settings. Only before the first audio (positions and padding are counted
+   * from the detector's start): returns false, changing nothing, once audio was fed.
+   */
+  configureVad(v: { threshold?: number; silenceMs: number; prefixPaddingMs?: number }): boolean {
+    if (this.vad.position > 0) return false;
+    this.vad = this.newVad(v.threshold, v.silenceMs, v.prefixPaddingMs);
+    return true;
+  }
+
+  /** Adds a message to the conversation the next replies see. */
+  appendHistory(m: ChatMessage): void {
+    this.history.push(m);
+  }
+
+  /** Removes a message added before (by identity); false when it is not in the history. */
+  removeHistory(m: ChatMessage): boolean {
+    const i = this.history.indexOf(m);
+    if (i < 0) return false;
+    this.history.splice(i, 1);
+    return true;
+  }
+
+  /** Whether the VAD is inside speech now (an utterance has begun and not ended). */
+  get inSpeech(): boolean {
+    return this.vad.speaking;
+  }
+
+  /** Whether a turn's work (ASR, LLM, TTS) is in flight. */
+  get busy(): boolean {
+    return isBusy(this.state) || this.state === 'interrupted';
+  }
+
+  /**
+   * Starts a turn outside the VAD (a client's manual commit or its request for a reply): cuts a
+   * turn in flight first, as new speech would. Resolves with the turn's id once it has started.
+   */
+  async startManualTurn(input: TurnInput): Promise<string | null> {
+    const at = this.clock();
+    if (this.current && isBusy(this.state)) {
+      this.bargeIn(this.current, at);
+      await this.cancelling;
+    }
+    if (this.cancelling) await this.cancelling;
+    if (this.closed) return null;
+    const timeline = emptyVoiceTimeline(this.opts.chain.silenceMs);
+    timeline.endOfTurn = at;
+    if (input.audio) timeline.speechEnd = at;
+    if (this.state === 'listening') this.dispatch('speechStart');
+    return this.startTurn(input, timeline);
   }
 
   get turnState(): VoiceTurnState {
@@ -265,6 +361,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   private onSpeechStart(at: number): void {
+    this.emit('speech', { event: 'start', audioMs: (this.vad.position / VAD_SAMPLE_RATE) * 1000 });
     if (isBusy(this.state) && this.current) this.bargeIn(this.current, at);
     this.dispatch('speechStart');
   }
@@ -284,6 +381,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   private onSegment(seg: SpeechSegment, at: number): void {
+    this.emit('speech', { event: 'stop', startMs: (seg.speechStartSample / VAD_SAMPLE_RATE) * 1000, endMs: (seg.speechEndSample / VAD_SAMPLE_RATE) * 1000 });
     if (this.state === 'listening') this.dispatch('speechStart');
     const timeline = emptyVoiceTimeline(this.opts.chain.silenceMs);
     timeline.speechStart = this.timeOfSample(seg.speechStartSample);
@@ -297,29 +395,35 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
         await this.cancelling;
       }
       if (this.closed) return;
-      this.startTurn(seg, timeline);
+      // Speech that began over the assistant's voice reached the VAD late (its first blocks were
+      // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
+      const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
+      const from = Math.max(this.cleanStart, seg.startSample - extra);
+      this.startTurn({ audio: this.cleanSlice(from, seg.endSample), respond: this.prefs.autoRespond, audioOut: this.prefs.audioOut }, timeline);
     };
     const p = start().catch((err: unknown) => this.reportInternal(err));
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
   }
 
-  private startTurn(seg: SpeechSegment, timeline: VoiceTimeline): void {
+  private startTurn(input: TurnInput, timeline: VoiceTimeline): string {
     const turn: ActiveTurn = { id: randomUUID(), controller: new AbortController(), timeline, done: Promise.resolve() };
     // A new turn supersedes whatever the client may still be playing (an ended or failed reply):
     // it stops, so the echo reference can be dropped with it.
     if (this.current && this.guard?.active(this.clock())) this.emit('audioStop', { turnId: this.current.id });
     this.current = turn;
+    this.emit('turnStart', { turnId: turn.id });
     this.guard?.reset();
     this.dispatch('speechEnd', turn.id);
     // A turn never rejects: a throwing listener (storage, a closed socket) is reported, and an
     // unhandled rejection would end the whole core.
-    turn.done = this.runTurn(turn, seg).catch((err: unknown) => this.reportInternal(err));
+    turn.done = this.runTurn(turn, input).catch((err: unknown) => this.reportInternal(err));
     this.running.add(turn.done);
     void turn.done.finally(() => this.running.delete(turn.done));
+    return turn.id;
   }
 
-  private async runTurn(turn: ActiveTurn, seg: SpeechSegment): Promise<void> {
+  private async runTurn(turn: ActiveTurn, input: TurnInput): Promise<void> {
     const { chain, gateway } = this.opts;
     const tl = turn.timeline;
     const signal = turn.controller.signal;
@@ -329,22 +433,23 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     let audioSamples = 0;
     let audioRate = 0;
     try {
-      // Speech that began over the assistant's voice reached the VAD late (its first blocks were
-      // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
-      const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
-      const from = Math.max(this.cleanStart, seg.startSample - extra);
-      transcript = await transcribe(gateway, chain.asr, this.cleanSlice(from, seg.endSample), VAD_SAMPLE_RATE, signal);
-      tl.asrDone = this.clock();
-      this.emit('transcript', { turnId: turn.id, text: transcript });
-      if (!/[\p{L}\p{N}]/u.test(transcript)) {
-        this.dispatch('emptyTranscript', turn.id);
-        return;
+      if (input.audio) {
+        transcript = await transcribe(gateway, chain.asr, input.audio, VAD_SAMPLE_RATE, signal);
+        tl.asrDone = this.clock();
+        this.emit('transcript', { turnId: turn.id, text: transcript });
+        if (!/[\p{L}\p{N}]/u.test(transcript)) {
+          this.dispatch('emptyTranscript', turn.id);
+          return;
+        }
       }
       this.dispatch('transcript', turn.id);
+      if (!input.respond) return;
+      this.emit('responseStart', { turnId: turn.id });
+      const systemPrompt = input.instructions ?? this.prefs.systemPrompt;
       const messages: ChatMessage[] = [
-        ...(chain.systemPrompt ? [{ role: 'system' as const, content: chain.systemPrompt }] : []),
+        ...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []),
         ...this.history,
-        { role: 'user', content: transcript },
+        ...(transcript ? [{ role: 'user' as const, content: transcript }] : []),
       ];
       const sentences = new Channel<string>();
       const segmenter = new SentenceSegmenter(this.opts.segmenter);
@@ -371,7 +476,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       const tts = (async () => {
         let seq = 0;
         for await (const text of sentences) {
-          for await (const chunk of speechStream(gateway, { model: chain.tts, input: text, voice: chain.voice }, signal)) {
+          if (!input.audioOut) continue;
+          for await (const chunk of speechStream(gateway, { model: chain.tts, input: text, voice: this.prefs.voice }, signal)) {
             if (signal.aborted) return;
             if (tl.firstAudio === null) {
               tl.firstAudio = this.clock();
@@ -410,14 +516,15 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       const interrupted = signal.aborted;
       tl.turnEnd = this.clock();
       tl.voiceToVoiceMs = tl.firstAudio !== null && tl.speechEnd !== null ? tl.firstAudio - tl.speechEnd : null;
-      if (transcript && (reply || !interrupted)) {
-        this.history.push({ role: 'user', content: transcript });
-        if (reply) this.history.push({ role: 'assistant', content: reply });
-      }
+      const user: ChatMessage | null = transcript && (reply || !interrupted) ? { role: 'user', content: transcript } : null;
+      const assistant: ChatMessage | null = reply && (user || !input.audio) ? { role: 'assistant', content: reply } : null;
+      if (user) this.history.push(user);
+      if (assistant) this.history.push(assistant);
       if (this.current === turn) {
         if (error) this.dispatch('error', turn.id);
         else if (!interrupted) this.dispatch('replyDone', turn.id);
       }
+      this.emit('remembered', { turnId: turn.id, user, assistant });
       this.emit('turn', {
         turnId: turn.id,
         transcript,

@@ -46,3 +46,24 @@ export function rms(samples: Float32Array): number {
   for (let i = 0; i < samples.length; i++) s += samples[i] * samples[i];
   return Math.sqrt(s / samples.length);
 }
+
+/**
+ * Sample-rate conversion of a stream that arrives in pieces (20 ms network frames): one resampler
+ * keeps its filter state across pieces, so the joins carry no edge artefacts and the output length
+ * tracks the input's exactly over time. `flush` ends the stream (the filter's tail comes out).
+ */
+export class StreamResampler {
+  private readonly r: InstanceType<typeof sherpa.LinearResampler> | null;
+  constructor(
+    readonly fromRate: number,
+    readonly toRate: number,
+  ) {
+    this.r = fromRate === toRate ? null : new sherpa.LinearResampler(fromRate, toRate);
+  }
+  push(samples: Float32Array): Float32Array {
+    return this.r ? this.r.resample(samples) : samples;
+  }
+  flush(): Float32Array {
+    return this.r ? this.r.flush(new Float32Array(0)) : new Float32Array(0);
+  }
+}

@@ -36,6 +36,10 @@ const fields = {
   gatewayQueueTimeoutSeconds: z.number().int().min(1).max(3600),
   /** Gateway: web origins allowed to call /v1 from a browser (CORS). */
   corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
+  /** /v1/realtime: live sessions at once; the next connection is refused (503) until one ends. */
+  realtimeMaxSessions: z.number().int().min(0).max(256),
+  /** /v1/realtime: a session with no audio and no events for this long is closed. */
+  realtimeIdleSeconds: z.number().int().min(10).max(86_400),
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
   /**
@@ -58,6 +62,8 @@ export const Settings = z.object({
   gatewayQueueSize: fields.gatewayQueueSize.default(32),
   gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
   corsOrigins: fields.corsOrigins.default([]),
+  realtimeMaxSessions: fields.realtimeMaxSessions.default(4),
+  realtimeIdleSeconds: fields.realtimeIdleSeconds.default(300),
   engineResources: fields.engineResources.default({}),
   servicesMemoryCapMiB: fields.servicesMemoryCapMiB.default(null),
   onDemandIdleTtlSeconds: fields.onDemandIdleTtlSeconds.default(600),

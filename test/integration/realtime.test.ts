@@ -1,0 +1,350 @@
+/**
+ * `/v1/realtime` with the official `openai` SDK's Realtime WebSocket client against `aima serve`
+ * and the real voice chain (Whisper ONNX, stories260K, flite): server-VAD turns streamed in real
+ * time, manual turns, text-only replies, cancel, barge-in, bad input, limits and auth.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import WebSocket from 'ws';
+import { writeWav } from '../../src/lib/audio/wav.js';
+import { SentenceSegmenter } from '../../src/core/voice/segmenter.js';
+import { requirePart } from '../support/system.js';
+import { wordErrors, normaliseWords } from '../support/speech.js';
+import { haveVoiceChain, startVoiceServe, type VoiceServe } from '../support/voice.js';
+import { audioOf, audioSeconds, openRealtime, spoken24k, streamAudio, type RtEvent } from '../support/realtime.js';
+
+let voice: VoiceServe | undefined;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-realtime-'));
+
+async function call<T>(name: string, params: unknown): Promise<T> {
+  const res = await fetch(`${voice!.serve.url}/api/call/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${voice!.serve.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  });
+  const body = (await res.json()) as { result: T; error?: { message: string } };
+  if (!res.ok) throw new Error(body.error?.message);
+  return body.result;
+}
+
+beforeAll(async () => {
+  if (!haveVoiceChain) return;
+  voice = await startVoiceServe('aima-realtime-');
+  // Short replies keep each turn to a few seconds of speech.
+  await call('voice.config.set', { maxTokens: 24 });
+}, 300_000);
+afterAll(async () => {
+  await voice?.serve.stop();
+});
+
+const url = () => voice!.serve.url;
+const sdk = () => new OpenAI({ apiKey: voice!.serve.token, baseURL: `${url()}/v1` });
+const indexOf = (events: RtEvent[], type: string, from = 0) => events.findIndex((e, i) => i >= from && e.type === type);
+
+/** Seconds of speech the chain's TTS makes of `text`, sentence by sentence as the session speaks it. */
+async function ttsSeconds(text: string): Promise<number> {
+  const seg = new SentenceSegmenter();
+  const sentences = [...seg.push(text), ...seg.flush()];
+  let seconds = 0;
+  for (const s of sentences) {
+    const res = await sdk().audio.speech.create({ model: voice!.chain.tts, input: s, voice: 'alloy', response_format: 'pcm' }).asResponse();
+    const rate = Number(res.headers.get('x-sample-rate'));
+    seconds += (await res.arrayBuffer()).byteLength / 2 / rate;
+  }
+  return seconds;
+}
+
+async function transcribe24k(pcm: Buffer): Promise<string> {
+  const f = new Float32Array(pcm.length / 2);
+  for (let i = 0; i < f.length; i++) f[i] = pcm.readInt16LE(i * 2) / 32768;
+  const r = await sdk().audio.transcriptions.create({ model: voice!.chain.asr, file: await toFile(writeWav(f, 24_000), 'reply.wav') });
+  return r.text;
+}
+
+describe('/v1/realtime with the OpenAI SDK', () => {
+  it('server VAD: speech streamed in real time → transcript, a spoken reply at 24 kHz that transcribes back to its text, response.done', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const c = await openRealtime(url());
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500 } } } } });
+    await c.next('session.updated');
+    await streamAudio(c, spoken24k('turn on the kitchen lights please', dir), true);
+    const done = await c.next('response.done', undefined, 90_000);
+    c.close();
+    const response = done.response as { id: string; status: string; output: { content: { transcript: string }[] }[] };
+    expect(response.status).toBe('completed');
+    const order = [
+      'input_audio_buffer.speech_started',
+      'input_audio_buffer.speech_stopped',
+      'input_audio_buffer.committed',
+      'conversation.item.added',
+      'conversation.item.input_audio_transcription.completed',
+      'response.created',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_audio_transcript.delta',
+      'response.output_audio.delta',
+      'response.output_audio.done',
+      'response.output_audio_transcript.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.done',
+    ];
+    const at = order.map((t) => indexOf(c.events, t));
+    expect(at.every((i) => i >= 0), JSON.stringify(c.events.map((e) => e.type))).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    const transcription = c.events.find((e) => e.type === 'conversation.item.input_audio_transcription.completed')!;
+    expect(String(transcription.transcript).toLowerCase()).toContain('kitchen lights');
+    const reply = response.output[0]!.content[0]!.transcript;
+    expect(normaliseWords(reply).length).toBeGreaterThan(0);
+    // The audio is 24 kHz: its duration matches the TTS's own speech of the same sentences.
+    const seconds = audioSeconds(c.events, response.id);
+    const expected = await ttsSeconds(reply);
+    expect(seconds / expected).toBeGreaterThan(0.92);
+    expect(seconds / expected).toBeLessThan(1.08);
+    // And it is the reply: the ASR hears its words back.
+    const heard = await transcribe24k(audioOf(c.events, response.id));
+    expect(wordErrors(reply, heard) / normaliseWords(reply).length, `said "${reply}", heard "${heard}"`).toBeLessThan(0.5);
+    expect(c.errors).toEqual([]);
+  }, 180_000);
+
+  it('manual turns: commit + response.create; a text-only reply; response.cancel', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const c = await openRealtime(url());
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper' }, turn_detection: null } } } });
+    await c.next('session.updated');
+    await streamAudio(c, spoken24k('what is the weather like today', dir, 300), false);
+    c.send({ type: 'input_audio_buffer.commit' });
+    const committed = await c.next('input_audio_buffer.committed');
+    const tr = await c.next('conversation.item.input_audio_transcription.completed', (e) => e.item_id === committed.item_id, 60_000);
+    expect(String(tr.transcript).toLowerCase()).toContain('weather');
+    // Nothing answers until the client asks.
+    expect(indexOf(c.events, 'response.created')).toBe(-1);
+    c.send({ type: 'response.create' });
+    const first = await c.next('response.done', undefined, 90_000);
+    expect((first.response as { status: string }).status).toBe('completed');
+    expect(audioSeconds(c.events, (first.response as { id: string }).id)).toBeGreaterThan(0.2);
+
+    // Text only: a user text item, then a reply without audio.
+    let from = c.events.length;
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Once upon a time' }] } });
+    await c.next('conversation.item.added', (e) => (e.item as { role: string }).role === 'user', 5000, from);
+    c.send({ type: 'response.create', response: { output_modalities: ['text'] } });
+    const textDone = await c.next('response.done', undefined, 90_000, from);
+    const textResp = textDone.response as { id: string; status: string; output: { content: { type: string; text: string }[] }[] };
+    expect(textResp.status).toBe('completed');
+    expect(textResp.output[0]!.content[0]!.type).toBe('output_text');
+    const deltas = c.events.filter((e, i) => i >= from && e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+    expect(deltas).toBe(textResp.output[0]!.content[0]!.text);
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(audioSeconds(c.events, textResp.id)).toBe(0);
+
+    // Cancel: the response ends as cancelled, the session goes on.
+    from = c.events.length;
+    c.send({ type: 'response.create' });
+    await c.next('response.output_audio_transcript.delta', undefined, 60_000, from);
+    c.send({ type: 'response.cancel' });
+    const cancelled = await c.next('response.done', undefined, 30_000, from);
+    expect((cancelled.response as { status: string }).status).toBe('cancelled');
+    c.send({ type: 'response.cancel', event_id: 'evt_nothing' });
+    await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_nothing', 5000, from);
+    c.close();
+  }, 240_000);
+
+  it('barge-in: a second utterance during the reply cancels it and becomes the next turn', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    await call('voice.config.set', { maxTokens: 200 });
+    try {
+      const c = await openRealtime(url());
+      await c.next('session.created');
+      c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'whisper' } } } } });
+      await c.next('session.updated');
+      await streamAudio(c, spoken24k('tell me a long story about a dragon', dir), true);
+      await c.next('response.output_audio.delta', undefined, 90_000);
+      const from = c.events.length;
+      await streamAudio(c, spoken24k('set a timer for ten minutes', dir), true);
+      const cut = await c.next('response.done', undefined, 60_000);
+      expect((cut.response as { status: string }).status).toBe('cancelled');
+      const started = indexOf(c.events, 'input_audio_buffer.speech_started', from);
+      expect(started).toBeGreaterThan(0);
+      const second = await c.next('conversation.item.input_audio_transcription.completed', (e) => String(e.transcript).toLowerCase().includes('timer'), 60_000, from);
+      expect(second).toBeDefined();
+      const next = await c.next('response.done', (e) => e !== cut, 90_000, from);
+      expect((next.response as { status: string }).status).not.toBe('failed');
+      c.close();
+    } finally {
+      await call('voice.config.set', { maxTokens: 24 });
+    }
+  }, 240_000);
+
+  it('beta clients (OpenAI-Beta: realtime=v1) get the beta names and session shape; truncate sets what the assistant said', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const c = await openRealtime(url(), { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+    const created = await c.next('session.created');
+    expect(created.session).toMatchObject({ modalities: ['audio', 'text'], input_audio_format: 'pcm16' });
+    c.send({ type: 'session.update', session: { turn_detection: null, input_audio_transcription: { model: 'whisper-1' } } });
+    const updated = await c.next('session.updated');
+    expect(updated.session).toMatchObject({ turn_detection: null, input_audio_transcription: { model: 'aima-asr' } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Once upon a time' }] } });
+    await c.next('conversation.item.created');
+    c.send({ type: 'response.create', response: { modalities: ['audio', 'text'] } });
+    const done = await c.next('response.done', undefined, 90_000);
+    const types = new Set(c.events.map((e) => e.type));
+    for (const t of ['response.audio.delta', 'response.audio_transcript.delta', 'response.audio.done', 'response.audio_transcript.done']) expect(types.has(t), t).toBe(true);
+    for (const t of ['response.output_audio.delta', 'conversation.item.added', 'conversation.item.done']) expect(types.has(t), t).toBe(false);
+    const response = done.response as { id: string; output: { id: string; content: { type: string; transcript: string }[] }[] };
+    expect(response.output[0]!.content[0]!.type).toBe('audio');
+    const full = response.output[0]!.content[0]!.transcript;
+    const ms = audioSeconds(c.events.map((e) => (e.type === 'response.audio.delta' ? { ...e, type: 'response.output_audio.delta' } : e)), response.id) * 1000;
+    expect(ms).toBeGreaterThan(300);
+    const itemId = response.output[0]!.id;
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.floor(ms / 2) });
+    await c.next('conversation.item.truncated');
+    c.send({ type: 'conversation.item.retrieve', item_id: itemId });
+    const got = await c.next('conversation.item.retrieved');
+    const kept = (got.item as { content: { transcript: string }[] }).content[0]!.transcript;
+    expect(kept.length).toBeLessThan(full.length);
+    expect(full.startsWith(kept)).toBe(true);
+    c.send({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.ceil(ms) + 1000, event_id: 'evt_past' });
+    const err = await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_past', 5000);
+    expect((err.error as { param: string }).param).toBe('audio_end_ms');
+    // Deleted items leave the conversation.
+    c.send({ type: 'conversation.item.delete', item_id: itemId });
+    await c.next('conversation.item.deleted', (e) => e.item_id === itemId);
+    c.close();
+  }, 120_000);
+
+  it('an idle session is closed after realtimeIdleSeconds with a reason', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    await call('settings.update', { realtimeIdleSeconds: 10 });
+    try {
+      const c = await openRealtime(url());
+      const t0 = performance.now();
+      const closed = await c.closed;
+      expect(performance.now() - t0).toBeGreaterThan(9000);
+      expect(closed.code).toBe(1000);
+      expect(closed.reason).toMatch(/Idle for 10 s/);
+    } finally {
+      await call('settings.update', { realtimeIdleSeconds: 300 });
+    }
+  }, 60_000);
+
+  it('bad input: each an error event naming it, and the session keeps working', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const c = await openRealtime(url());
+    await c.next('session.created');
+    const raw = (text: string) => c.rt.socket.send(text);
+    const expectError = async (code: string, param: string | null, send: () => void) => {
+      const from = c.events.length;
+      send();
+      const e = await c.next('error', undefined, 5000, from);
+      const err = e.error as { code: string; param: string | null; message: string; type: string };
+      expect(err.code, err.message).toBe(code);
+      if (param !== undefined) expect(err.param).toBe(param);
+      expect(err.type).toBe('invalid_request_error');
+      return err;
+    };
+    await expectError('invalid_json', null, () => raw('{"type": "session.update",'));
+    await expectError('unknown_event_type', 'type', () => c.send({ type: 'input_audio_buffer.explode' }));
+    await expectError('invalid_audio', 'audio', () => c.send({ type: 'input_audio_buffer.append', audio: 'not*base64!' }));
+    const fmt = await expectError('unsupported_audio_format', 'session.audio.input.format.type', () =>
+      c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { format: { type: 'audio/pcmu' } } } } }),
+    );
+    expect(fmt.message).toMatch(/24000/);
+    const range = await expectError('invalid_value', 'session.audio.input.turn_detection.threshold', () =>
+      c.send({ type: 'session.update', event_id: 'evt_range', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', threshold: 2 } } } } }),
+    );
+    expect(range.message).toMatch(/threshold/);
+    const withId = c.events.filter((e) => e.type === 'error').at(-1)!.error as { event_id: string };
+    expect(withId.event_id).toBe('evt_range');
+    await expectError('input_audio_buffer_commit_empty', null, () => c.send({ type: 'input_audio_buffer.commit' }));
+    await expectError('item_not_found', 'item_id', () => c.send({ type: 'conversation.item.delete', item_id: 'item_nope' }));
+    await expectError('tools_not_supported', 'session.tools', () => c.send({ type: 'session.update', session: { type: 'realtime', tools: [{ type: 'function', name: 'lights' }] } }));
+    // Still working: a text reply.
+    const from = c.events.length;
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Once upon a time' }] } });
+    c.send({ type: 'response.create', response: { output_modalities: ['text'] } });
+    const done = await c.next('response.done', undefined, 60_000, from);
+    expect((done.response as { status: string }).status).toBe('completed');
+    // An event over the limit: an error event, then close 1009 with a reason; the core stays up.
+    const from2 = c.events.length;
+    c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(3 * 1024 * 1024).toString('base64') });
+    const big = await c.next('error', undefined, 10_000, from2);
+    expect((big.error as { code: string }).code).toBe('event_too_large');
+    const closed = await c.closed;
+    expect(closed.code).toBe(1009);
+    expect(closed.reason).toMatch(/bytes/);
+    expect((await fetch(`${url()}/healthz`)).status).toBe(200);
+  }, 120_000);
+
+  it('a client that disconnects mid-response: the LLM request is aborted (499)', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    await call('voice.config.set', { maxTokens: 400 });
+    try {
+      const c = await openRealtime(url());
+      await c.next('session.created');
+      c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Tell me a long story about a dragon' }] } });
+      c.send({ type: 'response.create' });
+      await c.next('response.output_audio_transcript.delta', undefined, 60_000);
+      c.rt.socket.terminate();
+      await c.closed;
+      let chat: { status: number; completionTokens: number | null } | undefined;
+      for (let i = 0; i < 50 && !chat; i++) {
+        const log = await call<{ endpoint: string; status: number; completionTokens: number | null }[]>('gateway.requests', { limit: 20 });
+        chat = log.find((r) => r.endpoint === '/v1/chat/completions' && r.status === 499);
+        if (!chat) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(chat).toBeDefined();
+      expect(chat!.completionTokens ?? 0).toBeLessThan(400);
+    } finally {
+      await call('voice.config.set', { maxTokens: 24 });
+    }
+  }, 120_000);
+
+  it('Realtime turns are stored as a "Realtime" conversation with their timelines', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const list = await call<{ id: string; title: string; turnCount: number }[]>('voice.conversations.list', {});
+    const rt = list.filter((c) => c.title.startsWith('Realtime'));
+    expect(rt.length).toBeGreaterThan(0);
+    const conv = await call<{ turns: { user: string; timeline: { asrDone: number | null; llmFirstToken: number | null } }[] }>('voice.conversations.get', { id: rt.at(-1)!.id });
+    const spoken = conv.turns.find((t) => t.timeline.asrDone !== null);
+    expect(spoken, JSON.stringify(conv.turns)).toBeDefined();
+  }, 30_000);
+
+  it('refusals before the upgrade: no model (400), the session cap (429), and without a key once keys exist (401)', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const noModel = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${url().replace(/^http/, 'ws')}/v1/realtime`);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('opened without a model')));
+      ws.on('error', () => undefined);
+    });
+    expect(noModel).toBe(400);
+    await call('settings.update', { realtimeMaxSessions: 1 });
+    const one = await openRealtime(url());
+    try {
+      const refused = await openRealtime(url()).catch((e: { status: number; body: string }) => e);
+      expect(refused).toMatchObject({ status: 429 });
+      expect((refused as { body: string }).body).toMatch(/realtimeMaxSessions/);
+    } finally {
+      one.close();
+      await one.closed;
+      await call('settings.update', { realtimeMaxSessions: 4 });
+    }
+    const key = await call<{ key: string; info: { id: string } }>('keys.create', { name: 'realtime-test' });
+    try {
+      const denied = await openRealtime(url(), { apiKey: 'wrong' }).catch((e: { status: number; body: string }) => e);
+      expect(denied).toMatchObject({ status: 401 });
+      expect((denied as { body: string }).body).toMatch(/invalid_api_key/);
+      const ok = await openRealtime(url(), { apiKey: key.key });
+      await ok.next('session.created');
+      ok.close();
+    } finally {
+      await call('keys.revoke', { id: key.info.id });
+    }
+  }, 60_000);
+});
