@@ -148,22 +148,36 @@ interface RicePlan {
   bits: number;
 }
 
-/** The cheapest partition order and Rice parameters for a residual (folded to unsigned). */
+/**
+ * The cheapest partition order and Rice parameters for a residual (folded to unsigned). The sums
+ * Σ(u >> k) are taken once over the finest partitions and added pairwise for the coarser ones.
+ */
 function planRice(folded: Uint32Array, blockSize: number, predictorOrder: number): RicePlan {
+  let maxPo = 0;
+  while (maxPo < MAX_PARTITION_ORDER && blockSize % (1 << (maxPo + 1)) === 0 && blockSize >> (maxPo + 1) > predictorOrder) maxPo++;
+  const K = MAX_RICE_PARAM + 1;
+  // sums[p * K + k]: Σ(u >> k) over partition p at the finest order; counts[p]: its residuals.
+  let parts = 1 << maxPo;
+  let sums = new Float64Array(parts * K);
+  let counts = new Float64Array(parts);
+  for (let p = 0, at = 0; p < parts; p++) {
+    const count = (blockSize >> maxPo) - (p === 0 ? predictorOrder : 0);
+    counts[p] = count;
+    for (let i = at; i < at + count; i++) {
+      let u = folded[i]!;
+      for (let k = 0; k < K && u > 0; k++, u >>>= 1) sums[p * K + k]! += u;
+    }
+    at += count;
+  }
   let best: RicePlan | null = null;
-  for (let po = 0; po <= MAX_PARTITION_ORDER; po++) {
-    if (blockSize % (1 << po) !== 0 || blockSize >> po <= predictorOrder) break;
-    const parts = 1 << po;
+  for (let po = maxPo; po >= 0; po--) {
     const params: number[] = [];
     let bits = 2 + 4; // coding method, partition order
-    let start = 0;
     for (let p = 0; p < parts; p++) {
-      const count = (blockSize >> po) - (p === 0 ? predictorOrder : 0);
       let bestK = 0;
       let bestBits = Infinity;
-      for (let k = 0; k <= MAX_RICE_PARAM; k++) {
-        let b = count * (k + 1);
-        for (let i = start; i < start + count; i++) b += folded[i]! >>> k;
+      for (let k = 0; k < K; k++) {
+        const b = counts[p]! * (k + 1) + sums[p * K + k]!;
         if (b < bestBits) {
           bestBits = b;
           bestK = k;
@@ -171,9 +185,19 @@ function planRice(folded: Uint32Array, blockSize: number, predictorOrder: number
       }
       params.push(bestK);
       bits += 4 + bestBits;
-      start += count;
     }
     if (!best || bits < best.bits) best = { partitionOrder: po, params, bits };
+    if (po > 0) {
+      parts >>= 1;
+      const s2 = new Float64Array(parts * K);
+      const c2 = new Float64Array(parts);
+      for (let p = 0; p < parts; p++) {
+        c2[p] = counts[2 * p]! + counts[2 * p + 1]!;
+        for (let k = 0; k < K; k++) s2[p * K + k] = sums[2 * p * K + k]! + sums[(2 * p + 1) * K + k]!;
+      }
+      sums = s2;
+      counts = c2;
+    }
   }
   return best!;
 }

@@ -38,6 +38,10 @@ const fields = {
   corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
+  /** Voice: store each turn's user audio and spoken reply (FLAC, under <data dir>/recordings). */
+  voiceRecording: z.boolean(),
+  /** Voice: most space recordings may take, MiB; past it the oldest turns' audio is removed. */
+  voiceRecordingCapMiB: z.number().int().min(1).max(1_048_576),
 };
 
 export const Settings = z.object({
@@ -49,6 +53,8 @@ export const Settings = z.object({
   gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
   corsOrigins: fields.corsOrigins.default([]),
   engineResources: fields.engineResources.default({}),
+  voiceRecording: fields.voiceRecording.default(false),
+  voiceRecordingCapMiB: fields.voiceRecordingCapMiB.default(1024),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;
