@@ -64,6 +64,8 @@ export interface TurnResult {
 
 export interface VoiceSessionEvents {
   state: [{ state: VoiceTurnState; turnId: string | null; at: number }];
+  /** The user's utterance a turn transcribes (the echo-cancelled input, with its padding): for recording. */
+  utterance: [{ turnId: string; sampleRate: number; pcm: Float32Array }];
   transcript: [{ turnId: string; text: string }];
   reply: [{ turnId: string; delta: string }];
   sentence: [{ turnId: string; index: number; text: string; at: number }];
@@ -333,7 +335,9 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
       const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
       const from = Math.max(this.cleanStart, seg.startSample - extra);
-      transcript = await transcribe(gateway, chain.asr, this.cleanSlice(from, seg.endSample), VAD_SAMPLE_RATE, signal);
+      const utterance = this.cleanSlice(from, seg.endSample);
+      this.emit('utterance', { turnId: turn.id, sampleRate: VAD_SAMPLE_RATE, pcm: utterance });
+      transcript = await transcribe(gateway, chain.asr, utterance, VAD_SAMPLE_RATE, signal);
       tl.asrDone = this.clock();
       this.emit('transcript', { turnId: turn.id, text: transcript });
       if (!/[\p{L}\p{N}]/u.test(transcript)) {
