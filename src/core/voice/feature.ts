@@ -152,7 +152,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     },
     'voice.recordings.usage': async () => {
       const s = opts.settings();
-      return { enabled: s.voiceRecording, ...repo.recordingUsage(), capBytes: s.voiceRecordingCapMiB * MiB, dir: opts.recordingsDir };
+      return { enabled: s.voiceRecording, ...repo.recordingUsage(), capBytes: Math.round(s.voiceRecordingCapMiB * MiB), dir: opts.recordingsDir };
     },
     'voice.plan': (p) => setup.plan(p),
     'voice.setup': (p) => setup.setup(p),

@@ -40,8 +40,8 @@ const fields = {
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
   /** Voice: store each turn's user audio and spoken reply (FLAC, under <data dir>/recordings). */
   voiceRecording: z.boolean(),
-  /** Voice: most space recordings may take, MiB; past it the oldest turns' audio is removed. */
-  voiceRecordingCapMiB: z.number().int().min(1).max(1_048_576),
+  /** Voice: most space recordings may take, MiB (fractions allowed); past it the oldest turns' audio is removed. */
+  voiceRecordingCapMiB: z.number().min(0.1).max(1_048_576),
 };
 
 export const Settings = z.object({
