@@ -80,6 +80,15 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     }
   };
 
+  // A lowered cap applies at once, not only at the next recorded turn.
+  const offSettings = opts.setup.events.on('settings.changed', () => {
+    try {
+      enforceCap(null);
+    } catch (err) {
+      console.error(`aima: voice: applying the recordings' size cap failed: ${(err as Error).message}`);
+    }
+  });
+
   /** Stores a finished turn, and its audio when recording is on. */
   const saveTurn = (conversationId: string, t: Parameters<VoiceRepo['addTurn']>[1], audio: TurnAudio | null): string => {
     const turn = repo.addTurn(conversationId, t);
@@ -201,6 +210,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     upgrades: [upgrade],
     apiRoutes: recordingRoutes({ store: recordings, conversation: detail }),
     close() {
+      offSettings();
       for (const ws of sockets) ws.terminate();
       wss.close();
     },
