@@ -4,11 +4,13 @@
  * checks, as it mounts every feature's upgrades).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CoreApi, Settings, VoiceChain } from '../../shared/contract/index.js';
+import { voiceRecordingFile } from '../../shared/contract/voice.js';
 import { AimaError } from '../../shared/errors.js';
 import type { Db } from '../store/database.js';
 import { VoiceRepo } from '../store/repositories/voice-repo.js';
@@ -32,6 +34,7 @@ export type VoiceApi = Pick<
   | 'voice.conversations.delete'
   | 'voice.conversations.export'
   | 'voice.recordings.usage'
+  | 'voice.recordings.read'
   | 'voice.plan'
   | 'voice.setup'
 >;
@@ -158,6 +161,12 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
         throw new AimaError('bad-request', `Could not write the export into ${dir}: ${(err as Error).message}`, 'Choose a folder you can write to.');
       }
       return { dir, files: files.map((f) => f.name) };
+    },
+    'voice.recordings.read': async ({ conversationId, turnId, side }) => {
+      const file = recordings.resolve(conversationId, voiceRecordingFile(turnId, side));
+      const data = file ? await readFile(file).catch(() => null) : null;
+      if (!data) throw new AimaError('not-found', `No ${side} recording of turn ${turnId} in conversation ${conversationId}.`, 'Recording was off for that turn, or the size cap removed it (see voice.recordings.usage).');
+      return { mime: 'audio/flac' as const, base64: data.toString('base64') };
     },
     'voice.recordings.usage': async () => {
       const s = opts.settings();

@@ -163,6 +163,12 @@ export const VoiceConversationExportResult = z.object({
 });
 export type VoiceConversationExportResult = z.infer<typeof VoiceConversationExportResult>;
 
+/** One recording's bytes, for clients that cannot use the /api URL (the desktop page, over IPC). */
+export const VoiceRecordingReadParams = z
+  .object({ conversationId: z.string().min(1), turnId: z.string().min(1), side: z.enum(voiceRecordingSides) })
+  .strict();
+export const VoiceRecordingData = z.object({ mime: z.literal('audio/flac'), base64: z.string() });
+
 /** Space the recordings take, against the cap. */
 export const VoiceRecordingUsage = z.object({
   enabled: z.boolean(),
