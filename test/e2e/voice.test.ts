@@ -116,7 +116,7 @@ async function failureShot(page: Page, name: string, errors: string[], err: unkn
 }
 
 describe('Voice page', () => {
-  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline; the stored turn's recording plays in the page', async (ctx) => {
+  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline; the stored turn\'s recording plays in the page', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
     // Leading silence, the question, then silence long enough that the looping fake device does not ask again.
@@ -178,8 +178,10 @@ describe('Voice page', () => {
       for (const [side, want] of [['user', rec.userSeconds], ['reply', rec.replySeconds]] as const) {
         const audio = stored.first().getByTestId(`recording-${side}`).locator('audio');
         const duration = await audio.evaluate(
-          (el: HTMLAudioElement) =>
+          (node) =>
             new Promise<number>((resolve, reject) => {
+              // The test's TypeScript has no DOM types: the element's few members used here.
+              const el = node as unknown as { duration: number; preload: string; error: { code: number; message: string } | null; load(): void; addEventListener(t: string, f: () => void, o: { once: boolean }): void };
               el.addEventListener('loadedmetadata', () => resolve(el.duration), { once: true });
               el.addEventListener('error', () => reject(new Error(`audio error ${el.error?.code}: ${el.error?.message}`)), { once: true });
               el.preload = 'metadata';
