@@ -2,10 +2,10 @@
  * The pieces of recorded voice turns that decide or write without a live session: the size cap's
  * oldest-first choice, the Range header of the recordings route, the stored zip of an export
  * (checked with unzip), the turn audio collector, and migration 10 upgrading a schema-9 database
- * that holds turns.
+ * that holds turns, and the start-up sweep of files no stored turn owns.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { TurnAudioCollector } from '../../src/core/voice/recording/turn-audio.js
 import { zipStore } from '../../src/lib/zip-store.js';
 import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
 import { VoiceRepo } from '../../src/core/store/repositories/voice-repo.js';
+import { RecordingStore } from '../../src/core/voice/recording/store.js';
 import { hasCommand } from '../support/system.js';
 
 const t = (turnId: string, bytes: number) => ({ conversationId: 'c', turnId, bytes });
@@ -99,6 +100,29 @@ describe('migration 10 (voice recordings)', () => {
     expect(repo.recordedTurns()).toEqual([{ conversationId: 'c1', turnId: 't1', bytes: 1000 }]);
     repo.setRecording('t1', null);
     expect(repo.turns('c1')[0]!.recording).toBeNull();
+    db.close();
+  });
+});
+
+describe('RecordingStore.sweep', () => {
+  it('removes folders of deleted conversations and files of turns without recorded audio, and keeps what the rows own', () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'aima-sweep-'));
+    const db = openDatabase(path.join(home, 'aima.db'));
+    const repo = new VoiceRepo(db);
+    const store = new RecordingStore(path.join(home, 'recordings'));
+    const c = repo.create({ title: '', systemPrompt: '', asr: null, llm: null, tts: null, voice: null });
+    const kept = repo.addTurn(c.id, { user: 'a', assistant: 'b', interrupted: false, timeline: {} });
+    const half = repo.addTurn(c.id, { user: 'c', assistant: 'd', interrupted: false, timeline: {} });
+    const audio = { user: { sampleRate: 16000, pcm: new Int16Array(1600) }, reply: { sampleRate: 16000, pcm: new Int16Array(800) } };
+    repo.setRecording(kept.id, store.write(c.id, kept.id, audio));
+    // A file written whose row never said so (a stop between the two), and a deleted conversation's folder.
+    store.write(c.id, half.id, audio);
+    mkdirSync(path.join(home, 'recordings', '11111111-2222-3333-4444-555555555555'), { recursive: true });
+    const removed = store.sweep(repo.recordingFiles());
+    expect(removed.map((p) => path.basename(p)).sort()).toEqual([`${half.id}-reply.flac`, `${half.id}-user.flac`, '11111111-2222-3333-4444-555555555555'].sort());
+    expect(readdirSync(path.join(home, 'recordings'))).toEqual([c.id]);
+    expect(readdirSync(path.join(home, 'recordings', c.id)).sort()).toEqual([`${kept.id}-reply.flac`, `${kept.id}-user.flac`]);
+    expect(existsSync(store.file(c.id, kept.id, 'user'))).toBe(true);
     db.close();
   });
 });

@@ -217,6 +217,14 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   return {
     calls: api,
     upgrades: [upgrade],
+    // Files no stored turn owns (a core stopped half way through a delete or a write) go at start.
+    async startup() {
+      try {
+        recordings.sweep(repo.recordingFiles());
+      } catch (err) {
+        console.error(`aima: voice: sweeping the recordings folder failed: ${(err as Error).message}`);
+      }
+    },
     apiRoutes: recordingRoutes({ store: recordings, conversation: detail }),
     close() {
       offSettings();

@@ -1,7 +1,7 @@
 /** Voice conversations, their turns (with their recorded audio's lengths), and the voice chain's settings (schemas 7 and 10). */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../database.js';
-import { VoiceConfig, type VoiceConfigPatch, type VoiceConversation, type VoiceTimeline, type VoiceTurn, type VoiceTurnRecording } from '../../../shared/contract/voice.js';
+import { VoiceConfig, voiceRecordingFile, type VoiceConfigPatch, type VoiceConversation, type VoiceTimeline, type VoiceTurn, type VoiceTurnRecording } from '../../../shared/contract/voice.js';
 
 export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
   asr: null,
@@ -144,6 +144,24 @@ export class VoiceRepo {
   recordingUsage(): { bytes: number; turns: number } {
     const r = this.db.prepare('SELECT COALESCE(SUM(audio_bytes), 0) AS bytes, COUNT(*) AS turns FROM voice_turns WHERE audio_bytes > 0').get() as { bytes: number; turns: number };
     return r;
+  }
+
+  /** Every conversation's id with the recording file names its turns' rows say exist. */
+  recordingFiles(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const c of this.db.prepare('SELECT id FROM voice_conversations').all() as { id: string }[]) out.set(c.id, new Set());
+    const rows = this.db.prepare('SELECT conversation_id, id, user_audio_seconds, reply_audio_seconds FROM voice_turns WHERE audio_bytes > 0').all() as {
+      conversation_id: string;
+      id: string;
+      user_audio_seconds: number | null;
+      reply_audio_seconds: number | null;
+    }[];
+    for (const r of rows) {
+      const files = out.get(r.conversation_id)!;
+      if (r.user_audio_seconds !== null) files.add(voiceRecordingFile(r.id, 'user'));
+      if (r.reply_audio_seconds !== null) files.add(voiceRecordingFile(r.id, 'reply'));
+    }
+    return out;
   }
 
   /** Turns with recorded audio, oldest first. */

@@ -5,7 +5,7 @@
  * (a route's path, a conversation id) is checked against that form first, so no path outside the
  * folder can be reached.
  */
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeFlac } from '../../../lib/audio/flac.js';
 import { voiceRecordingFile, type VoiceRecordingSide, type VoiceTurnRecording } from '../../../shared/contract/voice.js';
@@ -60,6 +60,37 @@ export class RecordingStore {
 
   removeConversation(conversationId: string): void {
     rmSync(this.folder(conversationId), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes what no stored turn owns: folders of conversations that are gone and files of turns
+   * without recorded audio (a core that stopped between deleting the rows and the files, or
+   * between writing a file and its row). `owned` maps each conversation id to the file names its
+   * turns' rows say exist. Returns the paths removed.
+   */
+  sweep(owned: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+    const removed: string[] = [];
+    let folders: string[];
+    try {
+      folders = readdirSync(this.root);
+    } catch {
+      return removed;
+    }
+    for (const conv of folders) {
+      const dir = path.join(this.root, conv);
+      const files = owned.get(conv);
+      if (!files) {
+        rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+        continue;
+      }
+      for (const f of readdirSync(dir)) {
+        if (files.has(f)) continue;
+        rmSync(path.join(dir, f), { recursive: true, force: true });
+        removed.push(path.join(dir, f));
+      }
+    }
+    return removed;
   }
 
   /** Size of a file, or null when it is missing. */
