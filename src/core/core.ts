@@ -80,6 +80,8 @@ export interface Core {
   readonly routes: readonly Route[];
   /** The features' WebSocket upgrades under /api/ (voice's /api/voice). */
   readonly upgrades: readonly UpgradeRoute[];
+  /** The features' routes under /api/ besides /api/call (voice recordings), mounted after the auth checks. */
+  readonly apiRoutes: readonly Route[];
   /** Calls outside the contract (test features only; empty in production). */
   readonly uncontracted: UncontractedCalls;
   /**
@@ -223,6 +225,8 @@ export function openCore(opts: CoreOptions): Core {
   const voice = createVoiceFeature({
     db,
     appRoot: root,
+    recordingsDir: paths.recordings,
+    settings: () => settings.repo.getAll(),
     gateway: { url: () => url, token: () => opts.token ?? null },
     usage: voiceUsage,
     realtime: {
@@ -272,6 +276,7 @@ export function openCore(opts: CoreOptions): Core {
     keys,
     routes: composed.routes,
     upgrades: composed.upgrades,
+    apiRoutes: composed.apiRoutes,
     uncontracted: composed.uncontracted,
     startup,
     setUrl(u, bindHost) {

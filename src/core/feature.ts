@@ -30,6 +30,11 @@ export interface Feature {
   /** WebSocket endpoints under /api/ (after the host's Host, Origin and token checks). */
   readonly upgrades?: readonly UpgradeRoute[];
   /**
+   * HTTP routes under /api/ other than /api/call (e.g. files a page links to: voice recordings),
+   * tried after the host's Host, Origin and token checks, as upgrades are.
+   */
+  readonly apiRoutes?: readonly Route[];
+  /**
    * The slow part of the start (Docker, adoption of running engines): run once by the core's
    * `startup`, after the server listens. The feature's own calls that need it wait for it.
    */
@@ -54,6 +59,7 @@ export interface ComposedFeatures {
   uncontracted: UncontractedCalls;
   routes: Route[];
   upgrades: UpgradeRoute[];
+  apiRoutes: Route[];
 }
 
 /**
@@ -82,5 +88,6 @@ export function composeFeatures(features: readonly TestFeature[]): ComposedFeatu
     uncontracted,
     routes: features.flatMap((f) => f.routes ?? []),
     upgrades: features.flatMap((f) => f.upgrades ?? []),
+    apiRoutes: features.flatMap((f) => f.apiRoutes ?? []),
   };
 }

@@ -77,6 +77,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
       routes: core.routes,
       upgrades: core.upgrades,
+      apiRoutes: core.apiRoutes,
       uncontracted: core.uncontracted,
     });
     core.setUrl(server.url, host);

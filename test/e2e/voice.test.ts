@@ -116,7 +116,7 @@ async function failureShot(page: Page, name: string, errors: string[], err: unkn
 }
 
 describe('Voice page', () => {
-  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline', async (ctx) => {
+  it('sets the empty chain up from the page (budget of three links and a total), hears the question, shows and plays the reply, with its timeline; the stored turn\'s recording plays in the page', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     requirePart(ctx, 'shared-models', haveVoiceChain);
     // Leading silence, the question, then silence long enough that the looping fake device does not ask again.
@@ -142,6 +142,8 @@ describe('Voice page', () => {
       const chain = async () => ((await (await page.request.post(`${serve!.url}/api/call/voice.config.get`, { data: {} })).json()) as { result: { asr: string; llm: string; tts: string } }).result;
       expect(await chain()).toMatchObject({ asr: 'lib-asr', llm: 'lib-llm', tts: 'voice-tts' });
       expect(await voice.problems().count()).toBe(0);
+      // Recording on: the stored turn gets a player per side (checked below).
+      expect((await page.request.post(`${serve!.url}/api/call/settings.update`, { data: { voiceRecording: true } })).status()).toBe(200);
       await voice.start();
       const turn = voice.turns().first();
       expect(wordErrors(Q1, await voice.transcript(0, 60_000))).toBeLessThanOrEqual(2);
@@ -167,6 +169,31 @@ describe('Voice page', () => {
       await stored.first().waitFor();
       expect(wordErrors(Q1, await stored.first().locator('.msg.user').innerText())).toBeLessThanOrEqual(2);
       await stored.first().getByTestId('timeline').waitFor();
+      // Its recording plays in the page: the browser decodes each FLAC to the length the turn records.
+      const convId = await page.getByTestId('conversations').locator('li').first().getAttribute('data-conversation');
+      const detail = ((await (await page.request.post(`${serve!.url}/api/call/voice.conversations.get`, { data: { id: convId } })).json()) as { result: { turns: { recording: { userSeconds: number; replySeconds: number } | null }[] } }).result;
+      const rec = detail.turns[0]!.recording!;
+      expect(rec.userSeconds).toBeGreaterThan(1);
+      expect(rec.replySeconds).toBeGreaterThan(0.5);
+      for (const [side, want] of [['user', rec.userSeconds], ['reply', rec.replySeconds]] as const) {
+        const audio = stored.first().getByTestId(`recording-${side}`).locator('audio');
+        const duration = await audio.evaluate(
+          (node) =>
+            new Promise<number>((resolve, reject) => {
+              // The test's TypeScript has no DOM types: the element's few members used here.
+              const el = node as unknown as { duration: number; preload: string; error: { code: number; message: string } | null; load(): void; addEventListener(t: string, f: () => void, o: { once: boolean }): void };
+              el.addEventListener('loadedmetadata', () => resolve(el.duration), { once: true });
+              el.addEventListener('error', () => reject(new Error(`audio error ${el.error?.code}: ${el.error?.message}`)), { once: true });
+              el.preload = 'metadata';
+              el.load();
+            }),
+        );
+        expect(duration, side).toBeCloseTo(want, 1);
+      }
+      await expect.poll(() => page.getByTestId('recording-usage').innerText()).toMatch(/^Recording on: [\d.]+ KiB of 1\.00 GiB used/);
+      const zip = await page.request.get(`${serve!.url}${await page.getByTestId('voice-export').getAttribute('href')}`);
+      expect(zip.status()).toBe(200);
+      expect(zip.headers()['content-type']).toBe('application/zip');
       // The TTS service runs: the voice is picked from its list, and the choice is stored.
       const picker = page.getByTestId('voice-picker');
       await picker.waitFor({ timeout: 15_000 });

@@ -1,7 +1,7 @@
 /**
  * `aima serve --host 0.0.0.0` (or `::`): the API keys that protect it cannot all be revoked while
  * it listens, a client on a non-loopback address gets nothing without a key whatever Host it
- * names, and the CLI and the printed login URL reach the core over loopback.
+ * names (voice recordings included), and the CLI and the printed login URL reach the core over loopback.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -79,6 +79,22 @@ describe('a core bound beyond loopback', () => {
     expect(await get(ownLanAddress!, port, '/v1/models', { ...asLoopback, 'x-api-key': key })).toBe(200);
     expect(await get(ownLanAddress!, port, '/v1/models', { host: `lan-box:${port}`, 'x-api-key': key })).toBe(200);
     expect(await get(ownLanAddress!, port, '/v1/models', { host: `lan-box:${port}`, 'x-api-key': 'aima-wrong' })).toBe(403);
+  });
+
+  it.skipIf(!ownLanAddress)('serves voice recordings and exports from elsewhere only with a key, and never a path outside the recordings', async () => {
+    const { key, port } = await wideServe('0.0.0.0');
+    const conv = '00000000-0000-4000-8000-000000000000';
+    const rec = `/api/voice/recordings/${conv}/${conv}-reply.flac`;
+    for (const p of [rec, `/api/voice/export/${conv}.zip`]) {
+      expect(await get(ownLanAddress!, port, p, { host: `127.0.0.1:${port}` }), p).toBe(401);
+      expect(await get(ownLanAddress!, port, p, { host: `lan-box:${port}` }), p).toBe(403);
+      expect(await get(ownLanAddress!, port, p, { host: `lan-box:${port}`, authorization: 'Bearer aima-wrong' }), p).toBe(403);
+      // With the key the route answers: there is no such recording or conversation.
+      expect(await get(ownLanAddress!, port, p, { host: `lan-box:${port}`, authorization: `Bearer ${key}` }), p).toBe(404);
+    }
+    for (const p of [`/api/voice/recordings/${conv}/..%2F..%2Faima.db`, `/api/voice/recordings/..%2F..%2F/token`, `/api/voice/recordings/${conv}/%2e%2e%2ftoken`]) {
+      expect(await get(ownLanAddress!, port, p, { host: `lan-box:${port}`, authorization: `Bearer ${key}` }), p).toBe(400);
+    }
   });
 
   it('publishes a loopback URL for 0.0.0.0: the CLI and the printed login URL work', async () => {

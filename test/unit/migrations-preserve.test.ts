@@ -97,6 +97,9 @@ const fixtures: Record<string, Row> = {
     interrupted: 1,
     timeline: '{"asrDone":12.5}',
     created_at: 1_700_000_000_012,
+    user_audio_seconds: 1.25,
+    reply_audio_seconds: 2.5,
+    audio_bytes: 4096,
   },
   voice_config: { key: 'chain', value: '{"asr":"whisper"}' },
 };

@@ -44,6 +44,8 @@ export function dataPaths(dataDir: string) {
     serveLog: path.join(dataDir, 'logs', 'serve.log'),
     models: path.join(dataDir, 'models'),
     run: path.join(dataDir, 'run'),
+    /** Recorded voice turns (FLAC), one folder per conversation. */
+    recordings: path.join(dataDir, 'recordings'),
     /** Temporary files of the running core (uploads waiting for their model field). */
     tmp: path.join(dataDir, 'tmp'),
   };

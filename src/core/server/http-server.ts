@@ -43,6 +43,8 @@ export interface ServerOptions {
   routes?: readonly Route[];
   /** WebSocket endpoints besides /api/events (the features' upgrades: the voice session's /api/voice). */
   upgrades?: readonly UpgradeRoute[];
+  /** Routes under /api/ besides /api/call (the features' apiRoutes: voice recordings), after the token check. */
+  apiRoutes?: readonly Route[];
   /** Calls outside the contract, with their own schemas (test features only; see ../feature.ts). */
   uncontracted?: UncontractedCalls;
   /** Largest JSON body /api accepts. */
@@ -152,6 +154,11 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
         return sendApiError(res, new AimaError('unauthorized', 'Missing or wrong API token.', 'Open the login URL printed by `aima serve` (or shown by `aima status`).'));
       }
       const m = /^\/api\/call\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
+      if (!m) {
+        const raw = req.url ?? '/';
+        const q = raw.indexOf('?');
+        for (const route of opts.apiRoutes ?? []) if (route(req, res, q === -1 ? raw : raw.slice(0, q), q === -1 ? '' : raw.slice(q + 1))) return;
+      }
       if (!m) return sendApiError(res, new AimaError('not-found', `No API endpoint ${url.pathname}.`, 'Calls are POST /api/call/<name>.'));
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');

@@ -3,11 +3,14 @@
  * WebSocket upgrade that runs live sessions (the HTTP host mounts it after its Host/Origin/token
  * checks, as it mounts every feature's upgrades).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { CoreApi, VoiceChain } from '../../shared/contract/index.js';
+import type { CoreApi, Settings, VoiceChain } from '../../shared/contract/index.js';
+import { voiceRecordingFile } from '../../shared/contract/voice.js';
 import { AimaError } from '../../shared/errors.js';
 import type { Db } from '../store/database.js';
 import { VoiceRepo } from '../store/repositories/voice-repo.js';
@@ -18,6 +21,11 @@ import { admitRealtime, chooseSubprotocol, refusalResponse, wantsBeta } from './
 import { REALTIME_MAX_EVENT_BYTES } from '../../shared/contract/realtime.js';
 import type { Feature } from '../feature.js';
 import { createVoiceSetup, type VoiceSetupDeps } from './setup/voice-setup.js';
+import { RecordingStore } from './recording/store.js';
+import { recordingsOverCap } from './recording/cap.js';
+import { conversationExportFiles } from './recording/export.js';
+import { recordingRoutes } from './recording/routes.js';
+import type { TurnAudio } from './recording/turn-audio.js';
 
 export type VoiceApi = Pick<
   CoreApi,
@@ -27,6 +35,9 @@ export type VoiceApi = Pick<
   | 'voice.conversations.get'
   | 'voice.conversations.create'
   | 'voice.conversations.delete'
+  | 'voice.conversations.export'
+  | 'voice.recordings.usage'
+  | 'voice.recordings.read'
   | 'voice.plan'
   | 'voice.setup'
 >;
@@ -34,6 +45,10 @@ export type VoiceApi = Pick<
 export interface VoiceFeatureOptions {
   db: Db;
   appRoot: string;
+  /** Where recorded turns go (<data dir>/recordings). */
+  recordingsDir: string;
+  /** The settings that turn recording on and cap its size. */
+  settings: () => Pick<Settings, 'voiceRecording' | 'voiceRecordingCapMiB'>;
   gateway: GatewayTarget;
   /** Told which models each live session holds (the scheduler never stops their services). */
   usage?: { hold(owner: object, models: string[]): void; release(owner: object): void };
@@ -66,6 +81,47 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   // Realtime clients offer subprotocols (`realtime`, the browser's key): the answer names one.
   const realtimeWss = new WebSocketServer({ noServer: true, maxPayload: REALTIME_MAX_EVENT_BYTES * 4, handleProtocols: (offered) => chooseSubprotocol(offered) });
   const realtimeSockets = new Set<WebSocket>();
+  const recordings = new RecordingStore(opts.recordingsDir);
+  const MiB = 1024 * 1024;
+
+  const detail = (id: string) => {
+    const c = repo.get(id);
+    return c ? { ...c, turns: repo.turns(id) } : null;
+  };
+
+  /** Removes the oldest recordings until the rest fits the cap (the turn just written stays). */
+  const enforceCap = (keep: string | null) => {
+    for (const t of recordingsOverCap(repo.recordedTurns(), opts.settings().voiceRecordingCapMiB * MiB, keep)) {
+      recordings.removeTurn(t.conversationId, t.turnId);
+      repo.setRecording(t.turnId, null);
+    }
+  };
+
+  // A lowered cap applies at once, not only at the next recorded turn.
+  const offSettings = opts.setup.events.on('settings.changed', () => {
+    try {
+      enforceCap(null);
+    } catch (err) {
+      console.error(`aima: voice: applying the recordings' size cap failed: ${(err as Error).message}`);
+    }
+  });
+
+  /** Stores a finished turn, and its audio when recording is on. */
+  const saveTurn = (conversationId: string, t: Parameters<VoiceRepo['addTurn']>[1], audio: TurnAudio | null): string => {
+    const turn = repo.addTurn(conversationId, t);
+    if (audio && opts.settings().voiceRecording) {
+      try {
+        repo.setRecording(turn.id, recordings.write(conversationId, turn.id, audio));
+        enforceCap(turn.id);
+      } catch (err) {
+        // The turn itself is stored; only its audio is lost (e.g. a full disk).
+        recordings.removeTurn(conversationId, turn.id);
+        repo.setRecording(turn.id, null);
+        console.error(`aima: voice: the audio of turn ${turn.id} could not be recorded: ${(err as Error).message}`);
+      }
+    }
+    return turn.id;
+  };
 
   const chainOf = (c: { asr: string | null; llm: string | null; tts: string | null; voice: string | null; systemPrompt: string }, overrides: Partial<VoiceChain> = {}): VoiceChain => {
     const cfg = repo.config();
@@ -88,11 +144,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
     'voice.config.get': async () => repo.config(),
     'voice.config.set': async (patch) => repo.setConfig(patch),
     'voice.conversations.list': async () => repo.list(),
-    'voice.conversations.get': async ({ id }) => {
-      const c = repo.get(id);
-      if (!c) throw notFound(id);
-      return { ...c, turns: repo.turns(id) };
-    },
+    'voice.conversations.get': async ({ id }) => detail(id) ?? Promise.reject(notFound(id)),
     'voice.conversations.create': async (p) => {
       const cfg = repo.config();
       return repo.create({
@@ -104,7 +156,36 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
         voice: p.voice ?? cfg.voice,
       });
     },
-    'voice.conversations.delete': async ({ id }) => ({ deleted: repo.delete(id) }),
+    'voice.conversations.delete': async ({ id }) => {
+      const deleted = repo.delete(id);
+      if (deleted) recordings.removeConversation(id);
+      return { deleted };
+    },
+    'voice.conversations.export': async ({ id, dir }) => {
+      const c = detail(id);
+      if (!c) throw notFound(id);
+      if (!path.isAbsolute(dir)) throw new AimaError('bad-request', `The export folder must be an absolute path (got "${dir}").`, 'Give the full path, e.g. /home/me/voice-export.');
+      const files = conversationExportFiles(c, recordings);
+      try {
+        for (const f of files) {
+          mkdirSync(path.dirname(path.join(dir, f.name)), { recursive: true });
+          writeFileSync(path.join(dir, f.name), f.data);
+        }
+      } catch (err) {
+        throw new AimaError('bad-request', `Could not write the export into ${dir}: ${(err as Error).message}`, 'Choose a folder you can write to.');
+      }
+      return { dir, files: files.map((f) => f.name) };
+    },
+    'voice.recordings.read': async ({ conversationId, turnId, side }) => {
+      const file = recordings.resolve(conversationId, voiceRecordingFile(turnId, side));
+      const data = file ? await readFile(file).catch(() => null) : null;
+      if (!data) throw new AimaError('not-found', `No ${side} recording of turn ${turnId} in conversation ${conversationId}.`, 'Recording was off for that turn, or the size cap removed it (see voice.recordings.usage).');
+      return { mime: 'audio/flac' as const, base64: data.toString('base64') };
+    },
+    'voice.recordings.usage': async () => {
+      const s = opts.settings();
+      return { enabled: s.voiceRecording, ...repo.recordingUsage(), capBytes: Math.round(s.voiceRecordingCapMiB * MiB), dir: opts.recordingsDir };
+    },
     'voice.plan': (p) => setup.plan(p),
     'voice.setup': (p) => setup.setup(p),
   };
@@ -142,7 +223,8 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
             conversationId: id,
             chain,
             history,
-            save: id && persist ? (t) => repo.addTurn(id, t).id : undefined,
+            save: id && persist ? (t, audio) => saveTurn(id, t, audio) : undefined,
+            record: opts.settings().voiceRecording,
           };
         },
       });
@@ -205,7 +287,17 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
   return {
     calls: api,
     upgrades: [upgrade, realtimeUpgrade],
+    // Files no stored turn owns (a core stopped half way through a delete or a write) go at start.
+    async startup() {
+      try {
+        recordings.sweep(repo.recordingFiles());
+      } catch (err) {
+        console.error(`aima: voice: sweeping the recordings folder failed: ${(err as Error).message}`);
+      }
+    },
+    apiRoutes: recordingRoutes({ store: recordings, conversation: detail }),
     close() {
+      offSettings();
       for (const ws of [...sockets, ...realtimeSockets]) ws.terminate();
       realtimeWss.close();
       wss.close();

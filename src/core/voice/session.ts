@@ -88,6 +88,8 @@ export interface SessionPrefs {
 
 export interface VoiceSessionEvents {
   state: [{ state: VoiceTurnState; turnId: string | null; at: number }];
+  /** The user's utterance a turn transcribes (the echo-cancelled input, with its padding): for recording. */
+  utterance: [{ turnId: string; sampleRate: number; pcm: Float32Array }];
   transcript: [{ turnId: string; text: string }];
   reply: [{ turnId: string; delta: string }];
   sentence: [{ turnId: string; index: number; text: string; at: number }];
@@ -434,6 +436,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     let audioRate = 0;
     try {
       if (input.audio) {
+        this.emit('utterance', { turnId: turn.id, sampleRate: VAD_SAMPLE_RATE, pcm: input.audio });
         transcript = await transcribe(gateway, chain.asr, input.audio, VAD_SAMPLE_RATE, signal);
         tl.asrDone = this.clock();
         this.emit('transcript', { turnId: turn.id, text: transcript });

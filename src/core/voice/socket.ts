@@ -20,6 +20,7 @@ import {
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
 import { assertNever } from '../../shared/assert-never.js';
 import { VoiceSession } from './session.js';
+import { TurnAudioCollector, type TurnAudio } from './recording/turn-audio.js';
 
 export interface VoiceSocketDeps {
   vadModelPath: string;
@@ -29,7 +30,9 @@ export interface VoiceSocketDeps {
     conversationId: string | null;
     chain: VoiceChain;
     history: ChatMessage[];
-    save?: (t: { user: string; assistant: string; interrupted: boolean; timeline: VoiceTimeline }) => string | null;
+    save?: (t: { user: string; assistant: string; interrupted: boolean; timeline: VoiceTimeline }, audio: TurnAudio | null) => string | null;
+    /** Collect each turn's audio for `save` (recording is on). */
+    record?: boolean;
   };
   clock?: () => number;
 }
@@ -69,6 +72,11 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
       llm: s.llm,
       clock,
     });
+    const recorder = o.record && o.save ? new TurnAudioCollector() : null;
+    if (recorder) {
+      session.on('utterance', (e) => recorder.utterance(e.turnId, e.sampleRate, e.pcm));
+      session.on('audio', (e) => recorder.replyChunk(e.turnId, e.sampleRate, e.pcm));
+    }
     session.on('state', (e) => send({ type: 'state', ...e }));
     session.on('transcript', (e) => send({ type: 'transcript', ...e }));
     session.on('reply', (e) => send({ type: 'reply', ...e }));
@@ -83,8 +91,9 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
     session.on('bargeIn', (e) => send({ type: 'barge-in', ...e }));
     session.on('turn', (t) => {
       let storedId: string | null = null;
+      const audio = recorder?.take(t.turnId) ?? null;
       try {
-        if (t.transcript && o.save) storedId = o.save({ user: t.transcript, assistant: t.reply, interrupted: t.interrupted, timeline: t.timeline });
+        if (t.transcript && o.save) storedId = o.save({ user: t.transcript, assistant: t.reply, interrupted: t.interrupted, timeline: t.timeline }, audio);
       } catch (err) {
         // E.g. the conversation was deleted mid-turn: the turn still reaches the client.
         send({ type: 'error', message: `The turn could not be stored: ${(err as Error).message}. The conversation goes on unsaved; start a new one to keep it.` });

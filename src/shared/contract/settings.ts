@@ -52,6 +52,10 @@ const fields = {
   onDemandIdleTtlSeconds: z.number().int().min(0).max(30 * 24 * 3600),
   /** Scheduler: a service started less than this many seconds ago is not stopped to make room for another. */
   antiThrashSeconds: z.number().int().min(0).max(3600),
+  /** Voice: store each turn's user audio and spoken reply (FLAC, under <data dir>/recordings). */
+  voiceRecording: z.boolean(),
+  /** Voice: most space recordings may take, MiB (fractions allowed); past it the oldest turns' audio is removed. */
+  voiceRecordingCapMiB: z.number().min(0.1).max(1_048_576),
 };
 
 export const Settings = z.object({
@@ -68,6 +72,8 @@ export const Settings = z.object({
   servicesMemoryCapMiB: fields.servicesMemoryCapMiB.default(null),
   onDemandIdleTtlSeconds: fields.onDemandIdleTtlSeconds.default(600),
   antiThrashSeconds: fields.antiThrashSeconds.default(30),
+  voiceRecording: fields.voiceRecording.default(false),
+  voiceRecordingCapMiB: fields.voiceRecordingCapMiB.default(1024),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -81,6 +81,31 @@ export function emptyVoiceTimeline(silenceMs: number): VoiceTimeline {
   };
 }
 
+/**
+ * A turn's recorded audio (the voiceRecording setting): FLAC files at
+ * {@link voiceRecordingPath}, their lengths in seconds (null: that side was not recorded, or
+ * was removed by the size cap) and the bytes both take.
+ */
+export const VoiceTurnRecording = z.object({
+  userSeconds: z.number().nullable(),
+  replySeconds: z.number().nullable(),
+  bytes: z.number().int(),
+});
+export type VoiceTurnRecording = z.infer<typeof VoiceTurnRecording>;
+
+export const voiceRecordingSides = ['user', 'reply'] as const;
+export type VoiceRecordingSide = (typeof voiceRecordingSides)[number];
+
+/** A recording's file name inside its conversation's folder. */
+export const voiceRecordingFile = (turnId: string, side: VoiceRecordingSide) => `${turnId}-${side}.flac`;
+
+/** Where the core serves a recording (GET, with the API's auth: the login cookie, the token or an API key). */
+export const voiceRecordingPath = (conversationId: string, turnId: string, side: VoiceRecordingSide) =>
+  `/api/voice/recordings/${encodeURIComponent(conversationId)}/${encodeURIComponent(voiceRecordingFile(turnId, side))}`;
+
+/** Where the core serves a whole conversation as a zip (audio, transcript, timeline JSON). */
+export const voiceExportPath = (conversationId: string) => `/api/voice/export/${encodeURIComponent(conversationId)}.zip`;
+
 export const VoiceTurn = z.object({
   id: z.string(),
   seq: z.number().int(),
@@ -88,6 +113,8 @@ export const VoiceTurn = z.object({
   assistant: z.string(),
   interrupted: z.boolean(),
   timeline: VoiceTimeline.partial(),
+  /** Null: nothing of this turn is recorded. */
+  recording: VoiceTurnRecording.nullable(),
   createdAt: z.string(),
 });
 export type VoiceTurn = z.infer<typeof VoiceTurn>;
@@ -120,6 +147,39 @@ export const VoiceConversationCreateParams = z
   .strict();
 export const VoiceConversationRef = z.object({ id: z.string().min(1) }).strict();
 export const VoiceConversationDeleteResult = z.object({ deleted: z.boolean() });
+
+/** Writes a conversation into a folder on the core's machine: audio, transcript and timeline JSON. */
+export const VoiceConversationExportParams = z
+  .object({
+    id: z.string().min(1),
+    /** Absolute path of the folder to write (created when missing; files of the same names are replaced). */
+    dir: z.string().min(1),
+  })
+  .strict();
+export const VoiceConversationExportResult = z.object({
+  dir: z.string(),
+  /** Files written, relative to dir. */
+  files: z.array(z.string()),
+});
+export type VoiceConversationExportResult = z.infer<typeof VoiceConversationExportResult>;
+
+/** One recording's bytes, for clients that cannot use the /api URL (the desktop page, over IPC). */
+export const VoiceRecordingReadParams = z
+  .object({ conversationId: z.string().min(1), turnId: z.string().min(1), side: z.enum(voiceRecordingSides) })
+  .strict();
+export const VoiceRecordingData = z.object({ mime: z.literal('audio/flac'), base64: z.string() });
+
+/** Space the recordings take, against the cap. */
+export const VoiceRecordingUsage = z.object({
+  enabled: z.boolean(),
+  bytes: z.number().int(),
+  capBytes: z.number().int(),
+  /** Turns with audio. */
+  turns: z.number().int(),
+  /** Where the files are. */
+  dir: z.string(),
+});
+export type VoiceRecordingUsage = z.infer<typeof VoiceRecordingUsage>;
 
 // ------------------------------------------------------------------------- setup and budget
 

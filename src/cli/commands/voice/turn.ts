@@ -50,7 +50,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runTurn(opts: Opts): Promise<void> {
   if (!opts.in) throw new AimaError('bad-request', 'Give the question with --in FILE.wav.', 'e.g. `aima voice --in question.wav --out answer.wav`, or `aima voice setup` first.');
   // Loaded here, not with the CLI: only a voice turn needs them.
-  const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { readWav, writeWav }, { resample, toMono }] = await Promise.all([
+  const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { readWav, wavHeader }, { resample, toMono }] = await Promise.all([
     import('ws'),
     import('../../../shared/contract/voice-socket.js'),
     import('../../../lib/audio/wav.js'),
@@ -153,10 +153,9 @@ async function runTurn(opts: Opts): Promise<void> {
     });
     if (!result.transcript) throw new AimaError('bad-request', `No speech recognised in ${opts.in}.`, 'Speak louder or closer, or check the ASR model.');
     if (opts.out) {
+      // The 16-bit samples exactly as the core sent them.
       const all = Buffer.concat(pcm);
-      const f = new Float32Array(all.length >> 1);
-      for (let i = 0; i < f.length; i++) f[i] = all.readInt16LE(i * 2) / 32768;
-      writeFileSync(opts.out, writeWav(f, sampleRate || RATE));
+      writeFileSync(opts.out, Buffer.concat([wavHeader(sampleRate || RATE, 1, all.length), all]));
     }
     result.conversationId = conversationId;
     output(opts.json, result, (r) => {

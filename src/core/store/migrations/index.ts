@@ -13,6 +13,7 @@ import { migration006 } from './006-gateway.js';
 import { migration007 } from './007-voice.js';
 import { migration008 } from './008-scheduler.js';
 import { migration009 } from './009-replicas.js';
+import { migration010 } from './010-voice-recordings.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -24,5 +25,6 @@ export const migrations: readonly Migration[] = [
   migration007,
   migration008,
   migration009,
+  migration010,
 ];
 export type { Migration } from './types.js';

@@ -1,7 +1,7 @@
-/** Voice conversations, their turns, and the voice chain's settings (schema 7). */
+/** Voice conversations, their turns (with their recorded audio's lengths), and the voice chain's settings (schemas 7 and 10). */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../database.js';
-import { VoiceConfig, type VoiceConfigPatch, type VoiceConversation, type VoiceTimeline, type VoiceTurn } from '../../../shared/contract/voice.js';
+import { VoiceConfig, voiceRecordingFile, type VoiceConfigPatch, type VoiceConversation, type VoiceTimeline, type VoiceTurn, type VoiceTurnRecording } from '../../../shared/contract/voice.js';
 
 export const DEFAULT_VOICE_CONFIG: VoiceConfig = {
   asr: null,
@@ -34,6 +34,16 @@ interface TurnRow {
   interrupted: number;
   timeline: string;
   created_at: number;
+  user_audio_seconds: number | null;
+  reply_audio_seconds: number | null;
+  audio_bytes: number;
+}
+
+/** A turn whose audio takes space, for the size cap (oldest first). */
+export interface RecordedTurn {
+  conversationId: string;
+  turnId: string;
+  bytes: number;
 }
 
 const toConversation = (r: ConversationRow): VoiceConversation => ({
@@ -56,6 +66,7 @@ const toTurn = (r: TurnRow): VoiceTurn => ({
   assistant: r.assistant_text,
   interrupted: r.interrupted === 1,
   timeline: JSON.parse(r.timeline) as Partial<VoiceTimeline>,
+  recording: r.audio_bytes > 0 ? { userSeconds: r.user_audio_seconds, replySeconds: r.reply_audio_seconds, bytes: r.audio_bytes } : null,
   createdAt: new Date(r.created_at).toISOString(),
 });
 
@@ -120,5 +131,43 @@ export class VoiceRepo {
       this.db.prepare('UPDATE voice_conversations SET updated_at = ?, title = CASE WHEN title = \'\' THEN ? ELSE title END WHERE id = ?').run(now, t.user.slice(0, 80), conversationId);
     })();
     return toTurn(this.db.prepare('SELECT * FROM voice_turns WHERE id = ?').get(id) as TurnRow);
+  }
+
+  /** Records which audio a turn has (null: none; its files are gone). */
+  setRecording(turnId: string, rec: VoiceTurnRecording | null): void {
+    this.db
+      .prepare('UPDATE voice_turns SET user_audio_seconds = ?, reply_audio_seconds = ?, audio_bytes = ? WHERE id = ?')
+      .run(rec?.userSeconds ?? null, rec?.replySeconds ?? null, rec?.bytes ?? 0, turnId);
+  }
+
+  /** Bytes and number of turns with recorded audio. */
+  recordingUsage(): { bytes: number; turns: number } {
+    const r = this.db.prepare('SELECT COALESCE(SUM(audio_bytes), 0) AS bytes, COUNT(*) AS turns FROM voice_turns WHERE audio_bytes > 0').get() as { bytes: number; turns: number };
+    return r;
+  }
+
+  /** Every conversation's id with the recording file names its turns' rows say exist. */
+  recordingFiles(): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const c of this.db.prepare('SELECT id FROM voice_conversations').all() as { id: string }[]) out.set(c.id, new Set());
+    const rows = this.db.prepare('SELECT conversation_id, id, user_audio_seconds, reply_audio_seconds FROM voice_turns WHERE audio_bytes > 0').all() as {
+      conversation_id: string;
+      id: string;
+      user_audio_seconds: number | null;
+      reply_audio_seconds: number | null;
+    }[];
+    for (const r of rows) {
+      const files = out.get(r.conversation_id)!;
+      if (r.user_audio_seconds !== null) files.add(voiceRecordingFile(r.id, 'user'));
+      if (r.reply_audio_seconds !== null) files.add(voiceRecordingFile(r.id, 'reply'));
+    }
+    return out;
+  }
+
+  /** Turns with recorded audio, oldest first. */
+  recordedTurns(): RecordedTurn[] {
+    return (
+      this.db.prepare('SELECT conversation_id, id, audio_bytes FROM voice_turns WHERE audio_bytes > 0 ORDER BY created_at, seq').all() as { conversation_id: string; id: string; audio_bytes: number }[]
+    ).map((r) => ({ conversationId: r.conversation_id, turnId: r.id, bytes: r.audio_bytes }));
   }
 }

@@ -4,7 +4,7 @@
  * state, the services being started from the page, and the last error with what to do.
  */
 import { create } from 'zustand';
-import type { VoiceConfig, VoiceConversation, VoiceTurn } from '../../../shared/contract/index.js';
+import type { VoiceConfig, VoiceConversation, VoiceRecordingUsage, VoiceTurn } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import { invoke, on } from '../api/client.js';
 import { listMicrophones } from '../features/voice/capture.js';
@@ -18,6 +18,8 @@ const asError = (err: unknown): ErrorInfo => (err instanceof AimaError ? { messa
 interface VoiceState {
   config: VoiceConfig | null;
   conversations: VoiceConversation[];
+  /** Space the recorded turns take (and whether recording is on). */
+  recordingUsage: VoiceRecordingUsage | null;
   /** The conversation shown and resumed by Start; null: Start begins a new one. */
   conversationId: string | null;
   /** Its stored turns, as loaded when it was opened. */
@@ -57,6 +59,7 @@ const operations = new Map<string, string>();
 export const useVoice = create<VoiceState>((set, get) => ({
   config: null,
   conversations: [],
+  recordingUsage: null,
   conversationId: null,
   history: [],
   mics: [],
@@ -71,15 +74,21 @@ export const useVoice = create<VoiceState>((set, get) => ({
   starting: {},
   async load() {
     try {
-      const [config, conversations, mics] = await Promise.all([invoke('voice.config.get', {}), invoke('voice.conversations.list', {}), listMicrophones().catch(() => [])]);
-      set({ config, conversations, mics });
+      const [config, conversations, mics, recordingUsage] = await Promise.all([
+        invoke('voice.config.get', {}),
+        invoke('voice.conversations.list', {}),
+        listMicrophones().catch(() => []),
+        invoke('voice.recordings.usage', {}),
+      ]);
+      set({ config, conversations, mics, recordingUsage });
     } catch (err) {
       set({ error: asError(err) });
     }
   },
   async loadConversations() {
     try {
-      set({ conversations: await invoke('voice.conversations.list', {}) });
+      const [conversations, recordingUsage] = await Promise.all([invoke('voice.conversations.list', {}), invoke('voice.recordings.usage', {})]);
+      set({ conversations, recordingUsage });
     } catch (err) {
       set({ error: asError(err) });
     }

@@ -4,6 +4,7 @@ import { useSettings } from '../../stores/settings.js';
 import { runningInElectron } from '../../api/client.js';
 import { EngineResources } from './EngineResources.js';
 import { SchedulerSettings } from './SchedulerSettings.js';
+import { VoiceRecordingSettings } from './VoiceRecording.js';
 
 export function SettingsPage() {
   const { settings, error, saving, savedAt, load, update } = useSettings();
@@ -43,6 +44,7 @@ export function SettingsPage() {
       </label>
       <SchedulerSettings />
       <EngineResources />
+      <VoiceRecordingSettings />
       <p className="status" role="status">
         {error ? <span className="error">{error}</span> : saving ? 'Saving…' : savedAt ? 'Saved.' : ''}
       </p>

@@ -11,6 +11,7 @@ import { useServices } from '../../stores/services.js';
 import { useVoice } from '../../stores/voice.js';
 import { chainProblems, ROLE_LABEL, type ChainProblem } from './chain.js';
 import { Timeline } from './Timeline.js';
+import { ExportConversation, RecordingUsageLine, TurnRecording } from './Recordings.js';
 import { VoicePicker } from './VoicePicker.js';
 import { VoiceSetup } from './VoiceSetup.js';
 import { useVoiceSetup } from '../../stores/voice-setup.js';
@@ -60,6 +61,8 @@ export function VoicePage() {
             </li>
           ))}
         </ul>
+        {v.conversationId && <ExportConversation conversationId={v.conversationId} />}
+        <RecordingUsageLine usage={v.recordingUsage} />
       </aside>
       <div className="voice-main">
         {/* data-checked: the chain was checked against the services (tests wait for it). */}
@@ -144,7 +147,7 @@ export function VoicePage() {
         <section className="card voice-transcript" data-testid="voice-transcript">
           {v.history.length === 0 && v.turns.length === 0 && <p className="muted">Nothing said yet.</p>}
           {v.history.map((t) => (
-            <StoredTurn key={t.id} turn={t} />
+            <StoredTurn key={t.id} turn={t} conversationId={v.conversationId} />
           ))}
           {v.turns.map((t) => (
             <LiveTurn key={t.id} turn={t} />
@@ -233,7 +236,7 @@ function LiveTurn({ turn: t }: { turn: TurnView }) {
   );
 }
 
-function StoredTurn({ turn: t }: { turn: VoiceTurn }) {
+function StoredTurn({ turn: t, conversationId }: { turn: VoiceTurn; conversationId: string | null }) {
   return (
     <div className="voice-turn stored" data-testid="stored-turn">
       <div className="msg user">
@@ -243,6 +246,7 @@ function StoredTurn({ turn: t }: { turn: VoiceTurn }) {
         <div className="bubble">{t.assistant}</div>
         {t.interrupted && <div className="small muted">Interrupted</div>}
       </div>
+      <TurnRecording conversationId={conversationId} turn={t} />
       <Timeline timeline={t.timeline} />
     </div>
   );
