@@ -15,6 +15,7 @@ import { ensureToken } from './server/token.js';
 import { isLoopbackHost } from './server/security.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { APP_VERSION } from './version.js';
+import { serverTls } from './server/tls/server-tls.js';
 
 export interface HostOptions {
   dataDir: string;
@@ -25,6 +26,8 @@ export interface HostOptions {
   uiDir?: string;
   /** Electron safeStorage for the secret store (desktop app only). */
   secretCipher?: import('./secrets/secret-store.js').StringCipher;
+  /** HTTPS beyond loopback: a user certificate (else the install CA's) and extra names of this machine. */
+  tls?: import('./server/tls/server-tls.js').TlsChoice;
   /** Test seam: features appended to the core's list (see CoreOptions.extraFeatures). */
   extraFeatures?: import('./core.js').CoreOptions['extraFeatures'];
 }
@@ -33,6 +36,8 @@ export interface HostedCore {
   kind: 'hosted';
   core: Core;
   server: RunningServer;
+  /** The HTTPS set-up when bound beyond loopback. */
+  tls: import('./server/tls/server-tls.js').ServerTls | null;
   token: string;
   stop(): Promise<void>;
 }
@@ -66,12 +71,17 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   try {
     core = openCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher, extraFeatures: opts.extraFeatures });
     checkBindHost(host, core.keys.active());
+    const tls = serverTls(paths.dataDir, host, opts.tls ?? {});
     const server = await startHttpServer({
       api: core.api,
       events: core.events,
       auth: { token, keys: core.keys },
       remoteAccess: !isLoopbackHost(host),
+      names: tls?.names,
+      // The install CA goes along with its server certificate, so clients see the whole chain.
+      tls: tls ? { cert: tls.creds.caCert ? tls.creds.cert + tls.creds.caCert : tls.creds.cert, key: tls.creds.key } : undefined,
       host,
+      caCert: tls?.creds.caCert ?? undefined,
       port: opts.port,
       uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
       // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
@@ -89,6 +99,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       kind: 'hosted',
       core: hosted,
       server,
+      tls,
       token,
       stop() {
         stopping ??= (async () => {
