@@ -97,7 +97,9 @@ describe('HTTPS beyond loopback', () => {
 
     // The events WebSocket over TLS (an upgrade on the HTTPS side of the port).
     const hello = await new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${port}/api/events`, { ca, servername: 'aima.test', headers: { host: `aima.test:${port}`, cookie }, origin: `https://aima.test:${port}` });
+      // servername goes through to tls.connect (the ws types leave it out).
+      const options = { ca, servername: 'aima.test', headers: { host: `aima.test:${port}`, cookie }, origin: `https://aima.test:${port}` } as WebSocket.ClientOptions;
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/api/events`, options);
       ws.once('message', (m) => {
         resolve(String(m));
         ws.close();
@@ -122,6 +124,44 @@ describe('HTTPS beyond loopback', () => {
     const serve = await serveOn(home, []);
     expect((await fetch(`${serve.url}/aima-ca.pem`)).status).toBe(404);
     await expect(request(portOf(serve), 'localhost', '', '/healthz')).rejects.toThrow();
+  });
+});
+
+describe('rebinding without a restart', () => {
+  it('`aima settings listen` moves the listener to every network and back, refused while no key exists; services keep running', async () => {
+    const home = tempHome('aima-https-');
+    const serve = await serveOn(home, []);
+    const port = portOf(serve);
+    const env = { AIMA_HOME: home };
+    const refused = await runAima(['settings', 'listen', '0.0.0.0'], env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/no API key exists/);
+    expect((await fetch(`${serve.url}/aima-ca.pem`)).status).toBe(404);
+
+    const created = await runAima(['key', 'create', 'lan', '--json'], env);
+    const key = JSON.parse(created.stdout).key as string;
+    const wide = await runAima(['settings', 'listen', '0.0.0.0', '--name', 'aima.test', '--json'], env);
+    expect(wide.code, wide.stderr).toBe(0);
+    const status = JSON.parse(wide.stdout) as { port: number; secure: boolean; urls: string[]; tls: { caFingerprint: string } };
+    expect(status.port).toBe(port);
+    expect(status.secure).toBe(true);
+    expect(status.urls).toContain(`https://aima.test:${port}/`);
+    const ca = await (await fetch(`${serve.url}/aima-ca.pem`)).text();
+    expect(new X509Certificate(ca).fingerprint256).toBe(status.tls.caFingerprint);
+    expect((await request(port, 'aima.test', ca, '/v1/models', { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    // The same process: no restart.
+    expect(serve.child.exitCode).toBeNull();
+    const shown = await runAima(['settings', 'network'], env);
+    expect(shown.stdout).toContain(`https://aima.test:${port}/`);
+    expect(shown.stdout).toContain(status.tls.caFingerprint);
+    // Saved: the next start binds there again.
+    expect((await runAima(['settings', 'get', '--json'], env)).stdout).toContain('"listenHost": "0.0.0.0"');
+
+    const back = await runAima(['settings', 'listen', '127.0.0.1', '--json'], env);
+    expect(back.code, back.stderr).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ remote: false, secure: false, urls: [], tls: null });
+    await expect(request(port, 'aima.test', ca, '/healthz')).rejects.toThrow();
+    expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
   });
 });
 

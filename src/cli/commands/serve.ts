@@ -15,13 +15,13 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('Run the AIMA core headless: API, gateway and web UI on one local port')
     .option('--port <port>', `port to listen on (default ${DEFAULT_PORT}, or AIMA_PORT)`)
-    .option('--host <host>', 'address to bind; beyond loopback only once an API key exists (`aima key create`)', '127.0.0.1')
+    .option('--host <host>', 'address to bind (default: the listenHost setting, 127.0.0.1); beyond loopback only once an API key exists (`aima key create`)')
     .option('--tls-cert <file>', 'beyond loopback: serve HTTPS with this PEM certificate (default: one AIMA issues from its own CA)')
     .option('--tls-key <file>', "the PEM private key of --tls-cert")
     .option('--name <name...>', "beyond loopback: a DNS name of this machine that clients use (covered by AIMA's certificate, checked in yours)")
     .option('--background', 'started by another aima command; log to the serve log', false)
     .action(
-      action(async (opts: { port?: string; host: string; background: boolean; tlsCert?: string; tlsKey?: string; name?: string[] }) => {
+      action(async (opts: { port?: string; host?: string; background: boolean; tlsCert?: string; tlsKey?: string; name?: string[] }) => {
         // Only serve loads the core; every other command is an HTTP client of it.
         const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../core/host.js'), import('../../core/process/rejection-guard.js')]);
         const ctx = cliContext();

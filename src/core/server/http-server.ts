@@ -78,7 +78,12 @@ export interface RunningServer {
   secure: boolean;
   /** URLs other machines use (https when secure), one per name; empty on loopback. */
   remoteUrls: string[];
-  close(): Promise<void>;
+  /**
+   * Stops listening at once (the port is free for a new listener), ends the WebSockets and idle
+   * connections, and lets requests in flight finish for up to `graceMs` (default 0) before
+   * cutting them.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 /** Where the install CA's certificate is offered for download. */
@@ -280,15 +285,21 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     secure: secure !== null,
     remoteUrls,
     loginUrl: `${url}/login?token=${opts.auth.token}`,
-    async close() {
+    async close({ graceMs = 0 } = {}) {
       setServerNames(port, null);
-      for (const ws of sockets) ws.terminate();
-      wss.close();
-      plain.closeAllConnections();
-      secure?.closeAllConnections();
-      await new Promise<void>((r) => listener.close(() => r()));
+      const closed = new Promise<void>((r) => listener.close(() => r()));
       if (listener !== plain) plain.close();
       secure?.close();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      plain.closeIdleConnections();
+      secure?.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      if (graceMs > 0) await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      plain.closeAllConnections();
+      secure?.closeAllConnections();
+      await closed;
     },
   };
 }
