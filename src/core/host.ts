@@ -85,7 +85,6 @@ export function checkBindHost(host: string, activeKeys: number): void {
 }
 
 export async function hostCore(opts: HostOptions): Promise<HostResult> {
-  const host = opts.host ?? '127.0.0.1';
   const paths = dataPaths(opts.dataDir);
   const loose = preparePrivateDataDir(paths);
   if (loose) process.stderr.write(`aima: warning: ${loose}\n`);

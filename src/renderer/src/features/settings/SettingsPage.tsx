@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { useSettings } from '../../stores/settings.js';
 import { runningInElectron } from '../../api/client.js';
 import { EngineResources } from './EngineResources.js';
+import { RemoteAccess } from './RemoteAccess.js';
 
 export function SettingsPage() {
   const { settings, error, saving, savedAt, load, update } = useSettings();
@@ -41,6 +42,7 @@ export function SettingsPage() {
         </select>
       </label>
       <EngineResources />
+      <RemoteAccess />
       <p className="status" role="status">
         {error ? <span className="error">{error}</span> : saving ? 'Saving…' : savedAt ? 'Saved.' : ''}
       </p>

@@ -11,6 +11,7 @@ import { useServices } from '../../stores/services.js';
 import { useVoice } from '../../stores/voice.js';
 import { chainProblems, ROLE_LABEL, type ChainProblem } from './chain.js';
 import { Timeline } from './Timeline.js';
+import { insecureContextMessage } from './mic-errors.js';
 import { VoicePicker } from './VoicePicker.js';
 import { VoiceSetup } from './VoiceSetup.js';
 import { useVoiceSetup } from '../../stores/voice-setup.js';
@@ -65,6 +66,11 @@ export function VoicePage() {
         {/* data-checked: the chain was checked against the services (tests wait for it). */}
         <section className="card" data-testid="voice-chain" data-checked={v.config !== null && servicesLoaded ? 'true' : 'false'}>
           <ChainLine />
+          {!window.isSecureContext && (
+            <p className="banner warn" role="alert" data-testid="voice-needs-https">
+              {insecureContextMessage(window.location)}
+            </p>
+          )}
           {problems
             .filter((p) => p.kind !== 'unset')
             .map((p) => (
