@@ -158,7 +158,7 @@ describe('remote access in the browser', () => {
     page.on('pageerror', (e) => errors.push(e.message));
     const origin = `https://${NAME}:${port}`;
     await page.goto(`${origin}/login?token=${serve.token}`);
-    expect(await page.evaluate(() => window.isSecureContext)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as unknown as { isSecureContext: boolean }).isSecureContext)).toBe(true);
     await page.goto(`${origin}/?voice-stats#/voice`);
     await new AppShell(page).open('voice');
     const voice = new VoicePageObject(page);

@@ -127,6 +127,32 @@ describe('HTTPS beyond loopback', () => {
   });
 });
 
+describe('logging in from another machine', () => {
+  it('a browser logs in with an API key (POST /login over HTTPS, a Secure cookie); revoking the key logs it out', async () => {
+    const { home, key } = await homeWithKey();
+    const second = JSON.parse((await runAima(['key', 'create', 'spare', '--json'], { AIMA_HOME: home })).stdout).key as string;
+    expect(second).toBeTruthy();
+    await runAima(['stop'], { AIMA_HOME: home });
+    const serve = await serveOn(home, ['--host', '0.0.0.0', '--name', 'aima.test']);
+    const port = portOf(serve);
+    const ca = await (await fetch(`${serve.url}/aima-ca.pem`)).text();
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: `https://aima.test:${port}` };
+    const wrong = await request(port, 'aima.test', ca, '/login', { method: 'POST', headers: form, body: 'key=aima-wrong' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toMatch(/Wrong or revoked API key.*Settings → Remote access/s);
+    const login = await request(port, 'aima.test', ca, '/login', { method: 'POST', headers: form, body: `key=${encodeURIComponent(key)}` });
+    expect(login.status).toBe(303);
+    const setCookie = String(login.headers['set-cookie']);
+    expect(setCookie).toMatch(/HttpOnly; SameSite=Strict; .*Secure/);
+    const cookie = setCookie.split(';')[0]!;
+    const call = () => request(port, 'aima.test', ca, '/api/call/keys.list', { method: 'POST', headers: { cookie, 'content-type': 'application/json', origin: `https://aima.test:${port}` }, body: '{}' });
+    expect((await call()).status).toBe(200);
+    const revoked = await runAima(['key', 'revoke', 'lan'], { AIMA_HOME: home });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await call()).status).toBe(401);
+  });
+});
+
 describe('rebinding without a restart', () => {
   it('`aima settings listen` moves the listener to every network and back, refused while no key exists; services keep running', async () => {
     const home = tempHome('aima-https-');

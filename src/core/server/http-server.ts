@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { existsSync } from 'node:fs';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -169,11 +170,23 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     }
 
     if (url.pathname === '/login') {
+      const secureRequest = (req.socket as TLSSocket).encrypted === true;
+      if (req.method === 'POST') {
+        // The login screen's form: an API key, in the body so it stays out of URLs and history.
+        const form = new URLSearchParams((await readBody(req, 4096).catch(() => Buffer.alloc(0))).toString('utf8'));
+        const key = form.get('key')?.trim() ?? '';
+        if (!key || !opts.auth.keys.verify(key)) {
+          res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+          return res.end('Wrong or revoked API key. Create one on the machine that runs AIMA (Settings → Remote access, or `aima key create NAME`), then log in again.\n');
+        }
+        res.writeHead(303, { location: '/', 'set-cookie': loginCookie(key, secureRequest), 'cache-control': 'no-store' });
+        return res.end();
+      }
       if (!tokenMatches(opts.auth.token, url.searchParams.get('token'))) {
         res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
         return res.end('Wrong or missing token. Use the login URL that `aima serve` printed, or run `aima status` to see it again.\n');
       }
-      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token), 'cache-control': 'no-store' });
+      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token, secureRequest), 'cache-control': 'no-store' });
       return res.end();
     }
 

@@ -80,8 +80,11 @@ export function isAllowedOrigin(origin: string | undefined, port: number, extraO
 
 /** Pulls the token from `Authorization: Bearer …`, `x-api-key` or the login cookie. */
 export function tokenFromRequest(req: IncomingMessage): string | null {
-  const key = bearer(req);
-  if (key !== null) return key;
+  return bearer(req) ?? cookieToken(req);
+}
+
+/** The login cookie's value: the install token, or an API key a browser on another machine logged in with. */
+function cookieToken(req: IncomingMessage): string | null {
   const cookie = req.headers.cookie;
   if (cookie) {
     for (const part of cookie.split(';')) {
@@ -97,8 +100,8 @@ export function isAuthorized(req: IncomingMessage, token: string): boolean {
 }
 
 /** The cookie set by /login: HttpOnly so page scripts never see it, Strict so other sites never send it. */
-export function loginCookie(token: string): string {
-  return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
+export function loginCookie(token: string, secure = false): string {
+  return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000${secure ? '; Secure' : ''}`;
 }
 
 /** What a request may present: the install token (bearer or cookie) or an API key. */
@@ -128,7 +131,10 @@ export function hasValidApiKey(req: IncomingMessage, policy: AuthPolicy): boolea
 
 /** /api: the install token or an API key. */
 export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean {
-  return isAuthorized(req, policy.token) || hasValidApiKey(req, policy);
+  if (isAuthorized(req, policy.token) || hasValidApiKey(req, policy)) return true;
+  // A browser on another machine that logged in with an API key (POST /login): revoking the key logs it out.
+  const c = cookieToken(req);
+  return c !== null && policy.keys.verify(c);
 }
 
 /**
