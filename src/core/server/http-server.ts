@@ -317,20 +317,28 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   };
 }
 
+const FIRST_BYTE_TIMEOUT_MS = 30_000;
+
 /**
  * Hands a new connection to the HTTPS server when it opens with a TLS handshake record (0x16),
  * else to the plain HTTP one. Both then see an ordinary connection, upgrades included.
  */
 function dispatchByFirstByte(socket: net.Socket, plain: http.Server, secure: https.Server): void {
   socket.once('error', () => socket.destroy());
-  socket.once('readable', () => {
-    const first: Buffer | null = socket.read(1);
-    if (first === null) {
-      // Closed before a byte came, or nothing readable yet: wait for the next chunk.
-      if (!socket.destroyed && socket.readable) return dispatchByFirstByte(socket, plain, secure);
-      return;
-    }
-    socket.unshift(first);
-    (first[0] === 0x16 ? secure : plain).emit('connection', socket);
-  });
+  // A connection that never says anything is not kept open forever (the servers' own timeouts start only once they have it).
+  const silent = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
+  socket.once('close', () => clearTimeout(silent));
+  const wait = () =>
+    socket.once('readable', () => {
+      const first: Buffer | null = socket.read(1);
+      if (first === null) {
+        // Nothing readable yet (or the end): wait for the next chunk unless the socket is done.
+        if (!socket.destroyed && socket.readable) wait();
+        return;
+      }
+      clearTimeout(silent);
+      socket.unshift(first);
+      (first[0] === 0x16 ? secure : plain).emit('connection', socket);
+    });
+  wait();
 }
