@@ -10,7 +10,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readWav, writeWav } from '../../src/lib/audio/wav.js';
 import { resample, rms, toMono } from '../../src/lib/audio/resample.js';
@@ -50,17 +50,25 @@ async function createKey(home: string): Promise<string> {
 /** base64 SHA-256 of a certificate's SubjectPublicKeyInfo: what --ignore-certificate-errors-spki-list takes. */
 const spki = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 
+/** The login screen's form for another machine: the API key, posted (never in a URL). */
+async function logInWithKey(page: Page, key: string): Promise<void> {
+  await page.getByText('not logged in').waitFor();
+  await page.locator('input[name="key"]').fill(key);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('[data-nav="voice"]').waitFor();
+}
+
 describe('remote access in the browser', () => {
   it('over plain HTTP at a non-localhost name, the Voice page says the microphone needs HTTPS and how to turn it on', async (ctx) => {
     requirePart(ctx, 'chromium', chromiumAvailable());
     const home = tempHome('aima-remote-ui-');
-    await createKey(home);
+    const key = await createKey(home);
     await runAima(['stop'], { AIMA_HOME: home });
     const serve = await serveOn(home, ['--host', '0.0.0.0', '--name', NAME]);
     const port = new URL(serve.url).port;
     const page = await (await browser([RESOLVE])).newPage();
-    await page.goto(`http://${NAME}:${port}/login?token=${serve.token}`);
     await page.goto(`http://${NAME}:${port}/#/voice`);
+    await logInWithKey(page, key);
     await new AppShell(page).open('voice');
     const hint = page.getByTestId('voice-needs-https');
     await hint.waitFor();
@@ -134,7 +142,7 @@ describe('remote access in the browser', () => {
       const r = await aima('service', 'start', s, '--wait', '--timeout', '170');
       expect(r.code, r.stderr).toBe(0);
     }
-    await createKey(home);
+    const key = await createKey(home);
     // Listening on the network moves the listener; the services keep running.
     const listen = await aima('settings', 'listen', '0.0.0.0', '--name', NAME);
     expect(listen.code, listen.stderr).toBe(0);
@@ -157,7 +165,9 @@ describe('remote access in the browser', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const origin = `https://${NAME}:${port}`;
-    await page.goto(`${origin}/login?token=${serve.token}`);
+    // The laptop's way in: the login screen's API key form.
+    await page.goto(`${origin}/`);
+    await logInWithKey(page, key);
     expect(await page.evaluate(() => (globalThis as unknown as { isSecureContext: boolean }).isSecureContext)).toBe(true);
     await page.goto(`${origin}/?voice-stats#/voice`);
     await new AppShell(page).open('voice');
