@@ -154,7 +154,7 @@ describe('logging in from another machine', () => {
 });
 
 describe('rebinding without a restart', () => {
-  it('`aima settings listen` moves the listener to every network and back, refused while no key exists; services keep running', async () => {
+  it('`aima settings listen` moves the listener to every network and back, refused while no key exists or with a bad certificate; the same process keeps serving', async () => {
     const home = tempHome('aima-https-');
     const serve = await serveOn(home, []);
     const port = portOf(serve);
@@ -187,6 +187,18 @@ describe('rebinding without a restart', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout)).toMatchObject({ remote: false, secure: false, urls: [], tls: null });
     await expect(request(port, 'aima.test', ca, '/healthz')).rejects.toThrow();
+    expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+
+    // A user certificate from the settings whose key does not match: refused, the listener unchanged.
+    const mine = issueLeaf({ ...issueCa('Mine', 3650), subjectCn: 'Mine' }, ['aima.test'], 30);
+    writeFileSync(path.join(home, 'mine-cert.pem'), mine.certPem);
+    writeFileSync(path.join(home, 'other-key.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    expect((await runAima(['settings', 'set', 'tlsCertFile', path.join(home, 'mine-cert.pem')], env)).code).toBe(0);
+    expect((await runAima(['settings', 'set', 'tlsKeyFile', path.join(home, 'other-key.pem')], env)).code).toBe(0);
+    const bad = await runAima(['settings', 'listen', '0.0.0.0', '--name', 'aima.test'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/does not match the certificate/);
+    expect(JSON.parse((await runAima(['settings', 'network', '--json'], env)).stdout)).toMatchObject({ host: '127.0.0.1', remote: false });
     expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
   });
 });

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ApiKeyInfo, ServerStatus } from '../../../../shared/contract/index.js';
 import { invoke } from '../../api/client.js';
+import { useSettings } from '../../stores/settings.js';
 
 const LOOPBACK = '127.0.0.1';
 const EVERY_NETWORK = '0.0.0.0';
@@ -181,11 +182,36 @@ export function RemoteAccess() {
         </div>
       )}
       {status?.tls?.source === 'user' && <p>HTTPS with your certificate, valid until {status.tls.validTo.slice(0, 10)}.</p>}
+      <UserCertificate />
       {error && (
         <p className="error" role="alert" data-testid="remote-error">
           {error}
         </p>
       )}
     </fieldset>
+  );
+}
+
+/**
+ * A certificate of your own instead of the install CA's (the tlsCertFile / tlsKeyFile settings,
+ * paths on the machine that runs AIMA). Checked when the listener next binds ("Listen again" or
+ * the next start): a mismatched key, an expired certificate or a name it does not cover is refused there.
+ */
+function UserCertificate() {
+  const { settings, update } = useSettings();
+  if (!settings) return null;
+  return (
+    <details className="user-cert">
+      <summary>Use my own certificate</summary>
+      <p className="hint">PEM files on the machine that runs AIMA; both empty: AIMA's own CA. They apply at the next "Listen again" or start.</p>
+      <label className="row">
+        Certificate{' '}
+        <input name="tlsCertFile" defaultValue={settings.tlsCertFile} placeholder="/etc/ssl/gpu-box.pem" onBlur={(e) => e.target.value !== settings.tlsCertFile && void update({ tlsCertFile: e.target.value.trim() })} />
+      </label>
+      <label className="row">
+        Key{' '}
+        <input name="tlsKeyFile" defaultValue={settings.tlsKeyFile} placeholder="/etc/ssl/gpu-box-key.pem" onBlur={(e) => e.target.value !== settings.tlsKeyFile && void update({ tlsKeyFile: e.target.value.trim() })} />
+      </label>
+    </details>
   );
 }
