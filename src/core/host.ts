@@ -141,15 +141,13 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
         serverTls(paths.dataDir, params.host, choice);
         const old = server;
         // Stop accepting at once (the port is free again); requests in flight, this one included, finish.
-        const draining = old.close({ graceMs: 5000 });
+        void old.close({ graceMs: 5000 });
         try {
           server = await listen(params.host, old.port, choice);
         } catch (err) {
           // The port was taken in between, or the address is not this machine's: back to the old bind.
           server = await listen(old.host, old.port, tlsChoice(s));
           throw isAddressError(err) ? new AimaError('bad-request', `Cannot listen on ${params.host}: ${(err as Error).message}.`, 'Use 0.0.0.0 (every network), 127.0.0.1, or an address this machine has.') : err;
-        } finally {
-          void draining;
         }
         await opened.api['settings.update']({ listenHost: params.host, ...(params.names ? { serverNames: params.names } : {}) });
         opened.setUrl(server.url, server.host);
