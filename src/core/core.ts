@@ -10,6 +10,7 @@
  * The core is a list of features (see feature.ts), created in dependency order: each takes what
  * it needs from those before it, and nothing is filled in later.
  */
+import { createListenerFeature, type ListenerControl } from './server/listener-feature.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +90,8 @@ export interface Core {
    * listens on (a core reachable beyond loopback keeps at least one API key).
    */
   setUrl(url: string, bindHost?: string): void;
+  /** The host that runs the HTTP server answers server.status and server.listen through this. */
+  attachListener(control: ListenerControl | null): void;
   /**
    * The slow part of the start: every feature's `startup` in list order (the services': Docker's
    * containers, adoption of running engines, restores of services that should run). Runs once;
@@ -254,7 +257,8 @@ export function openCore(opts: CoreOptions): Core {
       machine: () => hardware.memoryFacts(),
     },
   });
-  const features: readonly TestFeature[] = [info, settings, models, hardware, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
+  const listener = createListenerFeature();
+  const features: readonly TestFeature[] = [info, listener, settings, models, hardware, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
   let composed: ReturnType<typeof composeFeatures>;
   try {
     composed = composeFeatures(features);
@@ -279,6 +283,7 @@ export function openCore(opts: CoreOptions): Core {
     apiRoutes: composed.apiRoutes,
     uncontracted: composed.uncontracted,
     startup,
+    attachListener: (control) => listener.attach(control),
     setUrl(u, bindHost) {
       url = u;
       port = u ? Number(new URL(u).port) : 0;

@@ -15,6 +15,33 @@ import { ensureToken } from './server/token.js';
 import { isLoopbackHost } from './server/security.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { APP_VERSION } from './version.js';
+import { fingerprint, serverTls, type ServerTls, type TlsChoice } from './server/tls/server-tls.js';
+import { CA_CERT_PATH } from './server/http-server.js';
+import type { ServerStatus } from '../shared/contract/index.js';
+
+function isAddressError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EADDRNOTAVAIL' || code === 'EADDRINUSE' || code === 'EINVAL' || code === 'EAFNOSUPPORT';
+}
+
+/** What server.status reports for the listener `server` with `tls`. */
+export function listenerStatus(server: RunningServer, tls: ServerTls | null): ServerStatus {
+  return {
+    host: server.host,
+    port: server.port,
+    localUrl: server.url,
+    remote: !isLoopbackHost(server.host),
+    secure: server.secure,
+    urls: server.remoteUrls,
+    tls: tls && {
+      source: tls.source,
+      caFingerprint: tls.creds.caCert ? fingerprint(tls.creds.caCert) : null,
+      caPath: tls.creds.caCert ? CA_CERT_PATH : null,
+      names: tls.names,
+      validTo: tls.creds.validTo.toISOString(),
+    },
+  };
+}
 
 export interface HostOptions {
   dataDir: string;
@@ -25,6 +52,8 @@ export interface HostOptions {
   uiDir?: string;
   /** Electron safeStorage for the secret store (desktop app only). */
   secretCipher?: import('./secrets/secret-store.js').StringCipher;
+  /** HTTPS beyond loopback: a user certificate (else the install CA's) and extra names of this machine. */
+  tls?: import('./server/tls/server-tls.js').TlsChoice;
   /** Test seam: features appended to the core's list (see CoreOptions.extraFeatures). */
   extraFeatures?: import('./core.js').CoreOptions['extraFeatures'];
 }
@@ -33,6 +62,8 @@ export interface HostedCore {
   kind: 'hosted';
   core: Core;
   server: RunningServer;
+  /** The HTTPS set-up when bound beyond loopback. */
+  tls: import('./server/tls/server-tls.js').ServerTls | null;
   token: string;
   stop(): Promise<void>;
 }
@@ -54,7 +85,6 @@ export function checkBindHost(host: string, activeKeys: number): void {
 }
 
 export async function hostCore(opts: HostOptions): Promise<HostResult> {
-  const host = opts.host ?? '127.0.0.1';
   const paths = dataPaths(opts.dataDir);
   const loose = preparePrivateDataDir(paths);
   if (loose) process.stderr.write(`aima: warning: ${loose}\n`);
@@ -65,23 +95,67 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
   let core: Core | undefined;
   try {
     core = openCore({ dataDir: paths.dataDir, host: opts.owner, env: opts.env, token, secretCipher: opts.secretCipher, extraFeatures: opts.extraFeatures });
-    checkBindHost(host, core.keys.active());
-    const server = await startHttpServer({
-      api: core.api,
-      events: core.events,
-      auth: { token, keys: core.keys },
-      remoteAccess: !isLoopbackHost(host),
-      host,
-      port: opts.port,
-      uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
-      // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
-      routes: core.routes,
-      upgrades: core.upgrades,
-      apiRoutes: core.apiRoutes,
-      uncontracted: core.uncontracted,
+    const settings = core.api['settings.get'];
+    const saved = await settings({});
+    // `--host` (or the desktop's choice) wins; else the saved listen address.
+    const firstHost = opts.host ?? saved.listenHost;
+    const tlsChoice = (s: typeof saved, names?: readonly string[]): TlsChoice => ({
+      certFile: opts.tls?.certFile ?? (s.tlsCertFile || null),
+      keyFile: opts.tls?.keyFile ?? (s.tlsKeyFile || null),
+      names: names ?? opts.tls?.names ?? s.serverNames,
     });
-    core.setUrl(server.url, host);
+    const opened = core;
+    let tls: ServerTls | null = null;
+    /** Checks everything that can be refused, then listens; nothing changes on a refusal. */
+    const listen = async (bindHost: string, port: number, choice: TlsChoice): Promise<RunningServer> => {
+      checkBindHost(bindHost, opened.keys.active());
+      tls = serverTls(paths.dataDir, bindHost, choice);
+      return startHttpServer({
+        api: opened.api,
+        events: opened.events,
+        auth: { token, keys: opened.keys },
+        remoteAccess: !isLoopbackHost(bindHost),
+        names: tls?.names,
+        // The install CA goes along with its server certificate, so clients see the whole chain.
+        tls: tls ? { cert: tls.creds.caCert ? tls.creds.cert + tls.creds.caCert : tls.creds.cert, key: tls.creds.key } : undefined,
+        host: bindHost,
+        caCert: tls?.creds.caCert ?? undefined,
+        port,
+        uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
+        // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
+        routes: opened.routes,
+        upgrades: opened.upgrades,
+        apiRoutes: opened.apiRoutes,
+        uncontracted: opened.uncontracted,
+      });
+    };
+    let server = await listen(firstHost, opts.port, tlsChoice(saved));
+    core.setUrl(server.url, server.host);
     lock.setUrl(server.url);
+    core.attachListener({
+      status: () => listenerStatus(server, tls),
+      async listen(params) {
+        const s = await settings({});
+        const choice = tlsChoice(s, params.names ?? s.serverNames);
+        // Refusals (no key, a bad certificate) come before the old listener closes.
+        checkBindHost(params.host, opened.keys.active());
+        serverTls(paths.dataDir, params.host, choice);
+        const old = server;
+        // Stop accepting at once (the port is free again); requests in flight, this one included, finish.
+        void old.close({ graceMs: 5000 });
+        try {
+          server = await listen(params.host, old.port, choice);
+        } catch (err) {
+          // The port was taken in between, or the address is not this machine's: back to the old bind.
+          server = await listen(old.host, old.port, tlsChoice(s));
+          throw isAddressError(err) ? new AimaError('bad-request', `Cannot listen on ${params.host}: ${(err as Error).message}.`, 'Use 0.0.0.0 (every network), 127.0.0.1, or an address this machine has.') : err;
+        }
+        await opened.api['settings.update']({ listenHost: params.host, ...(params.names ? { serverNames: params.names } : {}) });
+        opened.setUrl(server.url, server.host);
+        lock.setUrl(server.url);
+        return listenerStatus(server, tls);
+      },
+    });
     const hosted = core;
     // Calls that need the startup wait for it and report its failure themselves; this line is for the log.
     hosted.startup().catch((err: unknown) => process.stderr.write(`aima: the services could not start: ${formatError(toAimaError(err))}\n`));
@@ -89,10 +163,16 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
     return {
       kind: 'hosted',
       core: hosted,
-      server,
+      get server() {
+        return server;
+      },
+      get tls() {
+        return tls;
+      },
       token,
       stop() {
         stopping ??= (async () => {
+          hosted.attachListener(null);
           await server.close();
           await hosted.close();
           lock.release();

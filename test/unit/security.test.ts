@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
-import { authorizeApi, authorizeGateway, hasValidApiKey, isAllowedHost, isAllowedOrigin, isLoopbackHost, tokenFromRequest } from '../../src/core/server/security.js';
+import { authorizeApi, authorizeGateway, hasValidApiKey, isAllowedHost, isAllowedOrigin, isLoopbackHost, setServerNames, tokenFromRequest } from '../../src/core/server/security.js';
 import { tokenMatches } from '../../src/core/server/token.js';
 
 describe('local API protection', () => {
@@ -30,6 +30,28 @@ describe('local API protection', () => {
     expect(isAllowedOrigin('http://127.0.0.1:3000', 9090)).toBe(false);
     expect(isAllowedOrigin('null', 9090)).toBe(false);
   });
+  it("beyond loopback, accepts the machine's own names (http and https origins) on its port only, until they are forgotten", () => {
+    setServerNames(4100, ['gpu-box.lan', '192.168.1.20', 'fd00::20']);
+    expect(isAllowedHost('gpu-box.lan:4100', 4100)).toBe(true);
+    expect(isAllowedHost('[fd00::20]:4100', 4100)).toBe(true);
+    expect(isAllowedHost('gpu-box.lan:4101', 4101)).toBe(false);
+    expect(isAllowedHost('evil.test:4100', 4100)).toBe(false);
+    expect(isAllowedOrigin('https://gpu-box.lan:4100', 4100)).toBe(true);
+    expect(isAllowedOrigin('http://192.168.1.20:4100', 4100)).toBe(true);
+    expect(isAllowedOrigin('https://evil.test:4100', 4100)).toBe(false);
+    expect(isAllowedOrigin('https://gpu-box.lan', 4100)).toBe(false);
+    setServerNames(4100, null);
+    expect(isAllowedHost('gpu-box.lan:4100', 4100)).toBe(false);
+    expect(isAllowedOrigin('https://127.0.0.1:4100', 4100)).toBe(true);
+  });
+
+  it('takes an API key from the login cookie (a browser on another machine), not only the install token', () => {
+    const policy = { token: 't'.repeat(64), keys: { active: () => 1, verify: (k: string) => k === 'aima-good' } };
+    const req = (cookie: string) => ({ headers: { cookie }, url: '/api/call/core.info', socket: { remoteAddress: '192.168.1.9' } }) as unknown as IncomingMessage;
+    expect(authorizeApi(req('aima_token=aima-good'), policy)).toBe(true);
+    expect(authorizeApi(req('aima_token=aima-revoked'), policy)).toBe(false);
+  });
+
   it('knows loopback bind addresses', () => {
     expect(['127.0.0.1', 'localhost', '::1', '127.0.0.2'].every(isLoopbackHost)).toBe(true);
     expect(['0.0.0.0', '::', '192.168.1.5'].some(isLoopbackHost)).toBe(false);

@@ -5,6 +5,7 @@
  * by PID file (src/core/services/supervisor.ts).
  */
 import type { Command } from 'commander';
+import path from 'node:path';
 import { DEFAULT_PORT, parsePort } from '../../core/config/env.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, cliContext } from '../context.js';
@@ -14,15 +15,25 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('Run the AIMA core headless: API, gateway and web UI on one local port')
     .option('--port <port>', `port to listen on (default ${DEFAULT_PORT}, or AIMA_PORT)`)
-    .option('--host <host>', 'address to bind; beyond loopback only once an API key exists (`aima key create`)', '127.0.0.1')
+    .option('--host <host>', 'address to bind (default: the listenHost setting, 127.0.0.1); beyond loopback only once an API key exists (`aima key create`)')
+    .option('--tls-cert <file>', 'beyond loopback: serve HTTPS with this PEM certificate (default: one AIMA issues from its own CA)')
+    .option('--tls-key <file>', "the PEM private key of --tls-cert")
+    .option('--name <name...>', "beyond loopback: a DNS name of this machine that clients use (covered by AIMA's certificate, checked in yours)")
     .option('--background', 'started by another aima command; log to the serve log', false)
     .action(
-      action(async (opts: { port?: string; host: string; background: boolean }) => {
+      action(async (opts: { port?: string; host?: string; background: boolean; tlsCert?: string; tlsKey?: string; name?: string[] }) => {
         // Only serve loads the core; every other command is an HTTP client of it.
         const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../core/host.js'), import('../../core/process/rejection-guard.js')]);
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
-        const host = (p: number) => hostCore({ dataDir: ctx.paths.dataDir, owner: 'serve', host: opts.host, port: p, env: ctx.env });
+        const host = (p: number) => hostCore({
+            dataDir: ctx.paths.dataDir,
+            owner: 'serve',
+            host: opts.host,
+            port: p,
+            env: ctx.env,
+            tls: { certFile: opts.tlsCert ? path.resolve(opts.tlsCert) : null, keyFile: opts.tlsKey ? path.resolve(opts.tlsKey) : null, names: opts.name },
+          });
         // A core started in the background by another command takes any free port when the
         // default one is busy: clients find it through the lock file, not the port number.
         const result = await host(port).catch((err: unknown) => {
@@ -40,10 +51,20 @@ export function registerServe(program: Command): void {
             `Use that one: ${opts.background ? statusHint : `open ${info.url ?? ''}/login?token=${result.token}`} — or stop it first with \`aima stop\`.`,
           );
         }
-        const { server } = result;
+        const { server, tls } = result;
+        const { fingerprint } = await import('../../core/server/tls/server-tls.js');
+        const remote = server.remoteUrls.length
+          ? `  Other machines: ${server.remoteUrls.join('  ')}\n` +
+            (tls?.creds.caCert
+              ? `  HTTPS by the install CA (SHA-256 ${fingerprint(tls.creds.caCert)}): trust ${server.url}/aima-ca.pem on each client (docs/remote-access.md)\n`
+              : tls
+                ? `  HTTPS with your certificate, valid until ${tls.creds.validTo.toISOString().slice(0, 10)}\n`
+                : '')
+          : '';
         process.stdout.write(
           `AIMA core running for ${ctx.paths.dataDir}\n` +
             `  API and UI: ${server.url}\n` +
+            remote +
             `  Log in:     ${opts.background ? statusHint : server.loginUrl}\n` +
             `Press Ctrl+C to stop.\n`,
         );

@@ -1,6 +1,7 @@
 /** `aima settings get [--json]` and `aima settings set KEY VALUE`: the same settings as the Settings page. */
 import type { Command } from 'commander';
 import { settingKeys } from '../../shared/contract/enums.js';
+import type { ServerStatus } from '../../shared/contract/server.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, output, withConnection } from '../context.js';
 
@@ -44,4 +45,35 @@ export function registerSettings(program: Command): void {
         });
       }),
     );
+  settings
+    .command('network')
+    .description('Where the core listens: the address, the URLs other machines use, the HTTPS certificate')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        await withConnection(async (conn) => {
+          output(opts.json, await conn.api['server.status']({}), describeListener);
+        });
+      }),
+    );
+  settings
+    .command('listen <address>')
+    .description('Listen on another address without restarting the services: 0.0.0.0 for every network (needs an API key), 127.0.0.1 for this machine only')
+    .option('--name <name...>', 'DNS names of this machine that clients use (the certificate covers them)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (address: string, opts: { name?: string[]; json?: boolean }) => {
+        await withConnection(async (conn) => {
+          output(opts.json, await conn.api['server.listen']({ host: address, ...(opts.name ? { names: opts.name } : {}) }), describeListener);
+        });
+      }),
+    );
+}
+
+function describeListener(s: ServerStatus): string {
+  const lines = [`Listening on ${s.host}:${s.port} (${s.remote ? 'other machines can connect' : 'this machine only'})`, `  Here:           ${s.localUrl}`];
+  if (s.urls.length) lines.push(`  Other machines: ${s.urls.join('\n                  ')}`);
+  if (s.tls?.caFingerprint) lines.push(`  HTTPS by the install CA, SHA-256 ${s.tls.caFingerprint}`, `  Trust it on each client: ${s.localUrl}${s.tls.caPath} (docs/remote-access.md)`);
+  else if (s.tls) lines.push(`  HTTPS with your certificate, valid until ${s.tls.validTo.slice(0, 10)}`);
+  return lines.join('\n');
 }

@@ -3,8 +3,10 @@
  * URL, the web UI, and a hook for further routes (the OpenAI-compatible gateway mounts /v1 here).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { existsSync } from 'node:fs';
 import sirv from 'sirv';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -14,7 +16,8 @@ import { HttpError, readBody, sendJson as writeJson } from '../../lib/http.js';
 import { dispatchCall } from '../api/dispatch.js';
 import type { UncontractedCalls } from '../feature.js';
 import type { CoreEvents } from '../events.js';
-import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, type AuthPolicy } from './security.js';
+import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, setServerNames, type AuthPolicy } from './security.js';
+import { urlHost } from './tls/server-names.js';
 import { tokenMatches } from './token.js';
 
 /**
@@ -54,6 +57,18 @@ export interface ServerOptions {
    * then accepted when they carry a valid API key.
    */
   remoteAccess?: boolean;
+  /**
+   * With remote access: the names and addresses of this machine the server answers to (the Host
+   * check accepts them; the page's origin may be any of them), and the URLs it reports.
+   */
+  names?: readonly string[];
+  /**
+   * Serve HTTPS with this certificate and key as well as plain HTTP, on the same port: the first
+   * byte of a connection tells a TLS handshake from an HTTP request.
+   */
+  tls?: { cert: string; key: string };
+  /** The install CA's certificate, offered at /aima-ca.pem (public: clients need it before they trust anything). */
+  caCert?: string;
 }
 
 export interface RunningServer {
@@ -61,9 +76,22 @@ export interface RunningServer {
   url: string;
   port: number;
   loginUrl: string;
-  server: http.Server;
-  close(): Promise<void>;
+  /** The address it is bound to. */
+  host: string;
+  /** True when it also answers HTTPS on the same port. */
+  secure: boolean;
+  /** URLs other machines use (https when secure), one per name; empty on loopback. */
+  remoteUrls: string[];
+  /**
+   * Stops listening at once (the port is free for a new listener), ends the WebSockets and idle
+   * connections, and lets requests in flight finish for up to `graceMs` (default 0) before
+   * cutting them.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
+
+/** Where the install CA's certificate is offered for download. */
+export const CA_CERT_PATH = '/aima-ca.pem';
 
 /** Content-Security-Policy of the UI, the same inside Electron and in a browser. */
 export const UI_CSP =
@@ -139,13 +167,29 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     }
 
     if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true, app: 'aima' });
+    if (url.pathname === CA_CERT_PATH && opts.caCert) {
+      res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-disposition': 'attachment; filename="aima-ca.pem"', 'cache-control': 'no-store' });
+      return res.end(opts.caCert);
+    }
 
     if (url.pathname === '/login') {
+      const secureRequest = (req.socket as TLSSocket).encrypted === true;
+      if (req.method === 'POST') {
+        // The login screen's form: an API key, in the body so it stays out of URLs and history.
+        const form = new URLSearchParams((await readBody(req, 4096).catch(() => Buffer.alloc(0))).toString('utf8'));
+        const key = form.get('key')?.trim() ?? '';
+        if (!key || !opts.auth.keys.verify(key)) {
+          res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+          return res.end('Wrong or revoked API key. Create one on the machine that runs AIMA (Settings → Remote access, or `aima key create NAME`), then log in again.\n');
+        }
+        res.writeHead(303, { location: '/', 'set-cookie': loginCookie(key, secureRequest), 'cache-control': 'no-store' });
+        return res.end();
+      }
       if (!tokenMatches(opts.auth.token, url.searchParams.get('token'))) {
         res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
         return res.end('Wrong or missing token. Use the login URL that `aima serve` printed, or run `aima status` to see it again.\n');
       }
-      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token), 'cache-control': 'no-store' });
+      res.writeHead(302, { location: '/', 'set-cookie': loginCookie(opts.auth.token, secureRequest), 'cache-control': 'no-store' });
       return res.end();
     }
 
@@ -186,7 +230,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     sendApiError(res, new AimaError('not-found', `Nothing at ${url.pathname}.`));
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     // DNS rebinding and cross-site protection come before anything else, for every path.
     if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
       return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
@@ -199,9 +243,9 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       if (!res.headersSent) sendApiError(res, toAimaError(err));
       else res.end();
     });
-  });
+  };
 
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
@@ -237,27 +281,77 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       ws.on('error', () => ws.terminate());
       ws.send(JSON.stringify({ event: 'hello', payload: {} }));
     });
-  });
+  };
+
+  const plain = http.createServer(onRequest);
+  plain.on('upgrade', onUpgrade);
+  const secure = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : null;
+  secure?.on('upgrade', onUpgrade);
+  // Errors on a connection that never became a request (a client refusing the certificate) are
+  // the client's business: without a listener Node would log them as unhandled.
+  secure?.on('tlsClientError', () => undefined);
+  const listener: net.Server = secure ? net.createServer((socket) => dispatchByFirstByte(socket, plain, secure)) : plain;
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+    listener.once('error', reject);
+    listener.listen(opts.port, opts.host, () => {
+      listener.off('error', reject);
       resolve();
     });
   });
-  port = (server.address() as AddressInfo).port;
+  port = (listener.address() as AddressInfo).port;
+  if (opts.remoteAccess && opts.names) setServerNames(port, opts.names);
   const url = `http://${clientHost(opts.host)}:${port}`;
+  const scheme = secure ? 'https' : 'http';
+  const remoteUrls = opts.remoteAccess ? (opts.names ?? []).filter((n) => n !== 'localhost' && !/^127\./.test(n) && n !== '::1').map((n) => `${scheme}://${urlHost(n)}:${port}/`) : [];
   return {
     url,
     port,
+    host: opts.host,
+    secure: secure !== null,
+    remoteUrls,
     loginUrl: `${url}/login?token=${opts.auth.token}`,
-    server,
-    async close() {
+    async close({ graceMs = 0 } = {}) {
+      setServerNames(port, null);
+      const closed = new Promise<void>((r) => listener.close(() => r()));
+      if (listener !== plain) plain.close();
+      secure?.close();
       for (const ws of sockets) ws.terminate();
       wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      plain.closeIdleConnections();
+      secure?.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      if (graceMs > 0) await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      plain.closeAllConnections();
+      secure?.closeAllConnections();
+      await closed;
     },
   };
+}
+
+const FIRST_BYTE_TIMEOUT_MS = 30_000;
+
+/**
+ * Hands a new connection to the HTTPS server when it opens with a TLS handshake record (0x16),
+ * else to the plain HTTP one. Both then see an ordinary connection, upgrades included.
+ */
+function dispatchByFirstByte(socket: net.Socket, plain: http.Server, secure: https.Server): void {
+  socket.once('error', () => socket.destroy());
+  // A connection that never says anything is not kept open forever (the servers' own timeouts start only once they have it).
+  const silent = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
+  socket.once('close', () => clearTimeout(silent));
+  const wait = () =>
+    socket.once('readable', () => {
+      const first: Buffer | null = socket.read(1);
+      if (first === null) {
+        // Nothing readable yet (or the end): wait for the next chunk unless the socket is done.
+        if (!socket.destroyed && socket.readable) wait();
+        return;
+      }
+      clearTimeout(silent);
+      socket.unshift(first);
+      (first[0] === 0x16 ? secure : plain).emit('connection', socket);
+    });
+  wait();
 }

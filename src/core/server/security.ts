@@ -26,6 +26,21 @@ export function isLoopbackPeer(address: string | undefined): boolean {
   return v4 === '::1' || /^127\.\d+\.\d+\.\d+$/.test(v4);
 }
 
+/**
+ * Names a server listening beyond loopback answers to, by port (its host names and addresses, the
+ * names its certificate covers). A DNS-rebinding page cannot present one of them over HTTPS (the
+ * certificate would not match its own name), and over plain HTTP every path beyond the static UI
+ * needs a credential that the browser keeps per name.
+ */
+const namesByPort = new Map<number, readonly string[]>();
+
+/** Registers (or, with null, forgets) the names the server on `port` answers to besides loopback. */
+export function setServerNames(port: number, names: readonly string[] | null): void {
+  if (names) namesByPort.set(port, names.map((n) => (n.includes(':') && !n.startsWith('[') ? `[${n}]` : n).toLowerCase()));
+  else namesByPort.delete(port);
+  allowedHost = { header: '', port: -1 };
+}
+
 /** The last Host header allowed without extra hosts, and for which port (checked twice per request). */
 let allowedHost = { header: '', port: -1 };
 
@@ -44,7 +59,7 @@ function checkHost(hostHeader: string, port: number, extraHosts: readonly string
   const name = m[1]!;
   const hostPort = m[2] ? Number(m[2]) : 80;
   if (hostPort !== port) return false;
-  return LOOPBACK_NAMES.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name) || extraHosts.includes(name);
+  return LOOPBACK_NAMES.has(name) || /^127\.\d+\.\d+\.\d+$/.test(name) || extraHosts.includes(name) || (namesByPort.get(port)?.includes(name) ?? false);
 }
 
 /** Origin check against cross-site requests: absent (non-browser clients) or this very server. */
@@ -57,14 +72,19 @@ export function isAllowedOrigin(origin: string | undefined, port: number, extraO
   } catch {
     return false;
   }
-  if (url.protocol !== 'http:') return false;
-  return isAllowedHost(url.host, port);
+  if (url.protocol === 'http:') return isAllowedHost(url.host, port);
+  // Over HTTPS the origin names the port explicitly unless it is 443.
+  if (url.protocol === 'https:') return isAllowedHost(url.port ? url.host : `${url.host}:443`, port);
+  return false;
 }
 
 /** Pulls the token from `Authorization: Bearer …`, `x-api-key` or the login cookie. */
 export function tokenFromRequest(req: IncomingMessage): string | null {
-  const key = bearer(req);
-  if (key !== null) return key;
+  return bearer(req) ?? cookieToken(req);
+}
+
+/** The login cookie's value: the install token, or an API key a browser on another machine logged in with. */
+function cookieToken(req: IncomingMessage): string | null {
   const cookie = req.headers.cookie;
   if (cookie) {
     for (const part of cookie.split(';')) {
@@ -80,8 +100,8 @@ export function isAuthorized(req: IncomingMessage, token: string): boolean {
 }
 
 /** The cookie set by /login: HttpOnly so page scripts never see it, Strict so other sites never send it. */
-export function loginCookie(token: string): string {
-  return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`;
+export function loginCookie(token: string, secure = false): string {
+  return `${COOKIE_NAME}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000${secure ? '; Secure' : ''}`;
 }
 
 /** What a request may present: the install token (bearer or cookie) or an API key. */
@@ -121,7 +141,10 @@ export function hasValidApiKey(req: IncomingMessage, policy: AuthPolicy): boolea
 
 /** /api: the install token or an API key. */
 export function authorizeApi(req: IncomingMessage, policy: AuthPolicy): boolean {
-  return isAuthorized(req, policy.token) || hasValidApiKey(req, policy);
+  if (isAuthorized(req, policy.token) || hasValidApiKey(req, policy)) return true;
+  // A browser on another machine that logged in with an API key (POST /login): revoking the key logs it out.
+  const c = cookieToken(req);
+  return c !== null && policy.keys.verify(c);
 }
 
 /**

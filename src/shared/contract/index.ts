@@ -9,6 +9,7 @@ import { defineCall, type CallSpec } from './define.js';
 import { CoreInfo } from './core.js';
 import { HardwareReport, HardwareSample, HardwareUnwatch, HardwareUnwatchParams, HardwareWatch, HardwareWatchParams, ModelFit, ModelFitParams } from './hardware.js';
 import { Settings, SettingsPatch } from './settings.js';
+import { ServerListenParams, ServerStatus } from './server.js';
 import { ModelImportParams, ModelRef, ModelRemoveResult, ModelRenameParams, ModelSummary } from './models.js';
 import { OperationCancelParams, OperationCancelResult, OperationProgress } from './operations.js';
 import {
@@ -107,6 +108,8 @@ export const calls = {
   'keys.list': defineCall(Empty, z.array(ApiKeyInfo), 'API keys (names and prefixes; the keys themselves are never shown again)'),
   'keys.create': defineCall(ApiKeyCreateParams, ApiKeyCreated, 'Create an API key for /v1 and /api; the key is shown only in this answer'),
   'keys.revoke': defineCall(ApiKeyRevokeParams, ApiKeyInfo, 'Revoke an API key (by id or name)'),
+  'server.status': defineCall(Empty, ServerStatus, 'Where the core listens: the address, the URLs other machines use, the HTTPS certificate'),
+  'server.listen': defineCall(ServerListenParams, ServerStatus, 'Bind the listener to another address (saved for the next start) without restarting the services'),
   'remotes.list': defineCall(Empty, z.array(RemoteEndpoint), 'Remote OpenAI-compatible endpoints routed by the gateway'),
   'remotes.add': defineCall(RemoteAddParams, RemoteEndpoint, 'Register a remote OpenAI-compatible endpoint and the models it serves'),
   'remotes.remove': defineCall(RemoteRef, RemoteEndpoint, 'Forget a remote endpoint (and its key)'),
@@ -179,6 +182,7 @@ export function isEventName(name: string): name is EventName {
 
 export * from './core.js';
 export * from './settings.js';
+export * from './server.js';
 export * from './gateway.js';
 export * from './models.js';
 export * from './operations.js';

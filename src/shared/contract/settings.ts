@@ -1,6 +1,7 @@
 /** User settings: one schema, with defaults, shared by the store, the API and the Settings page. */
 import { z } from 'zod';
 import type { settingKeys } from './enums.js';
+import { BindHost, ServerName } from './server.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
 
@@ -40,6 +41,14 @@ const fields = {
   realtimeMaxSessions: z.number().int().min(0).max(256),
   /** /v1/realtime: a session with no audio and no events for this long is closed. */
   realtimeIdleSeconds: z.number().int().min(10).max(86_400),
+  /** The address the core binds at start (`aima serve --host` wins); beyond loopback needs an API key. */
+  listenHost: BindHost,
+  /** DNS names of this machine that clients use, besides those it reports (the certificate covers them). */
+  serverNames: z.array(ServerName).max(20),
+  /** Beyond loopback: a PEM certificate to serve HTTPS with instead of the install CA's ('' for none). */
+  tlsCertFile: z.string().max(4096),
+  /** The PEM private key of tlsCertFile. */
+  tlsKeyFile: z.string().max(4096),
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
   /**
@@ -74,6 +83,10 @@ export const Settings = z.object({
   antiThrashSeconds: fields.antiThrashSeconds.default(30),
   voiceRecording: fields.voiceRecording.default(false),
   voiceRecordingCapMiB: fields.voiceRecordingCapMiB.default(1024),
+  listenHost: fields.listenHost.default('127.0.0.1'),
+  serverNames: fields.serverNames.default([]),
+  tlsCertFile: fields.tlsCertFile.default(''),
+  tlsKeyFile: fields.tlsKeyFile.default(''),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

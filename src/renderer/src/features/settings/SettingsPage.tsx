@@ -5,6 +5,7 @@ import { runningInElectron } from '../../api/client.js';
 import { EngineResources } from './EngineResources.js';
 import { SchedulerSettings } from './SchedulerSettings.js';
 import { VoiceRecordingSettings } from './VoiceRecording.js';
+import { RemoteAccess } from './RemoteAccess.js';
 
 export function SettingsPage() {
   const { settings, error, saving, savedAt, load, update } = useSettings();
@@ -45,6 +46,7 @@ export function SettingsPage() {
       <SchedulerSettings />
       <EngineResources />
       <VoiceRecordingSettings />
+      <RemoteAccess />
       <p className="status" role="status">
         {error ? <span className="error">{error}</span> : saving ? 'Saving…' : savedAt ? 'Saved.' : ''}
       </p>

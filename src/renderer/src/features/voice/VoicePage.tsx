@@ -12,6 +12,7 @@ import { useVoice } from '../../stores/voice.js';
 import { chainProblems, ROLE_LABEL, type ChainProblem } from './chain.js';
 import { Timeline } from './Timeline.js';
 import { ExportConversation, RecordingUsageLine, TurnRecording } from './Recordings.js';
+import { insecureContextMessage } from './mic-errors.js';
 import { VoicePicker } from './VoicePicker.js';
 import { VoiceSetup } from './VoiceSetup.js';
 import { useVoiceSetup } from '../../stores/voice-setup.js';
@@ -68,6 +69,11 @@ export function VoicePage() {
         {/* data-checked: the chain was checked against the services (tests wait for it). */}
         <section className="card" data-testid="voice-chain" data-checked={v.config !== null && servicesLoaded ? 'true' : 'false'}>
           <ChainLine />
+          {!window.isSecureContext && (
+            <p className="banner warn" role="alert" data-testid="voice-needs-https">
+              {insecureContextMessage(window.location)}
+            </p>
+          )}
           {problems
             .filter((p) => p.kind !== 'unset')
             .map((p) => (

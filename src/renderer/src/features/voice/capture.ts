@@ -4,7 +4,7 @@
  * Errors come back as messages that say what to do.
  */
 import workletUrl from './capture.worklet.ts?worker&url';
-import { microphoneErrorMessage } from './mic-errors.js';
+import { insecureContextMessage, microphoneErrorMessage } from './mic-errors.js';
 import type { CaptureFrame } from './pcm.js';
 
 export interface Microphone {
@@ -17,7 +17,7 @@ export interface Microphone {
 /** Opens `deviceId` (the default microphone when empty) on `ctx` and calls `onFrame` per frame. */
 export async function openMicrophone(ctx: AudioContext, deviceId: string, onFrame: (f: CaptureFrame) => void): Promise<Microphone> {
   if (!navigator.mediaDevices?.getUserMedia) {
-    throw new Error('This page cannot use a microphone: open it at http://127.0.0.1 or localhost (browsers allow microphones only on secure or local origins).');
+    throw new Error(insecureContextMessage(window.location));
   }
   let stream: MediaStream;
   try {
