@@ -181,7 +181,7 @@ export function openCore(opts: CoreOptions): Core {
     engineResources: () => settings.repo.getAll().engineResources,
     stopOnQuit: () => settings.repo.getAll().onQuit === 'stop-services',
   });
-  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets });
+  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.repo.getAll().downloadSource });
   const gateway = createGatewayFeature({
     db,
     events,

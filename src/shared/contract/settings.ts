@@ -1,6 +1,6 @@
 /** User settings: one schema, with defaults, shared by the store, the API and the Settings page. */
 import { z } from 'zod';
-import type { settingKeys } from './enums.js';
+import { hubSources, type settingKeys } from './enums.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
 
@@ -38,6 +38,8 @@ const fields = {
   corsOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an origin such as http://localhost:3000')).max(50),
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
+  /** Where a search or download goes when it names no source. */
+  downloadSource: z.enum(hubSources),
 };
 
 export const Settings = z.object({
@@ -49,6 +51,7 @@ export const Settings = z.object({
   gatewayQueueTimeoutSeconds: fields.gatewayQueueTimeoutSeconds.default(120),
   corsOrigins: fields.corsOrigins.default([]),
   engineResources: fields.engineResources.default({}),
+  downloadSource: fields.downloadSource.default('huggingface'),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -12,6 +12,7 @@ import { migration005 } from './005-downloads.js';
 import { migration006 } from './006-gateway.js';
 import { migration007 } from './007-voice.js';
 import { migration009 } from './009-replicas.js';
+import { migration010 } from './010-download-source.js';
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration009];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration009, migration010];
 export type { Migration } from './types.js';
