@@ -1,6 +1,7 @@
 /** User settings: one schema, with defaults, shared by the store, the API and the Settings page. */
 import { z } from 'zod';
-import { hubSources, type settingKeys } from './enums.js';
+import type { settingKeys } from './enums.js';
+import { HubSource } from './downloads.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
 
@@ -39,7 +40,7 @@ const fields = {
   /** Docker engines' container limits by engine id, e.g. {"vllm": {"memory": "48g", "cpus": 8}}. */
   engineResources: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an engine id such as "vllm"'), EngineResourceOverride),
   /** Where a search or download goes when it names no source. */
-  downloadSource: z.enum(hubSources),
+  downloadSource: HubSource,
 };
 
 export const Settings = z.object({
