@@ -183,7 +183,7 @@ export class DownloadManager {
     const hub = this.hub(p.source);
     const revision = p.revision ?? hub.defaultRevision;
     const listing = await hub.listFiles(p.repo, revision);
-    const chosen = selectFiles(p.repo, listing, p.files, p.include);
+    const chosen = selectFiles(p.repo, listing, p.files, p.include, hub.source);
     const wanted = chosen.map((f) => f.path).sort();
     // The same files again: resume that download instead of starting over.
     for (const d of this.o.repo.list()) {
@@ -543,7 +543,7 @@ export function importTarget(repoDir: string, files: Array<{ path: string; size:
 }
 
 /** Picks the files a download asks for, or explains what to ask for. */
-export function selectFiles(repo: string, listing: HubFile[], files: string[] | undefined, include: string | undefined): HubFile[] {
+export function selectFiles(repo: string, listing: HubFile[], files: string[] | undefined, include: string | undefined, source: HubSource = 'huggingface'): HubFile[] {
   if (listing.length === 0) throw new AimaError('not-found', `${repo} has no files.`);
   let chosen: HubFile[];
   if (files && files.length > 0) {
@@ -572,7 +572,7 @@ export function selectFiles(repo: string, listing: HubFile[], files: string[] | 
       throw new AimaError(
         'bad-request',
         `${repo} has ${groups.length} GGUF variants; pick one.`,
-        `For example \`aima model pull ${repo}:${groups[0]!.quant}\`. Variants: ${groups.map((g) => `${g.quant} (${fmt(g.sizeBytes)})`).join(', ')}.`,
+        `For example \`aima model pull ${source === 'modelscope' ? '--source modelscope ' : ''}${repo}:${groups[0]!.quant}\`. Variants: ${groups.map((g) => `${g.quant} (${fmt(g.sizeBytes)})`).join(', ')}.`,
       );
     }
     chosen = groups.length === 1 ? listing.filter((f) => groups[0]!.files.includes(f.path)) : listing;
