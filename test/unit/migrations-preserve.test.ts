@@ -55,11 +55,13 @@ const fixtures: Record<string, Row> = {
     concurrency: 4,
     desired_state: 'running',
     restart_policy: 'always',
+    replica_of: 's1',
     created_at: 1_700_000_000_002,
   },
   service_events: { id: 41, service_id: 's1', at: 1_700_000_000_003, from_state: 'running', to_state: 'crashed', event: 'exited', reason: 'killed by SIGKILL' },
   downloads: {
     id: 'd1',
+    source: 'modelscope',
     repo: 'owner/name',
     revision: 'v2',
     commit_sha: 'abc123',
