@@ -198,7 +198,7 @@ export function openCore(opts: CoreOptions): Core {
     hostMemory: opts.scheduler?.hostMemory,
     idleCheckMs: opts.scheduler?.idleCheckMs,
   });
-  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets });
+  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.repo.getAll().downloadSource });
   const gateway = createGatewayFeature({
     db,
     events,

@@ -1,7 +1,8 @@
 /**
- * Downloads in the real UI (Chromium against `aima serve` with HF_ENDPOINT at a fake Hub): starter
- * models on an empty library, search, the quantization table, download, pause, resume, and the
- * model showing up in the library.
+ * Downloads in the real UI (Chromium against `aima serve` with HF_ENDPOINT at a fake Hub and
+ * MODELSCOPE_ENDPOINT at a fake ModelScope): starter models on an empty library, search, the
+ * quantization table, download, pause, resume, and the model showing up in the library; the
+ * source selector switching to ModelScope, a download from there with progress, and "Make default".
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { launchChromium, chromiumAvailable } from '../support/browser.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { FakeHub } from '../support/fake-hub.js';
+import { FakeModelScope } from '../support/fake-modelscope.js';
 import { AppShell } from './pages/app-shell.js';
 import { DownloadsPanelObject } from './pages/downloads-panel.js';
 
@@ -21,6 +23,7 @@ const REPO = 'aima-test/stories260K-GGUF';
 let serve: ServeHandle | undefined;
 let browser: Browser | undefined;
 let hub: FakeHub | undefined;
+let ms: FakeModelScope | undefined;
 
 beforeAll(async () => {
   if (!chromiumAvailable() || !existsSync(GGUF)) return;
@@ -32,13 +35,15 @@ beforeAll(async () => {
       { path: 'README.md', content: Buffer.from('# stories\n'), lfs: false },
     ],
   });
-  serve = await startServe({ AIMA_HOME: tempHome(), HF_ENDPOINT: hub.url });
+  ms = await FakeModelScope.start({ 'aima-ms/stories-GGUF': [{ path: 'stories-Q6_K.gguf', content: Buffer.concat([model, randomBytes(3 * 1024 * 1024)]), lfs: true }] });
+  serve = await startServe({ AIMA_HOME: tempHome(), HF_ENDPOINT: hub.url, MODELSCOPE_ENDPOINT: ms.url });
   browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await serve?.stop();
   await hub?.close();
+  await ms?.close();
 });
 
 describe('Downloads panel', () => {
@@ -82,5 +87,49 @@ describe('Downloads panel', () => {
     expect(row).toMatch(/llm\s+gguf\s+6\.1 MiB/);
     expect(await panel.starters().count()).toBe(0);
     await page.screenshot({ path: path.join(tmpdir(), 'aima-downloads-panel.png') }).catch(() => undefined);
+  });
+
+  it('switches the source to ModelScope, downloads from there with progress, and makes it the default', async (ctx) => {
+    requirePart(ctx, 'chromium', chromiumAvailable());
+    requirePart(ctx, 'shared-models', existsSync(GGUF));
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(serve!.loginUrl);
+    await new AppShell(page).open('models');
+    const panel = new DownloadsPanelObject(page);
+    const call = (name: string, params: unknown) =>
+      page.evaluate(async ([n, p]) => {
+        const r = await fetch(`/api/call/${n}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(p), credentials: 'same-origin' });
+        return ((await r.json()) as { result?: unknown }).result;
+      }, [name, params] as const);
+    // The same checkpoint as the first test's model has the same detected name: move that one aside.
+    for (const m of (await call('models.list', {})) as Array<{ name: string }>) await call('models.rename', { name: m.name, newName: `hf-${m.name}` });
+
+    // The downloadSource setting (huggingface) preselects the hub.
+    expect(await page.locator('select[name="hub-source"]').inputValue()).toBe('huggingface');
+    await panel.chooseSource('modelscope');
+    await page.getByRole('heading', { name: 'Download from ModelScope' }).waitFor();
+    await panel.search('stories');
+    await panel.openRepo('aima-ms/stories-GGUF');
+    expect(await page.getByTestId('repo-files').locator('h3').innerText()).toMatch(/aima-ms\/stories-GGUF \(ModelScope, 4\.1 MiB in 1 files\)/);
+
+    ms!.faults.throttleBps = 256 * 1024;
+    await panel.download('Q6_K');
+    const row = page.locator('[data-download][data-source="modelscope"]');
+    await row.waitFor();
+    expect(await row.locator('[data-field="source"]').innerText()).toBe('(ModelScope)');
+    // Progress while it runs: bytes above zero and a speed, before it completes.
+    await row.locator('[data-field="bytes"]', { hasText: /^(?!0\.0 KiB)/ }).waitFor();
+    await row.locator('[data-field="speed"]').waitFor();
+    ms!.faults.throttleBps = null;
+    await page.locator('[data-download][data-source="modelscope"]:is([data-state="completed"], [data-state="failed"])').waitFor({ timeout: 30_000 });
+    expect(await row.getAttribute('data-state'), await row.innerText()).toBe('completed');
+    expect(ms!.rangeStarts('stories-Q6_K.gguf').length).toBeGreaterThan(0);
+    expect(hub!.log.some((l) => l.path.includes('aima-ms'))).toBe(false);
+
+    // "Make default" stores the downloadSource setting; the button goes once it is the default.
+    await page.click('button[name="make-default-source"]');
+    await page.locator('button[name="make-default-source"]').waitFor({ state: 'detached' });
+    expect(await call('settings.get', {})).toMatchObject({ downloadSource: 'modelscope' });
+    await page.screenshot({ path: path.join(tmpdir(), 'aima-downloads-modelscope.png') }).catch(() => undefined);
   });
 });

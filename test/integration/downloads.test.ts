@@ -15,7 +15,8 @@ import { ModelsRepo } from '../../src/core/store/repositories/models-repo.js';
 import { DownloadsRepo } from '../../src/core/store/repositories/downloads-repo.js';
 import { ModelLibrary } from '../../src/core/models/library.js';
 import { DownloadManager, type DownloadManagerOptions } from '../../src/core/downloads/manager.js';
-import { HubClient } from '../../src/core/downloads/hub.js';
+import { HuggingFaceHub } from '../../src/core/downloads/huggingface-hub.js';
+import { ModelScopeHub } from '../../src/core/downloads/modelscope-hub.js';
 import { FakeHub, type FakeFile } from '../support/fake-hub.js';
 import { requirePart, sharedModel } from '../support/system.js';
 import { transferThreadScript } from '../support/transfer-thread.js';
@@ -90,10 +91,10 @@ function rig(opts: Partial<DownloadManagerOptions> & { dir?: string; endpoint?: 
   const events: DownloadSummary[] = [];
   const manager = new DownloadManager({
     repo: opts.onState ? new ObservedRepo(db, opts.onState) : new DownloadsRepo(db),
-    hub: new HubClient({ endpoint: opts.endpoint ?? hub.url }),
+    hubs: { huggingface: new HuggingFaceHub({ endpoint: opts.endpoint ?? hub.url }), modelscope: new ModelScopeHub({ endpoint: 'http://127.0.0.1:9' }) },
     library,
     downloadsDir: path.join(dir, 'downloads'),
-    hfDir: path.join(dir, 'models', 'hf'),
+    modelsDir: path.join(dir, 'models'),
     emit: (s) => events.push(s),
     chunkBytes: 1024 * 1024,
     singleStreamBytes: 1024 * 1024,
@@ -124,7 +125,7 @@ describe('Hub search and listing', () => {
   it('searches, lists files with sizes and checksums, and groups GGUF quantizations (shards together)', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF));
     const r = rig();
-    const hits = await new HubClient({ endpoint: hub.url }).search('stories', 'gguf', 10);
+    const hits = await new HuggingFaceHub({ endpoint: hub.url }).search('stories', 'gguf', 10);
     expect(hits.map((h) => h.id)).toEqual([REPO]);
     const listing = await r.manager.files(REPO);
     const q8 = listing.files.find((f) => f.path === 'stories260K-Q8_0.gguf')!;
@@ -218,7 +219,7 @@ describe('downloads', () => {
     const s = await r.manager.start({ repo: REPO, files: ['stories260K-Q8_0.gguf'], name: 'corrupt' });
     const failed = await waitFor(r, s.id, ['completed', 'failed']);
     expect(failed.state).toBe('failed');
-    expect(failed.error).toMatch(/failed verification: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/);
+    expect(failed.error).toMatch(/failed verification: expected sha256 [0-9a-f]{64} \(as Hugging Face lists it\), got [0-9a-f]{64}/);
     expect(r.models()).toEqual([]);
     expect(existsSync(path.join(r.dir, 'downloads', s.id, 'stories260K-Q8_0.gguf.part'))).toBe(false);
     expect(existsSync(path.join(r.dir, 'models', 'hf'))).toBe(false);

@@ -97,6 +97,7 @@ describe('core start sweeps what a crash left behind', () => {
     const owned = randomUUID();
     new DownloadsRepo(c1.db).create({
       id: owned,
+      source: 'huggingface',
       repo: 'someone/model',
       revision: 'main',
       wantedName: null,

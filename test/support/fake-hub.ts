@@ -49,7 +49,7 @@ export interface Faults {
   linkBps: number | null;
 }
 
-interface Entry {
+export interface Entry {
   file: FakeFile;
   size: number;
   sha256: string;
@@ -67,13 +67,13 @@ export class FakeHub {
   readonly faults: Faults = { fail5xx: 0, dropAfterBytes: null, dropTimes: 0, throttleBps: null, corruptOffset: null, linkBps: null };
   /** When the emulated link is free again (performance.now() ms). */
   private linkFreeAt = 0;
-  private readonly repos = new Map<string, Map<string, Entry>>();
+  protected readonly repos = new Map<string, Map<string, Entry>>();
   private server!: http.Server | https.Server;
   url = '';
 
   /** `tls`: serve HTTPS with this certificate (a mirror signed by a private authority). */
-  static async start(repos: Record<string, FakeFile[]>, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<FakeHub> {
-    const hub = new FakeHub();
+  static async start<T extends FakeHub>(this: new () => T, repos: Record<string, FakeFile[]>, opts: { tls?: { key: Buffer; cert: Buffer } } = {}): Promise<T> {
+    const hub = new this();
     for (const [id, files] of Object.entries(repos)) hub.addRepo(id, files);
     const handle = (req: http.IncomingMessage, res: http.ServerResponse) => hub.handle(req, res);
     hub.server = opts.tls ? https.createServer(opts.tls, handle) : http.createServer(handle);
@@ -106,7 +106,7 @@ export class FakeHub {
     return new Promise((r) => this.server.close(() => r()));
   }
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const u = new URL(req.url ?? '/', 'http://x');
     const entry: RequestLog = { method: req.method ?? 'GET', path: u.pathname, status: 0, sent: 0, ...(req.headers.range ? { range: req.headers.range } : {}) };
     this.log.push(entry);
@@ -175,7 +175,7 @@ export class FakeHub {
     }
   }
 
-  private serveBody(req: http.IncomingMessage, res: http.ServerResponse, e: Entry, entry: RequestLog, etag: string, extra: Record<string, string>): void {
+  protected serveBody(req: http.IncomingMessage, res: http.ServerResponse, e: Entry, entry: RequestLog, etag: string, extra: Record<string, string>): void {
     const head = req.method === 'HEAD';
     if (!head && this.faults.fail5xx > 0) {
       this.faults.fail5xx--;

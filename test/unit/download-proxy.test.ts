@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { FileProgress } from '../../src/core/downloads/file-progress.js';
-import { HubClient } from '../../src/core/downloads/hub.js';
+import { HuggingFaceHub } from '../../src/core/downloads/huggingface-hub.js';
 import { resolveFile } from '../../src/core/downloads/http-range.js';
 import { proxyFor } from '../../src/core/downloads/proxy.js';
 import { transferFile } from '../../src/core/downloads/transfer.js';
@@ -168,7 +168,7 @@ describe('the Hub API through a proxy', () => {
     const h = await hub();
     const p = await proxy();
     vi.stubEnv('HTTP_PROXY', p.url);
-    const files = await new HubClient({ endpoint: h.url }).listFiles(REPO, 'main');
+    const files = await new HuggingFaceHub({ endpoint: h.url }).listFiles(REPO, 'main');
     expect(files.map((f) => f.path)).toEqual(['model.bin']);
     expect(p.seen).toEqual([`GET ${h.url}/api/models/${REPO}/tree/main?recursive=true`]);
   });
@@ -177,7 +177,7 @@ describe('the Hub API through a proxy', () => {
     const h = await hub();
     const p = await proxy({ login: { user: 'ada', password: 'secret' } });
     vi.stubEnv('HTTP_PROXY', p.url);
-    const client = new HubClient({ endpoint: h.url });
+    const client = new HuggingFaceHub({ endpoint: h.url });
     await expect(client.listFiles(REPO, 'main')).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/the proxy 127\.0\.0\.1:\d+ \(HTTP_PROXY\) asked for a login \(HTTP 407\)/), fix: expect.stringMatching(/USER:PASSWORD@HOST:PORT/) });
     await p.close();
     await expect(client.search('x', undefined, 5)).rejects.toMatchObject({

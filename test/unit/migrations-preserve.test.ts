@@ -55,6 +55,7 @@ const fixtures: Record<string, Row> = {
     concurrency: 4,
     desired_state: 'running',
     restart_policy: 'always',
+    replica_of: 's1',
     created_at: 1_700_000_000_002,
     idle_ttl: 600,
     pinned: 1,
@@ -63,6 +64,7 @@ const fixtures: Record<string, Row> = {
   service_events: { id: 41, service_id: 's1', at: 1_700_000_000_003, from_state: 'running', to_state: 'crashed', event: 'exited', reason: 'killed by SIGKILL' },
   downloads: {
     id: 'd1',
+    source: 'modelscope',
     repo: 'owner/name',
     revision: 'v2',
     commit_sha: 'abc123',

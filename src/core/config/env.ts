@@ -32,6 +32,7 @@ export const envSpecs = {
   DOCKER_HOST: { description: 'Docker daemon address (default: the local socket)' },
   HF_ENDPOINT: { description: 'Hugging Face Hub endpoint or mirror for search and downloads (default https://huggingface.co)' },
   HF_TOKEN: { description: 'Hugging Face token for gated repositories (overrides the one stored with `aima model hf-token set`)' },
+  MODELSCOPE_ENDPOINT: { description: 'ModelScope endpoint or mirror for search and downloads with --source modelscope (default https://www.modelscope.cn)' },
   // Read by proxy-from-env itself (downloads/proxy.ts), lower case first as curl does; declared for the docs.
   HTTPS_PROXY: { description: 'Proxy for the Hub API and https downloads, e.g. http://proxy.corp:3128 (http://USER:PASSWORD@HOST:PORT for a login; https_proxy wins if both are set)' },
   HTTP_PROXY: { description: 'Proxy for http:// addresses (a plain-HTTP HF_ENDPOINT mirror)' },

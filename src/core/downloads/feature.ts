@@ -1,11 +1,12 @@
 /**
- * The downloads feature: the Hub client (HF_ENDPOINT, token from HF_TOKEN or the secret store),
- * the manager over the downloads tables, and the `hub.*` / `downloads.*` calls.
+ * The downloads feature: the hub adapters (Hugging Face: HF_ENDPOINT, token from HF_TOKEN or the
+ * secret store; ModelScope: MODELSCOPE_ENDPOINT), the manager over the downloads tables, and the
+ * `hub.*` / `downloads.*` calls. A call that names no source goes to the `downloadSource` setting.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CoreApi } from '../../shared/contract/index.js';
+import type { CoreApi, HubSource } from '../../shared/contract/index.js';
 import type { Env } from '../config/env.js';
 import type { DataPaths } from '../config/paths.js';
 import type { CoreEvents } from '../events.js';
@@ -14,7 +15,8 @@ import type { OpenedSecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
 import { DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import { sizeFitHint } from './fit-hint.js';
-import { HubClient } from './hub.js';
+import { HuggingFaceHub } from './huggingface-hub.js';
+import { ModelScopeHub } from './modelscope-hub.js';
 import { loadStarters } from './starters.js';
 import { DownloadManager, type DownloadManagerOptions } from './manager.js';
 import type { Feature } from '../feature.js';
@@ -33,6 +35,8 @@ export interface DownloadsDeps {
   appRoot: string;
   /** The core's secret store (one per core: keychain, Electron safeStorage or the 0600 file). */
   secrets: OpenedSecretStore;
+  /** The `downloadSource` setting, read on every call that names no source. */
+  defaultSource?: () => HubSource;
   /** Test overrides (chunk size, retry timing, free-space probe). */
   tuning?: Partial<Pick<DownloadManagerOptions, 'chunkBytes' | 'connections' | 'singleStreamBytes' | 'retry' | 'persistEveryMs' | 'progressEveryMs' | 'freeBytes'>>;
 }
@@ -57,13 +61,17 @@ export interface DownloadsFeature extends Feature {
 export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
   const secrets = deps.secrets;
   const token = () => deps.env.HF_TOKEN ?? secrets.store.get(TOKEN_KEY);
-  const hub = new HubClient({ endpoint: deps.env.HF_ENDPOINT, token });
+  const hubs = {
+    huggingface: new HuggingFaceHub({ endpoint: deps.env.HF_ENDPOINT, token }),
+    modelscope: new ModelScopeHub({ endpoint: deps.env.MODELSCOPE_ENDPOINT }),
+  };
   const manager = new DownloadManager({
     repo: new DownloadsRepo(deps.db),
-    hub,
+    hubs,
+    defaultSource: deps.defaultSource,
     library: deps.models,
     downloadsDir: path.join(deps.paths.dataDir, 'downloads'),
-    hfDir: path.join(deps.paths.models, 'hf'),
+    modelsDir: deps.paths.models,
     emit: (s) => deps.events.emit('download.progress', s),
     fitVerdict: (size) => sizeFitHint(size, { ramBytes: os.totalmem() }),
     transferThread: transferThreadEntry(deps.appRoot, (line) => process.stderr.write(`aima: ${line}\n`)),
@@ -78,8 +86,8 @@ export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
     ...(secrets.warning ? { warning: secrets.warning } : {}),
   });
   const api: DownloadsApi = {
-    'hub.search': async ({ query, filter, limit }) => hub.search(query, filter ?? 'gguf', limit ?? 20),
-    'hub.files': async ({ repo, revision }) => manager.files(repo, revision ?? 'main'),
+    'hub.search': async ({ query, filter, limit, source }) => manager.hub(source).search(query, filter ?? 'gguf', limit ?? 20),
+    'hub.files': async ({ repo, revision, source }) => manager.files(repo, revision, source),
     'hub.starters': async () => loadStarters(deps.appRoot),
     'hub.tokenStatus': async () => tokenStatus(),
     'hub.setToken': async ({ token: t }) => {

@@ -42,13 +42,21 @@ async function send(url: string, method: 'HEAD' | 'GET', headers: Record<string,
 
 const unquote = (v: string | string[] | undefined) => (typeof v === 'string' ? v.replace(/^W\//, '').replace(/^"|"$/g, '') : null);
 
-/** HEAD on the resolve URL, following up to 5 redirects, keeping the Hub's headers from the first answer. */
-export async function resolveFile(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs = 30_000): Promise<ResolvedFile> {
+/**
+ * Probes the file URL, following up to 5 redirects, keeping the hub's headers from the first
+ * answer: with HEAD, or (`probe: 'get'`, for a hub whose file API answers GET only) with a GET of
+ * its first byte whose body is dropped unread.
+ */
+export async function resolveFile(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs = 30_000, probe: 'head' | 'get' = 'head'): Promise<ResolvedFile> {
   let current = url;
   let first: http.IncomingHttpHeaders | null = null;
+  const method = probe === 'get' ? 'GET' : 'HEAD';
+  const ranged: Record<string, string> = probe === 'get' ? { range: 'bytes=0-0', 'accept-encoding': 'identity' } : {};
   for (let hop = 0; hop < 6; hop++) {
-    const res = await send(current, 'HEAD', hop === 0 ? headers : {}, signal, timeoutMs);
-    res.resume();
+    const res = await send(current, method, hop === 0 ? { ...headers, ...ranged } : ranged, signal, timeoutMs);
+    // A GET's body (one byte, or all of it from a server ignoring Range) is not wanted.
+    if (method === 'GET') res.destroy();
+    else res.resume();
     first ??= res.headers;
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {
@@ -56,7 +64,8 @@ export async function resolveFile(url: string, headers: Record<string, string>, 
       continue;
     }
     if (status < 200 || status >= 300) throw statusError(status, current);
-    const linkedSize = first['x-linked-size'] ?? res.headers['content-length'];
+    const ofRange = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+    const linkedSize = first['x-linked-size'] ?? (ofRange ? ofRange[1] : res.headers['content-length']);
     return {
       url: current,
       size: linkedSize ? Number(linkedSize) : null,

@@ -1,23 +1,24 @@
 /**
- * The download manager: fetches files of a Hugging Face repository with parallel Range requests,
+ * The download manager: fetches files of a repository on a model hub (Hugging Face or ModelScope,
+ * through the ModelHub adapters of hub.ts) with parallel Range requests,
  * records every chunk's written bytes in SQLite (after an fdatasync) so a pause, a crash or a lost
  * network never costs more than the last second, retries transient failures with exponential
- * backoff, verifies each file (LFS sha256 or git blob SHA-1) and hands the finished model to the
+ * backoff, verifies each file (sha256, or a git blob SHA-1, as the hub publishes) and hands the finished model to the
  * library's import. It owns every transition of the state machine drawn in contract/downloads.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, open, realpath, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { DownloadStartParams, DownloadSummary, FitHint, HubFile, HubFiles, ModelSummary } from '../../shared/contract/index.js';
+import type { DownloadStartParams, DownloadSummary, FitHint, HubFile, HubFiles, HubSource, ModelSummary } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
 import type { OperationContext } from '../operations/operations.js';
 import type { ChunkRow, DownloadRow, DownloadsRepo } from '../store/repositories/downloads-repo.js';
 import type { ImportRequest } from '../models/library.js';
-import { HubClient } from './hub.js';
+import type { ModelHub, ModelHubs } from './hub.js';
 import { FileProgress } from './file-progress.js';
 import { resolveFile } from './http-range.js';
-import { PrefixHasher, type Checksum } from './prefix-hasher.js';
+import { PrefixHasher } from './prefix-hasher.js';
 import { describeProxy, proxyFor } from './proxy.js';
 import { globToRegExp, groupGgufFiles } from './quant.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
@@ -30,12 +31,15 @@ const MiB = 1024 * 1024;
 
 export interface DownloadManagerOptions {
   repo: DownloadsRepo;
-  hub: HubClient;
+  /** One adapter per source; the same transfer serves both. */
+  hubs: ModelHubs;
+  /** The source of a search or download that names none (the `downloadSource` setting). */
+  defaultSource?: () => HubSource;
   library: { import(req: ImportRequest, op: OperationContext): Promise<ModelSummary>; list(): ModelSummary[] };
   /** `<dataDir>/downloads`: partial files, `<id>/<path>.part`. */
   downloadsDir: string;
-  /** `<dataDir>/models/hf`: finished files, `<owner>/<name>/<path>`. */
-  hfDir: string;
+  /** `<dataDir>/models`: finished files, `<hub folder: hf|modelscope>/<owner>/<name>/<path>`. */
+  modelsDir: string;
   emit(summary: DownloadSummary): void;
   /** Range size for big files (default 16 MiB). */
   chunkBytes?: number;
@@ -153,9 +157,16 @@ export class DownloadManager {
 
   // ---- Hub ----------------------------------------------------------------------------------
 
-  async files(repo: string, revision = 'main'): Promise<HubFiles> {
-    const files = await this.o.hub.listFiles(repo, revision);
-    return { repo, revision, files, totalBytes: files.reduce((s, f) => s + f.size, 0), groups: groupGgufFiles(files, this.o.fitVerdict) };
+  /** The adapter for a source (the default source when none is named). */
+  hub(source?: HubSource): ModelHub {
+    return this.o.hubs[source ?? this.o.defaultSource?.() ?? 'huggingface'];
+  }
+
+  async files(repo: string, revision?: string, source?: HubSource): Promise<HubFiles> {
+    const hub = this.hub(source);
+    const rev = revision ?? hub.defaultRevision;
+    const files = await hub.listFiles(repo, rev);
+    return { source: hub.source, repo, revision: rev, files, totalBytes: files.reduce((s, f) => s + f.size, 0), groups: groupGgufFiles(files, this.o.fitVerdict) };
   }
 
   // ---- API ----------------------------------------------------------------------------------
@@ -169,13 +180,14 @@ export class DownloadManager {
   }
 
   async start(p: DownloadStartParams): Promise<DownloadSummary> {
-    const revision = p.revision ?? 'main';
-    const listing = await this.o.hub.listFiles(p.repo, revision);
-    const chosen = selectFiles(p.repo, listing, p.files, p.include);
+    const hub = this.hub(p.source);
+    const revision = p.revision ?? hub.defaultRevision;
+    const listing = await hub.listFiles(p.repo, revision);
+    const chosen = selectFiles(p.repo, listing, p.files, p.include, hub.source);
     const wanted = chosen.map((f) => f.path).sort();
     // The same files again: resume that download instead of starting over.
     for (const d of this.o.repo.list()) {
-      if (d.repo !== p.repo || d.revision !== revision) continue;
+      if (d.source !== hub.source || d.repo !== p.repo || d.revision !== revision) continue;
       const have = this.o.repo.files(d.id).map((f) => f.path);
       if (have.length !== wanted.length || !have.every((x, i) => x === wanted[i])) continue;
       if (d.state !== 'completed') return d.state === 'paused' || d.state === 'failed' ? this.resume(d.id) : this.summary(d);
@@ -190,6 +202,7 @@ export class DownloadManager {
     for (const f of chosen) chunks.push(...this.plan(f));
     this.o.repo.create({
       id,
+      source: hub.source,
       repo: p.repo,
       revision,
       wantedName: p.name ?? null,
@@ -294,6 +307,7 @@ export class DownloadManager {
     const running = d.state === 'downloading';
     return {
       id: d.id,
+      source: d.source,
       repo: d.repo,
       revision: d.revision,
       state: d.state,
@@ -334,6 +348,7 @@ export class DownloadManager {
   private async run(id: string, job: Job): Promise<void> {
     const signal = job.controller.signal;
     const d = this.row(id);
+    const hub = this.o.hubs[d.source];
     const files = this.o.repo.files(id);
     const partDir = path.join(this.o.downloadsDir, id);
     const handles = new Map<string, FileHandle>();
@@ -376,7 +391,8 @@ export class DownloadManager {
         handles.set(f.path, fh);
         if ((await fh.stat()).size !== f.size) await fh.truncate(f.size).catch((e: NodeJS.ErrnoException) => this.rethrowDisk(e, partDir));
         const resolvedUrl = await withRetry(this.retry, signal, this.retryHooks(job, bytesNow), () => this.resolve(id, d, f.path, signal));
-        const checksum = this.checksumOf(f, resolvedUrl);
+        const checksum = hub.checksum(f, resolvedUrl);
+        if (!checksum) this.o.log?.(`download: ${hub.label} publishes no checksum for ${f.path}; it is not verified`);
         const progress = FileProgress.create(chunks);
         job.live = { chunks, progress };
         const hasher = checksum ? new PrefixHasher(partPath, f.size, progress, checksum.algo) : null;
@@ -388,7 +404,7 @@ export class DownloadManager {
           await transfers.run(
             {
               url: resolvedUrl.url,
-              headers: this.o.hub.authHeaders(),
+              headers: hub.authHeaders(),
               partPath,
               connections: this.connections,
               wholeFile: chunks.length === 1,
@@ -417,7 +433,7 @@ export class DownloadManager {
             this.o.repo.resetFile(id, f.path);
             for (const c of chunks) c.written = 0;
             throw new VerifyError(
-              `${f.path} failed verification: expected ${checksum.algo} ${checksum.expected}, got ${got}. The corrupt file was deleted; nothing was imported. Resume to download it again.`,
+              `${f.path} failed verification: expected ${checksum.algo} ${checksum.expected} (as ${hub.label} lists it), got ${got}. The corrupt file was deleted; nothing was imported. Resume to download it again.`,
             );
           }
         }
@@ -463,21 +479,13 @@ export class DownloadManager {
   }
 
   private async resolve(id: string, d: DownloadRow, filePath: string, signal: AbortSignal) {
+    const hub = this.o.hubs[d.source];
     const rev = this.o.repo.get(id)?.commitSha ?? d.revision;
-    const r = await resolveFile(this.o.hub.resolveUrl(d.repo, rev, filePath), this.o.hub.authHeaders(), AbortSignal.any([signal, AbortSignal.timeout(60_000)]));
+    const r = await resolveFile(hub.fileUrl(d.repo, rev, filePath), hub.authHeaders(), AbortSignal.any([signal, AbortSignal.timeout(60_000)]), 30_000, hub.probe);
     if (r.commit) this.o.repo.setCommit(id, r.commit);
     const route = proxyFor(r.url);
     if (route) this.o.log?.(`download ${id}: ${filePath} comes through ${describeProxy(route)}`);
     return r;
-  }
-
-  private checksumOf(f: { path: string; sha256: string | null; blobId: string | null }, r: { linkedEtag: string | null; etag: string | null }): Checksum | null {
-    const sha256 = f.sha256 ?? (r.linkedEtag && /^[0-9a-f]{64}$/.test(r.linkedEtag) ? r.linkedEtag : null);
-    if (sha256) return { algo: 'sha256', expected: sha256 };
-    const blob = f.blobId ?? (r.etag && /^[0-9a-f]{40}$/.test(r.etag) ? r.etag : null);
-    if (blob) return { algo: 'git-blob-sha1', expected: blob };
-    this.o.log?.(`download: no checksum for ${f.path}; it is not verified`);
-    return null;
   }
 
   private rethrowDisk(e: NodeJS.ErrnoException, dir: string): never {
@@ -497,8 +505,9 @@ export class DownloadManager {
   }
 
   private repoDir(d: DownloadRow): string {
+    const hub = this.o.hubs[d.source];
     const [owner, name] = d.repo.split('/') as [string, string];
-    return path.join(this.o.hfDir, owner, d.revision === 'main' ? name : `${name}@${d.revision}`);
+    return path.join(this.o.modelsDir, hub.folder, owner, d.revision === hub.defaultRevision ? name : `${name}@${d.revision}`);
   }
 
   private async importModel(target: string, name: string | null, signal: AbortSignal): Promise<ModelSummary> {
@@ -534,7 +543,7 @@ export function importTarget(repoDir: string, files: Array<{ path: string; size:
 }
 
 /** Picks the files a download asks for, or explains what to ask for. */
-export function selectFiles(repo: string, listing: HubFile[], files: string[] | undefined, include: string | undefined): HubFile[] {
+export function selectFiles(repo: string, listing: HubFile[], files: string[] | undefined, include: string | undefined, source: HubSource = 'huggingface'): HubFile[] {
   if (listing.length === 0) throw new AimaError('not-found', `${repo} has no files.`);
   let chosen: HubFile[];
   if (files && files.length > 0) {
@@ -563,7 +572,7 @@ export function selectFiles(repo: string, listing: HubFile[], files: string[] | 
       throw new AimaError(
         'bad-request',
         `${repo} has ${groups.length} GGUF variants; pick one.`,
-        `For example \`aima model pull ${repo}:${groups[0]!.quant}\`. Variants: ${groups.map((g) => `${g.quant} (${fmt(g.sizeBytes)})`).join(', ')}.`,
+        `For example \`aima model pull ${source === 'modelscope' ? '--source modelscope ' : ''}${repo}:${groups[0]!.quant}\`. Variants: ${groups.map((g) => `${g.quant} (${fmt(g.sizeBytes)})`).join(', ')}.`,
       );
     }
     chosen = groups.length === 1 ? listing.filter((f) => groups[0]!.files.includes(f.path)) : listing;

@@ -1,17 +1,22 @@
 /**
- * Model downloads as the API shows them: Hugging Face Hub search and file listings (with GGUF
- * quantizations grouped), and resumable, verified downloads with live progress.
+ * Model downloads as the API shows them: search and file listings on a model hub (Hugging Face or
+ * ModelScope, with GGUF quantizations grouped), and resumable, verified downloads with live progress.
  */
 import { z } from 'zod';
+import { hubSources } from './enums.js';
 
-/** A repository id on the Hub: `owner/name`. */
+/** Which hub: `huggingface` (HF_ENDPOINT) or `modelscope` (MODELSCOPE_ENDPOINT). Absent: the `downloadSource` setting. */
+export const HubSource = z.enum(hubSources, { error: () => `a source is one of: ${hubSources.join(', ')}` });
+export type HubSource = z.infer<typeof HubSource>;
+
+/** A repository id on either hub: `owner/name`. */
 export const HubRepoId = z
   .string()
-  .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, 'a Hugging Face repository id looks like owner/name')
+  .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/, 'a repository id looks like owner/name')
   .refine((s) => !s.split('/').some((p) => p === '.' || p === '..'), 'a repository id has no "." or ".." parts');
 
-/** A revision: a branch, tag or commit (no path separators that could leave the repo folder). */
-export const HubRevision = z.string().regex(/^[\w.-]+$/, 'a revision is a branch, tag or commit without "/"').default('main');
+/** A revision: a branch, tag or commit (no path separators that could leave the repo folder). Absent: the hub's default branch (main, or master on ModelScope). */
+export const HubRevision = z.string().regex(/^[\w.-]+$/, 'a revision is a branch, tag or commit without "/"');
 
 export const HubSearchParams = z
   .object({
@@ -19,6 +24,7 @@ export const HubSearchParams = z
     /** Hub `filter` (library or tag); default `gguf`. Empty string: no filter. */
     filter: z.string().max(50).optional(),
     limit: z.number().int().min(1).max(100).default(20),
+    source: HubSource.optional(),
   })
   .strict();
 
@@ -33,12 +39,12 @@ export const HubModelHit = z.object({
 });
 export type HubModelHit = z.infer<typeof HubModelHit>;
 
-export const HubFilesParams = z.object({ repo: HubRepoId, revision: HubRevision.optional() }).strict();
+export const HubFilesParams = z.object({ repo: HubRepoId, revision: HubRevision.optional(), source: HubSource.optional() }).strict();
 
 export const HubFile = z.object({
   path: z.string(),
   size: z.number(),
-  /** sha256 of the content for LFS files (the tree API's `lfs.oid`). */
+  /** sha256 of the content: Hugging Face's tree API `lfs.oid` (LFS files), ModelScope's `Sha256` (every file). */
   sha256: z.string().optional(),
   /** git blob SHA-1 (the tree API's `oid`); the checksum of small non-LFS files. */
   blobId: z.string().optional(),
@@ -67,6 +73,7 @@ export const QuantGroup = z.object({
 export type QuantGroup = z.infer<typeof QuantGroup>;
 
 export const HubFiles = z.object({
+  source: HubSource,
   repo: z.string(),
   revision: z.string(),
   files: z.array(HubFile),
@@ -79,6 +86,8 @@ export const StarterModel = z.object({
   role: z.enum(['llm', 'asr', 'tts']),
   title: z.string(),
   repo: z.string(),
+  /** The hub the repository is on (default huggingface). */
+  source: HubSource.optional(),
   revision: z.string().optional(),
   /** Files to fetch; absent = the whole repository. */
   files: z.array(z.string()).optional(),
@@ -120,6 +129,8 @@ export const DownloadFileProgress = z.object({
 
 export const DownloadSummary = z.object({
   id: z.string(),
+  /** The hub the files come from. */
+  source: HubSource,
   repo: z.string(),
   revision: z.string(),
   state: z.enum(downloadStates),
@@ -144,6 +155,8 @@ export const DownloadStartParams = z
   .object({
     repo: HubRepoId,
     revision: HubRevision.optional(),
+    /** The hub (default: the `downloadSource` setting). */
+    source: HubSource.optional(),
     /** Exact paths in the repo. */
     files: z.array(z.string().min(1)).optional(),
     /** Glob over paths (`*`, `?`, `**`), e.g. `*Q4_K_M*.gguf`. */

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { settingKeys } from './enums.js';
 import { BindHost, ServerName } from './server.js';
+import { HubSource } from './downloads.js';
 
 export const quitBehaviours = ['stop-services', 'keep-running'] as const;
 
@@ -65,6 +66,8 @@ const fields = {
   voiceRecording: z.boolean(),
   /** Voice: most space recordings may take, MiB (fractions allowed); past it the oldest turns' audio is removed. */
   voiceRecordingCapMiB: z.number().min(0.1).max(1_048_576),
+  /** Where a search or download goes when it names no source. */
+  downloadSource: HubSource,
 };
 
 export const Settings = z.object({
@@ -87,6 +90,7 @@ export const Settings = z.object({
   serverNames: fields.serverNames.default([]),
   tlsCertFile: fields.tlsCertFile.default(''),
   tlsKeyFile: fields.tlsKeyFile.default(''),
+  downloadSource: fields.downloadSource.default('huggingface'),
 });
 export type Settings = z.infer<typeof Settings>;
 export type SettingKey = keyof Settings;

@@ -8,6 +8,11 @@ export class DownloadsPanelObject {
     return this.page.getByTestId('starters');
   }
 
+  /** The hub the search goes to: `huggingface` or `modelscope`. */
+  async chooseSource(source: 'huggingface' | 'modelscope') {
+    await this.page.selectOption('select[name="hub-source"]', source);
+  }
+
   async search(query: string) {
     await this.page.fill('input[name="hub-query"]', query);
     await this.page.click('[data-testid="hub-search"] form button[type="submit"]');

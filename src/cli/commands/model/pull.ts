@@ -1,20 +1,33 @@
 /**
- * `aima model pull REPO[:FILE]`: download from the Hugging Face Hub (or HF_ENDPOINT) through the
- * core's download manager, with a progress bar on stderr. Ctrl+C pauses (partial files are kept);
- * the same command resumes where it stopped. Also `aima model hf-token` for gated repositories.
+ * `aima model pull [--source huggingface|modelscope] REPO[:FILE]`: download from the Hugging Face
+ * Hub (HF_ENDPOINT) or ModelScope (MODELSCOPE_ENDPOINT) through the core's download manager, with
+ * a progress bar on stderr. Without --source the `downloadSource` setting decides. Ctrl+C pauses
+ * (partial files are kept); the same command resumes where it stopped. Also `aima model hf-token`
+ * for gated Hugging Face repositories.
  */
 import type { Command } from 'commander';
-import type { DownloadSummary } from '../../../shared/contract/index.js';
+import { hubSources } from '../../../shared/contract/enums.js';
+import type { DownloadSummary, HubSource } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, cliContext, connect, output } from '../../context.js';
 import { size } from './format.js';
 
+/** `--source` checked against the list: an unknown name is refused before anything is asked of the core. */
+export function parseSource(value: string | undefined): HubSource | undefined {
+  if (value === undefined) return undefined;
+  if (!(hubSources as readonly string[]).includes(value)) throw new AimaError('bad-request', `Unknown source "${value}".`, `Sources are: ${hubSources.join(', ')} (without --source: the downloadSource setting).`);
+  return value as HubSource;
+}
+
 /** `owner/name[:file]` → parts (a file may contain ':' only after the first one). */
-export function parsePullSpec(spec: string): { repo: string; file?: string } {
+export function parsePullSpec(spec: string, source?: HubSource): { repo: string; file?: string } {
   const i = spec.indexOf(':');
   const repo = i < 0 ? spec : spec.slice(0, i);
   const file = i < 0 ? undefined : spec.slice(i + 1);
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new AimaError('bad-request', `"${repo}" is not a Hugging Face repository id.`, 'Use owner/name, e.g. `aima model pull bartowski/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M`.');
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
+    if (source === 'modelscope') throw new AimaError('bad-request', `"${repo}" is not a ModelScope repository id.`, 'Use owner/name as on modelscope.cn, e.g. `aima model pull --source modelscope Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M`.');
+    throw new AimaError('bad-request', `"${repo}" is not a Hugging Face repository id.`, 'Use owner/name, e.g. `aima model pull bartowski/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M`.');
+  }
   if (file === '') throw new AimaError('bad-request', `Nothing after ":" in "${spec}".`, 'Give a file path or a quantization (Q4_K_M), or leave out the colon.');
   return file ? { repo, file } : { repo };
 }
@@ -44,14 +57,16 @@ export function formatDownload(d: DownloadSummary): string {
 export function registerPull(model: Command): void {
   model
     .command('pull <repo[:file]>')
-    .description('Download a model from the Hugging Face Hub (HF_ENDPOINT) and import it; Ctrl+C pauses, the same command resumes')
+    .description('Download a model from the Hugging Face Hub (HF_ENDPOINT) or ModelScope (MODELSCOPE_ENDPOINT) and import it; Ctrl+C pauses, the same command resumes')
+    .option('--source <source>', `where from: ${hubSources.join(' | ')} (default: the downloadSource setting, huggingface unless changed)`)
     .option('--include <pattern>', 'download the files matching a glob (e.g. "*Q4_K_M*.gguf", "**/*.onnx")')
-    .option('--revision <rev>', 'branch, tag or commit', 'main')
+    .option('--revision <rev>', 'branch, tag or commit (default: main on Hugging Face, master on ModelScope)')
     .option('--name <name>', 'library name (default: from the model)')
     .option('--json', 'print the finished download as JSON')
     .action(
-      action(async (spec: string, opts: { include?: string; revision: string; name?: string; json?: boolean }) => {
-        const { repo, file } = parsePullSpec(spec);
+      action(async (spec: string, opts: { source?: string; include?: string; revision?: string; name?: string; json?: boolean }) => {
+        const source = parseSource(opts.source);
+        const { repo, file } = parsePullSpec(spec, source);
         if (file && opts.include) throw new AimaError('bad-request', 'Give either REPO:FILE or --include, not both.');
         const conn = await connect(cliContext());
         const tty = process.stderr.isTTY;
@@ -89,11 +104,11 @@ export function registerPull(model: Command): void {
           }, () => undefined);
         }, 3000);
         try {
-          const started = await conn.api['downloads.start']({ repo, revision: opts.revision, ...(file ? { files: [file] } : {}), ...(opts.include ? { include: opts.include } : {}), ...(opts.name ? { name: opts.name } : {}) });
+          const started = await conn.api['downloads.start']({ repo, ...(source ? { source } : {}), ...(opts.revision ? { revision: opts.revision } : {}), ...(file ? { files: [file] } : {}), ...(opts.include ? { include: opts.include } : {}), ...(opts.name ? { name: opts.name } : {}) });
           id = started.id;
           const n = started.files.length;
           process.stderr.write(
-            `${started.bytesDone > 0 ? 'Resuming' : 'Downloading'} ${n} file${n === 1 ? '' : 's'} (${size(started.bytesTotal)}) from ${repo}${started.bytesDone > 0 ? ` at ${size(started.bytesDone)}` : ''}. Ctrl+C pauses.\n`,
+            `${started.bytesDone > 0 ? 'Resuming' : 'Downloading'} ${n} file${n === 1 ? '' : 's'} (${size(started.bytesTotal)}) from ${repo}${started.source === 'modelscope' ? ' on ModelScope' : ''}${started.bytesDone > 0 ? ` at ${size(started.bytesDone)}` : ''}. Ctrl+C pauses.\n`,
           );
           show(started);
           const d = await finished;

@@ -14,6 +14,7 @@ import { migration007 } from './007-voice.js';
 import { migration008 } from './008-scheduler.js';
 import { migration009 } from './009-replicas.js';
 import { migration010 } from './010-voice-recordings.js';
+import { migration011 } from './011-download-source.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -26,5 +27,6 @@ export const migrations: readonly Migration[] = [
   migration008,
   migration009,
   migration010,
+  migration011,
 ];
 export type { Migration } from './types.js';

@@ -1,9 +1,10 @@
-/** The downloads tables (schema 5): downloads, their files and per-chunk written bytes. No SQL elsewhere. */
+/** The downloads tables (schema 5, source since 10): downloads, their files and per-chunk written bytes. No SQL elsewhere. */
 import type { Db } from '../database.js';
-import type { DownloadState } from '../../../shared/contract/index.js';
+import type { DownloadState, HubSource } from '../../../shared/contract/index.js';
 
 export interface DownloadRow {
   id: string;
+  source: HubSource;
   repo: string;
   revision: string;
   commitSha: string | null;
@@ -33,6 +34,7 @@ export interface ChunkRow {
 
 interface RawDownload {
   id: string;
+  source: HubSource;
   repo: string;
   revision: string;
   commit_sha: string | null;
@@ -46,6 +48,7 @@ interface RawDownload {
 
 const toDownload = (r: RawDownload): DownloadRow => ({
   id: r.id,
+  source: r.source,
   repo: r.repo,
   revision: r.revision,
   commitSha: r.commit_sha,
@@ -60,12 +63,12 @@ const toDownload = (r: RawDownload): DownloadRow => ({
 export class DownloadsRepo {
   constructor(private readonly db: Db) {}
 
-  create(d: { id: string; repo: string; revision: string; wantedName: string | null; files: Omit<DownloadFileRow, 'verified'>[]; chunks: ChunkRow[] }): void {
+  create(d: { id: string; source: HubSource; repo: string; revision: string; wantedName: string | null; files: Omit<DownloadFileRow, 'verified'>[]; chunks: ChunkRow[] }): void {
     const now = Date.now();
     this.db.transaction(() => {
       this.db
-        .prepare(`INSERT INTO downloads (id, repo, revision, state, wanted_name, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`)
-        .run(d.id, d.repo, d.revision, d.wantedName, now, now);
+        .prepare(`INSERT INTO downloads (id, source, repo, revision, state, wanted_name, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`)
+        .run(d.id, d.source, d.repo, d.revision, d.wantedName, now, now);
       const f = this.db.prepare(`INSERT INTO download_files (download_id, path, size, sha256, blob_id) VALUES (?, ?, ?, ?, ?)`);
       for (const file of d.files) f.run(d.id, file.path, file.size, file.sha256, file.blobId);
       const c = this.db.prepare(`INSERT INTO download_chunks (download_id, path, idx, start, length, written) VALUES (?, ?, ?, ?, ?, 0)`);

@@ -1,20 +1,22 @@
-/** Downloads in the UI: Hub search and repo listings, and the live list of downloads (kept by `download.progress`). */
+/** Downloads in the UI: search and repo listings on the chosen hub, and the live list of downloads (kept by `download.progress`). */
 import { create } from 'zustand';
-import type { DownloadStartParams, DownloadSummary, HubFiles, HubModelHit, StarterModel } from '../../../shared/contract/index.js';
+import type { DownloadStartParams, DownloadSummary, HubFiles, HubModelHit, HubSource, StarterModel } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import { invoke, on } from '../api/client.js';
 
 interface DownloadsState {
   downloads: DownloadSummary[];
   results: HubModelHit[] | null;
+  /** The hub the results came from (the repo links open there). */
+  resultsSource: HubSource | null;
   searching: boolean;
   files: HubFiles | null;
   loadingFiles: boolean;
   starters: StarterModel[];
   error: { message: string; fix?: string } | null;
   load(): Promise<void>;
-  search(query: string): Promise<void>;
-  openRepo(repo: string): Promise<void>;
+  search(query: string, source: HubSource): Promise<void>;
+  openRepo(repo: string, source: HubSource): Promise<void>;
   start(params: DownloadStartParams): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
@@ -35,6 +37,7 @@ function upsert(list: DownloadSummary[], d: DownloadSummary): DownloadSummary[] 
 export const useDownloads = create<DownloadsState>((set, get) => ({
   downloads: [],
   results: null,
+  resultsSource: null,
   searching: false,
   files: null,
   loadingFiles: false,
@@ -48,20 +51,20 @@ export const useDownloads = create<DownloadsState>((set, get) => ({
       set({ error: asError(err) });
     }
   },
-  async search(query) {
+  async search(query, source) {
     set({ searching: true, error: null, files: null });
     try {
-      set({ results: await invoke('hub.search', { query, limit: 20 }) });
+      set({ results: await invoke('hub.search', { query, limit: 20, source }), resultsSource: source });
     } catch (err) {
-      set({ error: asError(err), results: null });
+      set({ error: asError(err), results: null, resultsSource: null });
     } finally {
       set({ searching: false });
     }
   },
-  async openRepo(repo) {
+  async openRepo(repo, source) {
     set({ loadingFiles: true, error: null });
     try {
-      set({ files: await invoke('hub.files', { repo }) });
+      set({ files: await invoke('hub.files', { repo, source }) });
     } catch (err) {
       set({ error: asError(err), files: null });
     } finally {

@@ -1,11 +1,14 @@
 /**
- * Downloads on the Models page: search the Hugging Face Hub, open a repository to see its GGUF
- * quantizations (shards grouped, sizes, a fit hint) or files, download; live rows with speed, ETA
- * and bytes, pause/resume/cancel. Starter models are offered while the library is empty.
+ * Downloads on the Models page: pick a hub (Hugging Face or ModelScope; the `downloadSource`
+ * setting preselects it and "Make default" changes it), search it, open a repository to see its
+ * GGUF quantizations (shards grouped, sizes, a fit hint) or files, download; live rows with the
+ * source, speed, ETA and bytes, pause/resume/cancel. Starter models are offered while the library
+ * is empty.
  */
 import { useEffect, useState } from 'react';
-import type { DownloadSummary, HubFiles } from '../../../../shared/contract/index.js';
+import type { DownloadSummary, HubFiles, HubSource } from '../../../../shared/contract/index.js';
 import { useDownloads } from '../../stores/downloads.js';
+import { useSettings } from '../../stores/settings.js';
 import { formatBytes } from '../../../../shared/format-bytes.js';
 
 function eta(s: number | null): string {
@@ -34,19 +37,40 @@ export function DownloadsPanel({ libraryEmpty }: { libraryEmpty: boolean }) {
   );
 }
 
+const SOURCE_LABELS: Record<HubSource, string> = { huggingface: 'Hugging Face', modelscope: 'ModelScope' };
+
 function HubSearch() {
-  const { results, searching, files, loadingFiles, search, openRepo } = useDownloads();
+  const { results, resultsSource, searching, files, loadingFiles, search, openRepo } = useDownloads();
+  const { settings, load: loadSettings, update } = useSettings();
+  useEffect(() => {
+    if (!settings) void loadSettings();
+  }, [settings, loadSettings]);
   const [query, setQuery] = useState('');
+  const [picked, setPicked] = useState<HubSource | null>(null);
+  const preferred = settings?.downloadSource ?? 'huggingface';
+  const source = picked ?? preferred;
   return (
     <section className="card" data-testid="hub-search">
-      <h2>Download from Hugging Face</h2>
+      <h2>Download from {SOURCE_LABELS[source]}</h2>
       <form
         className="form-row"
         onSubmit={(e) => {
           e.preventDefault();
-          void search(query.trim());
+          void search(query.trim(), source);
         }}
       >
+        <select name="hub-source" aria-label="Source" value={source} onChange={(e) => setPicked(e.target.value as HubSource)}>
+          {(Object.keys(SOURCE_LABELS) as HubSource[]).map((s) => (
+            <option key={s} value={s}>
+              {SOURCE_LABELS[s]}
+            </option>
+          ))}
+        </select>
+        {settings && source !== preferred && (
+          <button type="button" name="make-default-source" title="Use this source when none is chosen (the downloadSource setting)" onClick={() => void update({ downloadSource: source })}>
+            Make default
+          </button>
+        )}
         <input className="grow" name="hub-query" placeholder="Search GGUF models (e.g. qwen2.5 0.5b)" value={query} onChange={(e) => setQuery(e.target.value)} />
         <button type="submit" disabled={searching}>
           {searching ? 'Searching…' : 'Search'}
@@ -57,7 +81,7 @@ function HubSearch() {
         <ul className="hub-results" style={{ listStyle: 'none', padding: 0 }}>
           {results.map((r) => (
             <li key={r.id}>
-              <button type="button" className="link" data-repo={r.id} onClick={() => void openRepo(r.id)}>
+              <button type="button" className="link" data-repo={r.id} onClick={() => void openRepo(r.id, resultsSource ?? source)}>
                 {r.id}
               </button>{' '}
               <small className="muted">
@@ -80,7 +104,10 @@ function RepoFiles({ files }: { files: HubFiles }) {
   return (
     <div data-testid="repo-files">
       <h3>
-        {files.repo} <small className="muted">({formatBytes(files.totalBytes)} in {files.files.length} files)</small>
+        {files.repo}{' '}
+        <small className="muted">
+          ({SOURCE_LABELS[files.source]}, {formatBytes(files.totalBytes)} in {files.files.length} files)
+        </small>
       </h3>
       {models.length > 0 ? (
         <table className="grid">
@@ -101,7 +128,7 @@ function RepoFiles({ files }: { files: HubFiles }) {
                 <td>{formatBytes(g.sizeBytes)}</td>
                 <td title={g.fit?.message}>{g.fit ? g.fit.kind : '—'}</td>
                 <td>
-                  <button type="button" className="primary" onClick={() => void start({ repo: files.repo, revision: files.revision, files: g.files })}>
+                  <button type="button" className="primary" onClick={() => void start({ source: files.source, repo: files.repo, revision: files.revision, files: g.files })}>
                     Download
                   </button>
                 </td>
@@ -112,7 +139,7 @@ function RepoFiles({ files }: { files: HubFiles }) {
       ) : (
         <div className="form-row">
           <span className="grow">{files.files.map((f) => f.path).join(', ')}</span>
-          <button type="button" className="primary" onClick={() => void start({ repo: files.repo, revision: files.revision })}>
+          <button type="button" className="primary" onClick={() => void start({ source: files.source, repo: files.repo, revision: files.revision })}>
             Download all
           </button>
         </div>
@@ -141,7 +168,7 @@ export function Starters({ title = 'Get started: a voice chain' }: { title?: str
               </td>
               <td>~{formatBytes(s.approxBytes)}</td>
               <td>
-                <button type="button" onClick={() => void start({ repo: s.repo, ...(s.revision ? { revision: s.revision } : {}), ...(s.files ? { files: s.files } : {}) })}>
+                <button type="button" onClick={() => void start({ source: s.source ?? 'huggingface', repo: s.repo, ...(s.revision ? { revision: s.revision } : {}), ...(s.files ? { files: s.files } : {}) })}>
                   Download
                 </button>
               </td>
@@ -173,10 +200,10 @@ function DownloadRow({ d }: { d: DownloadSummary }) {
   const name = d.files.length === 1 ? d.files[0]!.path : `${d.files.length} files`;
   const active = d.state === 'downloading' || d.state === 'queued';
   return (
-    <div className="download-row" data-download={d.id} data-state={d.state} style={{ marginBottom: 12 }}>
+    <div className="download-row" data-download={d.id} data-state={d.state} data-source={d.source} style={{ marginBottom: 12 }}>
       <div className="form-row">
         <span className="grow">
-          <strong>{d.repo}</strong> · {name}
+          <strong>{d.repo}</strong> · {name} <small className="muted" data-field="source">({SOURCE_LABELS[d.source]})</small>
         </span>
         <span data-field="state">{d.state}</span>
         <span data-field="bytes">
