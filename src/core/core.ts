@@ -173,7 +173,7 @@ export function openCore(opts: CoreOptions): Core {
     events: ['operation.progress'],
     close() {},
   };
-  const settings = createSettingsFeature({ db, events, totalMemoryBytes: opts.scheduler?.hostMemory?.().totalBytes });
+  const settings = createSettingsFeature({ db, events, totalMemoryBytes: opts.scheduler?.hostMemory?.().totalBytes, activeKeys: () => keys.active() });
   // What the scheduler reads about use: the gateway reports requests per service, voice the models its sessions hold.
   const activity = new ServiceActivity();
   const voiceUsage = new VoiceUsage();

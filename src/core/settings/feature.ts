@@ -9,6 +9,7 @@ import type { CoreEvents } from '../events.js';
 import type { Db } from '../store/database.js';
 import { SettingsRepo } from '../store/repositories/settings-repo.js';
 import type { Feature } from '../feature.js';
+import { isLoopbackHost } from '../server/security.js';
 
 export interface SettingsFeature extends Feature {
   readonly calls: Pick<CoreApi, 'settings.get' | 'settings.update'>;
@@ -29,7 +30,20 @@ function checkMemoryCap(capMiB: number | null | undefined, totalBytes: number): 
   }
 }
 
-export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalMemoryBytes?: number }): SettingsFeature {
+/**
+ * Refuses to save a listen address beyond loopback while no API key exists: the next start would
+ * refuse to bind it, so the setting would only break that start.
+ */
+function checkListenHost(host: string | undefined, activeKeys: (() => number) | undefined): void {
+  if (host === undefined || isLoopbackHost(host) || !activeKeys || activeKeys() > 0) return;
+  throw new AimaError(
+    'forbidden',
+    `listenHost ${host} would expose AIMA to other machines, and no API key exists to protect it.`,
+    'Create one first with `aima key create NAME` (or on the Settings page, Remote access), then set the address again.',
+  );
+}
+
+export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalMemoryBytes?: number; activeKeys?: () => number }): SettingsFeature {
   const repo = new SettingsRepo(deps.db);
   return {
     repo,
@@ -38,6 +52,7 @@ export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalM
       'settings.get': async () => repo.getAll(),
       'settings.update': async (patch) => {
         checkMemoryCap(patch.servicesMemoryCapMiB, deps.totalMemoryBytes ?? os.totalmem());
+        checkListenHost(patch.listenHost, deps.activeKeys);
         const next = repo.update(patch);
         deps.events.emit('settings.changed', next);
         return next;
