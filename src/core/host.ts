@@ -52,7 +52,7 @@ export interface HostOptions {
   uiDir?: string;
   /** Electron safeStorage for the secret store (desktop app only). */
   secretCipher?: import('./secrets/secret-store.js').StringCipher;
-  /** HTTPS beyond loopback: a user certificate (else the install CA's) and extra names of this machine. */
+  /** HTTPS beyond loopback: a user certificate (else the install CA's) and extra names of the host. */
   tls?: import('./server/tls/server-tls.js').TlsChoice;
   /** Test seam: features appended to the core's list (see CoreOptions.extraFeatures). */
   extraFeatures?: import('./core.js').CoreOptions['extraFeatures'];
@@ -71,7 +71,7 @@ export interface HostedCore {
 export type HostResult = HostedCore | { kind: 'attached'; info: LockInfo; token: string };
 
 /**
- * Refuses a bind address that would expose the API beyond this machine unless API keys exist to
+ * Refuses a bind address that would expose the API beyond the host unless API keys exist to
  * protect it (then every request from elsewhere must carry one).
  */
 export function checkBindHost(host: string, activeKeys: number): void {
@@ -146,7 +146,7 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
         try {
           server = await listen(params.host, old.port, choice);
         } catch (err) {
-          // The port was taken in between, or the address is not this machine's: back to the old bind.
+          // The port was taken in between, or the address is not the host's: back to the old bind.
           server = await listen(old.host, old.port, tlsChoice(s));
           throw isAddressError(err) ? new AimaError('bad-request', `Cannot listen on ${params.host}: ${(err as Error).message}.`, 'Use 0.0.0.0 (every network), 127.0.0.1, or an address this machine has.') : err;
         }

@@ -58,7 +58,7 @@ export interface ServerOptions {
    */
   remoteAccess?: boolean;
   /**
-   * With remote access: the names and addresses of this machine the server answers to (the Host
+   * With remote access: the names and addresses of the host the server answers to (the Host
    * check accepts them; the page's origin may be any of them), and the URLs it reports.
    */
   names?: readonly string[];

@@ -51,7 +51,7 @@ export const HubFile = z.object({
 });
 export type HubFile = z.infer<typeof HubFile>;
 
-/** How a file size compares with this machine, when a fit estimator is available. */
+/** How a file size compares with the host, when a fit estimator is available. */
 export const FitHint = z.object({
   kind: z.enum(['fits', 'tight', 'too-big']),
   message: z.string(),

@@ -7,7 +7,7 @@ export const BindHost = z
   .trim()
   .regex(/^(localhost|\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/, 'an address to bind: 127.0.0.1 (this machine only), 0.0.0.0 or :: (every network), or one address of this machine');
 
-/** A DNS name clients use for this machine. */
+/** A DNS name clients use for the host. */
 export const ServerName = z
   .string()
   .trim()
@@ -18,13 +18,13 @@ export const ServerStatus = z.object({
   /** The address bound. */
   host: z.string(),
   port: z.number().int(),
-  /** The URL on this machine (plain HTTP over loopback). */
+  /** The URL on the host (plain HTTP over loopback). */
   localUrl: z.string(),
   /** Bound beyond loopback. */
   remote: z.boolean(),
   /** HTTPS is served (beside plain HTTP, on the same port). */
   secure: z.boolean(),
-  /** URLs other machines use, one per name or address of this machine. */
+  /** URLs other machines use, one per name or address of the host. */
   urls: z.array(z.string()),
   tls: z
     .object({
@@ -45,7 +45,7 @@ export const ServerListenParams = z
   .object({
     /** The address to bind; beyond loopback only once an API key exists. */
     host: BindHost,
-    /** DNS names of this machine besides those it reports itself (covered by the certificate). */
+    /** DNS names of the host besides those it reports itself (covered by the certificate). */
     names: z.array(ServerName).max(20).optional(),
   })
   .strict();

@@ -10,7 +10,7 @@ import { MAX_IDLE_TTL_SECONDS, devices } from './enums.js';
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
 export { MAX_IDLE_TTL_SECONDS, devices, type Device } from './enums.js';
 
-/** Why an engine cannot run on this machine: a closed union, one fix each. */
+/** Why an engine cannot run on the host: a closed union, one fix each. */
 export const cannotRunReasons = [
   'binary-missing',
   'worker-not-built',

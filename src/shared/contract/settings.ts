@@ -44,7 +44,7 @@ const fields = {
   realtimeIdleSeconds: z.number().int().min(10).max(86_400),
   /** The address the core binds at start (`aima serve --host` wins); beyond loopback needs an API key. */
   listenHost: BindHost,
-  /** DNS names of this machine that clients use, besides those it reports (the certificate covers them). */
+  /** DNS names of the host that clients use, besides those it reports (the certificate covers them). */
   serverNames: z.array(ServerName).max(20),
   /** Beyond loopback: a PEM certificate to serve HTTPS with instead of the install CA's ('' for none). */
   tlsCertFile: z.string().max(4096),

@@ -1,6 +1,6 @@
 /**
  * What a server bound beyond loopback serves HTTPS with: the user's certificate when one is given
- * (checked), else the install CA's server certificate for this machine's names. Loopback binds get
+ * (checked), else the install CA's server certificate for the host's names. Loopback binds get
  * none (plain HTTP, as before).
  */
 import { X509Certificate, createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ export interface TlsChoice {
   /** A user certificate and key (PEM files); both or neither. */
   certFile?: string | null;
   keyFile?: string | null;
-  /** Names of this machine the resolver does not report (a DNS name given to it elsewhere). */
+  /** Names of the host the resolver does not report (a DNS name given to it elsewhere). */
   names?: readonly string[];
 }
 
@@ -53,7 +53,7 @@ export function serverTls(dataDir: string, bindHost: string, choice: TlsChoice):
   const all = machineNames(bindHost, choice.names);
   if (choice.certFile && choice.keyFile) {
     // What must be covered: the names the user gave and a specific bind address; for a wildcard
-    // bind without names, at least one name of this machine.
+    // bind without names, at least one name of the host.
     const required = [...(choice.names ?? []), ...(bindHost === '0.0.0.0' || bindHost === '::' ? [] : [bindHost])];
     const creds = loadUserCert(choice.certFile, choice.keyFile, required);
     const cert = new X509Certificate(creds.cert);
