@@ -327,7 +327,31 @@ export class Gateway {
       queuedMs = performance.now() - queueStarted;
       res.setHeader('x-aima-queue-wait-ms', String(Math.round(queuedMs)));
       res.setHeader('x-aima-queue-position', String(position));
+      // What goes upstream: the client's request as it is (its model renamed to the replica's), or
+      // a translated API's chat completions request (with the answer translated back).
       const declared = Number(req.headers['content-length']);
+      const call = (upstreamModel: string) => {
+        if (translated && api) {
+          const t = translated;
+          return {
+            path: CHAT_PATH,
+            method: 'POST',
+            contentType: 'application/json',
+            accept: t.stream ? 'text/event-stream' : 'application/json',
+            body: Buffer.from(JSON.stringify({ ...t.chat, model: upstreamModel })),
+            reply: (status: number, contentType: string) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
+            unreachableBody: (message: string) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
+          };
+        }
+        return {
+          path,
+          method: spec.method,
+          contentType: String(req.headers['content-type'] ?? 'application/json'),
+          accept: String(req.headers.accept ?? '*/*'),
+          body: upload?.body ?? (body && upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, upstreamModel) : body),
+          contentLength: upload && Number.isFinite(declared) ? declared : null,
+        };
+      };
       for (;;) {
         const replica = lease.target;
         const served = performance.now();
@@ -335,41 +359,19 @@ export class Gateway {
         // The replica serving it is in use until the answer ends (a retry reports the next one).
         const endActivity = replica.owner.type === 'service' ? this.opts.activity?.begin(replica.owner.service) : undefined;
         try {
-          const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
+          const { contentType, accept, ...request } = call(replica.upstreamModel);
+          const headers: Record<string, string> = { 'content-type': contentType, accept };
           if (replica.apiKey) headers.authorization = `Bearer ${replica.apiKey}`;
           const name = replica.owner.type === 'service' ? replica.owner.service : replica.owner.remote;
           if ((target!.replicas?.length ?? 1) > 1) res.setHeader('x-aima-replica', name);
-          const common = {
+          const out = await forward(req, res, {
+            ...request,
             base: upstreamBase(replica.baseUrl!),
             headers,
             upstreamName: replica.owner.type === 'service' ? `service "${name}" (serving "${replica.id}")` : `remote endpoint "${name}"`,
             // A buffered body can go to another replica when this one refuses the connection.
             retryable: upload === null && running.length > 1 && (exclude?.size ?? 0) < running.length - 1,
-          };
-          let out;
-          if (translated && spec.translate) {
-            const t = translated;
-            const api = spec.translate;
-            headers['content-type'] = 'application/json';
-            headers.accept = t.stream ? 'text/event-stream' : 'application/json';
-            out = await forward(req, res, {
-              ...common,
-              path: CHAT_PATH,
-              method: 'POST',
-              body: Buffer.from(JSON.stringify({ ...t.chat, model: replica.upstreamModel })),
-              reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
-              unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
-            });
-          } else {
-            const upstreamBody = body && replica.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, replica.upstreamModel) : body;
-            out = await forward(req, res, {
-              ...common,
-              path,
-              method: spec.method,
-              body: upload?.body ?? upstreamBody,
-              contentLength: upload && Number.isFinite(declared) ? declared : null,
-            });
-          }
+          });
           if (out.unreachable !== undefined) {
             (exclude ??= new Set()).add(lease.slotKey);
             retry = true;
