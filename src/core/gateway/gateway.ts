@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
+import type { ModelQueueState } from '../../shared/contract/gateway.js';
 import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused } from './limiter.js';
@@ -317,7 +318,7 @@ export class Gateway {
         try {
           return await queue.acquire({ id: ++this.waitIds, clientId, endpoint: path }, waitSignal(), exclude);
         } catch (err) {
-          throw admissionError(err, target!, policy, queue.slotCount);
+          throw admissionError(err, target!, policy);
         }
       };
       if (!lease) {
@@ -435,14 +436,8 @@ export class Gateway {
   }
 }
 
-/** Requests waiting for one model, as the live view shows them. */
-export interface QueueSnapshot {
-  model: string;
-  replicas: number;
-  slots: number;
-  inFlight: number;
-  waiting: { id: number; clientId: string | null; endpoint: string; position: number; arrivedPosition: number; etaMs: number | null; waitedMs: number }[];
-}
+/** Requests waiting for one model, as the live view shows them (the contract's `gateway.queue` event). */
+export type QueueSnapshot = ModelQueueState;
 
 function runningReplicas(target: RoutableModel): RoutableModel[] {
   const all = target.replicas ?? [target];
@@ -497,11 +492,11 @@ function notRunning(m: RoutableModel): HttpError {
   return new HttpError(503, `The model "${m.id}" is ${m.state}${m.reason ? ` (${m.reason})` : ''}.${how}`, 'server_error', 'model_not_running', null, { 'retry-after': '5' });
 }
 
-function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy, slots: number): HttpError {
+function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy): HttpError {
   if (!(err instanceof AdmissionRefused)) return err as HttpError;
   switch (err.reason.kind) {
     case 'queue-full':
-      return new HttpError(429, `The model "${target.id}" is busy: ${slots} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
+      return new HttpError(429, `The model "${target.id}" is busy: ${err.reason.limit} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
     case 'timeout':
       return new HttpError(503, `The model "${target.id}" stayed busy for ${Math.round(err.reason.waitedMs / 1000)} s, longer than the queue wait limit. Retry later, or raise the service's concurrency.`, 'server_error', 'queue_timeout', null, { 'retry-after': '5' });
     case 'aborted':
