@@ -119,15 +119,16 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     const token = opts.token();
     return token !== null && authorizeGateway(req, { token, keys: opts.keys, pageToken }, opts.port());
   };
-  const originAllowed = (origin: string | undefined) => origin === undefined || isAllowedOrigin(origin, opts.port()) || opts.settings.getAll().corsOrigins.includes(origin);
+  // Settings change rarely; reading them once a second keeps SQLite off the request path.
+  const policy = () => {
+    const now = Date.now();
+    if (!cachedPolicy || now - cachedPolicy.at > 1000) cachedPolicy = { at: now, value: policyNow() };
+    return cachedPolicy.value;
+  };
+  const originAllowed = (origin: string | undefined) => origin === undefined || isAllowedOrigin(origin, opts.port()) || policy().corsOrigins.includes(origin);
   const gateway = new Gateway({
     directory,
-    // Settings change rarely; reading them once a second keeps SQLite off the request path.
-    policy: () => {
-      const now = Date.now();
-      if (!cachedPolicy || now - cachedPolicy.at > 1000) cachedPolicy = { at: now, value: policyNow() };
-      return cachedPolicy.value;
-    },
+    policy,
     onRequest: opts.onRequest,
     onQueue: (q) => opts.events.emit('gateway.queue', q),
     spoolDir: opts.spoolDir,

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { emptyBodyError, HttpError, readBody, sendError, sendJson } from '../../lib/http.js';
+import type { ModelQueueState } from '../../shared/contract/gateway.js';
 import type { Route } from '../server/http-server.js';
 import type { ModelDirectory, RoutableModel } from './directory.js';
 import { AdmissionRefused } from './limiter.js';
@@ -317,7 +318,7 @@ export class Gateway {
         try {
           return await queue.acquire({ id: ++this.waitIds, clientId, endpoint: path }, waitSignal(), exclude);
         } catch (err) {
-          throw admissionError(err, target!, policy, queue.slotCount);
+          throw admissionError(err, target!, policy);
         }
       };
       if (!lease) {
@@ -327,7 +328,31 @@ export class Gateway {
       queuedMs = performance.now() - queueStarted;
       res.setHeader('x-aima-queue-wait-ms', String(Math.round(queuedMs)));
       res.setHeader('x-aima-queue-position', String(position));
+      // What goes upstream: the client's request as it is (its model renamed to the replica's), or
+      // a translated API's chat completions request (with the answer translated back).
       const declared = Number(req.headers['content-length']);
+      const call = (upstreamModel: string) => {
+        if (translated && api) {
+          const t = translated;
+          return {
+            path: CHAT_PATH,
+            method: 'POST',
+            contentType: 'application/json',
+            accept: t.stream ? 'text/event-stream' : 'application/json',
+            body: Buffer.from(JSON.stringify({ ...t.chat, model: upstreamModel })),
+            reply: (status: number, contentType: string) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
+            unreachableBody: (message: string) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
+          };
+        }
+        return {
+          path,
+          method: spec.method,
+          contentType: String(req.headers['content-type'] ?? 'application/json'),
+          accept: String(req.headers.accept ?? '*/*'),
+          body: upload?.body ?? (body && upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, upstreamModel) : body),
+          contentLength: upload && Number.isFinite(declared) ? declared : null,
+        };
+      };
       for (;;) {
         const replica = lease.target;
         const served = performance.now();
@@ -335,41 +360,19 @@ export class Gateway {
         // The replica serving it is in use until the answer ends (a retry reports the next one).
         const endActivity = replica.owner.type === 'service' ? this.opts.activity?.begin(replica.owner.service) : undefined;
         try {
-          const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/json'), accept: String(req.headers.accept ?? '*/*') };
+          const { contentType, accept, ...request } = call(replica.upstreamModel);
+          const headers: Record<string, string> = { 'content-type': contentType, accept };
           if (replica.apiKey) headers.authorization = `Bearer ${replica.apiKey}`;
           const name = replica.owner.type === 'service' ? replica.owner.service : replica.owner.remote;
           if ((target!.replicas?.length ?? 1) > 1) res.setHeader('x-aima-replica', name);
-          const common = {
+          const out = await forward(req, res, {
+            ...request,
             base: upstreamBase(replica.baseUrl!),
             headers,
             upstreamName: replica.owner.type === 'service' ? `service "${name}" (serving "${replica.id}")` : `remote endpoint "${name}"`,
             // A buffered body can go to another replica when this one refuses the connection.
             retryable: upload === null && running.length > 1 && (exclude?.size ?? 0) < running.length - 1,
-          };
-          let out;
-          if (translated && spec.translate) {
-            const t = translated;
-            const api = spec.translate;
-            headers['content-type'] = 'application/json';
-            headers.accept = t.stream ? 'text/event-stream' : 'application/json';
-            out = await forward(req, res, {
-              ...common,
-              path: CHAT_PATH,
-              method: 'POST',
-              body: Buffer.from(JSON.stringify({ ...t.chat, model: replica.upstreamModel })),
-              reply: (status, contentType) => translatedReply(res, { translator: t.translator, stream: t.stream, upstreamStatus: status, upstreamContentType: contentType, errorBody: api.errorBody }),
-              unreachableBody: (message) => api.errorBody({ status: 502, message, type: 'server_error', code: 'upstream_unreachable', param: null }),
-            });
-          } else {
-            const upstreamBody = body && replica.upstreamModel !== model && spec.model === 'json' ? rewriteModel(body, replica.upstreamModel) : body;
-            out = await forward(req, res, {
-              ...common,
-              path,
-              method: spec.method,
-              body: upload?.body ?? upstreamBody,
-              contentLength: upload && Number.isFinite(declared) ? declared : null,
-            });
-          }
+          });
           if (out.unreachable !== undefined) {
             (exclude ??= new Set()).add(lease.slotKey);
             retry = true;
@@ -433,14 +436,8 @@ export class Gateway {
   }
 }
 
-/** Requests waiting for one model, as the live view shows them. */
-export interface QueueSnapshot {
-  model: string;
-  replicas: number;
-  slots: number;
-  inFlight: number;
-  waiting: { id: number; clientId: string | null; endpoint: string; position: number; arrivedPosition: number; etaMs: number | null; waitedMs: number }[];
-}
+/** Requests waiting for one model, as the live view shows them (the contract's `gateway.queue` event). */
+export type QueueSnapshot = ModelQueueState;
 
 function runningReplicas(target: RoutableModel): RoutableModel[] {
   const all = target.replicas ?? [target];
@@ -495,11 +492,11 @@ function notRunning(m: RoutableModel): HttpError {
   return new HttpError(503, `The model "${m.id}" is ${m.state}${m.reason ? ` (${m.reason})` : ''}.${how}`, 'server_error', 'model_not_running', null, { 'retry-after': '5' });
 }
 
-function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy, slots: number): HttpError {
+function admissionError(err: unknown, target: RoutableModel, policy: GatewayPolicy): HttpError {
   if (!(err instanceof AdmissionRefused)) return err as HttpError;
   switch (err.reason.kind) {
     case 'queue-full':
-      return new HttpError(429, `The model "${target.id}" is busy: ${slots} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
+      return new HttpError(429, `The model "${target.id}" is busy: ${err.reason.limit} requests running and ${err.reason.queued} waiting (the queue holds ${policy.maxQueue}). Retry shortly.`, 'rate_limit_error', 'queue_full', null, { 'retry-after': '1' });
     case 'timeout':
       return new HttpError(503, `The model "${target.id}" stayed busy for ${Math.round(err.reason.waitedMs / 1000)} s, longer than the queue wait limit. Retry later, or raise the service's concurrency.`, 'server_error', 'queue_timeout', null, { 'retry-after': '5' });
     case 'aborted':

@@ -76,7 +76,8 @@ export class GatewayMetrics {
 
   private instruments(): Instruments {
     if (this.made) return this.made;
-    const { Counter, Gauge, Histogram, Registry } = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+    const prom = createRequire(import.meta.url)('prom-client') as typeof PromClient;
+    const { Counter, Gauge, Histogram, Registry } = prom;
     const queues = this.queues;
     const replicas = this.replicas;
     const registry = new Registry();
@@ -134,7 +135,7 @@ export class GatewayMetrics {
         for (const r of replicas()) this.set({ model: r.model, replica: r.replica }, r.inFlight);
       },
     });
-    this.more?.(registry, createRequire(import.meta.url)('prom-client') as typeof PromClient);
+    this.more?.(registry, prom);
     this.made = { registry, requests, duration, ttft, tokensPerSecond, tokens };
     return this.made;
   }

@@ -111,10 +111,6 @@ export class ModelQueue {
   get replicaCount(): number {
     return this.replicas.length;
   }
-  /** In flight per replica slot this queue has used. */
-  replicaLoads(): { key: string; inFlight: number }[] {
-    return [...this.known].map((s) => ({ key: s.key, inFlight: s.active }));
-  }
 
   /** The waiting requests in order (position = index + 1). */
   waitingList(): readonly WaitingRequest[] {

@@ -117,7 +117,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       if (settled) return;
       settled = true;
       let completionTokens: number | null = sink?.completionTokens ?? (stream ? sseChunks - (sawDone ? 1 : 0) : null);
-      if (!stream && jsonBody && !sink) {
+      if (!stream && jsonBody) {
         try {
           const usage = JSON.parse(Buffer.concat(jsonBody).toString('utf8'))?.usage;
           if (typeof usage?.completion_tokens === 'number') completionTokens = usage.completion_tokens;
@@ -152,8 +152,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
       const type = String(up.headers['content-type'] ?? '');
       stream = type.startsWith('text/event-stream');
-      if (type.includes('json')) jsonBody = [];
       sink = fwd.reply?.(status, type);
+      // A translated answer's sink reads the usage itself: the body is scanned only when piped through.
+      if (!sink && type.includes('json')) jsonBody = [];
       if (!sink) {
         res.writeHead(status, headers);
         if (stream) res.flushHeaders();

@@ -7,12 +7,9 @@
  * Both are created by the core before the features and handed to the gateway, the voice feature
  * and the services' scheduler.
  */
-import { EventEmitter } from 'node:events';
-
 export class ServiceActivity {
   private readonly inFlight = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
-  private readonly emitter = new EventEmitter();
 
   /** `service` began serving a request (or starting for one); call the returned function once it ends. */
   begin(service: string): () => void {
@@ -26,7 +23,6 @@ export class ServiceActivity {
       if (n <= 0) this.inFlight.delete(service);
       else this.inFlight.set(service, n);
       this.lastUsed.set(service, Date.now());
-      this.emitter.emit('idle', service);
     };
   }
 
@@ -42,12 +38,6 @@ export class ServiceActivity {
   /** Marks a service as used now (a start counts as use, so a fresh start is not the LRU one). */
   touch(service: string): void {
     this.lastUsed.set(service, Date.now());
-  }
-
-  /** Called when a request of a service ends. */
-  onRequestEnd(listener: (service: string) => void): () => void {
-    this.emitter.on('idle', listener);
-    return () => this.emitter.off('idle', listener);
   }
 }
 

@@ -17,7 +17,7 @@ import { AimaError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format-bytes.js';
 import type { GpuMemory } from '../hardware/feature.js';
 import type { GpuRef } from '../hardware/types.js';
-import { checkFit } from '../services/guards.js';
+import { checkFit, fitParams } from '../services/guards.js';
 import type { ServiceSupervisor } from '../services/supervisor.js';
 import type { ServiceActivity, VoiceUsage } from './activity.js';
 import { measureServicesRss } from './measure.js';
@@ -158,7 +158,7 @@ export class Scheduler {
     const { input, fit } = await this.inputs(s, opts.ignoreFit ?? false);
     // A model whose estimate has no numbers keeps the estimator's own verdict (refuse / warn).
     if (!opts.ignoreFit && fit && fit.numbers.totalBytes === undefined && fit.numbers.budgetBytes === undefined) {
-      const warning = await checkFit(s, async () => fit);
+      const warning = checkFit(s, fit);
       if (warning) this.deps.supervisor.note(name, `fit: ${warning}`);
     }
     const plan = planPlacement(input);
@@ -227,12 +227,7 @@ export class Scheduler {
   private async fitOf(s: CandidateSpec): Promise<ModelFit | null> {
     if (!this.deps.fit || !s.model) return null;
     try {
-      return await this.deps.fit({
-        name: s.model,
-        ...(s.ctxSize ? { ctx: s.ctxSize } : {}),
-        ...(s.device === 'gpu' && s.gpus.length > 0 ? { gpu: s.gpus[0] } : {}),
-        ...(s.concurrency > 1 ? { parallel: s.concurrency } : {}),
-      });
+      return await this.deps.fit(fitParams({ ...s, model: s.model }));
     } catch {
       return null;
     }

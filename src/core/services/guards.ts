@@ -107,26 +107,25 @@ export function allocatePort(host: string): Promise<number> {
 }
 
 /**
- * The Hardware layer's fit verdict for a service about to start, with its own context size,
- * parallel slots and GPU: "does not fit" refuses the start, with the estimate's reason and its
- * suggestions as the fix (and `--ignore-fit`, since an estimate can be wrong). Returns a warning
- * for a GPU service that would run partly or wholly on the CPU; null otherwise. A model the
- * estimators do not cover ("no estimate") and a failing estimate never block a start.
+ * What the Hardware layer's fit estimate is asked for a service: its model with its own context
+ * size, GPU and parallel slots (llama.cpp splits its context among them).
  */
-export async function checkFit(service: ServiceSummary, fit: (p: ModelFitParams) => Promise<ModelFit>): Promise<string | null> {
-  if (!service.model) return null;
-  let f: ModelFit;
-  try {
-    f = await fit({
-      name: service.model,
-      ...(service.ctxSize ? { ctx: service.ctxSize } : {}),
-      ...(service.device === 'gpu' && service.gpus.length > 0 ? { gpu: service.gpus[0] } : {}),
-      // llama.cpp splits its context among the parallel slots.
-      ...(service.concurrency > 1 ? { parallel: service.concurrency } : {}),
-    });
-  } catch {
-    return null;
-  }
+export function fitParams(service: Pick<ServiceSummary, 'model' | 'ctxSize' | 'device' | 'gpus' | 'concurrency'> & { model: string }): ModelFitParams {
+  return {
+    name: service.model,
+    ...(service.ctxSize ? { ctx: service.ctxSize } : {}),
+    ...(service.device === 'gpu' && service.gpus.length > 0 ? { gpu: service.gpus[0] } : {}),
+    ...(service.concurrency > 1 ? { parallel: service.concurrency } : {}),
+  };
+}
+
+/**
+ * The fit verdict for a service about to start (its estimate from {@link fitParams}): "does not
+ * fit" refuses the start, with the estimate's reason and its suggestions as the fix (and
+ * `--ignore-fit`, since an estimate can be wrong). Returns a warning for a GPU service that would
+ * run partly or wholly on the CPU; null otherwise.
+ */
+export function checkFit(service: Pick<ServiceSummary, 'name' | 'device'>, f: ModelFit): string | null {
   const v = f.verdict;
   if (v.kind === 'does-not-fit') {
     const fixes = f.suggestions.map((s) => s.message).join(' ');
