@@ -103,7 +103,6 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     clock,
     prefixPaddingMs: config.turnDetection!.prefixPaddingMs,
   });
-  session.configure({ audioOut: true, autoRespond: true });
 
   const send = (type: string, body: Record<string, unknown> = {}) => {
     const name = beta && type in BETA_SERVER_NAMES ? BETA_SERVER_NAMES[type] : type;
