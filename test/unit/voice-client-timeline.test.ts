@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceSummary, VoiceConfig } from '../../src/shared/contract/index.js';
 import { timelineLayout } from '../../src/renderer/src/features/voice/timeline.js';
-import { chainProblems, serviceFor } from '../../src/renderer/src/features/voice/chain.js';
+import { chainProblems } from '../../src/renderer/src/features/voice/chain.js';
+import { serviceFor } from '../../src/shared/service-lookup.js';
 import { microphoneErrorMessage } from '../../src/renderer/src/features/voice/mic-errors.js';
 
 describe('timelineLayout', () => {

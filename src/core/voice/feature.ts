@@ -91,7 +91,10 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
 
   /** Removes the oldest recordings until the rest fits the cap (the turn just written stays). */
   const enforceCap = (keep: string | null) => {
-    for (const t of recordingsOverCap(repo.recordedTurns(), opts.settings().voiceRecordingCapMiB * MiB, keep)) {
+    const capBytes = opts.settings().voiceRecordingCapMiB * MiB;
+    // The sum is one aggregate query; the list of every recorded turn is read only when over the cap.
+    if (repo.recordingUsage().bytes <= capBytes) return;
+    for (const t of recordingsOverCap(repo.recordedTurns(), capBytes, keep)) {
       recordings.removeTurn(t.conversationId, t.turnId);
       repo.setRecording(t.turnId, null);
     }

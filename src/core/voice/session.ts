@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { emptyVoiceTimeline, type VoiceChain, type VoiceTimeline } from '../../shared/contract/voice.js';
 import { isBusy, nextVoiceTurnState, type VoiceTurnEvent, type VoiceTurnState } from '../../shared/voice-turn-state.js';
 import { resample } from '../../lib/audio/resample.js';
+import { pcm16ToFloat } from '../../lib/audio/wav.js';
 import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
 import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
 import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
@@ -490,8 +491,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
             audioRate = chunk.sampleRate;
             this.emit('audio', { turnId: turn.id, seq: seq++, sampleRate: chunk.sampleRate, pcm: chunk.pcm });
             if (this.guard) {
-              const f = new Float32Array(chunk.pcm.length);
-              for (let i = 0; i < f.length; i++) f[i] = chunk.pcm[i]! / 32768;
+              const f = pcm16ToFloat(chunk.pcm);
               this.guard.addPlayed(chunk.sampleRate === VAD_SAMPLE_RATE ? f : resample(f, chunk.sampleRate, VAD_SAMPLE_RATE), this.clock());
             }
           }

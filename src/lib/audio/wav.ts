@@ -109,6 +109,13 @@ export function wavHeader(sampleRate: number, channels: number, dataBytes?: numb
   return h;
 }
 
+/** 16-bit samples to floats in [-1, 1) (the scale readWav uses). */
+export function pcm16ToFloat(pcm: Int16Array): Float32Array {
+  const f = new Float32Array(pcm.length);
+  for (let i = 0; i < f.length; i++) f[i] = pcm[i]! / 32768;
+  return f;
+}
+
 /** Float samples to 16-bit little-endian PCM (clipped). */
 export function floatToPcm16(samples: Float32Array): Buffer {
   const out = Buffer.alloc(samples.length * 2);

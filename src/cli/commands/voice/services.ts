@@ -1,12 +1,7 @@
 /** Shared by the voice commands: the service (if any) behind a chain model, started with progress on stderr. */
 import { randomUUID } from 'node:crypto';
-import type { ServiceSummary } from '../../../shared/contract/index.js';
+import { serviceFor } from '../../../shared/service-lookup.js';
 import type { Connection } from '../../context.js';
-
-/** The local service that serves `model` (by model name or service name), or null (a remote, or unknown). */
-export function serviceFor(list: ServiceSummary[], model: string): ServiceSummary | null {
-  return list.find((s) => s.state === 'running' && (s.model === model || s.name === model)) ?? list.find((s) => s.model === model || s.name === model) ?? null;
-}
 
 /** Starts the services behind `models` that are not running, one after another, showing progress. */
 export async function ensureRunning(conn: Connection, models: string[], timeoutMs = 600_000): Promise<void> {

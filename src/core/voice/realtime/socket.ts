@@ -16,7 +16,8 @@ import type { RawData, WebSocket } from 'ws';
 import { BETA_SERVER_NAMES, parseRealtimeEvent, REALTIME_MAX_EVENT_BYTES, REALTIME_SAMPLE_RATE, type RealtimeClientEvent } from '../../../shared/contract/realtime.js';
 import type { VoiceChain, VoiceTimeline } from '../../../shared/contract/voice.js';
 import { assertNever } from '../../../shared/assert-never.js';
-import { StreamResampler } from '../../../lib/audio/resample.js';
+import { resample, StreamResampler } from '../../../lib/audio/resample.js';
+import { floatToPcm16, pcm16ToFloat } from '../../../lib/audio/wav.js';
 import type { ChatMessage, GatewayTarget } from '../gateway-client.js';
 import { VoiceSession, type TurnInput } from '../session.js';
 import { VAD_SAMPLE_RATE } from '../vad.js';
@@ -67,12 +68,6 @@ interface TurnCtx {
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 
-const toBase64 = (f: Float32Array): string => {
-  const b = Buffer.alloc(f.length * 2);
-  for (let i = 0; i < f.length; i++) b.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(f[i]! * 32767))), i * 2);
-  return b.toString('base64');
-};
-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Decodes an append's base64 PCM16 into floats; null for invalid base64 or an odd byte count. */
@@ -108,7 +103,6 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     clock,
     prefixPaddingMs: config.turnDetection!.prefixPaddingMs,
   });
-  session.configure({ audioOut: true, autoRespond: true });
 
   const send = (type: string, body: Record<string, unknown> = {}) => {
     const name = beta && type in BETA_SERVER_NAMES ? BETA_SERVER_NAMES[type] : type;
@@ -213,16 +207,14 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
   const sendAudio = (ctx: TurnCtx, f: Float32Array) => {
     if (f.length === 0) return;
     ctx.response!.samples += f.length;
-    send('response.output_audio.delta', { ...where(ctx), delta: toBase64(f) });
+    send('response.output_audio.delta', { ...where(ctx), delta: floatToPcm16(f).toString('base64') });
   };
   session.on('audio', (e) => {
     const ctx = turns.get(e.turnId);
     if (!ctx?.response) return;
     const r = ctx.response;
     r.resampler ??= new StreamResampler(e.sampleRate, REALTIME_SAMPLE_RATE);
-    const f = new Float32Array(e.pcm.length);
-    for (let i = 0; i < f.length; i++) f[i] = e.pcm[i]! / 32768;
-    sendAudio(ctx, r.resampler.push(f));
+    sendAudio(ctx, r.resampler.push(pcm16ToFloat(e.pcm)));
   });
   session.on('remembered', (e) => {
     const ctx = turns.get(e.turnId);
@@ -359,13 +351,8 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
           if (!f) return error('invalid_audio', 'conversation.item.create: input_audio "audio" is not valid base64 of 16-bit PCM.', 'item.content.audio', eventId);
           addItem(userAudioItem(id));
           send('conversation.item.done', { item: itemById(id)!.json });
-          const r = new StreamResampler(REALTIME_SAMPLE_RATE, VAD_SAMPLE_RATE);
-          const a = r.push(f);
-          const t = r.flush();
-          const joined = new Float32Array(a.length + t.length);
-          joined.set(a);
-          joined.set(t, a.length);
-          return startTurn({ userItemId: id, audioOut: config.audioOut }, { audio: joined, respond: false, audioOut: config.audioOut });
+          const audio16k = resample(f, REALTIME_SAMPLE_RATE, VAD_SAMPLE_RATE);
+          return startTurn({ userItemId: id, audioOut: config.audioOut }, { audio: audio16k, respond: false, audioOut: config.audioOut });
         }
         const text = item.content.map((c) => ('text' in c ? c.text : '')).join('');
         const message: ChatMessage = { role: item.role, content: text };

@@ -9,13 +9,15 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../../server/http-server.js';
 import { zipStore } from '../../../lib/zip-store.js';
+import { sendJson } from '../../../lib/http.js';
+import { AimaError, httpStatusOf } from '../../../shared/errors.js';
 import type { VoiceConversationDetail } from '../../../shared/contract/voice.js';
 import { conversationExportFiles } from './export.js';
 import type { RecordingStore } from './store.js';
 
-function fail(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ error: { code, message } }));
+/** An error answer in the shape of every /api error. */
+function fail(res: ServerResponse, err: AimaError): void {
+  sendJson(res, httpStatusOf[err.code], { error: err.toBody() }, { 'cache-control': 'no-store' });
 }
 
 function decode(segment: string): string | null {
@@ -64,19 +66,19 @@ export function recordingRoutes(deps: { store: RecordingStore; conversation: (id
     if (!m && !path.startsWith('/api/voice/recordings/')) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
-      fail(res, 405, 'method-not-allowed', `${req.method} is not allowed on recordings.`);
+      fail(res, new AimaError('method-not-allowed', `${req.method} is not allowed on recordings.`));
       return true;
     }
     const conv = m ? decode(m[1]!) : null;
     const name = m ? decode(m[2]!) : null;
     const file = conv !== null && name !== null ? deps.store.resolve(conv, name) : null;
     if (!file) {
-      fail(res, 400, 'bad-request', 'Not a recording path: use /api/voice/recordings/<conversation id>/<turn id>-user.flac (or -reply.flac).');
+      fail(res, new AimaError('bad-request', 'Not a recording path: use /api/voice/recordings/<conversation id>/<turn id>-user.flac (or -reply.flac).'));
       return true;
     }
     const size = deps.store.size(file);
     if (size === null) {
-      fail(res, 404, 'not-found', `No recording ${name} in conversation ${conv}: recording was off, the size cap removed it, or the conversation was deleted.`);
+      fail(res, new AimaError('not-found', `No recording ${name} in conversation ${conv}: recording was off, the size cap removed it, or the conversation was deleted.`));
       return true;
     }
     serveFile(req, res, file, size);
@@ -88,13 +90,13 @@ export function recordingRoutes(deps: { store: RecordingStore; conversation: (id
     if (!m) return false;
     if (req.method !== 'GET') {
       res.setHeader('allow', 'GET');
-      fail(res, 405, 'method-not-allowed', `${req.method} is not allowed on an export.`);
+      fail(res, new AimaError('method-not-allowed', `${req.method} is not allowed on an export.`));
       return true;
     }
     const id = decode(m[1]!);
     const c = id !== null && /^[A-Za-z0-9-]{1,64}$/.test(id) ? deps.conversation(id) : null;
     if (!c) {
-      fail(res, 404, 'not-found', `No voice conversation with id ${JSON.stringify(id ?? m[1])}.`);
+      fail(res, new AimaError('not-found', `No voice conversation with id ${JSON.stringify(id ?? m[1])}.`));
       return true;
     }
     const body = zipStore(conversationExportFiles(c, deps.store).map((f) => ({ name: `voice-${c.id}/${f.name}`, data: f.data })));

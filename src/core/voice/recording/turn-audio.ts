@@ -5,6 +5,7 @@
  * turn's audio when the turn ends.
  */
 import { resample } from '../../../lib/audio/resample.js';
+import { pcm16ToFloat } from '../../../lib/audio/wav.js';
 
 /** Float samples to 16-bit (the inverse of the session's s16 / 32768, so 16-bit input comes back bit-exact). */
 function floatToInt16(f: Float32Array): Int16Array {
@@ -54,9 +55,7 @@ export class TurnAudioCollector {
       p.reply.push(pcm.slice());
       return;
     }
-    const f = new Float32Array(pcm.length);
-    for (let i = 0; i < f.length; i++) f[i] = pcm[i]! / 32768;
-    p.reply.push(floatToInt16(resample(f, sampleRate, p.replyRate)));
+    p.reply.push(floatToInt16(resample(pcm16ToFloat(pcm), sampleRate, p.replyRate)));
   }
 
   /** Takes (and forgets) the turn's audio; null when nothing was collected. */

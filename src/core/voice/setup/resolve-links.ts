@@ -10,6 +10,7 @@
  * aima-tts service, which needs no model.
  */
 import type { ModelSummary, ServiceSummary, VoiceConfig, VoicePlanParams, VoiceRole } from '../../../shared/contract/index.js';
+import { serviceFor } from '../../../shared/service-lookup.js';
 import { AimaError } from '../../../shared/errors.js';
 
 export const ROLE_LABEL: Record<VoiceRole, string> = { asr: 'ASR', llm: 'LLM', tts: 'TTS' };
@@ -51,12 +52,6 @@ export interface ResolvedLink {
 /** Files that the import of `path` would have produced: the library model imported from it, if any. */
 export function importedFrom(models: readonly ModelSummary[], path: string): ModelSummary | undefined {
   return models.find((m) => m.sourcePath === path || m.path === path || m.rootPath === path);
-}
-
-/** The local service that serves `model` (by model or service name), preferring a running one. */
-export function serviceServing(list: readonly ServiceSummary[], model: string): ServiceSummary | null {
-  const matches = list.filter((s) => s.model === model || s.name === model);
-  return matches.find((s) => s.state === 'running') ?? matches[0] ?? null;
 }
 
 /** Whether the embedded engine of `role` can serve library model `m` (kind and format). */
@@ -126,13 +121,13 @@ function resolveLink(role: VoiceRole, choices: VoicePlanParams, facts: ChainFact
   if (importPath !== undefined) {
     const known = importedFrom(facts.models, importPath);
     if (!known) return newService(null, `imports ${importPath} and serves it on ${engine.id}`, importPath);
-    const served = serviceServing(facts.services, known.name);
+    const served = serviceFor(facts.services, known.name);
     if (served) return viaService(served, `the service that already serves ${known.name} (imported from ${importPath})`);
     checkModel(role, known, engine);
     return newService(known, `a new ${engine.id} service for ${known.name} (imported from ${importPath})`);
   }
   if (name !== undefined) {
-    const served = serviceServing(facts.services, name);
+    const served = serviceFor(facts.services, name);
     if (served) return viaService(served, 'as chosen');
     if (facts.remoteModels.includes(name)) return { role, name, via: 'remote', service: null, engine: null, model: null, importPath: null, existing: null, note: 'a remote endpoint serves it' };
     const model = facts.models.find((m) => m.name === name);
@@ -150,7 +145,7 @@ function resolveLink(role: VoiceRole, choices: VoicePlanParams, facts: ChainFact
 
   const current = facts.current[role];
   if (current) {
-    const served = serviceServing(facts.services, current);
+    const served = serviceFor(facts.services, current);
     if (served && served.kind === role) return viaService(served, 'the current choice');
     if (facts.remoteModels.includes(current)) return { role, name: current, via: 'remote', service: null, engine: null, model: null, importPath: null, existing: null, note: 'the current choice (a remote endpoint)' };
   }

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { gatewayFetch } from '../../api/client.js';
 import { useServices } from '../../stores/services.js';
 import { useVoice } from '../../stores/voice.js';
-import { serviceFor } from './chain.js';
+import { serviceFor } from '../../../../shared/service-lookup.js';
 
 interface VoiceOption {
   id: string;

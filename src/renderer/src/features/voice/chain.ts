@@ -5,6 +5,7 @@
  * routes, and is left to the gateway. Pure.
  */
 import type { ServiceSummary, VoiceConfig } from '../../../../shared/contract/index.js';
+import { serviceFor } from '../../../../shared/service-lookup.js';
 
 export type ChainRole = 'asr' | 'llm' | 'tts';
 export const ROLE_LABEL: Record<ChainRole, string> = { asr: 'ASR', llm: 'LLM', tts: 'TTS' };
@@ -12,12 +13,6 @@ export const ROLE_LABEL: Record<ChainRole, string> = { asr: 'ASR', llm: 'LLM', t
 export type ChainProblem =
   | { kind: 'unset'; role: ChainRole }
   | { kind: 'not-running'; role: ChainRole; model: string; service: ServiceSummary };
-
-/** The local service that serves `model` (by model or service name), preferring a running one. */
-export function serviceFor(list: readonly ServiceSummary[], model: string): ServiceSummary | null {
-  const matches = list.filter((s) => s.model === model || s.name === model);
-  return matches.find((s) => s.state === 'running') ?? matches[0] ?? null;
-}
 
 export function chainProblems(config: VoiceConfig, services: readonly ServiceSummary[]): ChainProblem[] {
   const problems: ChainProblem[] = [];
