@@ -17,7 +17,7 @@ import { dispatchCall } from '../api/dispatch.js';
 import type { UncontractedCalls } from '../feature.js';
 import type { CoreEvents } from '../events.js';
 import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, setServerNames, type AuthPolicy } from './security.js';
-import { urlHost } from './tls/server-names.js';
+import { remoteNames, urlHost } from './tls/server-names.js';
 import { tokenMatches } from './token.js';
 
 /**
@@ -303,7 +303,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   if (opts.remoteAccess && opts.names) setServerNames(port, opts.names);
   const url = `http://${clientHost(opts.host)}:${port}`;
   const scheme = secure ? 'https' : 'http';
-  const remoteUrls = opts.remoteAccess ? (opts.names ?? []).filter((n) => n !== 'localhost' && !/^127\./.test(n) && n !== '::1').map((n) => `${scheme}://${urlHost(n)}:${port}/`) : [];
+  const remoteUrls = opts.remoteAccess ? remoteNames(opts.names ?? []).map((n) => `${scheme}://${urlHost(n)}:${port}/`) : [];
   return {
     url,
     port,
