@@ -189,16 +189,16 @@ export function openCore(opts: CoreOptions): Core {
     listGpus: opts.listGpus ?? (() => hardware.listGpus()),
     fit: opts.modelFit ?? ((p) => hardware.calls['models.fit'](p)),
     timing: opts.serviceTiming,
-    engineResources: () => settings.repo.getAll().engineResources,
-    stopOnQuit: () => settings.repo.getAll().onQuit === 'stop-services',
-    schedulerSettings: () => settings.repo.getAll(),
+    engineResources: () => settings.current().engineResources,
+    stopOnQuit: () => settings.current().onQuit === 'stop-services',
+    schedulerSettings: () => settings.current(),
     activity,
     voice: voiceUsage,
     gpuMemory: (maxAgeMs) => hardware.gpuMemory(maxAgeMs),
     hostMemory: opts.scheduler?.hostMemory,
     idleCheckMs: opts.scheduler?.idleCheckMs,
   });
-  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.repo.getAll().downloadSource });
+  const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.current().downloadSource });
   const gateway = createGatewayFeature({
     db,
     events,
@@ -229,13 +229,13 @@ export function openCore(opts: CoreOptions): Core {
     db,
     appRoot: root,
     recordingsDir: paths.recordings,
-    settings: () => settings.repo.getAll(),
+    settings: () => settings.current(),
     gateway: { url: () => url, token: () => opts.token ?? null },
     usage: voiceUsage,
     realtime: {
       ...gateway.access,
       limits: () => {
-        const s = settings.repo.getAll();
+        const s = settings.current();
         return { maxSessions: s.realtimeMaxSessions, idleMs: s.realtimeIdleSeconds * 1000 };
       },
     },

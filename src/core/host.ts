@@ -105,21 +105,22 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
       names: names ?? opts.tls?.names ?? s.serverNames,
     });
     const opened = core;
-    let tls: ServerTls | null = null;
-    /** Checks everything that can be refused, then listens; nothing changes on a refusal. */
-    const listen = async (bindHost: string, port: number, choice: TlsChoice): Promise<RunningServer> => {
+    /** Checks everything that can be refused (no API key, a bad certificate) and issues what is due; binds nothing. */
+    const prepare = (bindHost: string, choice: TlsChoice): ServerTls | null => {
       checkBindHost(bindHost, opened.keys.active());
-      tls = serverTls(paths.dataDir, bindHost, choice);
-      return startHttpServer({
+      return serverTls(paths.dataDir, bindHost, choice);
+    };
+    const listen = (bindHost: string, port: number, t: ServerTls | null): Promise<RunningServer> =>
+      startHttpServer({
         api: opened.api,
         events: opened.events,
         auth: { token, keys: opened.keys },
         remoteAccess: !isLoopbackHost(bindHost),
-        names: tls?.names,
+        names: t?.names,
         // The install CA goes along with its server certificate, so clients see the whole chain.
-        tls: tls ? { cert: tls.creds.caCert ? tls.creds.cert + tls.creds.caCert : tls.creds.cert, key: tls.creds.key } : undefined,
+        tls: t ? { cert: t.creds.caCert ? t.creds.cert + t.creds.caCert : t.creds.cert, key: t.creds.key } : undefined,
         host: bindHost,
-        caCert: tls?.creds.caCert ?? undefined,
+        caCert: t?.creds.caCert ?? undefined,
         port,
         uiDir: opts.uiDir ?? path.join(appRoot(), 'out', 'renderer'),
         // The features' own routes and upgrades: the host mounts whatever the core's feature list holds.
@@ -128,26 +129,26 @@ export async function hostCore(opts: HostOptions): Promise<HostResult> {
         apiRoutes: opened.apiRoutes,
         uncontracted: opened.uncontracted,
       });
-    };
-    let server = await listen(firstHost, opts.port, tlsChoice(saved));
+    let tls = prepare(firstHost, tlsChoice(saved));
+    let server = await listen(firstHost, opts.port, tls);
     core.setUrl(server.url, server.host);
     lock.setUrl(server.url);
     core.attachListener({
       status: () => listenerStatus(server, tls),
       async listen(params) {
         const s = await settings({});
-        const choice = tlsChoice(s, params.names ?? s.serverNames);
-        // Refusals (no key, a bad certificate) come before the old listener closes.
-        checkBindHost(params.host, opened.keys.active());
-        serverTls(paths.dataDir, params.host, choice);
+        // Refusals come before the old listener closes.
+        const nextTls = prepare(params.host, tlsChoice(s, params.names ?? s.serverNames));
         const old = server;
+        const oldTls = tls;
         // Stop accepting at once (the port is free again); requests in flight, this one included, finish.
         void old.close({ graceMs: 5000 });
         try {
-          server = await listen(params.host, old.port, choice);
+          server = await listen(params.host, old.port, nextTls);
+          tls = nextTls;
         } catch (err) {
-          // The port was taken in between, or the address is not the host's: back to the old bind.
-          server = await listen(old.host, old.port, tlsChoice(s));
+          // The port was taken in between, or the address is not the host's: back to the old bind, as it was.
+          server = await listen(old.host, old.port, oldTls);
           throw isAddressError(err) ? new AimaError('bad-request', `Cannot listen on ${params.host}: ${(err as Error).message}.`, 'Use 0.0.0.0 (every network), 127.0.0.1, or an address this machine has.') : err;
         }
         await opened.api['settings.update']({ listenHost: params.host, ...(params.names ? { serverNames: params.names } : {}) });

@@ -23,7 +23,7 @@ export function registerServe(program: Command): void {
     .action(
       action(async (opts: { port?: string; host?: string; background: boolean; tlsCert?: string; tlsKey?: string; name?: string[] }) => {
         // Only serve loads the core; every other command is an HTTP client of it.
-        const [{ hostCore }, { guardUnhandledRejections }] = await Promise.all([import('../../core/host.js'), import('../../core/process/rejection-guard.js')]);
+        const [{ hostCore, listenerStatus }, { guardUnhandledRejections }] = await Promise.all([import('../../core/host.js'), import('../../core/process/rejection-guard.js')]);
         const ctx = cliContext();
         const port = parsePort(opts.port ?? ctx.env.AIMA_PORT ?? String(DEFAULT_PORT), '--port');
         const host = (p: number) => hostCore({
@@ -51,14 +51,14 @@ export function registerServe(program: Command): void {
             `Use that one: ${opts.background ? statusHint : `open ${info.url ?? ''}/login?token=${result.token}`} — or stop it first with \`aima stop\`.`,
           );
         }
-        const { server, tls } = result;
-        const { fingerprint } = await import('../../core/server/tls/server-tls.js');
-        const remote = server.remoteUrls.length
-          ? `  Other machines: ${server.remoteUrls.join('  ')}\n` +
-            (tls?.creds.caCert
-              ? `  HTTPS by the install CA (SHA-256 ${fingerprint(tls.creds.caCert)}): trust ${server.url}/aima-ca.pem on each client (docs/remote-access.md)\n`
-              : tls
-                ? `  HTTPS with your certificate, valid until ${tls.creds.validTo.toISOString().slice(0, 10)}\n`
+        const { server } = result;
+        const status = listenerStatus(server, result.tls);
+        const remote = status.urls.length
+          ? `  Other machines: ${status.urls.join('  ')}\n` +
+            (status.tls?.caFingerprint
+              ? `  HTTPS by the install CA (SHA-256 ${status.tls.caFingerprint}): trust ${server.url}${status.tls.caPath} on each client (docs/remote-access.md)\n`
+              : status.tls
+                ? `  HTTPS with your certificate, valid until ${status.tls.validTo.slice(0, 10)}\n`
                 : '')
           : '';
         process.stdout.write(

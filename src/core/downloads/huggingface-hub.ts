@@ -4,6 +4,7 @@
  * works unchanged); a token, when set, goes in the Authorization header for gated repositories.
  * Requests go through the environment's proxy (proxy.ts).
  */
+import { hubSourceLabels } from '../../shared/contract/enums.js';
 import type { HubFile, HubModelHit } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
 import type { ModelHub } from './hub.js';
@@ -42,7 +43,7 @@ const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/')
 
 export class HuggingFaceHub implements ModelHub {
   readonly source = 'huggingface' as const;
-  readonly label = 'Hugging Face';
+  readonly label = hubSourceLabels.huggingface;
   readonly defaultRevision = 'main';
   readonly folder = 'hf';
   readonly probe = 'head' as const;

@@ -19,6 +19,7 @@
  * The endpoint is MODELSCOPE_ENDPOINT (default https://www.modelscope.cn); requests go through the
  * environment's proxy. Downloads are anonymous: public repositories need no login.
  */
+import { hubSourceLabels } from '../../shared/contract/enums.js';
 import type { HubFile, HubModelHit } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
 import type { ModelHub } from './hub.js';
@@ -64,7 +65,7 @@ const GIT_FILES = new Set(['.gitattributes', '.gitignore']);
 
 export class ModelScopeHub implements ModelHub {
   readonly source = 'modelscope' as const;
-  readonly label = 'ModelScope';
+  readonly label = hubSourceLabels.modelscope;
   readonly defaultRevision = 'master';
   readonly folder = 'modelscope';
   readonly probe = 'get' as const;

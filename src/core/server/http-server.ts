@@ -17,7 +17,7 @@ import { dispatchCall } from '../api/dispatch.js';
 import type { UncontractedCalls } from '../feature.js';
 import type { CoreEvents } from '../events.js';
 import { authorizeApi, hasValidApiKey, isAllowedHost, isAllowedOrigin, loginCookie, setServerNames, type AuthPolicy } from './security.js';
-import { urlHost } from './tls/server-names.js';
+import { remoteNames, urlHost } from './tls/server-names.js';
 import { tokenMatches } from './token.js';
 
 /**
@@ -130,6 +130,13 @@ async function readCallParams(req: IncomingMessage, limit: number): Promise<unkn
   return params;
 }
 
+/** A request target as a Route gets it: the path as sent (not normalized) and the query without its '?'. */
+function splitTarget(target: string | undefined): [path: string, query: string] {
+  const raw = target ?? '/';
+  const q = raw.indexOf('?');
+  return q === -1 ? [raw, ''] : [raw.slice(0, q), raw.slice(q + 1)];
+}
+
 /**
  * The host clients on the same machine as the server put in its URL. A wildcard bind (0.0.0.0,
  * ::) is no address to connect to, and as a Host header it fails the DNS-rebinding check: they get
@@ -199,9 +206,8 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
       }
       const m = /^\/api\/call\/([A-Za-z0-9_.-]+)$/.exec(url.pathname);
       if (!m) {
-        const raw = req.url ?? '/';
-        const q = raw.indexOf('?');
-        for (const route of opts.apiRoutes ?? []) if (route(req, res, q === -1 ? raw : raw.slice(0, q), q === -1 ? '' : raw.slice(q + 1))) return;
+        const [path, query] = splitTarget(req.url);
+        for (const route of opts.apiRoutes ?? []) if (route(req, res, path, query)) return;
       }
       if (!m) return sendApiError(res, new AimaError('not-found', `No API endpoint ${url.pathname}.`, 'Calls are POST /api/call/<name>.'));
       if (req.method !== 'POST') {
@@ -235,10 +241,8 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
     if (!isAllowedHost(req.headers.host, port) && !(opts.remoteAccess && hasValidApiKey(req, opts.auth))) {
       return sendApiError(res, new AimaError('forbidden', `Host "${req.headers.host ?? ''}" is not allowed.`, `Use http://127.0.0.1:${port}/.`));
     }
-    const raw = req.url ?? '/';
-    const q = raw.indexOf('?');
-    const path = q === -1 ? raw : raw.slice(0, q);
-    for (const route of routes) if (route(req, res, path, q === -1 ? '' : raw.slice(q + 1))) return;
+    const [path, query] = splitTarget(req.url);
+    for (const route of routes) if (route(req, res, path, query)) return;
     handle(req, res).catch((err) => {
       if (!res.headersSent) sendApiError(res, toAimaError(err));
       else res.end();
@@ -303,7 +307,7 @@ export async function startHttpServer(opts: ServerOptions): Promise<RunningServe
   if (opts.remoteAccess && opts.names) setServerNames(port, opts.names);
   const url = `http://${clientHost(opts.host)}:${port}`;
   const scheme = secure ? 'https' : 'http';
-  const remoteUrls = opts.remoteAccess ? (opts.names ?? []).filter((n) => n !== 'localhost' && !/^127\./.test(n) && n !== '::1').map((n) => `${scheme}://${urlHost(n)}:${port}/`) : [];
+  const remoteUrls = opts.remoteAccess ? remoteNames(opts.names ?? []).map((n) => `${scheme}://${urlHost(n)}:${port}/`) : [];
   return {
     url,
     port,

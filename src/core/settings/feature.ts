@@ -3,7 +3,7 @@
  * `settings.changed` event other features follow (engine resources, the gateway's options).
  */
 import os from 'node:os';
-import type { CoreApi } from '../../shared/contract/index.js';
+import type { CoreApi, Settings } from '../../shared/contract/index.js';
 import { AimaError } from '../../shared/errors.js';
 import type { CoreEvents } from '../events.js';
 import type { Db } from '../store/database.js';
@@ -15,6 +15,11 @@ export interface SettingsFeature extends Feature {
   readonly calls: Pick<CoreApi, 'settings.get' | 'settings.update'>;
   /** The repository, read by the features that follow settings (they also listen to settings.changed). */
   readonly repo: SettingsRepo;
+  /**
+   * The settings as the other features read them on their hot paths (the scheduler's idle check,
+   * voice turns): kept from the last read or update, since every change goes through settings.update.
+   */
+  current(): Settings;
 }
 
 /** Refuses a services' memory cap beyond the machine's memory, before anything is stored. */
@@ -45,8 +50,10 @@ function checkListenHost(host: string | undefined, activeKeys: (() => number) | 
 
 export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalMemoryBytes?: number; activeKeys?: () => number }): SettingsFeature {
   const repo = new SettingsRepo(deps.db);
+  let current = repo.getAll();
   return {
     repo,
+    current: () => current,
     events: ['settings.changed'],
     calls: {
       'settings.get': async () => repo.getAll(),
@@ -54,6 +61,7 @@ export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalM
         checkMemoryCap(patch.servicesMemoryCapMiB, deps.totalMemoryBytes ?? os.totalmem());
         checkListenHost(patch.listenHost, deps.activeKeys);
         const next = repo.update(patch);
+        current = next;
         deps.events.emit('settings.changed', next);
         return next;
       },

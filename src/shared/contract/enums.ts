@@ -20,6 +20,9 @@ export const settingKeys = ['startAtLogin', 'onQuit', 'startOnDemand', 'theme', 
 /** Where models are searched and downloaded: the Hugging Face Hub (HF_ENDPOINT) or ModelScope (MODELSCOPE_ENDPOINT). */
 export const hubSources = ['huggingface', 'modelscope'] as const;
 
+/** Each source's name in messages and on the page. */
+export const hubSourceLabels: Record<(typeof hubSources)[number], string> = { huggingface: 'Hugging Face', modelscope: 'ModelScope' };
+
 /** Microphone audio on the voice socket is 16 kHz mono, the rate of the VAD and ASR. */
 export const VOICE_INPUT_SAMPLE_RATE = 16_000;
 

@@ -28,14 +28,11 @@ function toPem(der: Buffer, label: string): string {
 export function ipBytes(ip: string): Buffer {
   const a = ip.replace(/^\[|\]$/g, '');
   if (isIP(a) === 4) return Buffer.from(a.split('.').map(Number));
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const group = (s: string | undefined) => (s ? s.split(':') : []);
-  let h = group(head);
-  let t = group(tail);
   // An IPv4 tail (::ffff:1.2.3.4) is two groups.
-  const v4 = (g: string[]) => (g.length && g[g.length - 1]!.includes('.') ? [...g.slice(0, -1), ...(() => { const b = g[g.length - 1]!.split('.').map(Number); return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)]; })()] : g);
-  if (tail === undefined) h = v4(h);
-  else t = v4(t);
+  const hex = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b0: string, b1: string, b2: string, b3: string) => `${((+b0 << 8) | +b1).toString(16)}:${((+b2 << 8) | +b3).toString(16)}`);
+  const [head, tail] = hex.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));

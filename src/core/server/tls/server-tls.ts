@@ -3,7 +3,7 @@
  * (checked), else the install CA's server certificate for the host's names. Loopback binds get
  * none (plain HTTP, as before).
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import os from 'node:os';
 import { AimaError } from '../../../shared/errors.js';
 import { isLoopbackHost } from '../security.js';
@@ -29,12 +29,6 @@ export interface ServerTls {
 /** SHA-256 fingerprint of a PEM certificate, as browsers show it (AA:BB:…). */
 export function fingerprint(certPem: string): string {
   return new X509Certificate(certPem).fingerprint256;
-}
-
-/** base64 SHA-256 of a certificate's SubjectPublicKeyInfo (HPKP pins, Chromium's --ignore-certificate-errors-spki-list). */
-export function spkiHash(certPem: string): string {
-  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(spki).digest('base64');
 }
 
 export function machineNames(bindHost: string, extra: readonly string[] = []): string[] {

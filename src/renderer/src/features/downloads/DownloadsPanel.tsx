@@ -10,6 +10,7 @@ import type { DownloadSummary, HubFiles, HubSource } from '../../../../shared/co
 import { useDownloads } from '../../stores/downloads.js';
 import { useSettings } from '../../stores/settings.js';
 import { formatBytes } from '../../../../shared/format-bytes.js';
+import { hubSourceLabels, hubSources } from '../../../../shared/contract/enums.js';
 
 function eta(s: number | null): string {
   if (s === null) return '';
@@ -37,8 +38,6 @@ export function DownloadsPanel({ libraryEmpty }: { libraryEmpty: boolean }) {
   );
 }
 
-const SOURCE_LABELS: Record<HubSource, string> = { huggingface: 'Hugging Face', modelscope: 'ModelScope' };
-
 function HubSearch() {
   const { results, resultsSource, searching, files, loadingFiles, search, openRepo } = useDownloads();
   const { settings, load: loadSettings, update } = useSettings();
@@ -51,7 +50,7 @@ function HubSearch() {
   const source = picked ?? preferred;
   return (
     <section className="card" data-testid="hub-search">
-      <h2>Download from {SOURCE_LABELS[source]}</h2>
+      <h2>Download from {hubSourceLabels[source]}</h2>
       <form
         className="form-row"
         onSubmit={(e) => {
@@ -60,9 +59,9 @@ function HubSearch() {
         }}
       >
         <select name="hub-source" aria-label="Source" value={source} onChange={(e) => setPicked(e.target.value as HubSource)}>
-          {(Object.keys(SOURCE_LABELS) as HubSource[]).map((s) => (
+          {hubSources.map((s) => (
             <option key={s} value={s}>
-              {SOURCE_LABELS[s]}
+              {hubSourceLabels[s]}
             </option>
           ))}
         </select>
@@ -106,7 +105,7 @@ function RepoFiles({ files }: { files: HubFiles }) {
       <h3>
         {files.repo}{' '}
         <small className="muted">
-          ({SOURCE_LABELS[files.source]}, {formatBytes(files.totalBytes)} in {files.files.length} files)
+          ({hubSourceLabels[files.source]}, {formatBytes(files.totalBytes)} in {files.files.length} files)
         </small>
       </h3>
       {models.length > 0 ? (
@@ -203,7 +202,7 @@ function DownloadRow({ d }: { d: DownloadSummary }) {
     <div className="download-row" data-download={d.id} data-state={d.state} data-source={d.source} style={{ marginBottom: 12 }}>
       <div className="form-row">
         <span className="grow">
-          <strong>{d.repo}</strong> · {name} <small className="muted" data-field="source">({SOURCE_LABELS[d.source]})</small>
+          <strong>{d.repo}</strong> · {name} <small className="muted" data-field="source">({hubSourceLabels[d.source]})</small>
         </span>
         <span data-field="state">{d.state}</span>
         <span data-field="bytes">

@@ -7,21 +7,16 @@ import type { VoiceRecordingUsage } from '../../../../shared/contract/voice.js';
 import { formatBytes } from '../../../../shared/format-bytes.js';
 import { invoke } from '../../api/client.js';
 import { useSettings } from '../../stores/settings.js';
+import { NumberSetting } from './NumberSetting.js';
 
 export function VoiceRecordingSettings() {
   const { settings, update } = useSettings();
   const [usage, setUsage] = useState<VoiceRecordingUsage | null>(null);
-  const [cap, setCap] = useState('');
-  const capMiB = settings?.voiceRecordingCapMiB;
+  // The usage again whenever recording is switched or the cap changes (a lower cap removes audio).
   useEffect(() => {
-    if (capMiB !== undefined) setCap(String(capMiB));
     void invoke('voice.recordings.usage', {}).then(setUsage, () => setUsage(null));
-  }, [capMiB, settings?.voiceRecording]);
+  }, [settings?.voiceRecordingCapMiB, settings?.voiceRecording]);
   if (!settings) return null;
-  const commitCap = () => {
-    const n = Number(cap);
-    if (cap.trim() !== '' && Number.isFinite(n) && n !== settings.voiceRecordingCapMiB) void update({ voiceRecordingCapMiB: n });
-  };
   return (
     <fieldset className="settings-group" data-testid="voice-recording-settings">
       <legend>Recorded conversations</legend>
@@ -29,10 +24,7 @@ export function VoiceRecordingSettings() {
         <input type="checkbox" name="voiceRecording" checked={settings.voiceRecording} onChange={(e) => void update({ voiceRecording: e.target.checked })} />
         <span>Record voice conversations (your speech and the spoken replies, as FLAC beside the database)</span>
       </label>
-      <label className="row">
-        <span>Largest space for recordings, MiB (the oldest are removed past it)</span>
-        <input type="number" name="voiceRecordingCapMiB" min={0.1} step="any" value={cap} onChange={(e) => setCap(e.target.value)} onBlur={commitCap} onKeyDown={(e) => e.key === 'Enter' && commitCap()} />
-      </label>
+      <NumberSetting name="voiceRecordingCapMiB" settings={settings} integer={false} min={0.1} label="Largest space for recordings, MiB (the oldest are removed past it)" />
       {usage && (
         <p className="small muted" data-testid="voice-recording-usage">
           {formatBytes(usage.bytes)} used of {formatBytes(usage.capBytes)} by {usage.turns} recorded turns, in <code>{usage.dir}</code>.
