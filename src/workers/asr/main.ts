@@ -119,15 +119,16 @@ class AsrServer {
 
   /** POST /v1/audio/transcriptions, holding an upload slot while the body is read and transcribed. */
   transcription(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    return this.uploads.run(() => this.transcribe(req, res));
-  }
-
-  private async transcribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    // A client that closes the connection before its answer abandons the transcription.
+    // A client that closes the connection before its answer abandons the transcription, even
+    // while it still waits for an upload slot.
     const gone = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    return this.uploads.run(() => this.transcribe(req, res, gone.signal));
+  }
+
+  private async transcribe(req: IncomingMessage, res: ServerResponse, gone: AbortSignal): Promise<void> {
     let form: FormData;
     try {
       form = await readFormData(req, this.bodyLimit);
@@ -183,7 +184,7 @@ class AsrServer {
       );
     }
     const samples = resample(toMono(decoded.channels), decoded.sampleRate, SAMPLE_RATE);
-    const segments = await this.inference.run(gone.signal, (unit) => this.run(unit, samples)).catch((err: unknown) => {
+    const segments = await this.inference.run(gone, (unit) => this.run(unit, samples)).catch((err: unknown) => {
       if (err instanceof TranscriptionAborted) throw new HttpError(499, err.message, 'invalid_request_error', 'client_closed');
       throw err;
     });
