@@ -6,11 +6,11 @@
 //   kill, reload     the running process is killed and a fresh one loads; the short run waits for it
 //   kill, spare      the running process is killed; a warm spare takes the short run (what the worker does)
 //   second instance  the abandoned run finishes in its process while a second one takes the short run
-// plus the resident memory each costs, the replacement's load time and CPU, the same comparison
+// plus the resident memory each costs (the whole worker's too: HTTP process, active and spare), the replacement's load time and CPU, the same comparison
 // through the real worker over HTTP (a fetch aborted by its client), and a check of the option the
 // processes replaced: terminating a worker thread inside onnxruntime-node's run.
 //   node scripts/build-node.mjs && node bench/asr-abort.mjs [--rounds 5] [--threads 2] [--abort-after 150]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -131,7 +131,6 @@ async function main() {
   b.kill();
 
   // The same through the real worker: a short request right after a long one aborted by its client.
-  const { spawn } = await import('node:child_process');
   const worker = spawn(process.execPath, [entry, '--model', whisper, '--port', '0', '--threads', values.threads], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let out = '';
@@ -165,6 +164,9 @@ async function main() {
     http.afterAbort.push(await timed(t, post(shortWav).then((j) => j.text)));
   }
   const health = await (await fetch(`${url}/health`)).json();
+  await spareReady();
+  const children = readFileSync(`/proc/${worker.pid}/task/${worker.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  const workerRss = [worker.pid, ...children].reduce((sum, pid) => sum + rssKiB(pid), 0);
   worker.kill('SIGTERM');
 
   const check = spawnSync(process.execPath, [new URL(import.meta.url).pathname, '--thread-check', longWav], { encoding: 'utf8' });
@@ -181,12 +183,12 @@ async function main() {
     ['after abort: kill, warm spare', `${m.killSpare} ms`, ratio(m.killSpare), `${mib(rss.two)} MiB`],
     ['after abort: second instance', `${m.second} ms`, ratio(m.second), `${mib(rss.two)} MiB`],
     ['worker over HTTP, undisturbed', `${h.undisturbed} ms`, '1.00', ''],
-    ['worker over HTTP, after an aborted request', `${h.afterAbort} ms`, (h.afterAbort / h.undisturbed).toFixed(2), ''],
+    ['worker over HTTP, after an aborted request', `${h.afterAbort} ms`, (h.afterAbort / h.undisturbed).toFixed(2), `${Math.round(workerRss / 1024)} MiB`],
   ];
   console.log(`ASR abort bench: ${rounds} rounds, threads ${values.threads}, long run (${(long.length / 16000).toFixed(1)} s audio, ${m.longMs} ms) abandoned after ${abortAfter} ms`);
   console.log(`${'short run (2 s audio), start to result'.padEnd(44)} ${'median'.padStart(9)} ${'ratio'.padStart(6)} ${'memory'.padStart(9)}`);
   for (const [k, v, r, mem] of rows) console.log(`${k.padEnd(44)} ${v.padStart(9)} ${r.padStart(6)} ${mem.padStart(9)}`);
   console.log(`replacement process load: ${m.reloadMs} ms wall, ${m.reloadCpu} ms CPU; worker counted ${JSON.stringify(health.aborted)}`);
   console.log(`worker thread terminated inside onnxruntime's run: ${threadOutcome}`);
-  console.log(JSON.stringify({ rounds, threads: Number(values.threads), abort_after_ms: abortAfter, medians_ms: m, http_ms: h, rss_mib: { one: mib(rss.one), two: mib(rss.two) }, thread_terminate: threadOutcome }));
+  console.log(JSON.stringify({ rounds, threads: Number(values.threads), abort_after_ms: abortAfter, medians_ms: m, http_ms: h, rss_mib: { one: mib(rss.one), two: mib(rss.two), worker: Math.round(workerRss / 1024) }, thread_terminate: threadOutcome }));
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { requirePart } from '../support/system.js';
 import { PHRASES, fliteWav, haveFlite, haveSox, haveWhisper, sox, startSpeechWorker, transcribe, whisperModel, wordErrors, type SpeechWorker } from '../support/speech.js';
 
@@ -25,7 +25,12 @@ let asr: SpeechWorker | undefined;
 let tmp: string;
 let longWav: Uint8Array;
 let shortWav: Uint8Array;
-const usable = haveWhisper && haveFlite && haveSox;
+
+function requireParts(ctx: TestContext): void {
+  requirePart(ctx, 'shared-models', haveWhisper);
+  requirePart(ctx, 'flite', haveFlite);
+  requirePart(ctx, 'sox', haveSox);
+}
 
 function wav16k(text: string, name: string): Uint8Array {
   const raw = fliteWav(text, path.join(tmp, `${name}-raw.wav`));
@@ -36,7 +41,7 @@ function wav16k(text: string, name: string): Uint8Array {
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'aima-asr-abort-'));
-  if (!usable) return;
+  if (!haveWhisper || !haveFlite || !haveSox) return;
   longWav = wav16k(LONG, 'long');
   shortWav = wav16k(PHRASES[0], 'short');
   asr = await startSpeechWorker('asr', ['--model', whisperModel, '--model-name', 'whisper-tiny.en', '--threads', '2']);
@@ -94,7 +99,7 @@ async function abandonLongRun(runMs: number): Promise<void> {
 
 describe('ASR worker and abandoned transcriptions', () => {
   it('a running transcription whose client aborted is stopped: the next one takes as long as undisturbed, with the right text', async (ctx) => {
-    requirePart(ctx, 'shared-models+flite+sox', usable);
+    requireParts(ctx);
     await timedShort(); // warm-up
     const before = await settled();
     const longStart = performance.now();
@@ -102,7 +107,7 @@ describe('ASR worker and abandoned transcriptions', () => {
     const longMs = performance.now() - longStart;
     const undisturbed: number[] = [];
     const afterAbort: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       await settled();
       undisturbed.push(await timedShort());
       await settled();
@@ -117,7 +122,7 @@ describe('ASR worker and abandoned transcriptions', () => {
     expect(longMs - 150, 'the abandoned run must be long enough to matter').toBeGreaterThan(3 * room);
     expect(after, `after an abort ${afterAbort.map(Math.round).join(', ')} ms vs undisturbed ${undisturbed.map(Math.round).join(', ')} ms`).toBeLessThanOrEqual(base + room);
     const h = await settled();
-    expect(h.aborted.cancelled - before.aborted.cancelled).toBe(3);
+    expect(h.aborted.cancelled - before.aborted.cancelled).toBe(5);
     expect(h.aborted.dropped).toBe(before.aborted.dropped);
     // Another phrase right after an abort: no stale text from the stopped run.
     await abandonLongRun(50);
@@ -126,7 +131,7 @@ describe('ASR worker and abandoned transcriptions', () => {
   }, 180_000);
 
   it('a queued transcription whose client aborted before it started is never run', async (ctx) => {
-    requirePart(ctx, 'shared-models+flite+sox', usable);
+    requireParts(ctx);
     const before = await settled();
     const running = textOf(transcribe(asr!.url, longWav));
     while (!(await health()).busy) await sleep(10);

@@ -4,8 +4,8 @@
  *
  *   - aborted while queued (or while waiting for a process to load): dropped, never run;
  *   - aborted while running: its process is killed and the warm spare takes over at once;
- *   - a replacement spare loads only while nothing is queued or running, so its load does not
- *     compete for the CPU with a transcription.
+ *   - a replacement spare starts loading when the queue is empty and is paused whenever a
+ *     transcription runs, so its load never competes with one for the CPU.
  *
  * The spare costs a second loaded model in memory; docs/speech-workers.md has the measurements
  * that chose this over a second instance finishing the abandoned run.
@@ -17,6 +17,15 @@ export interface InferenceUnit {
   /** Stops it at once; pending transcriptions reject. */
   kill(): void;
   readonly alive: boolean;
+}
+
+/** A unit being loaded, whose load can be paused and resumed. */
+export interface Loading<U> {
+  ready: Promise<U>;
+  pause(): void;
+  resume(): void;
+  /** Stops it, loading or loaded. */
+  kill(): void;
 }
 
 /** Requests abandoned by their clients: `dropped` never ran, `cancelled` were stopped mid-run. */
@@ -43,20 +52,20 @@ interface Job {
 
 export class AbortableInference<U extends InferenceUnit> {
   private active: U | undefined;
-  private spare: Promise<U> | undefined;
+  private spare: Loading<U> | undefined;
+  private spareReady = false;
   private readonly queue: Job[] = [];
   private running: Job | undefined;
-  private spareReady = false;
   private closed = false;
   readonly aborts: AbortCounts = { dropped: 0, cancelled: 0 };
 
-  /** `first` is the loaded process to start with; `start` loads another (the spares). */
+  /** `first` is the loaded unit to start with; `launch` starts loading another (the spares). */
   constructor(
     first: U,
-    private readonly start: () => Promise<U>,
+    private readonly launch: () => Loading<U>,
   ) {
     this.active = first;
-    this.refillSpare();
+    this.idle();
   }
 
   /** Whether a transcription is running or waiting. */
@@ -64,13 +73,13 @@ export class AbortableInference<U extends InferenceUnit> {
     return this.running !== undefined || this.queue.length > 0;
   }
 
-  /** `ready`, `loading` or `none` (only between a failed load and the next try). */
+  /** `ready`, `loading` (or paused while a transcription runs) or `none` (after a failed load). */
   get spareState(): 'ready' | 'loading' | 'none' {
     return this.spareReady ? 'ready' : this.spare ? 'loading' : 'none';
   }
 
   /**
-   * Runs `work` on the inference process once the ones queued before it are done. Rejects with
+   * Runs `work` on the inference unit once the jobs queued before it are done. Rejects with
    * {@link TranscriptionAborted} as soon as `signal` aborts, whether queued or running.
    */
   run<T>(signal: AbortSignal, work: (unit: U) => Promise<T>): Promise<T> {
@@ -102,15 +111,13 @@ export class AbortableInference<U extends InferenceUnit> {
   private async pump(): Promise<void> {
     if (this.running || this.closed) return;
     const job = this.queue.shift();
-    if (!job) {
-      this.refillSpare();
-      return;
-    }
+    if (!job) return this.idle();
     this.running = job;
     try {
       const unit = await this.unit();
       if (job.signal.aborted) return;
       job.unit = unit;
+      if (!this.spareReady) this.spare?.pause();
       job.resolve(await job.work(unit));
     } catch (err) {
       // An abandoned job was answered by abandon(); a second reject is a no-op.
@@ -122,40 +129,45 @@ export class AbortableInference<U extends InferenceUnit> {
     }
   }
 
-  /** The process to run on: the active one, else the spare (waiting for it if it still loads). */
+  /** The unit to run on: the active one, else the spare (waiting for it if it still loads). */
   private async unit(): Promise<U> {
     if (this.active?.alive) return this.active;
-    if (!this.spare) this.refillSpare(true);
-    const spare = this.spare!;
+    const spare = this.spare ?? this.startSpare();
     this.spare = undefined;
     this.spareReady = false;
-    this.active = await spare;
+    spare.resume();
+    this.active = await spare.ready;
     return this.active;
   }
 
-  /** Starts loading a spare if none is there; only when idle unless `now`. */
-  private refillSpare(now = false): void {
-    if (this.spare || this.closed || (!now && this.busy)) return;
-    const spare = this.start();
+  /** Nothing to run: the spare loads (or goes on loading). */
+  private idle(): void {
+    if (this.closed) return;
+    if (this.spare) this.spare.resume();
+    else this.startSpare();
+  }
+
+  private startSpare(): Loading<U> {
+    const spare = this.launch();
     this.spare = spare;
-    spare.then(
+    spare.ready.then(
       () => {
         if (this.spare === spare) this.spareReady = true;
       },
       () => {
-        // A failed load is retried by the next request that needs a process.
+        // A failed load is retried when the worker is next idle or needs a unit.
         if (this.spare === spare) this.spare = undefined;
       },
     );
+    return spare;
   }
 
-  /** Kills every process; queued transcriptions are dropped. */
-  async close(): Promise<void> {
+  /** Kills every unit; queued transcriptions are rejected. */
+  close(): void {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error('The ASR worker is stopping.'));
     this.active?.kill();
-    const spare = this.spare;
+    this.spare?.kill();
     this.spare = undefined;
-    (await spare?.catch(() => undefined))?.kill();
   }
 }

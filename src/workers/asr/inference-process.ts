@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { StartupError } from '../common/worker-server.js';
 import { openAsrBackend, type AsrBackend } from './backends.js';
+import type { Loading } from './abortable-inference.js';
 import type { SherpaAsrKind } from './sherpa-asr.js';
 
 /** The first argument that makes the worker's script serve as an inference child. */
@@ -43,6 +44,9 @@ export function serveInferenceChild(): void {
       openAsrBackend(m.open.model, m.open).then(
         (b) => {
           backend = b;
+          // The model file's bytes (read, then rewritten) are garbage now, hundreds of MB that an
+          // idle process would otherwise hold until V8 gets round to a major collection.
+          (globalThis as { gc?: () => void }).gc?.();
           send({ ready: { engine: b.engine, windowSamples: b.windowSamples, languages: b.languages } });
         },
         (err: Error) => send({ fatal: err.message, expected: err instanceof StartupError }),
@@ -85,12 +89,34 @@ export class InferenceProcess {
   }
 
   /**
-   * Starts a child from `entry` (the worker's bundled script) and resolves once its model is
-   * loaded. A model that cannot be opened rejects with the child's reason (a StartupError when
-   * the child expected it).
+   * Starts a child from `entry` (the worker's bundled script) loading the model; `ready` resolves
+   * once it is loaded. A model that cannot be opened rejects with the child's reason (a
+   * StartupError when the child expected it).
    */
-  static async start(entry: string, opts: AsrModelOptions): Promise<InferenceProcess> {
-    const child = fork(entry, [INFERENCE_CHILD_FLAG], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static launch(entry: string, opts: AsrModelOptions): Loading<InferenceProcess> {
+    const child = fork(entry, [INFERENCE_CHILD_FLAG], {
+      serialization: 'advanced',
+      execArgv: [...process.execArgv, '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    // Job control signals do not exist on Windows: there the load simply runs on.
+    const signal = (s: NodeJS.Signals) => {
+      if (process.platform !== 'win32' && child.exitCode === null && child.signalCode === null) child.kill(s);
+    };
+    return {
+      ready: InferenceProcess.loaded(child, opts),
+      pause: () => signal('SIGSTOP'),
+      resume: () => signal('SIGCONT'),
+      kill: () => signal('SIGKILL'),
+    };
+  }
+
+  /** {@link launch}, waiting for the load. */
+  static start(entry: string, opts: AsrModelOptions): Promise<InferenceProcess> {
+    return InferenceProcess.launch(entry, opts).ready;
+  }
+
+  private static async loaded(child: ChildProcess, opts: AsrModelOptions): Promise<InferenceProcess> {
     let onMessage!: (m: FromChild) => void;
     let onExit!: (code: number | null, signal: NodeJS.Signals | null) => void;
     try {

@@ -96,8 +96,8 @@ class AsrServer {
     return this.backend.engine;
   }
 
-  close(): Promise<void> {
-    return this.inference.close();
+  close(): void {
+    this.inference.close();
   }
 
   /** Largest body accepted: the maximum duration as 48 kHz stereo float WAV, plus slack. */
@@ -212,12 +212,12 @@ class AsrServer {
   }
 }
 
-/** Opens the model in an inference process, with a warm spare loading beside it once it is up. */
+/** Opens the model in an inference process; a spare loads beside it once it is up. */
 async function openServer(o: Options): Promise<AsrServer> {
   const entry = fileURLToPath(import.meta.url);
   const model: AsrModelOptions = { model: o.model, threads: o.threads, sherpaKind: o.sherpaKind, beams: o.beams };
   const first = await InferenceProcess.start(entry, model);
-  return new AsrServer(o, first.info, new AbortableInference(first, () => InferenceProcess.start(entry, model)));
+  return new AsrServer(o, first.info, new AbortableInference(first, () => InferenceProcess.launch(entry, model)));
 }
 
 if (isInferenceChild()) serveInferenceChild();
