@@ -41,16 +41,19 @@ export function serveInferenceChild(): void {
   let backend: AsrBackend | undefined;
   process.on('message', (m: ToChild) => {
     if ('open' in m) {
-      openAsrBackend(m.open.model, m.open).then(
-        (b) => {
+      openAsrBackend(m.open.model, m.open)
+        .then(async (b) => {
           backend = b;
+          // One run on a second of silence: the first run of a fresh session allocates its working
+          // memory, a cost that belongs to the load, not to the first request (a spare's first
+          // request is the one right after an abort).
+          await b.transcribe(new Float32Array(16_000));
           // The model file's bytes (read, then rewritten) are garbage now, hundreds of MB that an
           // idle process would otherwise hold until V8 gets round to a major collection.
           (globalThis as { gc?: () => void }).gc?.();
           send({ ready: { engine: b.engine, windowSamples: b.windowSamples, languages: b.languages } });
-        },
-        (err: Error) => send({ fatal: err.message, expected: err instanceof StartupError }),
-      );
+        })
+        .catch((err: Error) => send({ fatal: err.message, expected: err instanceof StartupError }));
       return;
     }
     backend!.transcribe(m.samples).then(

@@ -13,6 +13,11 @@
  * after; a load failure prints `asr worker: error: ...` on stderr and exits 1.
  *
  * Routes: POST /v1/audio/transcriptions, GET /v1/models, GET /health.
+ *
+ * This process holds no model: transcriptions run one at a time in an inference child process
+ * with a loaded spare beside it (inference-process.ts), so a request whose client closes the
+ * connection is dropped if it waits and its process killed if it runs (abortable-inference.ts);
+ * /health counts both.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';

@@ -96,8 +96,4 @@ export class WhisperOnnx {
     const ids = Array.from(seq.data as Int32Array);
     return { text: this.tokenizer.decode(ids).trim(), tokens: ids };
   }
-
-  async close(): Promise<void> {
-    await this.session.release();
-  }
 }
