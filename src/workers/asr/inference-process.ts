@@ -110,7 +110,7 @@ export class InferenceProcess {
       ready: InferenceProcess.loaded(child, opts),
       pause: () => signal('SIGSTOP'),
       resume: () => signal('SIGCONT'),
-      kill: () => signal('SIGKILL'),
+      kill: () => child.kill('SIGKILL'),
     };
   }
 
