@@ -3,7 +3,7 @@
  * Whisper worker and speech from the embedded TTS worker, both running as real services.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
@@ -13,10 +13,11 @@ import { fliteWav, haveFlite, haveWhisper, normaliseWords, whisperModel, wordErr
 let serve: ServeHandle | undefined;
 let client: OpenAI;
 let work: string;
+let home: string;
 
 beforeAll(async () => {
   if (!haveWhisper || !haveFlite) return;
-  const home = tempHome();
+  home = tempHome();
   work = tempHome('aima-gw-audio-');
   serve = await startServe({ AIMA_HOME: home });
   client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'local' });
@@ -59,6 +60,33 @@ describe('audio through the gateway', () => {
     expect(seconds).toBeLessThan(4);
     const back = await client.audio.transcriptions.create({ model: 'ears', file: await toFile(wav, 'speech.wav', { type: 'audio/wav' }) });
     expect(wordErrors(normaliseWords(text).join(' '), back.text)).toBeLessThanOrEqual(1);
+  });
+
+  it('a transcription whose client aborts is stopped on the worker (the gateway closes its upstream request)', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveWhisper);
+    requirePart(ctx, 'flite', haveFlite);
+    const services = JSON.parse((await runAima(['service', 'list', '--json'], { AIMA_HOME: home })).stdout) as { name: string; port: number | null }[];
+    const worker = `http://127.0.0.1:${services.find((s) => s.name === 'ears')!.port}`;
+    const health = async () => (await (await fetch(`${worker}/health`)).json()) as { busy: boolean; aborted: { cancelled: number } };
+    const before = (await health()).aborted.cancelled;
+    const long = fliteWav(
+      'The quick brown fox jumps over the lazy dog while the farmer walks slowly to the market to sell his apples and pears, and the children play in the park near the river until the evening comes.',
+      path.join(work, 'long.wav'),
+    );
+    const form = new FormData();
+    form.set('model', 'whisper-tiny');
+    form.set('file', new Blob([readFileSync(long)], { type: 'audio/wav' }), 'long.wav');
+    const ac = new AbortController();
+    const sent = fetch(`${serve!.url}/v1/audio/transcriptions`, { method: 'POST', body: form, signal: ac.signal }).catch(() => 'aborted');
+    while (!(await health()).busy) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    expect(await sent).toBe('aborted');
+    const deadline = Date.now() + 10_000;
+    while ((await health()).aborted.cancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await health()).aborted.cancelled).toBe(before + 1);
+    const wav = fliteWav('set a timer for ten minutes', path.join(work, 'after.wav'));
+    const r = await client.audio.transcriptions.create({ model: 'whisper-tiny', file: createReadStream(wav) });
+    expect(wordErrors('set a timer for ten minutes', r.text)).toBeLessThanOrEqual(1);
   });
 
   it('lists the TTS voices (GET /v1/audio/voices?model=), and says what is wrong without a TTS model', async (ctx) => {

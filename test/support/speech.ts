@@ -137,13 +137,13 @@ export function sox(...args: string[]): void {
 export async function transcribe(
   url: string,
   audio: Uint8Array,
-  opts: { filename?: string; type?: string; fields?: Record<string, string> } = {},
+  opts: { filename?: string; type?: string; fields?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<Response> {
   const form = new FormData();
   form.set('file', new Blob([audio], { type: opts.type ?? 'audio/wav' }), opts.filename ?? 'audio.wav');
   form.set('model', 'whisper-tiny.en');
   for (const [k, v] of Object.entries(opts.fields ?? {})) form.set(k, v);
-  return fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  return fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', body: form, signal: opts.signal });
 }
 
 const ONES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];

@@ -16,7 +16,6 @@ export interface AsrBackend {
   /** Languages the model can be asked for; undefined = any (the model detects). */
   readonly languages?: readonly string[];
   transcribe(samples: Float32Array): Promise<string>;
-  close(): Promise<void>;
 }
 
 class WhisperOnnxBackend implements AsrBackend {
@@ -28,9 +27,6 @@ class WhisperOnnxBackend implements AsrBackend {
   }
   async transcribe(samples: Float32Array): Promise<string> {
     return (await this.model.transcribe(samples)).text;
-  }
-  close(): Promise<void> {
-    return this.model.close();
   }
 }
 
@@ -47,7 +43,6 @@ class SherpaBackend implements AsrBackend {
     this.recognizer.decode(stream);
     return this.recognizer.getResult(stream).text.trim();
   }
-  async close(): Promise<void> {}
 }
 
 /**

@@ -13,9 +13,15 @@
  * after; a load failure prints `asr worker: error: ...` on stderr and exits 1.
  *
  * Routes: POST /v1/audio/transcriptions, GET /v1/models, GET /health.
+ *
+ * This process holds no model: transcriptions run one at a time in an inference child process
+ * with a loaded spare beside it (inference-process.ts), so a request whose client closes the
+ * connection is dropped if it waits and its process killed if it runs (abortable-inference.ts);
+ * /health counts both.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AudioFormatError, decodeAudio } from '../../lib/audio/decode.js';
 import { resample, toMono } from '../../lib/audio/resample.js';
@@ -23,7 +29,9 @@ import { splitAtSilences } from '../../lib/audio/segment.js';
 import { HttpError, readFormData, sendJson } from '../../lib/http.js';
 import { UploadSlots } from '../common/upload-slots.js';
 import { intFlag, portFlag, runWorker } from '../common/worker-server.js';
-import { checkAsrModel, openAsrBackend, type AsrBackend } from './backends.js';
+import { AbortableInference, TranscriptionAborted } from './abortable-inference.js';
+import { checkAsrModel } from './backends.js';
+import { InferenceProcess, isInferenceChild, serveInferenceChild, type AsrModelOptions, type BackendInfo } from './inference-process.js';
 
 const SAMPLE_RATE = 16_000;
 
@@ -75,9 +83,7 @@ interface Segment {
 const round = (s: number) => Math.round(s * 1000) / 1000;
 
 class AsrServer {
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly created = Math.floor(Date.now() / 1000);
-  private inFlight = 0;
   /**
    * Uploads read, decoded and transcribed at once: one transcribing, one read ahead. Each holds its
    * whole form and decoded audio in memory, so more would only grow memory, not throughput
@@ -87,15 +93,16 @@ class AsrServer {
 
   constructor(
     private readonly opts: Options,
-    private readonly backend: AsrBackend,
+    private readonly backend: BackendInfo,
+    private readonly inference: AbortableInference<InferenceProcess>,
   ) {}
 
-  get engine(): AsrBackend['engine'] {
+  get engine(): BackendInfo['engine'] {
     return this.backend.engine;
   }
 
-  close(): Promise<void> {
-    return this.backend.close();
+  close(): void {
+    this.inference.close();
   }
 
   /** Largest body accepted: the maximum duration as 48 kHz stereo float WAV, plus slack. */
@@ -105,7 +112,7 @@ class AsrServer {
 
   /** What /health adds to `{status: "ok", model}`. */
   health(): Record<string, unknown> {
-    return { engine: this.backend.engine, busy: this.inFlight > 0 };
+    return { engine: this.backend.engine, busy: this.inference.busy, aborted: { ...this.inference.aborts }, spare: this.inference.spareState };
   }
 
   models(res: ServerResponse): void {
@@ -117,10 +124,16 @@ class AsrServer {
 
   /** POST /v1/audio/transcriptions, holding an upload slot while the body is read and transcribed. */
   transcription(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    return this.uploads.run(() => this.transcribe(req, res));
+    // A client that closes the connection before its answer abandons the transcription, even
+    // while it still waits for an upload slot.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    return this.uploads.run(() => this.transcribe(req, res, gone.signal));
   }
 
-  private async transcribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async transcribe(req: IncomingMessage, res: ServerResponse, gone: AbortSignal): Promise<void> {
     let form: FormData;
     try {
       form = await readFormData(req, this.bodyLimit);
@@ -176,7 +189,10 @@ class AsrServer {
       );
     }
     const samples = resample(toMono(decoded.channels), decoded.sampleRate, SAMPLE_RATE);
-    const segments = await this.serialised(() => this.run(samples));
+    const segments = await this.inference.run(gone, (unit) => this.run(unit, samples)).catch((err: unknown) => {
+      if (err instanceof TranscriptionAborted) throw new HttpError(499, err.message, 'invalid_request_error', 'client_closed');
+      throw err;
+    });
     const text = segments.map((s) => s.text).filter(Boolean).join(' ');
     if (format === 'text') {
       const body = `${text}\n`;
@@ -189,19 +205,11 @@ class AsrServer {
     }
   }
 
-  /** One transcription at a time: the model already uses every thread it was given. */
-  private serialised<T>(fn: () => Promise<T>): Promise<T> {
-    this.inFlight++;
-    const next = this.queue.then(fn, fn).finally(() => this.inFlight--);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private async run(samples: Float32Array): Promise<Segment[]> {
+  private async run(unit: InferenceProcess, samples: Float32Array): Promise<Segment[]> {
     const pieces = splitAtSilences(samples, { maxSamples: this.backend.windowSamples, sampleRate: SAMPLE_RATE });
     const segments: Segment[] = [];
     for (const p of pieces) {
-      const text = await this.backend.transcribe(samples.subarray(p.start, p.end));
+      const text = await unit.transcribe(samples.subarray(p.start, p.end));
       if (!text) continue;
       segments.push({ id: segments.length, seek: p.start, start: round(p.start / SAMPLE_RATE), end: round(p.end / SAMPLE_RATE), text });
     }
@@ -209,13 +217,22 @@ class AsrServer {
   }
 }
 
-void runWorker<typeof asrOptions, AsrServer>({
+/** Opens the model in an inference process; a spare loads beside it once it is up. */
+async function openServer(o: Options): Promise<AsrServer> {
+  const entry = fileURLToPath(import.meta.url);
+  const model: AsrModelOptions = { model: o.model, threads: o.threads, sherpaKind: o.sherpaKind, beams: o.beams };
+  const first = await InferenceProcess.start(entry, model);
+  return new AsrServer(o, first.info, new AbortableInference(first, () => InferenceProcess.launch(entry, model)));
+}
+
+if (isInferenceChild()) serveInferenceChild();
+else void runWorker<typeof asrOptions, AsrServer>({
   name: 'asr',
   usage: USAGE,
   options: asrOptions,
   describe: (o) => `asr worker: model ${o.model} as ${o.modelName} (threads ${o.threads}, beams ${o.beams}, max audio ${o.maxAudioSeconds} s)`,
   check: (o) => checkAsrModel(o.model, { threads: o.threads, sherpaKind: o.sherpaKind }),
-  load: async (o) => new AsrServer(o, await openAsrBackend(o.model, { threads: o.threads, sherpaKind: o.sherpaKind, beams: o.beams })),
+  load: openServer,
   ready: (o, app) => `ready: ${o.modelName}, engine ${app.engine}`,
   routes: () => [
     { method: 'GET', paths: ['/v1/models'], handle: (_req, res, app) => app.models(res) },

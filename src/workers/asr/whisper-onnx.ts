@@ -17,6 +17,8 @@ export interface WhisperOnnxOptions {
   threads: number;
   /** Beam width; 1 is greedy and the fastest on CPU. */
   numBeams?: number;
+  /** Whether idle intra-op threads spin waiting for work (onnxruntime's default) or sleep. */
+  spinning?: boolean;
 }
 
 export class WhisperOnnx {
@@ -64,6 +66,7 @@ export class WhisperOnnx {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       logSeverityLevel: 3,
+      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     });
     // Whisper's English-only checkpoints have 51864 tokens, the multilingual ones 51865.
     const englishOnly = tokenizer.size < 51_865;
@@ -92,9 +95,5 @@ export class WhisperOnnx {
     const seq = out[this.outputName];
     const ids = Array.from(seq.data as Int32Array);
     return { text: this.tokenizer.decode(ids).trim(), tokens: ids };
-  }
-
-  async close(): Promise<void> {
-    await this.session.release();
   }
 }
