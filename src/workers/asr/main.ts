@@ -78,6 +78,8 @@ class AsrServer {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly created = Math.floor(Date.now() / 1000);
   private inFlight = 0;
+  /** Requests whose transcription ran (/health). */
+  private transcribed = 0;
   /**
    * Uploads read, decoded and transcribed at once: one transcribing, one read ahead. Each holds its
    * whole form and decoded audio in memory, so more would only grow memory, not throughput
@@ -105,7 +107,7 @@ class AsrServer {
 
   /** What /health adds to `{status: "ok", model}`. */
   health(): Record<string, unknown> {
-    return { engine: this.backend.engine, busy: this.inFlight > 0 };
+    return { engine: this.backend.engine, busy: this.inFlight > 0, transcribed: this.transcribed };
   }
 
   models(res: ServerResponse): void {
@@ -176,7 +178,10 @@ class AsrServer {
       );
     }
     const samples = resample(toMono(decoded.channels), decoded.sampleRate, SAMPLE_RATE);
-    const segments = await this.serialised(() => this.run(samples));
+    const segments = await this.serialised(() => {
+      this.transcribed++;
+      return this.run(samples);
+    });
     const text = segments.map((s) => s.text).filter(Boolean).join(' ');
     if (format === 'text') {
       const body = `${text}\n`;
