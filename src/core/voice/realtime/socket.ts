@@ -79,6 +79,9 @@ interface TurnCtx {
   };
 }
 
+/** Longest reply audio per `response.output_audio.delta`, ms. */
+const DELTA_MS = 100;
+
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -262,7 +265,10 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     const r = ctx.response;
     messageOf(ctx);
     r.resampler ??= new StreamResampler(e.sampleRate, REALTIME_SAMPLE_RATE);
-    sendAudio(ctx, r.resampler.push(pcm16ToFloat(e.pcm)));
+    // A TTS chunk can hold a whole sentence: in deltas of DELTA_MS, the first is on the wire before
+    // the rest is resampled and encoded.
+    const step = Math.round((e.sampleRate * DELTA_MS) / 1000);
+    for (let o = 0; o < e.pcm.length; o += step) sendAudio(ctx, r.resampler.push(pcm16ToFloat(e.pcm.subarray(o, o + step))));
   });
   session.on('remembered', (e) => {
     const ctx = turns.get(e.turnId);
