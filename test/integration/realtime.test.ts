@@ -384,7 +384,7 @@ describe('/v1/realtime with the OpenAI SDK', () => {
       expect(bad.error).toMatchObject({ code: 'invalid_value', param: 'response.tool_choice.name' });
       c.send({ type: 'response.create', response: { modalities: ['text'], tools: [timeTool], tool_choice: 'required' } });
       const done = await c.next('response.done', undefined, 90_000);
-      const response = done.response as { status: string; output: { id: string; type: string; name: string; arguments: string }[] };
+      const response = done.response as { status: string; output: { id: string; type: string; name: string; call_id: string; arguments: string }[] };
       expect(response.status).toBe('completed');
       expect(response.output[0]).toMatchObject({ type: 'function_call', name: 'get_time' });
       expect(['utc', 'local']).toContain((JSON.parse(response.output[0]!.arguments) as { zone: string }).zone);
@@ -392,6 +392,16 @@ describe('/v1/realtime with the OpenAI SDK', () => {
       expect((created.item as { id: string }).id).toBe(response.output[0]!.id);
       await c.next('response.function_call_arguments.done', undefined, 5000);
       expect(c.events.some((e) => e.type === 'conversation.item.added' || e.type === 'conversation.item.done')).toBe(false);
+      // The call's output, then a call the client adds itself with its output: the LLM takes the
+      // whole history (it refuses a call without its result), and the reply completes.
+      const from = c.events.length;
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: response.output[0]!.call_id, output: '{"time":"12:00"}' } });
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call', call_id: 'call_client1', name: 'get_time', arguments: '{"zone":"local"}' } });
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: 'call_client1', output: '{"time":"13:00"}' } });
+      c.send({ type: 'response.create', response: { modalities: ['text'] } });
+      const next = await c.next('response.done', undefined, 90_000, from);
+      expect((next.response as { status: string }).status, JSON.stringify(next.response)).toBe('completed');
+      expect(c.events.slice(from).filter((e) => e.type === 'conversation.item.created').map((e) => (e.item as { type: string }).type)).toEqual(['function_call_output', 'function_call', 'function_call_output', 'message']);
       c.close();
     } finally {
       await call('voice.config.set', { maxTokens: 24 });

@@ -22,7 +22,7 @@ import type { ChatMessage, GatewayTarget } from '../gateway-client.js';
 import { VoiceSession, type TurnInput } from '../session.js';
 import { VAD_SAMPLE_RATE } from '../vad.js';
 import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } from './session-config.js';
-import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, withCalls } from './tools.js';
+import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, withCalls, type FunctionCall } from './tools.js';
 
 export interface RealtimeSocketDeps {
   vadModelPath: string;
@@ -51,14 +51,8 @@ interface Item {
   json: Record<string, unknown>;
   /** Assistant items: audio sent, ms at 24 kHz. */
   audioMs: number;
-}
-
-/** A function call the LLM is making (by its index in the stream). */
-interface CallState {
-  item: Item;
-  callId: string;
-  name: string;
-  arguments: string;
+  /** Function calls: the call (its arguments grow while the LLM streams them). */
+  call?: FunctionCall;
 }
 
 /** What a turn of the engine stands for here. */
@@ -71,7 +65,8 @@ interface TurnCtx {
     /** The response's items in output order: its message (made at its first text) and function calls. */
     output: Item[];
     message: Item | null;
-    calls: Map<number, CallState>;
+    /** Its function calls by their index in the LLM's stream. */
+    calls: Map<number, Item>;
     text: string;
     resampler: StreamResampler | null;
     samples: number;
@@ -133,7 +128,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
   /** The conversation, oldest first. */
   const items: Item[] = [];
   const itemById = (id: string) => items.find((i) => i.id === id);
-  const callItem = (callId: string) => items.find((i) => i.type === 'function_call' && i.json.call_id === callId);
+  const callItem = (callId: string) => items.find((i) => i.call?.callId === callId);
   const lastItemId = () => items.at(-1)?.id ?? null;
   const addItem = (item: Item) => {
     const previous = lastItemId();
@@ -240,19 +235,18 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     const r = turns.get(turnId)?.response;
     if (!r) return;
     const index = delta.index ?? 0;
-    let call = r.calls.get(index);
-    if (!call) {
+    let item = r.calls.get(index);
+    if (!item) {
       const id = newId('item');
-      const callId = delta.id ?? newId('call');
-      const name = delta.function?.name ?? '';
-      call = { item: { id, type: 'function_call', role: null, message: null, audioMs: 0, json: functionCallJson(id, { callId, name, arguments: '' }, 'in_progress') }, callId, name, arguments: '' };
-      r.calls.set(index, call);
-      addOutput(turns.get(turnId)!, call.item);
+      const call = { callId: delta.id ?? newId('call'), name: delta.function?.name ?? '', arguments: '' };
+      item = { id, type: 'function_call', role: null, message: null, audioMs: 0, call, json: functionCallJson(id, call, 'in_progress') };
+      r.calls.set(index, item);
+      addOutput(turns.get(turnId)!, item);
     }
     const fragment = delta.function?.arguments;
     if (!fragment) return;
-    call.arguments += fragment;
-    send('response.function_call_arguments.delta', { response_id: r.id, item_id: call.item.id, output_index: r.output.indexOf(call.item), call_id: call.callId, delta: fragment });
+    item.call!.arguments += fragment;
+    send('response.function_call_arguments.delta', { response_id: r.id, item_id: item.id, output_index: r.output.indexOf(item), call_id: item.call!.callId, delta: fragment });
   });
   const sendAudio = (ctx: TurnCtx, f: Float32Array) => {
     if (f.length === 0) return;
@@ -300,17 +294,17 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     // Finished calls join the history right after the turn's own messages; the client answers them with function_call_output items.
     if (r.calls.size > 0 && status === 'completed') {
       const calls = [...r.calls.values()];
-      const m = withCalls(r.message?.message ?? null, calls);
+      const m = withCalls(r.message?.message ?? null, calls.map((c) => c.call!));
       if (m !== r.message?.message) session.appendHistory(m);
-      for (const c of calls) c.item.message = m;
+      for (const c of calls) c.message = m;
     }
     const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
     // A reply with neither text nor calls still shows its (empty) message.
     if (r.output.length === 0) messageOf(ctx);
     for (const item of r.output) {
-      if (item === r.message) finishMessage(ctx, itemStatus);
+      const call = item.call;
+      if (!call) finishMessage(ctx, itemStatus);
       else {
-        const call = [...r.calls.values()].find((c) => c.item === item)!;
         item.json = functionCallJson(item.id, call, itemStatus);
         send('response.function_call_arguments.done', { response_id: r.id, item_id: item.id, output_index: r.output.indexOf(item), call_id: call.callId, name: call.name, arguments: call.arguments });
       }
@@ -422,9 +416,10 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         const id = item.id ?? newId('item');
         if (item.type === 'function_call') {
           if (callItem(item.call_id)) return error('item_exists', `conversation.item.create: a function call with call_id "${item.call_id}" exists already.`, 'item.call_id', eventId);
-          const message = withCalls(null, [{ callId: item.call_id, name: item.name, arguments: item.arguments }]);
+          const call = { callId: item.call_id, name: item.name, arguments: item.arguments };
+          const message = withCalls(null, [call]);
           session.appendHistory(message);
-          return addDone({ id, type: 'function_call', role: null, message, audioMs: 0, json: functionCallJson(id, { callId: item.call_id, name: item.name, arguments: item.arguments }, 'completed') });
+          return addDone({ id, type: 'function_call', role: null, message, audioMs: 0, call, json: functionCallJson(id, call, 'completed') });
         }
         if (item.type === 'function_call_output') {
           if (!callItem(item.call_id)?.message) {
@@ -458,8 +453,8 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         if (!item) return error('item_not_found', `conversation.item.delete: no item with id "${e.item_id}".`, 'item_id', eventId);
         const m = item.message;
         // A call leaves its assistant message; the message goes when nothing is left of it.
-        if (m && item.type === 'function_call') m.tool_calls = m.tool_calls?.filter((c) => c.id !== item.json.call_id);
-        if (m && (item.type !== 'function_call' || (!m.tool_calls?.length && !m.content))) session.removeHistory(m);
+        if (m && item.call) m.tool_calls = m.tool_calls?.filter((c) => c.id !== item.call!.callId);
+        if (m && (!item.call || (!m.tool_calls?.length && !m.content))) session.removeHistory(m);
         items.splice(items.indexOf(item), 1);
         return send('conversation.item.deleted', { item_id: item.id });
       }

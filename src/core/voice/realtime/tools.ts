@@ -15,6 +15,14 @@ export interface ToolSettings {
 
 export type ToolProblem = { code: string; message: string; param: string };
 
+/** A function call of the conversation (made by the LLM or added by the client). */
+export interface FunctionCall {
+  callId: string;
+  name: string;
+  /** JSON text of the arguments. */
+  arguments: string;
+}
+
 /** Why `s` cannot be used (a name twice, a tool_choice naming no tool); `prefix` is the field's path ("session", "response"). */
 export function toolProblem(s: ToolSettings, prefix: string): ToolProblem | null {
   const names = new Set<string>();
@@ -40,7 +48,7 @@ export function chatToolFields(s: ToolSettings): Record<string, unknown> {
 }
 
 /** A function call's Realtime item (GA and beta share the shape). */
-export function functionCallJson(id: string, call: { callId: string; name: string; arguments: string }, status: 'in_progress' | 'completed' | 'incomplete'): Record<string, unknown> {
+export function functionCallJson(id: string, call: FunctionCall, status: 'in_progress' | 'completed' | 'incomplete'): Record<string, unknown> {
   return { id, object: 'realtime.item', type: 'function_call', status, call_id: call.callId, name: call.name, arguments: call.arguments };
 }
 
@@ -50,7 +58,7 @@ export function functionOutputJson(id: string, callId: string, output: string): 
 }
 
 /** The history's record of calls: on the assistant's message of the turn, or a message of its own. */
-export function withCalls(message: ChatMessage | null, calls: readonly { callId: string; name: string; arguments: string }[]): ChatMessage {
+export function withCalls(message: ChatMessage | null, calls: readonly FunctionCall[]): ChatMessage {
   const toolCalls: ChatToolCall[] = calls.map((c) => ({ id: c.callId, type: 'function', function: { name: c.name, arguments: c.arguments } }));
   const m = message ?? { role: 'assistant', content: '' };
   m.tool_calls = [...(m.tool_calls ?? []), ...toolCalls];
