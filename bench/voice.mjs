@@ -15,7 +15,9 @@
 //  5. the Realtime path: the same question over /v1/realtime (GA events, 24 kHz, server VAD) in
 //     real time; its pipeline = `speech_stopped` → first `response.output_audio.delta` as the
 //     client sees them, against the stages alone for that turn's transcript and first sentence
-//     (Realtime app overhead = pipeline − their sum; target ≤ 30 ms).
+//     (Realtime app overhead = pipeline − their sum; target ≤ 30 ms). The turn's stored timeline
+//     splits it into the core's pipeline and what the client sees beyond it (the adapter's
+//     resampling, encoding and sending); the Voice page's turn gets the same split.
 // Prints medians, then one JSON line.
 //   node scripts/build-node.mjs && node bench/voice.mjs [--rounds 10]
 import { execFileSync, spawn } from 'node:child_process';
