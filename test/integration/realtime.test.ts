@@ -13,10 +13,17 @@ import { writeWav } from '../../src/lib/audio/wav.js';
 import { SentenceSegmenter } from '../../src/core/voice/segmenter.js';
 import { requirePart } from '../support/system.js';
 import { wordErrors, normaliseWords } from '../support/speech.js';
-import { haveVoiceChain, startVoiceServe, type VoiceServe } from '../support/voice.js';
+import { haveVoiceChain, spoken16k, startVoiceServe, type VoiceServe } from '../support/voice.js';
 import { audioOf, audioSeconds, openRealtime, spoken24k, streamAudio, type RtEvent } from '../support/realtime.js';
 
 let voice: VoiceServe | undefined;
+const weatherTool = {
+  type: 'function',
+  name: 'get_weather',
+  description: 'The weather in a city',
+  parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Rome', 'Oslo'] }, unit: { enum: ['c', 'f'] }, rain: { type: 'boolean' } }, required: ['city', 'unit', 'rain'], additionalProperties: false },
+};
+const timeTool = { type: 'function', name: 'get_time', parameters: { type: 'object', properties: { zone: { enum: ['utc', 'local'] } }, required: ['zone'] } };
 const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-realtime-'));
 
 async function call<T>(name: string, params: unknown): Promise<T> {
@@ -32,7 +39,8 @@ async function call<T>(name: string, params: unknown): Promise<T> {
 
 beforeAll(async () => {
   if (!haveVoiceChain) return;
-  voice = await startVoiceServe('aima-realtime-');
+  // Function tools' documentation in the prompt is longer than stories260K's 512-token context.
+  voice = await startVoiceServe('aima-realtime-', ['--llm-context', '2048']);
   // Short replies keep each turn to a few seconds of speech.
   await call('voice.config.set', { maxTokens: 24 });
 }, 300_000);
@@ -41,6 +49,23 @@ afterAll(async () => {
 });
 
 const url = () => voice!.serve.url;
+
+interface TtsHealth {
+  requests: number;
+  active: number;
+  cancelled: number;
+}
+interface AsrHealth {
+  busy: boolean;
+  transcribed: number;
+}
+/** A voice service's worker's own address (its /health has counters). */
+async function serviceUrl(service: string): Promise<string> {
+  const s = (await call<{ name: string; url: string | null }[]>('services.list', {})).find((x) => x.name === service);
+  if (!s?.url) throw new Error(`${service} is not running`);
+  return s.url;
+}
+const workerHealth = async <T>(service: string): Promise<T> => (await (await fetch(`${await serviceUrl(service)}/health`)).json()) as T;
 const sdk = () => new OpenAI({ apiKey: voice!.serve.token, baseURL: `${url()}/v1` });
 const indexOf = (events: RtEvent[], type: string, from = 0) => events.findIndex((e, i) => i >= from && e.type === type);
 
@@ -263,7 +288,7 @@ describe('/v1/realtime with the OpenAI SDK', () => {
     expect(withId.event_id).toBe('evt_range');
     await expectError('input_audio_buffer_commit_empty', null, () => c.send({ type: 'input_audio_buffer.commit' }));
     await expectError('item_not_found', 'item_id', () => c.send({ type: 'conversation.item.delete', item_id: 'item_nope' }));
-    await expectError('tools_not_supported', 'session.tools', () => c.send({ type: 'session.update', session: { type: 'realtime', tools: [{ type: 'function', name: 'lights' }] } }));
+    await expectError('invalid_value', 'session.tools.0.type', () => c.send({ type: 'session.update', session: { type: 'realtime', tools: [{ type: 'mcp', server_label: 'home' }] } }));
     // Still working: a text reply.
     const from = c.events.length;
     c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Once upon a time' }] } });
@@ -281,15 +306,135 @@ describe('/v1/realtime with the OpenAI SDK', () => {
     expect((await fetch(`${url()}/healthz`)).status).toBe(200);
   }, 120_000);
 
-  it('a client that disconnects mid-response: the LLM request is aborted (499)', async (ctx) => {
+  it('function tools: a spoken request with a forced call → a function_call item and its argument events, no audio; its output continues the conversation', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    // The call's JSON takes more tokens than a short spoken reply.
+    await call('voice.config.set', { maxTokens: 200 });
+    try {
+      const c = await openRealtime(url());
+      await c.next('session.created');
+      c.send({ type: 'session.update', session: { type: 'realtime', tools: [weatherTool], tool_choice: { type: 'function', name: 'get_weather' } } });
+      const updated = await c.next('session.updated');
+      expect(updated.session).toMatchObject({ tools: [weatherTool], tool_choice: { type: 'function', name: 'get_weather' } });
+      await streamAudio(c, spoken24k('what is the weather like in paris', dir), true);
+      const done = await c.next('response.done', undefined, 90_000);
+      const response = done.response as { id: string; status: string; output: { id: string; type: string; name: string; call_id: string; arguments: string; status: string }[] };
+      expect(response.status).toBe('completed');
+      expect(response.output).toHaveLength(1);
+      const fc = response.output[0]!;
+      expect(fc).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' });
+      expect(fc.call_id).toMatch(/^call_/);
+      // The arguments follow the tool's schema (the worker's call grammar).
+      const args = JSON.parse(fc.arguments) as { city: string; unit: string; rain: boolean };
+      expect(['Paris', 'Rome', 'Oslo']).toContain(args.city);
+      expect(['c', 'f']).toContain(args.unit);
+      expect(typeof args.rain).toBe('boolean');
+      const from = indexOf(c.events, 'response.created');
+      const mine = c.events.slice(from).filter((e) => e.response_id === response.id || e.type === 'conversation.item.added' || e.type === 'conversation.item.done' || e.type === 'response.done');
+      const types = mine.map((e) => e.type);
+      expect(types.filter((t) => t !== 'response.function_call_arguments.delta')).toEqual([
+        'response.output_item.added',
+        'conversation.item.added',
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+        'conversation.item.done',
+        'response.done',
+      ]);
+      const deltas = mine.filter((e) => e.type === 'response.function_call_arguments.delta');
+      expect(deltas.length).toBeGreaterThan(0);
+      expect(deltas.map((e) => e.delta).join('')).toBe(fc.arguments);
+      expect(deltas.every((e) => e.call_id === fc.call_id && e.item_id === fc.id)).toBe(true);
+      const argsDone = mine.find((e) => e.type === 'response.function_call_arguments.done')!;
+      expect(argsDone).toMatchObject({ call_id: fc.call_id, name: 'get_weather', arguments: fc.arguments });
+      // No speech for a call.
+      expect(audioSeconds(c.events, response.id)).toBe(0);
+
+      // An output for a call that does not exist is refused by name.
+      c.send({ type: 'conversation.item.create', event_id: 'evt_nocall', item: { type: 'function_call_output', call_id: 'call_nope', output: '{}' } });
+      const refused = await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_nocall', 5000);
+      expect(refused.error).toMatchObject({ code: 'item_not_found', param: 'item.call_id' });
+      // The output goes into the history as the call's result; the next response (tools off for it) continues.
+      const at = c.events.length;
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: fc.call_id, output: '{"temperature_c": 21, "sky": "sunny"}' } });
+      const added = await c.next('conversation.item.added', undefined, 5000, at);
+      expect(added.previous_item_id).toBe(fc.id);
+      expect(added.item).toMatchObject({ type: 'function_call_output', call_id: fc.call_id });
+      c.send({ type: 'response.create', response: { output_modalities: ['text'], tool_choice: 'none' } });
+      const next = await c.next('response.done', undefined, 90_000, at);
+      const text = next.response as { status: string; output: { type: string; content: { text: string }[] }[] };
+      expect(text.status, JSON.stringify(next.response)).toBe('completed');
+      expect(text.output[0]).toMatchObject({ type: 'message' });
+      expect(text.output[0]!.content[0]!.text.length).toBeGreaterThan(0);
+      expect(c.errors.filter((e) => e.error?.event_id !== 'evt_nocall')).toEqual([]);
+      c.close();
+    } finally {
+      await call('voice.config.set', { maxTokens: 24 });
+    }
+  }, 180_000);
+
+  it('function tools for beta clients: per-response tools, "required", the beta item event names', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    await call('voice.config.set', { maxTokens: 200 });
+    try {
+      const c = await openRealtime(url(), { headers: { 'OpenAI-Beta': 'realtime=v1' } });
+      await c.next('session.created');
+      c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What time is it?' }] } });
+      c.send({ type: 'response.create', event_id: 'evt_badchoice', response: { tools: [timeTool], tool_choice: { type: 'function', name: 'get_weather' } } });
+      const bad = await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_badchoice', 5000);
+      expect(bad.error).toMatchObject({ code: 'invalid_value', param: 'response.tool_choice.name' });
+      c.send({ type: 'response.create', response: { modalities: ['text'], tools: [timeTool], tool_choice: 'required' } });
+      const done = await c.next('response.done', undefined, 90_000);
+      const response = done.response as { status: string; output: { id: string; type: string; name: string; call_id: string; arguments: string }[] };
+      expect(response.status).toBe('completed');
+      expect(response.output[0]).toMatchObject({ type: 'function_call', name: 'get_time' });
+      expect(['utc', 'local']).toContain((JSON.parse(response.output[0]!.arguments) as { zone: string }).zone);
+      const created = await c.next('conversation.item.created', (e) => (e.item as { type: string }).type === 'function_call', 5000);
+      expect((created.item as { id: string }).id).toBe(response.output[0]!.id);
+      await c.next('response.function_call_arguments.done', undefined, 5000);
+      expect(c.events.some((e) => e.type === 'conversation.item.added' || e.type === 'conversation.item.done')).toBe(false);
+      // The call's output, then a call the client adds itself with its output: the LLM takes the
+      // whole history (it refuses a call without its result), and the reply completes.
+      const from = c.events.length;
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: response.output[0]!.call_id, output: '{"time":"12:00"}' } });
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call', call_id: 'call_client1', name: 'get_time', arguments: '{"zone":"local"}' } });
+      c.send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: 'call_client1', output: '{"time":"13:00"}' } });
+      c.send({ type: 'response.create', response: { modalities: ['text'] } });
+      const next = await c.next('response.done', undefined, 90_000, from);
+      expect((next.response as { status: string }).status, JSON.stringify(next.response)).toBe('completed');
+      expect(c.events.slice(from).filter((e) => e.type === 'conversation.item.created').map((e) => (e.item as { type: string }).type)).toEqual(['function_call_output', 'function_call', 'function_call_output', 'message']);
+      c.close();
+    } finally {
+      await call('voice.config.set', { maxTokens: 24 });
+    }
+  }, 120_000);
+
+  it('a client that disconnects mid-response: the LLM request is aborted (499), the TTS request cut and no more sentences sent (counted on the TTS worker)', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     await call('voice.config.set', { maxTokens: 400 });
     try {
+      const tts = await serviceUrl('voice-tts');
+      const health = async () => (await (await fetch(`${tts}/health`)).json()) as TtsHealth;
+      const until = async (ok: (h: TtsHealth) => boolean) => {
+        for (let i = 0; i < 400; i++) {
+          const h = await health();
+          if (ok(h)) return h;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`the TTS worker never got there: ${JSON.stringify(await health())}`);
+      };
+      const before = await until((h) => h.active === 0);
+      // Another client holds the worker's one flite thread with a long sentence (straight to the
+      // worker, not through the gateway), so the session's first sentence is in flight at the worker
+      // for seconds, waiting its turn, when the client leaves.
+      const long = Array.from({ length: 60 }, () => 'and the little dragon flew over the hills').join(' ');
+      const blocker = fetch(`${tts}/v1/audio/speech`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: long, voice: 'slt', response_format: 'pcm' }) }).then((r) => r.arrayBuffer());
+      await until((h) => h.active === 1);
       const c = await openRealtime(url());
       await c.next('session.created');
       c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Tell me a long story about a dragon' }] } });
       c.send({ type: 'response.create' });
       await c.next('response.output_audio_transcript.delta', undefined, 60_000);
+      await until((h) => h.active === 2);
       c.rt.socket.terminate();
       await c.closed;
       let chat: { status: number; completionTokens: number | null } | undefined;
@@ -300,9 +445,53 @@ describe('/v1/realtime with the OpenAI SDK', () => {
       }
       expect(chat).toBeDefined();
       expect(chat!.completionTokens ?? 0).toBeLessThan(400);
+      expect((await blocker).byteLength).toBeGreaterThan(16_000 * 2 * 10);
+      const after = await until((h) => h.active === 0);
+      // The worker saw two requests: the blocker (completed) and the session's first sentence, cut.
+      expect(after.requests - before.requests, JSON.stringify({ before, after })).toBe(2);
+      expect(after.cancelled - before.cancelled).toBe(1);
+      // Nothing more arrives later.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await health()).requests).toBe(after.requests);
     } finally {
       await call('voice.config.set', { maxTokens: 24 });
     }
+  }, 120_000);
+
+  it('a client that disconnects while its ASR request waits: the request is dropped, never transcribed (counted on the ASR worker)', async (ctx) => {
+    requirePart(ctx, 'shared-models', haveVoiceChain);
+    const asrModel = voice!.chain.asr;
+    const before = await workerHealth<AsrHealth>('voice-asr');
+    // Another client keeps the ASR busy with a long recording, so the session's request has to wait.
+    const phrase = spoken16k('turn on the kitchen lights please and then tell me about the weather', dir);
+    const long = new Float32Array(phrase.length * 5);
+    for (let i = 0; i < 5; i++) long.set(phrase, i * phrase.length);
+    const blocker = sdk().audio.transcriptions.create({ model: asrModel, file: await toFile(writeWav(long, 16_000), 'long.wav') });
+    const queued = async (n: number) => {
+      for (let i = 0; i < 300; i++) {
+        const q = (await call<{ models: { model: string; inFlight: number; waiting: unknown[] }[] }>('gateway.queue', {})).models.find((m) => m.model === asrModel);
+        if (q && q.inFlight + q.waiting.length >= n) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`the ASR never had ${n} requests`);
+    };
+    await queued(1);
+    const c = await openRealtime(url());
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: null } } } });
+    await c.next('session.updated');
+    await streamAudio(c, spoken24k('set a timer for ten minutes', dir, 300), false);
+    c.send({ type: 'input_audio_buffer.commit' });
+    await c.next('input_audio_buffer.committed');
+    await queued(2);
+    c.rt.socket.terminate();
+    await c.closed;
+    expect((await blocker).text.toLowerCase()).toContain('kitchen');
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await workerHealth<AsrHealth>('voice-asr');
+    // Only the blocker was transcribed: the session's request left the gateway's queue unanswered.
+    expect(after.transcribed - before.transcribed).toBe(1);
+    expect(after.busy).toBe(false);
   }, 120_000);
 
   it('Realtime turns are stored as a "Realtime" conversation with their timelines', async (ctx) => {

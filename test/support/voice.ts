@@ -19,12 +19,12 @@ export interface VoiceServe {
   chain: { asr: string; llm: string; tts: string };
 }
 
-/** Starts `aima serve`, sets up the voice chain and starts its three services. */
-export async function startVoiceServe(prefix = 'aima-voice-'): Promise<VoiceServe> {
+/** Starts `aima serve`, sets up the voice chain (with more `voice setup` flags, if any) and starts its three services. */
+export async function startVoiceServe(prefix = 'aima-voice-', setupFlags: string[] = []): Promise<VoiceServe> {
   const home = tempHome(prefix);
   const serve = await startServe({ AIMA_HOME: home });
   const aima = (...args: string[]) => runAima(args, { AIMA_HOME: home }, 180_000);
-  const setup = await aima('voice', 'setup', '--asr-model', whisperModel, '--llm-model', storiesModel, '--json');
+  const setup = await aima('voice', 'setup', '--asr-model', whisperModel, '--llm-model', storiesModel, ...setupFlags, '--json');
   if (setup.code !== 0) throw new Error(setup.stderr);
   const chain = JSON.parse(setup.stdout) as VoiceServe['chain'];
   for (const s of ['voice-asr', 'voice-llm', 'voice-tts']) {

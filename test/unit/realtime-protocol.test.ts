@@ -8,7 +8,8 @@ import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } f
 import { admitRealtime, chooseSubprotocol, refusalResponse, wantsBeta, type AdmissionFacts } from '../../src/core/voice/realtime/admission.js';
 import { decodePcm16Base64, truncateText } from '../../src/core/voice/realtime/socket.js';
 
-const base: RealtimeConfig = { id: 'sess_1', model: 'default', instructions: '', voice: null, audioOut: true, transcription: false, turnDetection: DEFAULT_VAD };
+const base: RealtimeConfig = { id: 'sess_1', model: 'default', instructions: '', voice: null, audioOut: true, transcription: false, turnDetection: DEFAULT_VAD, tools: [], toolChoice: 'auto' };
+const lights = { type: 'function' as const, name: 'lights', parameters: { type: 'object', properties: { on: { type: 'boolean' } } } };
 
 describe('parseRealtimeEvent', () => {
   it.each([
@@ -47,7 +48,13 @@ describe('applySessionUpdate', () => {
     ['GA pcmu', { audio: { input: { format: { type: 'audio/pcmu' } } } }, false, { code: 'unsupported_audio_format', param: 'session.audio.input.format.type' }],
     ['GA 16 kHz pcm', { audio: { output: { format: { type: 'audio/pcm', rate: 16000 } } } }, false, { code: 'unsupported_audio_format', param: 'session.audio.output.format.rate' }],
     ['beta g711', { input_audio_format: 'g711_ulaw' }, true, { code: 'unsupported_audio_format', param: 'session.input_audio_format' }],
-    ['tools', { tools: [{ type: 'function', name: 'f' }] }, false, { code: 'tools_not_supported', param: 'session.tools' }],
+    ['GA tools and a named choice', { tools: [lights], tool_choice: { type: 'function', name: 'lights' } }, false, { tools: [lights], toolChoice: { type: 'function', name: 'lights' } }],
+    ['beta tools', { tools: [lights], tool_choice: 'required' }, true, { tools: [lights], toolChoice: 'required' }],
+    ['an MCP tool', { tools: [{ type: 'mcp', server_label: 'x' }] }, false, { code: 'invalid_value', param: 'session.tools.0.type' }],
+    ['a choice naming no tool', { tools: [lights], tool_choice: { type: 'function', name: 'oven' } }, false, { code: 'invalid_value', param: 'session.tool_choice.name' }],
+    ['required without tools', { tool_choice: 'required' }, false, { code: 'invalid_value', param: 'session.tool_choice' }],
+    ['a name twice', { tools: [lights, lights] }, false, { code: 'invalid_value', param: 'session.tools[1].name' }],
+    ['a bad choice', { tools: [lights], tool_choice: 'always' }, false, { code: 'invalid_value', param: 'session.tool_choice' }],
     ['both modalities', { output_modalities: ['audio', 'text'] }, false, { code: 'invalid_value', param: 'session.output_modalities' }],
     ['no barge-in', { audio: { input: { turn_detection: { type: 'server_vad', interrupt_response: false } } } }, false, { code: 'unsupported_value', param: 'session.audio.input.turn_detection.interrupt_response' }],
   ])('%s', (_name, session, beta, want) => {

@@ -12,6 +12,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { writeWav } from '../../lib/audio/wav.js';
 import { upstreamBase, type UpstreamBase } from '../gateway/proxy.js';
+import type { ChatChunk, ChatToolCall, ChatToolCallDelta } from '../gateway/translate/chat.js';
 
 export interface GatewayTarget {
   /** The core's base URL (known once it listens). */
@@ -93,17 +94,24 @@ export async function transcribe(t: GatewayTarget, model: string, samples: Float
 }
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant messages: the function calls made. */
+  tool_calls?: ChatToolCall[];
+  /** Tool messages: the call whose result this is. */
+  tool_call_id?: string;
 }
 
-/** Streams the reply's text deltas (POST /v1/chat/completions, stream: true). */
+/**
+ * Streams the reply: its text deltas, and the pieces of function calls when `fields` offers tools
+ * (POST /v1/chat/completions, stream: true).
+ */
 export async function* chatStream(
   t: GatewayTarget,
-  req: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number; seed?: number },
+  req: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number; seed?: number; fields?: Record<string, unknown> },
   signal: AbortSignal,
-): AsyncGenerator<string> {
-  const body = JSON.stringify({ model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true });
+): AsyncGenerator<string | ChatToolCallDelta> {
+  const body = JSON.stringify({ ...req.fields, model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true });
   const res = await post(t, '/v1/chat/completions', body, 'application/json', signal);
   if (!ok(res)) throw await failure(res, `The reply from "${req.model}"`);
   res.setEncoding('utf8');
@@ -117,10 +125,11 @@ export async function* chatStream(
       if (!line.startsWith('data:')) continue;
       const data = line.slice(5).trim();
       if (data === '[DONE]') return;
-      const ev = JSON.parse(data) as { choices?: { delta?: { content?: string } }[]; error?: { message?: string } };
+      const ev = JSON.parse(data) as ChatChunk & { error?: { message?: string } };
       if (ev.error) throw new Error(`The reply from "${req.model}" failed: ${ev.error.message ?? 'error'}`);
-      const delta = ev.choices?.[0]?.delta?.content;
-      if (delta) yield delta;
+      const delta = ev.choices?.[0]?.delta;
+      if (delta?.content) yield delta.content;
+      for (const call of delta?.tool_calls ?? []) yield call;
     }
   }
 }

@@ -21,6 +21,7 @@ import { resample } from '../../lib/audio/resample.js';
 import { pcm16ToFloat } from '../../lib/audio/wav.js';
 import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
 import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
+import type { ChatToolCallDelta } from '../gateway/translate/chat.js';
 import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
 import { VAD_SAMPLE_RATE, VoiceActivityDetector, type SpeechSegment } from './vad.js';
 
@@ -75,6 +76,8 @@ export interface TurnInput {
   audioOut: boolean;
   /** The system prompt for this reply only (else the session's). */
   instructions?: string;
+  /** More fields of this reply's chat request (function tools); calls come as `toolCall` events. */
+  llmFields?: Record<string, unknown>;
 }
 
 /** What the session's conversation settings can be changed to while it runs. */
@@ -85,6 +88,8 @@ export interface SessionPrefs {
   autoRespond: boolean;
   /** Replies are spoken (false: text only). */
   audioOut: boolean;
+  /** More fields of every reply's chat request (function tools), unless the turn brings its own. */
+  llmFields?: Record<string, unknown>;
 }
 
 export interface VoiceSessionEvents {
@@ -93,6 +98,8 @@ export interface VoiceSessionEvents {
   utterance: [{ turnId: string; sampleRate: number; pcm: Float32Array }];
   transcript: [{ turnId: string; text: string }];
   reply: [{ turnId: string; delta: string }];
+  /** A piece of a function call the LLM makes (only with tools in `TurnInput.llmFields`). */
+  toolCall: [{ turnId: string; delta: ChatToolCallDelta }];
   sentence: [{ turnId: string; index: number; text: string; at: number }];
   audio: [{ turnId: string; seq: number; sampleRate: number; pcm: Int16Array }];
   audioEnd: [{ turnId: string }];
@@ -465,8 +472,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       };
       const llm = (async () => {
         try {
-          for await (const delta of chatStream(gateway, { model: chain.llm, messages, maxTokens: chain.maxTokens, ...this.opts.llm }, signal)) {
+          for await (const delta of chatStream(gateway, { model: chain.llm, messages, maxTokens: chain.maxTokens, ...this.opts.llm, fields: input.llmFields ?? this.prefs.llmFields }, signal)) {
             tl.llmFirstToken ??= this.clock();
+            if (typeof delta !== 'string') {
+              this.emit('toolCall', { turnId: turn.id, delta });
+              continue;
+            }
             reply += delta;
             this.emit('reply', { turnId: turn.id, delta });
             for (const s of segmenter.push(delta)) sentence(s);

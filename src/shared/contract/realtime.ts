@@ -42,8 +42,21 @@ export const AudioFormat = z.object({ type: z.literal('audio/pcm'), rate: z.lite
 
 const Modalities = z.array(z.enum(['audio', 'text'])).min(1).max(2);
 const Transcription = z.object({ model: z.string().optional(), language: z.string().optional(), prompt: z.string().optional() }).nullable();
-/** Function tools are not supported yet: an empty list is accepted, anything else refused. */
-const NoTools = z.array(z.unknown()).max(0, 'function tools are not supported by AIMA’s Realtime sessions yet');
+/** A function tool (Realtime's flat shape: name, description and parameters beside `type`). */
+export const RealtimeFunctionTool = z.object({
+  type: z.literal('function', { error: 'only "function" tools are supported (no MCP servers)' }),
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a function name of 1-64 letters, digits, underscores or dashes'),
+  description: z.string().max(10_000).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+export type RealtimeFunctionTool = z.infer<typeof RealtimeFunctionTool>;
+const Tools = z.array(RealtimeFunctionTool).max(128);
+
+/** `auto`, `none`, `required`, or one function by name. */
+export const RealtimeToolChoice = z.union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), name: z.string().min(1) })], {
+  error: 'one of "auto", "none", "required" or {"type": "function", "name": ...}',
+});
+export type RealtimeToolChoice = z.infer<typeof RealtimeToolChoice>;
 
 /** GA session fields AIMA honours. */
 export const GaSession = z.object({
@@ -64,8 +77,8 @@ export const GaSession = z.object({
       output: z.object({ format: AudioFormat.optional(), voice: z.string().min(1).max(200).optional(), speed: z.literal(1).optional() }).optional(),
     })
     .optional(),
-  tools: NoTools.optional(),
-  tool_choice: z.unknown().optional(),
+  tools: Tools.optional(),
+  tool_choice: RealtimeToolChoice.optional(),
 });
 
 /** Beta (`OpenAI-Beta: realtime=v1`) session fields AIMA honours. */
@@ -77,8 +90,8 @@ export const BetaSession = z.object({
   output_audio_format: z.literal('pcm16').optional(),
   input_audio_transcription: Transcription.optional(),
   turn_detection: TurnDetection.optional(),
-  tools: NoTools.optional(),
-  tool_choice: z.unknown().optional(),
+  tools: Tools.optional(),
+  tool_choice: RealtimeToolChoice.optional(),
 });
 
 const ContentPart = z.discriminatedUnion('type', [
@@ -106,8 +119,8 @@ const ResponseParams = z.object({
   /** Beta name of output_modalities. */
   modalities: Modalities.optional(),
   voice: z.string().min(1).max(200).optional(),
-  tools: NoTools.optional(),
-  tool_choice: z.unknown().optional(),
+  tools: Tools.optional(),
+  tool_choice: RealtimeToolChoice.optional(),
   conversation: z.enum(['auto']).optional(),
 });
 

@@ -84,6 +84,8 @@ const round = (s: number) => Math.round(s * 1000) / 1000;
 
 class AsrServer {
   private readonly created = Math.floor(Date.now() / 1000);
+  /** Requests whose transcription started on an inference process (/health). */
+  private transcribed = 0;
   /**
    * Uploads read, decoded and transcribed at once: one transcribing, one read ahead. Each holds its
    * whole form and decoded audio in memory, so more would only grow memory, not throughput
@@ -112,7 +114,7 @@ class AsrServer {
 
   /** What /health adds to `{status: "ok", model}`. */
   health(): Record<string, unknown> {
-    return { engine: this.backend.engine, busy: this.inference.busy, aborted: { ...this.inference.aborts }, spare: this.inference.spareState };
+    return { engine: this.backend.engine, busy: this.inference.busy, transcribed: this.transcribed, aborted: { ...this.inference.aborts }, spare: this.inference.spareState };
   }
 
   models(res: ServerResponse): void {
@@ -189,10 +191,15 @@ class AsrServer {
       );
     }
     const samples = resample(toMono(decoded.channels), decoded.sampleRate, SAMPLE_RATE);
-    const segments = await this.inference.run(gone, (unit) => this.run(unit, samples)).catch((err: unknown) => {
-      if (err instanceof TranscriptionAborted) throw new HttpError(499, err.message, 'invalid_request_error', 'client_closed');
-      throw err;
-    });
+    const segments = await this.inference
+      .run(gone, (unit) => {
+        this.transcribed++;
+        return this.run(unit, samples);
+      })
+      .catch((err: unknown) => {
+        if (err instanceof TranscriptionAborted) throw new HttpError(499, err.message, 'invalid_request_error', 'client_closed');
+        throw err;
+      });
     const text = segments.map((s) => s.text).filter(Boolean).join(' ');
     if (format === 'text') {
       const body = `${text}\n`;

@@ -101,6 +101,10 @@ class TtsServer {
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly byVoice = new Map<string, { voice: VoiceInfo; engine: TtsEngine }>();
   private readonly defaultVoice: string;
+  /** Speech requests begun, in progress, and cut short by their client leaving before the audio was complete (/health). */
+  private requests = 0;
+  private active = 0;
+  private cancelled = 0;
 
   constructor(
     private readonly opts: Options,
@@ -124,7 +128,7 @@ class TtsServer {
 
   /** What /health adds to `{status: "ok", model}`. */
   health(): Record<string, unknown> {
-    return { engines: this.engines.map((e) => e.name), voices: this.byVoice.size };
+    return { engines: this.engines.map((e) => e.name), voices: this.byVoice.size, requests: this.requests, active: this.active, cancelled: this.cancelled };
   }
 
   /** The routes it serves once its engines are up. */
@@ -178,6 +182,17 @@ class TtsServer {
 
   /** Synthesises sentence by sentence, writing each as soon as it exists. */
   private async speech(r: SpeechRequest, res: ServerResponse): Promise<void> {
+    this.requests++;
+    this.active++;
+    try {
+      if (!(await this.synthesise(r, res))) this.cancelled++;
+    } finally {
+      this.active--;
+    }
+  }
+
+  /** Writes the speech of `r`; false when the client left before all of it was written. */
+  private async synthesise(r: SpeechRequest, res: ServerResponse): Promise<boolean> {
     const sentences = splitSentences(r.input);
     let closed = false;
     res.on('close', () => (closed = true));
@@ -185,9 +200,9 @@ class TtsServer {
     // to a destroyed response emits 'error', which unhandled would end the process.
     res.on('error', () => (closed = true));
     for (const sentence of sentences) {
-      if (closed) return;
+      if (closed) return false;
       const samples = await r.engine.synthesize(sentence, r.voice.id, r.speed);
-      if (closed || res.destroyed) return;
+      if (closed || res.destroyed) return false;
       if (!res.headersSent) {
         const rate = r.voice.sampleRate;
         res.writeHead(200, {
@@ -207,6 +222,7 @@ class TtsServer {
       }
     }
     res.end();
+    return true;
   }
 }
 

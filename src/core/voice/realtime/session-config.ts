@@ -3,6 +3,7 @@
  * pure function (table-tested), and how the session is shown back in `session.created/updated`.
  */
 import { BetaSession, GaSession, REALTIME_SAMPLE_RATE } from '../../../shared/contract/realtime.js';
+import { toolProblem, type ToolSettings } from './tools.js';
 
 export interface ServerVad {
   threshold: number;
@@ -14,7 +15,7 @@ export interface ServerVad {
   interruptResponse: boolean;
 }
 
-export interface RealtimeConfig {
+export interface RealtimeConfig extends ToolSettings {
   id: string;
   model: string;
   instructions: string;
@@ -39,13 +40,7 @@ const unsupportedFormat = (param: string, got: unknown): ConfigResult => ({
 function invalid(issue: { path: PropertyKey[]; message: string; code: string }, prefix: string): ConfigResult {
   const param = [prefix, ...issue.path.map(String)].join('.');
   if (/format/.test(param)) return unsupportedFormat(param, issue.message);
-  const tools = param.includes('tools');
-  return {
-    ok: false,
-    code: tools ? 'tools_not_supported' : 'invalid_value',
-    message: tools ? `${param}: function tools are not supported by AIMA's Realtime sessions yet; send "tools": [] or leave it out.` : `${param}: ${issue.message}.`,
-    param,
-  };
+  return { ok: false, code: 'invalid_value', message: `${param}: ${issue.message}.`, param };
 }
 
 /** What AIMA's engine cannot do yet, refused by name rather than silently ignored. */
@@ -87,6 +82,8 @@ export function applySessionUpdate(cur: RealtimeConfig, session: unknown, beta: 
     const refused = unsupportedVad(s.turn_detection, 'session.turn_detection');
     if (refused) return refused;
     if (s.turn_detection !== undefined) next.turnDetection = mergeVad(cur.turnDetection, s.turn_detection);
+    next.tools = s.tools ?? next.tools;
+    next.toolChoice = s.tool_choice ?? next.toolChoice;
   } else {
     const r = GaSession.safeParse(session);
     if (!r.success) return invalid(r.error.issues[0]!, 'session');
@@ -102,7 +99,11 @@ export function applySessionUpdate(cur: RealtimeConfig, session: unknown, beta: 
     if (refused) return refused;
     if (input?.turn_detection !== undefined) next.turnDetection = mergeVad(cur.turnDetection, input.turn_detection);
     if (s.audio?.output?.voice !== undefined) next.voice = s.audio.output.voice;
+    next.tools = s.tools ?? next.tools;
+    next.toolChoice = s.tool_choice ?? next.toolChoice;
   }
+  const tools = toolProblem(next, 'session');
+  if (tools) return { ok: false, ...tools };
   return { ok: true, config: next, vadChanged: !sameVad(cur.turnDetection, next.turnDetection) };
 }
 
@@ -132,8 +133,8 @@ export function sessionObject(c: RealtimeConfig, beta: boolean): Record<string, 
       output_audio_format: 'pcm16',
       input_audio_transcription: transcription,
       turn_detection: vadOut(c.turnDetection),
-      tools: [],
-      tool_choice: 'auto',
+      tools: c.tools,
+      tool_choice: c.toolChoice,
       temperature: 0.8,
       max_response_output_tokens: 'inf',
     };
@@ -150,8 +151,8 @@ export function sessionObject(c: RealtimeConfig, beta: boolean): Record<string, 
       input: { format, transcription, noise_reduction: null, turn_detection: vadOut(c.turnDetection) },
       output: { format, voice: c.voice, speed: 1 },
     },
-    tools: [],
-    tool_choice: 'auto',
+    tools: c.tools,
+    tool_choice: c.toolChoice,
     max_output_tokens: 'inf',
     tracing: null,
     prompt: null,

@@ -22,6 +22,7 @@ import type { ChatMessage, GatewayTarget } from '../gateway-client.js';
 import { VoiceSession, type TurnInput } from '../session.js';
 import { VAD_SAMPLE_RATE } from '../vad.js';
 import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } from './session-config.js';
+import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, withCalls, type FunctionCall } from './tools.js';
 
 export interface RealtimeSocketDeps {
   vadModelPath: string;
@@ -42,13 +43,16 @@ export interface RealtimeSocketDeps {
 
 interface Item {
   id: string;
-  type: 'message';
-  role: 'user' | 'assistant' | 'system';
-  /** The message in the engine's history (null until remembered, or never: an empty transcript). */
+  type: 'message' | 'function_call' | 'function_call_output';
+  /** Messages only. */
+  role: 'user' | 'assistant' | 'system' | null;
+  /** The message in the engine's history (null until remembered, or never: an empty transcript); a call's is the assistant message holding it. */
   message: ChatMessage | null;
   json: Record<string, unknown>;
   /** Assistant items: audio sent, ms at 24 kHz. */
   audioMs: number;
+  /** Function calls: the call (its arguments grow while the LLM streams them). */
+  call?: FunctionCall;
 }
 
 /** What a turn of the engine stands for here. */
@@ -58,13 +62,20 @@ interface TurnCtx {
   turnId?: string;
   response?: {
     id: string;
-    item: Item;
+    /** The response's items in output order: its message (made at its first text) and function calls. */
+    output: Item[];
+    message: Item | null;
+    /** Its function calls by their index in the LLM's stream. */
+    calls: Map<number, Item>;
     text: string;
     resampler: StreamResampler | null;
     samples: number;
     cancelled: boolean;
   };
 }
+
+/** Longest reply audio per `response.output_audio.delta`, ms. */
+const DELTA_MS = 100;
 
 const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
 
@@ -92,6 +103,8 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     audioOut: true,
     transcription: false,
     turnDetection: { ...DEFAULT_VAD, silenceMs: deps.chain.silenceMs },
+    tools: [],
+    toolChoice: 'auto',
   };
   const session = new VoiceSession({
     vadModelPath: deps.vadModelPath,
@@ -115,6 +128,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
   /** The conversation, oldest first. */
   const items: Item[] = [];
   const itemById = (id: string) => items.find((i) => i.id === id);
+  const callItem = (callId: string) => items.find((i) => i.call?.callId === callId);
   const lastItemId = () => items.at(-1)?.id ?? null;
   const addItem = (item: Item) => {
     const previous = lastItemId();
@@ -129,6 +143,11 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     audioMs: 0,
     json: { id, object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', transcript: null }] },
   });
+  /** Adds an item the client created, already complete. */
+  const addDone = (item: Item) => {
+    addItem(item);
+    send('conversation.item.done', { item: item.json });
+  };
 
   /** Turns handed to the engine, in order: the engine starts them in the same order. */
   const pending: TurnCtx[] = [];
@@ -179,30 +198,55 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
   session.on('responseStart', (e) => {
     const ctx = turns.get(e.turnId);
     if (!ctx) return;
-    const id = newId('item');
-    const part = ctx.audioOut ? { type: 'output_audio', transcript: '' } : { type: 'output_text', text: '' };
-    const item: Item = {
-      id,
-      type: 'message',
-      role: 'assistant',
-      message: null,
-      audioMs: 0,
-      json: { id, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] },
-    };
-    ctx.response = { id: newId('resp'), item, text: '', resampler: null, samples: 0, cancelled: false };
+    ctx.response = { id: newId('resp'), output: [], message: null, calls: new Map(), text: '', resampler: null, samples: 0, cancelled: false };
     active = ctx;
-    const r = ctx.response;
     send('response.created', { response: responseObject(ctx, 'in_progress') });
-    send('response.output_item.added', { response_id: r.id, output_index: 0, item: item.json });
-    addItem(item);
-    send('response.content_part.added', { response_id: r.id, item_id: id, output_index: 0, content_index: 0, part: beta && ctx.audioOut ? { type: 'audio', transcript: '' } : beta ? { type: 'text', text: '' } : part });
   });
-  const where = (ctx: TurnCtx) => ({ response_id: ctx.response!.id, item_id: ctx.response!.item.id, output_index: 0, content_index: 0 });
+  /** Adds an output item to the response (`output_item.added`, `conversation.item.added`). */
+  const addOutput = (ctx: TurnCtx, item: Item) => {
+    const r = ctx.response!;
+    r.output.push(item);
+    send('response.output_item.added', { response_id: r.id, output_index: r.output.length - 1, item: item.json });
+    addItem(item);
+  };
+  /** The response's message, made when it is first needed (a function-call response has none). */
+  const messageOf = (ctx: TurnCtx): Item => {
+    const r = ctx.response!;
+    if (r.message) return r.message;
+    const id = newId('item');
+    r.message = { id, type: 'message', role: 'assistant', message: null, audioMs: 0, json: { id, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] } };
+    addOutput(ctx, r.message);
+    const part = ctx.audioOut ? { type: beta ? 'audio' : 'output_audio', transcript: '' } : { type: beta ? 'text' : 'output_text', text: '' };
+    send('response.content_part.added', { ...where(ctx), part });
+    return r.message;
+  };
+  const where = (ctx: TurnCtx) => {
+    const r = ctx.response!;
+    return { response_id: r.id, item_id: r.message!.id, output_index: r.output.indexOf(r.message!), content_index: 0 };
+  };
   session.on('reply', (e) => {
     const ctx = turns.get(e.turnId);
     if (!ctx?.response) return;
+    messageOf(ctx);
     ctx.response.text += e.delta;
     send(ctx.audioOut ? 'response.output_audio_transcript.delta' : 'response.output_text.delta', { ...where(ctx), delta: e.delta });
+  });
+  session.on('toolCall', ({ turnId, delta }) => {
+    const r = turns.get(turnId)?.response;
+    if (!r) return;
+    const index = delta.index ?? 0;
+    let item = r.calls.get(index);
+    if (!item) {
+      const id = newId('item');
+      const call = { callId: delta.id ?? newId('call'), name: delta.function?.name ?? '', arguments: '' };
+      item = { id, type: 'function_call', role: null, message: null, audioMs: 0, call, json: functionCallJson(id, call, 'in_progress') };
+      r.calls.set(index, item);
+      addOutput(turns.get(turnId)!, item);
+    }
+    const fragment = delta.function?.arguments;
+    if (!fragment) return;
+    item.call!.arguments += fragment;
+    send('response.function_call_arguments.delta', { response_id: r.id, item_id: item.id, output_index: r.output.indexOf(item), call_id: item.call!.callId, delta: fragment });
   });
   const sendAudio = (ctx: TurnCtx, f: Float32Array) => {
     if (f.length === 0) return;
@@ -213,14 +257,18 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     const ctx = turns.get(e.turnId);
     if (!ctx?.response) return;
     const r = ctx.response;
+    messageOf(ctx);
     r.resampler ??= new StreamResampler(e.sampleRate, REALTIME_SAMPLE_RATE);
-    sendAudio(ctx, r.resampler.push(pcm16ToFloat(e.pcm)));
+    // A TTS chunk can hold a whole sentence: in deltas of DELTA_MS, the first is on the wire before
+    // the rest is resampled and encoded.
+    const step = Math.round((e.sampleRate * DELTA_MS) / 1000);
+    for (let o = 0; o < e.pcm.length; o += step) sendAudio(ctx, r.resampler.push(pcm16ToFloat(e.pcm.subarray(o, o + step))));
   });
   session.on('remembered', (e) => {
     const ctx = turns.get(e.turnId);
     if (!ctx) return;
     if (ctx.userItemId && e.user) itemById(ctx.userItemId)!.message = e.user;
-    if (ctx.response && e.assistant) ctx.response.item.message = e.assistant;
+    if (ctx.response?.message && e.assistant) ctx.response.message.message = e.assistant;
   });
   session.on('turn', (t) => {
     const ctx = turns.get(t.turnId);
@@ -242,19 +290,42 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     }
     const r = ctx.response;
     if (ctx.audioOut && r.resampler && !t.interrupted) sendAudio(ctx, r.resampler.flush());
-    r.item.audioMs = (r.samples / REALTIME_SAMPLE_RATE) * 1000;
     const status = t.interrupted || r.cancelled ? 'cancelled' : t.error ? 'failed' : 'completed';
-    r.item.json.status = status === 'completed' ? 'completed' : 'incomplete';
-    r.item.json.content = [ctx.audioOut ? { type: beta ? 'audio' : 'output_audio', transcript: r.text } : { type: beta ? 'text' : 'output_text', text: r.text }];
+    // Finished calls join the history right after the turn's own messages; the client answers them with function_call_output items.
+    if (r.calls.size > 0 && status === 'completed') {
+      const calls = [...r.calls.values()];
+      const m = withCalls(r.message?.message ?? null, calls.map((c) => c.call!));
+      if (m !== r.message?.message) session.appendHistory(m);
+      for (const c of calls) c.message = m;
+    }
+    const itemStatus = status === 'completed' ? 'completed' : 'incomplete';
+    // A reply with neither text nor calls still shows its (empty) message.
+    if (r.output.length === 0) messageOf(ctx);
+    for (const item of r.output) {
+      const call = item.call;
+      if (!call) finishMessage(ctx, itemStatus);
+      else {
+        item.json = functionCallJson(item.id, call, itemStatus);
+        send('response.function_call_arguments.done', { response_id: r.id, item_id: item.id, output_index: r.output.indexOf(item), call_id: call.callId, name: call.name, arguments: call.arguments });
+      }
+      send('response.output_item.done', { response_id: r.id, output_index: r.output.indexOf(item), item: item.json });
+      send('conversation.item.done', { item: item.json });
+    }
+    send('response.done', { response: responseObject(ctx, status, t.error) });
+  });
+  /** The message's closing events (before its `output_item.done`). */
+  function finishMessage(ctx: TurnCtx, status: 'completed' | 'incomplete') {
+    const r = ctx.response!;
+    const m = r.message!;
+    m.audioMs = (r.samples / REALTIME_SAMPLE_RATE) * 1000;
+    m.json.status = status;
+    m.json.content = [ctx.audioOut ? { type: beta ? 'audio' : 'output_audio', transcript: r.text } : { type: beta ? 'text' : 'output_text', text: r.text }];
     if (ctx.audioOut) {
       send('response.output_audio.done', where(ctx));
       send('response.output_audio_transcript.done', { ...where(ctx), transcript: r.text });
     } else send('response.output_text.done', { ...where(ctx), text: r.text });
-    send('response.content_part.done', { ...where(ctx), part: (r.item.json.content as unknown[])[0] });
-    send('response.output_item.done', { response_id: r.id, output_index: 0, item: r.item.json });
-    send('conversation.item.done', { item: r.item.json });
-    send('response.done', { response: responseObject(ctx, status, t.error) });
-  });
+    send('response.content_part.done', { ...where(ctx), part: (m.json.content as unknown[])[0] });
+  }
   session.on('internalError', (e) => error('internal_error', `Voice session error: ${e.message}`, null, null, 'server_error'));
 
   function responseObject(ctx: TurnCtx, status: string, failure: string | null = null) {
@@ -270,7 +341,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
       object: 'realtime.response',
       status,
       status_details: details,
-      output: status === 'in_progress' ? [] : [r.item.json],
+      output: status === 'in_progress' ? [] : r.output.map((i) => i.json),
       conversation_id: config.id,
       output_modalities: [ctx.audioOut ? 'audio' : 'text'],
       ...(beta ? { modalities: ctx.audioOut ? ['audio', 'text'] : ['text'] } : {}),
@@ -313,7 +384,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
           return error('vad_locked', 'session.audio.input.turn_detection: the VAD threshold, prefix padding and silence duration can only change before the first audio. Open a new session to change them.', 'session.audio.input.turn_detection', eventId);
         }
         config = r.config;
-        session.configure({ systemPrompt: config.instructions, voice: config.voice, audioOut: config.audioOut, autoRespond: config.turnDetection?.createResponse ?? false });
+        session.configure({ systemPrompt: config.instructions, voice: config.voice, audioOut: config.audioOut, autoRespond: config.turnDetection?.createResponse ?? false, llmFields: chatToolFields(config) });
         return send('session.updated', { session: sessionObject(config, beta) });
       }
       case 'input_audio_buffer.append': {
@@ -341,16 +412,32 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         return send('input_audio_buffer.cleared');
       case 'conversation.item.create': {
         const item = e.item;
-        if (item.type !== 'message') return error('tools_not_supported', `conversation.item.create: items of type "${item.type}" need function tools, which AIMA's Realtime sessions do not support yet.`, 'item.type', eventId);
         if (item.id && itemById(item.id)) return error('item_exists', `conversation.item.create: an item with id "${item.id}" exists already.`, 'item.id', eventId);
         const id = item.id ?? newId('item');
+        if (item.type === 'function_call') {
+          if (callItem(item.call_id)) return error('item_exists', `conversation.item.create: a function call with call_id "${item.call_id}" exists already.`, 'item.call_id', eventId);
+          const call = { callId: item.call_id, name: item.name, arguments: item.arguments };
+          const message = withCalls(null, [call]);
+          session.appendHistory(message);
+          return addDone({ id, type: 'function_call', role: null, message, audioMs: 0, call, json: functionCallJson(id, call, 'completed') });
+        }
+        if (item.type === 'function_call_output') {
+          if (!callItem(item.call_id)?.message) {
+            return error('item_not_found', `conversation.item.create: no finished function call has call_id "${item.call_id}"; an output answers a call of this conversation.`, 'item.call_id', eventId);
+          }
+          if (items.some((i) => i.type === 'function_call_output' && i.json.call_id === item.call_id)) {
+            return error('item_exists', `conversation.item.create: the function call "${item.call_id}" has its output already.`, 'item.call_id', eventId);
+          }
+          const message: ChatMessage = { role: 'tool', tool_call_id: item.call_id, content: item.output };
+          session.appendHistory(message);
+          return addDone({ id, type: 'function_call_output', role: null, message, audioMs: 0, json: functionOutputJson(id, item.call_id, item.output) });
+        }
         const audio = item.content.find((c) => c.type === 'input_audio');
         if (audio) {
           if (item.role !== 'user') return error('invalid_value', 'conversation.item.create: input_audio content is for user messages.', 'item.content', eventId);
           const f = decodePcm16Base64(audio.audio);
           if (!f) return error('invalid_audio', 'conversation.item.create: input_audio "audio" is not valid base64 of 16-bit PCM.', 'item.content.audio', eventId);
-          addItem(userAudioItem(id));
-          send('conversation.item.done', { item: itemById(id)!.json });
+          addDone(userAudioItem(id));
           const audio16k = resample(f, REALTIME_SAMPLE_RATE, VAD_SAMPLE_RATE);
           return startTurn({ userItemId: id, audioOut: config.audioOut }, { audio: audio16k, respond: false, audioOut: config.audioOut });
         }
@@ -359,13 +446,15 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         session.appendHistory(message);
         const type = item.role === 'assistant' ? (beta ? 'text' : 'output_text') : 'input_text';
         const json = { id, object: 'realtime.item', type: 'message', status: 'completed', role: item.role, content: [{ type, text }] };
-        addItem({ id, type: 'message', role: item.role, message, audioMs: 0, json });
-        return send('conversation.item.done', { item: json });
+        return addDone({ id, type: 'message', role: item.role, message, audioMs: 0, json });
       }
       case 'conversation.item.delete': {
         const item = itemById(e.item_id);
         if (!item) return error('item_not_found', `conversation.item.delete: no item with id "${e.item_id}".`, 'item_id', eventId);
-        if (item.message) session.removeHistory(item.message);
+        const m = item.message;
+        // A call leaves its assistant message; the message goes when nothing is left of it.
+        if (m && item.call) m.tool_calls = m.tool_calls?.filter((c) => c.id !== item.call!.callId);
+        if (m && (!item.call || (!m.tool_calls?.length && !m.content))) session.removeHistory(m);
         items.splice(items.indexOf(item), 1);
         return send('conversation.item.deleted', { item_id: item.id });
       }
@@ -392,7 +481,10 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         const p = e.response ?? {};
         const modalities = p.output_modalities ?? p.modalities;
         const audioOut = modalities ? modalities.includes('audio') : config.audioOut;
-        return startTurn({ userItemId: null, audioOut }, { audio: null, respond: true, audioOut, instructions: p.instructions });
+        const tools = { tools: p.tools ?? config.tools, toolChoice: p.tool_choice ?? config.toolChoice };
+        const problem = toolProblem(tools, 'response');
+        if (problem) return error(problem.code, problem.message, problem.param, eventId);
+        return startTurn({ userItemId: null, audioOut }, { audio: null, respond: true, audioOut, instructions: p.instructions, llmFields: chatToolFields(tools) });
       }
       case 'response.cancel': {
         if (!active?.response) return error('response_cancel_not_active', 'response.cancel: no response is in progress.', null, eventId);
