@@ -30,8 +30,9 @@ export class SpeechFrameReader {
         provider: 'cpu',
         debug: 0,
       },
-      // Segments are popped at once: the buffer only needs a little more than one window.
-      2,
+      // As the segmenting detector's: a segment is popped as soon as it ends, but one of
+      // continuous speech (up to maxSpeechDuration) is buffered until then.
+      40,
     );
   }
 
