@@ -21,7 +21,7 @@ import { readWav, writeWav } from '../../src/lib/audio/wav.js';
 import { resample, rms, toMono } from '../../src/lib/audio/resample.js';
 import { chromiumAvailable, launchChromium, screenshotPath } from '../support/browser.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { fliteWav, whisperModel, wordErrors } from '../support/speech.js';
+import { fliteWav, trimSilence, whisperModel, wordErrors } from '../support/speech.js';
 import { repoRoot, requirePart } from '../support/system.js';
 import { haveVoiceChain, storiesModel } from '../support/voice.js';
 import { FakeHub } from '../support/fake-hub.js';
@@ -74,13 +74,7 @@ function micWav(name: string, parts: Part[]): { file: string; speechRms: number;
     else {
       const w = readWav(readFileSync(fliteWav(p.say, path.join(dir, `${name}-${chunks.length}.wav`))));
       samples = resample(toMono(w.channels), w.sampleRate, MIC_RATE);
-      if (p.trim) {
-        let a = 0;
-        while (a < samples.length && Math.abs(samples[a]!) < 0.01) a++;
-        let b = samples.length;
-        while (b > a && Math.abs(samples[b - 1]!) < 0.01) b--;
-        samples = samples.slice(a, b);
-      }
+      if (p.trim) samples = trimSilence(samples);
       seconds[p.say] = [at, at + samples.length / MIC_RATE];
       speech = [...speech, samples];
     }

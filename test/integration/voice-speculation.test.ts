@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VoiceSession, type DiscardedSpeculation, type SpeculationOptions, type TurnResult } from '../../src/core/voice/session.js';
 import type { ChatMessage } from '../../src/core/voice/gateway-client.js';
 import { requirePart } from '../support/system.js';
-import { sileroModel, wordErrors } from '../support/speech.js';
+import { sileroModel, trimSilence, wordErrors } from '../support/speech.js';
 import { haveVoiceChain, spoken16k, startVoiceServe, type VoiceServe } from '../support/voice.js';
 
 const RATE = 16_000;
@@ -38,15 +38,7 @@ afterAll(async () => {
   await vs?.serve.stop();
 });
 
-/** flite's speech without the silence it pads around it. */
-function trimmed(text: string): Float32Array {
-  const s = spoken16k(text, dir);
-  let a = 0;
-  while (a < s.length && Math.abs(s[a]!) < 0.01) a++;
-  let b = s.length;
-  while (b > a && Math.abs(s[b - 1]!) < 0.01) b--;
-  return s.subarray(a, b);
-}
+const trimmed = (text: string) => trimSilence(spoken16k(text, dir));
 
 function concat(...parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
