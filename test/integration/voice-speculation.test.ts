@@ -158,11 +158,11 @@ describe('speculative turns (VoiceSession, real services)', () => {
     expect(f.transcript).toBe(p.transcript);
     expect(f.reply).toBe(p.reply);
     expect(f.timeline.speculation).toBe('kept');
-    // The question shortens the window once its transcript is known; on a loaded machine ASR may
-    // answer only after the base window passed, and the base window ends the turn.
+    // The question shortens the window once its transcript is known; the turn waits for it up to
+    // the longest window (on a loaded machine ASR may take longer than that).
     const asrMs = f.timeline.asrDone! - f.timeline.speculationStart!;
-    if (asrMs < WINDOW_MS - SPECULATION.earlyMarkMs - 60) expect(f.timeline.windowRule, `ASR took ${asrMs} ms`).toBe('complete');
-    expect(f.timeline.silenceWindowMs).toBe(f.timeline.windowRule === 'complete' ? SPECULATION.minWindowMs : WINDOW_MS);
+    if (asrMs < SPECULATION.maxWindowMs - SPECULATION.earlyMarkMs - 60) expect(f.timeline.windowRule, `ASR took ${asrMs} ms`).toBe('complete');
+    expect(f.timeline.silenceWindowMs).toBe(f.timeline.windowRule === 'complete' ? SPECULATION.minWindowMs : SPECULATION.maxWindowMs);
     expect(fast.discarded).toEqual([]);
     // The stages after the end of turn, measured without speculation in this same test.
     const stages = p.timeline.firstAudio! - p.timeline.endOfTurn!;

@@ -38,6 +38,11 @@ describe('adaptiveWindow', () => {
     expect(adaptiveWindow(text, bounds)).toEqual({ windowMs: ms, rule });
   });
 
+  it('while the speculation\'s ASR runs, waits for its transcript up to the longest window', () => {
+    expect(adaptiveWindow(null, bounds, true)).toEqual({ windowMs: 1200, rule: 'awaiting' });
+    expect(adaptiveWindow(null, { baseMs: 1500, minMs: 300, maxMs: 1200 }, true)).toEqual({ windowMs: 1500, rule: 'awaiting' });
+  });
+
   it('never lengthens a complete sentence nor shortens a hesitation past the base window', () => {
     expect(adaptiveWindow('Hello there.', { baseMs: 250, minMs: 300, maxMs: 1200 })).toEqual({ windowMs: 250, rule: 'complete' });
     expect(adaptiveWindow('and', { baseMs: 1500, minMs: 300, maxMs: 1200 })).toEqual({ windowMs: 1500, rule: 'hesitation' });

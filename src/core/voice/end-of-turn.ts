@@ -4,7 +4,10 @@
  * - {@link adaptiveWindow}: the silence window for an utterance, from the speculative transcript.
  *   A complete sentence or question ends sooner; a hesitation ("um") or a sentence left hanging
  *   on a conjunction, preposition or article waits longer. Whisper ends nearly every clip with a
- *   period, so a hanging last word wins over the punctuation.
+ *   period, so a hanging last word wins over the punctuation. While the speculation's ASR still
+ *   runs, the turn waits for its transcript (up to the longest window): a kept speculation cannot
+ *   answer before its transcript anyway, so the wait costs no latency, and it keeps a pause that
+ *   outlasts the base window from ending a sentence left hanging.
  * - {@link turnEndAction}: from the silence so far, speculate (the early mark), commit (the
  *   window), or discard a speculation (speech again).
  */
@@ -18,7 +21,7 @@ export interface WindowBounds {
   maxMs: number;
 }
 
-export type WindowRule = 'complete' | 'hesitation' | 'base';
+export type WindowRule = 'complete' | 'hesitation' | 'base' | 'awaiting';
 
 const HESITATIONS = new Set(['um', 'uh', 'umm', 'uhm', 'er', 'erm', 'hmm', 'mm', 'ah', 'eh', 'like', 'well']);
 /** Words a finished sentence does not end on. */
@@ -30,8 +33,12 @@ const CONTINUATIONS = new Set([
 const TRAILING_OFF = /(\.\.\.|…|-|—|,)\s*$/;
 const SENTENCE_END = /[.!?。！？]["'”’)\]]*\s*$/;
 
-/** The window an utterance gets, and the rule that chose it; null transcript: not known yet. */
-export function adaptiveWindow(transcript: string | null, b: WindowBounds): { windowMs: number; rule: WindowRule } {
+/**
+ * The window an utterance gets, and the rule that chose it. `transcript`: the speculation's, null
+ * without one; `asrRunning`: a speculation runs and its transcript is not known yet.
+ */
+export function adaptiveWindow(transcript: string | null, b: WindowBounds, asrRunning = false): { windowMs: number; rule: WindowRule } {
+  if (asrRunning) return { windowMs: Math.max(b.baseMs, b.maxMs), rule: 'awaiting' };
   const text = transcript?.trim() ?? '';
   const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
   const last = words.at(-1);

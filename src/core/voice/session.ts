@@ -496,7 +496,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   /** The window for the pending utterance: adapted to the speculative transcript once it is known. */
   private windowNow(): { windowMs: number; rule: WindowRule } {
     const spec = this.speculative!;
-    return adaptiveWindow(this.speculation?.turn.transcript ?? null, { baseMs: this.baseWindowMs, minMs: spec.minWindowMs, maxMs: spec.maxWindowMs });
+    const s = this.speculation;
+    return adaptiveWindow(s?.turn.transcript ?? null, { baseMs: this.baseWindowMs, minMs: spec.minWindowMs, maxMs: spec.maxWindowMs }, s !== null && s.turn.transcript === null);
   }
 
   /** What a reply depends on besides the audio: a kept speculation must have seen the same. */

@@ -49,9 +49,10 @@ export const VoiceTimeline = z.object({
   silenceWindowMs: z.number(),
   /**
    * Why the window was what it was, with speculation on: `complete` (a finished sentence or
-   * question shortened it), `hesitation` (lengthened), `base`; null: the VAD's fixed window.
+   * question shortened it), `hesitation` (lengthened), `base`, `awaiting` (the longest window
+   * passed while the speculative transcript was still unknown); null: the VAD's fixed window.
    */
-  windowRule: z.enum(['complete', 'hesitation', 'base']).nullable(),
+  windowRule: z.enum(['complete', 'hesitation', 'base', 'awaiting']).nullable(),
   /**
    * Speculation during the silence window: `kept` (the turn began at the early mark and its held
    * output was released at the end of turn), `discarded` (speech came again, or the audio changed,
