@@ -10,6 +10,11 @@
  * upstream request (the gateway passes the disconnect on), the client is told to stop playback,
  * and the new utterance becomes the next turn.
  *
+ * With speculation (docs/voice.md), the VAD's segments end at the early mark instead and join into
+ * the pending utterance; a frame reader counts the silence after it. At the early mark a turn starts
+ * on the audio so far with its output held (speculation.ts); at the window (adapted to that turn's
+ * transcript, end-of-turn.ts) it is kept and released, and speech first discards it unseen.
+ *
  * Every timestamp is on one clock, the core's `performance.now()`; the client's playback reports
  * are converted by the socket layer with the offset it measured at session start.
  */
