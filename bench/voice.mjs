@@ -18,10 +18,18 @@
 //     (Realtime app overhead = pipeline − their sum; target ≤ 30 ms). The turn's stored timeline
 //     splits it into the core's pipeline and what the client sees beyond it (the adapter's
 //     resampling, encoding and sending); the Voice page's turn gets the same split.
+// Parts 1-5 run with speculation off (what they measure is the chain after the end of turn).
+//  6. speculative turns (--part speculation runs only this): per round, interleaved, the question
+//     with and without speculation at base windows of 300, 540 and 800 ms (the adaptive window
+//     pinned to the base), then speculation with the adaptive window at 540 ms; and a pause set
+//     (sentences with a 400 ms pause after a word that leaves them hanging) with and without
+//     speculation: false commits (a turn that ends in the pause), and the CPU seconds the
+//     discarded speculations cost (the whole `aima serve` process tree, against the same turn
+//     without speculation).
 // Prints medians, then one JSON line.
-//   node scripts/build-node.mjs && node bench/voice.mjs [--rounds 10]
+//   node scripts/build-node.mjs && node bench/voice.mjs [--rounds 10] [--part all|chain|speculation]
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +39,11 @@ import { hasCmd, requireParts } from './lib/system.mjs';
 
 const { FormData, Blob } = globalThis;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' }, part: { type: 'string', default: 'all' } } });
 const rounds = Number(values.rounds);
+if (!['all', 'chain', 'speculation'].includes(values.part)) throw new Error(`--part takes all, chain or speculation; got "${values.part}"`);
+const runChain = values.part !== 'speculation';
+const runSpeculation = values.part !== 'chain';
 const shared = process.env.AIMA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
 const whisper = path.join(shared, 'models/whisper-tiny-en-olive/whisper_cpu_int8_0_model.onnx');
 const stories = path.join(shared, 'models/stories260K/stories260K.gguf');
@@ -215,7 +226,7 @@ function realtimeTurn(pcm24) {
  * One session over /api/voice: streams `pcm` in real time then silence; with `bargeAfterAudio`,
  * streams the barge-in utterance once the first reply audio arrives. Resolves with what happened.
  */
-function session({ pcm, bargePcm = null, playback = false }) {
+function session({ pcm, bargePcm = null, playback = false, chainOverride = undefined }) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/voice`, { headers: auth });
     const out = { turns: [], sentences: [], bargeIns: [], audioTimes: new Map(), stopAt: null, transcribing: new Map() };
@@ -237,7 +248,7 @@ function session({ pcm, bargePcm = null, playback = false }) {
     let queue = frames(pcm);
     const silence = Buffer.alloc(FRAME * 2);
     ws.on('error', reject);
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'start', persist: false, playback, llm: LLM, format: 's16le' })));
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'start', persist: false, playback, llm: LLM, format: 's16le', chain: chainOverride })));
     let expectBinary = null;
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
@@ -382,14 +393,23 @@ async function tts(text) {
   return { firstMs: first, wholeMs: performance.now() - t0 };
 }
 
+/** Changes settings over the API (sessions opened afterwards read them). */
+async function settings(patch) {
+  const res = await fetch(`${base}/api/call/settings.update`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+  if (!res.ok) throw new Error(`settings.update: HTTP ${res.status}: ${await res.text()}`);
+}
+
 const rows = [];
 const failures = [];
-for (let round = -2; round < rounds; round++) {
-  try {
-    await oneRound(round);
-  } catch (err) {
-    failures.push(`round ${round + 1}: ${err.message}`);
-    console.error(`round ${round + 1} failed: ${err.message}`);
+if (runChain) {
+  await settings({ voiceSpeculation: false });
+  for (let round = -2; round < rounds; round++) {
+    try {
+      await oneRound(round);
+    } catch (err) {
+      failures.push(`round ${round + 1}: ${err.message}`);
+      console.error(`round ${round + 1} failed: ${err.message}`);
+    }
   }
 }
 
@@ -458,45 +478,195 @@ async function oneRound(round) {
   );
 }
 
-const m = (k) => r1(median(rows.map((r) => r[k]).filter((x) => typeof x === 'number')));
-const result = {
-  bench: 'voice',
-  rounds: rows.length,
-  transcriptsRight: rows.filter((r) => r.transcript.toLowerCase().replace(/[^a-z ]/g, '') === QUESTION).length,
-  voiceToVoiceMs: m('v2v'),
-  silenceWindowMs: m('silence'),
-  pipelineMs: m('pipeline'),
-  stages: { asrMs: m('asr'), llmFirstSentenceMs: m('llmFirstSentence'), ttsFirstAudioMs: m('ttsFirstAudio'), sumMs: m('stageSum') },
-  inTurn: { asrMs: m('inTurnAsr'), llmFirstSentenceMs: m('inTurnLlm'), ttsFirstAudioMs: m('inTurnTts') },
-  overheadMs: m('overhead'),
-  beyondCoreMs: m('beyondCore'),
-  streamingTtfaMs: m('streamingTtfa'),
-  nonStreamingTtfaMs: m('nonStreamingTtfa'),
-  streamingRatio: Math.round(median(rows.map((r) => r.ratio)) * 1000) / 1000,
-  bargeInStopMs: m('bargeStopMs'),
-  bargeInsDetected: rows.filter((r) => r.bargeStopMs !== null).length,
-  failedRounds: failures,
-  audioAfterStop: rows.filter((r) => r.bargeAudioAfterStop).length,
-  realtime: {
-    pipelineMs: m('rtPipeline'),
-    stageSumMs: m('rtStageSum'),
-    overheadMs: m('rtOverhead'),
-    corePipelineMs: m('rtCorePipeline'),
-    inTurn: { asrMs: m('rtInTurnAsr'), llmFirstSentenceMs: m('rtInTurnLlm'), ttsFirstAudioMs: m('rtInTurnTts') },
-    beyondCoreMs: m('rtBeyondCore'),
+// --- 6. speculative turns ---------------------------------------------------------------------
+
+const WINDOWS = [300, 540, 800];
+const ADAPTIVE = { voiceEarlyMarkMs: 200, voiceWindowMinMs: 300, voiceWindowMaxMs: 1200 };
+/** Sentences a speaker pauses in (400 ms) after a word that leaves them hanging; the turn must not end there. */
+const PAUSE_SET = [
+  ['set a timer for', 'ten minutes'],
+  ['turn on the lights in the', 'kitchen'],
+  ['i would like a pizza and', 'a salad'],
+];
+
+/** flite's speech without its leading and trailing silence (16-bit PCM). */
+function trimmedPcm(text) {
+  const { pcm } = spoken(text);
+  const n = pcm.length >> 1;
+  const at = (i) => Math.abs(pcm.readInt16LE(i * 2)) / 32768;
+  let a = 0;
+  while (a < n && at(a) < 0.01) a++;
+  let b = n;
+  while (b > a && at(b - 1) < 0.01) b--;
+  return pcm.subarray(a * 2, b * 2);
+}
+const pausePcm = PAUSE_SET.map(([x, y]) => ({ text: `${x} ${y}`, pcm: Buffer.concat([trimmedPcm(x), Buffer.alloc(0.4 * RATE * 2), trimmedPcm(y)]) }));
+
+/** CPU seconds used so far by `pid` and every process below it (Linux /proc; null elsewhere). */
+function treeCpuSeconds(pid) {
+  if (!existsSync('/proc/self/stat')) return null;
+  const parent = new Map();
+  const ticks = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(d), Number(f[1]));
+      ticks.set(Number(d), Number(f[11]) + Number(f[12]));
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  let sum = 0;
+  for (const [p, t] of ticks) {
+    for (let a = p; a > 1; a = parent.get(a) ?? 0) {
+      if (a === pid) {
+        sum += t;
+        break;
+      }
+    }
+  }
+  return sum / 100; // USER_HZ
+}
+
+const words = (t) => t.toLowerCase().replace(/[^a-z ]/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+
+/** One turn with the given settings and base window: its timeline, transcript, and the CPU the serve tree spent on it. */
+async function specTurn(pcm, patch, silenceMs) {
+  await settings(patch);
+  await sleep(300);
+  const cpu0 = treeCpuSeconds(serve.pid);
+  const s = await session({ pcm, chainOverride: { silenceMs } });
+  await sleep(300); // aborted requests settle
+  const cpu1 = treeCpuSeconds(serve.pid);
+  const t = s.turns[0];
+  if (!t) throw new Error('no turn');
+  return { tl: t.timeline, transcript: t.transcript, v2v: t.timeline.voiceToVoiceMs, cpu: cpu0 === null ? null : cpu1 - cpu0 };
+}
+
+const specRows = [];
+if (runSpeculation) {
+  for (let round = -1; round < rounds; round++) {
+    try {
+      const row = { windows: {}, pause: [] };
+      for (const w of WINDOWS) {
+        const off = await specTurn(q.pcm, { voiceSpeculation: false }, w);
+        const on = await specTurn(q.pcm, { voiceSpeculation: true, voiceEarlyMarkMs: ADAPTIVE.voiceEarlyMarkMs, voiceWindowMinMs: w, voiceWindowMaxMs: w }, w);
+        // The stages alone, for the bound max(window, early mark + stages) + 30 ms.
+        const first = firstChunk((await llmWhole(off.transcript)).text);
+        const stages = (await asrAlone(q.segmentWav)).ms + (await llmToFirstSentence(off.transcript, first)).ms + (await tts(first)).firstMs;
+        row.windows[w] = { off: off.v2v, on: on.v2v, stages, kept: on.tl.speculation === 'kept', right: words(on.transcript) === QUESTION && words(off.transcript) === QUESTION };
+      }
+      const adaptive = await specTurn(q.pcm, { voiceSpeculation: true, ...ADAPTIVE }, 540);
+      row.adaptive = { v2v: adaptive.v2v, window: adaptive.tl.silenceWindowMs, rule: adaptive.tl.windowRule, right: words(adaptive.transcript) === QUESTION };
+      for (const p of pausePcm) {
+        const off = await specTurn(p.pcm, { voiceSpeculation: false }, 540);
+        const on = await specTurn(p.pcm, { voiceSpeculation: true, ...ADAPTIVE }, 540);
+        // A turn that ended in the pause lacks the sentence's last word (Whisper may write numbers as digits).
+        const last = p.text.split(' ').at(-1);
+        const endedEarly = (transcript) => !words(transcript).split(' ').includes(last);
+        row.pause.push({ text: p.text, falseCommit: endedEarly(on.transcript), falseCommitOff: endedEarly(off.transcript), transcripts: [on.transcript, off.transcript], discarded: on.tl.speculationsDiscarded, wastedCpu: on.cpu === null ? null : on.cpu - off.cpu });
+      }
+      if (round < 0) continue; // warm-up
+      specRows.push(row);
+      console.error(
+        `speculation round ${round + 1}: ` +
+          WINDOWS.map((w) => `${w} ms: ${r1(row.windows[w].on)} vs ${r1(row.windows[w].off)}`).join(' | ') +
+          ` | adaptive ${r1(row.adaptive.v2v)} (${row.adaptive.rule} ${row.adaptive.window} ms) | pause set: ${row.pause.filter((p) => p.falseCommit).length} false commits, wasted CPU ${row.pause.map((p) => r1(p.wastedCpu ?? NaN)).join(', ')} s`,
+      );
+    } catch (err) {
+      failures.push(`speculation round ${round + 1}: ${err.message}`);
+      console.error(`speculation round ${round + 1} failed: ${err.message}`);
+    }
+  }
+}
+
+const specMedian = (f) => r1(median(specRows.map(f).filter((x) => typeof x === 'number')));
+const speculationResult = {
+  rounds: specRows.length,
+  earlyMarkMs: ADAPTIVE.voiceEarlyMarkMs,
+  windows: Object.fromEntries(
+    WINDOWS.map((w) => {
+      const on = specMedian((r) => r.windows[w].on);
+      const off = specMedian((r) => r.windows[w].off);
+      const stages = specMedian((r) => r.windows[w].stages);
+      const bound = Math.max(w, ADAPTIVE.voiceEarlyMarkMs + stages) + 30;
+      return [w, { speculationMs: on, withoutMs: off, ratio: Math.round((on / off) * 1000) / 1000, stagesAloneMs: stages, boundMs: r1(bound), withinBound: on <= bound, kept: specRows.filter((r) => r.windows[w].kept).length, transcriptsRight: specRows.filter((r) => r.windows[w].right).length }];
+    }),
+  ),
+  adaptive: {
+    baseWindowMs: 540,
+    voiceToVoiceMs: specMedian((r) => r.adaptive.v2v),
+    withoutMs: specMedian((r) => r.windows[540].off),
+    windowMs: specMedian((r) => r.adaptive.window),
+    transcriptsRight: specRows.filter((r) => r.adaptive.right).length,
   },
-  targets: { overheadMs: 30, streamingRatio: 0.4, bargeInStopMs: 100, realtimeOverheadMs: 30 },
+  pauseSet: {
+    turns: specRows.length * PAUSE_SET.length,
+    falseCommits: specRows.flatMap((r) => r.pause).filter((p) => p.falseCommit).length,
+    falseCommitsWithout: specRows.flatMap((r) => r.pause).filter((p) => p.falseCommitOff).length,
+    discardedPerTurn: r1(median(specRows.flatMap((r) => r.pause.map((p) => p.discarded)))),
+    wastedCpuSecondsPerTurn: Math.round(median(specRows.flatMap((r) => r.pause.map((p) => p.wastedCpu)).filter((x) => typeof x === 'number')) * 1000) / 1000,
+  },
+  failedRounds: failures.filter((f) => f.startsWith('speculation')),
 };
-console.log(`\nmedians over ${rows.length} rounds (after 2 warm-up rounds):`);
-console.log(`  voice-to-voice            ${result.voiceToVoiceMs} ms  (silence window ${result.silenceWindowMs} ms + pipeline ${result.pipelineMs} ms)`);
-console.log(`  stages alone              ASR ${result.stages.asrMs} + LLM→1st sentence ${result.stages.llmFirstSentenceMs} + TTS→1st audio ${result.stages.ttsFirstAudioMs} = ${result.stages.sumMs} ms`);
-console.log(`  the same inside the turn  ASR ${result.inTurn.asrMs} + LLM→1st sentence ${result.inTurn.llmFirstSentenceMs} + TTS→1st audio ${result.inTurn.ttsFirstAudioMs} ms`);
-console.log(`  app overhead              ${result.overheadMs} ms (target ≤ 30); the client sees ${result.beyondCoreMs} ms more than the core`);
-console.log(`  time to first audio       streaming ${result.streamingTtfaMs} ms vs non-streaming ${result.nonStreamingTtfaMs} ms = ${result.streamingRatio}x (target ≤ 0.4)`);
-console.log(`  barge-in stop             ${result.bargeInStopMs} ms (target ≤ 100), ${result.bargeInsDetected}/${rows.length} detected, audio after stop in ${result.audioAfterStop}`);
-console.log(`  realtime                  speech_stopped → first audio ${result.realtime.pipelineMs} ms vs stages ${result.realtime.stageSumMs} ms: overhead ${result.realtime.overheadMs} ms (target ≤ 30)`);
-console.log(`  realtime inside the core  pipeline ${result.realtime.corePipelineMs} ms = ASR ${result.realtime.inTurn.asrMs} + LLM→1st sentence ${result.realtime.inTurn.llmFirstSentenceMs} + TTS→1st audio ${result.realtime.inTurn.ttsFirstAudioMs}; client sees ${result.realtime.beyondCoreMs} ms more`);
-console.log(JSON.stringify(result));
+speculationResult.adaptive.ratio = Math.round((speculationResult.adaptive.voiceToVoiceMs / speculationResult.adaptive.withoutMs) * 1000) / 1000;
+
+function printSpeculation(r) {
+  console.log(`\nspeculative turns, medians over ${r.rounds} rounds (early mark ${r.earlyMarkMs} ms):`);
+  for (const [w, x] of Object.entries(r.windows)) {
+    console.log(`  window ${w} ms: voice-to-voice ${x.speculationMs} ms with speculation vs ${x.withoutMs} ms without = ${x.ratio}x; bound max(window, early mark + stages ${x.stagesAloneMs}) + 30 = ${x.boundMs} ms ${x.withinBound ? 'met' : 'MISSED'}; kept ${x.kept}/${r.rounds}, transcripts right ${x.transcriptsRight}/${r.rounds}`);
+  }
+  const a = r.adaptive;
+  console.log(`  speculation + adaptive window (base 540 ms): ${a.voiceToVoiceMs} ms vs ${a.withoutMs} ms without = ${a.ratio}x (target ≤ 0.6), window ${a.windowMs} ms, transcripts right ${a.transcriptsRight}/${r.rounds}`);
+  const p = r.pauseSet;
+  console.log(`  pause set: ${p.falseCommits}/${p.turns} false commits with speculation (${p.falseCommitsWithout} without); ${p.discardedPerTurn} speculations discarded per turn, ${p.wastedCpuSecondsPerTurn} CPU s wasted per turn`);
+}
+
+const m = (k) => r1(median(rows.map((r) => r[k]).filter((x) => typeof x === 'number')));
+let chainResult = {};
+if (runChain) {
+  chainResult = {
+    rounds: rows.length,
+    transcriptsRight: rows.filter((r) => r.transcript.toLowerCase().replace(/[^a-z ]/g, '') === QUESTION).length,
+    voiceToVoiceMs: m('v2v'),
+    silenceWindowMs: m('silence'),
+    pipelineMs: m('pipeline'),
+    stages: { asrMs: m('asr'), llmFirstSentenceMs: m('llmFirstSentence'), ttsFirstAudioMs: m('ttsFirstAudio'), sumMs: m('stageSum') },
+    inTurn: { asrMs: m('inTurnAsr'), llmFirstSentenceMs: m('inTurnLlm'), ttsFirstAudioMs: m('inTurnTts') },
+    overheadMs: m('overhead'),
+    beyondCoreMs: m('beyondCore'),
+    streamingTtfaMs: m('streamingTtfa'),
+    nonStreamingTtfaMs: m('nonStreamingTtfa'),
+    streamingRatio: Math.round(median(rows.map((r) => r.ratio)) * 1000) / 1000,
+    bargeInStopMs: m('bargeStopMs'),
+    bargeInsDetected: rows.filter((r) => r.bargeStopMs !== null).length,
+    failedRounds: failures,
+    audioAfterStop: rows.filter((r) => r.bargeAudioAfterStop).length,
+    realtime: {
+      pipelineMs: m('rtPipeline'),
+      stageSumMs: m('rtStageSum'),
+      overheadMs: m('rtOverhead'),
+      corePipelineMs: m('rtCorePipeline'),
+      inTurn: { asrMs: m('rtInTurnAsr'), llmFirstSentenceMs: m('rtInTurnLlm'), ttsFirstAudioMs: m('rtInTurnTts') },
+      beyondCoreMs: m('rtBeyondCore'),
+    },
+    targets: { overheadMs: 30, streamingRatio: 0.4, bargeInStopMs: 100, realtimeOverheadMs: 30 },
+  };
+  console.log(`\nmedians over ${rows.length} rounds (after 2 warm-up rounds):`);
+  console.log(`  voice-to-voice            ${chainResult.voiceToVoiceMs} ms  (silence window ${chainResult.silenceWindowMs} ms + pipeline ${chainResult.pipelineMs} ms)`);
+  console.log(`  stages alone              ASR ${chainResult.stages.asrMs} + LLM→1st sentence ${chainResult.stages.llmFirstSentenceMs} + TTS→1st audio ${chainResult.stages.ttsFirstAudioMs} = ${chainResult.stages.sumMs} ms`);
+  console.log(`  the same inside the turn  ASR ${chainResult.inTurn.asrMs} + LLM→1st sentence ${chainResult.inTurn.llmFirstSentenceMs} + TTS→1st audio ${chainResult.inTurn.ttsFirstAudioMs} ms`);
+  console.log(`  app overhead              ${chainResult.overheadMs} ms (target ≤ 30); the client sees ${chainResult.beyondCoreMs} ms more than the core`);
+  console.log(`  time to first audio       streaming ${chainResult.streamingTtfaMs} ms vs non-streaming ${chainResult.nonStreamingTtfaMs} ms = ${chainResult.streamingRatio}x (target ≤ 0.4)`);
+  console.log(`  barge-in stop             ${chainResult.bargeInStopMs} ms (target ≤ 100), ${chainResult.bargeInsDetected}/${rows.length} detected, audio after stop in ${chainResult.audioAfterStop}`);
+  console.log(`  realtime                  speech_stopped → first audio ${chainResult.realtime.pipelineMs} ms vs stages ${chainResult.realtime.stageSumMs} ms: overhead ${chainResult.realtime.overheadMs} ms (target ≤ 30)`);
+  const rt = chainResult.realtime;
+  console.log(`  realtime inside the core  pipeline ${rt.corePipelineMs} ms = ASR ${rt.inTurn.asrMs} + LLM→1st sentence ${rt.inTurn.llmFirstSentenceMs} + TTS→1st audio ${rt.inTurn.ttsFirstAudioMs}; client sees ${rt.beyondCoreMs} ms more`);
+}
+if (runSpeculation) printSpeculation(speculationResult);
+console.log(JSON.stringify({ bench: 'voice', ...chainResult, ...(runSpeculation ? { speculation: speculationResult } : {}) }));
 serve.kill('SIGTERM');
 await sleep(500);
 rmSync(home, { recursive: true, force: true });

@@ -183,6 +183,10 @@ describe('/v1/realtime with the OpenAI SDK', () => {
   it('barge-in: a second utterance during the reply cancels it and becomes the next turn', async (ctx) => {
     requirePart(ctx, 'shared-models', haveVoiceChain);
     await call('voice.config.set', { maxTokens: 200 });
+    // Realtime clients report no playback, so a reply is over once all its audio is sent; with
+    // speculation the LLM runs ahead during the silence window and an idle machine can send the
+    // whole reply before the second utterance's onset. Off here, so the reply is still going.
+    await call('settings.update', { voiceSpeculation: false });
     try {
       const c = await openRealtime(url());
       await c.next('session.created');
@@ -203,6 +207,7 @@ describe('/v1/realtime with the OpenAI SDK', () => {
       c.close();
     } finally {
       await call('voice.config.set', { maxTokens: 24 });
+      await call('settings.update', { voiceSpeculation: true });
     }
   }, 240_000);
 

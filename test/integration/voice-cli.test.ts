@@ -53,8 +53,11 @@ describe('aima voice (real services through the gateway)', () => {
   it('voice setup imports the models and creates one embedded service per link of the chain', async (ctx) => {
     requirePart(ctx, 'shared-models', existsSync(GGUF) && haveWhisper);
     requirePart(ctx, 'flite', haveFlite);
-    const r = await aima(['voice', 'setup', '--asr-model', whisperModel, '--llm-model', GGUF, '--max-tokens', '60', '--json']);
+    // The timeline checks below are of the chain after the end of turn: speculation (tested in
+    // voice-speculation.test.ts) moves its stages into the silence window, so it is off here.
+    const r = await aima(['voice', 'setup', '--asr-model', whisperModel, '--llm-model', GGUF, '--max-tokens', '60', '--speculation', 'off', '--json']);
     expect(r.code, r.stderr).toBe(0);
+    expect((await call<{ voiceSpeculation: boolean }>('settings.get', {})).voiceSpeculation).toBe(false);
     const cfg = JSON.parse(r.stdout) as { asr: string; llm: string; tts: string; silenceMs: number };
     const services = JSON.parse((await aima(['service', 'list', '--json'])).stdout) as { name: string; engine: string; state: string; model: string | null }[];
     const modelOf = (name: string) => services.find((s) => s.name === name)?.model;

@@ -116,6 +116,15 @@ export function runSpeechWorkerToExit(name: SpeechWorkerName, args: string[]): P
   );
 }
 
+/** `samples` without the silence around the sound (flite pads its speech with some): for pauses of an exact length. */
+export function trimSilence(samples: Float32Array, level = 0.01): Float32Array {
+  let a = 0;
+  while (a < samples.length && Math.abs(samples[a]!) < level) a++;
+  let b = samples.length;
+  while (b > a && Math.abs(samples[b - 1]!) < level) b--;
+  return samples.subarray(a, b);
+}
+
 /** Speaks `text` with the flite CLI (voice slt by default) into a WAV file. */
 export function fliteWav(text: string, out: string, voice = 'slt'): string {
   execFileSync('flite', ['-voice', voice, '-t', text, '-o', out], { stdio: 'pipe' });

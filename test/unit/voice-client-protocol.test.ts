@@ -119,6 +119,17 @@ describe('VoiceClient', () => {
     expect(h.changes()).toBeGreaterThan(5);
   });
 
+  it('counts discarded speculations (a faint mark, never a turn) until the next turn begins', () => {
+    const h = harness();
+    h.ready();
+    h.core({ type: 'speculation.discarded', startedAt: 10, discardedAt: 200, audioMs: 900 });
+    h.core({ type: 'speculation.discarded', startedAt: 400, discardedAt: 600, audioMs: 1500 });
+    expect(h.client.speculationsDiscarded).toBe(2);
+    expect(h.client.turns).toEqual([]);
+    h.core({ type: 'state', state: 'transcribing', turnId: 't1', at: 700 });
+    expect(h.client.speculationsDiscarded).toBe(0);
+  });
+
   it('drops a turn that heard no words and got no reply; keeps a failed one', () => {
     const h = harness();
     h.ready();

@@ -37,6 +37,24 @@ describe('timelineLayout', () => {
     expect(l.total).toBe(7000);
   });
 
+  it('a kept speculation: its start is drawn inside the silence window, and ASR begins there', () => {
+    const l = timelineLayout({ speechStart: 0, speechEnd: 1000, endOfTurn: 1300, speculation: 'kept', speculationStart: 1200, asrDone: 1280, llmFirstToken: 1290, firstSentence: 1295, firstAudio: 1301 });
+    expect(l.bars.map((b) => [b.key, b.from, b.to])).toEqual([
+      ['speech', 0, 1000],
+      ['silence', 1000, 1300],
+      ['speculation', 1200, 1300],
+      ['asr', 1200, 1280],
+      ['llm', 1280, 1290],
+      ['sentence', 1290, 1295],
+      ['tts', 1295, 1301],
+    ]);
+  });
+
+  it('a discarded speculation draws no speculative bar', () => {
+    const l = timelineLayout({ speechStart: 0, speechEnd: 1000, endOfTurn: 1540, speculation: 'discarded', speculationStart: 700, asrDone: 1800 });
+    expect(l.bars.map((b) => b.key)).toEqual(['speech', 'silence', 'asr']);
+  });
+
   it('leaves out stages that did not happen (an interrupted turn)', () => {
     const l = timelineLayout({ speechStart: 0, speechEnd: 800, endOfTurn: 1300, asrDone: 1500, llmFirstToken: null, turnEnd: 1600 });
     expect(l.bars.map((b) => b.key)).toEqual(['speech', 'silence', 'asr']);

@@ -48,6 +48,16 @@ function checkListenHost(host: string | undefined, activeKeys: (() => number) | 
   );
 }
 
+/** Refuses window bounds that contradict each other (the stored ones count for the side a patch leaves out). */
+function checkVoiceWindows(s: Pick<Settings, 'voiceWindowMinMs' | 'voiceWindowMaxMs'>): void {
+  if (s.voiceWindowMinMs <= s.voiceWindowMaxMs) return;
+  throw new AimaError(
+    'bad-request',
+    `voiceWindowMinMs ${s.voiceWindowMinMs} is longer than voiceWindowMaxMs ${s.voiceWindowMaxMs}.`,
+    'The window after a complete sentence must not be longer than the one after a hesitation: lower voiceWindowMinMs or raise voiceWindowMaxMs.',
+  );
+}
+
 export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalMemoryBytes?: number; activeKeys?: () => number }): SettingsFeature {
   const repo = new SettingsRepo(deps.db);
   let current = repo.getAll();
@@ -60,6 +70,7 @@ export function createSettingsFeature(deps: { db: Db; events: CoreEvents; totalM
       'settings.update': async (patch) => {
         checkMemoryCap(patch.servicesMemoryCapMiB, deps.totalMemoryBytes ?? os.totalmem());
         checkListenHost(patch.listenHost, deps.activeKeys);
+        checkVoiceWindows({ ...current, ...patch });
         const next = repo.update(patch);
         current = next;
         deps.events.emit('settings.changed', next);

@@ -26,6 +26,7 @@ import { recordingsOverCap } from './recording/cap.js';
 import { conversationExportFiles } from './recording/export.js';
 import { recordingRoutes } from './recording/routes.js';
 import type { TurnAudio } from './recording/turn-audio.js';
+import type { SpeculationOptions } from './session.js';
 
 export type VoiceApi = Pick<
   CoreApi,
@@ -48,7 +49,7 @@ export interface VoiceFeatureOptions {
   /** Where recorded turns go (<data dir>/recordings). */
   recordingsDir: string;
   /** The settings that turn recording on and cap its size. */
-  settings: () => Pick<Settings, 'voiceRecording' | 'voiceRecordingCapMiB'>;
+  settings: () => Pick<Settings, 'voiceRecording' | 'voiceRecordingCapMiB' | 'voiceSpeculation' | 'voiceEarlyMarkMs' | 'voiceWindowMinMs' | 'voiceWindowMaxMs'>;
   gateway: GatewayTarget;
   /** Told which models each live session holds (the scheduler never stops their services). */
   usage?: { hold(owner: object, models: string[]): void; release(owner: object): void };
@@ -68,6 +69,11 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export interface VoiceFeature extends Feature {
   readonly calls: VoiceApi;
   close(): void;
+}
+
+/** The speculation settings as a session takes them (read when a session opens). */
+function speculationOf(s: Pick<Settings, 'voiceSpeculation' | 'voiceEarlyMarkMs' | 'voiceWindowMinMs' | 'voiceWindowMaxMs'>): SpeculationOptions | false {
+  return s.voiceSpeculation ? { earlyMarkMs: s.voiceEarlyMarkMs, minWindowMs: s.voiceWindowMinMs, maxWindowMs: s.voiceWindowMaxMs } : false;
 }
 
 const notFound = (id: string) => new AimaError('not-found', `No voice conversation with id "${id}".`, 'List them with `voice.conversations.list`.');
@@ -204,6 +210,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
       serveVoiceSocket(ws, {
         vadModelPath,
         gateway: opts.gateway,
+        speculation: speculationOf(opts.settings()),
         open(start) {
           const persist = start.persist ?? true;
           let conversation = start.conversationId ? repo.get(start.conversationId) : null;
@@ -273,6 +280,7 @@ export function createVoiceFeature(opts: VoiceFeatureOptions): VoiceFeature {
       serveRealtimeSocket(ws, {
         vadModelPath,
         gateway: opts.gateway,
+        speculation: speculationOf(opts.settings()),
         chain: chain!,
         model: model!,
         beta,

@@ -10,6 +10,11 @@
  * upstream request (the gateway passes the disconnect on), the client is told to stop playback,
  * and the new utterance becomes the next turn.
  *
+ * With speculation (docs/voice.md), the VAD's segments end at the early mark instead and join into
+ * the pending utterance; a frame reader counts the silence after it. At the early mark a turn starts
+ * on the audio so far with its output held (speculation.ts); at the window (adapted to that turn's
+ * transcript, end-of-turn.ts) it is kept and released, and speech first discards it unseen.
+ *
  * Every timestamp is on one clock, the core's `performance.now()`; the client's playback reports
  * are converted by the socket layer with the offset it measured at session start.
  */
@@ -20,6 +25,9 @@ import { isBusy, nextVoiceTurnState, type VoiceTurnEvent, type VoiceTurnState } 
 import { resample } from '../../lib/audio/resample.js';
 import { pcm16ToFloat } from '../../lib/audio/wav.js';
 import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
+import { adaptiveWindow, turnEndAction, type WindowRule } from './end-of-turn.js';
+import { HeldOutput } from './speculation.js';
+import { SpeechFrameReader } from './speech-frames.js';
 import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
 import type { ChatToolCallDelta } from '../gateway/translate/chat.js';
 import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
@@ -42,7 +50,27 @@ export interface VoiceSessionOptions {
   vadThreshold?: number;
   /** Audio kept before the detected onset for ASR, ms (the VAD's default when unset). */
   prefixPaddingMs?: number;
+  /** Speculative turns and the adaptive end of turn; false or absent: the VAD's window ends each turn. */
+  speculation?: SpeculationOptions | false;
   clock?: () => number;
+}
+
+/** The settings of speculative turns (the base window is the chain's `silenceMs`, or a Realtime client's). */
+export interface SpeculationOptions {
+  /** Silence after which the turn starts on the audio so far, held, ms. */
+  earlyMarkMs: number;
+  /** The window after a complete sentence or question, ms. */
+  minWindowMs: number;
+  /** The window after a hesitation, ms. */
+  maxWindowMs: number;
+}
+
+/** A speculative turn that ended unseen (speech came again, or the committed audio differed). */
+export interface DiscardedSpeculation {
+  startedAt: number;
+  discardedAt: number;
+  /** The audio it ran on, ms. */
+  audioMs: number;
 }
 
 export interface BargeIn {
@@ -106,6 +134,7 @@ export interface VoiceSessionEvents {
   /** Stop playing this turn's audio now (barge-in). */
   audioStop: [{ turnId: string }];
   bargeIn: [BargeIn];
+  speculationDiscarded: [DiscardedSpeculation];
   /** The VAD heard speech begin (`start`) or end a segment (`stop`); positions in input audio ms. */
   speech: [{ event: 'start'; audioMs: number } | { event: 'stop'; startMs: number; endMs: number }];
   /** A turn began (from a VAD segment or a manual start), before any of its other events. */
@@ -124,8 +153,30 @@ interface ActiveTurn {
   controller: AbortController;
   timeline: VoiceTimeline;
   done: Promise<void>;
+  /** Open for a committed turn; holds a speculative turn's output until it is kept or discarded. */
+  gate: HeldOutput;
+  /** The transcript once ASR answered (read by the adaptive end of turn before it is released). */
+  transcript: string | null;
   /** Resolved when the client reports the end of playback. */
   playbackEnded?: () => void;
+}
+
+/** Speech heard and not yet a turn (speculation on): VAD sample positions, padded and as detected. */
+interface PendingUtterance {
+  start: number;
+  end: number;
+  speechStart: number;
+  speechEnd: number;
+}
+
+interface Speculation {
+  turn: ActiveTurn;
+  startedAt: number;
+  /** The audio it runs on. */
+  start: number;
+  end: number;
+  /** What the reply depends on besides the audio, as it was at the start. */
+  basis: string;
 }
 
 /** Clean input kept for ASR: the longest segment (30 s) plus padding and the silence window. */
@@ -173,20 +224,42 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   private lastSuppressed = -Infinity;
   /** Turns still running (a barge-in leaves the old one settling). */
   private readonly running = new Set<Promise<void>>();
+  /** The silence window the turn's end adapts (the chain's, or what configureVad set). */
+  private baseWindowMs: number;
+  private frames: SpeechFrameReader | null = null;
+  private pending: PendingUtterance | null = null;
+  private speculation: Speculation | null = null;
+  /** Speculations discarded for the pending utterance, and when the last one started. */
+  private discarded = { count: 0, lastStartedAt: null as number | null };
+  /** Bumped whenever the history changes: a speculation built on an older one is not kept. */
+  private historyVersion = 0;
 
   constructor(private readonly opts: VoiceSessionOptions) {
     super();
     this.clock = opts.clock ?? (() => performance.now());
-    this.vad = this.newVad(opts.vadThreshold, opts.chain.silenceMs, opts.prefixPaddingMs);
+    this.baseWindowMs = opts.chain.silenceMs;
+    this.vad = this.newVad(opts.vadThreshold, opts.prefixPaddingMs);
     this.guard = opts.echo === false ? null : new EchoGuard(opts.echo);
     this.history = [...(opts.history ?? [])];
     this.prefs = { systemPrompt: opts.chain.systemPrompt, voice: opts.chain.voice, autoRespond: true, audioOut: true };
   }
 
-  private newVad(threshold: number | undefined, silenceMs: number, prefixPaddingMs: number | undefined): VoiceActivityDetector {
+  /** Speculation applies when its early mark comes before the window (a shorter window needs none). */
+  private get speculative(): SpeculationOptions | null {
+    const s = this.opts.speculation;
+    return s && s.earlyMarkMs < this.baseWindowMs ? s : null;
+  }
+
+  /**
+   * The segmenting VAD: its window ends the turn; with speculation its segments end at the early
+   * mark instead, and the frame reader's silence count decides the rest.
+   */
+  private newVad(threshold: number | undefined, prefixPaddingMs: number | undefined): VoiceActivityDetector {
+    const spec = this.speculative;
+    this.frames = spec ? new SpeechFrameReader({ modelPath: this.opts.vadModelPath, threshold }) : null;
     return new VoiceActivityDetector({
       modelPath: this.opts.vadModelPath,
-      minSilenceSeconds: silenceMs / 1000,
+      minSilenceSeconds: (spec ? spec.earlyMarkMs : this.baseWindowMs) / 1000,
       threshold,
       startPaddingSeconds: prefixPaddingMs === undefined ? undefined : prefixPaddingMs / 1000,
     });
@@ -203,13 +276,15 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    */
   configureVad(v: { threshold?: number; silenceMs: number; prefixPaddingMs?: number }): boolean {
     if (this.vad.position > 0) return false;
-    this.vad = this.newVad(v.threshold, v.silenceMs, v.prefixPaddingMs);
+    this.baseWindowMs = v.silenceMs;
+    this.vad = this.newVad(v.threshold, v.prefixPaddingMs);
     return true;
   }
 
   /** Adds a message to the conversation the next replies see. */
   appendHistory(m: ChatMessage): void {
     this.history.push(m);
+    this.historyVersion++;
   }
 
   /** Removes a message added before (by identity); false when it is not in the history. */
@@ -217,6 +292,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     const i = this.history.indexOf(m);
     if (i < 0) return false;
     this.history.splice(i, 1);
+    this.historyVersion++;
     return true;
   }
 
@@ -236,6 +312,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
    */
   async startManualTurn(input: TurnInput): Promise<string | null> {
     const at = this.clock();
+    this.discardSpeculation();
     if (this.current && isBusy(this.state)) {
       this.bargeIn(this.current, at);
       await this.cancelling;
@@ -261,10 +338,12 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     if (filtered.suppressed > 0) this.lastSuppressed = this.vad.position + samples.length;
     const wasSpeaking = this.vad.speaking;
     const segments = this.vad.feed(filtered.samples);
+    this.frames?.feed(filtered.samples);
     this.arrivals.push([this.vad.position, at]);
     if (this.arrivals.length > 4000) this.arrivals.splice(0, 2000);
     if (!wasSpeaking && this.vad.speaking) this.onSpeechStart(at);
     for (const seg of segments) this.onSegment(seg, at);
+    this.stepTurnEnd(at);
   }
 
   /** Feeds 16-bit little-endian PCM. */
@@ -289,6 +368,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   endOfInput(): void {
     const at = this.clock();
     for (const seg of this.vad.flush()) this.onSegment(seg, at);
+    if (this.pending) this.commit(this.pending, at, { windowMs: this.baseWindowMs, rule: 'base' });
   }
 
   /** The client started playing `turnId`'s audio at core time `at`. */
@@ -305,6 +385,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   /** Cancels the turn in flight (as a barge-in would, without new speech). */
   async cancel(): Promise<void> {
+    this.discardSpeculation();
     const t = this.current;
     if (!t) return;
     t.controller.abort();
@@ -320,6 +401,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.discardSpeculation();
     this.current?.controller.abort();
     await this.idle();
     this.removeAllListeners();
@@ -371,6 +453,8 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   private onSpeechStart(at: number): void {
+    // With speculation, speech again inside the window continues the pending utterance.
+    if (this.pending) return this.discardSpeculation();
     this.emit('speech', { event: 'start', audioMs: (this.vad.position / VAD_SAMPLE_RATE) * 1000 });
     if (isBusy(this.state) && this.current) this.bargeIn(this.current, at);
     this.dispatch('speechStart');
@@ -391,12 +475,94 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   private onSegment(seg: SpeechSegment, at: number): void {
-    this.emit('speech', { event: 'stop', startMs: (seg.speechStartSample / VAD_SAMPLE_RATE) * 1000, endMs: (seg.speechEndSample / VAD_SAMPLE_RATE) * 1000 });
+    // Speech that began over the assistant's voice reached the VAD late (its first blocks were
+    // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
+    const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
+    const piece: PendingUtterance = { start: seg.startSample - extra, end: seg.endSample, speechStart: seg.speechStartSample, speechEnd: seg.speechEndSample };
+    if (!this.speculative) return this.commit(piece, at, { windowMs: this.baseWindowMs, rule: null });
+    // The segment ended at the early mark: it joins the utterance, whose end is still open.
     if (this.state === 'listening') this.dispatch('speechStart');
-    const timeline = emptyVoiceTimeline(this.opts.chain.silenceMs);
-    timeline.speechStart = this.timeOfSample(seg.speechStartSample);
-    timeline.speechEnd = this.timeOfSample(seg.speechEndSample);
-    timeline.endOfTurn = at;
+    if (this.pending) Object.assign(this.pending, { end: piece.end, speechEnd: piece.speechEnd });
+    else this.pending = piece;
+    this.discardSpeculation();
+  }
+
+  /** With speculation: after each frame, speculate, commit or discard (see turnEndAction). */
+  private stepTurnEnd(at: number): void {
+    const spec = this.speculative;
+    if (!spec || !this.frames) return;
+    const window = this.windowNow();
+    const action = turnEndAction({
+      pending: this.pending !== null,
+      speaking: this.vad.speaking || this.frames.speaking,
+      silenceMs: this.frames.silenceMs,
+      earlyMarkMs: spec.earlyMarkMs,
+      windowMs: window.windowMs,
+      speculating: this.speculation !== null,
+    });
+    if (action === 'speculate') this.speculate(this.pending!, at);
+    else if (action === 'commit') this.commit(this.pending!, at, window);
+    else if (action === 'discard') this.discardSpeculation();
+  }
+
+  /** The window for the pending utterance: adapted to the speculative transcript once it is known. */
+  private windowNow(): { windowMs: number; rule: WindowRule } {
+    const spec = this.speculative!;
+    const s = this.speculation;
+    return adaptiveWindow(s?.turn.transcript ?? null, { baseMs: this.baseWindowMs, minMs: spec.minWindowMs, maxMs: spec.maxWindowMs }, s !== null && s.turn.transcript === null);
+  }
+
+  /** What a reply depends on besides the audio: a kept speculation must have seen the same. */
+  private basis(): string {
+    return JSON.stringify([this.historyVersion, this.prefs]);
+  }
+
+  /** Starts a held turn on the pending audio (the early mark). Not while an earlier turn still settles. */
+  private speculate(u: PendingUtterance, at: number): void {
+    if (this.closed || this.cancelling || isBusy(this.state)) return;
+    const turn = this.newTurn(emptyVoiceTimeline(this.baseWindowMs), true);
+    this.speculation = { turn, startedAt: at, start: u.start, end: u.end, basis: this.basis() };
+    const audio = this.cleanSlice(Math.max(this.cleanStart, u.start), u.end);
+    this.run(turn, { audio, respond: this.prefs.autoRespond, audioOut: this.prefs.audioOut });
+  }
+
+  /** Drops the speculation, if any: its requests are aborted and nothing it held is ever seen. */
+  private discardSpeculation(): void {
+    const s = this.speculation;
+    if (!s) return;
+    this.speculation = null;
+    this.discarded = { count: this.discarded.count + 1, lastStartedAt: s.startedAt };
+    s.turn.gate.discard();
+    s.turn.controller.abort();
+    this.emit('speculationDiscarded', { startedAt: s.startedAt, discardedAt: this.clock(), audioMs: ((s.end - s.start) / VAD_SAMPLE_RATE) * 1000 });
+  }
+
+  /** The user's turn ended: the speculation on exactly this audio is kept, else a turn starts on it. */
+  private commit(u: PendingUtterance, at: number, window: { windowMs: number; rule: WindowRule | null }): void {
+    this.pending = null;
+    this.emit('speech', { event: 'stop', startMs: (u.speechStart / VAD_SAMPLE_RATE) * 1000, endMs: (u.speechEnd / VAD_SAMPLE_RATE) * 1000 });
+    if (this.state === 'listening') this.dispatch('speechStart');
+    const spec = this.speculation;
+    const keep = spec !== null && spec.start === u.start && spec.end === u.end && spec.basis === this.basis() && !this.cancelling && !isBusy(this.state);
+    if (!keep) this.discardSpeculation();
+    const timeline = keep ? spec.turn.timeline : emptyVoiceTimeline(window.windowMs);
+    Object.assign(timeline, {
+      speechStart: this.timeOfSample(u.speechStart),
+      speechEnd: this.timeOfSample(u.speechEnd),
+      endOfTurn: at,
+      silenceWindowMs: window.windowMs,
+      windowRule: window.rule,
+      speculation: keep ? 'kept' : this.discarded.count > 0 ? 'discarded' : null,
+      speculationStart: keep ? spec.startedAt : this.discarded.lastStartedAt,
+      speculationsDiscarded: this.discarded.count,
+    } satisfies Partial<VoiceTimeline>);
+    this.discarded = { count: 0, lastStartedAt: null };
+    if (keep) {
+      this.speculation = null;
+      this.begin(spec.turn);
+      spec.turn.gate.release();
+      return;
+    }
     const start = async () => {
       if (this.cancelling) await this.cancelling;
       if (isBusy(this.state) && this.current) {
@@ -405,19 +571,27 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
         await this.cancelling;
       }
       if (this.closed) return;
-      // Speech that began over the assistant's voice reached the VAD late (its first blocks were
-      // silenced as echo): ASR gets another 0.5 s of the echo-cancelled lead-in.
-      const extra = this.lastSuppressed >= seg.startSample - VAD_SAMPLE_RATE ? VAD_SAMPLE_RATE / 2 : 0;
-      const from = Math.max(this.cleanStart, seg.startSample - extra);
-      this.startTurn({ audio: this.cleanSlice(from, seg.endSample), respond: this.prefs.autoRespond, audioOut: this.prefs.audioOut }, timeline);
+      this.startTurn({ audio: this.cleanSlice(Math.max(this.cleanStart, u.start), u.end), respond: this.prefs.autoRespond, audioOut: this.prefs.audioOut }, timeline);
     };
     const p = start().catch((err: unknown) => this.reportInternal(err));
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
   }
 
+  private newTurn(timeline: VoiceTimeline, held: boolean): ActiveTurn {
+    const gate = new HeldOutput(held, (err) => this.reportInternal(err));
+    return { id: randomUUID(), controller: new AbortController(), timeline, done: Promise.resolve(), gate, transcript: null };
+  }
+
   private startTurn(input: TurnInput, timeline: VoiceTimeline): string {
-    const turn: ActiveTurn = { id: randomUUID(), controller: new AbortController(), timeline, done: Promise.resolve() };
+    const turn = this.newTurn(timeline, false);
+    this.begin(turn);
+    this.run(turn, input);
+    return turn.id;
+  }
+
+  /** Makes `turn` the session's current turn (a committed one, or a speculation being kept). */
+  private begin(turn: ActiveTurn): void {
     // A new turn supersedes whatever the client may still be playing (an ended or failed reply):
     // it stops, so the echo reference can be dropped with it.
     if (this.current && this.guard?.active(this.clock())) this.emit('audioStop', { turnId: this.current.id });
@@ -425,37 +599,46 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     this.emit('turnStart', { turnId: turn.id });
     this.guard?.reset();
     this.dispatch('speechEnd', turn.id);
+  }
+
+  private run(turn: ActiveTurn, input: TurnInput): void {
     // A turn never rejects: a throwing listener (storage, a closed socket) is reported, and an
     // unhandled rejection would end the whole core.
     turn.done = this.runTurn(turn, input).catch((err: unknown) => this.reportInternal(err));
     this.running.add(turn.done);
     void turn.done.finally(() => this.running.delete(turn.done));
-    return turn.id;
   }
 
   private async runTurn(turn: ActiveTurn, input: TurnInput): Promise<void> {
     const { chain, gateway } = this.opts;
     const tl = turn.timeline;
     const signal = turn.controller.signal;
+    // Everything the turn tells the client or the session goes through its gate (held while speculative).
+    const out = (emit: () => void) => turn.gate.run(emit);
+    const step = (event: VoiceTurnEvent) => turn.gate.run(() => this.dispatch(event, turn.id));
     let transcript = '';
     let reply = '';
     let error: string | null = null;
     let audioSamples = 0;
     let audioRate = 0;
-    try {
-      if (input.audio) {
-        this.emit('utterance', { turnId: turn.id, sampleRate: VAD_SAMPLE_RATE, pcm: input.audio });
-        transcript = await transcribe(gateway, chain.asr, input.audio, VAD_SAMPLE_RATE, signal);
+    const work = async () => {
+      const audio = input.audio;
+      if (audio) {
+        out(() => this.emit('utterance', { turnId: turn.id, sampleRate: VAD_SAMPLE_RATE, pcm: audio }));
+        transcript = await transcribe(gateway, chain.asr, audio, VAD_SAMPLE_RATE, signal);
         tl.asrDone = this.clock();
-        this.emit('transcript', { turnId: turn.id, text: transcript });
+        turn.transcript = transcript;
+        // The adaptive window may end the turn now, before the next frame arrives.
+        if (turn.gate.outcome === 'held') this.stepTurnEnd(this.clock());
+        out(() => this.emit('transcript', { turnId: turn.id, text: transcript }));
         if (!/[\p{L}\p{N}]/u.test(transcript)) {
-          this.dispatch('emptyTranscript', turn.id);
+          step('emptyTranscript');
           return;
         }
       }
-      this.dispatch('transcript', turn.id);
+      step('transcript');
       if (!input.respond) return;
-      this.emit('responseStart', { turnId: turn.id });
+      out(() => this.emit('responseStart', { turnId: turn.id }));
       const systemPrompt = input.instructions ?? this.prefs.systemPrompt;
       const messages: ChatMessage[] = [
         ...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []),
@@ -467,7 +650,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       let index = 0;
       const sentence = (text: string) => {
         tl.firstSentence ??= this.clock();
-        this.emit('sentence', { turnId: turn.id, index: index++, text, at: this.clock() });
+        out(() => this.emit('sentence', { turnId: turn.id, index: index++, text, at: this.clock() }));
         sentences.push(text);
       };
       const llm = (async () => {
@@ -479,7 +662,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
               continue;
             }
             reply += delta;
-            this.emit('reply', { turnId: turn.id, delta });
+            out(() => this.emit('reply', { turnId: turn.id, delta }));
             for (const s of segmenter.push(delta)) sentence(s);
           }
           for (const s of segmenter.flush()) sentence(s);
@@ -490,28 +673,36 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       })();
       const tts = (async () => {
         let seq = 0;
+        let synthesised = 0;
         for await (const text of sentences) {
           if (!input.audioOut) continue;
+          // A speculative turn synthesises its first sentence only, until it is kept.
+          if (synthesised++ > 0 && (await turn.gate.decided) === 'discarded') return;
           for await (const chunk of speechStream(gateway, { model: chain.tts, input: text, voice: this.prefs.voice }, signal)) {
             if (signal.aborted) return;
-            if (tl.firstAudio === null) {
-              tl.firstAudio = this.clock();
-              this.dispatch('firstAudio', turn.id);
-            }
             audioSamples += chunk.pcm.length;
             audioRate = chunk.sampleRate;
-            this.emit('audio', { turnId: turn.id, seq: seq++, sampleRate: chunk.sampleRate, pcm: chunk.pcm });
-            if (this.guard) {
-              const f = pcm16ToFloat(chunk.pcm);
-              this.guard.addPlayed(chunk.sampleRate === VAD_SAMPLE_RATE ? f : resample(f, chunk.sampleRate, VAD_SAMPLE_RATE), this.clock());
-            }
+            const n = seq++;
+            turn.gate.run(() => {
+              if (tl.firstAudio === null) {
+                tl.firstAudio = this.clock();
+                this.dispatch('firstAudio', turn.id);
+              }
+              this.emit('audio', { turnId: turn.id, seq: n, sampleRate: chunk.sampleRate, pcm: chunk.pcm });
+              if (this.guard) {
+                const f = pcm16ToFloat(chunk.pcm);
+                this.guard.addPlayed(chunk.sampleRate === VAD_SAMPLE_RATE ? f : resample(f, chunk.sampleRate, VAD_SAMPLE_RATE), this.clock());
+              }
+            });
           }
         }
       })();
       const [l, t] = await Promise.allSettled([llm, tts]);
       if (l.status === 'rejected') throw l.reason;
       if (t.status === 'rejected') throw t.reason;
-      this.emit('audioEnd', { turnId: turn.id });
+      out(() => this.emit('audioEnd', { turnId: turn.id }));
+      // Playback starts once a speculative turn is kept.
+      await turn.gate.decided;
       if (this.opts.playback && audioSamples > 0 && !signal.aborted) {
         // Speaking lasts until the client has played it all (or it should have, plus a margin).
         const ms = (audioSamples / audioRate) * 1000 + 2000;
@@ -524,30 +715,33 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
           signal.addEventListener('abort', () => turn.playbackEnded?.(), { once: true });
         });
       }
+    };
+    try {
+      await work();
     } catch (err) {
       if (!signal.aborted) error = (err as Error).message;
-    } finally {
-      const interrupted = signal.aborted;
-      tl.turnEnd = this.clock();
-      tl.voiceToVoiceMs = tl.firstAudio !== null && tl.speechEnd !== null ? tl.firstAudio - tl.speechEnd : null;
-      const user: ChatMessage | null = transcript && (reply || !interrupted) ? { role: 'user', content: transcript } : null;
-      const assistant: ChatMessage | null = reply && (user || !input.audio) ? { role: 'assistant', content: reply } : null;
-      if (user) this.history.push(user);
-      if (assistant) this.history.push(assistant);
-      if (this.current === turn) {
-        if (error) this.dispatch('error', turn.id);
-        else if (!interrupted) this.dispatch('replyDone', turn.id);
-      }
-      this.emit('remembered', { turnId: turn.id, user, assistant });
-      this.emit('turn', {
-        turnId: turn.id,
-        transcript,
-        reply,
-        interrupted,
-        error,
-        timeline: tl,
-        audioSeconds: audioRate ? audioSamples / audioRate : 0,
-      });
     }
+    // A discarded speculation leaves no trace: nothing stored, no turn.
+    if ((await turn.gate.decided) === 'discarded') return;
+    this.finishTurn(turn, input, { transcript, reply, error, audioSeconds: audioRate ? audioSamples / audioRate : 0 });
+  }
+
+  /** Records a finished (or cut, or failed) turn: history, state, and the `remembered` and `turn` events. */
+  private finishTurn(turn: ActiveTurn, input: TurnInput, r: { transcript: string; reply: string; error: string | null; audioSeconds: number }): void {
+    const tl = turn.timeline;
+    const interrupted = turn.controller.signal.aborted;
+    tl.turnEnd = this.clock();
+    tl.voiceToVoiceMs = tl.firstAudio !== null && tl.speechEnd !== null ? tl.firstAudio - tl.speechEnd : null;
+    const user: ChatMessage | null = r.transcript && (r.reply || !interrupted) ? { role: 'user', content: r.transcript } : null;
+    const assistant: ChatMessage | null = r.reply && (user || !input.audio) ? { role: 'assistant', content: r.reply } : null;
+    if (user) this.history.push(user);
+    if (assistant) this.history.push(assistant);
+    if (user || assistant) this.historyVersion++;
+    if (this.current === turn) {
+      if (r.error) this.dispatch('error', turn.id);
+      else if (!interrupted) this.dispatch('replyDone', turn.id);
+    }
+    this.emit('remembered', { turnId: turn.id, user, assistant });
+    this.emit('turn', { turnId: turn.id, transcript: r.transcript, reply: r.reply, interrupted, error: r.error, timeline: tl, audioSeconds: r.audioSeconds });
   }
 }

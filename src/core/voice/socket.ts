@@ -19,12 +19,13 @@ import {
 } from '../../shared/contract/voice-socket.js';
 import type { ChatMessage, GatewayTarget } from './gateway-client.js';
 import { assertNever } from '../../shared/assert-never.js';
-import { VoiceSession } from './session.js';
+import { VoiceSession, type SpeculationOptions } from './session.js';
 import { TurnAudioCollector, type TurnAudio } from './recording/turn-audio.js';
 
 export interface VoiceSocketDeps {
   vadModelPath: string;
   gateway: GatewayTarget;
+  speculation: SpeculationOptions | false;
   /** The chain, history and storage for a session; throws an AimaError-like message when incomplete. */
   open(start: VoiceStartOptions): {
     conversationId: string | null;
@@ -70,6 +71,7 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
       playback: s.playback,
       echo: s.echo ? {} : false,
       llm: s.llm,
+      speculation: deps.speculation,
       clock,
     });
     const recorder = o.record && o.save ? new TurnAudioCollector() : null;
@@ -89,6 +91,7 @@ export function serveVoiceSocket(ws: WebSocket, deps: VoiceSocketDeps): void {
     session.on('audioEnd', (e) => send({ type: 'audio.end', ...e }));
     session.on('audioStop', (e) => send({ type: 'audio.stop', ...e }));
     session.on('bargeIn', (e) => send({ type: 'barge-in', ...e }));
+    session.on('speculationDiscarded', (e) => send({ type: 'speculation.discarded', ...e }));
     session.on('turn', (t) => {
       let storedId: string | null = null;
       const audio = recorder?.take(t.turnId) ?? null;

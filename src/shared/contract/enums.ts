@@ -15,7 +15,7 @@ export const remoteKinds = ['llm', 'embedding', 'asr', 'tts'] as const;
 export const fitCacheTypes = ['f16', 'q8_0', 'q4_0', 'fp8'] as const;
 
 /** The settings' names in the order the Settings schema declares them (settings.ts checks they agree). */
-export const settingKeys = ['startAtLogin', 'onQuit', 'startOnDemand', 'theme', 'gatewayQueueSize', 'gatewayQueueTimeoutSeconds', 'corsOrigins', 'realtimeMaxSessions', 'realtimeIdleSeconds', 'engineResources', 'servicesMemoryCapMiB', 'onDemandIdleTtlSeconds', 'antiThrashSeconds', 'voiceRecording', 'voiceRecordingCapMiB', 'listenHost', 'serverNames', 'tlsCertFile', 'tlsKeyFile', 'downloadSource'] as const;
+export const settingKeys = ['startAtLogin', 'onQuit', 'startOnDemand', 'theme', 'gatewayQueueSize', 'gatewayQueueTimeoutSeconds', 'corsOrigins', 'realtimeMaxSessions', 'realtimeIdleSeconds', 'engineResources', 'servicesMemoryCapMiB', 'onDemandIdleTtlSeconds', 'antiThrashSeconds', 'voiceRecording', 'voiceRecordingCapMiB', 'voiceSpeculation', 'voiceEarlyMarkMs', 'voiceWindowMinMs', 'voiceWindowMaxMs', 'listenHost', 'serverNames', 'tlsCertFile', 'tlsKeyFile', 'downloadSource'] as const;
 
 /** Where models are searched and downloaded: the Hugging Face Hub (HF_ENDPOINT) or ModelScope (MODELSCOPE_ENDPOINT). */
 export const hubSources = ['huggingface', 'modelscope'] as const;

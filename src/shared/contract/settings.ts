@@ -66,6 +66,17 @@ const fields = {
   voiceRecording: z.boolean(),
   /** Voice: most space recordings may take, MiB (fractions allowed); past it the oldest turns' audio is removed. */
   voiceRecordingCapMiB: z.number().min(0.1).max(1_048_576),
+  /**
+   * Voice: start each turn speculatively at the early mark (ASR, LLM and the first sentence's TTS,
+   * held unseen) and adapt the silence window to the transcript; off: the fixed window, then the turn.
+   */
+  voiceSpeculation: z.boolean(),
+  /** Voice: silence after which a speculative turn starts, ms (below the silence window, or speculation does not apply). */
+  voiceEarlyMarkMs: z.number().int().min(50).max(2000),
+  /** Voice: the silence window after a complete sentence or question, ms (never longer than the base window). */
+  voiceWindowMinMs: z.number().int().min(100).max(5000),
+  /** Voice: the silence window after a hesitation or a trailing "and", ms (never shorter than the base window). */
+  voiceWindowMaxMs: z.number().int().min(100).max(10_000),
   /** Where a search or download goes when it names no source. */
   downloadSource: HubSource,
 };
@@ -86,6 +97,10 @@ export const Settings = z.object({
   antiThrashSeconds: fields.antiThrashSeconds.default(30),
   voiceRecording: fields.voiceRecording.default(false),
   voiceRecordingCapMiB: fields.voiceRecordingCapMiB.default(1024),
+  voiceSpeculation: fields.voiceSpeculation.default(true),
+  voiceEarlyMarkMs: fields.voiceEarlyMarkMs.default(200),
+  voiceWindowMinMs: fields.voiceWindowMinMs.default(300),
+  voiceWindowMaxMs: fields.voiceWindowMaxMs.default(1200),
   listenHost: fields.listenHost.default('127.0.0.1'),
   serverNames: fields.serverNames.default([]),
   tlsCertFile: fields.tlsCertFile.default(''),

@@ -139,6 +139,14 @@ export const VoiceBargeInMessage = z.object({
 });
 
 /** The turn's record, sent when it has finished (or been cut). */
+/** A speculative turn was discarded unseen (speech came again within the window): for the page's faint mark. */
+export const VoiceSpeculationDiscardedMessage = z.object({
+  type: z.literal('speculation.discarded'),
+  startedAt: z.number(),
+  discardedAt: z.number(),
+  audioMs: z.number(),
+});
+
 export const VoiceTurnMessage = z.object({
   type: z.literal('turn'),
   turnId: z.string(),
@@ -175,6 +183,7 @@ export const VoiceCoreMessage = z.discriminatedUnion('type', [
   VoiceAudioEndMessage,
   VoiceAudioStopMessage,
   VoiceBargeInMessage,
+  VoiceSpeculationDiscardedMessage,
   VoiceTurnMessage,
   VoiceIdleMessage,
   VoiceErrorMessage,

@@ -47,6 +47,22 @@ export const VoiceTimeline = z.object({
   speechEnd: z.number().nullable(),
   /** The silence window that had to pass before the turn ended, ms (reported separately). */
   silenceWindowMs: z.number(),
+  /**
+   * Why the window was what it was, with speculation on: `complete` (a finished sentence or
+   * question shortened it), `hesitation` (lengthened), `base`, `awaiting` (the longest window
+   * passed while the speculative transcript was still unknown); null: the VAD's fixed window.
+   */
+  windowRule: z.enum(['complete', 'hesitation', 'base', 'awaiting']).nullable(),
+  /**
+   * Speculation during the silence window: `kept` (the turn began at the early mark and its held
+   * output was released at the end of turn), `discarded` (speech came again, or the audio changed,
+   * and the turn ran anew), null (none).
+   */
+  speculation: z.enum(['kept', 'discarded']).nullable(),
+  /** When the kept speculation (or the last discarded one) started. */
+  speculationStart: z.number().nullable(),
+  /** Speculations discarded during this utterance. */
+  speculationsDiscarded: z.number().int(),
   /** The VAD declared the end of the turn. */
   endOfTurn: z.number().nullable(),
   asrDone: z.number().nullable(),
@@ -63,12 +79,21 @@ export const VoiceTimeline = z.object({
 });
 export type VoiceTimeline = z.infer<typeof VoiceTimeline>;
 
+/** The timeline's fields that are not points in time (durations, counts, labels). */
+export const voiceTimelineNonTimes = ['silenceWindowMs', 'voiceToVoiceMs', 'windowRule', 'speculation', 'speculationsDiscarded'] as const;
+/** The timeline's points in time. */
+export type VoiceTimelinePoint = Exclude<keyof VoiceTimeline, (typeof voiceTimelineNonTimes)[number]>;
+
 /** A turn's timeline before anything is measured. */
 export function emptyVoiceTimeline(silenceMs: number): VoiceTimeline {
   return {
     speechStart: null,
     speechEnd: null,
     silenceWindowMs: silenceMs,
+    windowRule: null,
+    speculation: null,
+    speculationStart: null,
+    speculationsDiscarded: 0,
     endOfTurn: null,
     asrDone: null,
     llmFirstToken: null,

@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { VoicePlanParams, VoiceSetupParams } from '../../../shared/contract/index.js';
+import type { SettingsPatch, VoicePlanParams, VoiceSetupParams } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import { action, cliContext, connect, output } from '../../context.js';
 import { withProgress } from '../../progress.js';
@@ -26,6 +26,10 @@ interface Opts {
   systemPrompt?: string;
   silenceMs?: string;
   maxTokens?: string;
+  speculation?: string;
+  earlyMarkMs?: string;
+  windowMinMs?: string;
+  windowMaxMs?: string;
   start?: boolean;
   force?: boolean;
   json?: boolean;
@@ -55,8 +59,25 @@ function planParams(opts: Opts): VoicePlanParams {
   return p;
 }
 
+/** The turn-taking flags, as a settings patch (these are settings, not part of the chain). */
+function turnSettings(opts: Opts): SettingsPatch {
+  const patch: SettingsPatch = {};
+  if (opts.speculation !== undefined) {
+    if (opts.speculation !== 'on' && opts.speculation !== 'off') throw new AimaError('bad-request', `--speculation takes on or off; got "${opts.speculation}".`, 'Give --speculation on or --speculation off.');
+    patch.voiceSpeculation = opts.speculation === 'on';
+  }
+  const earlyMark = intFlag(opts.earlyMarkMs, '--early-mark-ms');
+  if (earlyMark !== undefined) patch.voiceEarlyMarkMs = earlyMark;
+  const min = intFlag(opts.windowMinMs, '--window-min-ms');
+  if (min !== undefined) patch.voiceWindowMinMs = min;
+  const max = intFlag(opts.windowMaxMs, '--window-max-ms');
+  if (max !== undefined) patch.voiceWindowMaxMs = max;
+  return patch;
+}
+
 async function setup(opts: Opts): Promise<void> {
   const choices = planParams(opts);
+  const turns = turnSettings(opts);
   const params: VoiceSetupParams = { ...choices, start: Boolean(opts.start) };
   if (opts.voice) params.voice = opts.voice;
   if (opts.systemPrompt !== undefined) params.systemPrompt = opts.systemPrompt;
@@ -67,6 +88,8 @@ async function setup(opts: Opts): Promise<void> {
   if (opts.force) params.force = true;
   const conn = await connect(cliContext());
   try {
+    // Settings first: a refused value changes nothing else.
+    const s = Object.keys(turns).length > 0 ? await conn.api['settings.update'](turns) : await conn.api['settings.get']({});
     const plan = await conn.api['voice.plan'](choices);
     process.stderr.write(formatVoicePlan(plan) + '\n');
     const r = await withProgress(conn, (operationId) => conn.api['voice.setup']({ ...params, operationId }));
@@ -75,7 +98,10 @@ async function setup(opts: Opts): Promise<void> {
       opts.json,
       c,
       () =>
-        `Voice chain: ASR ${c.asr} → LLM ${c.llm} → TTS ${c.tts}${c.voice ? ` (voice ${c.voice})` : ''}; turn ends after ${c.silenceMs} ms of silence.` +
+        `Voice chain: ASR ${c.asr} → LLM ${c.llm} → TTS ${c.tts}${c.voice ? ` (voice ${c.voice})` : ''}; turn ends after ${c.silenceMs} ms of silence` +
+        (s.voiceSpeculation
+          ? ` (speculation from ${s.voiceEarlyMarkMs} ms; ${s.voiceWindowMinMs} ms after a complete sentence, ${s.voiceWindowMaxMs} ms after a hesitation).`
+          : ' (speculation off).') +
         (r.created.length ? `\nCreated: ${r.created.join(', ')}.` : '') +
         (r.started.length ? `\nStarted: ${r.started.join(', ')}.` : '') +
         '\nTry it: aima voice --in question.wav --out answer.wav',
@@ -100,6 +126,10 @@ export function registerSetup(voice: Command): void {
     .option('--system-prompt <text>', 'system prompt for new conversations')
     .option('--silence-ms <ms>', 'silence that ends your turn (100-5000)')
     .option('--max-tokens <n>', 'longest reply, tokens')
+    .option('--speculation <on|off>', 'start each turn speculatively at the early mark and adapt the silence window (setting voiceSpeculation)')
+    .option('--early-mark-ms <ms>', 'silence after which a speculative turn starts (setting voiceEarlyMarkMs)')
+    .option('--window-min-ms <ms>', 'silence window after a complete sentence or question (setting voiceWindowMinMs)')
+    .option('--window-max-ms <ms>', 'silence window after a hesitation or a trailing "and" (setting voiceWindowMaxMs)')
     .option('--start', 'start the chain\'s services now (otherwise they start on first use)')
     .option('--force', 'set up even when the plan says the chain does not fit (estimates can be wrong)')
     .option('--json', 'print JSON')

@@ -50,9 +50,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function runTurn(opts: Opts): Promise<void> {
   if (!opts.in) throw new AimaError('bad-request', 'Give the question with --in FILE.wav.', 'e.g. `aima voice --in question.wav --out answer.wav`, or `aima voice setup` first.');
   // Loaded here, not with the CLI: only a voice turn needs them.
-  const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { readWav, wavHeader }, { resample, toMono }] = await Promise.all([
+  const [{ default: WebSocketClass }, { audioFrameBytes, describeVoiceIssues, parseVoiceMessage, VoiceCoreMessage }, { voiceTimelineNonTimes }, { readWav, wavHeader }, { resample, toMono }] = await Promise.all([
     import('ws'),
     import('../../../shared/contract/voice-socket.js'),
+    import('../../../shared/contract/voice.js'),
     import('../../../lib/audio/wav.js'),
     import('../../../lib/audio/resample.js'),
   ]);
@@ -128,7 +129,7 @@ async function runTurn(opts: Opts): Promise<void> {
             const tl = m.timeline;
             const relative: Record<string, number | null> = {};
             for (const [k, v] of Object.entries(tl)) {
-              if (k === 'silenceWindowMs' || k === 'voiceToVoiceMs') continue;
+              if ((voiceTimelineNonTimes as readonly string[]).includes(k)) continue;
               relative[k] = typeof v === 'number' && tl.speechEnd !== null ? Math.round((v - tl.speechEnd) * 10) / 10 : null;
             }
             resolve({

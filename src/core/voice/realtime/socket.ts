@@ -19,7 +19,7 @@ import { assertNever } from '../../../shared/assert-never.js';
 import { resample, StreamResampler } from '../../../lib/audio/resample.js';
 import { floatToPcm16, pcm16ToFloat } from '../../../lib/audio/wav.js';
 import type { ChatMessage, GatewayTarget } from '../gateway-client.js';
-import { VoiceSession, type TurnInput } from '../session.js';
+import { VoiceSession, type SpeculationOptions, type TurnInput } from '../session.js';
 import { VAD_SAMPLE_RATE } from '../vad.js';
 import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } from './session-config.js';
 import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, withCalls, type FunctionCall } from './tools.js';
@@ -27,6 +27,8 @@ import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, with
 export interface RealtimeSocketDeps {
   vadModelPath: string;
   gateway: GatewayTarget;
+  /** Speculative turns; the client's `silence_duration_ms` is the base window they adapt. */
+  speculation: SpeculationOptions | false;
   chain: VoiceChain;
   /** The model name the client asked for (shown in the session object). */
   model: string;
@@ -113,6 +115,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     playback: false,
     echo: false,
     llm: deps.llm,
+    speculation: deps.speculation,
     clock,
     prefixPaddingMs: config.turnDetection!.prefixPaddingMs,
   });

@@ -32,6 +32,8 @@ interface VoiceState {
   session: 'off' | 'starting' | 'on';
   coreState: VoiceTurnState;
   turns: TurnView[];
+  /** Speculative replies dropped unseen since the last turn began (the user spoke on). */
+  speculationsDiscarded: number;
   level: number;
   error: ErrorInfo | null;
   /** Services started from this page: the latest progress line of each. */
@@ -69,6 +71,7 @@ export const useVoice = create<VoiceState>((set, get) => ({
   session: 'off',
   coreState: 'listening',
   turns: [],
+  speculationsDiscarded: 0,
   level: 0,
   error: null,
   starting: {},
@@ -157,6 +160,7 @@ export const useVoice = create<VoiceState>((set, get) => ({
             session: client.phase === 'ready' ? 'on' : get().session,
             coreState: client.coreState,
             turns: client.turns,
+            speculationsDiscarded: client.speculationsDiscarded,
             conversationId: client.conversationId ?? get().conversationId,
             ...(client.error && client.error !== lastError ? { error: { message: client.error } } : {}),
           });

@@ -5,6 +5,7 @@ import { runningInElectron } from '../../api/client.js';
 import { EngineResources } from './EngineResources.js';
 import { SchedulerSettings } from './SchedulerSettings.js';
 import { VoiceRecordingSettings } from './VoiceRecording.js';
+import { VoiceTurnSettings } from './VoiceTurnSettings.js';
 import { RemoteAccess } from './RemoteAccess.js';
 
 export function SettingsPage() {
@@ -45,6 +46,7 @@ export function SettingsPage() {
       </label>
       <SchedulerSettings />
       <EngineResources />
+      <VoiceTurnSettings />
       <VoiceRecordingSettings />
       <RemoteAccess />
       <p className="status" role="status">

@@ -158,6 +158,7 @@ export function VoicePage() {
           {v.turns.map((t) => (
             <LiveTurn key={t.id} turn={t} />
           ))}
+          {v.session !== 'off' && <SpeculationMark count={v.speculationsDiscarded} />}
         </section>
       </div>
     </div>
@@ -217,10 +218,21 @@ function ProblemBanner({ problem: p }: { problem: ChainProblem }) {
   );
 }
 
+/** Speculative replies that were dropped unseen: a faint mark, never a turn. */
+function SpeculationMark({ count }: { count: number | undefined }) {
+  if (!count) return null;
+  return (
+    <div className="small muted voice-speculation-mark" data-testid="speculation-discarded" data-count={count}>
+      {count === 1 ? 'A reply was prepared and dropped: you went on speaking.' : `${count} replies were prepared and dropped: you went on speaking.`}
+    </div>
+  );
+}
+
 function LiveTurn({ turn: t }: { turn: TurnView }) {
   const status = t.error ? 'failed' : t.interrupted || t.audioStopped ? 'interrupted' : t.playbackEnded ? 'played' : t.done ? 'done' : 'live';
   return (
     <div className="voice-turn" data-testid="voice-turn" data-turn-id={t.id} data-status={status} data-interrupted={t.interrupted || t.audioStopped ? 'true' : 'false'} data-playback={t.playbackEnded ? 'ended' : t.audioStopped ? 'stopped' : 'none'}>
+      <SpeculationMark count={t.timeline?.speculationsDiscarded} />
       <div className="msg user">
         <div className="bubble" data-testid="user-text">
           {t.user || '…'}
@@ -245,6 +257,7 @@ function LiveTurn({ turn: t }: { turn: TurnView }) {
 function StoredTurn({ turn: t, conversationId }: { turn: VoiceTurn; conversationId: string | null }) {
   return (
     <div className="voice-turn stored" data-testid="stored-turn">
+      <SpeculationMark count={t.timeline.speculationsDiscarded} />
       <div className="msg user">
         <div className="bubble">{t.user}</div>
       </div>

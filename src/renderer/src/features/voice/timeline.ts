@@ -3,7 +3,7 @@
  * placed relative to the start of the user's speech, plus the voice-to-voice span (end of speech →
  * first audio out) that the page highlights. Pure.
  */
-import type { VoiceTimeline } from '../../../../shared/contract/voice.js';
+import type { VoiceTimeline, VoiceTimelinePoint as Point } from '../../../../shared/contract/voice.js';
 
 export interface TimelineBar {
   key: string;
@@ -20,11 +20,11 @@ export interface TimelineLayout {
   voiceToVoice: { from: number; to: number; ms: number } | null;
 }
 
-type Point = keyof Omit<VoiceTimeline, 'silenceWindowMs' | 'voiceToVoiceMs'>;
-
 const STAGES: readonly { key: string; label: string; from: Point; to: Point }[] = [
   { key: 'speech', label: 'you speak', from: 'speechStart', to: 'speechEnd' },
   { key: 'silence', label: 'silence window', from: 'speechEnd', to: 'endOfTurn' },
+  // A kept speculation began its ASR at the early mark, inside the silence window.
+  { key: 'speculation', label: 'speculative start', from: 'speculationStart', to: 'endOfTurn' },
   { key: 'asr', label: 'ASR', from: 'endOfTurn', to: 'asrDone' },
   { key: 'llm', label: 'LLM first token', from: 'asrDone', to: 'llmFirstToken' },
   { key: 'sentence', label: 'first sentence', from: 'llmFirstToken', to: 'firstSentence' },
@@ -39,8 +39,10 @@ export function timelineLayout(tl: Partial<VoiceTimeline>): TimelineLayout {
   if (points.length === 0) return { bars: [], total: 0, voiceToVoice: null };
   const origin = at('speechStart') ?? Math.min(...points);
   const bars: TimelineBar[] = [];
+  const kept = tl.speculation === 'kept';
   for (const s of STAGES) {
-    const a = at(s.from);
+    if (s.key === 'speculation' && !kept) continue;
+    const a = at(s.key === 'asr' && kept ? 'speculationStart' : s.from);
     const b = at(s.to);
     if (a === null || b === null) continue;
     bars.push({ key: s.key, label: s.label, from: a - origin, to: Math.max(a, b) - origin });

@@ -70,6 +70,8 @@ export class VoiceClient {
   transmitting = false;
   framesSent = 0;
   audioStops = 0;
+  /** Speculative turns discarded since the last turn began (the page shows them as a faint mark). */
+  speculationsDiscarded = 0;
 
   private header: VoiceAudioMessage | null = null;
   /** Per turn: the next seq to play and chunks that came early (null: a chunk skipped). */
@@ -140,6 +142,7 @@ export class VoiceClient {
         break;
       case 'state':
         this.coreState = m.state;
+        if (m.state === 'transcribing') this.speculationsDiscarded = 0;
         break;
       case 'transcript':
         this.patch(m.turnId, { user: m.text });
@@ -162,6 +165,9 @@ export class VoiceClient {
         break;
       case 'barge-in':
         this.patch(m.turnId, { interrupted: true, stopMs: m.stopMs });
+        break;
+      case 'speculation.discarded':
+        this.speculationsDiscarded++;
         break;
       case 'turn':
         this.order.delete(m.turnId);

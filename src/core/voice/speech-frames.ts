@@ -1,0 +1,65 @@
+/**
+ * A per-window reading of the Silero speech decision, so the turn engine knows at every frame how
+ * long the user has been silent. sherpa-onnx's `Vad` keeps its speech probabilities inside and only
+ * reports a segment once its whole minimum silence has passed; run with (almost) no minimum
+ * speech or silence, a second `Vad` on the same frames answers "speech in this 32 ms window or
+ * not" (with Silero's own hysteresis: entering speech needs the threshold, staying in it
+ * threshold − 0.15). The early mark and the adaptive end of turn count silence from this.
+ */
+import sherpa from 'sherpa-onnx-node';
+import { VAD_SAMPLE_RATE } from './vad.js';
+
+/** Silero's window at 16 kHz (as the segmenting detector uses). */
+const WINDOW = 512;
+/** Below one window: sherpa refuses zero, and any value under a window means "decide per window". */
+const TINY_SECONDS = 0.01;
+
+export class SpeechFrameReader {
+  private readonly vad: InstanceType<typeof sherpa.Vad>;
+  private pending = new Float32Array(0);
+  private fed = 0;
+  private lastSpeechEnd = -1;
+  private inSpeech = false;
+
+  constructor(opts: { modelPath: string; threshold?: number }) {
+    this.vad = new sherpa.Vad(
+      {
+        sileroVad: { model: opts.modelPath, threshold: opts.threshold ?? 0.5, minSilenceDuration: TINY_SECONDS, minSpeechDuration: TINY_SECONDS, maxSpeechDuration: 30, windowSize: WINDOW },
+        sampleRate: VAD_SAMPLE_RATE,
+        numThreads: 1,
+        provider: 'cpu',
+        debug: 0,
+      },
+      // As the segmenting detector's: a segment is popped as soon as it ends, but one of
+      // continuous speech (up to maxSpeechDuration) is buffered until then.
+      40,
+    );
+  }
+
+  /** Feeds audio (16 kHz mono, any length), in step with the segmenting detector. */
+  feed(samples: Float32Array): void {
+    const joined = new Float32Array(this.pending.length + samples.length);
+    joined.set(this.pending);
+    joined.set(samples, this.pending.length);
+    const whole = joined.length - (joined.length % WINDOW);
+    for (let i = 0; i < whole; i += WINDOW) {
+      this.vad.acceptWaveform(joined.subarray(i, i + WINDOW));
+      this.fed += WINDOW;
+      this.inSpeech = this.vad.isDetected();
+      if (this.inSpeech) this.lastSpeechEnd = this.fed;
+      while (!this.vad.isEmpty()) this.vad.pop();
+    }
+    this.pending = joined.slice(whole);
+  }
+
+  /** Whether the last whole window was speech. */
+  get speaking(): boolean {
+    return this.inSpeech;
+  }
+
+  /** Silence since the last speech window, ms (Infinity before any speech). */
+  get silenceMs(): number {
+    if (this.inSpeech) return 0;
+    return this.lastSpeechEnd < 0 ? Infinity : ((this.fed - this.lastSpeechEnd) / VAD_SAMPLE_RATE) * 1000;
+  }
+}
