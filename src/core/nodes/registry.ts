@@ -49,8 +49,8 @@ interface Entry {
 const FACTS_MAX_AGE_MS = 60_000;
 
 /** A failed connection to another machine's engine in words, with the fix (the local engine's come from the platform check). */
-export function describeNodeFailure(name: string, p: Exclude<ContainerPlatform, { status: 'running' }>): string {
-  const where = `Node "${name}" (${p.endpoint})`;
+export function describeNodeFailure(name: string, dockerUrl: string, p: Exclude<ContainerPlatform, { status: 'running' }>): string {
+  const where = `Node "${name}" (${dockerUrl})`;
   if (/certificate|self[- ]signed|SSL|TLS|handshake|alert/i.test(p.error)) {
     return `${where} refused the TLS connection: ${p.error}. The engine's certificate must be issued by ca.pem in --tls-dir (for this host name or address), and the engine's --tlscacert must have issued cert.pem.`;
   }
@@ -161,7 +161,7 @@ export class NodeRegistry {
     const tls = endpoint.kind === 'tcp-tls' ? readNodeTlsFiles(p.tlsDir!) : null;
     const dockerUrl = formatNodeEndpoint(endpoint);
     const client = createNodeClient(nodeDockerOptions(endpoint, tls, this.opts.ssh));
-    const { facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, f), this.connectTimeoutMs);
+    const { facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, dockerUrl, f), this.connectTimeoutMs);
     if (!facts.reachable) throw new AimaError('unavailable', `${facts.error} The node was not added.`, `Fix the connection, then run \`aima node add ${p.name} --docker ${dockerUrl}${p.tlsDir ? ` --tls-dir ${p.tlsDir}` : ''}\` again.`);
     if (tls) this.opts.secrets.set(tlsKeySecret(p.name), tls.key);
     let record: NodeRecord;
@@ -225,7 +225,8 @@ export class NodeRegistry {
       e.checkedAt = Date.now();
       return;
     }
-    const describe = e.record ? (f: Exclude<ContainerPlatform, { status: 'running' }>) => describeNodeFailure(e.name, f) : (f: Exclude<ContainerPlatform, { status: 'running' }>) => `${f.error}. ${f.fix}`;
+    const record = e.record;
+    const describe = (f: Exclude<ContainerPlatform, { status: 'running' }>) => (record ? describeNodeFailure(e.name, record.dockerUrl, f) : `${f.error}. ${f.fix}`);
     const { facts, gpuNote } = await readNodeFacts(e.name, client, describe, this.connectTimeoutMs);
     e.facts = facts;
     e.gpuNote = gpuNote;
