@@ -13,9 +13,13 @@ const EXAMPLES = 'e.g. tcp://gpu-box:2376 (with --tls-dir) or ssh://me@gpu-box';
 export function parseNodeEndpoint(raw: string): NodeEndpoint {
   let url: URL;
   try {
+    if (!raw.includes('://')) throw new Error('no scheme');
     url = new URL(raw);
   } catch {
     throw new AimaError('bad-request', `"${raw}" is not a Docker endpoint URL.`, `Give --docker as a URL, ${EXAMPLES}.`);
+  }
+  if (!['tcp:', 'https:', 'ssh:', 'http:'].includes(url.protocol)) {
+    throw new AimaError('bad-request', `"${raw}" uses ${url.protocol.replace(/:$/, '')}, which is not a Docker endpoint AIMA can use for a node.`, `Use ${EXAMPLES}.`);
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!host) throw new AimaError('bad-request', `The Docker endpoint "${raw}" names no host.`, `Give the host, ${EXAMPLES}.`);
@@ -28,10 +32,8 @@ export function parseNodeEndpoint(raw: string): NodeEndpoint {
     case 'ssh:':
       if (!url.username) throw new AimaError('bad-request', `The SSH endpoint "${raw}" names no user.`, 'Give it as ssh://user@host.');
       return { kind: 'ssh', user: decodeURIComponent(url.username), host, port: url.port ? Number(url.port) : 22 };
-    case 'http:':
-      throw new AimaError('bad-request', `"${raw}" is Docker's API in clear: anyone on the network could run containers there.`, 'Use tcp://host:2376 with TLS (--tls-dir), or ssh://user@host.');
     default:
-      throw new AimaError('bad-request', `"${raw}" uses ${url.protocol.replace(/:$/, '')}, which is not a Docker endpoint AIMA can use for a node.`, `Use ${EXAMPLES}.`);
+      throw new AimaError('bad-request', `"${raw}" is Docker's API in clear: anyone on the network could run containers there.`, 'Use tcp://host:2376 with TLS (--tls-dir), or ssh://user@host.');
   }
 }
 
