@@ -5,18 +5,19 @@
  * leaving nothing behind; then `node list`; a service on the node without the image (refused),
  * with it (started there, reached through the gateway); `node rm` refused while it has a service;
  * a silent partition (the veth down) → `unreachable` within 2 s and no restart, the veth up →
- * `running` with the same container; the node's dockerd restarted → adopted again.
+ * `running` with the same container; the node's dockerd restarted → adopted again. Last, on a
+ * node whose engine has an `nvidia` runtime, the GPUs nvidia-smi reports in a container there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHttpClient, transportToApi } from '../../src/lib/client/http-client.js';
 import type { CoreApi, NodeSummary, ServiceSummary } from '../../src/shared/contract/index.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { buildHttpdImage, busyboxStaticAvailable, HTTPD_IMAGE } from '../support/docker-images.js';
+import { buildHttpdImage, busyboxStaticAvailable, HTTPD_IMAGE, importBusyboxRootfs } from '../support/docker-images.js';
 import { makeTlsFiles, remoteDockerdAvailable, startRemoteDockerd, type RemoteDockerd } from '../support/remote-dockerd.js';
 import { waitFor } from '../support/services.js';
-import { dockerAvailable, requirePart } from '../support/system.js';
+import { dockerAvailable, requirePart, sharedFixture } from '../support/system.js';
 
 const haveParts = dockerAvailable() && remoteDockerdAvailable();
 const haveBusybox = busyboxStaticAvailable();
@@ -67,6 +68,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     client?.close();
     await serve?.stop();
     await remote?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
   }, 120_000);
 
   it('refuses bad TLS files, a wrong CA, an engine that does not answer and clear-text Docker; nothing is saved', async (ctx) => {
@@ -173,12 +175,28 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect((await api['nodes.list']({})).find((n) => n.name === 'b')?.services).toEqual(['far']);
   }, 120_000);
 
+  it("the node's own event stream: `docker rm -f` there is seen at once as a crash, and the service restarts on the node", async (ctx) => {
+    requirePart(ctx, 'docker', haveParts);
+    if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const r = remote!;
+    const [container] = remoteContainers();
+    const began = Date.now();
+    r.docker(['rm', '-f', container!]);
+    await waitFor(async () => (await api['services.get']({ name: 'far' })).restarts > 0, 'the crash seen', 5_000, 20);
+    expect(Date.now() - began).toBeLessThan(2000);
+    await waitFor(async () => (await api['services.get']({ name: 'far' })).state === 'running', 'running again', 30_000, 100);
+    const [again] = remoteContainers();
+    expect(again).toBeDefined();
+    expect(again).not.toBe(container);
+  }, 60_000);
+
   it('a silent partition marks the service unreachable within 2 s (no restart); the link back → running with the same container', async (ctx) => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
     const [container] = remoteContainers();
-    expect((await api['services.get']({ name: 'far' })).state).toBe('running');
+    const before = await api['services.get']({ name: 'far' });
+    expect(before.state).toBe('running');
     const seen: ServiceSummary['state'][] = [];
     const began = Date.now();
     r.linkDown();
@@ -203,7 +221,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
       await new Promise((res) => setTimeout(res, 1500));
       const still = await api['services.get']({ name: 'far' });
       expect(still.state).toBe('unreachable');
-      expect(still.restarts).toBe(0);
+      expect(still.restarts).toBe(before.restarts);
     } finally {
       r.linkUp();
     }
@@ -232,4 +250,42 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(rm.code, rm.stderr).toBe(0);
     expect((await api['nodes.list']({})).map((n) => n.name)).toEqual(['local']);
   }, 90_000);
+});
+
+describe("nodes: GPUs of a node with the NVIDIA runtime, from nvidia-smi in a short-lived container", () => {
+  const h100 = sharedFixture('nvidia-smi/h100-80gb/query.csv');
+  let remote: RemoteDockerd | undefined;
+  let serve: ServeHandle | undefined;
+  afterAll(async () => {
+    await serve?.stop();
+    await remote?.stop();
+  }, 120_000);
+
+  it('lists the GPUs nvidia-smi reports inside a container the NVIDIA runtime runs (the recorded H100 stands in for the driver)', async (ctx) => {
+    requirePart(ctx, 'docker', haveParts);
+    requirePart(ctx, 'shared-fixtures', existsSync(h100));
+    if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    // The `nvidia` runtime entry is runc itself, and the image's nvidia-smi replays the recording:
+    // everything else — the runtime in `docker info`, the image choice, the container, its output — is real.
+    await serve?.stop(); // a retry starts afresh
+    await remote?.stop();
+    remote = await startRemoteDockerd({ runtimes: { nvidia: { path: 'runc' } } });
+    const r = remote;
+    importBusyboxRootfs('aima-test/cuda-smi:1', {
+      applets: ['sh', 'cat'],
+      files: { 'usr/bin/nvidia-smi': '#!/bin/sh\ncat /query.csv\n', 'query.csv': readFileSync(h100, 'utf8') },
+      changes: ['ENV PATH=/usr/bin:/bin'],
+      cli: (a) => r.docker(a),
+    });
+    const env = { AIMA_HOME: tempHome('aima-nodes-gpu-') };
+    serve = await startServe(env, [], 60_000);
+    const res = await runAima(['node', 'add', 'gpu', '--docker', r.url, '--tls-dir', r.tls.clientDir, '--json'], env);
+    expect(res.code, res.stderr).toBe(0);
+    const node = JSON.parse(res.stdout) as NodeSummary;
+    expect(node).toMatchObject({ nvidiaRuntime: true, gpuNote: null, gpus: [{ index: 0, name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 0 }] });
+    // The probe container is gone.
+    expect(r.docker(['ps', '-aq']).trim()).toBe('');
+    const human = await runAima(['node', 'list'], env);
+    expect(human.stdout, human.stdout).toContain('GPUs: 0: NVIDIA H100 80GB HBM3 (79.65 GiB); NVIDIA runtime: yes');
+  }, 120_000);
 });

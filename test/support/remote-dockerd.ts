@@ -60,7 +60,7 @@ export interface RemoteDockerd {
   socket: string;
   /** Runs the docker CLI against this daemon (through its socket). */
   docker(args: string[], input?: string | Buffer): string;
-  /** Copies an image of the shared daemon into this one (`docker save | docker load`). */
+  /** Copies an image of the shared daemon into this one (`docker save`, then `docker load`). */
   loadImage(image: string): void;
   /** A command line prefix that runs a program inside the namespace. */
   inNamespace(cmd: string, args: string[]): [string, string[]];
@@ -74,8 +74,12 @@ export interface RemoteDockerd {
   log(): string;
 }
 
-/** Starts the second engine; rejects with its log when it does not come up within a minute. */
-export async function startRemoteDockerd(): Promise<RemoteDockerd> {
+/**
+ * Starts the second engine; rejects with its log when it does not come up within a minute.
+ * `runtimes`: daemon.json's OCI runtimes (e.g. an `nvidia` entry standing in for the NVIDIA
+ * Container Runtime).
+ */
+export async function startRemoteDockerd(opts: { runtimes?: Record<string, { path: string }> } = {}): Promise<RemoteDockerd> {
   const id = randomBytes(3).toString('hex');
   const subnet = 1 + (randomBytes(1)[0]! % 250);
   const netns = `aima-node-${id}`;
@@ -86,7 +90,7 @@ export async function startRemoteDockerd(): Promise<RemoteDockerd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-node-'));
   const socket = path.join(dir, 'docker.sock');
   const tls = makeTlsFiles(path.join(dir, 'tls'), nodeAddr);
-  writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ 'live-restore': true }));
+  writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ 'live-restore': true, ...(opts.runtimes ? { runtimes: opts.runtimes } : {}) }));
 
   sh('ip', ['netns', 'add', netns]);
   sh('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nodeIf]);
