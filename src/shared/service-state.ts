@@ -426,8 +426,9 @@ export function hasProcess(phase: ServicePhase): boolean {
     case 'failed':
     case 'crashed':
     case 'backoff':
-    // The engine may live on a silent node, but AIMA can neither reach nor stop it until the node answers.
+      return false;
     case 'unreachable':
+      // The engine may live on a silent node, but AIMA can neither reach nor stop it until the node answers.
       return false;
     default:
       return assertNever(phase, 'phase');
