@@ -69,6 +69,7 @@ export class NodeRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<ReachabilityListener>();
   private readonly changeListeners = new Set<() => void>();
+  private readonly removeListeners = new Set<(node: string) => void>();
   private readonly heartbeatMs: number;
   private readonly lostAfterMs: number;
   private readonly connectTimeoutMs: number;
@@ -126,6 +127,12 @@ export class NodeRegistry {
   onReachability(listener: ReachabilityListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called when a node is removed (whoever holds something per node lets it go). */
+  onRemove(listener: (node: string) => void): () => void {
+    this.removeListeners.add(listener);
+    return () => this.removeListeners.delete(listener);
   }
 
   /** Called when the list changes (a node added or removed, reachability, new facts). */
@@ -191,6 +198,7 @@ export class NodeRegistry {
     this.opts.repo.delete(name);
     this.opts.secrets.delete(tlsKeySecret(name));
     this.entries.delete(name);
+    for (const l of this.removeListeners) l(name);
     this.changed();
   }
 

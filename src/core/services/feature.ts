@@ -225,6 +225,11 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     }
     await supervisor.nodeBack(node);
   };
+  // A removed node had no services left (the registry refuses otherwise): its runtime's streams end.
+  nodes?.onRemove((node) => {
+    runtimes.get(node)?.close();
+    runtimes.delete(node);
+  });
   nodes?.onReachability((node, reachable, error) => {
     if (!reachable) supervisor.nodeLost(node, error ?? `Node "${node}" does not answer.`);
     else void nodeBack(node);
