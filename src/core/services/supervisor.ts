@@ -764,6 +764,10 @@ export class ServiceSupervisor {
         live.handle = null;
         queueMicrotask(() => this.dispatch(live, { type: 'restart' }));
         break;
+      case 'unreachable':
+        // No probes or timers against a node that does not answer; the handle stays, to be adopted again.
+        this.settleProcessless(live);
+        break;
       case 'backoff': {
         const delay = (this.timing.backoff ?? backoffDelayMs)(live.consecutiveCrashes - 1);
         live.backoffUntil = Date.now() + delay;
