@@ -4,7 +4,7 @@
  * the current user, and a known_hosts file that holds the host key. `regenerateHostKey` gives the
  * server a new host key (a reinstalled node, or someone in the middle) for the refusal tests.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,6 +30,8 @@ export interface TestSshd {
   knownHostsLine: string;
   /** Everything sshd wrote to stderr (it logs there with -e). */
   log(): string;
+  /** Ends every open SSH session (the per-connection sshd processes), as a network loss would. */
+  dropConnections(): void;
   /** Replaces the host key and restarts sshd on the same port; known_hosts keeps the old key. */
   regenerateHostKey(): Promise<void>;
   stop(): Promise<void>;
@@ -118,6 +120,10 @@ export async function startSshd(): Promise<TestSshd> {
     knownHostsFile,
     knownHostsLine,
     log: () => log,
+    dropConnections() {
+      const pid = (child as ChildProcess | null)?.pid;
+      if (pid) spawnSync('pkill', ['-KILL', '-P', String(pid)]);
+    },
     async regenerateHostKey() {
       await halt();
       rmSync(hostKey);
