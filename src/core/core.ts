@@ -62,8 +62,8 @@ export interface CoreOptions {
   secretCipher?: StringCipher;
   /** Hardware: test seams (extra own pids, telemetry period, Docker client). */
   hardware?: HardwareSeams;
-  /** Nodes: heartbeat seams (tests) and the SSH transport's dockerode options. */
-  nodes?: Pick<NodesOptions, 'heartbeatMs' | 'lostAfterMs' | 'ssh'>;
+  /** Nodes: heartbeat seams (tests). */
+  nodes?: Pick<NodesOptions, 'heartbeatMs' | 'lostAfterMs'>;
   /**
    * Test seam: features appended to the end of the core's list. Their calls, routes and upgrades
    * are served like every other feature's (the acceptance test of "one face per feature": nothing

@@ -20,12 +20,14 @@ describe('migration 12 (nodes)', () => {
     expect(services.getById('s1')).toMatchObject({ name: 'old', node: 'local', desiredState: 'running' });
     const nodes = new NodesRepo(db);
     expect(nodes.list()).toEqual([]);
-    nodes.insert({ name: 'b', dockerUrl: 'tcp://10.0.0.2:2376', transport: 'tcp-tls', tlsCa: 'CA', tlsCert: 'CERT' });
+    nodes.insert({ name: 'b', dockerUrl: 'tcp://10.0.0.2:2376', transport: 'tcp-tls', tlsCa: 'CA', tlsCert: 'CERT', sshKnownHosts: null });
+    nodes.insert({ name: 's', dockerUrl: 'ssh://me@gpu-s', transport: 'ssh', tlsCa: null, tlsCert: null, sshKnownHosts: '/home/me/.ssh/known_hosts' });
     services.insert({ id: 's2', name: 'far', modelId: null, engineId: 'vllm', device: 'gpu', gpus: [], port: 0, threads: null, ctxSize: null, concurrency: 1, desiredState: 'stopped', restartPolicy: 'on-failure', node: 'b' });
     expect(services.getById('s2')?.node).toBe('b');
     expect(nodes.servicesOn('b')).toEqual(['far']);
-    expect(nodes.get('b')).toMatchObject({ dockerUrl: 'tcp://10.0.0.2:2376', transport: 'tcp-tls', tlsCa: 'CA', tlsCert: 'CERT' });
-    expect(() => nodes.insert({ name: 'local', dockerUrl: 'tcp://x:2376', transport: 'tcp-tls', tlsCa: null, tlsCert: null })).toThrow(/CHECK/);
+    expect(nodes.get('b')).toMatchObject({ dockerUrl: 'tcp://10.0.0.2:2376', transport: 'tcp-tls', tlsCa: 'CA', tlsCert: 'CERT', sshKnownHosts: null });
+    expect(nodes.get('s')).toMatchObject({ transport: 'ssh', sshKnownHosts: '/home/me/.ssh/known_hosts' });
+    expect(() => nodes.insert({ name: 'local', dockerUrl: 'tcp://x:2376', transport: 'tcp-tls', tlsCa: null, tlsCert: null, sshKnownHosts: null })).toThrow(/CHECK/);
     expect(() => db.prepare(`INSERT INTO nodes (name, docker_url, transport, created_at) VALUES ('c', 'x', 'http', 1)`).run()).toThrow(/CHECK/);
     db.close();
   });

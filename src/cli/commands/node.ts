@@ -24,12 +24,15 @@ export function registerNode(program: Command): void {
     .command('add <name>')
     .description("Add another machine's Docker engine (its TLS files and the connection are checked first; nothing is saved on a refusal)")
     .requiredOption('--docker <url>', 'the engine: tcp://host:2376 (with --tls-dir) or ssh://user@host')
-    .option('--tls-dir <dir>', 'folder with ca.pem, cert.pem and key.pem (as for `docker --tlsverify`), read by the core')
+    .option('--tls-dir <dir>', 'tcp://: folder with ca.pem, cert.pem and key.pem (as for `docker --tlsverify`), read by the core')
+    .option('--identity-file <file>', 'ssh://: the private key (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)')
+    .option('--known-hosts <file>', "ssh://: the known_hosts file the node's host key must be in (default ~/.ssh/known_hosts)")
     .option('--json', 'print JSON')
     .action(
-      action(async (name: string, opts: { docker: string; tlsDir?: string; json?: boolean }) => {
+      action(async (name: string, opts: { docker: string; tlsDir?: string; identityFile?: string; knownHosts?: string; json?: boolean }) => {
+        const file = (f: string | undefined) => (f ? path.resolve(f) : undefined);
         await withConnection(async (conn) => {
-          const n = await conn.api['nodes.add']({ name, docker: opts.docker, ...(opts.tlsDir ? { tlsDir: path.resolve(opts.tlsDir) } : {}) });
+          const n = await conn.api['nodes.add']({ name, docker: opts.docker, tlsDir: file(opts.tlsDir), identityFile: file(opts.identityFile), knownHostsFile: file(opts.knownHosts) });
           output(opts.json, n, (x) => `Added node "${x.name}".\n${describeNode(x)}`);
         });
       }),

@@ -11,7 +11,6 @@ import type { Feature } from '../feature.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
 import { NodesRepo } from '../store/repositories/nodes-repo.js';
-import type { SshDockerOptions } from './connect.js';
 import { NodeRegistry } from './registry.js';
 
 export type NodesApi = Pick<CoreApi, 'nodes.list' | 'nodes.add' | 'nodes.remove'>;
@@ -21,7 +20,6 @@ export interface NodesOptions {
   events: CoreEvents;
   secrets: SecretStore;
   localClient: () => Docker;
-  ssh?: SshDockerOptions;
   /** Heartbeat seams (tests). */
   heartbeatMs?: number;
   lostAfterMs?: number;
@@ -33,7 +31,7 @@ export interface NodesFeature extends Feature {
 }
 
 export function createNodesFeature(opts: NodesOptions): NodesFeature {
-  const registry = new NodeRegistry({ repo: new NodesRepo(opts.db), secrets: opts.secrets, localClient: opts.localClient, ssh: opts.ssh, heartbeatMs: opts.heartbeatMs, lostAfterMs: opts.lostAfterMs });
+  const registry = new NodeRegistry({ repo: new NodesRepo(opts.db), secrets: opts.secrets, localClient: opts.localClient, heartbeatMs: opts.heartbeatMs, lostAfterMs: opts.lostAfterMs });
   registry.onChange(() => opts.events.emit('nodes.changed', registry.summaries()));
   const calls: NodesApi = {
     'nodes.list': async ({ refresh }) => registry.list(refresh ?? false),

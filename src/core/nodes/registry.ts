@@ -11,7 +11,8 @@ import { AimaError } from '../../shared/errors.js';
 import { describeEndpoint, type ContainerPlatform, type DockerLike } from '../runtimes/docker/platform.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { NodeRecord, NodesRepo } from '../store/repositories/nodes-repo.js';
-import { createNodeClient, nodeDockerOptions, storedTlsFiles, tlsKeySecret, type SshDockerOptions } from './connect.js';
+import { createNodeClient, nodeDockerOptions, sshIdentitySecret, sshTarget, storedTlsFiles, tlsKeySecret, type NodeSshOptions } from './connect.js';
+import { checkSshDocker } from './ssh/docker-ssh.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
 import { readNodeFacts } from './facts.js';
 import { LOCAL_NODE, type NodeFacts } from './node-facts.js';
@@ -22,8 +23,6 @@ export interface NodeRegistryOptions {
   secrets: SecretStore;
   /** The local engine's client (created on first use: dockerode is slow to load). */
   localClient: () => Docker;
-  /** The SSH transport's dockerode options; without it SSH nodes are refused. */
-  ssh?: SshDockerOptions;
   heartbeatMs?: number;
   lostAfterMs?: number;
   /** How long `nodes.add` and a facts read wait for the engine. */
@@ -165,17 +164,22 @@ export class NodeRegistry {
     const endpoint = parseNodeEndpoint(p.docker);
     if (endpoint.kind === 'ssh' && p.tlsDir) throw new AimaError('bad-request', 'An SSH node takes no --tls-dir: SSH itself secures the connection.', 'Leave out --tls-dir, or use --docker tcp://host:2376.');
     if (endpoint.kind === 'tcp-tls' && !p.tlsDir) throw new AimaError('bad-request', `A TCP node needs TLS: Docker's API in clear lets anyone on the network run containers.`, 'Give --tls-dir DIR holding ca.pem, cert.pem and key.pem.');
+    if (endpoint.kind === 'tcp-tls' && (p.identityFile || p.knownHostsFile)) throw new AimaError('bad-request', 'A TCP node takes no --identity-file or --known-hosts: those are for ssh:// nodes.', 'Leave them out, or use --docker ssh://user@host.');
     const tls = endpoint.kind === 'tcp-tls' ? readNodeTlsFiles(p.tlsDir!) : null;
+    const ssh: NodeSshOptions = { identityFile: p.identityFile, knownHostsFile: p.knownHostsFile };
+    // Over SSH, one connection that runs `docker version` there tells host key, credentials, CLI and daemon apart.
+    if (endpoint.kind === 'ssh') await checkSshDocker(sshTarget(endpoint, ssh));
     const dockerUrl = formatNodeEndpoint(endpoint);
-    const client = createNodeClient(nodeDockerOptions(endpoint, tls, this.opts.ssh));
+    const client = createNodeClient(nodeDockerOptions(endpoint, tls, ssh));
     const { facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, dockerUrl, f), this.connectTimeoutMs);
     if (!facts.reachable) throw new AimaError('unavailable', `${facts.error} The node was not added.`, `Fix the connection, then run \`aima node add ${p.name} --docker ${dockerUrl}${p.tlsDir ? ` --tls-dir ${p.tlsDir}` : ''}\` again.`);
     if (tls) this.opts.secrets.set(tlsKeySecret(p.name), tls.key);
+    if (p.identityFile) this.opts.secrets.set(sshIdentitySecret(p.name), p.identityFile);
     let record: NodeRecord;
     try {
-      record = this.opts.repo.insert({ name: p.name, dockerUrl, transport: endpoint.kind, tlsCa: tls?.ca ?? null, tlsCert: tls?.cert ?? null });
+      record = this.opts.repo.insert({ name: p.name, dockerUrl, transport: endpoint.kind, tlsCa: tls?.ca ?? null, tlsCert: tls?.cert ?? null, sshKnownHosts: p.knownHostsFile ?? null });
     } catch (err) {
-      this.opts.secrets.delete(tlsKeySecret(p.name));
+      this.forgetSecrets(p.name);
       throw err;
     }
     const entry = this.newEntry(p.name, record);
@@ -196,7 +200,7 @@ export class NodeRegistry {
     }
     this.unwatch(e);
     this.opts.repo.delete(name);
-    this.opts.secrets.delete(tlsKeySecret(name));
+    this.forgetSecrets(name);
     this.entries.delete(name);
     for (const l of this.removeListeners) l(name);
     this.changed();
@@ -219,9 +223,15 @@ export class NodeRegistry {
     return e;
   }
 
+  private forgetSecrets(name: string): void {
+    this.opts.secrets.delete(tlsKeySecret(name));
+    this.opts.secrets.delete(sshIdentitySecret(name));
+  }
+
   private clientFor(record: NodeRecord): Docker {
     const tls = storedTlsFiles(record, record.transport === 'tcp-tls' ? this.opts.secrets.get(tlsKeySecret(record.name)) : null);
-    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, this.opts.ssh));
+    const ssh: NodeSshOptions = { identityFile: this.opts.secrets.get(sshIdentitySecret(record.name)) ?? undefined, knownHostsFile: record.sshKnownHosts ?? undefined };
+    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, ssh));
   }
 
   private async readFacts(e: Entry): Promise<void> {

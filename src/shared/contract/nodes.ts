@@ -47,6 +47,10 @@ export const NodeAddParams = z
     docker: z.string().min(1).max(500),
     /** A folder on the core's machine holding ca.pem, cert.pem and key.pem (TCP nodes). */
     tlsDir: z.string().min(1).max(4096).optional(),
+    /** SSH nodes: the private key file (default: the agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa). */
+    identityFile: z.string().min(1).max(4096).optional(),
+    /** SSH nodes: the known_hosts file the host key must be in (default ~/.ssh/known_hosts). */
+    knownHostsFile: z.string().min(1).max(4096).optional(),
   })
   .strict();
 export type NodeAddParams = z.input<typeof NodeAddParams>;

@@ -11,6 +11,8 @@ export interface NodeRecord {
   /** PEM of the CA that signed the engine's certificate, and of AIMA's client certificate (TLS nodes). */
   tlsCa: string | null;
   tlsCert: string | null;
+  /** SSH nodes: the known_hosts file the host key is checked against (null: ~/.ssh/known_hosts). */
+  sshKnownHosts: string | null;
   createdAt: number;
 }
 
@@ -20,10 +22,11 @@ interface Row {
   transport: NodeTransport;
   tls_ca: string | null;
   tls_cert: string | null;
+  ssh_known_hosts: string | null;
   created_at: number;
 }
 
-const toRecord = (r: Row): NodeRecord => ({ name: r.name, dockerUrl: r.docker_url, transport: r.transport, tlsCa: r.tls_ca, tlsCert: r.tls_cert, createdAt: r.created_at });
+const toRecord = (r: Row): NodeRecord => ({ name: r.name, dockerUrl: r.docker_url, transport: r.transport, tlsCa: r.tls_ca, tlsCert: r.tls_cert, sshKnownHosts: r.ssh_known_hosts, createdAt: r.created_at });
 
 export class NodesRepo {
   constructor(private readonly db: Db) {}
@@ -39,8 +42,8 @@ export class NodesRepo {
 
   insert(n: Omit<NodeRecord, 'createdAt'>): NodeRecord {
     this.db
-      .prepare('INSERT INTO nodes (name, docker_url, transport, tls_ca, tls_cert, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(n.name, n.dockerUrl, n.transport, n.tlsCa, n.tlsCert, Date.now());
+      .prepare('INSERT INTO nodes (name, docker_url, transport, tls_ca, tls_cert, ssh_known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(n.name, n.dockerUrl, n.transport, n.tlsCa, n.tlsCert, n.sshKnownHosts, Date.now());
     return this.get(n.name)!;
   }
 
