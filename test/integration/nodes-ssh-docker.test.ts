@@ -48,23 +48,38 @@ async function dockerVersion(target: SshNodeTarget): Promise<Docker.DockerVersio
     return await new Docker(ssh.options).version();
   } catch (err) {
     throw ssh.explain(err);
+  } finally {
+    ssh.close();
   }
 }
 
 const localVersion = () => execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
+const logins = (s: TestSshd) => (s.log().match(/Accepted publickey/g) ?? []).length;
 const authAttempts = (s: TestSshd) => s.log().match(/Accepted publickey|Failed publickey|Connection closed by authenticating user/g) ?? [];
 
 describe('Docker over SSH', () => {
-  it('reaches the node engine: version, info, and the first check', async (ctx) => {
+  it('reaches the node engine over one kept SSH connection: version, info, a stream, and the first check', async (ctx) => {
     const s = need(ctx);
+    const before = logins(s);
     const ssh = sshDockerOptions(targetOf(s));
-    const docker = new Docker(ssh.options);
-    expect((await docker.version()).Version).toBe(localVersion());
-    const info = await docker.info();
-    expect(info.NCPU).toBeGreaterThan(0);
-    expect(info.MemTotal).toBeGreaterThan(0);
+    try {
+      const docker = new Docker(ssh.options);
+      expect((await docker.version()).Version).toBe(localVersion());
+      const info = await docker.info();
+      expect(info.NCPU).toBeGreaterThan(0);
+      expect(info.MemTotal).toBeGreaterThan(0);
+      // Concurrent calls and a long-lived event stream share the one connection.
+      const events = (await docker.getEvents({ filters: { type: ['network'] } })) as NodeJS.ReadableStream & { destroy(): void };
+      const pings = await Promise.all(Array.from({ length: 8 }, () => docker.ping()));
+      expect(pings.map(String)).toEqual(Array(8).fill('OK'));
+      events.destroy();
+      expect(ssh.link.state()).toBe('ready');
+      expect(logins(s) - before).toBe(1);
+    } finally {
+      ssh.close();
+    }
+    expect(ssh.link.state()).toBe('closed');
     expect(await checkSshDocker(targetOf(s))).toEqual({ serverVersion: localVersion() });
-    expect(s.log()).toContain('Accepted publickey');
   }, 60_000);
 
   it('refuses an unknown host before authenticating, telling how to add its key', async (ctx) => {
