@@ -11,6 +11,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { checkSshDocker, sshDockerOptions } from '../../src/core/nodes/ssh/docker-ssh.js';
 import { SshNodeError, type SshNodeTarget } from '../../src/core/nodes/ssh/ssh-target.js';
+import { SshNodes } from '../../src/core/nodes/ssh/ssh-nodes.js';
 import { startSshd, sshdAvailable, type TestSshd } from '../support/sshd.js';
 import { dockerAvailable, requirePart } from '../support/system.js';
 
@@ -82,6 +83,20 @@ describe('Docker over SSH', () => {
     expect(await checkSshDocker(targetOf(s))).toEqual({ serverVersion: localVersion() });
   }, 60_000);
 
+  it('SshNodes shares one link per node among its Docker clients, and closes it with the node', async (ctx) => {
+    const s = need(ctx);
+    const nodes = new SshNodes();
+    const before = logins(s);
+    const a = nodes.get(targetOf(s));
+    expect(nodes.get(targetOf(s))).toBe(a);
+    await Promise.all([new Docker(a.options).ping(), new Docker(nodes.get(targetOf(s)).options).ping()]);
+    expect(logins(s) - before).toBe(1);
+    nodes.close(s.url);
+    expect(a.link.state()).toBe('closed');
+    expect(nodes.get(targetOf(s))).not.toBe(a);
+    nodes.closeAll();
+  }, 60_000);
+
   it('refuses an unknown host before authenticating, telling how to add its key', async (ctx) => {
     const s = need(ctx);
     const empty = path.join(s.dir, 'known_hosts.empty');
@@ -123,6 +138,21 @@ describe('Docker over SSH', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', locked]);
     expect(() => sshDockerOptions(targetOf(s, { identityFile: locked }))).toThrow(/protected by a passphrase/);
   });
+
+  it('a node whose SSH sessions have no docker CLI is refused with that reason, on the first check and on Docker calls', async (ctx) => {
+    need(ctx);
+    const bare = await startSshd({ sessionPath: '/nonexistent' });
+    try {
+      for (const call of [checkSshDocker, dockerVersion]) {
+        const err = await refusal(call(targetOf(bare)));
+        expect(err.reason).toBe('docker-missing');
+        expect(err.message).toContain(`The docker CLI is not on PATH for ${bare.user}@127.0.0.1:${bare.port}`);
+        expect(err.fix).toContain('PATH of non-interactive SSH sessions');
+      }
+    } finally {
+      await bare.stop();
+    }
+  }, 60_000);
 
   // Last: it gives the server a new host key.
   it('refuses a changed host key with the file, the line and the fix, and never authenticates', async (ctx) => {
