@@ -11,6 +11,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { checkSshDocker, sshDockerOptions } from '../../src/core/nodes/ssh/docker-ssh.js';
 import { SshNodeError, type SshNodeTarget } from '../../src/core/nodes/ssh/ssh-target.js';
+import { SshNodes } from '../../src/core/nodes/ssh/ssh-nodes.js';
 import { startSshd, sshdAvailable, type TestSshd } from '../support/sshd.js';
 import { dockerAvailable, requirePart } from '../support/system.js';
 
@@ -48,23 +49,52 @@ async function dockerVersion(target: SshNodeTarget): Promise<Docker.DockerVersio
     return await new Docker(ssh.options).version();
   } catch (err) {
     throw ssh.explain(err);
+  } finally {
+    ssh.close();
   }
 }
 
 const localVersion = () => execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
+const logins = (s: TestSshd) => (s.log().match(/Accepted publickey/g) ?? []).length;
 const authAttempts = (s: TestSshd) => s.log().match(/Accepted publickey|Failed publickey|Connection closed by authenticating user/g) ?? [];
 
 describe('Docker over SSH', () => {
-  it('reaches the node engine: version, info, and the first check', async (ctx) => {
+  it('reaches the node engine over one kept SSH connection: version, info, a stream, and the first check', async (ctx) => {
     const s = need(ctx);
+    const before = logins(s);
     const ssh = sshDockerOptions(targetOf(s));
-    const docker = new Docker(ssh.options);
-    expect((await docker.version()).Version).toBe(localVersion());
-    const info = await docker.info();
-    expect(info.NCPU).toBeGreaterThan(0);
-    expect(info.MemTotal).toBeGreaterThan(0);
+    try {
+      const docker = new Docker(ssh.options);
+      expect((await docker.version()).Version).toBe(localVersion());
+      const info = await docker.info();
+      expect(info.NCPU).toBeGreaterThan(0);
+      expect(info.MemTotal).toBeGreaterThan(0);
+      // Concurrent calls and a long-lived event stream share the one connection.
+      const events = (await docker.getEvents({ filters: { type: ['network'] } })) as NodeJS.ReadableStream & { destroy(): void };
+      const pings = await Promise.all(Array.from({ length: 8 }, () => docker.ping()));
+      expect(pings.map(String)).toEqual(Array(8).fill('OK'));
+      events.destroy();
+      expect(ssh.link.state()).toBe('ready');
+      expect(logins(s) - before).toBe(1);
+    } finally {
+      ssh.close();
+    }
+    expect(ssh.link.state()).toBe('closed');
     expect(await checkSshDocker(targetOf(s))).toEqual({ serverVersion: localVersion() });
-    expect(s.log()).toContain('Accepted publickey');
+  }, 60_000);
+
+  it('SshNodes shares one link per node among its Docker clients, and closes it with the node', async (ctx) => {
+    const s = need(ctx);
+    const nodes = new SshNodes();
+    const before = logins(s);
+    const a = nodes.get(targetOf(s));
+    expect(nodes.get(targetOf(s))).toBe(a);
+    await Promise.all([new Docker(a.options).ping(), new Docker(nodes.get(targetOf(s)).options).ping()]);
+    expect(logins(s) - before).toBe(1);
+    nodes.close(s.url);
+    expect(a.link.state()).toBe('closed');
+    expect(nodes.get(targetOf(s))).not.toBe(a);
+    nodes.closeAll();
   }, 60_000);
 
   it('refuses an unknown host before authenticating, telling how to add its key', async (ctx) => {
@@ -108,6 +138,21 @@ describe('Docker over SSH', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', locked]);
     expect(() => sshDockerOptions(targetOf(s, { identityFile: locked }))).toThrow(/protected by a passphrase/);
   });
+
+  it('a node whose SSH sessions have no docker CLI is refused with that reason, on the first check and on Docker calls', async (ctx) => {
+    need(ctx);
+    const bare = await startSshd({ sessionPath: '/nonexistent' });
+    try {
+      for (const call of [checkSshDocker, dockerVersion]) {
+        const err = await refusal(call(targetOf(bare)));
+        expect(err.reason).toBe('docker-missing');
+        expect(err.message).toContain(`The docker CLI is not on PATH for ${bare.user}@127.0.0.1:${bare.port}`);
+        expect(err.fix).toContain('PATH of non-interactive SSH sessions');
+      }
+    } finally {
+      await bare.stop();
+    }
+  }, 60_000);
 
   // Last: it gives the server a new host key.
   it('refuses a changed host key with the file, the line and the fix, and never authenticates', async (ctx) => {

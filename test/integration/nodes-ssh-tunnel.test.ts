@@ -9,7 +9,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createSshTunnels, type SshLinkState } from '../../src/core/nodes/ssh/tunnel.js';
+import { createSshLink, type SshLinkState } from '../../src/core/nodes/ssh/ssh-link.js';
+import { createSshTunnels } from '../../src/core/nodes/ssh/tunnel.js';
 import { SshNodeError } from '../../src/core/nodes/ssh/ssh-target.js';
 import { startSshd, sshdAvailable, type TestSshd } from '../support/sshd.js';
 import { requirePart } from '../support/system.js';
@@ -30,7 +31,17 @@ afterAll(async () => {
   await new Promise((r) => upstream.close(r));
 });
 
-const get = async (port: number, p: string) => (await fetch(`http://127.0.0.1:${port}${p}`)).text();
+/** A GET on a new connection each time (a pooled one may be the tunnel connection a loss just ended). */
+const get = (port: number, p: string) =>
+  new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
 const logins = (s: TestSshd) => (s.log().match(/Accepted publickey/g) ?? []).length;
 
 describe('SSH loopback tunnels', () => {
@@ -39,7 +50,7 @@ describe('SSH loopback tunnels', () => {
     const s = sshd!;
     const states: SshLinkState[] = [];
     let onIdle: () => void = () => {};
-    const tunnels = createSshTunnels(
+    const link = createSshLink(
       { url: s.url, knownHostsFile: s.knownHostsFile, identityFile: s.identityFile, agent: null },
       {
         backoffMs: 50,
@@ -49,6 +60,7 @@ describe('SSH loopback tunnels', () => {
         },
       },
     );
+    const tunnels = createSshTunnels(link);
     const before = logins(s);
     const fwd = await tunnels.forward(upstreamPort);
     expect(fwd.localPort).not.toBe(upstreamPort);
@@ -59,17 +71,18 @@ describe('SSH loopback tunnels', () => {
     const idle = new Promise<void>((r) => (onIdle = r));
     s.dropConnections();
     await idle;
-    expect(tunnels.state()).toBe('idle');
-    expect(tunnels.lastError()?.message).toMatch(/lost/);
-    await new Promise((r) => setTimeout(r, 100));
+    expect(link.state()).toBe('idle');
+    expect(link.lastError()?.message).toMatch(/lost/);
     expect(await get(fwd.localPort, '/health')).toBe('engine saw /health');
     expect(logins(s) - before).toBe(2);
     expect(states).toEqual(['connecting', 'ready', 'idle', 'connecting', 'ready']);
 
     await tunnels.close();
-    expect(tunnels.state()).toBe('closed');
-    await expect(fetch(`http://127.0.0.1:${fwd.localPort}/health`)).rejects.toThrow();
+    await expect(get(fwd.localPort, '/health')).rejects.toThrow();
     await expect(tunnels.forward(upstreamPort)).rejects.toThrow(/closed/);
+    link.close();
+    expect(link.state()).toBe('closed');
+    expect(states.at(-1)).toBe('closed');
   }, 60_000);
 
   it('refuses a tunnel to a host whose key is not known, opening no listener', async (ctx) => {
@@ -77,14 +90,20 @@ describe('SSH loopback tunnels', () => {
     const s = sshd!;
     const empty = path.join(s.dir, 'known_hosts.none');
     writeFileSync(empty, '');
-    const tunnels = createSshTunnels({ url: s.url, knownHostsFile: empty, identityFile: s.identityFile, agent: null });
+    const link = createSshLink({ url: s.url, knownHostsFile: empty, identityFile: s.identityFile, agent: null });
+    const tunnels = createSshTunnels(link);
     const err = await tunnels.forward(upstreamPort).then(
       () => null,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(SshNodeError);
     expect((err as SshNodeError).reason).toBe('host-key-unknown');
-    expect(tunnels.state()).toBe('idle');
+    expect(link.state()).toBe('idle');
+    // Within the backoff the next use fails at once with the same reason, without connecting again.
+    const connections = (s.log().match(/Connection from/g) ?? []).length;
+    await expect(tunnels.forward(upstreamPort)).rejects.toBe(err);
+    expect((s.log().match(/Connection from/g) ?? []).length).toBe(connections);
     await tunnels.close();
+    link.close();
   }, 60_000);
 });

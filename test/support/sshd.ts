@@ -49,8 +49,13 @@ async function freePort(): Promise<number> {
 
 const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'aima-test', '-f', file], { stdio: 'pipe' });
 
+export interface SshdOptions {
+  /** PATH of the sessions (default: sshd's own); a PATH without docker shows the missing-CLI refusal. */
+  sessionPath?: string;
+}
+
 /** Starts sshd; resolves once it listens. */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-sshd-'));
   const host = '127.0.0.1';
   const port = await freePort();
@@ -76,6 +81,7 @@ export async function startSshd(): Promise<TestSshd> {
       'PermitRootLogin prohibit-password',
       'AllowTcpForwarding yes',
       'LogLevel VERBOSE',
+      ...(opts.sessionPath ? [`SetEnv PATH=${opts.sessionPath}`] : []),
     ].join('\n') + '\n',
   );
   // Privilege separation needs this directory when sshd runs as root.

@@ -168,7 +168,7 @@ export function sshConnection(target: SshNodeTarget): SshConnection {
     authHandler: creds.methods,
     hostVerifier,
     readyTimeout: target.readyTimeoutMs ?? 15_000,
-    keepaliveInterval: 10_000,
+    keepaliveInterval: 5000,
     keepaliveCountMax: 3,
     ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as Ssh2.ServerHostKeyAlgorithm[] } } : {}),
   };
