@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { AimaError } from '../../shared/errors.js';
 import type { NodeRecord } from '../store/repositories/nodes-repo.js';
 import { formatNodeEndpoint, type NodeEndpoint } from './endpoint.js';
-import { sshDockerOptions } from './ssh/docker-ssh.js';
+import type { SshNodes } from './ssh/ssh-nodes.js';
 import type { SshNodeTarget } from './ssh/ssh-target.js';
 import type { NodeTlsFiles } from './tls-files.js';
 
@@ -30,9 +30,9 @@ export function tlsDockerOptions(endpoint: Extract<NodeEndpoint, { kind: 'tcp-tl
   return { host: endpoint.host, port: endpoint.port, protocol: 'https', ca: tls.ca, cert: tls.cert, key: tls.key };
 }
 
-/** The options to reach `endpoint`: TLS files for TCP, SSH with the host key checked for SSH. */
-export function nodeDockerOptions(endpoint: NodeEndpoint, tls: NodeTlsFiles | null, ssh: NodeSshOptions): Docker.DockerOptions {
-  if (endpoint.kind === 'ssh') return sshDockerOptions(sshTarget(endpoint, ssh)).options;
+/** The options to reach `endpoint`: TLS files for TCP; for SSH, the node's shared link (host key checked). */
+export function nodeDockerOptions(endpoint: NodeEndpoint, tls: NodeTlsFiles | null, ssh: NodeSshOptions, sshNodes: SshNodes): Docker.DockerOptions {
+  if (endpoint.kind === 'ssh') return sshNodes.get(sshTarget(endpoint, ssh)).options;
   if (!tls) throw new AimaError('bad-request', `A TCP node needs its TLS files: Docker's API without TLS lets anyone on the network run containers.`, 'Give --tls-dir with ca.pem, cert.pem and key.pem.');
   return tlsDockerOptions(endpoint, tls);
 }

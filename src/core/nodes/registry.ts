@@ -13,6 +13,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { NodeRecord, NodesRepo } from '../store/repositories/nodes-repo.js';
 import { createNodeClient, nodeDockerOptions, sshIdentitySecret, sshTarget, storedTlsFiles, tlsKeySecret, type NodeSshOptions } from './connect.js';
 import { checkSshDocker } from './ssh/docker-ssh.js';
+import { SshNodes } from './ssh/ssh-nodes.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
 import { readNodeFacts } from './facts.js';
 import { LOCAL_NODE, type NodeFacts } from './node-facts.js';
@@ -72,6 +73,8 @@ export class NodeRegistry {
   private readonly heartbeatMs: number;
   private readonly lostAfterMs: number;
   private readonly connectTimeoutMs: number;
+  /** One SSH link per SSH node, shared by its Docker clients (heartbeat, runtime, facts). */
+  private readonly sshNodes = new SshNodes();
   private closed = false;
 
   constructor(private readonly opts: NodeRegistryOptions) {
@@ -170,9 +173,12 @@ export class NodeRegistry {
     // Over SSH, one connection that runs `docker version` there tells host key, credentials, CLI and daemon apart.
     if (endpoint.kind === 'ssh') await checkSshDocker(sshTarget(endpoint, ssh));
     const dockerUrl = formatNodeEndpoint(endpoint);
-    const client = createNodeClient(nodeDockerOptions(endpoint, tls, ssh));
+    const client = createNodeClient(nodeDockerOptions(endpoint, tls, ssh, this.sshNodes));
     const { facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, dockerUrl, f), this.connectTimeoutMs);
-    if (!facts.reachable) throw new AimaError('unavailable', `${facts.error} The node was not added.`, `Fix the connection, then run \`aima node add ${p.name} --docker ${dockerUrl}${p.tlsDir ? ` --tls-dir ${p.tlsDir}` : ''}\` again.`);
+    if (!facts.reachable) {
+      if (endpoint.kind === 'ssh') this.sshNodes.close(dockerUrl);
+      throw new AimaError('unavailable', `${facts.error} The node was not added.`, `Fix the connection, then run \`aima node add ${p.name} --docker ${dockerUrl}${p.tlsDir ? ` --tls-dir ${p.tlsDir}` : ''}\` again.`);
+    }
     if (tls) this.opts.secrets.set(tlsKeySecret(p.name), tls.key);
     if (p.identityFile) this.opts.secrets.set(sshIdentitySecret(p.name), p.identityFile);
     let record: NodeRecord;
@@ -199,6 +205,7 @@ export class NodeRegistry {
       throw new AimaError('conflict', `Node "${name}" still has ${services.length === 1 ? 'a service' : 'services'}: ${services.map((s) => `"${s}"`).join(', ')}.`, `Remove ${services.length === 1 ? 'it' : 'them'} first (\`aima service rm ${services[0]}\`), then the node.`);
     }
     this.unwatch(e);
+    if (e.record?.transport === 'ssh') this.sshNodes.close(e.record.dockerUrl);
     this.opts.repo.delete(name);
     this.forgetSecrets(name);
     this.entries.delete(name);
@@ -209,6 +216,7 @@ export class NodeRegistry {
   close(): void {
     this.closed = true;
     for (const e of this.entries.values()) this.unwatch(e);
+    this.sshNodes.closeAll();
   }
 
   // ---------------------------------------------------------------- internals
@@ -231,7 +239,7 @@ export class NodeRegistry {
   private clientFor(record: NodeRecord): Docker {
     const tls = storedTlsFiles(record, record.transport === 'tcp-tls' ? this.opts.secrets.get(tlsKeySecret(record.name)) : null);
     const ssh: NodeSshOptions = { identityFile: this.opts.secrets.get(sshIdentitySecret(record.name)) ?? undefined, knownHostsFile: record.sshKnownHosts ?? undefined };
-    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, ssh));
+    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, ssh, this.sshNodes));
   }
 
   private async readFacts(e: Entry): Promise<void> {
