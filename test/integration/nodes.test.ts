@@ -194,9 +194,10 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
+    // (A retry starts once the first try's partition has healed.)
+    await waitFor(async () => (await api['services.get']({ name: 'far' })).state === 'running', 'running before the partition', 20_000, 100);
     const [container] = remoteContainers();
     const before = await api['services.get']({ name: 'far' });
-    expect(before.state).toBe('running');
     const seen: ServiceSummary['state'][] = [];
     const began = Date.now();
     r.linkDown();
@@ -213,6 +214,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
         50,
       );
       lostAfterMs = Date.now() - began;
+      console.log(`partition → unreachable seen after ${lostAfterMs} ms`);
       const lost = await api['services.get']({ name: 'far' });
       expect(lost.reason).toMatch(/Node "b" .* stopped answering/);
       const node = (await api['nodes.list']({})).find((n) => n.name === 'b')!;

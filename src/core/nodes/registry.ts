@@ -78,8 +78,8 @@ export class NodeRegistry {
   private closed = false;
 
   constructor(private readonly opts: NodeRegistryOptions) {
-    this.heartbeatMs = opts.heartbeatMs ?? 500;
-    this.lostAfterMs = opts.lostAfterMs ?? 1500;
+    this.heartbeatMs = opts.heartbeatMs ?? 400;
+    this.lostAfterMs = opts.lostAfterMs ?? 1200;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
     this.entries.set(LOCAL_NODE, this.newEntry(LOCAL_NODE, null));
     for (const record of opts.repo.list()) {
@@ -143,9 +143,12 @@ export class NodeRegistry {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** Every node's summary; facts older than a minute (or all, with refresh) are read again first. */
+  /**
+   * Every node's summary; facts older than a minute (or all, with refresh) are read again first —
+   * except a node the heartbeat has lost, whose read would only wait out its timeout.
+   */
   async list(refresh = false): Promise<NodeSummary[]> {
-    const stale = [...this.entries.values()].filter((e) => refresh || e.checkedAt === null || Date.now() - e.checkedAt > FACTS_MAX_AGE_MS);
+    const stale = [...this.entries.values()].filter((e) => refresh || (e.reachable !== false && (e.checkedAt === null || Date.now() - e.checkedAt > FACTS_MAX_AGE_MS)));
     await Promise.all(stale.map((e) => this.readFacts(e)));
     return this.summaries();
   }

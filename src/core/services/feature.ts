@@ -208,7 +208,12 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       // Other machines' engines that have services, in parallel; one that does not answer leaves its services `unreachable`.
       const remote = [...new Set(records.map((r) => r.node))].filter((n) => n !== LOCAL_NODE && nodes?.has(n));
       const silent = new Set<string>();
-      await Promise.all(remote.map(async (n) => (await dockerRuntimes.get(n).init(new Map(records.filter((r) => r.node === n).map((r) => [r.id, r.name])))) || silent.add(n)));
+      await Promise.all(
+        remote.map(async (n) => {
+          const answered = await dockerRuntimes.get(n).init(new Map(records.filter((r) => r.node === n).map((r) => [r.id, r.name])));
+          if (!answered) silent.add(n);
+        }),
+      );
       await supervisor.init(silent);
       scheduler.start();
     })());

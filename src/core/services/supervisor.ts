@@ -184,14 +184,7 @@ export class ServiceSupervisor {
       const pidFile = this.pidFile(record);
       const handle = this.deps.runtime.adopt(pidFile, record.id);
       if (handle) {
-        live.handle = handle;
-        live.engine = this.deps.loadCatalog().items.get(record.engineId) ?? null;
-        live.follower = this.follow(live, handle.logFile);
-        const gen = ++live.generation;
-        // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
-        this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
-        this.dispatch(live, { type: 'adopt', pid: handle.pid });
-        if (record.desiredState === 'stopped') void this.stop(record.name, {}).catch(() => {});
+        void this.adoptHandle(live, handle);
         continue;
       }
       const rec = readPidFile(pidFile);
@@ -397,14 +390,7 @@ export class ServiceSupervisor {
       if (!waiting) continue;
       const handle = this.deps.runtime.adopt(this.pidFile(live.record), live.record.id);
       if (handle) {
-        live.handle = handle;
-        live.engine ??= this.deps.loadCatalog().items.get(live.record.engineId) ?? null;
-        live.follower?.close();
-        live.follower = this.follow(live, handle.logFile);
-        const gen = ++live.generation;
-        this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
-        this.dispatch(live, { type: 'adopt', pid: handle.pid });
-        if (live.record.desiredState === 'stopped') await this.stop(live.record.name, {}).catch(() => {});
+        await this.adoptHandle(live, handle);
       } else if (live.phase === 'stopped') {
         live.handle = null;
       } else if (live.handle) {
@@ -418,6 +404,23 @@ export class ServiceSupervisor {
       }
     }
     this.emitChange();
+  }
+
+  /**
+   * Takes over a live engine (at core start, or when its node answers again): follows its log,
+   * watches its exit, enters `loading` (the probe then finds it running); one whose service should
+   * be stopped is stopped.
+   */
+  private async adoptHandle(live: Live, handle: EngineHandle): Promise<void> {
+    live.handle = handle;
+    live.engine = this.deps.loadCatalog().items.get(live.record.engineId) ?? null;
+    live.follower?.close();
+    live.follower = this.follow(live, handle.logFile);
+    const gen = ++live.generation;
+    // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
+    this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
+    this.dispatch(live, { type: 'adopt', pid: handle.pid });
+    if (live.record.desiredState === 'stopped') await this.stop(live.record.name, {}).catch(() => {});
   }
 
   /** Changes stored fields that need no recreation (idle TTL, pinning). */

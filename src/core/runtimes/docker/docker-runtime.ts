@@ -1,6 +1,7 @@
 /**
- * The Docker runtime: a service is one container labelled `aima.service=<service id>`, created
- * from the plan (model mounted read-only, port published on 127.0.0.1, memory/CPU limits, GPU
+ * The Docker runtime of one node (Docker engine): a service is one container labelled
+ * `aima.service=<service id>`, created from the plan (model mounted read-only, port published on
+ * 127.0.0.1 — on another machine's node, on the address the plan names —, memory/CPU limits, GPU
  * device requests), its output demultiplexed into the service's log file, ended with `docker stop`
  * (SIGTERM, SIGKILL after the grace period) and removed. One `docker events` stream, filtered by
  * the label, drives liveness: die/oom/destroy reach the supervisor within milliseconds, for
@@ -156,9 +157,9 @@ export class DockerRuntime implements Runtime<DockerPlan> {
 
   /**
    * After the node was silent: the running containers of `serviceIds` (services that lost sight
-   * of their engine) become adoptable again, in place of what was tracked of them; a running
-   * container of this install whose service is not in `known` (removed while the node was
-   * silent) is removed. Throws when the daemon does not answer.
+   * of their engine) become adoptable again, in place of what was tracked of them; a container
+   * of this install whose service is not in `known` (removed while the node was silent) is
+   * removed. Throws when the daemon does not answer.
    */
   async rescan(serviceIds: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void> {
     await this.ensureEvents();
