@@ -6,7 +6,7 @@
  */
 import type Docker from 'dockerode';
 import { NVIDIA_QUERY_GPU_ARGS, parseNvidiaQueryGpu } from '../hardware/nvidia-smi.js';
-import { checkContainerPlatform, type ContainerPlatform, type DockerLike } from '../runtimes/docker/platform.js';
+import { checkContainerPlatform, type ContainerPlatform } from '../runtimes/docker/platform.js';
 import type { NodeFacts, NodeGpuFacts } from './node-facts.js';
 
 /** Docker's architecture names, normalised; null for one AIMA has no images for. */
@@ -89,7 +89,7 @@ export async function readNodeFacts(
   describeFailure: (p: Exclude<ContainerPlatform, { status: 'running' }>) => string,
   timeoutMs = 5_000,
 ): Promise<{ facts: NodeFacts; gpuNote: string | null }> {
-  const platform = await checkContainerPlatform(docker as unknown as DockerLike, { timeoutMs });
+  const platform = await checkContainerPlatform(docker, { timeoutMs });
   const facts = factsFromPlatform(name, platform, describeFailure);
   if (!facts.nvidiaRuntime) return { facts, gpuNote: null };
   try {

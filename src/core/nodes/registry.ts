@@ -8,7 +8,7 @@
 import type Docker from 'dockerode';
 import type { NodeAddParams, NodeSummary } from '../../shared/contract/nodes.js';
 import { AimaError } from '../../shared/errors.js';
-import { describeEndpoint, type ContainerPlatform, type DockerLike } from '../runtimes/docker/platform.js';
+import { describeEndpoint, type ContainerPlatform } from '../runtimes/docker/platform.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { NodeRecord, NodesRepo } from '../store/repositories/nodes-repo.js';
 import { createNodeClient, nodeDockerOptions, sshIdentitySecret, sshTarget, storedTlsFiles, tlsKeySecret, type NodeSshOptions } from './connect.js';
@@ -331,7 +331,7 @@ export class NodeRegistry {
     const reachable = e.record ? e.reachable !== false && (f?.reachable ?? true) : (f?.reachable ?? true);
     return {
       name: e.name,
-      docker: e.record ? e.record.dockerUrl : e.client ? describeEndpoint(e.client as unknown as DockerLike) : 'the local engine',
+      docker: e.record ? e.record.dockerUrl : e.client ? describeEndpoint(e.client) : 'the local engine',
       transport: e.record ? e.record.transport : 'local',
       reachable,
       error: reachable ? null : (e.error ?? f?.error ?? null),
