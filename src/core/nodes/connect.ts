@@ -26,7 +26,7 @@ export function sshTarget(endpoint: Extract<NodeEndpoint, { kind: 'ssh' }>, ssh:
 }
 
 /** dockerode options for a TCP engine with mutual TLS. */
-export function tlsDockerOptions(endpoint: Extract<NodeEndpoint, { kind: 'tcp-tls' }>, tls: NodeTlsFiles): Docker.DockerOptions {
+function tlsDockerOptions(endpoint: Extract<NodeEndpoint, { kind: 'tcp-tls' }>, tls: NodeTlsFiles): Docker.DockerOptions {
   return { host: endpoint.host, port: endpoint.port, protocol: 'https', ca: tls.ca, cert: tls.cert, key: tls.key };
 }
 

@@ -115,11 +115,6 @@ export class NodeRegistry {
     return record ? parseNodeEndpoint(record.dockerUrl).host : null;
   }
 
-  /** False when the heartbeat has lost the node; the local node and nodes not yet pinged count as reachable. */
-  isReachable(name: string): boolean {
-    return this.entries.get(name)?.reachable !== false;
-  }
-
   /** The reason a node does not answer, or null. */
   unreachableReason(name: string): string | null {
     const e = this.entries.get(name);
