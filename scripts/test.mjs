@@ -56,6 +56,8 @@ const SYSTEM_PACKAGES = [
   // Docker runtime tests: a static busybox makes the test image (docker import), docker-registry the local registry.
   { cmd: 'busybox', pkg: 'busybox-static' },
   { cmd: 'docker-registry', pkg: 'docker-registry' },
+  // SSH node tests start their own sshd (absolute path: /usr/sbin is not on every user's PATH).
+  { cmd: '/usr/sbin/sshd', pkg: 'openssh-server' },
 ];
 
 step('system packages', () => {

@@ -36,6 +36,8 @@ import { createSettingsFeature } from './settings/feature.js';
 import { createModelsFeature } from './models/feature.js';
 import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
 import { createServicesFeature } from './services/feature.js';
+import { createNodesFeature, type NodesOptions } from './nodes/feature.js';
+import { createDockerClient } from './runtimes/docker/platform.js';
 import { createDownloadsFeature } from './downloads/feature.js';
 import { createGatewayFeature } from './gateway/feature.js';
 import { createVoiceFeature } from './voice/feature.js';
@@ -60,6 +62,8 @@ export interface CoreOptions {
   secretCipher?: StringCipher;
   /** Hardware: test seams (extra own pids, telemetry period, Docker client). */
   hardware?: HardwareSeams;
+  /** Nodes: heartbeat seams (tests). */
+  nodes?: Pick<NodesOptions, 'heartbeatMs' | 'lostAfterMs'>;
   /**
    * Test seam: features appended to the end of the core's list. Their calls, routes and upgrades
    * are served like every other feature's (the acceptance test of "one face per feature": nothing
@@ -179,7 +183,9 @@ export function openCore(opts: CoreOptions): Core {
   const voiceUsage = new VoiceUsage();
   const models = createModelsFeature({ db, events, paths, operations });
   const hardware = createHardwareFeature({ dataDir: paths.dataDir, env, events, models: models.library, ready: startup, seams: opts.hardware });
+  const nodes = createNodesFeature({ db, events, secrets: secrets.store, localClient: () => createDockerClient(env.DOCKER_HOST), ...opts.nodes });
   const services = createServicesFeature({
+    nodes: nodes.registry,
     db,
     events,
     paths,
@@ -258,7 +264,7 @@ export function openCore(opts: CoreOptions): Core {
     },
   });
   const listener = createListenerFeature();
-  const features: readonly TestFeature[] = [info, listener, settings, models, hardware, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
+  const features: readonly TestFeature[] = [info, listener, settings, models, hardware, nodes, services, downloads, gateway, voice, ...(opts.extraFeatures ?? [])];
   let composed: ReturnType<typeof composeFeatures>;
   try {
     composed = composeFeatures(features);

@@ -24,6 +24,7 @@ const keep: { [K in EventName]: Keep<K> } = {
   'settings.changed': 'latest',
   'models.changed': 'latest',
   'services.changed': 'latest',
+  'nodes.changed': 'latest',
   'hardware.sample': 'latest',
   'download.progress': (d) => d.id,
   'operation.progress': (p) => p.id,

@@ -51,6 +51,7 @@ const STATE_WORDS: Record<ServicePhase, string> = {
   failed: 'failed',
   crashed: 'crashed',
   backoff: 'restarting soon',
+  unreachable: 'node not answering',
 };
 
 function shorten(text: string, max = 60): string {

@@ -24,12 +24,22 @@
  *   ───────────────────▶ crashed ────────────▶ backoff ────────────────▶ starting
  *   from starting,          │ stop → stopped      │ stop → stopped, start → starting
  *   loading, running        │ start → starting
+ *
+ *   node-lost                        adopt (the node answers, the container lives)
+ *   ──────────────▶ unreachable ─────────────────────────────────────────────────▶ loading
+ *   from loading,       │ exited (the container is gone): as from running (crashed / failed / stopped)
+ *   running             │ stop → stopped (the container goes when the node answers again)
  * ```
  *
  * Who owns which transition: the API (`start`, `stop`), the runtime (`spawned`, `spawn-failed`,
  * `exited`, `progress` from log output), the health prober (`healthy`), the supervisor's timers
  * (`health-timeout`, `stall-timeout`, `backoff-elapsed`, `restart`), the startup reconciler
- * (`adopt`).
+ * (`adopt`), the node heartbeat (`node-lost`; `adopt` again when the node answers).
+ *
+ * `unreachable` is not a crash: the engine on another machine's node may well be running, AIMA
+ * only cannot see it. Nothing is restarted while the node is silent (no restart storm against a
+ * machine that does not answer); when it answers, the container is adopted again if it still runs,
+ * and counts as an exit if it does not.
  *
  * Rules the table enforces, so that a slow engine is not failed and a dead one is not shown running:
  * - A process that is alive and making progress (log output, health progress) stays `loading`,
@@ -45,7 +55,7 @@
  */
 import { assertNever } from './assert-never.js';
 
-export const servicePhases = ['stopped', 'starting', 'loading', 'running', 'stopping', 'failed', 'crashed', 'backoff'] as const;
+export const servicePhases = ['stopped', 'starting', 'loading', 'running', 'stopping', 'failed', 'crashed', 'backoff', 'unreachable'] as const;
 export type ServicePhase = (typeof servicePhases)[number];
 
 export const restartPolicies = ['always', 'on-failure', 'never'] as const;
@@ -67,7 +77,8 @@ export type ServiceEvent =
   | { type: 'exited'; code: number | null; signal: string | null; expected: boolean; lastLine?: string | null }
   | { type: 'restart' }
   | { type: 'backoff-elapsed' }
-  | { type: 'adopt'; pid: number };
+  | { type: 'adopt'; pid: number }
+  | { type: 'node-lost'; reason: string };
 export type ServiceEventType = ServiceEvent['type'];
 
 export const serviceEventTypes = [
@@ -83,6 +94,7 @@ export const serviceEventTypes = [
   'restart',
   'backoff-elapsed',
   'adopt',
+  'node-lost',
 ] as const satisfies readonly ServiceEventType[];
 
 /** What the table says about one event in one phase. */
@@ -171,6 +183,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'exited':
         case 'backoff-elapsed':
           return ignored('stale event for a stopped service');
+        case 'node-lost':
+          return ignored('no process to lose');
         default:
           return assertNever(event, 'event');
       }
@@ -199,6 +213,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
           return ignored('stale timer: already starting');
         case 'adopt':
           return invalid('adoption happens only at core startup');
+        case 'node-lost':
+          return ignored('the start ends on its own: spawned or spawn-failed');
         default:
           return assertNever(event, 'event');
       }
@@ -228,6 +244,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
           return ignored('stale timer: already loading');
         case 'adopt':
           return invalid('adoption happens only at core startup');
+        case 'node-lost':
+          return move('unreachable', event.reason);
         default:
           return assertNever(event, 'event');
       }
@@ -253,6 +271,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
           return ignored('stale timer: already running');
         case 'adopt':
           return invalid('adoption happens only at core startup');
+        case 'node-lost':
+          return move('unreachable', event.reason);
         default:
           return assertNever(event, 'event');
       }
@@ -275,6 +295,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'stall-timeout':
         case 'restart':
         case 'backoff-elapsed':
+          return ignored('stopping');
+        case 'node-lost':
           return ignored('stopping');
         default:
           return assertNever(event, 'event');
@@ -299,6 +321,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'backoff-elapsed':
           // e.g. the exit of a stalled process the supervisor killed on entering `failed`.
           return ignored('the service has already failed');
+        case 'node-lost':
+          return ignored('the service has already failed');
         default:
           return assertNever(event, 'event');
       }
@@ -321,6 +345,8 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'exited':
         case 'backoff-elapsed':
           return ignored('stale event for a crashed service');
+        case 'node-lost':
+          return ignored('a crashed service has no process');
         default:
           return assertNever(event, 'event');
       }
@@ -345,6 +371,34 @@ export function transition(phase: ServicePhase, event: ServiceEvent, ctx: Transi
         case 'stall-timeout':
         case 'exited':
           return ignored('stale event for a service waiting to restart');
+        case 'node-lost':
+          return ignored('a service in backoff has no process');
+        default:
+          return assertNever(event, 'event');
+      }
+    case 'unreachable':
+      switch (event.type) {
+        case 'adopt':
+          return move('loading', 'The node answers again: adopted its container.');
+        case 'exited':
+          return event.expected ? move('stopped') : onUnexpectedExit(event, ctx, 'running');
+        case 'stop':
+          return move('stopped', "Stopped while its node did not answer; the container is removed when the node answers again.");
+        case 'start':
+          return ignored('waiting for the node to answer');
+        case 'progress':
+          return stay();
+        case 'node-lost':
+          return ignored('already unreachable');
+        case 'spawned':
+        case 'spawn-failed':
+          return invalid('nothing is started while the node does not answer');
+        case 'healthy':
+        case 'health-timeout':
+        case 'stall-timeout':
+        case 'restart':
+        case 'backoff-elapsed':
+          return ignored('waiting for the node to answer');
         default:
           return assertNever(event, 'event');
       }
@@ -372,6 +426,9 @@ export function hasProcess(phase: ServicePhase): boolean {
     case 'failed':
     case 'crashed':
     case 'backoff':
+      return false;
+    case 'unreachable':
+      // The engine may live on a silent node, but AIMA can neither reach nor stop it until the node answers.
       return false;
     default:
       return assertNever(phase, 'phase');

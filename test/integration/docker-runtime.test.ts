@@ -66,6 +66,7 @@ function planInput(over: Partial<PlanInput> & { engine: PlanInput['engine'] }): 
     ctxSize: null,
     concurrency: 1,
     node: process.execPath,
+    dockerNode: 'local',
     workersDir: '/nonexistent',
     logFile: path.join(tmp(), `${id}.log`),
     pidFile: `/nonexistent/${id}.pid`,

@@ -35,25 +35,39 @@ export function imageExists(image: string): boolean {
   }
 }
 
-/** Builds `tag` from busybox unless it exists already. */
-export function buildHttpdImage(tag = HTTPD_IMAGE): string {
-  if (imageExists(tag)) return tag;
+/**
+ * Imports a busybox rootfs as `tag` through `cli` (the shared daemon's docker CLI by default):
+ * /bin/busybox with `applets` linked to it, /www and /tmp, plus `files` (path → content; mode 0755
+ * for paths under a bin folder), with the given `docker import --change` lines.
+ */
+export function importBusyboxRootfs(tag: string, opts: { applets: string[]; files: Record<string, string>; changes: string[]; cli?: (args: string[], opts?: { timeoutMs?: number }) => string }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-rootfs-'));
   try {
     const root = path.join(dir, 'rootfs');
-    mkdirSync(path.join(root, 'bin'), { recursive: true });
-    mkdirSync(path.join(root, 'www'), { recursive: true });
-    mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    for (const d of ['bin', 'www', 'tmp']) mkdirSync(path.join(root, d), { recursive: true });
     copyFileSync(BUSYBOX, path.join(root, 'bin', 'busybox'));
-    for (const applet of ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls']) symlinkSync('busybox', path.join(root, 'bin', applet));
-    writeFileSync(path.join(root, 'www', 'health'), '{"status":"ok"}\n');
+    for (const applet of opts.applets) symlinkSync('busybox', path.join(root, 'bin', applet));
+    for (const [file, content] of Object.entries(opts.files)) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), content, { mode: /\/bin\//.test(file) ? 0o755 : 0o644 });
+    }
     const tar = path.join(dir, 'rootfs.tar');
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
-    docker(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]', tar, tag], { timeoutMs: 120_000 });
+    (opts.cli ?? docker)(['import', ...opts.changes.flatMap((c) => ['--change', c]), tar, tag], { timeoutMs: 120_000 });
     return tag;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Builds `tag` from busybox unless it exists already. */
+export function buildHttpdImage(tag = HTTPD_IMAGE): string {
+  if (imageExists(tag)) return tag;
+  return importBusyboxRootfs(tag, {
+    applets: ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls'],
+    files: { 'www/health': '{"status":"ok"}\n' },
+    changes: ['ENV PATH=/bin', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]'],
+  });
 }
 
 /** Containers carrying AIMA's service label (optionally for one service id). */

@@ -4,6 +4,7 @@
  * and the Authorization header it saw.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeOpenAIOptions {
@@ -14,6 +15,8 @@ export interface FakeOpenAIOptions {
   tokenIntervalMs?: number;
   /** When set, requests without this bearer key get 401. */
   requireKey?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 export interface FakeOpenAI {
@@ -29,7 +32,7 @@ export interface FakeOpenAI {
 
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const state: Omit<FakeOpenAI, 'url' | 'close'> = { inFlight: 0, maxInFlight: 0, requests: 0, disconnects: 0, seenModels: [], seenAuth: [] };
-  const server = http.createServer(async (req, res) => {
+  const handler: http.RequestListener = async (req, res) => {
     state.requests++;
     state.seenAuth.push(req.headers.authorization);
     if (opts.requireKey && req.headers.authorization !== `Bearer ${opts.requireKey}`) {
@@ -72,9 +75,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     finished = true;
     res.end(text);
-  });
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return Object.assign(state, {
     url,
     close: () =>

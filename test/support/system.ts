@@ -15,6 +15,7 @@ export type ObtainablePart =
   | 'espeak-ng'
   | 'flite'
   | 'sox'
+  | 'sshd'
   | 'shared-models'
   | 'shared-fixtures';
 
@@ -34,6 +35,7 @@ const HOW_TO_GET: Record<SystemPart, string> = {
   'espeak-ng': 'apt-get install -y espeak-ng',
   flite: 'apt-get install -y flite',
   sox: 'apt-get install -y sox',
+  sshd: 'apt-get install -y openssh-server',
   'shared-models': 'check out the workplace shared/ folder beside this repo (../shared/models; sources in its README)',
   'shared-fixtures': 'check out the workplace shared/ folder beside this repo (../shared/fixtures)',
   'electron-binary': 'run on a machine where Electron can download its binary',

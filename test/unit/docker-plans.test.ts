@@ -45,6 +45,7 @@ function input(e: DockerEngineEntry, device: 'cpu' | 'gpu', over: Partial<PlanIn
     ctxSize: 4096,
     concurrency: 4,
     node: '/usr/bin/node',
+    dockerNode: 'local',
     workersDir: '/app/out/workers',
     logFile: '/data/logs/services/svc.log',
     pidFile: '/data/run/6f1c2d3e.pid',

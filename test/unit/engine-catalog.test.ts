@@ -58,7 +58,7 @@ describe('engine catalog', () => {
     const input = (over: Partial<PlanInput>): PlanInput => ({
       serviceId: 'id1', serviceName: 'chat', engine: cat.items.get('aima-llm')!.entry, binary: '/usr/bin/node',
       model: { name: 'tiny story', path: '/models/tiny story.gguf' }, device: 'cpu', gpus: [], host: '127.0.0.1', port: 8081,
-      threads: null, ctxSize: 2048, concurrency: 2, node: '/usr/bin/node', workersDir: '/app/out/workers',
+      threads: null, ctxSize: 2048, concurrency: 2, node: '/usr/bin/node', dockerNode: 'local', workersDir: '/app/out/workers',
       logFile: '/d/logs/services/chat.log', pidFile: '/d/run/id1.pid', electron: false, ...over,
     });
     const cpu = planNative(input({}));

@@ -29,6 +29,7 @@ const sample: Record<ServiceEventType, ServiceEvent> = {
   restart: { type: 'restart' },
   'backoff-elapsed': { type: 'backoff-elapsed' },
   adopt: { type: 'adopt', pid: 42 },
+  'node-lost': { type: 'node-lost', reason: 'Node "b" stopped answering' },
 };
 
 type Expect = ServicePhase | 'stay' | 'ignored' | 'invalid';
@@ -40,35 +41,39 @@ type Expect = ServicePhase | 'stay' | 'ignored' | 'invalid';
 const expected: Record<ServicePhase, Record<ServiceEventType, Expect>> = {
   stopped: {
     start: 'starting', stop: 'ignored', spawned: 'invalid', 'spawn-failed': 'ignored', progress: 'ignored', healthy: 'invalid',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'invalid', 'backoff-elapsed': 'ignored', adopt: 'loading',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'invalid', 'backoff-elapsed': 'ignored', adopt: 'loading', 'node-lost': 'ignored',
   },
   starting: {
     start: 'ignored', stop: 'stopping', spawned: 'loading', 'spawn-failed': 'failed', progress: 'stay', healthy: 'running',
-    'health-timeout': 'stay', 'stall-timeout': 'failed', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'stay', 'stall-timeout': 'failed', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'ignored',
   },
   loading: {
     start: 'ignored', stop: 'stopping', spawned: 'invalid', 'spawn-failed': 'invalid', progress: 'stay', healthy: 'running',
-    'health-timeout': 'stay', 'stall-timeout': 'failed', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'stay', 'stall-timeout': 'failed', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'unreachable',
   },
   running: {
     start: 'ignored', stop: 'stopping', spawned: 'invalid', 'spawn-failed': 'invalid', progress: 'stay', healthy: 'stay',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'unreachable',
   },
   stopping: {
     start: 'ignored', stop: 'stay', spawned: 'invalid', 'spawn-failed': 'invalid', progress: 'stay', healthy: 'ignored',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'stopped', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'stopped', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'ignored',
   },
   failed: {
     start: 'starting', stop: 'stopped', spawned: 'invalid', 'spawn-failed': 'ignored', progress: 'ignored', healthy: 'invalid',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'ignored',
   },
   crashed: {
     start: 'starting', stop: 'stopped', spawned: 'invalid', 'spawn-failed': 'ignored', progress: 'ignored', healthy: 'invalid',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'backoff', 'backoff-elapsed': 'ignored', adopt: 'invalid',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'backoff', 'backoff-elapsed': 'ignored', adopt: 'invalid', 'node-lost': 'ignored',
   },
   backoff: {
     start: 'starting', stop: 'stopped', spawned: 'invalid', 'spawn-failed': 'ignored', progress: 'ignored', healthy: 'invalid',
-    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'ignored', 'backoff-elapsed': 'starting', adopt: 'invalid',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'ignored', restart: 'ignored', 'backoff-elapsed': 'starting', adopt: 'invalid', 'node-lost': 'ignored',
+  },
+  unreachable: {
+    start: 'ignored', stop: 'stopped', spawned: 'invalid', 'spawn-failed': 'invalid', progress: 'stay', healthy: 'ignored',
+    'health-timeout': 'ignored', 'stall-timeout': 'ignored', exited: 'crashed', restart: 'ignored', 'backoff-elapsed': 'ignored', adopt: 'loading', 'node-lost': 'ignored',
   },
 };
 
@@ -77,7 +82,7 @@ const summarize = (o: Outcome): Expect => (o.kind === 'move' ? o.to : o.kind);
 describe('service state machine: the full table', () => {
   const pairs = servicePhases.flatMap((phase) => serviceEventTypes.map((type) => [phase, type] as const));
 
-  it('covers every phase × event pair (8 × 12)', () => {
+  it('covers every phase × event pair (9 × 13)', () => {
     expect(pairs).toHaveLength(servicePhases.length * serviceEventTypes.length);
     expect(new Set(serviceEventTypes).size).toBe(serviceEventTypes.length);
   });

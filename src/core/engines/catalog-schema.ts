@@ -139,6 +139,20 @@ export const ImageCandidate = z
   })
   .strict();
 
+/** The engine's own TLS and API-key flags, and what its key leaves open. */
+export const RemoteAccess = z
+  .object({
+    tlsKeyFileFlag: z.string().startsWith('-'),
+    tlsCertFileFlag: z.string().startsWith('-'),
+    apiKeyFlag: z.string().startsWith('-'),
+    /** The path prefix the key guards ("/" for everything, "/v1" when only the OpenAI API is guarded). */
+    keyGuards: z.string().startsWith('/').default('/'),
+    /** Paths under `keyGuards` the engine still serves without the key (e.g. health, metrics). */
+    openPaths: z.array(z.string().startsWith('/')).default([]),
+  })
+  .strict();
+export type RemoteAccess = z.infer<typeof RemoteAccess>;
+
 export const DockerResources = z
   .object({
     memory: z.string().regex(/^\d+(\.\d+)?[bkmg]?$/i, 'memory is bytes or a number with b, k, m or g (e.g. "16g")').optional(),
@@ -158,6 +172,13 @@ export const DockerEngine = z
     /** Where the model's folder is mounted inside the container (read-only). */
     modelMountPath: z.string().startsWith('/'),
     containerPort: z.number().int().min(1).max(65535),
+    /**
+     * How the engine is made safe to reach across a network when it runs on another machine's node
+     * (docs/nodes-threat-model.md): the flags that make it serve TLS from a key and certificate
+     * file and require a bearer key. Without it, such an engine runs on SSH nodes only (reached
+     * through a tunnel to the node's loopback).
+     */
+    remoteAccess: RemoteAccess.optional(),
     /** Replaces the image's entrypoint (for images without a server entrypoint, e.g. SGLang's). */
     entrypoint: argvTemplate.optional(),
     /** argv after the image's entrypoint; {{model_path}} is the path inside the container. */

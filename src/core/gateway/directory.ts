@@ -20,6 +20,8 @@ export interface RoutableModel {
   /** Model id to send upstream (remotes may name models differently). */
   upstreamModel: string;
   apiKey?: string;
+  /** PEM of the CA to trust for an https upstream instead of the system's (an engine on another node, signed by the install CA). */
+  upstreamCa?: string;
   /** Parallel requests the upstream takes; the gateway queues the rest. */
   concurrency: number;
   /**

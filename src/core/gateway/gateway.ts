@@ -369,6 +369,7 @@ export class Gateway {
             ...request,
             base: upstreamBase(replica.baseUrl!),
             headers,
+            ca: replica.upstreamCa,
             upstreamName: replica.owner.type === 'service' ? `service "${name}" (serving "${replica.id}")` : `remote endpoint "${name}"`,
             // A buffered body can go to another replica when this one refuses the connection.
             retryable: upload === null && running.length > 1 && (exclude?.size ?? 0) < running.length - 1,

@@ -56,6 +56,8 @@ export interface ForwardRequest {
   reply?: (status: number, contentType: string) => ReplySink;
   /** The body of the gateway's own 502 when the upstream cannot be reached (default: OpenAI's error shape). */
   unreachableBody?: (message: string) => unknown;
+  /** For an https upstream: the only CA (PEM) its certificate may chain to; default the system's CAs. */
+  ca?: string;
 }
 
 /** Where a translated answer goes; it knows the upstream's own token count once it has read the usage. */
@@ -82,6 +84,17 @@ export interface ForwardOutcome {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const agentHttp = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const agentHttps = new https.Agent({ keepAlive: true, maxSockets: 256 });
+/** One keep-alive agent per trusted CA (the install CA, in practice one). */
+const agentsByCa = new Map<string, https.Agent>();
+function httpsAgent(ca: string | undefined): https.Agent {
+  if (ca === undefined) return agentHttps;
+  let agent = agentsByCa.get(ca);
+  if (!agent) {
+    agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca });
+    agentsByCa.set(ca, agent);
+  }
+  return agent;
+}
 const USAGE_SCAN_LIMIT = 1024 * 1024;
 const SSE_DATA = Buffer.from('data: ');
 const SSE_DONE = Buffer.from('data: [DONE]');
@@ -110,7 +123,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, fwd: ForwardR
       path: base.pathPrefix + fwd.path,
       method: fwd.method,
       headers: Buffer.isBuffer(fwd.body) ? { ...fwd.headers, 'content-length': String(fwd.body.length) } : fwd.contentLength != null ? { ...fwd.headers, 'content-length': String(fwd.contentLength) } : fwd.headers,
-      agent: base.https ? agentHttps : agentHttp,
+      agent: base.https ? httpsAgent(fwd.ca) : agentHttp,
     });
 
     const finish = (clientAborted: boolean) => {

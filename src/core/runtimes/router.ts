@@ -1,35 +1,45 @@
 /**
- * One Runtime over the two implementations: plans go to the runtime their engine names, handles to
- * the runtime that made them (a container id marks Docker's). The supervisor sees a single
- * Runtime, so it needs no branch on the kind of engine.
+ * One Runtime over the implementations: plans go to the runtime their engine names — the native
+ * one, or the Docker runtime of the plan's node (one per node: the local engine and every other
+ * machine's) — and handles to the runtime that made them (a container id marks Docker's, its node
+ * says which). The supervisor sees a single Runtime, so it needs no branch on the kind of engine.
  */
 import type { HealthSpec } from '../engines/catalog-schema.js';
 import { AimaError } from '../../shared/errors.js';
+import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { DockerRuntime } from './docker/docker-runtime.js';
 import type { NativeRuntime } from './native/native-runtime.js';
 import type { EngineHandle, PlanInput, ProbeResult, Runtime, RuntimePlan, StartHooks, StopOptions, StopResult } from './types.js';
 
+/** The Docker runtimes, one per node. */
+export interface DockerRuntimes {
+  /** The node's runtime (made on first use); throws for an unknown node. */
+  get(node: string): DockerRuntime;
+  /** Every runtime made so far. */
+  all(): DockerRuntime[];
+}
+
 export class RuntimeRouter implements Runtime<RuntimePlan> {
   constructor(
     private readonly native: NativeRuntime,
-    private readonly docker: DockerRuntime | null,
+    private readonly docker: DockerRuntimes | null,
   ) {}
 
-  private requireDocker(): DockerRuntime {
+  private requireDocker(node: string): DockerRuntime {
     if (!this.docker) throw new AimaError('unavailable', 'Docker engines are not available in this core.', 'Start AIMA where Docker is installed.');
-    return this.docker;
+    return this.docker.get(node);
   }
 
   plan(input: PlanInput): RuntimePlan {
-    return input.engine.runtime === 'docker' ? this.requireDocker().plan(input) : this.native.plan(input);
+    return input.engine.runtime === 'docker' ? this.requireDocker(input.dockerNode).plan(input) : this.native.plan(input);
   }
 
   start(plan: RuntimePlan, hooks: StartHooks): Promise<EngineHandle> {
-    return plan.runtime === 'docker' ? this.requireDocker().start(plan, hooks) : this.native.start(plan, hooks);
+    return plan.runtime === 'docker' ? this.requireDocker(plan.node).start(plan, hooks) : this.native.start(plan, hooks);
   }
 
   probe(handle: EngineHandle, health: HealthSpec): Promise<ProbeResult> {
-    return handle.containerId ? this.requireDocker().probe(handle, health) : this.native.probe(handle, health);
+    return handle.containerId ? this.requireDocker(handle.node ?? LOCAL_NODE).probe(handle, health) : this.native.probe(handle, health);
   }
 
   logs(logFile: string, lines: number): Promise<string[]> {
@@ -37,19 +47,26 @@ export class RuntimeRouter implements Runtime<RuntimePlan> {
   }
 
   stop(handle: EngineHandle, opts: StopOptions): Promise<StopResult> {
-    return handle.containerId ? this.requireDocker().stop(handle, opts) : this.native.stop(handle, opts);
+    return handle.containerId ? this.requireDocker(handle.node ?? LOCAL_NODE).stop(handle, opts) : this.native.stop(handle, opts);
   }
 
   adopt(pidFile: string, serviceId?: string): EngineHandle | null {
-    return this.native.adopt(pidFile) ?? this.docker?.adopt(pidFile, serviceId) ?? null;
+    const native = this.native.adopt(pidFile);
+    if (native) return native;
+    for (const docker of this.docker?.all() ?? []) {
+      const handle = docker.adopt(pidFile, serviceId);
+      if (handle) return handle;
+    }
+    return null;
   }
 
   isAlive(handle: EngineHandle): boolean {
-    return handle.containerId ? (this.docker?.isAlive(handle) ?? false) : this.native.isAlive(handle);
+    if (!handle.containerId) return this.native.isAlive(handle);
+    return this.docker?.all().find((d) => d.node === (handle.node ?? LOCAL_NODE))?.isAlive(handle) ?? false;
   }
 
   watch(handle: EngineHandle, onExit: (code: number | null, signal: string | null) => void): () => void {
-    if (handle.containerId && this.docker) return this.docker.watch(handle, onExit);
+    if (handle.containerId && this.docker) return this.requireDocker(handle.node ?? LOCAL_NODE).watch(handle, onExit);
     return () => {};
   }
 }

@@ -24,7 +24,10 @@ export interface PlanInput {
   /** Layers on the GPU when the scheduler chose a partial offload; absent: the engine's default. */
   gpuLayers?: number | null;
   concurrency: number;
+  /** argv[0] for engines run by Node ({{node}}): the Node (or Electron) executable. */
   node: string;
+  /** The Docker node (engine) a container runs on: `local` or a node added with `nodes.add`. */
+  dockerNode: string;
   workersDir: string;
   logFile: string;
   pidFile: string;
@@ -60,6 +63,8 @@ export interface DockerPlan {
   runtime: 'docker';
   serviceId: string;
   serviceName: string;
+  /** The Docker node (engine) it runs on. */
+  node: string;
   /** `aima-<install id's first 8>-<service name>`: one container per service (docker/plan.ts containerNameFor). */
   containerName: string;
   /** Images to try, in the catalog's priority order, already filtered by the machine's hardware. */
@@ -73,7 +78,7 @@ export interface DockerPlan {
   labels: Record<string, string>;
   mounts: DockerMount[];
   containerPort: number;
-  /** Published on the host, bound to `host` only. */
+  /** Published on the host, bound to `host` only; port 0: Docker picks a free one (another machine's node). */
   host: string;
   port: number;
   memoryBytes: number | null;
@@ -100,6 +105,8 @@ export interface EngineHandle {
   logFile: string;
   /** Docker: the container; its exits come from the daemon's event stream. */
   containerId?: string;
+  /** Docker: the node (engine) the container runs on. */
+  node?: string;
 }
 
 export interface StartHooks {

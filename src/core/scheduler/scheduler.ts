@@ -21,6 +21,8 @@ import { checkFit, fitParams } from '../services/guards.js';
 import type { ServiceSupervisor } from '../services/supervisor.js';
 import type { ServiceActivity, VoiceUsage } from './activity.js';
 import { measureServicesRss } from './measure.js';
+import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
+import { nodeMachine } from './node-machine.js';
 import { planPlacement, planSequence, type Candidate, type LayerSplit, type PlanDevice, type PlanInput, type RunningService } from './plan.js';
 
 export interface SchedulerSettings {
@@ -41,10 +43,12 @@ export interface SchedulerDeps {
   memory?: () => { totalBytes: number; availableBytes: number };
   /** How often idle TTLs are checked. Default 1000 ms. */
   idleCheckMs?: number;
+  /** Another machine's node as last read: a service there is placed on its GPUs and memory. */
+  nodeFacts?: (node: string) => NodeFacts | null;
 }
 
 /** What a placement needs to know of a service (an existing one, or one about to be created). */
-export type CandidateSpec = Pick<ServiceSummary, 'name' | 'model' | 'engine' | 'device' | 'gpus' | 'ctxSize' | 'concurrency'>;
+export type CandidateSpec = Pick<ServiceSummary, 'name' | 'model' | 'engine' | 'device' | 'gpus' | 'ctxSize' | 'concurrency'> & { node?: string };
 
 export interface ServiceMemory {
   rssBytes: number | null;
@@ -187,15 +191,25 @@ export class Scheduler {
   }
 
   private async inputs(s: CandidateSpec, ignoreFit: boolean): Promise<{ input: PlanInput; fit: ModelFit | null }> {
-    const [fit, measured, gpuMem, gpuRefs] = await Promise.all([this.fitOf(s), this.measure(), s.device === 'gpu' ? this.gpuMemory() : null, s.device === 'gpu' ? this.deps.listGpus().catch(() => []) : Promise.resolve([])]);
+    const node = s.node ?? LOCAL_NODE;
+    const remoteFacts = node !== LOCAL_NODE ? (this.deps.nodeFacts?.(node) ?? null) : null;
+    const remote = remoteFacts ? nodeMachine(remoteFacts) : null;
+    // The fit estimate and GPU sampling describe this machine: a service on another node is placed on that node's facts.
+    const [fit, measured, gpuMem, gpuRefs] = await Promise.all([
+      node === LOCAL_NODE ? this.fitOf(s) : null,
+      this.measure(),
+      s.device === 'gpu' && node === LOCAL_NODE ? this.gpuMemory() : null,
+      s.device === 'gpu' && node === LOCAL_NODE ? this.deps.listGpus().catch(() => []) : Promise.resolve([]),
+    ]);
     const settings = this.deps.settings();
-    const mem = this.deps.memory?.() ?? { totalBytes: os.totalmem(), availableBytes: os.freemem() };
+    const localMem = () => this.deps.memory?.() ?? { totalBytes: os.totalmem(), availableBytes: os.freemem() };
+    const mem = node === LOCAL_NODE ? localMem() : (remote?.memory ?? localMem());
     const capBytes = settings.servicesMemoryCapMiB !== null ? settings.servicesMemoryCapMiB * 1024 * 1024 : defaultMemoryCapBytes(mem.totalBytes);
     const voiceModels = this.deps.voice.models();
     const now = Date.now();
     const services: RunningService[] = this.deps.supervisor
       .list()
-      .filter((x) => x.name !== s.name && PLACED_STATES.has(x.state))
+      .filter((x) => x.name !== s.name && PLACED_STATES.has(x.state) && x.node === node)
       .map((x) => {
         const view = this.deps.supervisor.schedulerView(x.name);
         const startedAt = view.startedAt || Date.parse(x.since);
@@ -218,8 +232,8 @@ export class Scheduler {
     // GPUs with memory figures when a tool reports them; without (a GPU AIMA lists but cannot
     // measure), the candidate is placed without a VRAM check.
     const measuredGpus = (gpuMem?.gpus ?? []).filter((g) => g.memoryTotalMiB > 0);
-    const gpus = measuredGpus.length > 0 ? measuredGpus.map((g) => ({ index: g.index, name: g.name, totalBytes: g.memoryTotalMiB * 1024 * 1024, freeBytes: g.memoryFreeMiB * 1024 * 1024 })) : gpuRefs.map((g) => ({ index: g.index, name: g.name, totalBytes: 0, freeBytes: 0 }));
-    const est = ignoreFit || (s.device === 'gpu' && measuredGpus.length === 0) ? { bytes: null, layers: null } : this.estimateOf(s, fit);
+    const gpus = remote ? remote.gpus : measuredGpus.length > 0 ? measuredGpus.map((g) => ({ index: g.index, name: g.name, totalBytes: g.memoryTotalMiB * 1024 * 1024, freeBytes: g.memoryFreeMiB * 1024 * 1024 })) : gpuRefs.map((g) => ({ index: g.index, name: g.name, totalBytes: 0, freeBytes: 0 }));
+    const est = ignoreFit || (s.device === 'gpu' && measuredGpus.length === 0 && !remote?.gpus.length) ? { bytes: null, layers: null } : this.estimateOf(s, fit);
     const candidate: Candidate = { name: s.name, model: s.model, device: s.device, gpus: s.gpus, estimateBytes: est.bytes, layers: est.layers };
     return { input: { gpus, ram: { ...mem, capBytes }, services, candidate, now, antiThrashMs: settings.antiThrashSeconds * 1000 }, fit };
   }

@@ -22,7 +22,10 @@ import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { dockerPreflight } from '../runtimes/docker/preflight.js';
 import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
 import type { EngineResourceOverride } from '../../shared/contract/settings.js';
-import { RuntimeRouter } from '../runtimes/router.js';
+import { RuntimeRouter, type DockerRuntimes } from '../runtimes/router.js';
+import { LOCAL_NODE } from '../nodes/node-facts.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import { serviceEndpointOn } from '../nodes/service-endpoint.js';
 import { readOrCreateInstallId } from '../config/install-id.js';
 import { createDockerClient } from '../runtimes/docker/platform.js';
 import type { HostFacts } from '../engines/catalog.js';
@@ -84,6 +87,8 @@ export interface ServicesOptions {
   /** Scheduler seams (tests): the host's memory, the idle check's period. */
   hostMemory?: () => { totalBytes: number; availableBytes: number };
   idleCheckMs?: number;
+  /** The nodes (Docker engines) services may run on; without it, only this machine's. */
+  nodes?: NodeRegistry;
 }
 
 export interface ServicesFeature extends Feature {
@@ -108,17 +113,38 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   const catalog = () => loadCatalog({ builtin: builtinDir, user: userDir });
   // dockerode takes a noticeable share of the core's start to load: created on first use.
   let dockerClient: ReturnType<typeof createDockerClient> | null = null;
-  const docker = () => (dockerClient ??= createDockerClient(env.DOCKER_HOST));
+  const localDocker = () => (dockerClient ??= createDockerClient(env.DOCKER_HOST));
+  const nodes = opts.nodes ?? null;
+  const docker = (node: string) => (node === LOCAL_NODE || !nodes ? localDocker() : nodes.client(node));
   const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
-  const dockerRuntime = new DockerRuntime({
-    docker,
-    facts: dockerFacts,
-    installId: readOrCreateInstallId(paths.installId),
-    operations,
-    log: (line) => process.stderr.write(`aima: ${line}\n`),
+  const installId = readOrCreateInstallId(paths.installId);
+  /** Another machine's engine: its architecture and GPUs as its facts say (this machine's env and settings still apply). */
+  const factsOf = (node: string): DockerHostFacts => {
+    if (node === LOCAL_NODE) return dockerFacts;
+    const f = nodes?.facts(node);
+    return { ...dockerFacts, arch: f?.arch ?? dockerFacts.arch, gpuVendor: f?.nvidiaRuntime && f.gpus.length > 0 ? 'nvidia' : null, computeCapability: null };
+  };
+  const runtimes = new Map<string, DockerRuntime>();
+  const dockerRuntimes: DockerRuntimes = {
+    get(node) {
+      let rt = runtimes.get(node);
+      if (!rt) {
+        if (node !== LOCAL_NODE && !nodes?.has(node)) throw new AimaError('not-found', `No node named "${node}".`, 'See `aima node list`.');
+        rt = new DockerRuntime({ docker: () => docker(node), facts: factsOf(node), installId, operations, node, log: (line) => process.stderr.write(`aima: ${node === LOCAL_NODE ? '' : `node ${node}: `}${line}\n`) });
+        runtimes.set(node, rt);
+      }
+      // Another machine's facts are read by the nodes feature at its own pace: plans take the latest.
+      if (node !== LOCAL_NODE) rt.setFacts(factsOf(node));
+      return rt;
+    },
+    all: () => [...runtimes.values()],
+  };
+  const dockerRuntime = dockerRuntimes.get(LOCAL_NODE);
+  events.on('settings.changed', (s) => {
+    dockerFacts.resources = s.engineResources;
+    for (const rt of runtimes.values()) rt.setFacts({ resources: s.engineResources });
   });
-  events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
-  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
+  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntimes);
   const host: Omit<HostFacts, 'gpuCount'> = {
     node: process.execPath,
     workersDir: path.join(opts.appRoot, 'out', 'workers'),
@@ -133,7 +159,9 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       const nvidia = report.gpus.filter((g) => g.vendor === 'nvidia' && g.computeCapability);
       const lowest = nvidia.map((g) => g.computeCapability!).sort((a, b) => Number(a) - Number(b))[0] ?? null;
       const vendor = report.gpus[0]?.vendor;
-      dockerRuntime.setFacts({ gpuVendor: vendor && vendor !== 'other' ? vendor : null, computeCapability: lowest });
+      dockerFacts.gpuVendor = vendor && vendor !== 'other' ? vendor : null;
+      dockerFacts.computeCapability = lowest;
+      dockerRuntime.setFacts({ gpuVendor: dockerFacts.gpuVendor, computeCapability: lowest });
       return report.gpus.map((g) => ({ index: g.index, name: g.name }));
     });
   const supervisor: ServiceSupervisor = new ServiceSupervisor({
@@ -150,6 +178,13 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     electron: Boolean(process.versions.electron),
     timing: opts.timing,
     place: (name, o): Promise<void> => scheduler.place(name, o),
+    nodes: nodes
+      ? {
+          endpoint: (node) => serviceEndpointOn(node, nodes.address(node), '127.0.0.1'),
+          unreachable: (node) => nodes.unreachableReason(node),
+          gpus: (node) => nodes.facts(node)?.gpus.map((g) => ({ index: g.index, name: g.name })) ?? null,
+        }
+      : undefined,
   });
   const scheduler: Scheduler = new Scheduler({
     supervisor,
@@ -161,16 +196,49 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     listGpus,
     memory: opts.hostMemory,
     idleCheckMs: opts.idleCheckMs,
+    nodeFacts: nodes ? (node) => nodes.facts(node) : undefined,
   });
   let initialized: Promise<void> | null = null;
   const init = () =>
     (initialized ??= (async () => {
       // Containers left running by an earlier core are found by label before the supervisor adopts;
       // this install's service ids claim the containers of versions that did not label the install.
-      await dockerRuntime.init(new Map(new ServicesRepo(opts.db).list().map((r) => [r.id, r.name])));
-      await supervisor.init();
+      const records = new ServicesRepo(opts.db).list();
+      await dockerRuntime.init(new Map(records.map((r) => [r.id, r.name])));
+      // Other machines' engines that have services, in parallel; one that does not answer leaves its services `unreachable`.
+      const remote = [...new Set(records.map((r) => r.node))].filter((n) => n !== LOCAL_NODE && nodes?.has(n));
+      const silent = new Set<string>();
+      await Promise.all(
+        remote.map(async (n) => {
+          const answered = await dockerRuntimes.get(n).init(new Map(records.filter((r) => r.node === n).map((r) => [r.id, r.name])));
+          if (!answered) silent.add(n);
+        }),
+      );
+      await supervisor.init(silent);
       scheduler.start();
     })());
+  // Reachability of other machines' nodes: a silent one marks its services `unreachable`; when it
+  // answers, its runtime looks for their containers again and the supervisor adopts them.
+  const nodeBack = async (node: string) => {
+    await init();
+    const waiting = supervisor.waitingOn(node);
+    if (waiting.size === 0) return;
+    try {
+      await dockerRuntimes.get(node).rescan(waiting, supervisor.serviceIds());
+    } catch {
+      return; // silent again: the next answer tries again
+    }
+    await supervisor.nodeBack(node);
+  };
+  // A removed node had no services left (the registry refuses otherwise): its runtime's streams end.
+  nodes?.onRemove((node) => {
+    runtimes.get(node)?.close();
+    runtimes.delete(node);
+  });
+  nodes?.onReachability((node, reachable, error) => {
+    if (!reachable) supervisor.nodeLost(node, error ?? `Node "${node}" does not answer.`);
+    else void nodeBack(node);
+  });
   // The Docker runtime's event and log streams end with the supervisor (containers keep running
   // unless the shutdown stops them), so they do not hold the process open.
   const shutdown = supervisor.shutdown.bind(supervisor);
@@ -180,7 +248,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       await initialized?.catch(() => {});
       await shutdown(o);
     } finally {
-      dockerRuntime.close();
+      for (const rt of runtimes.values()) rt.close();
     }
   };
 
@@ -188,12 +256,23 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
    * Refusals for Docker engines before anything is created or started: daemon down, GPU without
    * the NVIDIA runtime, no image and no registry. Native engines pass through.
    */
-  const preflight = async (engineId: string, device: Device) => {
+  const preflight = async (engineId: string, device: Device, node: string = LOCAL_NODE) => {
     const item = requireEngine(catalog(), engineId);
-    if (item.entry.runtime !== 'docker') return;
+    if (item.entry.runtime !== 'docker') {
+      if (node !== LOCAL_NODE) {
+        throw new AimaError('bad-request', `${item.entry.name} (${item.entry.id}) is a native engine: it runs as a process on this machine, not on node "${node}".`, 'Leave out --node, or pick a Docker engine (see `aima engine list`).');
+      }
+      return;
+    }
+    if (node !== LOCAL_NODE) {
+      const silent = nodes?.unreachableReason(node);
+      if (silent) throw new AimaError('unavailable', silent, `Try again once node "${node}" answers (see \`aima node list\`).`);
+      await dockerPreflight({ docker: docker(node), engine: item.entry, device, facts: factsOf(node), where: `on node "${node}"` });
+      return;
+    }
     if (device === 'gpu') await listGpus().catch(() => []); // fills the GPU facts image candidates are chosen by
     try {
-      await dockerPreflight({ docker: docker(), engine: item.entry, device, facts: dockerFacts });
+      await dockerPreflight({ docker: docker(LOCAL_NODE), engine: item.entry, device, facts: dockerFacts });
       host.docker = { usable: true };
     } catch (err) {
       const e = toAimaError(err);
@@ -203,7 +282,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   };
   const preflightService = async (name: string) => {
     const s = supervisor.get(name);
-    await preflight(s.engine, s.device);
+    await preflight(s.engine, s.device, s.node);
   };
 
   // The placement (fit, GPU choice, evictions) is the supervisor's `place` step, run for every start.
@@ -236,7 +315,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const made: string[] = [];
     try {
       for (const name of names) {
-        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}) };
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}), node: primary.node };
         await supervisor.create(params, { replicaOf: primary.id });
         made.push(name);
       }
@@ -258,9 +337,11 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
 
   const createOne = async (params: Parameters<ServicesApi['services.create']>[0]) => {
     const template = requireEngine(catalog(), params.engine).entry;
+    const node = params.node ?? LOCAL_NODE;
+    if (node !== LOCAL_NODE && !nodes?.has(node)) throw new AimaError('not-found', `No node named "${node}".`, 'See `aima node list`, or add it with `aima node add`.');
     if (template.runtime !== 'docker' || !template.imageFromService) {
       if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
-      await preflight(params.engine, params.device ?? 'cpu');
+      await preflight(params.engine, params.device ?? 'cpu', node);
       return supervisor.create(params);
     }
     if (!params.image) throw new AimaError('bad-request', `Engine "${params.engine}" runs the image you name.`, 'Give the image, e.g. "ghcr.io/me/server:1".');
@@ -272,7 +353,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     mkdirSync(userDir, { recursive: true });
     writeFileSync(file, JSON.stringify(entry, null, 2) + '\n');
     try {
-      await preflight(id, params.device ?? 'cpu');
+      await preflight(id, params.device ?? 'cpu', node);
       return await supervisor.create({ ...params, engine: id, image: undefined });
     } catch (err) {
       rmSync(file, { force: true }); // nothing half-made

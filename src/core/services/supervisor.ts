@@ -38,6 +38,18 @@ import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServiceRecordPatch, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
 import type { GpuRef } from '../hardware/types.js';
+import { LOCAL_NODE } from '../nodes/node-facts.js';
+import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
+
+/** What the supervisor asks about nodes (the nodes feature's registry answers). */
+export interface SupervisorNodes {
+  /** Where a service on the node publishes its port and where it is reached. */
+  endpoint(node: string): ServiceEndpoint;
+  /** Why the node does not answer now, or null when it does. */
+  unreachable(node: string): string | null;
+  /** The node's GPUs as its facts list them (another machine's node), or null when unknown. */
+  gpus(node: string): GpuRef[] | null;
+}
 
 /** What the supervisor needs from the rest of the core (seams for tests). */
 export interface SupervisorDeps {
@@ -64,6 +76,8 @@ export interface SupervisorDeps {
    * stop idle services to make room, and throws to refuse the start (nothing changes then).
    */
   place?: (name: string, opts: { ignoreFit?: boolean; onDemand?: boolean }) => Promise<void>;
+  /** Nodes other than this machine's engine; without it every service is local. */
+  nodes?: SupervisorNodes;
 }
 
 export interface SupervisorTiming {
@@ -157,8 +171,12 @@ export class ServiceSupervisor {
 
   // ---------------------------------------------------------------- startup and shutdown
 
-  /** Adopts live engines by PID file, forgets vanished ones, restores services that should run. */
-  async init(): Promise<void> {
+  /**
+   * Adopts live engines by PID file, forgets vanished ones, restores services that should run.
+   * A service that should run on a node in `silentNodes` (its engine did not answer) is
+   * `unreachable` until the node answers (see {@link nodeBack}).
+   */
+  async init(silentNodes: ReadonlySet<string> = new Set()): Promise<void> {
     const restore: Live[] = [];
     for (const record of this.deps.repo.list()) {
       const live = this.newLive(record);
@@ -166,14 +184,7 @@ export class ServiceSupervisor {
       const pidFile = this.pidFile(record);
       const handle = this.deps.runtime.adopt(pidFile, record.id);
       if (handle) {
-        live.handle = handle;
-        live.engine = this.deps.loadCatalog().items.get(record.engineId) ?? null;
-        live.follower = this.follow(live, handle.logFile);
-        const gen = ++live.generation;
-        // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
-        this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
-        this.dispatch(live, { type: 'adopt', pid: handle.pid });
-        if (record.desiredState === 'stopped') void this.stop(record.name, {}).catch(() => {});
+        void this.adoptHandle(live, handle);
         continue;
       }
       const rec = readPidFile(pidFile);
@@ -183,7 +194,9 @@ export class ServiceSupervisor {
         this.record(live, 'stopped', 'stopped', 'vanished', `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`);
         live.reason = `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`;
       }
-      if (record.desiredState === 'running') restore.push(live);
+      if (record.desiredState === 'running' && silentNodes.has(record.node)) {
+        this.setPhase(live, 'unreachable', this.deps.nodes?.unreachable(record.node) ?? `Node "${record.node}" did not answer when the core started; the service is adopted or started when it does.`);
+      } else if (record.desiredState === 'running') restore.push(live);
     }
     this.tick = setInterval(() => this.onTick(), this.timing.tickMs);
     this.tick.unref();
@@ -259,7 +272,7 @@ export class ServiceSupervisor {
     checkModelForEngine(engine, model, catalog);
     checkDevice(engine, p.device, p.gpus);
     if (p.port !== 0) {
-      const clash = this.deps.repo.usingPort(p.port);
+      const clash = this.deps.repo.usingPort(p.port).filter((c) => c.node === p.node);
       if (clash.length > 0) {
         throw new AimaError('conflict', `Port ${p.port} is already assigned to service "${clash[0]!.name}".`, 'Pick another --port, or 0 to choose a free one at each start.');
       }
@@ -279,6 +292,7 @@ export class ServiceSupervisor {
       restartPolicy: p.restartPolicy,
       idleTtl: p.idleTtl ?? null,
       pinned: p.pinned ?? false,
+      node: p.node,
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -349,6 +363,66 @@ export class ServiceSupervisor {
     return this.stop(name, {});
   }
 
+  /** A node stopped answering: its services that had an engine there are `unreachable` (not crashed). */
+  nodeLost(node: string, reason: string): void {
+    for (const live of this.live.values()) if (live.record.node === node) this.dispatch(live, { type: 'node-lost', reason });
+  }
+
+  /** Ids of the services on `node` that wait for it: `unreachable` ones, and ones stopped while it was silent. */
+  waitingOn(node: string): Set<string> {
+    return new Set([...this.live.values()].filter((l) => l.record.node === node && (l.phase === 'unreachable' || (l.phase === 'stopped' && l.handle !== null))).map((l) => l.record.id));
+  }
+
+  /** Every service id (a container of this install whose service is not among them is left over). */
+  serviceIds(): Set<string> {
+    return new Set(this.live.keys());
+  }
+
+  /**
+   * A node answers again (its runtime has rescanned): each waiting service's container is adopted
+   * if it still runs — and stopped again if the service was stopped meanwhile — and a service
+   * whose container is gone counts as an exit (restart policy and backoff as for any crash); one
+   * that should run but had no engine yet (the core started while the node was silent) starts.
+   */
+  async nodeBack(node: string): Promise<void> {
+    for (const live of [...this.live.values()].filter((l) => l.record.node === node)) {
+      const waiting = live.phase === 'unreachable' || (live.phase === 'stopped' && live.handle !== null);
+      if (!waiting) continue;
+      const handle = this.deps.runtime.adopt(this.pidFile(live.record), live.record.id);
+      if (handle) {
+        await this.adoptHandle(live, handle);
+      } else if (live.phase === 'stopped') {
+        live.handle = null;
+      } else if (live.handle) {
+        this.onExit(live, live.generation, null, null);
+      } else {
+        this.setPhase(live, 'stopped', null);
+        await this.startLive(live, { resetCrashes: true }).catch((err: unknown) => {
+          const e = toAimaError(err);
+          this.setPhase(live, 'failed', `Could not start once node "${node}" answered: ${e.message}${e.fix ? ' ' + e.fix : ''}`);
+        });
+      }
+    }
+    this.emitChange();
+  }
+
+  /**
+   * Takes over a live engine (at core start, or when its node answers again): follows its log,
+   * watches its exit, enters `loading` (the probe then finds it running); one whose service should
+   * be stopped is stopped.
+   */
+  private async adoptHandle(live: Live, handle: EngineHandle): Promise<void> {
+    live.handle = handle;
+    live.engine = this.deps.loadCatalog().items.get(live.record.engineId) ?? null;
+    live.follower?.close();
+    live.follower = this.follow(live, handle.logFile);
+    const gen = ++live.generation;
+    // Runtimes with exit events for engines they did not start (Docker) report at once; the tick polls the rest.
+    this.deps.runtime.watch?.(handle, (code, signal) => this.onExit(live, gen, code, signal));
+    this.dispatch(live, { type: 'adopt', pid: handle.pid });
+    if (live.record.desiredState === 'stopped') await this.stop(live.record.name, {}).catch(() => {});
+  }
+
   /** Changes stored fields that need no recreation (idle TTL, pinning). */
   update(name: string, patch: ServiceRecordPatch): ServiceSummary {
     const live = this.byName(name);
@@ -411,6 +485,9 @@ export class ServiceSupervisor {
   private async startLive(live: Live, opts: { wait?: boolean; timeoutMs?: number; op?: OperationContext; resetCrashes: boolean; onDemand?: boolean; ignoreFit?: boolean }): Promise<void> {
     if (live.launching) await live.launching;
     if (live.stopping) await live.stopping;
+    if (live.phase === 'unreachable') {
+      throw new AimaError('unavailable', `Service "${live.record.name}" is on node "${live.record.node}", which does not answer: ${live.reason ?? ''}`.trim(), `It is adopted again (or started) when the node answers; see \`aima node list\`.`);
+    }
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
       // Guards first, then the placement: a refused start changes nothing (not even the desired state).
       await this.checkStartable(live.record);
@@ -468,6 +545,13 @@ export class ServiceSupervisor {
     }
     checkModelForEngine(item, model, catalog);
     checkDevice(item, record.device, record.gpus);
+    if (record.node !== LOCAL_NODE) {
+      const silent = this.deps.nodes?.unreachable(record.node);
+      if (silent) throw new AimaError('unavailable', silent, `Start "${record.name}" once node "${record.node}" answers (see \`aima node list\`).`);
+      if (record.device === 'gpu') checkGpus(record.gpus, this.deps.nodes?.gpus(record.node) ?? []);
+      // A port on another machine is checked by its engine when the container is created.
+      return { item, model, binary: run.binary };
+    }
     if (record.device === 'gpu') checkGpus(record.gpus, await this.gpus());
     if (record.port !== 0) await checkPortFree(this.bindHost, record.port, record.name);
     return { item, model, binary: run.binary };
@@ -480,7 +564,10 @@ export class ServiceSupervisor {
       try {
         const { item, model, binary } = await this.checkStartable(live.record);
         live.engine = item;
-        const port = live.record.port !== 0 ? live.record.port : await allocatePort(this.bindHost);
+        const local = live.record.node === LOCAL_NODE;
+        const { publishHost } = this.endpointOf(live.record);
+        // Another machine's engine picks a free port itself (0); this one's is allocated here.
+        const port = live.record.port !== 0 ? live.record.port : local ? await allocatePort(this.bindHost) : 0;
         const logFile = this.logFile(live.record);
         const plan = this.deps.runtime.plan({
           serviceId: live.record.id,
@@ -490,13 +577,14 @@ export class ServiceSupervisor {
           model: model ? { name: model.name, path: model.path } : null,
           device: live.record.device,
           gpus: live.record.gpus.length > 0 ? live.record.gpus : (live.placedGpus ?? []),
-          host: this.bindHost,
+          host: publishHost,
           port,
           threads: live.record.threads,
           ctxSize: live.record.ctxSize,
           gpuLayers: live.record.device === 'gpu' ? (live.placement?.gpuLayers ?? null) : null,
           concurrency: live.record.concurrency,
           node: this.deps.host.node,
+          dockerNode: live.record.node,
           workersDir: this.deps.host.workersDir,
           logFile,
           pidFile: this.pidFile(live.record),
@@ -532,6 +620,9 @@ export class ServiceSupervisor {
       if (onDemand && live.phase === 'backoff' && live.crashCount !== crashesAtStart) throw this.refusedBackoff(live);
       if (live.phase === 'failed') {
         throw new AimaError('unavailable', `Service "${live.record.name}" failed: ${live.reason ?? 'unknown reason'}`, `See \`aima service logs ${live.record.name}\`.`);
+      }
+      if (live.phase === 'unreachable') {
+        throw new AimaError('unavailable', `Service "${live.record.name}" lost its node: ${live.reason ?? 'the node does not answer'}`, 'It is adopted again when the node answers; see `aima node list`.');
       }
       if (live.phase === 'stopped' && isSettled(live.phase)) {
         throw new AimaError('unavailable', `Service "${live.record.name}" stopped before it was running${live.reason ? `: ${live.reason}` : '.'}`, `See \`aima service logs ${live.record.name}\`.`);
@@ -676,6 +767,10 @@ export class ServiceSupervisor {
         live.handle = null;
         queueMicrotask(() => this.dispatch(live, { type: 'restart' }));
         break;
+      case 'unreachable':
+        // No probes or timers against a node that does not answer; the handle stays, to be adopted again.
+        this.settleProcessless(live);
+        break;
       case 'backoff': {
         const delay = (this.timing.backoff ?? backoffDelayMs)(live.consecutiveCrashes - 1);
         live.backoffUntil = Date.now() + delay;
@@ -785,6 +880,10 @@ export class ServiceSupervisor {
 
   private get bindHost(): string {
     return this.deps.bindHost ?? '127.0.0.1';
+  }
+
+  private endpointOf(record: ServiceRecord): ServiceEndpoint {
+    return record.node === LOCAL_NODE || !this.deps.nodes ? { publishHost: this.bindHost, upstreamHost: this.bindHost } : this.deps.nodes.endpoint(record.node);
   }
 
   private stopGrace(live: Live): number {
@@ -906,7 +1005,7 @@ export class ServiceSupervisor {
     if (!live.engine && engine) live.engine = engine;
     const handle = hasProcess(live.phase) ? live.handle : null;
     const port = handle?.port ?? (r.port !== 0 ? r.port : null);
-    const host = handle?.host ?? this.bindHost;
+    const host = handle?.host ?? this.endpointOf(r).upstreamHost;
     return {
       id: r.id,
       name: r.name,
@@ -920,7 +1019,8 @@ export class ServiceSupervisor {
       url: handle ? `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
       state: live.phase,
       reason: live.reason,
-      pid: handle?.pid ?? null,
+      // A process on another machine has no pid here (memory measurements read this machine's /proc).
+      pid: r.node === LOCAL_NODE ? (handle?.pid ?? null) : null,
       desiredState: r.desiredState,
       restartPolicy: r.restartPolicy,
       threads: r.threads,
@@ -936,6 +1036,7 @@ export class ServiceSupervisor {
       placement: live.placement,
       evictions: live.evictions,
       replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
+      node: r.node,
     };
   }
 }

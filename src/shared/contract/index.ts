@@ -11,6 +11,7 @@ import { HardwareReport, HardwareSample, HardwareUnwatch, HardwareUnwatchParams,
 import { Settings, SettingsPatch } from './settings.js';
 import { ServerListenParams, ServerStatus } from './server.js';
 import { ModelImportParams, ModelRef, ModelRemoveResult, ModelRenameParams, ModelSummary } from './models.js';
+import { NodeAddParams, NodeListParams, NodeRef, NodeRemoveResult, NodeSummary } from './nodes.js';
 import { OperationCancelParams, OperationCancelResult, OperationProgress } from './operations.js';
 import {
   EngineList,
@@ -92,6 +93,11 @@ export const calls = {
   'services.planChain': defineCall(ServicePlanChainParams, ServicePlanChain, 'Where several services (that need not exist yet) would be placed, one after another, without starting anything'),
   'engines.list': defineCall(Empty, EngineList, 'The engine catalog, with whether each engine can run here'),
 
+  // Nodes: Docker engines services may run on (the local one and other machines').
+  'nodes.list': defineCall(NodeListParams, z.array(NodeSummary), 'Every node (the local engine first) with reachability, Docker version, CPU/RAM, GPUs and the NVIDIA runtime'),
+  'nodes.add': defineCall(NodeAddParams, NodeSummary, "Add another machine's Docker engine as a node (its TLS files and connection are checked first; nothing is saved on a refusal)"),
+  'nodes.remove': defineCall(NodeRef, NodeRemoveResult, 'Forget a node and its credentials (refused while services are on it)'),
+
   // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.
   'hub.search': defineCall(HubSearchParams, z.array(HubModelHit), 'Search models on the Hugging Face Hub (HF_ENDPOINT)'),
   'hub.files': defineCall(HubFilesParams, HubFiles, "A Hub repository's files with sizes, GGUF quantizations grouped"),
@@ -143,6 +149,8 @@ export const events = {
   'operation.progress': OperationProgress,
   'services.changed': z.array(ServiceSummary),
   'services.log': ServiceLogEvent,
+  /** A node was added or removed, or its reachability changed. */
+  'nodes.changed': z.array(NodeSummary),
   /** One download changed (progress ~4 times a second, or a state change). */
   'download.progress': DownloadSummary,
   /** GPU telemetry at 1 Hz while a hardware.watch lease lives. */
@@ -187,6 +195,7 @@ export * from './gateway.js';
 export * from './models.js';
 export * from './operations.js';
 export * from './services.js';
+export * from './nodes.js';
 export * from './downloads.js';
 export * from './hardware.js';
 export * from './voice.js';

@@ -112,6 +112,8 @@ export const ServiceSummary = z.object({
   evictions: z.number().int().default(0),
   /** The primary service's name when this service is one of its replicas (same model, own process and port), else null. */
   replicaOf: z.string().nullable().default(null),
+  /** The node (Docker engine) it runs on: `local`, or a node added with `nodes.add`. */
+  node: z.string().default('local'),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 
@@ -156,6 +158,8 @@ export const ServiceCreateParams = z
       .max(300)
       .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, 'an image reference such as "ghcr.io/me/server:1"')
       .optional(),
+    /** The node (Docker engine) to run on (`nodes.list`); Docker engines only. Default: `local`. */
+    node: z.string().min(1).max(64).default('local'),
   })
   .strict();
 export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;

@@ -25,6 +25,20 @@ export class DashboardPageObject {
       .locator('canvas')
       .evaluate((c) => (c as unknown as { toDataURL(): string }).toDataURL());
   }
+  /** The Nodes section: a row per node, its add form and its error banner. */
+  nodes() {
+    return this.page.getByTestId('nodes-card');
+  }
+  nodeRow(name: string) {
+    return this.nodes().locator(`tr[data-node="${name}"]`);
+  }
+  async addNode(name: string, docker: string, tlsDir: string): Promise<void> {
+    const card = this.nodes();
+    await card.getByLabel('Node name').fill(name);
+    await card.getByLabel('Docker endpoint').fill(docker);
+    await card.getByLabel('TLS folder').fill(tlsDir);
+    await card.getByRole('button', { name: 'Add node' }).click();
+  }
   processRows(owner: 'aima' | 'foreign') {
     return this.page.locator(`[data-testid="gpu-processes"] tr[data-owner="${owner}"]`);
   }

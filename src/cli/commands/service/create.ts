@@ -19,6 +19,7 @@ interface Opts {
   idleTtl?: string;
   pinned?: boolean;
   replicas?: string;
+  node?: string;
   json?: boolean;
 }
 
@@ -39,6 +40,7 @@ export function registerCreate(service: Command): void {
     .option('--image <ref>', 'the Docker image to run, with --engine custom-image (e.g. ghcr.io/me/server:1)')
     .option('--idle-ttl <duration>', 'stop it after this long without a request, e.g. 10m (0 = never; default: the onDemandIdleTtlSeconds setting for starts on demand)')
     .option('--pinned', 'never stop it to make room for another service or for idleness')
+    .option('--node <name>', 'the Docker engine to run on (see `aima node list`; Docker engines only)', 'local')
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
@@ -61,6 +63,7 @@ export function registerCreate(service: Command): void {
             ...(opts.image !== undefined ? { image: opts.image } : {}),
             ...(opts.idleTtl !== undefined ? { idleTtl: idleTtlOption(opts.idleTtl) } : {}),
             ...(opts.pinned ? { pinned: true } : {}),
+            node: opts.node ?? 'local',
           };
         } catch (err) {
           throw bad(err);

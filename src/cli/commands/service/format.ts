@@ -20,7 +20,7 @@ export function serviceTable(services: ServiceSummary[]): string {
       s.port ? String(s.port) : s.configuredPort === 0 ? 'auto' : '-',
       s.engine,
       s.model ?? '-',
-      s.device === 'gpu' ? `gpu${s.gpus.length ? ':' + s.gpus.join(',') : ''}` : 'cpu',
+      `${s.device === 'gpu' ? `gpu${s.gpus.length ? ':' + s.gpus.join(',') : ''}` : 'cpu'}${s.node !== 'local' ? `@${s.node}` : ''}`,
       s.reason ?? '',
     ]),
   ];

@@ -1,6 +1,7 @@
 /**
- * The Docker runtime: a service is one container labelled `aima.service=<service id>`, created
- * from the plan (model mounted read-only, port published on 127.0.0.1, memory/CPU limits, GPU
+ * The Docker runtime of one node (Docker engine): a service is one container labelled
+ * `aima.service=<service id>`, created from the plan (model mounted read-only, port published on
+ * 127.0.0.1 — on another machine's node, on the address the plan names —, memory/CPU limits, GPU
  * device requests), its output demultiplexed into the service's log file, ended with `docker stop`
  * (SIGTERM, SIGKILL after the grace period) and removed. One `docker events` stream, filtered by
  * the label, drives liveness: die/oom/destroy reach the supervisor within milliseconds, for
@@ -19,6 +20,7 @@ import { probeHttp } from '../probe.js';
 import type { DockerPlan, EngineHandle, PlanInput, ProbeResult, Runtime, StartHooks, StopOptions, StopResult } from '../types.js';
 import { imagePresent, resolveImage, type PullProgress } from './images.js';
 import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type DockerHostFacts } from './plan.js';
+import { LOCAL_NODE } from '../../nodes/node-facts.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -54,6 +56,8 @@ export interface DockerRuntimeOptions {
   operations?: Operations;
   /** One line per adoption of an earlier version's container. */
   log?: (line: string) => void;
+  /** The node (engine) this runtime drives; handles carry it. Default `local`. */
+  node?: string;
 }
 
 const LABEL_LOG = 'aima.log';
@@ -64,6 +68,7 @@ const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DockerRuntime implements Runtime<DockerPlan> {
+  readonly node: string;
   private client: Docker | (() => Docker);
   private facts: DockerHostFacts;
   private readonly operations?: Operations;
@@ -83,6 +88,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     this.operations = opts.operations;
     this.installId = opts.installId;
     this.log = opts.log ?? (() => {});
+    this.node = opts.node ?? LOCAL_NODE;
   }
 
   private get docker(): Docker {
@@ -111,9 +117,9 @@ export class DockerRuntime implements Runtime<DockerPlan> {
    * from then on stays recognised by its service id until it ends; its replacement carries the
    * label. A dead one of ours is removed; one with an unknown service id may be another
    * install's, and is left for it. Without a reachable daemon there is nothing to adopt, and
-   * nothing fails.
+   * nothing fails; the answer says whether the daemon answered.
    */
-  async init(ownServices: ReadonlyMap<string, string> = new Map()): Promise<void> {
+  async init(ownServices: ReadonlyMap<string, string> = new Map()): Promise<boolean> {
     let list: Docker.ContainerInfo[];
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -123,7 +129,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       });
       list = await Promise.race([this.docker.listContainers({ all: true, filters: { label: [SERVICE_LABEL] } }), timeout]);
     } catch {
-      return;
+      return false;
     } finally {
       clearTimeout(timer);
     }
@@ -143,15 +149,51 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .catch(() => null);
       if (!info?.State.Running) continue;
       if (legacy) await this.renameLegacy(c.Id, info.Name, containerNameFor(this.installId, ownServices.get(serviceId)!));
-      this.adoptable.set(serviceId, {
-        id: c.Id,
-        pid: info.State.Pid,
-        host: c.Labels[LABEL_HOST] ?? '127.0.0.1',
-        port: Number(c.Labels[LABEL_PORT] ?? c.Ports.find((p) => p.PublicPort)?.PublicPort ?? 0),
-        logFile: c.Labels[LABEL_LOG] ?? '',
-      });
+      this.makeAdoptable(serviceId, c, info.State.Pid);
     }
     if (this.adoptable.size > 0) await this.ensureEvents();
+    return true;
+  }
+
+  /**
+   * After the node was silent: the running containers of `serviceIds` (services that lost sight
+   * of their engine) become adoptable again, in place of what was tracked of them; a container
+   * of this install whose service is not in `known` (removed while the node was silent) is
+   * removed. Throws when the daemon does not answer.
+   */
+  async rescan(serviceIds: ReadonlySet<string>, known: ReadonlySet<string>): Promise<void> {
+    await this.ensureEvents();
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`${INSTALL_LABEL}=${this.installId}`] } });
+    for (const c of list) {
+      const serviceId = c.Labels[SERVICE_LABEL];
+      if (!serviceId) continue;
+      if (!known.has(serviceId)) {
+        await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+        continue;
+      }
+      if (!serviceIds.has(serviceId) || c.State !== 'running') continue;
+      const old = this.tracked.get(c.Id);
+      if (old) {
+        old.exitFns.clear();
+        this.untrack(old);
+      }
+      const info = await this.docker
+        .getContainer(c.Id)
+        .inspect()
+        .catch(() => null);
+      if (info?.State.Running) this.makeAdoptable(serviceId, c, info.State.Pid);
+    }
+  }
+
+  private makeAdoptable(serviceId: string, c: Docker.ContainerInfo, pid: number): void {
+    this.adoptable.set(serviceId, {
+      id: c.Id,
+      pid,
+      host: c.Labels[LABEL_HOST] ?? '127.0.0.1',
+      // A port Docker chose (label 0) is read from the container's published ports.
+      port: Number(c.Labels[LABEL_PORT]) || (c.Ports.find((p) => p.PublicPort)?.PublicPort ?? 0),
+      logFile: c.Labels[LABEL_LOG] ?? '',
+    });
   }
 
   async start(plan: DockerPlan, hooks: StartHooks): Promise<EngineHandle> {
@@ -175,7 +217,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         Labels: { ...plan.labels, [LABEL_LOG]: plan.logFile, [LABEL_HOST]: plan.host, [LABEL_PORT]: String(plan.port) },
         ExposedPorts: { [portKey]: {} },
         HostConfig: {
-          PortBindings: { [portKey]: [{ HostIp: plan.host, HostPort: String(plan.port) }] },
+          PortBindings: { [portKey]: [{ HostIp: plan.host, HostPort: plan.port === 0 ? '' : String(plan.port) }] },
           Mounts: plan.mounts.map((m) => ({ Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
           ...(plan.memoryBytes !== null ? { Memory: plan.memoryBytes } : {}),
           ...(plan.nanoCpus !== null ? { NanoCpus: plan.nanoCpus } : {}),
@@ -211,7 +253,8 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         // Died before inspect: the die event delivers the exit; report it as a quick exit.
         await Promise.race([t.died, sleep(1000)]);
       }
-      return { pid: info.State.Pid || 0, startTime: null, ownChild: true, host: plan.host, port: plan.port, logFile: plan.logFile, containerId: container.id };
+      const port = plan.port || Number(info.NetworkSettings.Ports?.[portKey]?.[0]?.HostPort ?? 0);
+      return { pid: info.State.Pid || 0, startTime: null, ownChild: true, host: plan.host, port, logFile: plan.logFile, containerId: container.id, node: this.node };
     } catch (err) {
       t.exitFns.clear();
       this.untrack(t);
@@ -247,7 +290,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .then((stream) => this.pipeLogs(t, stream as NodeJS.ReadableStream))
         .catch(() => {});
     }
-    return { pid: found.pid, startTime: null, ownChild: false, host: found.host, port: found.port, logFile: found.logFile, containerId: found.id };
+    return { pid: found.pid, startTime: null, ownChild: false, host: found.host, port: found.port, logFile: found.logFile, containerId: found.id, node: this.node };
   }
 
   watch(handle: EngineHandle, onExit: ExitFn): () => void {

@@ -151,6 +151,7 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
     runtime: 'docker',
     serviceId: input.serviceId,
     serviceName: input.serviceName,
+    node: input.dockerNode,
     containerName: containerNameFor(installId, input.serviceName),
     images,
     skippedImages: skipped,

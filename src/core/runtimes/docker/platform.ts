@@ -22,6 +22,8 @@ export interface DockerInfoLike {
   CDISpecDirs?: string[] | null;
   /** API ≥ 1.50: devices found by device drivers, e.g. `{ Source: 'cdi', ID: 'nvidia.com/gpu=0' }`. */
   DiscoveredDevices?: Array<{ Source?: string; ID?: string }> | null;
+  NCPU?: number;
+  MemTotal?: number;
 }
 
 /** How GPUs can reach containers, or why they cannot. */
@@ -42,6 +44,9 @@ export interface ContainerPlatformReady {
   cdiSpecDirs: string[];
   cdiDevices: string[];
   gpu: GpuContainerSupport;
+  /** The engine's CPUs and memory as `docker info` reports them (NCPU, MemTotal). */
+  cpus?: number;
+  memoryBytes?: number;
 }
 
 /** Why the daemon could not be used. */
@@ -170,6 +175,8 @@ export async function checkContainerPlatform(docker: DockerLike, options: { time
       cdiSpecDirs: info.CDISpecDirs ?? [],
       cdiDevices: cdiDevicesFromInfo(info),
       gpu: gpuSupportFromInfo(info),
+      cpus: info.NCPU,
+      memoryBytes: info.MemTotal,
     };
   } catch (err) {
     return classify(err, endpoint);

@@ -42,6 +42,8 @@ export interface PreflightInput {
   engine: DockerEngineEntry;
   device: Device;
   facts: DockerHostFacts;
+  /** Where the engine runs, for messages ("on node \"b\""); default: this machine. */
+  where?: string;
   /** Seams for tests. */
   platform?: () => Promise<ContainerPlatform>;
   reachable?: (image: string) => Promise<boolean>;
@@ -50,6 +52,7 @@ export interface PreflightInput {
 /** Throws the first reason the engine cannot be run here; returns the platform when it can. */
 export async function dockerPreflight(p: PreflightInput): Promise<ContainerPlatform> {
   const name = `${p.engine.name} (${p.engine.id})`;
+  const where = p.where ?? 'locally';
   const platform = await (p.platform ?? (() => checkContainerPlatform(p.docker)))();
   if (platform.status !== 'running') {
     throw new AimaError('unavailable', `${name} runs in Docker, but Docker is not usable at ${platform.endpoint} (${platform.status}: ${platform.error}).`, platform.fix);
@@ -70,7 +73,7 @@ export async function dockerPreflight(p: PreflightInput): Promise<ContainerPlatf
   for (const image of images) if (await reachable(image)) return platform;
   throw new AimaError(
     'unavailable',
-    `No image of ${name} is present locally and no registry is reachable to pull one; tried ${images.map((i) => `${i} (registry ${registryOf(i).host}:${registryOf(i).port})`).join(', ')}.`,
-    `Load one of them with \`docker load\` (or \`docker pull\` where a registry is reachable), then try again.`,
+    `No image of ${name} is present ${where} and no registry is reachable to pull one; tried ${images.map((i) => `${i} (registry ${registryOf(i).host}:${registryOf(i).port})`).join(', ')}.`,
+    `Load one of them ${where === 'locally' ? '' : `into the engine ${where} `}with \`docker load\` (or \`docker pull\` where a registry is reachable), then try again.`,
   );
 }

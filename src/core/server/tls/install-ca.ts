@@ -67,11 +67,22 @@ export function leafRenewReason(leaf: X509Certificate | null, ca: X509Certificat
 
 const CA_CN_PREFIX = 'AIMA install CA';
 
-/** The CA and a server certificate for `names`, issuing what is missing or due. */
-export function ensureInstallCerts(dataDir: string, names: readonly string[], now = new Date()): ServerCredentials {
+export interface InstallCa {
+  certPem: string;
+  keyPem: string;
+  /** The CA's common name, the issuer of what it signs. */
+  subjectCn: string;
+  /** True when this call created it. */
+  issued: boolean;
+}
+
+/**
+ * The per-install CA, created when missing or when it would expire before a leaf it signs. It signs
+ * the server's own certificate and the certificates of engines on other nodes.
+ */
+export function ensureInstallCa(dataDir: string, now = new Date()): InstallCa {
   const f = tlsFiles(dataDir);
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });
-  let issued = false;
   let ca: X509Certificate | null = null;
   if (existsSync(f.caCert) && existsSync(f.caKey)) {
     ca = new X509Certificate(readFileSync(f.caCert));
@@ -80,6 +91,7 @@ export function ensureInstallCerts(dataDir: string, names: readonly string[], no
     // A CA that would expire before the leaf it signs is replaced (the user trusts the new one once more).
     if (left < LEAF_DAYS) ca = null;
   }
+  let issued = false;
   if (!ca) {
     const made = issueCa(`${CA_CN_PREFIX} ${now.toISOString().slice(0, 10)}`, CA_DAYS, now);
     writePrivate(f.caKey, made.keyPem);
@@ -87,10 +99,18 @@ export function ensureInstallCerts(dataDir: string, names: readonly string[], no
     ca = new X509Certificate(made.certPem);
     issued = true;
   }
+  return { certPem: ca.toString(), keyPem: readFileSync(f.caKey, 'utf8'), subjectCn: /CN=([^\n]+)/.exec(ca.subject)?.[1] ?? CA_CN_PREFIX, issued };
+}
+
+/** The CA and a server certificate for `names`, issuing what is missing or due. */
+export function ensureInstallCerts(dataDir: string, names: readonly string[], now = new Date()): ServerCredentials {
+  const f = tlsFiles(dataDir);
+  const installCa = ensureInstallCa(dataDir, now);
+  const ca = new X509Certificate(installCa.certPem);
+  let issued = installCa.issued;
   const leaf = existsSync(f.cert) && existsSync(f.key) ? new X509Certificate(readFileSync(f.cert)) : null;
   if (leafRenewReason(leaf, ca, names, now) !== null) {
-    const caCn = /CN=([^\n]+)/.exec(ca.subject)?.[1] ?? CA_CN_PREFIX;
-    const made = issueLeaf({ certPem: ca.toString(), keyPem: readFileSync(f.caKey, 'utf8'), subjectCn: caCn }, names, LEAF_DAYS, now);
+    const made = issueLeaf(installCa, names, LEAF_DAYS, now);
     writePrivate(f.key, made.keyPem);
     writeFileSync(f.cert, made.certPem);
     issued = true;
@@ -98,5 +118,5 @@ export function ensureInstallCerts(dataDir: string, names: readonly string[], no
   const cert = readFileSync(f.cert, 'utf8');
   const key = readFileSync(f.key, 'utf8');
   createPrivateKey(key); // fails loudly on a damaged key file
-  return { cert, key, caCert: ca.toString(), names: [...names], validTo: new Date(new X509Certificate(cert).validTo), issued };
+  return { cert, key, caCert: installCa.certPem, names: [...names], validTo: new Date(new X509Certificate(cert).validTo), issued };
 }

@@ -26,6 +26,8 @@ export interface ServiceRecord {
   createdAt: number;
   /** The primary's id when this service is one of its replicas, else null. */
   replicaOf: string | null;
+  /** The node (Docker engine) it runs on; `local` for this machine. */
+  node: string;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -59,6 +61,7 @@ interface ServiceRow {
   peak_rss: number | null;
   created_at: number;
   replica_of: string | null;
+  node?: string;
 }
 
 interface EventRow {
@@ -90,6 +93,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     peakRss: r.peak_rss ?? null,
     createdAt: r.created_at,
     replicaOf: r.replica_of ?? null,
+    node: r.node ?? 'local',
   };
 }
 
@@ -120,14 +124,15 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
          VALUES (@id, @name, @modelId, @engineId, @device, @gpus, @port, @threads, @ctxSize, @concurrency, @desiredState, @restartPolicy, @createdAt)`,
       )
       .run({ id: s.id, name: s.name, modelId: s.modelId, engineId: s.engineId, device: s.device, gpus: JSON.stringify(s.gpus), port: s.port, threads: s.threads, ctxSize: s.ctxSize, concurrency: s.concurrency, desiredState: s.desiredState, restartPolicy: s.restartPolicy, createdAt: Date.now() });
-    // The scheduler's columns (schema 8) only when set, so older schemas' upgrade tests can insert.
+    // Later schemas' columns only when set, so older schemas' upgrade tests can insert.
+    if (s.node !== undefined && s.node !== 'local') this.db.prepare('UPDATE services SET node = ? WHERE id = ?').run(s.node, s.id);
     if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
   }

@@ -1,12 +1,14 @@
 /**
  * Dashboard: a card per GPU (VRAM bar, utilization, temperature, power, each with a live chart),
- * who holds each GPU's memory (AIMA's services vs other processes), CPU, RAM, disk and Docker.
+ * who holds each GPU's memory (AIMA's services vs other processes), CPU, RAM, disk, Docker, and
+ * the nodes (Docker engines) services may run on.
  * Telemetry runs only while this page is open (the store holds a watch lease).
  */
 import { useEffect, type ReactNode } from 'react';
 import type { ContainerPlatform, GpuAttribution, GpuInfo, HardwareReport, ProbeStatus } from '../../../../shared/contract/index.js';
 import { useHardware, type GpuHistory } from '../../stores/hardware.js';
 import { LiveChart } from './LiveChart.js';
+import { NodesSection } from './NodesSection.js';
 import { formatBytes } from '../../../../shared/format-bytes.js';
 
 const pct = (used: number, total: number) => (total > 0 ? Math.min(100, (100 * used) / total) : 0);
@@ -104,6 +106,7 @@ export function DashboardPage() {
         </section>
         <DockerCard platform={report.containerPlatform} />
       </div>
+      <NodesSection />
       <p className="muted small">
         {report.os ? `${report.os.distro} ${report.os.release} · ${report.os.kernel} · ${report.os.arch} · ` : ''}
         detected in {report.durationMs} ms{' '}

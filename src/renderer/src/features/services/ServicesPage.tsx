@@ -88,6 +88,7 @@ const badgeClass: Record<ServicePhase, string> = {
   failed: 'badge bad',
   crashed: 'badge bad',
   backoff: 'badge warn',
+  unreachable: 'badge warn',
 };
 
 function ServiceRow({ service: s }: { service: ServiceSummary }) {

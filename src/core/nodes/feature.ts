@@ -1,0 +1,45 @@
+/**
+ * The nodes feature: the registry of Docker engines services may run on (`local` and other
+ * machines'), the calls `nodes.list`, `nodes.add`, `nodes.remove`, and `nodes.changed` when a node
+ * is added or removed or its reachability changes. The services feature takes the registry for its
+ * per-node Docker clients and reachability.
+ */
+import type Docker from 'dockerode';
+import type { CoreApi } from '../../shared/contract/index.js';
+import type { CoreEvents } from '../events.js';
+import type { Feature } from '../feature.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { Db } from '../store/database.js';
+import { NodesRepo } from '../store/repositories/nodes-repo.js';
+import { NodeRegistry } from './registry.js';
+
+export type NodesApi = Pick<CoreApi, 'nodes.list' | 'nodes.add' | 'nodes.remove'>;
+
+export interface NodesOptions {
+  db: Db;
+  events: CoreEvents;
+  secrets: SecretStore;
+  localClient: () => Docker;
+  /** Heartbeat seams (tests). */
+  heartbeatMs?: number;
+  lostAfterMs?: number;
+}
+
+export interface NodesFeature extends Feature {
+  readonly calls: NodesApi;
+  readonly registry: NodeRegistry;
+}
+
+export function createNodesFeature(opts: NodesOptions): NodesFeature {
+  const registry = new NodeRegistry({ repo: new NodesRepo(opts.db), secrets: opts.secrets, localClient: opts.localClient, heartbeatMs: opts.heartbeatMs, lostAfterMs: opts.lostAfterMs });
+  registry.onChange(() => opts.events.emit('nodes.changed', registry.summaries()));
+  const calls: NodesApi = {
+    'nodes.list': async ({ refresh }) => registry.list(refresh ?? false),
+    'nodes.add': async (p) => registry.add(p),
+    'nodes.remove': async ({ name }) => {
+      registry.remove(name);
+      return { name, removed: true };
+    },
+  };
+  return { calls, registry, events: ['nodes.changed'], close: () => registry.close() };
+}

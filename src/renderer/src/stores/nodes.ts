@@ -1,0 +1,65 @@
+/** The nodes in the UI: the list (kept live by `nodes.changed`), add with its checks, remove. */
+import { create } from 'zustand';
+import type { NodeSummary } from '../../../shared/contract/index.js';
+import { AimaError } from '../../../shared/errors.js';
+import { invoke, on } from '../api/client.js';
+
+export interface NodeForm {
+  name: string;
+  docker: string;
+  tlsDir: string;
+}
+
+interface NodesState {
+  nodes: NodeSummary[];
+  loaded: boolean;
+  /** Adding or refreshing: the engine is being asked. */
+  busy: boolean;
+  error: { message: string; fix?: string } | null;
+  load(refresh?: boolean): Promise<void>;
+  add(form: NodeForm): Promise<boolean>;
+  remove(name: string): Promise<void>;
+}
+
+const asError = (err: unknown) => (err instanceof AimaError ? { message: err.message, fix: err.fix } : { message: String(err) });
+
+export const useNodes = create<NodesState>((set, get) => ({
+  nodes: [],
+  loaded: false,
+  busy: false,
+  error: null,
+  async load(refresh = false) {
+    set({ busy: refresh });
+    try {
+      set({ nodes: await invoke('nodes.list', { refresh }), loaded: true });
+    } catch (err) {
+      set({ error: asError(err), loaded: true });
+    } finally {
+      set({ busy: false });
+    }
+  },
+  async add(form) {
+    set({ busy: true, error: null });
+    try {
+      await invoke('nodes.add', { name: form.name.trim(), docker: form.docker.trim(), ...(form.tlsDir.trim() ? { tlsDir: form.tlsDir.trim() } : {}) });
+      await get().load();
+      return true;
+    } catch (err) {
+      set({ error: asError(err) });
+      return false;
+    } finally {
+      set({ busy: false });
+    }
+  },
+  async remove(name) {
+    set({ error: null });
+    try {
+      await invoke('nodes.remove', { name });
+      await get().load();
+    } catch (err) {
+      set({ error: asError(err) });
+    }
+  },
+}));
+
+on('nodes.changed', (nodes) => useNodes.setState({ nodes }));
