@@ -70,7 +70,12 @@ function dialStdioSocket(channel: Ssh2.ClientChannel, failed: (code: number, std
   });
   channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   channel.once('exit', (code: number | null) => (exitCode = code));
-  channel.once('close', () => (exitCode ? socket.destroy(failed(exitCode, stderr)) : socket.push(null)));
+  // Destroyed either way, so the agent drops it from its pool (a lost link closes every channel).
+  channel.once('close', () => {
+    if (exitCode) return socket.destroy(failed(exitCode, stderr));
+    socket.push(null);
+    socket.destroy();
+  });
   channel.on('error', (err: Error) => socket.destroy(err));
   const self = () => socket;
   return Object.assign(socket, { setKeepAlive: self, setNoDelay: self, setTimeout: self, ref: self, unref: self });
