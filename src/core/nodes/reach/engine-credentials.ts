@@ -21,7 +21,7 @@ export interface EngineCredentials {
 }
 
 /** A new per-service key: 256 random bits, URL-safe. */
-export const newServiceKey = (): string => randomBytes(32).toString('base64url');
+const newServiceKey = (): string => randomBytes(32).toString('base64url');
 
 /** Issues the engine's certificate for `names` (as the gateway dials the node) and a new key. */
 export function issueEngineCredentials(dataDir: string, names: readonly string[], now = new Date()): EngineCredentials {

@@ -57,7 +57,7 @@ export interface SshEndpoint {
   port: number;
 }
 
-export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /** Parses `ssh://user@host[:port]`; anything else is refused with the expected form. */
 export function parseSshUrl(url: string): SshEndpoint {
