@@ -7,6 +7,7 @@
  * archive API, before it starts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtempSync } from 'node:fs';
@@ -16,8 +17,8 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import { Gateway, type GatewayPolicy } from '../../src/core/gateway/gateway.js';
 import type { ModelDirectory, RoutableModel } from '../../src/core/gateway/directory.js';
-import { issueEngineCredentials } from '../../src/core/nodes/reach/engine-credentials.js';
-import { engineTlsFiles, putContainerFiles } from '../../src/core/nodes/reach/container-files.js';
+import { issueEngineCredentials, prepareTlsReach } from '../../src/core/nodes/reach/engine-credentials.js';
+import { putContainerFiles } from '../../src/core/nodes/reach/container-files.js';
 import { ensureInstallCerts } from '../../src/core/server/tls/install-ca.js';
 import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
 import { buildHttpdImage, busyboxStaticAvailable, docker } from '../support/docker-images.js';
@@ -104,22 +105,25 @@ describe('engine TLS with a per-service key', () => {
 });
 
 describe('TLS files into a container', () => {
-  it('puts the certificate and key into a created container before it starts', async (ctx) => {
+  it('prepares the arguments and puts the certificate and key into a created container before it starts', async (ctx) => {
     requirePart(ctx, 'docker', dockerAvailable());
     if (!busyboxStaticAvailable()) {
       if (requireAll) throw new Error('busybox-static is missing: apt-get install -y busybox-static');
       return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     }
     const image = buildHttpdImage();
-    const creds = issueEngineCredentials(tempData(), ['127.0.0.1']);
+    const reach = prepareTlsReach({ tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key', keyGuards: '/v1', openPaths: [] }, tempData(), '127.0.0.1');
+    expect(reach.args).toEqual(['--ssl-keyfile', '/run/aima-tls/key.pem', '--ssl-certfile', '/run/aima-tls/cert.pem', '--api-key', reach.apiKey]);
+    const cert = reach.files.find((f) => f.path.endsWith('cert.pem'))!.content as string;
+    expect(new X509Certificate(cert).checkIssued(new X509Certificate(reach.caCertPem))).toBe(true);
     const client = createDockerClient();
     const container = await client.createContainer({ Image: image, Cmd: ['/bin/sh', '-c', 'cat /run/aima-tls/cert.pem; /bin/busybox stat -c "%a %u" /run/aima-tls/key.pem'] });
     cleanups.push(() => container.remove({ force: true }).then(() => undefined));
-    await putContainerFiles(container, engineTlsFiles(creds));
+    await putContainerFiles(container, reach.files);
     await container.start();
     await container.wait();
     const out = docker(['logs', container.id]);
-    expect(out).toContain(creds.certPem.trim());
+    expect(out).toContain(cert.trim());
     expect(out.trim().split('\n').at(-1)).toBe('444 0');
   }, 60_000);
 });

@@ -97,6 +97,25 @@ describe('Docker over SSH', () => {
     nodes.closeAll();
   }, 60_000);
 
+  it('after the SSH connection is lost, the next Docker call connects again', async (ctx) => {
+    const s = need(ctx);
+    let onIdle: () => void = () => {};
+    const ssh = sshDockerOptions(targetOf(s), { onState: (st) => st === 'idle' && onIdle() });
+    try {
+      const docker = new Docker(ssh.options);
+      expect(String(await docker.ping())).toBe('OK');
+      const before = logins(s);
+      const idle = new Promise<void>((r) => (onIdle = r));
+      s.dropConnections();
+      await idle;
+      expect(ssh.link.lastError()?.message).toMatch(/was lost/);
+      expect((await docker.version()).Version).toBe(localVersion());
+      expect(logins(s) - before).toBe(1);
+    } finally {
+      ssh.close();
+    }
+  }, 60_000);
+
   it('refuses an unknown host before authenticating, telling how to add its key', async (ctx) => {
     const s = need(ctx);
     const empty = path.join(s.dir, 'known_hosts.empty');

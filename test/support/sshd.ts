@@ -92,21 +92,23 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
 
   let log = '';
   let child: ChildProcess | null = null;
-  const launch = async () => {
-    const c = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = c;
-    c.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const deadline = Date.now() + 15_000;
-      const tick = () => {
-        if (c.exitCode !== null) return reject(new Error(`sshd exited with ${c.exitCode}: ${log}`));
-        if (log.includes('Server listening')) return resolve();
-        if (Date.now() > deadline) return reject(new Error(`sshd did not start listening within 15 s: ${log}`));
-        setTimeout(tick, 50);
-      };
-      tick();
+  const launch = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = c;
+      const timer = setTimeout(() => reject(new Error(`sshd did not start listening within 15 s: ${log}`)), 15_000);
+      c.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('Server listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      c.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd exited with ${code}: ${log}`));
+      });
     });
-  };
   const halt = async () => {
     const c = child;
     child = null;

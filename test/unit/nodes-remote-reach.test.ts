@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { loadCatalog } from '../../src/core/engines/catalog.js';
 import type { DockerEngineEntry } from '../../src/core/engines/catalog-schema.js';
-import { remoteReach, tlsEngineArgs, unguardedSummary, type NodeTransport } from '../../src/core/nodes/reach/remote-reach.js';
+import { remoteReach, tlsEngineArgs, type NodeTransport } from '../../src/core/nodes/reach/remote-reach.js';
 import { repoRoot } from '../support/system.js';
 
 const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
@@ -63,9 +63,10 @@ describe('tlsEngineArgs', () => {
     expect(args(id)).toEqual(expected);
   });
 
-  it('says what each key leaves open', () => {
-    expect(unguardedSummary((engine('vllm') as DockerEngineEntry).remoteAccess!)).toBe('every path outside /v1');
-    expect(unguardedSummary((engine('sglang') as DockerEngineEntry).remoteAccess!)).toBe('/health, /metrics');
-    expect(unguardedSummary({ tlsKeyFileFlag: '-k', tlsCertFileFlag: '-c', apiKeyFlag: '-a', keyGuards: '/', openPaths: [] })).toBe('nothing');
+  it('records what each key leaves open as catalog data', () => {
+    const access = (id: string) => (engine(id) as DockerEngineEntry).remoteAccess!;
+    expect([access('vllm').keyGuards, access('vllm').openPaths]).toEqual(['/v1', []]);
+    expect([access('sglang').keyGuards, access('sglang').openPaths]).toEqual(['/', ['/health', '/metrics']]);
+    expect(access('llama-cpp').openPaths).toContain('/health');
   });
 });

@@ -36,7 +36,7 @@ function header(name: string, size: number, mode: number, type: '0' | '5'): Buff
 }
 
 /** A POSIX ustar archive of `files`, with entries for their parent folders, paths relative to `/`. */
-export function tarArchive(files: readonly ContainerFile[]): Buffer {
+function tarArchive(files: readonly ContainerFile[]): Buffer {
   const parts: Buffer[] = [];
   const dirs = new Set<string>();
   for (const f of files) {

@@ -15,7 +15,7 @@ import type { EngineEntry, RemoteAccess } from '../../engines/catalog-schema.js'
 export type NodeTransport = 'local' | 'tcp-tls' | 'ssh';
 
 /** Where the TLS files are put inside the engine's container (see container-files.ts). */
-export const ENGINE_TLS_DIR = '/run/aima-tls';
+const ENGINE_TLS_DIR = '/run/aima-tls';
 export const ENGINE_TLS_KEY = `${ENGINE_TLS_DIR}/key.pem`;
 export const ENGINE_TLS_CERT = `${ENGINE_TLS_DIR}/cert.pem`;
 
@@ -52,10 +52,4 @@ export function remoteReach(engine: Pick<EngineEntry, 'id' | 'name' | 'runtime'>
 /** The engine arguments that turn on TLS from the files in ENGINE_TLS_DIR and require `apiKey`. */
 export function tlsEngineArgs(access: RemoteAccess, apiKey: string): string[] {
   return [access.tlsKeyFileFlag, ENGINE_TLS_KEY, access.tlsCertFileFlag, ENGINE_TLS_CERT, access.apiKeyFlag, apiKey];
-}
-
-/** What an engine's key leaves reachable without it, for the Nodes view and the docs. */
-export function unguardedSummary(access: RemoteAccess): string {
-  const outside = access.keyGuards === '/' ? null : `every path outside ${access.keyGuards}`;
-  return [outside, ...access.openPaths].filter((x): x is string => x !== null).join(', ') || 'nothing';
 }

@@ -6,11 +6,13 @@
  * missing (host key, credentials, the docker CLI or the daemon on the node).
  */
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type * as Ssh2 from 'ssh2';
 import { createSshLink, type SshLink, type SshLinkOptions } from './ssh-link.js';
-import { SshNodeError, describeEndpoint, loadSsh2, sshConnection, type SshEndpoint, type SshNodeTarget } from './ssh-target.js';
+import { AimaError } from '../../../shared/errors.js';
+import { SshNodeError, sshAddress, type SshEndpoint, type SshNodeTarget } from './ssh-target.js';
 
 export interface SshDocker {
   endpoint: SshEndpoint;
@@ -42,10 +44,41 @@ export function dockerCliRefusal(where: string, user: string, code: number | nul
   return new SshNodeError('docker-down', 'unavailable', `Docker on ${where} did not answer: ${said || `exit ${code}`}.`, 'Start the Docker daemon on the node (`sudo systemctl start docker`) and check `docker version` there.');
 }
 
-/** The socket methods http.Agent calls that an SSH channel lacks; keep-alive is SSH's own. */
-function asSocket(channel: Ssh2.ClientChannel): Duplex {
-  const self = () => channel;
-  return Object.assign(channel, { setKeepAlive: self, setNoDelay: self, setTimeout: self, ref: self, unref: self });
+/**
+ * A dial-stdio channel as the socket http.Agent expects. The end of its output is passed on only
+ * when the channel closes, after the command's exit status: a dial-stdio that failed (no docker
+ * CLI, no access to the daemon) then fails the request with `failed(code, stderr)` instead of a
+ * bare "socket hang up". Keep-alive and timeouts are SSH's own, so those socket methods do nothing.
+ */
+function dialStdioSocket(channel: Ssh2.ClientChannel, failed: (code: number, stderr: string) => Error): Duplex {
+  let stderr = '';
+  let exitCode: number | null = null;
+  const socket = new Duplex({
+    read: () => void channel.resume(),
+    write: (chunk: Buffer, _enc, done) => void channel.write(chunk, done),
+    final: (done) => {
+      channel.end();
+      done();
+    },
+    destroy: (err, done) => {
+      channel.close();
+      done(err);
+    },
+  });
+  channel.on('data', (d: Buffer) => {
+    if (!socket.push(d)) channel.pause();
+  });
+  channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  channel.once('exit', (code: number | null) => (exitCode = code));
+  // Destroyed either way, so the agent drops it from its pool (a lost link closes every channel).
+  channel.once('close', () => {
+    if (exitCode) return socket.destroy(failed(exitCode, stderr));
+    socket.push(null);
+    socket.destroy();
+  });
+  channel.on('error', (err: Error) => socket.destroy(err));
+  const self = () => socket;
+  return Object.assign(socket, { setKeepAlive: self, setNoDelay: self, setTimeout: self, ref: self, unref: self });
 }
 
 /** An http.Agent whose connections are `docker system dial-stdio` channels over the link. */
@@ -62,15 +95,7 @@ class DialStdioAgent extends http.Agent {
       (client) =>
         client.exec(DIAL_STDIO, (err, channel) => {
           if (err) return done(this.link.connection.explain(err));
-          let stderr = '';
-          channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-          // dial-stdio that ends at once (no docker CLI, no access to the daemon) fails the request with why.
-          channel.once('exit', (code: number | null) => {
-            if (!code) return;
-            channel.emit('error', dockerCliRefusal(describeEndpoint(endpoint), endpoint.user, code, stderr));
-            channel.destroy();
-          });
-          done(null, asSocket(channel));
+          done(null, dialStdioSocket(channel, (code, stderr) => dockerCliRefusal(sshAddress(endpoint), endpoint.user, code, stderr)));
         }),
       (err: Error) => done(err),
     );
@@ -114,42 +139,23 @@ export interface SshDockerCheck {
   serverVersion: string;
 }
 
-const CHECK_COMMAND = "docker version --format '{{.Server.Version}}'";
-
 /**
- * Connects once and runs `docker version` on the node, so `node add` can refuse with the precise
- * reason (host key, credentials, no docker CLI for that user, no access to the daemon) before it
- * stores anything. The same command docker-modem's `docker system dial-stdio` needs must work.
+ * Connects once and asks the node's engine for its version the way every later call goes, so
+ * `node add` can refuse with the precise reason (host key, credentials, no docker CLI for that
+ * user, no access to the daemon) before it stores anything.
  */
 export async function checkSshDocker(target: SshNodeTarget, signal?: AbortSignal): Promise<SshDockerCheck> {
-  const conn = sshConnection(target);
-  const where = describeEndpoint(conn.endpoint);
-  const client = new (loadSsh2().Client)();
-  const onAbort = () => client.end();
+  const ssh = sshDockerOptions(target);
+  const onAbort = () => ssh.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      client
-        .once('ready', () => {
-          client.exec(CHECK_COMMAND, (err, stream) => {
-            if (err) return reject(err);
-            let stdout = '';
-            let stderr = '';
-            stream.on('data', (d: Buffer) => (stdout += d.toString()));
-            stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-            stream.once('close', (exit: number | null) => resolve({ code: exit, stdout, stderr }));
-          });
-        })
-        .once('error', reject)
-        .once('close', () => reject(new Error(signal?.aborted ? 'cancelled' : `the SSH connection to ${where} closed`)))
-        .connect(conn.config);
-    }).catch((err: unknown) => {
-      throw conn.explain(err);
-    });
-    if (code === 0 && stdout.trim()) return { serverVersion: stdout.trim() };
-    throw dockerCliRefusal(where, conn.endpoint.user, code, stderr);
+    const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+    return { serverVersion: (await new Dockerode(ssh.options).version()).Version };
+  } catch (err) {
+    if (signal?.aborted) throw new AimaError('cancelled', `The check of ${sshAddress(ssh.endpoint)} was cancelled.`);
+    throw ssh.explain(err);
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    client.end();
+    ssh.close();
   }
 }

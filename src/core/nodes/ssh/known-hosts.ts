@@ -32,7 +32,7 @@ export interface ParsedKnownHosts {
 }
 
 /** The key type named inside an SSH wire-format public key (its first string), or null when malformed. */
-export function wireKeyType(key: Buffer): string | null {
+function wireKeyType(key: Buffer): string | null {
   if (key.length < 4) return null;
   const len = key.readUInt32BE(0);
   if (len === 0 || len > 64 || 4 + len > key.length) return null;
@@ -72,7 +72,7 @@ export function parseKnownHosts(text: string): ParsedKnownHosts {
 }
 
 /** The name known_hosts stores for a host: bare on port 22, `[host]:port` otherwise. */
-export function knownHostsName(host: string, port: number): string {
+function knownHostsName(host: string, port: number): string {
   const h = host.toLowerCase();
   return port === 22 ? h : `[${h}]:${port}`;
 }
@@ -91,7 +91,7 @@ function hashedMatches(field: string, name: string): boolean {
 }
 
 /** True when an entry's host field names `name` (as made by knownHostsName). */
-export function hostFieldMatches(hosts: string, name: string): boolean {
+function hostFieldMatches(hosts: string, name: string): boolean {
   if (hosts.startsWith('|1|')) return hashedMatches(hosts, name);
   let positive = false;
   for (const pattern of hosts.split(',')) {

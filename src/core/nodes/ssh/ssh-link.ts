@@ -81,7 +81,6 @@ export function createSshLink(target: SshNodeTarget, opts: SshLinkOptions = {}):
         c.setNoDelay(true);
         current = c;
         connecting = null;
-        backoff = 0;
         setState('ready', null);
         resolve(c);
       });
@@ -96,7 +95,14 @@ export function createSshLink(target: SshNodeTarget, opts: SshLinkOptions = {}):
         if (!ready) reject(why);
         if (current === c || !ready) lost(why, ready);
       });
-      c.connect(connection.config);
+      try {
+        c.connect(connection.config);
+      } catch (err) {
+        // A config ssh2 refuses outright: no 'close' follows.
+        const why = connection.explain(err);
+        reject(why);
+        lost(why, false);
+      }
     });
     return connecting;
   };

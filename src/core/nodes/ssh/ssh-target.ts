@@ -57,7 +57,7 @@ export interface SshEndpoint {
   port: number;
 }
 
-export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 /** Parses `ssh://user@host[:port]`; anything else is refused with the expected form. */
 export function parseSshUrl(url: string): SshEndpoint {
@@ -75,7 +75,7 @@ export function parseSshUrl(url: string): SshEndpoint {
   return { user: decodeURIComponent(u.username) || os.userInfo().username, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 22 };
 }
 
-export const describeEndpoint = (e: SshEndpoint) => `${e.user}@${e.host}${e.port === 22 ? '' : `:${e.port}`}`;
+export const sshAddress = (e: SshEndpoint) => `${e.user}@${e.host}${e.port === 22 ? '' : `:${e.port}`}`;
 
 export function loadSsh2(): typeof Ssh2 {
   return createRequire(import.meta.url)('ssh2') as typeof Ssh2;
@@ -132,7 +132,6 @@ function credentials(target: SshNodeTarget, user: string, ssh2: typeof Ssh2): Cr
 
 export interface SshConnection {
   endpoint: SshEndpoint;
-  knownHostsFile: string;
   /** ssh2's connect config: credentials, algorithms, and the host verifier. */
   config: Ssh2.ConnectConfig;
   /** Turns what ssh2 (or a client over it) threw into an SshNodeError with a fix, when it can tell. */
@@ -172,7 +171,7 @@ export function sshConnection(target: SshNodeTarget): SshConnection {
     keepaliveCountMax: 3,
     ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as Ssh2.ServerHostKeyAlgorithm[] } } : {}),
   };
-  const where = describeEndpoint(endpoint);
+  const where = sshAddress(endpoint);
   const explain = (err: unknown): Error => {
     if (err instanceof AimaError) return err;
     const e = err as { message?: string; level?: string; code?: string };
@@ -192,5 +191,5 @@ export function sshConnection(target: SshNodeTarget): SshConnection {
     }
     return err instanceof Error ? err : new Error(msg);
   };
-  return { endpoint, knownHostsFile, config, explain };
+  return { endpoint, config, explain };
 }
