@@ -35,8 +35,8 @@ export function imageExists(image: string): boolean {
   }
 }
 
-/** Builds `tag` from busybox unless it exists already. */
-export function buildHttpdImage(tag = HTTPD_IMAGE): string {
+/** Builds `tag` from busybox unless it exists already; `extra` adds files (path in the rootfs → content, executable when under bin/). */
+export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string> = {}): string {
   if (imageExists(tag)) return tag;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-rootfs-'));
   try {
@@ -47,6 +47,10 @@ export function buildHttpdImage(tag = HTTPD_IMAGE): string {
     copyFileSync(BUSYBOX, path.join(root, 'bin', 'busybox'));
     for (const applet of ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls']) symlinkSync('busybox', path.join(root, 'bin', applet));
     writeFileSync(path.join(root, 'www', 'health'), '{"status":"ok"}\n');
+    for (const [file, content] of Object.entries(extra)) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), content, { mode: file.startsWith('bin/') ? 0o755 : 0o644 });
+    }
     const tar = path.join(dir, 'rootfs.tar');
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
     docker(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]', tar, tag], { timeoutMs: 120_000 });
@@ -60,4 +64,16 @@ export function buildHttpdImage(tag = HTTPD_IMAGE): string {
 export function aimaContainers(serviceId?: string): string[] {
   const out = docker(['ps', '-aq', '--filter', `label=aima.service${serviceId ? `=${serviceId}` : ''}`]);
   return out.split('\n').filter(Boolean);
+}
+
+export const RAY_STANDIN_IMAGE = 'aima-test/ray-standin:1';
+
+/**
+ * The httpd test image with a `ray` stand-in (Ray itself cannot be obtained here): `ray start ...`
+ * prints its arguments and blocks like `ray start --block`; `ray status ...` prints `statusText`
+ * (a `ray status -v` output the Ray project published). Every member of a group runs it.
+ */
+export function buildRayStandInImage(statusText: string, tag = RAY_STANDIN_IMAGE): string {
+  const ray = '#!/bin/sh\ncase "$1" in\n  start) echo "ray stand-in: $*"; exec sleep 2147483647 ;;\n  status) cat /ray/status.txt ;;\n  *) echo "ray stand-in: unknown command $1" >&2; exit 2 ;;\nesac\n';
+  return buildHttpdImage(tag, { 'bin/ray': ray, 'ray/status.txt': statusText });
 }

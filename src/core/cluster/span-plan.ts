@@ -70,7 +70,7 @@ function memberBase(input: SpanPlanInput, engine: DockerEngineEntry, node: SpanN
     nanoCpus: limits.nanoCpus,
     shmSizeBytes: engine.shmSizeMb !== undefined ? engine.shmSizeMb * 1024 * 1024 : null,
     // Each member takes its node's GPUs (the engine's GPU setting, or all of them).
-    gpus: limits.gpus,
+    gpus: input.service.device === 'gpu' ? limits.gpus : null,
   };
 }
 

@@ -1,19 +1,28 @@
 /**
- * One Runtime over the two implementations: plans go to the runtime their engine names, handles to
- * the runtime that made them (a container id marks Docker's). The supervisor sees a single
- * Runtime, so it needs no branch on the kind of engine.
+ * One Runtime over the implementations: plans go to the runtime their engine names (a service
+ * spanning nodes to the group runtime), handles to the runtime that made them (a group id marks the
+ * group runtime's, a container id Docker's). The supervisor sees a single Runtime, so it needs no
+ * branch on the kind of engine.
  */
 import type { HealthSpec } from '../engines/catalog-schema.js';
 import { AimaError } from '../../shared/errors.js';
+import { assertNever } from '../../shared/assert-never.js';
 import type { DockerRuntime } from './docker/docker-runtime.js';
 import type { NativeRuntime } from './native/native-runtime.js';
+import type { SpanRuntime } from '../cluster/span-runtime.js';
 import type { EngineHandle, PlanInput, ProbeResult, Runtime, RuntimePlan, StartHooks, StopOptions, StopResult } from './types.js';
 
 export class RuntimeRouter implements Runtime<RuntimePlan> {
   constructor(
     private readonly native: NativeRuntime,
     private readonly docker: DockerRuntime | null,
+    private readonly span: SpanRuntime | null = null,
   ) {}
+
+  private requireSpan(): SpanRuntime {
+    if (!this.span) throw new AimaError('unavailable', 'Services across nodes are not available in this core.', 'Start AIMA where Docker is installed.');
+    return this.span;
+  }
 
   private requireDocker(): DockerRuntime {
     if (!this.docker) throw new AimaError('unavailable', 'Docker engines are not available in this core.', 'Start AIMA where Docker is installed.');
@@ -21,14 +30,25 @@ export class RuntimeRouter implements Runtime<RuntimePlan> {
   }
 
   plan(input: PlanInput): RuntimePlan {
+    if (input.span) return this.requireSpan().plan(input);
     return input.engine.runtime === 'docker' ? this.requireDocker().plan(input) : this.native.plan(input);
   }
 
   start(plan: RuntimePlan, hooks: StartHooks): Promise<EngineHandle> {
-    return plan.runtime === 'docker' ? this.requireDocker().start(plan, hooks) : this.native.start(plan, hooks);
+    switch (plan.runtime) {
+      case 'span':
+        return this.requireSpan().start(plan, hooks);
+      case 'docker':
+        return this.requireDocker().start(plan, hooks);
+      case 'native':
+        return this.native.start(plan, hooks);
+      default:
+        return assertNever(plan, 'runtime plan');
+    }
   }
 
   probe(handle: EngineHandle, health: HealthSpec): Promise<ProbeResult> {
+    if (handle.group) return this.requireSpan().probe(handle, health);
     return handle.containerId ? this.requireDocker().probe(handle, health) : this.native.probe(handle, health);
   }
 
@@ -37,6 +57,7 @@ export class RuntimeRouter implements Runtime<RuntimePlan> {
   }
 
   stop(handle: EngineHandle, opts: StopOptions): Promise<StopResult> {
+    if (handle.group) return this.requireSpan().stop(handle, opts);
     return handle.containerId ? this.requireDocker().stop(handle, opts) : this.native.stop(handle, opts);
   }
 
@@ -45,10 +66,12 @@ export class RuntimeRouter implements Runtime<RuntimePlan> {
   }
 
   isAlive(handle: EngineHandle): boolean {
+    if (handle.group) return this.span?.isAlive(handle) ?? false;
     return handle.containerId ? (this.docker?.isAlive(handle) ?? false) : this.native.isAlive(handle);
   }
 
   watch(handle: EngineHandle, onExit: (code: number | null, signal: string | null) => void): () => void {
+    if (handle.group && this.span) return this.span.watch(handle, onExit);
     if (handle.containerId && this.docker) return this.docker.watch(handle, onExit);
     return () => {};
   }
