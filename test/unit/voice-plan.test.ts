@@ -45,6 +45,7 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     placement: null,
     evictions: 0,
     replicaOf: null,
+  span: null,
   };
 }
 

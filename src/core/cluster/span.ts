@@ -3,16 +3,12 @@
  * (nodes) as one service. The shapes the pure plan (span-plan.ts) makes and the group runtime
  * (span-runtime.ts) carries out.
  */
+import type { ServiceSpan } from '../../shared/contract/services.js';
 import type { HealthSpec } from '../engines/catalog-schema.js';
 import type { DockerMount } from '../runtimes/types.js';
 
-/** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M`. */
-export interface SpanSettings {
-  /** Distinct node names; the first is the head. */
-  nodes: string[];
-  tensorParallel: number;
-  pipelineParallel: number;
-}
+/** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M` (distinct node names; the first is the head). */
+export type SpanSettings = ServiceSpan;
 
 /**
  * How the other nodes of a span reach a node: a per-node setting kept with the node's

@@ -39,6 +39,11 @@ import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
 import { planScale, replicaName, replicasOf } from './replicas.js';
 import type { ServiceCreateParams, ServiceSummary } from '../../shared/contract/services.js';
 import type { CloseOptions, Feature } from '../feature.js';
+import type Docker from 'dockerode';
+import { SpanRuntime } from '../cluster/span-runtime.js';
+import { checkSpan } from '../cluster/span-validate.js';
+import type { NodeClusterLink } from '../cluster/span.js';
+import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
 export type ServicesApi = Pick<
   CoreApi,
@@ -81,9 +86,21 @@ export interface ServicesOptions {
   voice?: VoiceUsage;
   /** GPU memory sampled on demand (the hardware feature). */
   gpuMemory?: (maxAgeMs?: number) => Promise<GpuMemory>;
+  /** The nodes a service may span (the nodes registry); without it no node is known and --nodes is refused. */
+  nodes?: SpanNodes;
   /** Scheduler seams (tests): the host's memory, the idle check's period. */
   hostMemory?: () => { totalBytes: number; availableBytes: number };
   idleCheckMs?: number;
+}
+
+/** What a service across nodes needs from the nodes registry. */
+export interface SpanNodes {
+  /** A node's facts (reachable, architecture, GPUs), or null for a name it does not know. */
+  facts(name: string): NodeFacts | null;
+  /** The node's cluster address and NCCL/Gloo interface, or null when it has none. */
+  clusterLink(name: string): NodeClusterLink | null;
+  /** The node's Docker client (`local`: the core's own). */
+  docker(name: string): Docker;
 }
 
 export interface ServicesFeature extends Feature {
@@ -110,15 +127,29 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   let dockerClient: ReturnType<typeof createDockerClient> | null = null;
   const docker = () => (dockerClient ??= createDockerClient(env.DOCKER_HOST));
   const dockerFacts: DockerHostFacts = { arch: process.arch, gpuVendor: null, computeCapability: null, env, resources: opts.engineResources?.() ?? {} };
+  const installId = readOrCreateInstallId(paths.installId);
   const dockerRuntime = new DockerRuntime({
     docker,
     facts: dockerFacts,
-    installId: readOrCreateInstallId(paths.installId),
+    installId,
     operations,
     log: (line) => process.stderr.write(`aima: ${line}\n`),
   });
   events.on('settings.changed', (s) => dockerRuntime.setFacts({ resources: s.engineResources }));
-  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime);
+  const nodes: SpanNodes = opts.nodes ?? {
+    facts: () => null,
+    clusterLink: () => null,
+    docker: (name) => {
+      if (name === LOCAL_NODE) return docker();
+      throw new AimaError('not-found', `Node "${name}" is not known.`, 'See `aima node list`.');
+    },
+  };
+  const spanRuntime = new SpanRuntime({
+    dockerFor: (name) => nodes.docker(name),
+    planContext: () => ({ nodeFacts: (n) => nodes.facts(n), clusterLink: (n) => nodes.clusterLink(n), install: { env, resources: opts.engineResources?.() ?? {} }, installId }),
+    operations,
+  });
+  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntime, spanRuntime);
   const host: Omit<HostFacts, 'gpuCount'> = {
     node: process.execPath,
     workersDir: path.join(opts.appRoot, 'out', 'workers'),
@@ -203,7 +234,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   };
   const preflightService = async (name: string) => {
     const s = supervisor.get(name);
-    await preflight(s.engine, s.device);
+    // A group's members are checked on their own nodes as they start (image, pull, GPUs).
+    if (!s.span) await preflight(s.engine, s.device);
   };
 
   // The placement (fit, GPU choice, evictions) is the supervisor's `place` step, run for every start.
@@ -256,7 +288,22 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       return own;
     };
 
+  /**
+   * A service across nodes: the span's refusals (engine, nodes, GPUs, model on the nodes) before
+   * anything is stored; the tensor-parallel size defaults to the nodes' GPUs over the pipeline stages.
+   */
+  const createSpan = async (params: Parameters<ServicesApi['services.create']>[0] & { nodes: string[] }) => {
+    const engine = requireEngine(catalog(), params.engine).entry;
+    const pipelineParallel = params.pipelineParallel ?? 1;
+    const gpus = params.nodes.reduce((sum, n) => sum + (nodes.facts(n)?.gpus.length ?? 0), 0);
+    const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
+    // Where other nodes find the model is not stored yet (--model-path-on-node): until then only `local` reads it.
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => nodes.facts(n), clusterLink: (n) => nodes.clusterLink(n), modelOnNodes: null });
+    return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
+  };
+
   const createOne = async (params: Parameters<ServicesApi['services.create']>[0]) => {
+    if (params.nodes) return createSpan({ ...params, nodes: params.nodes });
     const template = requireEngine(catalog(), params.engine).entry;
     if (template.runtime !== 'docker' || !template.imageFromService) {
       if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
@@ -293,6 +340,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     'services.get': async ({ name }) => supervisor.get(name),
     'services.create': async (params) => {
       const n = params.replicas ?? 1;
+      if (params.nodes && n > 1) throw new AimaError('bad-request', 'A model served across nodes is one service: it has no replicas.', 'Leave out --replicas, or create services on single nodes to replicate.');
       const names = Array.from({ length: n - 1 }, (_, i) => replicaName(params.name, i + 2));
       checkReplicas(params.name, n, params.port ?? 0, names);
       const primary = await createOne(params);
@@ -307,6 +355,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     },
     'services.scale': async ({ name, replicas: n }) => {
       const primary = supervisor.get(name);
+      if (primary.span) throw new AimaError('bad-request', `"${name}" serves its model across nodes: it has no replicas.`, 'Create services on single nodes to replicate.');
       if (primary.replicaOf) throw new AimaError('bad-request', `"${name}" is a replica of "${primary.replicaOf}"; replicas are counted on their primary.`, `Scale the primary: \`aima service scale ${primary.replicaOf} N\`.`);
       const plan = planScale(name, replicasOf(supervisor.list(), name).map((r) => r.name), n);
       checkReplicas(name, n, primary.configuredPort, plan.add);

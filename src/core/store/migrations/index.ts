@@ -15,6 +15,7 @@ import { migration008 } from './008-scheduler.js';
 import { migration009 } from './009-replicas.js';
 import { migration010 } from './010-voice-recordings.js';
 import { migration011 } from './011-download-source.js';
+import { migration013 } from './013-service-span.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   migration009,
   migration010,
   migration011,
+  migration013,
 ];
 export type { Migration } from './types.js';

@@ -2,6 +2,7 @@
 import type { Db } from '../database.js';
 import type { Device } from '../../../shared/contract/services.js';
 import type { DesiredState, RestartPolicy, ServicePhase } from '../../../shared/service-state.js';
+import type { ServiceSpan } from '../../../shared/contract/services.js';
 
 /** A service as stored: its configuration and desired state (the actual state lives in the supervisor). */
 export interface ServiceRecord {
@@ -26,6 +27,8 @@ export interface ServiceRecord {
   createdAt: number;
   /** The primary's id when this service is one of its replicas, else null. */
   replicaOf: string | null;
+  /** The nodes one model is served across, with the engine's parallel sizes; null on one node. */
+  span: ServiceSpan | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -59,6 +62,9 @@ interface ServiceRow {
   peak_rss: number | null;
   created_at: number;
   replica_of: string | null;
+  nodes?: string | null;
+  tensor_parallel?: number | null;
+  pipeline_parallel?: number | null;
 }
 
 interface EventRow {
@@ -90,6 +96,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     peakRss: r.peak_rss ?? null,
     createdAt: r.created_at,
     replicaOf: r.replica_of ?? null,
+    span: r.nodes ? { nodes: JSON.parse(r.nodes) as string[], tensorParallel: r.tensor_parallel ?? 1, pipelineParallel: r.pipeline_parallel ?? 1 } : null,
   };
 }
 
@@ -120,14 +127,19 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'span'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'span'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
          VALUES (@id, @name, @modelId, @engineId, @device, @gpus, @port, @threads, @ctxSize, @concurrency, @desiredState, @restartPolicy, @createdAt)`,
       )
       .run({ id: s.id, name: s.name, modelId: s.modelId, engineId: s.engineId, device: s.device, gpus: JSON.stringify(s.gpus), port: s.port, threads: s.threads, ctxSize: s.ctxSize, concurrency: s.concurrency, desiredState: s.desiredState, restartPolicy: s.restartPolicy, createdAt: Date.now() });
-    // The scheduler's columns (schema 8) only when set, so older schemas' upgrade tests can insert.
+    // Later schemas' columns only when set, so older schemas' upgrade tests can insert.
+    if (s.span) {
+      this.db
+        .prepare('UPDATE services SET nodes = ?, tensor_parallel = ?, pipeline_parallel = ? WHERE id = ?')
+        .run(JSON.stringify(s.span.nodes), s.span.tensorParallel, s.span.pipelineParallel, s.id);
+    }
     if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
   }
