@@ -35,7 +35,7 @@ import { composeFeatures, type CloseOptions, type Feature, type TestFeature, typ
 import { createSettingsFeature } from './settings/feature.js';
 import { createModelsFeature } from './models/feature.js';
 import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
-import { createServicesFeature } from './services/feature.js';
+import { createServicesFeature, type SpanNodes } from './services/feature.js';
 import { createDownloadsFeature } from './downloads/feature.js';
 import { createGatewayFeature } from './gateway/feature.js';
 import { createVoiceFeature } from './voice/feature.js';
@@ -66,6 +66,8 @@ export interface CoreOptions {
    * else names them); calls outside the contract bring their schemas (TestFeature).
    */
   extraFeatures?: readonly TestFeature[];
+  /** The nodes services may span (the nodes registry's facts, cluster links and Docker clients); without it no node is known. */
+  nodes?: SpanNodes;
 }
 
 export interface Core {
@@ -197,6 +199,7 @@ export function openCore(opts: CoreOptions): Core {
     gpuMemory: (maxAgeMs) => hardware.gpuMemory(maxAgeMs),
     hostMemory: opts.scheduler?.hostMemory,
     idleCheckMs: opts.scheduler?.idleCheckMs,
+    nodes: opts.nodes,
   });
   const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.current().downloadSource });
   const gateway = createGatewayFeature({

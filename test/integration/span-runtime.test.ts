@@ -6,9 +6,9 @@
  * local daemon under two names (the lookup of per-node clients is the seam the nodes registry fills).
  * The plan is the real one (cluster/span-plan.ts); only the engine entry is a test one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,8 @@ import { SpanRuntime } from '../../src/core/cluster/span-runtime.js';
 import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
 import type { PlanInput } from '../../src/core/runtimes/types.js';
 import { AimaError } from '../../src/shared/errors.js';
+import { createCore, type Core } from '../../src/core/core.js';
+import { tempHome } from '../support/cli.js';
 import { busyboxStaticAvailable, buildRayStandInImage, docker, RAY_STANDIN_IMAGE } from '../support/docker-images.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, repoRoot, requireAll, requirePart } from '../support/system.js';
@@ -29,7 +31,7 @@ const tmp = (p = 'aima-span-') => mkdtempSync(path.join(os.tmpdir(), p));
 const rayStatus = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'ray', 'status-verbose-source.txt'), 'utf8');
 
 /** A Ray-launched engine as data: the stand-in image on every node, busybox httpd as "the engine" run in the head. */
-const spanEngine = EngineEntry.parse({
+const spanEngineJson = {
   id: 'test-span',
   name: 'Test span (busybox, ray stand-in)',
   kind: 'llm',
@@ -43,22 +45,28 @@ const spanEngine = EngineEntry.parse({
   resources: { memory: '64m' },
   defaults: { stopGraceMs: 1000 },
   multiNode: { launcher: 'ray', command: ['httpd', '-f', '-vv', '-p', '{{host}}:{{port}}', '-h', '/www'], args: [] },
-});
+};
+const spanEngine = EngineEntry.parse(spanEngineJson);
 
 function nodeFacts(name: string, gpus: number): NodeFacts {
   return { name, reachable: true, error: null, arch: 'x64', dockerVersion: null, cpus: 2, memoryBytes: null, nvidiaRuntime: true, gpus: Array.from({ length: gpus }, (_, index) => ({ index, name: 'stand-in', memoryTotalMiB: 1024, memoryUsedMiB: 0 })) };
 }
 
-function runtime(gpusPerNode = 1, readyTimeoutMs = 20_000): SpanRuntime {
+/** Nodes `a` and `b`, both the local daemon: what the nodes registry hands the core. */
+function twoNodes(gpusPerNode = 1) {
   const client = createDockerClient();
+  return {
+    facts: (n: string) => (['a', 'b'].includes(n) ? nodeFacts(n, gpusPerNode) : null),
+    clusterLink: () => ({ address: '127.0.0.1', interface: 'lo' }),
+    docker: () => client,
+  };
+}
+
+function runtime(gpusPerNode = 1, readyTimeoutMs = 20_000): SpanRuntime {
+  const nodes = twoNodes(gpusPerNode);
   return new SpanRuntime({
-    dockerFor: () => client,
-    planContext: () => ({
-      nodeFacts: (n) => (['a', 'b'].includes(n) ? nodeFacts(n, gpusPerNode) : null),
-      clusterLink: () => ({ address: '127.0.0.1', interface: 'lo' }),
-      install: { env: {} },
-      installId,
-    }),
+    dockerFor: nodes.docker,
+    planContext: () => ({ nodeFacts: nodes.facts, clusterLink: nodes.clusterLink, install: { env: {} }, installId }),
     readyTimeoutMs,
     readyPollMs: 200,
   });
@@ -204,5 +212,59 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
     const input = { ...(await planInput()), span: { nodes: ['a', 'elsewhere'], tensorParallel: 1, pipelineParallel: 1 } };
     expect(() => rt.plan(input)).toThrow(/Node "elsewhere" is not known/);
     expect(members(input.serviceId)).toEqual([]);
+  });
+});
+
+describe('a service across nodes through the core (supervisor, restart with backoff)', () => {
+  const cores: Core[] = [];
+  afterEach(async () => {
+    for (const c of cores.splice(0)) await c.close({ stopServices: true }).catch(() => {});
+  });
+
+  it('create → start → running; a member killed → crashed, and the backoff restart brings the whole group back; stop removes every member', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const home = tempHome('aima-span-core-');
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    const c = await createCore({ dataDir: home, host: 'serve', serviceTiming: { stopGraceMs: 1000, backoff: () => 300 }, nodes: twoNodes() });
+    cores.push(c);
+
+    const created = await c.api['services.create']({ name: 'big', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'] });
+    // The tensor-parallel size defaults to the nodes' GPUs over the pipeline stages.
+    expect(created.span).toEqual({ nodes: ['a', 'b'], tensorParallel: 2, pipelineParallel: 1 });
+    await c.api['services.start']({ name: 'big', wait: true, timeoutMs: 30_000 });
+    const first = members(created.id);
+    expect(first).toHaveLength(2);
+
+    const worker = first.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;
+    docker(['kill', worker]);
+    await waitFor(async () => (await c.api['services.get']({ name: 'big' })).restarts === 1, 'the crash counted', 10_000, 20);
+    const back = await waitFor(async () => {
+      const s = await c.api['services.get']({ name: 'big' });
+      return s.state === 'running' ? s : null;
+    }, 'running again after the backoff', 30_000, 50);
+    expect(back.restarts).toBe(1);
+    const second = members(created.id);
+    expect(second).toHaveLength(2);
+    for (const id of second) expect(first.some((f) => id.startsWith(f) || f.startsWith(id))).toBe(false); // every member is new
+
+    await c.api['services.stop']({ name: 'big' });
+    expect(members(created.id)).toEqual([]);
+    expect((await c.api['services.get']({ name: 'big' })).state).toBe('stopped');
+  }, 90_000);
+
+  it('refuses an unknown node, parallel sizes without --nodes, and a span with replicas; nothing is stored', async () => {
+    const home = tempHome('aima-span-core-');
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    const c = await createCore({ dataDir: home, host: 'serve', nodes: twoNodes() });
+    cores.push(c);
+    const refused = (p: Parameters<Core['api']['services.create']>[0]) => c.api['services.create'](p).then(() => null, (e: AimaError) => `${e.message} | ${e.fix}`);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'gone'] })).toMatch(/^Node "gone" is not known\. \| See `aima node list`/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'], tensorParallel: 3 })).toMatch(/^--tensor-parallel 3 × --pipeline-parallel 1 = 3 GPUs, but the nodes have 2/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', tensorParallel: 2 })).toMatch(/^--tensor-parallel and --pipeline-parallel apply to a model served across nodes\. \| Add --nodes/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'], replicas: 2 })).toMatch(/has no replicas/);
+    expect(await c.api['services.list']({})).toEqual([]);
   });
 });

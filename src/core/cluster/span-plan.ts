@@ -22,7 +22,7 @@ import type { DockerMount, PlanInput } from '../runtimes/types.js';
 import { SPAN_LABEL, type ModelOnNodes, type SpanMember, type SpanPlan, type SpanSettings } from './span.js';
 import { checkSpan, type SpanCheckInput, type SpanNode } from './span-validate.js';
 
-export interface SpanPlanInput extends Omit<SpanCheckInput, 'engine' | 'span'> {
+export interface SpanPlanInput extends Omit<SpanCheckInput, 'engine' | 'span' | 'hasModel'> {
   /** The service as the supervisor plans a single container (engine, model, host, port, log file, ...). */
   service: PlanInput;
   span: SpanSettings;
@@ -76,7 +76,7 @@ function memberBase(input: SpanPlanInput, engine: DockerEngineEntry, node: SpanN
 
 /** The plan of a spanning service; throws the validation's refusal (nothing is created then). */
 export function planSpan(input: SpanPlanInput): SpanPlan {
-  const { engine, nodes } = checkSpan({ ...input, engine: input.service.engine, span: input.span });
+  const { engine, nodes } = checkSpan({ ...input, engine: input.service.engine, span: input.span, hasModel: input.service.model !== null });
   const { service, span } = input;
   const { modelPath, mounts } = modelOnMembers(input, engine.modelMountPath);
   const head = nodes[0]!;

@@ -17,6 +17,8 @@ export interface SpanCheckInput {
   /** The node's cluster link setting, null when it has none. */
   clusterLink: (name: string) => NodeClusterLink | null;
   modelOnNodes: ModelOnNodes | null;
+  /** Whether the service has a model at all (an engine whose model is optional may run without). */
+  hasModel: boolean;
 }
 
 /** A node of the span as validated: its facts and cluster link. */
@@ -74,7 +76,7 @@ export function checkSpan(input: SpanCheckInput): CheckedSpan {
   }
 
   const remote = nodes.find((n) => n.name !== LOCAL_NODE);
-  if (remote && !input.modelOnNodes) {
+  if (remote && input.hasModel && !input.modelOnNodes) {
     throw bad(
       `Node "${remote.name}" cannot read this machine's model files, and AIMA does not copy weights between machines.`,
       'Give --model-path-on-node PATH (the model\'s folder, at the same path on every node of the span) or a Hugging Face id the engine downloads there.',

@@ -298,7 +298,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const gpus = params.nodes.reduce((sum, n) => sum + (nodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
     // Where other nodes find the model is not stored yet (--model-path-on-node): until then only `local` reads it.
-    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => nodes.facts(n), clusterLink: (n) => nodes.clusterLink(n), modelOnNodes: null });
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => nodes.facts(n), clusterLink: (n) => nodes.clusterLink(n), modelOnNodes: null, hasModel: params.model !== undefined });
     return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
   };
 
