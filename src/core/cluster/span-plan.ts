@@ -32,7 +32,7 @@ export interface SpanPlanInput extends Omit<SpanCheckInput, 'engine' | 'span' | 
 }
 
 /** `ray status -v`, run in the head container: its output says which nodes joined with which GPUs. */
-export const RAY_STATUS = ['ray', 'status', '-v'];
+const RAY_STATUS = ['ray', 'status', '-v'];
 
 /**
  * The model as every member sees it: a folder mounted read-only at the entry's mount path (the

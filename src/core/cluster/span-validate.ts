@@ -28,7 +28,7 @@ export interface SpanNode {
   link: NodeClusterLink;
 }
 
-export interface CheckedSpan {
+interface CheckedSpan {
   engine: DockerEngineEntry & { multiNode: MultiNode };
   nodes: SpanNode[];
 }
