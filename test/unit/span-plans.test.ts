@@ -176,6 +176,14 @@ describe('refusals of a span, before anything exists on any node', () => {
     expect(refusal({ modelOnNodes: null, span: { nodes: ['local', 'box2'], tensorParallel: 2, pipelineParallel: 1 } }, 'vllm', withLocal)).toMatch(/^Node "box2" cannot read/);
   });
 
+  it('a service without a model (an engine whose model is optional) needs no model path on other nodes', () => {
+    const vllm = engine('vllm') as Extract<EngineEntry, { runtime: 'docker' }>;
+    // As an optional model is declared: its argument among the option args.
+    const optional: EngineEntry = { ...vllm, model: { ...vllm.model, required: false }, args: vllm.args.slice(2), optionArgs: { ...vllm.optionArgs, model_path: ['--model', '{{model_path}}'] } };
+    const plan = planSpan(input('vllm', boxes, { modelOnNodes: null, service: { ...service(optional), model: null } }));
+    expect(plan.members.every((m) => m.mounts.length === 0)).toBe(true);
+  });
+
   it('one node, a node named twice, nodes of two architectures', () => {
     expect(refusal({ span: { nodes: ['box1'], tensorParallel: 1, pipelineParallel: 1 } })).toMatch(/^--nodes names one node \(box1\); a model across nodes needs two or more\./);
     expect(refusal({ span: { nodes: ['box1', 'box1'], tensorParallel: 1, pipelineParallel: 1 } })).toMatch(/^--nodes names box1 more than once\./);

@@ -68,7 +68,8 @@ export class SpanRuntime implements Runtime<SpanPlan> {
   private readonly readyPollMs: number;
 
   constructor(private readonly opts: SpanRuntimeOptions) {
-    this.readyTimeoutMs = opts.readyTimeoutMs ?? 600_000;
+    // Images are pulled (with progress) before this wait starts: what remains is Ray nodes joining.
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 180_000;
     this.readyPollMs = opts.readyPollMs ?? 2000;
   }
 
