@@ -206,6 +206,27 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
     expect(exited).toBe(false); // a start that failed is reported by its promise, not as an exit
   });
 
+  it('a closing core stops following the group (no exit, members keep running); the next start replaces what it left', async (ctx) => {
+    need(ctx);
+    const rt = runtime();
+    const input = await planInput();
+    const exits: (number | null)[] = [];
+    await rt.start(rt.plan(input), { onExit: (code) => exits.push(code) });
+    const left = members(input.serviceId);
+    rt.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(exits).toEqual([]);
+    expect(members(input.serviceId)).toEqual(left);
+
+    const next = runtime();
+    const handle = await next.start(next.plan(input), { onExit: () => {} });
+    const now = members(input.serviceId);
+    expect(now).toHaveLength(2);
+    expect(now.filter((id) => left.includes(id))).toEqual([]);
+    await next.stop(handle, { graceMs: 0, force: true });
+    expect(members(input.serviceId)).toEqual([]);
+  });
+
   it('refuses an unknown node before creating anything', async (ctx) => {
     need(ctx);
     const rt = runtime();

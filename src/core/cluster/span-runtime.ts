@@ -57,6 +57,9 @@ interface Group {
   ended: boolean;
   exitFns: Set<ExitFn>;
   log: WriteStream;
+  /** Ends the members' wait requests and output streams when the core closes. */
+  abort: AbortController;
+  streams: NodeJS.ReadableStream[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +84,7 @@ export class SpanRuntime implements Runtime<SpanPlan> {
   async start(plan: SpanPlan, hooks: StartHooks): Promise<EngineHandle> {
     const log = openLog(plan.logFile);
     log.write(`--- aima ${new Date().toISOString()}: starting ${plan.serviceName} across ${plan.members.map((m) => `${m.node} (${m.role})`).join(', ')}\n`);
-    const group: Group = { serviceId: plan.serviceId, members: [], alive: true, ended: false, exitFns: new Set([hooks.onExit]), log };
+    const group: Group = { serviceId: plan.serviceId, members: [], alive: true, ended: false, exitFns: new Set([hooks.onExit]), log, abort: new AbortController(), streams: [] };
     this.groups.set(plan.serviceId, group);
     try {
       await Promise.all(plan.members.map((m) => this.removeLeftovers(m.node, plan.serviceId)));
@@ -152,6 +155,17 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     return { escalated: !opts.force && opts.graceMs > 0 && Date.now() - began >= opts.graceMs };
   }
 
+  /** Stops following the groups (their containers keep running; the next start of each service replaces them). */
+  close(): void {
+    for (const group of this.groups.values()) {
+      group.ended = true;
+      group.abort.abort();
+      for (const st of group.streams) (st as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      group.log.end();
+    }
+    this.groups.clear();
+  }
+
   // ---------------------------------------------------------------- internals
 
   private async removeLeftovers(node: string, serviceId: string): Promise<void> {
@@ -183,11 +197,12 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     });
     const member: Member = { plan: m, docker, id: container.id };
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    group.streams.push(stream);
     docker.modem.demuxStream(stream, group.log, group.log);
     stream.on('error', () => {});
     // Asked before the start, so no end is missed; `next-exit` (not the default `not-running`, which a created container already is).
     void container
-      .wait({ condition: 'next-exit' })
+      .wait({ condition: 'next-exit', abortSignal: group.abort.signal })
       .then((r: { StatusCode?: number }) => this.memberEnded(group, `the ${m.role} on node ${m.node} ended (exit ${r.StatusCode ?? 'unknown'})`, r.StatusCode ?? null))
       .catch(() => this.memberEnded(group, `the ${m.role} on node ${m.node} is gone`, null));
     await container.start();
@@ -229,6 +244,7 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     group.log.write(`aima: engine in the head container: ${argv.join(' ')}\n`);
     const exec = await head.docker.getContainer(head.id).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
+    group.streams.push(stream);
     head.docker.modem.demuxStream(stream, group.log, group.log);
     stream.on('error', () => {});
     stream.on('end', () => {

@@ -212,6 +212,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       await shutdown(o);
     } finally {
       dockerRuntime.close();
+      spanRuntime.close();
     }
   };
 
