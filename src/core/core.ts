@@ -35,7 +35,7 @@ import { composeFeatures, type CloseOptions, type Feature, type TestFeature, typ
 import { createSettingsFeature } from './settings/feature.js';
 import { createModelsFeature } from './models/feature.js';
 import { createHardwareFeature, type HardwareSeams } from './hardware/feature.js';
-import { createServicesFeature } from './services/feature.js';
+import { createServicesFeature, type SpanNodes } from './services/feature.js';
 import { createNodesFeature, type NodesOptions } from './nodes/feature.js';
 import { createDockerClient } from './runtimes/docker/platform.js';
 import { createDownloadsFeature } from './downloads/feature.js';
@@ -70,6 +70,8 @@ export interface CoreOptions {
    * else names them); calls outside the contract bring their schemas (TestFeature).
    */
   extraFeatures?: readonly TestFeature[];
+  /** Test seam: replaces the nodes registry's view (facts, cluster links, Docker clients) for services across nodes. */
+  spanNodes?: SpanNodes;
 }
 
 export interface Core {
@@ -203,6 +205,7 @@ export function openCore(opts: CoreOptions): Core {
     gpuMemory: (maxAgeMs) => hardware.gpuMemory(maxAgeMs),
     hostMemory: opts.scheduler?.hostMemory,
     idleCheckMs: opts.scheduler?.idleCheckMs,
+    spanNodes: opts.spanNodes,
   });
   const downloads = createDownloadsFeature({ db, events, paths, env, models: models.library, appRoot: root, secrets, defaultSource: () => settings.current().downloadSource });
   const gateway = createGatewayFeature({

@@ -49,7 +49,7 @@ export function importBusyboxRootfs(tag: string, opts: { applets: string[]; file
     for (const applet of opts.applets) symlinkSync('busybox', path.join(root, 'bin', applet));
     for (const [file, content] of Object.entries(opts.files)) {
       mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-      writeFileSync(path.join(root, file), content, { mode: /\/bin\//.test(file) ? 0o755 : 0o644 });
+      writeFileSync(path.join(root, file), content, { mode: /(^|\/)bin\//.test(file) ? 0o755 : 0o644 });
     }
     const tar = path.join(dir, 'rootfs.tar');
     execFileSync('tar', ['-C', root, '-cf', tar, '.']);
@@ -60,12 +60,12 @@ export function importBusyboxRootfs(tag: string, opts: { applets: string[]; file
   }
 }
 
-/** Builds `tag` from busybox unless it exists already. */
-export function buildHttpdImage(tag = HTTPD_IMAGE): string {
+/** Builds `tag` from busybox unless it exists already; `extra` adds files (path in the rootfs → content, executable when under bin/). */
+export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string> = {}): string {
   if (imageExists(tag)) return tag;
   return importBusyboxRootfs(tag, {
     applets: ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls'],
-    files: { 'www/health': '{"status":"ok"}\n' },
+    files: { 'www/health': '{"status":"ok"}\n', ...extra },
     changes: ['ENV PATH=/bin', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]'],
   });
 }
@@ -74,4 +74,16 @@ export function buildHttpdImage(tag = HTTPD_IMAGE): string {
 export function aimaContainers(serviceId?: string): string[] {
   const out = docker(['ps', '-aq', '--filter', `label=aima.service${serviceId ? `=${serviceId}` : ''}`]);
   return out.split('\n').filter(Boolean);
+}
+
+export const RAY_STANDIN_IMAGE = 'aima-test/ray-standin:1';
+
+/**
+ * The httpd test image with a `ray` stand-in (Ray itself cannot be obtained here): `ray start ...`
+ * prints its arguments and blocks like `ray start --block`; `ray status ...` prints `statusText`
+ * (a `ray status -v` output the Ray project published). Every member of a group runs it.
+ */
+export function buildRayStandInImage(statusText: string, tag = RAY_STANDIN_IMAGE): string {
+  const ray = '#!/bin/sh\ncase "$1" in\n  start) echo "ray stand-in: $*"; exec sleep 2147483647 ;;\n  status) cat /ray/status.txt ;;\n  *) echo "ray stand-in: unknown command $1" >&2; exit 2 ;;\nesac\n';
+  return buildHttpdImage(tag, { 'bin/ray': ray, 'ray/status.txt': statusText });
 }

@@ -25,7 +25,8 @@ export type UnobtainablePart =
   | 'registry-images'
   | 'sherpa-neural-models'
   | 'rocm-smi'
-  | 'huggingface-hub';
+  | 'huggingface-hub'
+  | 'ray';
 
 export type SystemPart = ObtainablePart | UnobtainablePart;
 
@@ -44,6 +45,7 @@ const HOW_TO_GET: Record<SystemPart, string> = {
   'sherpa-neural-models': 'import a sherpa-onnx model folder',
   'rocm-smi': 'run on a machine with an AMD GPU and ROCm',
   'huggingface-hub': 'run where huggingface.co is reachable',
+  ray: 'run where Ray can be obtained (the vLLM image, or pip install "ray[default]"; no Python registry or Debian package here) on two linked GPU nodes',
 };
 
 const UNOBTAINABLE: ReadonlySet<SystemPart> = new Set<UnobtainablePart>([
@@ -53,6 +55,7 @@ const UNOBTAINABLE: ReadonlySet<SystemPart> = new Set<UnobtainablePart>([
   'sherpa-neural-models',
   'rocm-smi',
   'huggingface-hub',
+  'ray',
 ]);
 
 export const requireAll = process.env.AIMA_REQUIRE_ALL === '1';

@@ -12,6 +12,8 @@ import type { DockerEngineEntry } from '../../src/core/engines/catalog-schema.js
 import { eligibleImages, parseMemory, planDocker, resourceEnvPrefix, type DockerHostFacts } from '../../src/core/runtimes/docker/plan.js';
 import type { PlanInput } from '../../src/core/runtimes/types.js';
 import { envSpecs } from '../../src/core/config/env.js';
+import { dockerFactsForNode } from '../../src/core/runtimes/docker/node-host-facts.js';
+import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
 import { repoRoot } from '../support/system.js';
 
 const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
@@ -125,8 +127,51 @@ describe('Docker plan rules', () => {
     });
     expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, computeCapability: '6.1' }).skipped).toEqual([
       { image: 'vllm/vllm-openai:v0.11.0', why: 'needs compute capability 7.0 (this GPU has 6.1)' },
+      { image: 'nvcr.io/nvidia/vllm:25.09-py3', why: 'for arm64 (this machine is x64)' },
     ]);
-    expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, arch: 'arm64' }).images).toEqual([]);
+    expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, arch: 'arm64' }).images).toEqual(['nvcr.io/nvidia/vllm:25.09-py3']);
     expect(eligibleImages(entry('vllm'), 'gpu', { ...h100, gpuVendor: 'amd' }).skipped[0]!.why).toBe('for nvidia GPUs (this machine has amd)');
+  });
+});
+
+describe('image candidates chosen by the node a container runs on', () => {
+  const entry = (id: string) => dockerEntries.find((e) => e.id === id)!;
+  const node = (name: string, arch: NodeFacts['arch'], gpu: string): NodeFacts => ({
+    name,
+    reachable: true,
+    error: null,
+    arch,
+    dockerVersion: '28.5.1',
+    cpus: 20,
+    memoryBytes: 128 * 1024 ** 3,
+    nvidiaRuntime: true,
+    gpus: [{ index: 0, name: gpu, memoryTotalMiB: 122_000, memoryUsedMiB: 0 }],
+  });
+  const x64Node = node('box', 'x64', 'NVIDIA H100 80GB HBM3');
+  const gb10 = node('spark', 'arm64', 'NVIDIA GB10');
+  // The machine AIMA runs on is x64 in both cases: only the node's architecture counts.
+  const install = { env: {} };
+
+  for (const id of ['vllm', 'sglang']) {
+    for (const n of [x64Node, gb10]) {
+      it(`${id} on an ${n.arch} node`, () => {
+        const plan = planFor(input(entry(id), 'gpu', { gpus: [] }), dockerFactsForNode(n, install));
+        expect(plan.images.length).toBeGreaterThan(0);
+        expect({ images: plan.images, skippedImages: plan.skippedImages }).toMatchSnapshot();
+      });
+    }
+  }
+
+  it('an arm64 (GB10) node gets only the arm64 images; an x64 node never gets them', () => {
+    expect(eligibleImages(entry('vllm'), 'gpu', dockerFactsForNode(gb10, install)).images).toEqual(['nvcr.io/nvidia/vllm:25.09-py3']);
+    expect(eligibleImages(entry('sglang'), 'gpu', dockerFactsForNode(gb10, install)).images).toEqual(['lmsysorg/sglang:spark']);
+    expect(eligibleImages(entry('vllm'), 'gpu', dockerFactsForNode(x64Node, install)).images).toEqual(['vllm/vllm-openai:v0.11.0']);
+    expect(eligibleImages(entry('sglang'), 'gpu', dockerFactsForNode(x64Node, install)).images).not.toContain('lmsysorg/sglang:spark');
+  });
+
+  it('a node whose architecture is unknown gets no architecture-bound image, and says why', () => {
+    const r = eligibleImages(entry('vllm'), 'gpu', dockerFactsForNode({ ...gb10, arch: null }, install));
+    expect(r.images).toEqual([]);
+    expect(r.skipped.map((s) => s.why)).toEqual(['for x64 (this machine is unknown)', 'for arm64 (this machine is unknown)']);
   });
 });

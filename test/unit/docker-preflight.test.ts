@@ -57,7 +57,7 @@ describe('Docker preflight refusals', () => {
     const e = await refusal(
       dockerPreflight({ docker, engine: entry('vllm'), device: 'gpu', facts: { ...facts, computeCapability: '6.1' }, platform: async () => running({ Runtimes: { nvidia: {} } }) }),
     );
-    expect(e.message).toBe('No image of vLLM (Docker) (vllm) suits this machine: vllm/vllm-openai:v0.11.0 (needs compute capability 7.0 (this GPU has 6.1)).');
+    expect(e.message).toBe('No image of vLLM (Docker) (vllm) suits this machine: vllm/vllm-openai:v0.11.0 (needs compute capability 7.0 (this GPU has 6.1)); nvcr.io/nvidia/vllm:25.09-py3 (for arm64 (this machine is x64)).');
   });
 
   it('knows which registry an image comes from', () => {

@@ -46,6 +46,7 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     evictions: 0,
     replicaOf: null,
     node: 'local',
+    span: null,
   };
 }
 

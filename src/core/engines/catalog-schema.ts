@@ -15,7 +15,10 @@ import { modelFormats, modelKinds } from '../../shared/contract/models.js';
  * Placeholders a template may use. `model_path` is what the model's `path` says an engine loads;
  * `node` is the running Node/Electron binary (process.execPath, with ELECTRON_RUN_AS_NODE set for
  * Electron); `workers_dir` is the built out/workers folder; `gpus` is a comma-separated list of
- * GPU indices; `concurrency` is the parallel slots.
+ * GPU indices; `concurrency` is the parallel slots. The rest are for a service spanning nodes
+ * (`multiNode`): `tensor_parallel` and `pipeline_parallel` as the service sets them, `nnodes` the
+ * number of nodes, `node_rank` this member's place (0 = the head), `head_address` the head node's
+ * address on the cluster link and `dist_port` the engine's own rendezvous port there.
  */
 export const templateVars = [
   'model_path',
@@ -30,6 +33,12 @@ export const templateVars = [
   'node',
   'workers_dir',
   'service_name',
+  'tensor_parallel',
+  'pipeline_parallel',
+  'nnodes',
+  'node_rank',
+  'head_address',
+  'dist_port',
 ] as const;
 export type TemplateVar = (typeof templateVars)[number];
 
@@ -153,6 +162,35 @@ export const RemoteAccess = z
   .strict();
 export type RemoteAccess = z.infer<typeof RemoteAccess>;
 
+/**
+ * How one model spans several nodes. `ray`: a Ray head container on the first node and Ray workers
+ * on the others (same image, host network); once the cluster shows every node's GPUs, `command`
+ * plus the entry's args and these `args` run in the head container (vLLM's documented recipe).
+ * `torch-distributed`: the engine's own launcher; every node runs the entry's command plus these
+ * `args` with its rank, the head (rank 0) serving HTTP (SGLang's `--nnodes`/`--node-rank`).
+ */
+export const MultiNode = z.discriminatedUnion('launcher', [
+  z
+    .object({
+      launcher: z.literal('ray'),
+      /** Ray's GCS port on the head node. */
+      rayPort: z.number().int().min(1).max(65535).default(6379),
+      /** The engine's argv, run in the head container (the image's entrypoint is Ray's there). */
+      command: argvTemplate.min(1),
+      args: argvTemplate,
+    })
+    .strict(),
+  z
+    .object({
+      launcher: z.literal('torch-distributed'),
+      /** The rendezvous port on the head node ({{dist_port}}). */
+      distPort: z.number().int().min(1).max(65535).default(20000),
+      args: argvTemplate,
+    })
+    .strict(),
+]);
+export type MultiNode = z.infer<typeof MultiNode>;
+
 export const DockerResources = z
   .object({
     memory: z.string().regex(/^\d+(\.\d+)?[bkmg]?$/i, 'memory is bytes or a number with b, k, m or g (e.g. "16g")').optional(),
@@ -192,6 +230,8 @@ export const DockerEngine = z
     resources: DockerResources.default({}),
     /** Prefix of the resource variables (default AIMA_<ID>); entries derived from "custom image" share its variables. */
     resourceEnvPrefix: z.string().regex(/^AIMA_[A-Z0-9_]+$/).optional(),
+    /** Present when a service of this engine may span nodes (`--nodes`). */
+    multiNode: MultiNode.optional(),
   })
   .strict();
 

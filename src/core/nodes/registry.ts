@@ -17,6 +17,7 @@ import { SshNodes } from './ssh/ssh-nodes.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
 import { readNodeFacts } from './facts.js';
 import { LOCAL_NODE, type NodeFacts } from './node-facts.js';
+import type { NodeClusterLink } from '../cluster/span.js';
 import { readNodeTlsFiles } from './tls-files.js';
 
 export interface NodeRegistryOptions {
@@ -107,6 +108,12 @@ export class NodeRegistry {
   /** The node's facts as last read (null before the first read). */
   facts(name: string): NodeFacts | null {
     return this.entries.get(name)?.facts ?? null;
+  }
+
+  /** How the other nodes of a span reach this one (Ray, NCCL, Gloo), or null while none is set. */
+  clusterLink(name: string): NodeClusterLink | null {
+    void name;
+    return null;
   }
 
   /** The node's address as its Docker endpoint names it (a published port of a service there listens on it). */

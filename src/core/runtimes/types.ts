@@ -5,6 +5,7 @@
  */
 import type { Device } from '../../shared/contract/services.js';
 import type { EngineEntry, HealthSpec } from '../engines/catalog-schema.js';
+import type { ModelOnNodes, SpanPlan, SpanSettings } from '../cluster/span.js';
 
 /** Everything `plan` needs: the engine entry, the service's settings, and resolved host facts. */
 export interface PlanInput {
@@ -33,6 +34,10 @@ export interface PlanInput {
   pidFile: string;
   /** Running inside Electron: {{node}} is the Electron binary, which needs ELECTRON_RUN_AS_NODE. */
   electron: boolean;
+  /** One model across these nodes (cluster/span-plan.ts); absent for a service on one node. */
+  span?: SpanSettings | null;
+  /** Where nodes other than `local` find the model (a folder there, or a Hugging Face id). */
+  modelOnNodes?: ModelOnNodes | null;
 }
 
 export interface NativePlan {
@@ -91,7 +96,7 @@ export interface DockerPlan {
   logFile: string;
 }
 
-export type RuntimePlan = NativePlan | DockerPlan;
+export type RuntimePlan = NativePlan | DockerPlan | SpanPlan;
 
 /** A live engine: our child, or a process adopted from a PID file. */
 export interface EngineHandle {
@@ -107,6 +112,8 @@ export interface EngineHandle {
   containerId?: string;
   /** Docker: the node (engine) the container runs on. */
   node?: string;
+  /** A group spanning nodes (cluster/span-runtime.ts): the service id it is kept under. */
+  group?: string;
 }
 
 export interface StartHooks {

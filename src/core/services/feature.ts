@@ -23,7 +23,6 @@ import { dockerPreflight } from '../runtimes/docker/preflight.js';
 import { resourceEnvPrefix, type DockerHostFacts } from '../runtimes/docker/plan.js';
 import type { EngineResourceOverride } from '../../shared/contract/settings.js';
 import { RuntimeRouter, type DockerRuntimes } from '../runtimes/router.js';
-import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { serviceEndpointOn } from '../nodes/service-endpoint.js';
 import { readOrCreateInstallId } from '../config/install-id.js';
@@ -42,6 +41,11 @@ import { ServiceSupervisor, type SupervisorTiming } from './supervisor.js';
 import { planScale, replicaName, replicasOf } from './replicas.js';
 import type { ServiceCreateParams, ServiceSummary } from '../../shared/contract/services.js';
 import type { CloseOptions, Feature } from '../feature.js';
+import type Docker from 'dockerode';
+import { SpanRuntime } from '../cluster/span-runtime.js';
+import { checkSpan } from '../cluster/span-validate.js';
+import type { NodeClusterLink } from '../cluster/span.js';
+import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
 export type ServicesApi = Pick<
   CoreApi,
@@ -84,11 +88,23 @@ export interface ServicesOptions {
   voice?: VoiceUsage;
   /** GPU memory sampled on demand (the hardware feature). */
   gpuMemory?: (maxAgeMs?: number) => Promise<GpuMemory>;
+  /** Test seam: replaces the nodes registry's view for services across nodes. */
+  spanNodes?: SpanNodes;
   /** Scheduler seams (tests): the host's memory, the idle check's period. */
   hostMemory?: () => { totalBytes: number; availableBytes: number };
   idleCheckMs?: number;
   /** The nodes (Docker engines) services may run on; without it, only this machine's. */
   nodes?: NodeRegistry;
+}
+
+/** What a service across nodes needs from the nodes registry. */
+export interface SpanNodes {
+  /** A node's facts (reachable, architecture, GPUs), or null for a name it does not know. */
+  facts(name: string): NodeFacts | null;
+  /** The node's cluster address and NCCL/Gloo interface, or null when it has none. */
+  clusterLink(name: string): NodeClusterLink | null;
+  /** The node's Docker client (`local`: the core's own). */
+  docker(name: string): Docker;
 }
 
 export interface ServicesFeature extends Feature {
@@ -144,7 +160,20 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     dockerFacts.resources = s.engineResources;
     for (const rt of runtimes.values()) rt.setFacts({ resources: s.engineResources });
   });
-  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntimes);
+  const spanNodes: SpanNodes = opts.spanNodes ?? {
+    facts: (name) => nodes?.facts(name) ?? null,
+    clusterLink: (name) => nodes?.clusterLink(name) ?? null,
+    docker: (name) => {
+      if (name !== LOCAL_NODE && !nodes?.has(name)) throw new AimaError('not-found', `Node "${name}" is not known.`, 'See `aima node list`.');
+      return docker(name);
+    },
+  };
+  const spanRuntime = new SpanRuntime({
+    dockerFor: (name) => spanNodes.docker(name),
+    planContext: () => ({ nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), install: { env, resources: opts.engineResources?.() ?? {} }, installId }),
+    operations,
+  });
+  const router = new RuntimeRouter(new NativeRuntime(), dockerRuntimes, spanRuntime);
   const host: Omit<HostFacts, 'gpuCount'> = {
     node: process.execPath,
     workersDir: path.join(opts.appRoot, 'out', 'workers'),
@@ -249,6 +278,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       await shutdown(o);
     } finally {
       for (const rt of runtimes.values()) rt.close();
+      spanRuntime.close();
     }
   };
 
@@ -282,7 +312,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   };
   const preflightService = async (name: string) => {
     const s = supervisor.get(name);
-    await preflight(s.engine, s.device, s.node);
+    // A group's members are checked on their own nodes as they start (image, pull, GPUs).
+    if (!s.span) await preflight(s.engine, s.device, s.node);
   };
 
   // The placement (fit, GPU choice, evictions) is the supervisor's `place` step, run for every start.
@@ -335,7 +366,25 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       return own;
     };
 
+  /**
+   * A service across nodes: the span's refusals (engine, nodes, GPUs, model on the nodes) before
+   * anything is stored; the tensor-parallel size defaults to the nodes' GPUs over the pipeline stages.
+   */
+  const createSpan = async (params: Parameters<ServicesApi['services.create']>[0] & { nodes: string[] }) => {
+    const engine = requireEngine(catalog(), params.engine).entry;
+    const pipelineParallel = params.pipelineParallel ?? 1;
+    const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
+    const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
+    // Where other nodes find the model is not stored yet (--model-path-on-node): until then only `local` reads it.
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: null, hasModel: params.model !== undefined });
+    return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
+  };
+
   const createOne = async (params: Parameters<ServicesApi['services.create']>[0]) => {
+    if (params.nodes) {
+      if (params.node !== undefined && params.node !== LOCAL_NODE) throw new AimaError('bad-request', `--node ${params.node} and --nodes ${params.nodes.join(',')} were both given: a service runs on one node or spans several.`, 'Give --nodes a,b to span nodes (the first is the head), or --node NAME for one node.');
+      return createSpan({ ...params, nodes: params.nodes });
+    }
     const template = requireEngine(catalog(), params.engine).entry;
     const node = params.node ?? LOCAL_NODE;
     if (node !== LOCAL_NODE && !nodes?.has(node)) throw new AimaError('not-found', `No node named "${node}".`, 'See `aima node list`, or add it with `aima node add`.');
@@ -374,6 +423,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     'services.get': async ({ name }) => supervisor.get(name),
     'services.create': async (params) => {
       const n = params.replicas ?? 1;
+      if (params.nodes && n > 1) throw new AimaError('bad-request', 'A model served across nodes is one service: it has no replicas.', 'Leave out --replicas, or create services on single nodes to replicate.');
       const names = Array.from({ length: n - 1 }, (_, i) => replicaName(params.name, i + 2));
       checkReplicas(params.name, n, params.port ?? 0, names);
       const primary = await createOne(params);
@@ -388,6 +438,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     },
     'services.scale': async ({ name, replicas: n }) => {
       const primary = supervisor.get(name);
+      if (primary.span) throw new AimaError('bad-request', `"${name}" serves its model across nodes: it has no replicas.`, 'Create services on single nodes to replicate.');
       if (primary.replicaOf) throw new AimaError('bad-request', `"${name}" is a replica of "${primary.replicaOf}"; replicas are counted on their primary.`, `Scale the primary: \`aima service scale ${primary.replicaOf} N\`.`);
       const plan = planScale(name, replicasOf(supervisor.list(), name).map((r) => r.name), n);
       checkReplicas(name, n, primary.configuredPort, plan.add);

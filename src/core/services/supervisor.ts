@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelSummary } from '../../shared/contract/models.js';
-import type { EngineList, ServiceCreateParams, ServicePlacement, ServiceSummary } from '../../shared/contract/services.js';
+import type { EngineList, ServiceCreateParams, ServicePlacement, ServiceSpan, ServiceSummary } from '../../shared/contract/services.js';
 import { ServiceCreateParams as ServiceCreateSchema } from '../../shared/contract/services.js';
 import { AimaError, toAimaError } from '../../shared/errors.js';
 import {
@@ -157,6 +157,21 @@ export class StartRefused extends AimaError {
 
 const isAimaHeader = (line: string) => line.startsWith('--- aima ');
 
+/**
+ * The span a create asks for: --nodes with the parallel sizes (pipeline 1 unless given; tensor the
+ * nodes' GPUs over the stages is filled in by the services feature, which knows the nodes), or null.
+ * The parallel sizes without --nodes are refused: they mean nothing on one node here.
+ */
+function spanOf(p: { nodes?: string[]; tensorParallel?: number; pipelineParallel?: number }): ServiceSpan | null {
+  if (!p.nodes) {
+    if (p.tensorParallel !== undefined || p.pipelineParallel !== undefined) {
+      throw new AimaError('bad-request', '--tensor-parallel and --pipeline-parallel apply to a model served across nodes.', 'Add --nodes a,b (the first is the head), or leave them out.');
+    }
+    return null;
+  }
+  return { nodes: p.nodes, tensorParallel: p.tensorParallel ?? 1, pipelineParallel: p.pipelineParallel ?? 1 };
+}
+
 export class ServiceSupervisor {
   private readonly live = new Map<string, Live>();
   private readonly timing: SupervisorTiming;
@@ -293,6 +308,7 @@ export class ServiceSupervisor {
       idleTtl: p.idleTtl ?? null,
       pinned: p.pinned ?? false,
       node: p.node,
+      span: spanOf(p),
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -491,7 +507,8 @@ export class ServiceSupervisor {
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
       // Guards first, then the placement: a refused start changes nothing (not even the desired state).
       await this.checkStartable(live.record);
-      await this.deps.place?.(live.record.name, { ignoreFit: opts.ignoreFit, onDemand: opts.onDemand });
+      // The placement step weighs this machine's GPUs; a service across nodes takes every GPU of its nodes instead.
+      if (!live.record.span) await this.deps.place?.(live.record.name, { ignoreFit: opts.ignoreFit, onDemand: opts.onDemand });
       if (hasProcess(live.phase as ServicePhase)) {
         // Started by another caller while this one was being placed.
         if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
@@ -589,6 +606,7 @@ export class ServiceSupervisor {
           logFile,
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
+          span: live.record.span,
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -1037,6 +1055,7 @@ export class ServiceSupervisor {
       evictions: live.evictions,
       replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
       node: r.node,
+      span: r.span,
     };
   }
 }

@@ -71,6 +71,14 @@ export const ServicePlacement = z.object({
 });
 export type ServicePlacement = z.infer<typeof ServicePlacement>;
 
+/** One model served across nodes: the node names (the first is the head) and the engine's parallel sizes. */
+export const ServiceSpan = z.object({
+  nodes: z.array(z.string()),
+  tensorParallel: z.number().int(),
+  pipelineParallel: z.number().int(),
+});
+export type ServiceSpan = z.infer<typeof ServiceSpan>;
+
 export const ServiceSummary = z.object({
   id: z.string(),
   name: z.string(),
@@ -114,6 +122,8 @@ export const ServiceSummary = z.object({
   replicaOf: z.string().nullable().default(null),
   /** The node (Docker engine) it runs on: `local`, or a node added with `nodes.add`. */
   node: z.string().default('local'),
+  /** The nodes it serves its model across (--nodes), or null on one node. */
+  span: ServiceSpan.nullable().default(null),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 
@@ -151,6 +161,19 @@ export const ServiceCreateParams = z
     pinned: z.boolean().optional(),
     /** How many services serve this model: the service itself and N - 1 replicas named NAME-2, NAME-3, ... */
     replicas: replicaCount.default(1),
+    /**
+     * Serve one model across these nodes (the first is the head), for engines whose catalog entry
+     * has `multiNode` (vllm, sglang). Each node's GPUs are the service's.
+     */
+    nodes: z
+      .array(z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a node name such as "spark2"'))
+      .min(1)
+      .max(64)
+      .optional(),
+    /** With nodes: the engine's tensor-parallel size (GPUs per pipeline stage); default: every GPU of the nodes over the pipeline stages. */
+    tensorParallel: z.number().int().min(1, 'tensorParallel must be at least 1').max(1024).optional(),
+    /** With nodes: the engine's pipeline-parallel size (stages); default 1. */
+    pipelineParallel: z.number().int().min(1, 'pipelineParallel must be at least 1').max(1024).optional(),
     /** For an engine with imageFromService (the "custom image" entry): the image to run, e.g. "ghcr.io/me/server:1". */
     image: z
       .string()

@@ -8,7 +8,7 @@ import { idleTtlOption, intOption, stateLine } from './format.js';
 interface Opts {
   model?: string;
   engine: string;
-  device: string;
+  device?: string;
   gpus?: string;
   port?: string;
   threads?: string;
@@ -20,6 +20,9 @@ interface Opts {
   pinned?: boolean;
   replicas?: string;
   node?: string;
+  nodes?: string;
+  tensorParallel?: string;
+  pipelineParallel?: string;
   json?: boolean;
 }
 
@@ -29,7 +32,7 @@ export function registerCreate(service: Command): void {
     .description('Create a service: a model on an engine, device and port (start it with `aima service start`)')
     .option('--model <model>', 'model name (see `aima model list`)')
     .requiredOption('--engine <engine>', 'engine id (see `aima engine list`)')
-    .option('--device <device>', `cpu or gpu`, 'cpu')
+    .option('--device <device>', 'cpu or gpu (default: cpu; gpu with --nodes)')
     .option('--gpus <list>', 'GPU indices for --device gpu, e.g. 0,1 (default: all)')
     .option('--port <port>', 'port to listen on (default 0: a free one at each start)')
     .option('--threads <n>', 'CPU threads (default: the engine decides)')
@@ -37,6 +40,9 @@ export function registerCreate(service: Command): void {
     .option('--concurrency <n>', 'parallel request slots', '1')
     .option('--restart <policy>', 'on-failure, always or never', 'on-failure')
     .option('--replicas <n>', 'services for this model: NAME and N - 1 replicas NAME-2, ... (1 to 64; not with a fixed --port)', '1')
+    .option('--nodes <list>', 'serve one model across these nodes, e.g. spark1,spark2 (the first is the head; vllm and sglang)')
+    .option('--tensor-parallel <n>', 'with --nodes: tensor-parallel size (default: the nodes\' GPUs over the pipeline stages)')
+    .option('--pipeline-parallel <n>', 'with --nodes: pipeline-parallel size (default 1)')
     .option('--image <ref>', 'the Docker image to run, with --engine custom-image (e.g. ghcr.io/me/server:1)')
     .option('--idle-ttl <duration>', 'stop it after this long without a request, e.g. 10m (0 = never; default: the onDemandIdleTtlSeconds setting for starts on demand)')
     .option('--pinned', 'never stop it to make room for another service or for idleness')
@@ -44,7 +50,8 @@ export function registerCreate(service: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
-        if (!(devices as readonly string[]).includes(opts.device)) throw new AimaError('bad-request', `--device must be cpu or gpu (got "${opts.device}").`, 'Use --device cpu or --device gpu.');
+        const device = opts.device ?? (opts.nodes ? 'gpu' : 'cpu');
+        if (!(devices as readonly string[]).includes(device)) throw new AimaError('bad-request', `--device must be cpu or gpu (got "${device}").`, 'Use --device cpu or --device gpu.');
         const bad = (err: unknown) => new AimaError('bad-request', (err as Error).message, 'Fix the option and try again.');
         let params;
         try {
@@ -52,7 +59,7 @@ export function registerCreate(service: Command): void {
             name,
             model: opts.model,
             engine: opts.engine,
-            device: opts.device as Device,
+            device: device as Device,
             gpus: opts.gpus ? opts.gpus.split(',').map((g) => intOption(g.trim(), '--gpus', 0)!) : [],
             port: intOption(opts.port, '--port', 0) ?? 0,
             threads: intOption(opts.threads, '--threads', 1),
@@ -60,6 +67,9 @@ export function registerCreate(service: Command): void {
             concurrency: intOption(opts.concurrency, '--concurrency', 1) ?? 1,
             restartPolicy: opts.restart as 'on-failure' | 'always' | 'never',
             replicas: intOption(opts.replicas, '--replicas', 1) ?? 1,
+            ...(opts.nodes !== undefined ? { nodes: opts.nodes.split(',').map((n) => n.trim()) } : {}),
+            ...(opts.tensorParallel !== undefined ? { tensorParallel: intOption(opts.tensorParallel, '--tensor-parallel', 1) } : {}),
+            ...(opts.pipelineParallel !== undefined ? { pipelineParallel: intOption(opts.pipelineParallel, '--pipeline-parallel', 1) } : {}),
             ...(opts.image !== undefined ? { image: opts.image } : {}),
             ...(opts.idleTtl !== undefined ? { idleTtl: idleTtlOption(opts.idleTtl) } : {}),
             ...(opts.pinned ? { pinned: true } : {}),

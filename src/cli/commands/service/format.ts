@@ -20,12 +20,19 @@ export function serviceTable(services: ServiceSummary[]): string {
       s.port ? String(s.port) : s.configuredPort === 0 ? 'auto' : '-',
       s.engine,
       s.model ?? '-',
-      `${s.device === 'gpu' ? `gpu${s.gpus.length ? ':' + s.gpus.join(',') : ''}` : 'cpu'}${s.node !== 'local' ? `@${s.node}` : ''}`,
+      deviceText(s),
       s.reason ?? '',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** `cpu`, `gpu`, `gpu:0,1` (`gpu:0@spark1` on another node), or for a model across nodes `gpu on spark1+spark2 (tp 2, pp 1)`. */
+export function deviceText(s: ServiceSummary): string {
+  if (s.span) return `gpu on ${s.span.nodes.join('+')} (tp ${s.span.tensorParallel}, pp ${s.span.pipelineParallel})`;
+  const device = s.device === 'gpu' ? `gpu${s.gpus.length ? ':' + s.gpus.join(',') : ''}` : 'cpu';
+  return s.node !== 'local' ? `${device}@${s.node}` : device;
 }
 
 /** Parses an integer option or throws a message naming the option. */

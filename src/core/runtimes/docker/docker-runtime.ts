@@ -18,7 +18,8 @@ import type { Operations } from '../../operations/operations.js';
 import { tailLines } from '../native/log-file.js';
 import { probeHttp } from '../probe.js';
 import type { DockerPlan, EngineHandle, PlanInput, ProbeResult, Runtime, StartHooks, StopOptions, StopResult } from '../types.js';
-import { imagePresent, resolveImage, type PullProgress } from './images.js';
+import { imageForStart } from './images.js';
+import { removeUntilGone } from './remove.js';
 import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type DockerHostFacts } from './plan.js';
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
 
@@ -200,7 +201,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     await this.ensureEvents();
     const engineId = plan.labels['aima.engine'] ?? plan.serviceName;
     const log = this.openLog(plan.logFile);
-    const image = await this.chooseImage(plan, engineId, log);
+    const image = await imageForStart(this.docker, { engineId, images: plan.images, skipped: plan.skippedImages, label: `Pulling the image for ${plan.serviceName}`, log, operations: this.operations });
 
     // One container per service: whatever an earlier run left behind goes first.
     await this.removeByService(plan.serviceId);
@@ -317,7 +318,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       if (![304, 404, 409].includes(statusOf(err) ?? 0)) throw err;
     }
     if (t) await Promise.race([t.died, sleep(5000)]);
-    await this.removeUntilGone(id);
+    await removeUntilGone(this.docker, id);
     return { escalated: !opts.force && Date.now() - began >= opts.graceMs && opts.graceMs > 0 };
   }
 
@@ -355,7 +356,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     if (!info) return;
     const labels = info.Config.Labels ?? {};
     if (labels[INSTALL_LABEL] === this.installId && !this.tracked.has(info.Id)) {
-      await this.removeUntilGone(info.Id);
+      await removeUntilGone(this.docker, info.Id);
       return;
     }
     const whose = labels[INSTALL_LABEL] ? `another AIMA install's (install id ${labels[INSTALL_LABEL]})` : labels[SERVICE_LABEL] ? `service ${labels[SERVICE_LABEL]}'s` : 'not made by AIMA';
@@ -364,32 +365,6 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       `Docker already has a container named ${plan.containerName} (${info.Id.slice(0, 12)}, ${whose}), so the one for "${plan.serviceName}" cannot be created.`,
       `If it is left over, remove it with \`docker rm -f ${plan.containerName}\`; then start "${plan.serviceName}" again.`,
     );
-  }
-
-  private async chooseImage(plan: DockerPlan, engineId: string, log: WriteStream): Promise<string> {
-    for (const image of plan.images) if (await imagePresent(this.docker, image)) return image;
-    let lastLine = 0;
-    const pull = (op?: { report(done: number, total: number | null, message?: string): void; signal: AbortSignal }) =>
-      resolveImage(this.docker, engineId, plan.images, plan.skippedImages, {
-        signal: op?.signal,
-        onPull: (p: PullProgress) => {
-          op?.report(p.done, p.total, `${p.image}: ${p.status}`);
-          // A line a second keeps the stall timer fed and shows the pull in the log viewer.
-          if (Date.now() - lastLine >= 1000) {
-            lastLine = Date.now();
-            log.write(`aima: pulling ${p.image}: ${p.total ? `${Math.round((100 * p.done) / p.total)}% of ${Math.round(p.total / 1e6)} MB` : p.status}\n`);
-          }
-        },
-      });
-    try {
-      const image = this.operations ? await this.operations.run({ label: `Pulling the image for ${plan.serviceName}`, unit: 'bytes' }, pull) : await pull();
-      log.write(`aima: pulled ${image}\n`);
-      return image;
-    } catch (err) {
-      log.write(`aima: ${(err as Error).message}\n`);
-      log.end();
-      throw err;
-    }
   }
 
   private openLog(file: string): WriteStream {
@@ -423,24 +398,6 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private untrack(t: Tracked): void {
     this.closeLogs(t);
     this.tracked.delete(t.id);
-  }
-
-  /**
-   * Removes a container and returns once it is gone. The die handler (onGone) removes it too: when
-   * its removal started first, ours gets 409 "removal already in progress", and the container is
-   * still listed until that one ends, so a stopped service would seem to keep it.
-   */
-  private async removeUntilGone(id: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await this.docker.getContainer(id).remove({ force: true });
-        return;
-      } catch (err) {
-        if (statusOf(err) !== 409 || Date.now() > deadline) return;
-      }
-      await sleep(50);
-    }
   }
 
   private async removeByService(serviceId: string): Promise<void> {

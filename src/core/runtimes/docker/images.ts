@@ -3,8 +3,10 @@
  * by the hardware) present locally; otherwise the first that can be pulled, with progress;
  * otherwise an error that lists every image tried and why each was not usable.
  */
+import type { WriteStream } from 'node:fs';
 import type Docker from 'dockerode';
 import { AimaError } from '../../../shared/errors.js';
+import type { Operations } from '../../operations/operations.js';
 
 export interface PullProgress {
   image: string;
@@ -105,4 +107,45 @@ export async function resolveImage(docker: Docker, engineId: string, images: str
     `No image of engine "${engineId}" is available: none of ${images.join(', ')} is present locally, and pulling failed (${failures.join('; ')})${notes.length ? `; not suitable here: ${notes.join('; ')}` : ''}.`,
     `Make a registry reachable (docker pull ${images[0]}), or load the image with \`docker load\`.`,
   );
+}
+
+export interface StartImageOptions {
+  engineId: string;
+  images: string[];
+  skipped: { image: string; why: string }[];
+  /** The pull operation's label ("Pulling the image for NAME"). */
+  label: string;
+  /** The service's log: a line a second while pulling (it keeps the stall timer fed), then the outcome. */
+  log: WriteStream;
+  /** Pulls run as operations (progress in `operation.progress`, cancellable). */
+  operations?: Operations;
+}
+
+/**
+ * The image a container starts from: the first candidate present, else the first that pulls, with
+ * progress in an operation and in the log. On failure the log gets the reason and is ended.
+ */
+export async function imageForStart(docker: Docker, o: StartImageOptions): Promise<string> {
+  for (const image of o.images) if (await imagePresent(docker, image)) return image;
+  let lastLine = 0;
+  const pull = (op?: { report(done: number, total: number | null, message?: string): void; signal: AbortSignal }) =>
+    resolveImage(docker, o.engineId, o.images, o.skipped, {
+      signal: op?.signal,
+      onPull: (p: PullProgress) => {
+        op?.report(p.done, p.total, `${p.image}: ${p.status}`);
+        if (Date.now() - lastLine >= 1000) {
+          lastLine = Date.now();
+          o.log.write(`aima: pulling ${p.image}: ${p.total ? `${Math.round((100 * p.done) / p.total)}% of ${Math.round(p.total / 1e6)} MB` : p.status}\n`);
+        }
+      },
+    });
+  try {
+    const image = o.operations ? await o.operations.run({ label: o.label, unit: 'bytes' }, pull) : await pull();
+    o.log.write(`aima: pulled ${image}\n`);
+    return image;
+  } catch (err) {
+    o.log.write(`aima: ${(err as Error).message}\n`);
+    o.log.end();
+    throw err;
+  }
 }

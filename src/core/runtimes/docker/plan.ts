@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import type { DockerEngineEntry, EngineEntry, TemplateVar } from '../../engines/catalog-schema.js';
-import { MissingTemplateValue, renderArgv, renderTemplate } from '../../engines/template.js';
+import { MissingTemplateValue, renderArgv, renderTemplate, type TemplateValues } from '../../engines/template.js';
+import type { Device } from '../../../shared/contract/services.js';
 import { templateValues } from '../native/plan.js';
 import type { DockerPlan, DockerMount, PlanInput } from '../types.js';
 import type { EngineResourceOverride } from '../../../shared/contract/settings.js';
@@ -94,6 +95,54 @@ export function eligibleImages(engine: DockerEngineEntry, device: 'cpu' | 'gpu',
   return { images, skipped };
 }
 
+/** The entry's args, the option args whose variable has a value, then the device's args. */
+export function engineArgs(engine: DockerEngineEntry, device: Device, values: TemplateValues): string[] {
+  const cmd = renderArgv(engine.args, values);
+  for (const [name, args] of Object.entries(engine.optionArgs) as [TemplateVar, string[]][]) {
+    if (values[name] !== undefined) cmd.push(...renderArgv(args, values));
+  }
+  cmd.push(...renderArgv(engine.deviceArgs[device] ?? [], values));
+  return cmd;
+}
+
+/** The entry's environment and the device's; a variable whose template lacks a value is left out. */
+export function engineEnv(engine: DockerEngineEntry, device: Device, values: TemplateValues): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const vars of [engine.env, engine.deviceEnv[device] ?? {}]) {
+    for (const [k, t] of Object.entries(vars)) {
+      try {
+        env[k] = renderTemplate(t, values);
+      } catch (err) {
+        if (!(err instanceof MissingTemplateValue)) throw err;
+      }
+    }
+  }
+  return env;
+}
+
+/**
+ * The container limits of an engine: AIMA_<ENGINE>_MEMORY / _CPU / _GPU, then the engineResources
+ * setting, then the catalog entry. `gpus` is the default GPU list ([] = all) when the service names none.
+ */
+export function dockerLimits(engine: DockerEngineEntry, facts: Pick<DockerHostFacts, 'env' | 'resources'>): { memoryBytes: number | null; nanoCpus: number | null; gpus: number[] } {
+  const prefix = engine.resourceEnvPrefix ?? resourceEnvPrefix(engine.id);
+  const memEnv = facts.env[`${prefix}_MEMORY`];
+  const cpuEnv = facts.env[`${prefix}_CPU`];
+  const gpuEnv = facts.env[`${prefix}_GPU`];
+  // Precedence: environment variable, then the engineResources setting, then the catalog entry.
+  const setting = facts.resources?.[engine.id] ?? {};
+  const settingName = (field: string) => `the setting engineResources.${engine.id}.${field}`;
+  const memory = memEnv ?? setting.memory ?? engine.resources.memory;
+  const memoryFrom = memEnv !== undefined ? `${prefix}_MEMORY` : setting.memory !== undefined ? settingName('memory') : `${engine.id}: resources.memory`;
+  const cpus = cpuEnv !== undefined ? parseCpus(cpuEnv, `${prefix}_CPU`) : (setting.cpus ?? engine.resources.cpus);
+  const gpus = gpuEnv !== undefined ? parseGpuList(gpuEnv, `${prefix}_GPU`) : setting.gpus !== undefined ? parseGpuList(setting.gpus, settingName('gpus')) : [];
+  return {
+    memoryBytes: memory !== undefined ? parseMemory(memory, memoryFrom) : null,
+    nanoCpus: cpus !== undefined ? Math.round(cpus * 1e9) : null,
+    gpus,
+  };
+}
+
 /** Model files (a GGUF, an ONNX graph) are mounted by themselves; folders as the mount path. */
 const MODEL_FILE = /\.(gguf|onnx|bin|pt|safetensors)$/i;
 
@@ -114,36 +163,12 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
   if (modelPathInside) values.model_path = modelPathInside;
   else delete values.model_path;
 
-  const cmd = renderArgv(engine.args, values);
-  for (const [name, args] of Object.entries(engine.optionArgs) as [TemplateVar, string[]][]) {
-    if (values[name] !== undefined) cmd.push(...renderArgv(args, values));
-  }
-  cmd.push(...renderArgv(engine.deviceArgs[input.device] ?? [], values));
+  const cmd = engineArgs(engine, input.device, values);
+  const env = engineEnv(engine, input.device, values);
 
-  const env: Record<string, string> = {};
-  for (const vars of [engine.env, engine.deviceEnv[input.device] ?? {}]) {
-    for (const [k, t] of Object.entries(vars)) {
-      try {
-        env[k] = renderTemplate(t, values);
-      } catch (err) {
-        if (!(err instanceof MissingTemplateValue)) throw err;
-      }
-    }
-  }
-
-  const prefix = engine.resourceEnvPrefix ?? resourceEnvPrefix(engine.id);
-  const memEnv = facts.env[`${prefix}_MEMORY`];
-  const cpuEnv = facts.env[`${prefix}_CPU`];
-  const gpuEnv = facts.env[`${prefix}_GPU`];
-  // Precedence: environment variable, then the engineResources setting, then the catalog entry.
-  const setting = facts.resources?.[engine.id] ?? {};
-  const settingName = (field: string) => `the setting engineResources.${engine.id}.${field}`;
-  const memory = memEnv ?? setting.memory ?? engine.resources.memory;
-  const memoryFrom = memEnv !== undefined ? `${prefix}_MEMORY` : setting.memory !== undefined ? settingName('memory') : `${engine.id}: resources.memory`;
-  const cpus = cpuEnv !== undefined ? parseCpus(cpuEnv, `${prefix}_CPU`) : (setting.cpus ?? engine.resources.cpus);
-  const gpuDefault = gpuEnv !== undefined ? parseGpuList(gpuEnv, `${prefix}_GPU`) : setting.gpus !== undefined ? parseGpuList(setting.gpus, settingName('gpus')) : [];
+  const limits = dockerLimits(engine, facts);
   let gpus: number[] | null = null;
-  if (input.device === 'gpu') gpus = input.gpus.length > 0 ? input.gpus : gpuDefault;
+  if (input.device === 'gpu') gpus = input.gpus.length > 0 ? input.gpus : limits.gpus;
 
   const { images, skipped } = eligibleImages(engine, input.device, facts);
   const urlHost = input.host.includes(':') ? `[${input.host}]` : input.host;
@@ -163,8 +188,8 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
     containerPort: engine.containerPort,
     host: input.host,
     port: input.port,
-    memoryBytes: memory !== undefined ? parseMemory(memory, memoryFrom) : null,
-    nanoCpus: cpus !== undefined ? Math.round(cpus * 1e9) : null,
+    memoryBytes: limits.memoryBytes,
+    nanoCpus: limits.nanoCpus,
     shmSizeBytes: engine.shmSizeMb !== undefined ? engine.shmSizeMb * 1024 * 1024 : null,
     gpus,
     healthUrl: `http://${urlHost}:${input.port}${engine.health.path}`,

@@ -16,6 +16,7 @@ import { migration009 } from './009-replicas.js';
 import { migration010 } from './010-voice-recordings.js';
 import { migration011 } from './011-download-source.js';
 import { migration012 } from './012-nodes.js';
+import { migration013 } from './013-service-span.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -30,5 +31,6 @@ export const migrations: readonly Migration[] = [
   migration010,
   migration011,
   migration012,
+  migration013,
 ];
 export type { Migration } from './types.js';

@@ -2,6 +2,7 @@
 import type { Db } from '../database.js';
 import type { Device } from '../../../shared/contract/services.js';
 import type { DesiredState, RestartPolicy, ServicePhase } from '../../../shared/service-state.js';
+import type { ServiceSpan } from '../../../shared/contract/services.js';
 
 /** A service as stored: its configuration and desired state (the actual state lives in the supervisor). */
 export interface ServiceRecord {
@@ -28,6 +29,8 @@ export interface ServiceRecord {
   replicaOf: string | null;
   /** The node (Docker engine) it runs on; `local` for this machine. */
   node: string;
+  /** The nodes one model is served across, with the engine's parallel sizes; null on one node. */
+  span: ServiceSpan | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -62,6 +65,9 @@ interface ServiceRow {
   created_at: number;
   replica_of: string | null;
   node?: string;
+  nodes?: string | null;
+  tensor_parallel?: number | null;
+  pipeline_parallel?: number | null;
 }
 
 interface EventRow {
@@ -94,6 +100,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     createdAt: r.created_at,
     replicaOf: r.replica_of ?? null,
     node: r.node ?? 'local',
+    span: r.nodes ? { nodes: JSON.parse(r.nodes) as string[], tensorParallel: r.tensor_parallel ?? 1, pipelineParallel: r.pipeline_parallel ?? 1 } : null,
   };
 }
 
@@ -124,7 +131,7 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node'>>): ServiceRecord {
+  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span'>>): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
@@ -133,6 +140,11 @@ export class ServicesRepo {
       .run({ id: s.id, name: s.name, modelId: s.modelId, engineId: s.engineId, device: s.device, gpus: JSON.stringify(s.gpus), port: s.port, threads: s.threads, ctxSize: s.ctxSize, concurrency: s.concurrency, desiredState: s.desiredState, restartPolicy: s.restartPolicy, createdAt: Date.now() });
     // Later schemas' columns only when set, so older schemas' upgrade tests can insert.
     if (s.node !== undefined && s.node !== 'local') this.db.prepare('UPDATE services SET node = ? WHERE id = ?').run(s.node, s.id);
+    if (s.span) {
+      this.db
+        .prepare('UPDATE services SET nodes = ?, tensor_parallel = ?, pipeline_parallel = ? WHERE id = ?')
+        .run(JSON.stringify(s.span.nodes), s.span.tensorParallel, s.span.pipelineParallel, s.id);
+    }
     if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
   }

@@ -126,6 +126,12 @@ function ServiceRow({ service: s }: { service: ServiceSummary }) {
       <td>
         {s.device}
         {s.device === 'gpu' && s.gpus.length > 0 ? ` ${s.gpus.join(',')}` : ''}
+        {s.span && (
+          <span className="small muted" title="One model across these nodes (tensor × pipeline parallel)">
+            {' '}
+            on {s.span.nodes.join(' + ')} (tp {s.span.tensorParallel}, pp {s.span.pipelineParallel})
+          </span>
+        )}
       </td>
       <td className="small">{s.url ?? (s.configuredPort === 0 ? 'port: auto' : `port ${s.configuredPort}`)}</td>
       <td>

@@ -1,0 +1,86 @@
+/**
+ * The refusals of a spanning service, before any container exists on any node: an engine that
+ * cannot span nodes, too few or repeated nodes, an unknown or unreachable node, a node without
+ * GPUs or a cluster address, nodes of different architectures, more GPUs asked for than the
+ * nodes have, and a node that cannot read the model. Pure; each refusal names its fix.
+ */
+import { AimaError } from '../../shared/errors.js';
+import type { DockerEngineEntry, EngineEntry, MultiNode } from '../engines/catalog-schema.js';
+import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
+import type { ModelOnNodes, NodeClusterLink, SpanSettings } from './span.js';
+
+export interface SpanCheckInput {
+  engine: EngineEntry;
+  span: SpanSettings;
+  /** The registry's facts of a node, null for a name it does not know. */
+  nodeFacts: (name: string) => NodeFacts | null;
+  /** The node's cluster link setting, null when it has none. */
+  clusterLink: (name: string) => NodeClusterLink | null;
+  modelOnNodes: ModelOnNodes | null;
+  /** Whether the service has a model at all (an engine whose model is optional may run without). */
+  hasModel: boolean;
+}
+
+/** A node of the span as validated: its facts and cluster link. */
+export interface SpanNode {
+  name: string;
+  facts: NodeFacts;
+  link: NodeClusterLink;
+}
+
+interface CheckedSpan {
+  engine: DockerEngineEntry & { multiNode: MultiNode };
+  nodes: SpanNode[];
+}
+
+const bad = (message: string, fix: string) => new AimaError('bad-request', message, fix);
+
+/** Throws the first refusal; returns the engine and the nodes' facts when the span can be planned. */
+export function checkSpan(input: SpanCheckInput): CheckedSpan {
+  const { engine, span } = input;
+  if (engine.runtime !== 'docker' || !engine.multiNode) {
+    throw bad(`Engine "${engine.id}" cannot serve one model across nodes.`, 'Use an engine whose catalog entry has "multiNode" (vllm or sglang), or run the service on one node with --node.');
+  }
+  if (span.nodes.length < 2) {
+    throw bad(`--nodes names ${span.nodes.length === 1 ? `one node (${span.nodes[0]})` : 'no node'}; a model across nodes needs two or more.`, 'Name the nodes as --nodes a,b (the first is the head), or use --node for one node.');
+  }
+  const repeated = span.nodes.filter((n, i) => span.nodes.indexOf(n) !== i);
+  if (repeated.length > 0) throw bad(`--nodes names ${repeated[0]} more than once.`, 'Name each node once: one engine container per node uses all its GPUs.');
+
+  const nodes: SpanNode[] = span.nodes.map((name) => {
+    const facts = input.nodeFacts(name);
+    if (!facts) throw new AimaError('not-found', `Node "${name}" is not known.`, `See \`aima node list\`; add it with \`aima node add ${name} --docker ssh://user@host\`.`);
+    if (!facts.reachable) throw new AimaError('unavailable', `Node "${name}" is not reachable${facts.error ? `: ${facts.error}` : '.'}`, `Bring its Docker engine back (\`aima node list\` shows its state), or leave it out of --nodes.`);
+    if (facts.gpus.length === 0) {
+      throw bad(`Node "${name}" has no GPU that AIMA can see${facts.nvidiaRuntime ? '' : ' (its Docker engine has no NVIDIA runtime)'}.`, 'Install the NVIDIA driver and container toolkit there, or leave the node out of --nodes.');
+    }
+    const link = input.clusterLink(name);
+    if (!link) {
+      throw bad(`Node "${name}" has no cluster address: Ray, NCCL and Gloo need the address the other nodes reach it at.`, `Set it with \`aima node set ${name} --cluster-address IP --cluster-interface IF\` (the interface of the link between the nodes).`);
+    }
+    return { name, facts, link };
+  });
+
+  const archs = [...new Set(nodes.map((n) => n.facts.arch ?? 'unknown'))];
+  if (archs.length > 1) {
+    throw bad(`The nodes are of different architectures (${nodes.map((n) => `${n.name}: ${n.facts.arch ?? 'unknown'}`).join(', ')}); every node of a span runs the same engine build.`, 'Span nodes of one architecture.');
+  }
+
+  const want = span.tensorParallel * span.pipelineParallel;
+  const have = nodes.reduce((sum, n) => sum + n.facts.gpus.length, 0);
+  if (want > have) {
+    throw bad(
+      `--tensor-parallel ${span.tensorParallel} × --pipeline-parallel ${span.pipelineParallel} = ${want} GPUs, but the nodes have ${have} (${nodes.map((n) => `${n.name}: ${n.facts.gpus.length}`).join(', ')}).`,
+      `Ask for at most ${have} GPUs in all (e.g. --tensor-parallel ${nodes[0]!.facts.gpus.length} --pipeline-parallel ${nodes.length}), or add nodes.`,
+    );
+  }
+
+  const remote = nodes.find((n) => n.name !== LOCAL_NODE);
+  if (remote && input.hasModel && !input.modelOnNodes) {
+    throw bad(
+      `Node "${remote.name}" cannot read this machine's model files, and AIMA does not copy weights between machines.`,
+      'Give --model-path-on-node PATH (the model\'s folder, at the same path on every node of the span) or a Hugging Face id the engine downloads there.',
+    );
+  }
+  return { engine: engine as CheckedSpan['engine'], nodes };
+}

@@ -1,0 +1,76 @@
+/**
+ * A service spanning nodes: one model served by engine containers on several Docker engines
+ * (nodes) as one service. The shapes the pure plan (span-plan.ts) makes and the group runtime
+ * (span-runtime.ts) carries out.
+ */
+import type { ServiceSpan } from '../../shared/contract/services.js';
+import type { HealthSpec } from '../engines/catalog-schema.js';
+import type { DockerMount } from '../runtimes/types.js';
+
+/** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M` (distinct node names; the first is the head). */
+export type SpanSettings = ServiceSpan;
+
+/**
+ * How the other nodes of a span reach a node: a per-node setting kept with the node's
+ * configuration (the nodes registry stores it; `aima node add/set ... --cluster-address IP
+ * --cluster-interface IF`). Ray, NCCL and Gloo traffic goes over this link.
+ */
+export interface NodeClusterLink {
+  /** The node's address on the cluster link (e.g. the IP of a DGX Spark's QSFP port). */
+  address: string;
+  /** The interface NCCL and Gloo use (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME); null leaves them their own choice. */
+  interface: string | null;
+}
+
+/**
+ * The model's files on the nodes of a span. AIMA does not copy weights between machines: a node
+ * other than `local` reads a folder that is already there, or the engine downloads a Hugging Face id.
+ */
+export type ModelOnNodes = { kind: 'path'; path: string } | { kind: 'hf'; id: string };
+
+/** One container of the group. */
+export interface SpanMember {
+  node: string;
+  /** 0 = the head (Ray head, or the engine's rank 0 that serves HTTP). */
+  rank: number;
+  role: 'head' | 'worker';
+  containerName: string;
+  /** Image candidates for this node's architecture and GPUs, in the catalog's order. */
+  images: string[];
+  skippedImages: { image: string; why: string }[];
+  entrypoint: string[] | null;
+  cmd: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  mounts: DockerMount[];
+  memoryBytes: number | null;
+  nanoCpus: number | null;
+  shmSizeBytes: number | null;
+  /** [] = all of the node's GPUs; null = none (only test stand-ins run without). */
+  gpus: number[] | null;
+}
+
+export interface SpanPlan {
+  runtime: 'span';
+  serviceId: string;
+  serviceName: string;
+  launcher: 'ray' | 'torch-distributed';
+  /** members[0] is the head; every member uses the host's network (Ray and NCCL need the node's own addresses). */
+  members: SpanMember[];
+  /**
+   * Ray only: run in the head container until the cluster shows every node's GPUs
+   * (ray-status.ts judges the output); `expectGpus[i]` is member i's node's GPUs.
+   */
+  readiness: { command: string[]; expectGpus: number[] } | null;
+  /** Ray only: the engine's argv, run in the head container once ready. */
+  engineExec: string[] | null;
+  /** Where the engine serves HTTP (on the head node). */
+  host: string;
+  port: number;
+  healthUrl: string;
+  health: HealthSpec;
+  logFile: string;
+}
+
+/** The label every member carries: the service id (not `aima.service`: the single-container Docker runtime leaves members alone). */
+export const SPAN_LABEL = 'aima.span';

@@ -1,0 +1,292 @@
+/**
+ * The group runtime of a service spanning nodes, against the real Docker daemon. Ray cannot be
+ * obtained here (no Python registry, not in Debian), so every member runs a test image built from
+ * busybox with a `ray` stand-in: `ray start` blocks like `ray start --block`, `ray status -v`
+ * prints output the Ray project published (test/fixtures/ray). The two nodes of the span are the
+ * local daemon under two names (the lookup of per-node clients is the seam the nodes registry fills).
+ * The plan is the real one (cluster/span-plan.ts); only the engine entry is a test one.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineEntry } from '../../src/core/engines/catalog-schema.js';
+import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
+import { SpanRuntime } from '../../src/core/cluster/span-runtime.js';
+import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
+import type { PlanInput } from '../../src/core/runtimes/types.js';
+import { AimaError } from '../../src/shared/errors.js';
+import { createCore, type Core } from '../../src/core/core.js';
+import { tempHome } from '../support/cli.js';
+import { busyboxStaticAvailable, buildRayStandInImage, docker, RAY_STANDIN_IMAGE } from '../support/docker-images.js';
+import { waitFor } from '../support/services.js';
+import { dockerAvailable, repoRoot, requireAll, requirePart } from '../support/system.js';
+
+const haveDocker = dockerAvailable();
+const haveBusybox = busyboxStaticAvailable();
+const installId = randomUUID();
+const tmp = (p = 'aima-span-') => mkdtempSync(path.join(os.tmpdir(), p));
+const rayStatus = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'ray', 'status-verbose-source.txt'), 'utf8');
+
+/** A Ray-launched engine as data: the stand-in image on every node, busybox httpd as "the engine" run in the head. */
+const spanEngineJson = {
+  id: 'test-span',
+  name: 'Test span (busybox, ray stand-in)',
+  kind: 'llm',
+  runtime: 'docker',
+  devices: ['cpu'],
+  model: { required: false, formats: ['safetensors'], kinds: ['llm'] },
+  images: [{ image: RAY_STANDIN_IMAGE }],
+  modelMountPath: '/models/model',
+  containerPort: 8000,
+  health: { path: '/health', status: 200 },
+  resources: { memory: '64m' },
+  defaults: { stopGraceMs: 1000 },
+  multiNode: { launcher: 'ray', command: ['httpd', '-f', '-vv', '-p', '{{host}}:{{port}}', '-h', '/www'], args: [] },
+};
+const spanEngine = EngineEntry.parse(spanEngineJson);
+
+function nodeFacts(name: string, gpus: number): NodeFacts {
+  return { name, reachable: true, error: null, arch: 'x64', dockerVersion: null, cpus: 2, memoryBytes: null, nvidiaRuntime: true, gpus: Array.from({ length: gpus }, (_, index) => ({ index, name: 'stand-in', memoryTotalMiB: 1024, memoryUsedMiB: 0 })) };
+}
+
+/** Nodes `a` and `b`, both the local daemon: what the nodes registry hands the core. */
+function twoNodes(gpusPerNode = 1) {
+  const client = createDockerClient();
+  return {
+    facts: (n: string) => (['a', 'b'].includes(n) ? nodeFacts(n, gpusPerNode) : null),
+    clusterLink: () => ({ address: '127.0.0.1', interface: 'lo' }),
+    docker: () => client,
+  };
+}
+
+function runtime(gpusPerNode = 1, readyTimeoutMs = 20_000): SpanRuntime {
+  const nodes = twoNodes(gpusPerNode);
+  return new SpanRuntime({
+    dockerFor: nodes.docker,
+    planContext: () => ({ nodeFacts: nodes.facts, clusterLink: nodes.clusterLink, install: { env: {} }, installId }),
+    readyTimeoutMs,
+    readyPollMs: 200,
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function planInput(): Promise<PlanInput> {
+  const id = randomUUID();
+  return {
+    serviceId: id,
+    serviceName: `span-${id.slice(0, 8)}`,
+    dockerNode: 'local',
+    engine: spanEngine,
+    binary: 'docker',
+    model: null,
+    device: 'cpu',
+    gpus: [],
+    host: '127.0.0.1',
+    port: await freePort(),
+    threads: null,
+    ctxSize: null,
+    concurrency: 1,
+    node: process.execPath,
+    workersDir: '/nonexistent',
+    logFile: path.join(tmp(), 'span.log'),
+    pidFile: '/nonexistent/span.pid',
+    electron: false,
+    span: { nodes: ['a', 'b'], tensorParallel: 2, pipelineParallel: 1 },
+    modelOnNodes: { kind: 'path', path: tmp('aima-span-model-') },
+  };
+}
+
+/** The containers of a span service, running or not. */
+const members = (serviceId: string) => docker(['ps', '-aq', '--filter', `label=aima.span=${serviceId}`]).split('\n').filter(Boolean);
+
+beforeAll(() => {
+  if (haveDocker && haveBusybox) buildRayStandInImage(rayStatus);
+}, 120_000);
+
+afterAll(() => {
+  if (!haveDocker) return;
+  for (const id of docker(['ps', '-aq', '--filter', 'label=aima.span']).split('\n').filter(Boolean)) docker(['rm', '-f', id]);
+});
+
+describe('a service across nodes as one group of containers (real daemon, Ray stand-in)', () => {
+  const need = (ctx: { skip: (note?: string) => void }) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) {
+      if (requireAll) throw new Error('busybox-static is missing: apt-get install -y busybox-static');
+      ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    }
+  };
+
+  it('starts the head, then the worker, waits until Ray shows every node\'s GPUs, runs the engine in the head; stop removes every member', async (ctx) => {
+    need(ctx);
+    const rt = runtime();
+    const input = await planInput();
+    const plan = rt.plan(input);
+    const exits: (number | null)[] = [];
+    const handle = await rt.start(plan, { onExit: (code) => exits.push(code) });
+    expect(rt.isAlive(handle)).toBe(true);
+    await waitFor(async () => (await rt.probe(handle, plan.health)).kind === 'ready', 'the engine in the head answers /health', 10_000, 50);
+
+    const ids = members(input.serviceId);
+    expect(ids).toHaveLength(2);
+    const infos = ids.map((id) => JSON.parse(docker(['inspect', id]))[0]);
+    const byRank = (r: string) => infos.find((i) => i.Config.Labels['aima.rank'] === r);
+    expect(byRank('0').Config.Entrypoint).toEqual(['ray', 'start', '--block', '--head', '--port=6379', '--node-ip-address=127.0.0.1', '--disable-usage-stats']);
+    expect(byRank('1').Config.Entrypoint).toEqual(['ray', 'start', '--block', '--address=127.0.0.1:6379', '--node-ip-address=127.0.0.1', '--disable-usage-stats']);
+    expect(byRank('1').Config.Labels['aima.node']).toBe('b');
+    for (const i of infos) {
+      expect(i.HostConfig.NetworkMode).toBe('host');
+      expect(i.Config.Env).toEqual(expect.arrayContaining(['NCCL_SOCKET_IFNAME=lo', 'GLOO_SOCKET_IFNAME=lo']));
+      expect(i.Config.Labels['aima.service']).toBeUndefined(); // the single-container runtime leaves members alone
+      expect(i.Mounts).toMatchObject([{ Type: 'bind', Destination: '/models/model', RW: false }]);
+    }
+    const log = readFileSync(plan.logFile, 'utf8');
+    expect(log).toMatch(/aima: head on node a: container .*-head from aima-test\/ray-standin:1 ray start --block --head/);
+    expect(log).toContain('ray stand-in: start --block --address=127.0.0.1:6379');
+    expect(log).toContain("aima: the Ray cluster shows every node's GPUs");
+    expect(log).toContain(`aima: engine in the head container: httpd -f -vv -p 127.0.0.1:${plan.port}`);
+
+    await rt.stop(handle, { graceMs: 1000 });
+    expect(members(input.serviceId)).toEqual([]);
+    expect(exits).toEqual([null]); // one exit for the group
+    expect(rt.isAlive(handle)).toBe(false);
+    expect((await rt.probe(handle, plan.health)).kind).toBe('unreachable');
+  });
+
+  it('a member killed (`docker kill`) fails the group: the others are removed, one exit is reported, and a new start brings every member back', async (ctx) => {
+    need(ctx);
+    const rt = runtime();
+    const input = await planInput();
+    const plan = rt.plan(input);
+    const exits: (number | null)[] = [];
+    const handle = await rt.start(plan, { onExit: (code) => exits.push(code) });
+    await waitFor(async () => (await rt.probe(handle, plan.health)).kind === 'ready', 'healthy', 10_000, 50);
+    const worker = members(input.serviceId).find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;
+
+    const t0 = Date.now();
+    docker(['kill', worker]);
+    await waitFor(() => exits.length === 1, 'the group exit', 10_000, 10);
+    const failedAfter = Date.now() - t0;
+    expect(exits).toEqual([137]);
+    expect(rt.isAlive(handle)).toBe(false);
+    expect(members(input.serviceId)).toEqual([]);
+    expect(readFileSync(plan.logFile, 'utf8')).toContain('aima: the worker on node b ended (exit 137); the group fails and its other members are removed');
+
+    // What the supervisor's restart does: the same plan started again, every member anew.
+    const again = await rt.start(rt.plan(input), { onExit: (code) => exits.push(code) });
+    await waitFor(async () => (await rt.probe(again, plan.health)).kind === 'ready', 'healthy again', 10_000, 50);
+    expect(members(input.serviceId)).toHaveLength(2);
+    await rt.stop(again, { graceMs: 0, force: true });
+    expect(members(input.serviceId)).toEqual([]);
+    console.log(`span: docker kill of a worker → group failed and cleaned up after ${failedAfter} ms`);
+  });
+
+  it('a Ray cluster that never shows every node\'s GPUs times out with the reason and leaves nothing on any node', async (ctx) => {
+    need(ctx);
+    // Each node says it has 4 GPUs; the recorded cluster shows nodes of 2, 2 and 0.
+    const rt = runtime(4, 1500);
+    const input = await planInput();
+    const plan = rt.plan(input);
+    let exited = false;
+    const err = await rt.start(plan, { onExit: () => (exited = true) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AimaError);
+    expect((err as AimaError).message).toMatch(new RegExp(`^The Ray cluster of "${plan.serviceName}" was not ready after 2 s: the Ray cluster shows 4 of 8 GPUs \\(last output of \`ray status -v\`: .*\\)\\.$`));
+    expect((err as AimaError).fix).toMatch(/Check that every node reaches a over the cluster link.*Every member was removed\./);
+    expect(members(input.serviceId)).toEqual([]);
+    expect(exited).toBe(false); // a start that failed is reported by its promise, not as an exit
+  });
+
+  it('a closing core stops following the group (no exit, members keep running); the next start replaces what it left', async (ctx) => {
+    need(ctx);
+    const rt = runtime();
+    const input = await planInput();
+    const exits: (number | null)[] = [];
+    await rt.start(rt.plan(input), { onExit: (code) => exits.push(code) });
+    const left = members(input.serviceId);
+    rt.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(exits).toEqual([]);
+    expect(members(input.serviceId)).toEqual(left);
+
+    const next = runtime();
+    const handle = await next.start(next.plan(input), { onExit: () => {} });
+    const now = members(input.serviceId);
+    expect(now).toHaveLength(2);
+    expect(now.filter((id) => left.includes(id))).toEqual([]);
+    await next.stop(handle, { graceMs: 0, force: true });
+    expect(members(input.serviceId)).toEqual([]);
+  });
+
+  it('refuses an unknown node before creating anything', async (ctx) => {
+    need(ctx);
+    const rt = runtime();
+    const input = { ...(await planInput()), span: { nodes: ['a', 'elsewhere'], tensorParallel: 1, pipelineParallel: 1 } };
+    expect(() => rt.plan(input)).toThrow(/Node "elsewhere" is not known/);
+    expect(members(input.serviceId)).toEqual([]);
+  });
+});
+
+describe('a service across nodes through the core (supervisor, restart with backoff)', () => {
+  const cores: Core[] = [];
+  afterEach(async () => {
+    for (const c of cores.splice(0)) await c.close({ stopServices: true }).catch(() => {});
+  });
+
+  it('create → start → running; a member killed → crashed, and the backoff restart brings the whole group back; stop removes every member', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const home = tempHome('aima-span-core-');
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    const c = await createCore({ dataDir: home, host: 'serve', serviceTiming: { stopGraceMs: 1000, backoff: () => 300 }, spanNodes: twoNodes() });
+    cores.push(c);
+
+    const created = await c.api['services.create']({ name: 'big', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'] });
+    // The tensor-parallel size defaults to the nodes' GPUs over the pipeline stages.
+    expect(created.span).toEqual({ nodes: ['a', 'b'], tensorParallel: 2, pipelineParallel: 1 });
+    await c.api['services.start']({ name: 'big', wait: true, timeoutMs: 30_000 });
+    const first = members(created.id);
+    expect(first).toHaveLength(2);
+
+    const worker = first.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;
+    docker(['kill', worker]);
+    await waitFor(async () => (await c.api['services.get']({ name: 'big' })).restarts === 1, 'the crash counted', 10_000, 20);
+    const back = await waitFor(async () => {
+      const s = await c.api['services.get']({ name: 'big' });
+      return s.state === 'running' ? s : null;
+    }, 'running again after the backoff', 30_000, 50);
+    expect(back.restarts).toBe(1);
+    const second = members(created.id);
+    expect(second).toHaveLength(2);
+    for (const id of second) expect(first.some((f) => id.startsWith(f) || f.startsWith(id))).toBe(false); // every member is new
+
+    await c.api['services.stop']({ name: 'big' });
+    expect(members(created.id)).toEqual([]);
+    expect((await c.api['services.get']({ name: 'big' })).state).toBe('stopped');
+  }, 90_000);
+
+  it('refuses an unknown node, parallel sizes without --nodes, and a span with replicas; nothing is stored', async () => {
+    const home = tempHome('aima-span-core-');
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    const c = await createCore({ dataDir: home, host: 'serve', spanNodes: twoNodes() });
+    cores.push(c);
+    const refused = (p: Parameters<Core['api']['services.create']>[0]) => c.api['services.create'](p).then(() => null, (e: AimaError) => `${e.message} | ${e.fix}`);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'gone'] })).toMatch(/^Node "gone" is not known\. \| See `aima node list`/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'], tensorParallel: 3 })).toMatch(/^--tensor-parallel 3 × --pipeline-parallel 1 = 3 GPUs, but the nodes have 2/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', tensorParallel: 2 })).toMatch(/^--tensor-parallel and --pipeline-parallel apply to a model served across nodes\. \| Add --nodes/);
+    expect(await refused({ name: 'x', engine: 'test-span', device: 'cpu', nodes: ['a', 'b'], replicas: 2 })).toMatch(/has no replicas/);
+    expect(await c.api['services.list']({})).toEqual([]);
+  });
+});

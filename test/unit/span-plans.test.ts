@@ -1,0 +1,217 @@
+/**
+ * Plans of one model across nodes, as snapshots like the single-node Docker plans: the Ray head
+ * and workers of vLLM (same image per node architecture, host network, the node's NCCL/Gloo
+ * interface, `ray status -v` as the readiness check, the engine run in the head with
+ * `--distributed-executor-backend ray`), SGLang's own launcher (`--nnodes`, `--node-rank`,
+ * `--dist-init-addr`), on x64 nodes and on arm64 (GB10) nodes. Then every refusal, each before
+ * anything exists on any node, and the readiness parser on `ray status` output the Ray project
+ * published (test/fixtures/ray). Ray itself cannot be obtained here.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/core/engines/catalog.js';
+import type { EngineEntry } from '../../src/core/engines/catalog-schema.js';
+import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
+import { planSpan, type SpanPlanInput } from '../../src/core/cluster/span-plan.js';
+import { parseRayStatus, rayReadiness } from '../../src/core/cluster/ray-status.js';
+import type { NodeClusterLink } from '../../src/core/cluster/span.js';
+import type { PlanInput } from '../../src/core/runtimes/types.js';
+import { AimaError } from '../../src/shared/errors.js';
+import { repoRoot } from '../support/system.js';
+
+const catalog = loadCatalog({ builtin: path.join(repoRoot, 'resources', 'engines'), user: '/nonexistent' });
+const engine = (id: string) => catalog.items.get(id)!.entry;
+const INSTALL = '0a1b2c3d-0000-4000-8000-00000000aaaa';
+
+function node(name: string, arch: NodeFacts['arch'], gpus: number, over: Partial<NodeFacts> = {}): NodeFacts {
+  return {
+    name,
+    reachable: true,
+    error: null,
+    arch,
+    dockerVersion: '28.5.1',
+    cpus: 20,
+    memoryBytes: 128 * 1024 ** 3,
+    nvidiaRuntime: true,
+    gpus: Array.from({ length: gpus }, (_, index) => ({ index, name: arch === 'arm64' ? 'NVIDIA GB10' : 'NVIDIA H100 80GB HBM3', memoryTotalMiB: arch === 'arm64' ? 122_000 : 81_559, memoryUsedMiB: 0 })),
+    ...over,
+  };
+}
+
+const sparks = new Map([
+  ['spark1', node('spark1', 'arm64', 1)],
+  ['spark2', node('spark2', 'arm64', 1)],
+]);
+const boxes = new Map([
+  ['box1', node('box1', 'x64', 2)],
+  ['box2', node('box2', 'x64', 2)],
+]);
+const links: Record<string, NodeClusterLink> = {
+  spark1: { address: '192.168.100.10', interface: 'enP2p1s0f1np1' },
+  spark2: { address: '192.168.100.11', interface: 'enP2p1s0f1np1' },
+  box1: { address: '10.0.0.1', interface: null },
+  box2: { address: '10.0.0.2', interface: null },
+  local: { address: '10.0.0.9', interface: 'eth1' },
+};
+
+function service(e: EngineEntry): PlanInput {
+  return {
+    serviceId: '6f1c2d3e-0000-4000-8000-000000000001',
+    serviceName: 'big',
+    dockerNode: 'local',
+    engine: e,
+    binary: 'docker',
+    model: { name: 'llama-70b', path: '/data/models/llama-70b' },
+    device: 'gpu',
+    gpus: [],
+    host: '127.0.0.1',
+    port: 18000,
+    threads: null,
+    ctxSize: 8192,
+    concurrency: 4,
+    node: '/usr/bin/node',
+    workersDir: '/app/out/workers',
+    logFile: '/data/logs/services/big.log',
+    pidFile: '/data/run/6f1c2d3e.pid',
+    electron: false,
+  };
+}
+
+function input(engineId: string, nodes: Map<string, NodeFacts>, over: Partial<SpanPlanInput> = {}): SpanPlanInput {
+  const names = [...nodes.keys()];
+  return {
+    service: service(engine(engineId)),
+    span: { nodes: names, tensorParallel: names.length, pipelineParallel: 1 },
+    nodeFacts: (n) => nodes.get(n) ?? null,
+    clusterLink: (n) => links[n] ?? null,
+    modelOnNodes: { kind: 'path', path: '/srv/models/llama-70b' },
+    install: { env: {} },
+    installId: INSTALL,
+    ...over,
+  };
+}
+
+describe('plans of one model across nodes', () => {
+  for (const [label, nodes] of [['two arm64 (GB10) nodes', sparks], ['two x64 nodes', boxes]] as const) {
+    for (const id of ['vllm', 'sglang']) {
+      it(`${id} on ${label}`, () => {
+        const plan = planSpan(input(id, nodes));
+        expect(plan.members.map((m) => m.role)).toEqual(['head', 'worker']);
+        for (const m of plan.members) for (const mount of m.mounts) expect(mount.readOnly).toBe(true);
+        expect(plan).toMatchSnapshot();
+      });
+    }
+  }
+
+  it('vLLM: Ray head on the first node, a worker joining it on the others, then the engine in the head with the Ray backend', () => {
+    const plan = planSpan(input('vllm', sparks, { span: { nodes: ['spark1', 'spark2'], tensorParallel: 1, pipelineParallel: 2 } }));
+    const [head, worker] = plan.members;
+    expect(head!.entrypoint).toEqual(['ray', 'start', '--block', '--head', '--port=6379', '--node-ip-address=192.168.100.10', '--disable-usage-stats']);
+    expect(worker!.entrypoint).toEqual(['ray', 'start', '--block', '--address=192.168.100.10:6379', '--node-ip-address=192.168.100.11', '--disable-usage-stats']);
+    expect(head!.images).toEqual(worker!.images);
+    expect(head!.images).toEqual(['nvcr.io/nvidia/vllm:25.09-py3']);
+    expect(worker!.env).toMatchObject({ NCCL_SOCKET_IFNAME: 'enP2p1s0f1np1', GLOO_SOCKET_IFNAME: 'enP2p1s0f1np1', VLLM_HOST_IP: '192.168.100.11' });
+    expect(plan.readiness).toEqual({ command: ['ray', 'status', '-v'], expectGpus: [1, 1] });
+    const exec = plan.engineExec!.join(' ');
+    expect(exec).toContain('--distributed-executor-backend ray --tensor-parallel-size 1 --pipeline-parallel-size 2');
+    // The engine listens on the head's loopback, not on every interface of the host network.
+    expect(exec).toContain('--host 127.0.0.1 --port 18000');
+    expect(exec).toContain('--model /models/model');
+  });
+
+  it('SGLang: its own launcher on every node, rank 0 first, no Ray', () => {
+    const plan = planSpan(input('sglang', boxes, { span: { nodes: ['box1', 'box2'], tensorParallel: 4, pipelineParallel: 1 } }));
+    expect(plan.readiness).toBeNull();
+    expect(plan.engineExec).toBeNull();
+    expect(plan.members.map((m) => m.cmd.slice(-10).join(' '))).toEqual([
+      '--tp 4 --pp-size 1 --nnodes 2 --node-rank 0 --dist-init-addr 10.0.0.1:20000',
+      '--tp 4 --pp-size 1 --nnodes 2 --node-rank 1 --dist-init-addr 10.0.0.1:20000',
+    ]);
+    expect(plan.members[0]!.env).not.toHaveProperty('NCCL_SOCKET_IFNAME'); // no interface set for these nodes
+  });
+
+  it('a Hugging Face id is downloaded by the engine on each node: nothing is mounted', () => {
+    const plan = planSpan(input('vllm', boxes, { modelOnNodes: { kind: 'hf', id: 'meta-llama/Llama-3.3-70B-Instruct' } }));
+    expect(plan.members.every((m) => m.mounts.length === 0)).toBe(true);
+    expect(plan.engineExec!.join(' ')).toContain('--model meta-llama/Llama-3.3-70B-Instruct');
+  });
+});
+
+describe('refusals of a span, before anything exists on any node', () => {
+  const refusal = (over: Partial<SpanPlanInput>, id = 'vllm', nodes: Map<string, NodeFacts> = boxes) => {
+    try {
+      planSpan(input(id, nodes, over));
+    } catch (err) {
+      expect(err).toBeInstanceOf(AimaError);
+      const e = err as AimaError;
+      expect(e.fix).toBeTruthy();
+      return `${e.message} | ${e.fix}`;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('tensor × pipeline parallel larger than the nodes\' GPUs', () => {
+    expect(refusal({ span: { nodes: ['box1', 'box2'], tensorParallel: 4, pipelineParallel: 2 } })).toBe(
+      '--tensor-parallel 4 × --pipeline-parallel 2 = 8 GPUs, but the nodes have 4 (box1: 2, box2: 2). | Ask for at most 4 GPUs in all (e.g. --tensor-parallel 2 --pipeline-parallel 2), or add nodes.',
+    );
+  });
+
+  it('an unknown node, an unreachable node, a node without GPUs, a node without a cluster address', () => {
+    expect(refusal({ span: { nodes: ['box1', 'nope'], tensorParallel: 1, pipelineParallel: 1 } })).toMatch(/^Node "nope" is not known\. \| See `aima node list`/);
+    const down = new Map([...boxes, ['box2', node('box2', 'x64', 2, { reachable: false, error: 'connect ECONNREFUSED 10.0.0.2:2376' })]]);
+    expect(refusal({}, 'vllm', down)).toMatch(/^Node "box2" is not reachable: connect ECONNREFUSED 10\.0\.0\.2:2376 \|/);
+    const noGpu = new Map([...boxes, ['box2', node('box2', 'x64', 0, { nvidiaRuntime: false })]]);
+    expect(refusal({}, 'vllm', noGpu)).toMatch(/^Node "box2" has no GPU that AIMA can see \(its Docker engine has no NVIDIA runtime\)\./);
+    expect(refusal({ clusterLink: (n) => (n === 'box1' ? links.box1! : null) })).toMatch(/^Node "box2" has no cluster address/);
+  });
+
+  it('an engine without multi-node support', () => {
+    expect(refusal({ service: { ...service(engine('llama-cpp')) } })).toMatch(/^Engine "llama-cpp" cannot serve one model across nodes\. \| Use an engine whose catalog entry has "multiNode" \(vllm or sglang\)/);
+  });
+
+  it('a node other than local without a model path or a Hugging Face id', () => {
+    expect(refusal({ modelOnNodes: null })).toMatch(/^Node "box1" cannot read this machine's model files.* \| Give --model-path-on-node PATH/);
+    // The local node reads the library's folder; the other node still needs one.
+    const withLocal = new Map([['local', node('local', 'x64', 2)], ['box2', boxes.get('box2')!]]);
+    expect(refusal({ modelOnNodes: null, span: { nodes: ['local', 'box2'], tensorParallel: 2, pipelineParallel: 1 } }, 'vllm', withLocal)).toMatch(/^Node "box2" cannot read/);
+  });
+
+  it('a service without a model (an engine whose model is optional) needs no model path on other nodes', () => {
+    const vllm = engine('vllm') as Extract<EngineEntry, { runtime: 'docker' }>;
+    // As an optional model is declared: its argument among the option args.
+    const optional: EngineEntry = { ...vllm, model: { ...vllm.model, required: false }, args: vllm.args.slice(2), optionArgs: { ...vllm.optionArgs, model_path: ['--model', '{{model_path}}'] } };
+    const plan = planSpan(input('vllm', boxes, { modelOnNodes: null, service: { ...service(optional), model: null } }));
+    expect(plan.members.every((m) => m.mounts.length === 0)).toBe(true);
+  });
+
+  it('one node, a node named twice, nodes of two architectures', () => {
+    expect(refusal({ span: { nodes: ['box1'], tensorParallel: 1, pipelineParallel: 1 } })).toMatch(/^--nodes names one node \(box1\); a model across nodes needs two or more\./);
+    expect(refusal({ span: { nodes: ['box1', 'box1'], tensorParallel: 1, pipelineParallel: 1 } })).toMatch(/^--nodes names box1 more than once\./);
+    const mixed = new Map([['box1', boxes.get('box1')!], ['spark1', sparks.get('spark1')!]]);
+    expect(refusal({}, 'vllm', mixed)).toMatch(/^The nodes are of different architectures \(box1: x64, spark1: arm64\)/);
+  });
+});
+
+describe('readiness from `ray status -v`', () => {
+  const fixture = (f: string) => readFileSync(path.join(repoRoot, 'test', 'fixtures', 'ray', f), 'utf8');
+
+  it('reads the Ray source\'s verbose sample: three idle nodes, 4 GPUs, per node 2, 2 and 0', () => {
+    const s = parseRayStatus(fixture('status-verbose-source.txt'));
+    expect(s).toEqual({ nodes: 3, totalGpus: 4, perNodeGpus: [2, 2, 0] });
+    expect(rayReadiness(s, [2, 2])).toEqual({ ready: true });
+    expect(rayReadiness(s, [2, 2, 2, 2])).toEqual({ ready: false, why: '3 of 4 nodes joined the Ray cluster' });
+    expect(rayReadiness(s, [4])).toEqual({ ready: false, why: 'a node with 4 GPUs has not shown them in the Ray cluster (per node: 2, 2, 0)' });
+  });
+
+  it('reads the documentation\'s sample (older format): three healthy nodes without GPUs', () => {
+    const s = parseRayStatus(fixture('status-docs.txt'));
+    expect(s).toEqual({ nodes: 3, totalGpus: 0, perNodeGpus: null });
+    expect(rayReadiness(s, [1, 1])).toEqual({ ready: false, why: 'the Ray cluster shows 0 of 2 GPUs' });
+  });
+
+  it('anything else (an error, no ray in the image) is not ready, and says so', () => {
+    expect(parseRayStatus('ConnectionError: Could not find any running Ray instance.')).toBeNull();
+    expect(rayReadiness(null, [1, 1])).toEqual({ ready: false, why: 'the Ray head does not answer `ray status` yet' });
+  });
+});
