@@ -19,6 +19,23 @@ export interface VoiceServe {
   chain: { asr: string; llm: string; tts: string };
 }
 
+/** A running service's worker's own address (its /health has request counters). */
+export async function workerUrl(serve: ServeHandle, service: string): Promise<string> {
+  const res = await fetch(`${serve.url}/api/call/services.list`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  const s = ((await res.json()) as { result: { name: string; url: string | null }[] }).result.find((x) => x.name === service);
+  if (!s?.url) throw new Error(`${service} is not running`);
+  return s.url;
+}
+
+/** A running service's worker's /health body. */
+export async function workerHealth<T>(serve: ServeHandle, service: string): Promise<T> {
+  return (await (await fetch(`${await workerUrl(serve, service)}/health`)).json()) as T;
+}
+
 /** Starts `aima serve`, sets up the voice chain (with more `voice setup` flags, if any) and starts its three services. */
 export async function startVoiceServe(prefix = 'aima-voice-', setupFlags: string[] = []): Promise<VoiceServe> {
   const home = tempHome(prefix);
