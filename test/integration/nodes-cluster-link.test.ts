@@ -2,7 +2,8 @@
  * A node's cluster link through the `aima` CLI and a real `aima serve`: `node set local` stores
  * it, `node list` (and --json) shows it, bad input is refused with the field and the fix and
  * changes nothing, an unknown node is not found, the link survives a restart of the core, `none`
- * clears it; a service across nodes on an unknown node is still refused before anything is made.
+ * clears it; a service across nodes on an unknown node is still refused before anything is made,
+ * and right after a start `local` is known to a span (its facts are read for it).
  * (That the span uses the stored link is in span-runtime.test.ts, where the nodes have GPUs.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,13 +64,21 @@ describe("a node's cluster link through the CLI", () => {
     expect((await local()).cluster).toBeNull();
   }, 120_000);
 
-  it('a service across nodes on an unknown node is refused before anything is made', async (ctx) => {
+  it('a service across nodes on an unknown node is refused before anything is made; `local` is known to a span right after a start', async (ctx) => {
     requirePart(ctx, 'docker', haveDocker);
     await aima(['node', 'set', 'local', '--cluster-address', '10.0.0.9', '--cluster-interface', 'eth1']);
-    const res = await aima(['service', 'create', 'big', '--engine', 'vllm', '--nodes', 'spark-2,local']);
+    await serve!.stop();
+    serve = await startServe(env(), [], 60_000);
+    // Nothing has listed the nodes in this core yet: the span reads their facts itself.
+    // The refusal that follows depends on this machine's GPUs (none: local's; some: spark-2's).
+    let res = await aima(['service', 'create', 'big', '--engine', 'vllm', '--nodes', 'local,spark-2']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/Node "local" has no GPU that AIMA can see|Node "spark-2" is not known/);
+
+    res = await aima(['service', 'create', 'big', '--engine', 'vllm', '--nodes', 'spark-2,local']);
     expect(res.code).not.toBe(0);
     expect(res.stderr).toContain('Node "spark-2" is not known.');
     expect(res.stderr).toContain('aima node add spark-2 --docker ssh://user@host');
     expect(JSON.parse((await aima(['service', 'list', '--json'])).stdout)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
