@@ -373,6 +373,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
    */
   const createSpan = async (params: Parameters<ServicesApi['services.create']>[0] & { nodes: string[] }) => {
     const engine = requireEngine(catalog(), params.engine).entry;
+    // The registry reads nodes' facts on demand: those never read (right after a start) or stale are read now.
+    await nodes?.list();
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
