@@ -39,7 +39,7 @@ describe("a node's cluster link through the CLI", () => {
     expect(res.stdout).toBe('Node "local": cluster link 10.0.0.9 on eth1 (NCCL/Gloo).\n');
     expect((await local()).cluster).toEqual({ address: '10.0.0.9', interface: 'eth1' });
     const human = await aima(['node', 'list']);
-    expect(human.stdout).toMatch(/^local\s+.*\n(  .*\n)*  cluster link: 10\.0\.0\.9 on eth1 \(NCCL\/Gloo\)$/m);
+    expect(human.stdout).toMatch(/^local\s+.*\n( {2}.*\n)* {2}cluster link: 10\.0\.0\.9 on eth1 \(NCCL\/Gloo\)$/m);
 
     res = await aima(['node', 'set', 'local', '--cluster-address', '10.0.0.9:6379']);
     expect(res.code).not.toBe(0);
