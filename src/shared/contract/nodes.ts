@@ -18,7 +18,7 @@ export const nodeTransports = ['local', 'tcp-tls', 'ssh'] as const;
  * Why a cluster address is refused, or null for an IPv4 or IPv6 address or a host name: the
  * address alone (no scheme, port or brackets) that the other nodes of a span reach this node at.
  */
-export function clusterAddressProblem(address: string): string | null {
+function clusterAddressProblem(address: string): string | null {
   const fix = 'give the address the other nodes reach this node at, alone (e.g. 10.0.0.2, fd00::2 or spark-2.lan), or "none" to clear it';
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address)) return `"${address}" is a URL, not an address: ${fix}`;
   if (/^\[.*\](:\d+)?$/.test(address) || /^[^:]+:\d+$/.test(address)) return `"${address}" has a port or brackets (AIMA adds the ports Ray uses): ${fix}`;
@@ -26,7 +26,7 @@ export function clusterAddressProblem(address: string): string | null {
   if (z.ipv6().safeParse(address).success) return /^[0:]+$/.test(address) ? `:: means "every interface", which no other node can reach: ${fix}` : null;
   // A host name's last label is never all digits: "10.0.0.300" is a mistyped IPv4 address.
   if (/(^|\.)\d+$/.test(address)) return `"${address}" is not a valid IPv4 address: ${fix}`;
-  if (z.hostname().safeParse(address).success && address.length <= 253) return null;
+  if (z.hostname().safeParse(address).success) return null;
   return `"${address}" is neither an IPv4 or IPv6 address nor a host name: ${fix}`;
 }
 
@@ -37,7 +37,7 @@ const interfaceName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/;
 const clears = (s: string) => /^(none)?$/i.test(s);
 
 /** A cluster address as sent: a string (`none` or empty clears it) or null (clears it); parsed to the address or null. */
-export const ClusterAddressInput = z
+const ClusterAddressInput = z
   .string()
   .trim()
   .max(300)
@@ -49,7 +49,7 @@ export const ClusterAddressInput = z
   });
 
 /** A cluster interface as sent: a name as `ip link` lists it (`none` or empty clears it) or null. */
-export const ClusterInterfaceInput = z
+const ClusterInterfaceInput = z
   .string()
   .trim()
   .max(100)
