@@ -70,8 +70,8 @@ export interface CoreOptions {
    * else names them); calls outside the contract bring their schemas (TestFeature).
    */
   extraFeatures?: readonly TestFeature[];
-  /** Test seam: replaces the nodes registry's view (facts, cluster links, Docker clients) for services across nodes. */
-  spanNodes?: SpanNodes;
+  /** Test seam: replaces parts of the nodes registry's view (facts, cluster links, Docker clients) for services across nodes. */
+  spanNodes?: Partial<SpanNodes>;
 }
 
 export interface Core {

@@ -1,6 +1,7 @@
 /**
  * The Dashboard's Nodes section in Chromium against `aima serve` and a second real dockerd (its
- * own network namespace, TLS): the local node listed; adding with a bad TLS folder shows the error
+ * own network namespace, TLS): the local node listed; its cluster link edited (a bad address
+ * refused with the field, a good one shown in the row); adding with a bad TLS folder shows the error
  * naming the file and adds nothing; adding with good files shows the node reachable with its
  * Docker version; a silent partition turns it unreachable live (nodes.changed), the link back
  * reachable again; Remove takes it away.
@@ -44,6 +45,13 @@ describe('Dashboard: Nodes', () => {
     const dash = new DashboardPageObject(page);
     await dash.nodeRow('local').waitFor({ timeout: 20_000 });
     expect(await dash.nodeRow('local').innerText()).toMatch(/reachable/);
+
+    // local's cluster link: a bad address shows the refusal and keeps the form; a good one is shown in the row.
+    await dash.setClusterLink('local', '10.0.0.9:6379', 'eth1');
+    await expect.poll(() => dash.nodes().getByRole('alert').innerText(), { timeout: 10_000 }).toContain('clusterAddress: "10.0.0.9:6379" has a port or brackets');
+    await dash.setClusterLink('local', '10.0.0.9', 'eth1');
+    await expect.poll(() => dash.nodeRow('local').innerText(), { timeout: 10_000 }).toMatch(/10\.0\.0\.9\s+on eth1/);
+    expect(await dash.nodes().getByRole('alert').count()).toBe(0);
 
     const empty = mkdtempSync(path.join(tempHome('aima-e2e-tls-'), 'empty-'));
     await dash.addNode('b', r.url, empty);

@@ -102,6 +102,10 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(res.stderr).toContain("is Docker's API in clear");
     res = await aima(['node', 'add', 'b', '--docker', r.url]);
     expect(res.stderr).toContain('A TCP node needs TLS');
+    res = await aima(['node', 'add', 'b', '--docker', r.url, '--tls-dir', r.tls.clientDir, '--cluster-address', `${r.nodeAddr}:6379`]);
+    expect(res.stderr).toContain(`clusterAddress: "${r.nodeAddr}:6379" has a port or brackets`);
+    res = await aima(['node', 'add', 'b', '--docker', r.url, '--tls-dir', r.tls.clientDir, '--cluster-interface', 'eth1']);
+    expect(res.stderr).toContain('--cluster-interface eth1 needs a cluster address, and node "b" has none.');
 
     const list = await api['nodes.list']({});
     expect(list.map((n) => n.name)).toEqual(['local']);
@@ -113,11 +117,12 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
-    const res = await aima(['node', 'add', 'b', '--docker', r.url, '--tls-dir', r.tls.clientDir, '--json']);
+    const res = await aima(['node', 'add', 'b', '--docker', r.url, '--tls-dir', r.tls.clientDir, '--cluster-address', r.nodeAddr, '--json']);
     expect(res.code, res.stderr).toBe(0);
     const added = JSON.parse(res.stdout) as NodeSummary;
     const version = r.docker(['version', '--format', '{{.Server.Version}}']).trim();
     expect(added).toMatchObject({ name: 'b', docker: r.url, transport: 'tcp-tls', reachable: true, error: null, dockerVersion: version, nvidiaRuntime: false, gpus: [], services: [] });
+    expect(added.cluster).toEqual({ address: r.nodeAddr, interface: null });
     expect(added.cpus).toBeGreaterThan(0);
     expect(added.memoryBytes).toBeGreaterThan(0);
 
@@ -127,6 +132,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(human.stdout).toContain(`b            ${r.url}`);
     expect(human.stdout).toContain(`Docker ${version}`);
     expect(human.stdout).toContain('NVIDIA runtime: no');
+    expect(human.stdout).toContain(`cluster link: ${r.nodeAddr} (NCCL/Gloo choose the interface)`);
 
     // The client key is in the secret store, not in the database (nor its WAL).
     const keyBody = readFileSync(path.join(r.tls.clientDir, 'key.pem'), 'utf8').split('\n')[1]!;

@@ -19,6 +19,8 @@ import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
 import type { PlanInput } from '../../src/core/runtimes/types.js';
 import { AimaError } from '../../src/shared/errors.js';
 import { createCore, type Core } from '../../src/core/core.js';
+import { openDatabase } from '../../src/core/store/database.js';
+import { NodesRepo } from '../../src/core/store/repositories/nodes-repo.js';
 import { tempHome } from '../support/cli.js';
 import { busyboxStaticAvailable, buildRayStandInImage, docker, RAY_STANDIN_IMAGE } from '../support/docker-images.js';
 import { waitFor } from '../support/services.js';
@@ -274,6 +276,47 @@ describe('a service across nodes through the core (supervisor, restart with back
     await c.api['services.stop']({ name: 'big' });
     expect(members(created.id)).toEqual([]);
     expect((await c.api['services.get']({ name: 'big' })).state).toBe('stopped');
+  }, 90_000);
+
+  it("takes each node's cluster link from the nodes registry: refused while a node has none, and the members use what `nodes.set` stored", async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const home = tempHome('aima-span-core-');
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    // Node "b" as the registry keeps it (its engine is never asked: the seam gives its facts and the local daemon as its client).
+    const db = openDatabase(path.join(home, 'aima.db'));
+    new NodesRepo(db).insert({ name: 'b', dockerUrl: 'ssh://me@127.0.0.1:1', transport: 'ssh', tlsCa: null, tlsCert: null, sshKnownHosts: null });
+    db.close();
+    const client = createDockerClient();
+    const c = await createCore({
+      dataDir: home,
+      host: 'serve',
+      serviceTiming: { stopGraceMs: 1000 },
+      nodes: { heartbeatMs: 3_600_000 },
+      spanNodes: { facts: (n) => (['local', 'b'].includes(n) ? nodeFacts(n, 1) : null), docker: () => client },
+    });
+    cores.push(c);
+    const create = () => c.api['services.create']({ name: 'linked', engine: 'test-span', device: 'cpu', nodes: ['local', 'b'] });
+    const refused = () => create().then(() => null, (e: AimaError) => `${e.message} | ${e.fix}`);
+
+    expect(await refused()).toBe(
+      'Node "local" has no cluster address: Ray, NCCL and Gloo need the address the other nodes reach it at. | Set it with `aima node set local --cluster-address IP --cluster-interface IF` (the interface of the link between the nodes).',
+    );
+    await c.api['nodes.set']({ name: 'local', clusterAddress: '127.0.0.1', clusterInterface: 'lo' });
+    expect(await refused()).toMatch(/^Node "b" has no cluster address/);
+    await c.api['nodes.set']({ name: 'b', clusterAddress: '127.0.0.2', clusterInterface: 'lo' });
+    expect(await c.api['services.list']({})).toEqual([]);
+
+    const created = await create();
+    await c.api['services.start']({ name: 'linked', wait: true, timeoutMs: 30_000 });
+    const infos = members(created.id).map((id) => JSON.parse(docker(['inspect', id]))[0]);
+    const byRank = (r: string) => infos.find((i) => i.Config.Labels['aima.rank'] === r);
+    expect(byRank('0').Config.Entrypoint).toEqual(['ray', 'start', '--block', '--head', '--port=6379', '--node-ip-address=127.0.0.1', '--disable-usage-stats']);
+    expect(byRank('1').Config.Entrypoint).toEqual(['ray', 'start', '--block', '--address=127.0.0.1:6379', '--node-ip-address=127.0.0.2', '--disable-usage-stats']);
+    expect(byRank('1').Config.Env).toEqual(expect.arrayContaining(['VLLM_HOST_IP=127.0.0.2', 'NCCL_SOCKET_IFNAME=lo', 'GLOO_SOCKET_IFNAME=lo']));
+    await c.api['services.stop']({ name: 'linked' });
+    expect(members(created.id)).toEqual([]);
   }, 90_000);
 
   it('refuses an unknown node, parallel sizes without --nodes, and a span with replicas; nothing is stored', async () => {

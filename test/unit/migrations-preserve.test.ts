@@ -60,6 +60,10 @@ const fixtures: Record<string, Row> = {
     idle_ttl: 600,
     pinned: 1,
     peak_rss: 123_456_789,
+    node: 'kept-node',
+    nodes: '["kept-node","other-node"]',
+    tensor_parallel: 2,
+    pipeline_parallel: 2,
   },
   service_events: { id: 41, service_id: 's1', at: 1_700_000_000_003, from_state: 'running', to_state: 'crashed', event: 'exited', reason: 'killed by SIGKILL' },
   downloads: {
@@ -104,6 +108,8 @@ const fixtures: Record<string, Row> = {
     audio_bytes: 4096,
   },
   voice_config: { key: 'chain', value: '{"asr":"whisper"}' },
+  nodes: { name: 'kept-node', docker_url: 'tcp://10.0.0.2:2376', transport: 'tcp-tls', tls_ca: 'CA PEM', tls_cert: 'CERT PEM', ssh_known_hosts: '/home/me/.ssh/known_hosts', created_at: 1_700_000_000_013 },
+  node_cluster_links: { node: 'local', address: '10.0.0.1', interface: 'enp1s0f1np1' },
 };
 
 /**

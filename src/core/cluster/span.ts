@@ -10,17 +10,8 @@ import type { DockerMount } from '../runtimes/types.js';
 /** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M` (distinct node names; the first is the head). */
 export type SpanSettings = ServiceSpan;
 
-/**
- * How the other nodes of a span reach a node: a per-node setting kept with the node's
- * configuration (the nodes registry stores it; `aima node add/set ... --cluster-address IP
- * --cluster-interface IF`). Ray, NCCL and Gloo traffic goes over this link.
- */
-export interface NodeClusterLink {
-  /** The node's address on the cluster link (e.g. the IP of a DGX Spark's QSFP port). */
-  address: string;
-  /** The interface NCCL and Gloo use (NCCL_SOCKET_IFNAME, GLOO_SOCKET_IFNAME); null leaves them their own choice. */
-  interface: string | null;
-}
+/** How the other nodes of a span reach a node (Ray, NCCL and Gloo traffic goes over it): a per-node setting the nodes registry keeps. */
+export type { NodeClusterLink } from '../../shared/contract/nodes.js';
 
 /**
  * The model's files on the nodes of a span. AIMA does not copy weights between machines: a node

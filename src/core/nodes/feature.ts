@@ -6,6 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { CoreApi } from '../../shared/contract/index.js';
+import { NodeAddParams, NodeSetParams } from '../../shared/contract/nodes.js';
 import type { CoreEvents } from '../events.js';
 import type { Feature } from '../feature.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -13,7 +14,7 @@ import type { Db } from '../store/database.js';
 import { NodesRepo } from '../store/repositories/nodes-repo.js';
 import { NodeRegistry } from './registry.js';
 
-export type NodesApi = Pick<CoreApi, 'nodes.list' | 'nodes.add' | 'nodes.remove'>;
+export type NodesApi = Pick<CoreApi, 'nodes.list' | 'nodes.add' | 'nodes.set' | 'nodes.remove'>;
 
 export interface NodesOptions {
   db: Db;
@@ -35,7 +36,9 @@ export function createNodesFeature(opts: NodesOptions): NodesFeature {
   registry.onChange(() => opts.events.emit('nodes.changed', registry.summaries()));
   const calls: NodesApi = {
     'nodes.list': async ({ refresh }) => registry.list(refresh ?? false),
-    'nodes.add': async (p) => registry.add(p),
+    // Parsed here too: in-process callers skip the adapters' parse, and the link fields' `none` means null.
+    'nodes.add': async (p) => registry.add(NodeAddParams.parse(p)),
+    'nodes.set': async (p) => registry.set(NodeSetParams.parse(p)),
     'nodes.remove': async ({ name }) => {
       registry.remove(name);
       return { name, removed: true };

@@ -6,7 +6,8 @@
  * first answer after that makes it reachable again (and its services are adopted again).
  */
 import type Docker from 'dockerode';
-import type { NodeAddParams, NodeSummary } from '../../shared/contract/nodes.js';
+import type { z } from 'zod';
+import type { NodeAddParams, NodeClusterLink, NodeSetParams, NodeSummary } from '../../shared/contract/nodes.js';
 import { AimaError } from '../../shared/errors.js';
 import { describeEndpoint, type ContainerPlatform } from '../runtimes/docker/platform.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -17,7 +18,7 @@ import { SshNodes } from './ssh/ssh-nodes.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
 import { readNodeFacts } from './facts.js';
 import { LOCAL_NODE, type NodeFacts } from './node-facts.js';
-import type { NodeClusterLink } from '../cluster/span.js';
+import { nextClusterLink } from './cluster-link.js';
 import { readNodeTlsFiles } from './tls-files.js';
 
 export interface NodeRegistryOptions {
@@ -36,6 +37,8 @@ export type ReachabilityListener = (node: string, reachable: boolean, error: str
 interface Entry {
   name: string;
   record: NodeRecord | null;
+  /** How the other nodes of a span reach it (every node may have one, `local` too). */
+  link: NodeClusterLink | null;
   client: Docker | null;
   facts: NodeFacts | null;
   gpuNote: string | null;
@@ -82,9 +85,10 @@ export class NodeRegistry {
     this.heartbeatMs = opts.heartbeatMs ?? 400;
     this.lostAfterMs = opts.lostAfterMs ?? 1200;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
-    this.entries.set(LOCAL_NODE, this.newEntry(LOCAL_NODE, null));
+    const links = opts.repo.links();
+    this.entries.set(LOCAL_NODE, this.newEntry(LOCAL_NODE, null, links.get(LOCAL_NODE) ?? null));
     for (const record of opts.repo.list()) {
-      this.entries.set(record.name, this.newEntry(record.name, record));
+      this.entries.set(record.name, this.newEntry(record.name, record, links.get(record.name) ?? null));
       this.watch(record.name);
     }
   }
@@ -112,8 +116,24 @@ export class NodeRegistry {
 
   /** How the other nodes of a span reach this one (Ray, NCCL, Gloo), or null while none is set. */
   clusterLink(name: string): NodeClusterLink | null {
-    void name;
-    return null;
+    return this.entries.get(name)?.link ?? null;
+  }
+
+  /**
+   * Changes a node's settings (`local`'s too): its cluster link, only the fields given. Throws
+   * not-found for an unknown node and bad-request for nothing to change or an interface without
+   * an address; nothing is saved on a refusal.
+   */
+  set(p: z.output<typeof NodeSetParams>): NodeSummary {
+    const e = this.require(p.name);
+    if (p.clusterAddress === undefined && p.clusterInterface === undefined) {
+      throw new AimaError('bad-request', `Nothing to change on node "${p.name}".`, `Give --cluster-address IP (or none) and/or --cluster-interface IF: \`aima node set ${p.name} --cluster-address 10.0.0.2 --cluster-interface enp1s0f1np1\`.`);
+    }
+    const link = nextClusterLink(p.name, e.link, p);
+    this.opts.repo.setLink(p.name, link);
+    e.link = link;
+    this.changed();
+    return this.summary(e);
   }
 
   /** The node's address as its Docker endpoint names it (a published port of a service there listens on it). */
@@ -139,7 +159,7 @@ export class NodeRegistry {
     return () => this.removeListeners.delete(listener);
   }
 
-  /** Called when the list changes (a node added or removed, reachability, new facts). */
+  /** Called when the list changes (a node added, changed or removed, reachability, new facts). */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
@@ -164,7 +184,7 @@ export class NodeRegistry {
    * Adds a node after checking everything first: the name is free, the endpoint parses, the TLS
    * files are good, and the engine answers with them. Nothing is saved on a refusal.
    */
-  async add(p: NodeAddParams): Promise<NodeSummary> {
+  async add(p: z.output<typeof NodeAddParams>): Promise<NodeSummary> {
     if (p.name === LOCAL_NODE) throw new AimaError('conflict', `"${LOCAL_NODE}" is the name of this machine's own Docker engine.`, 'Pick another name for the node.');
     if (this.entries.has(p.name)) {
       throw new AimaError('conflict', `A node named "${p.name}" already exists (${this.entries.get(p.name)!.record?.dockerUrl}).`, `Pick another name, or remove it first with \`aima node rm ${p.name}\`.`);
@@ -173,6 +193,7 @@ export class NodeRegistry {
     if (endpoint.kind === 'ssh' && p.tlsDir) throw new AimaError('bad-request', 'An SSH node takes no --tls-dir: SSH itself secures the connection.', 'Leave out --tls-dir, or use --docker tcp://host:2376.');
     if (endpoint.kind === 'tcp-tls' && !p.tlsDir) throw new AimaError('bad-request', `A TCP node needs TLS: Docker's API in clear lets anyone on the network run containers.`, 'Give --tls-dir DIR holding ca.pem, cert.pem and key.pem.');
     if (endpoint.kind === 'tcp-tls' && (p.identityFile || p.knownHostsFile)) throw new AimaError('bad-request', 'A TCP node takes no --identity-file or --known-hosts: those are for ssh:// nodes.', 'Leave them out, or use --docker ssh://user@host.');
+    const link = nextClusterLink(p.name, null, p);
     const tls = endpoint.kind === 'tcp-tls' ? readNodeTlsFiles(p.tlsDir!) : null;
     const ssh: NodeSshOptions = { identityFile: p.identityFile, knownHostsFile: p.knownHostsFile };
     // Over SSH, one connection that runs `docker version` there tells host key, credentials, CLI and daemon apart.
@@ -188,12 +209,12 @@ export class NodeRegistry {
     if (p.identityFile) this.opts.secrets.set(sshIdentitySecret(p.name), p.identityFile);
     let record: NodeRecord;
     try {
-      record = this.opts.repo.insert({ name: p.name, dockerUrl, transport: endpoint.kind, tlsCa: tls?.ca ?? null, tlsCert: tls?.cert ?? null, sshKnownHosts: p.knownHostsFile ?? null });
+      record = this.opts.repo.insert({ name: p.name, dockerUrl, transport: endpoint.kind, tlsCa: tls?.ca ?? null, tlsCert: tls?.cert ?? null, sshKnownHosts: p.knownHostsFile ?? null }, link);
     } catch (err) {
       this.forgetSecrets(p.name);
       throw err;
     }
-    const entry = this.newEntry(p.name, record);
+    const entry = this.newEntry(p.name, record, link);
     Object.assign(entry, { client, facts, gpuNote, checkedAt: Date.now(), reachable: true, lastOkAt: Date.now() });
     this.entries.set(p.name, entry);
     this.watch(p.name);
@@ -226,8 +247,8 @@ export class NodeRegistry {
 
   // ---------------------------------------------------------------- internals
 
-  private newEntry(name: string, record: NodeRecord | null): Entry {
-    return { name, record, client: null, facts: null, gpuNote: null, checkedAt: null, reachable: null, error: null, lastOkAt: 0, pinging: false, timer: null };
+  private newEntry(name: string, record: NodeRecord | null, link: NodeClusterLink | null): Entry {
+    return { name, record, link, client: null, facts: null, gpuNote: null, checkedAt: null, reachable: null, error: null, lastOkAt: 0, pinging: false, timer: null };
   }
 
   private require(name: string): Entry {
@@ -344,6 +365,7 @@ export class NodeRegistry {
       nvidiaRuntime: f?.nvidiaRuntime ?? false,
       gpus: f?.gpus ?? [],
       gpuNote: e.gpuNote,
+      cluster: e.link,
       services: this.opts.repo.servicesOn(e.name),
       checkedAt: e.checkedAt !== null ? new Date(e.checkedAt).toISOString() : null,
       createdAt: e.record ? new Date(e.record.createdAt).toISOString() : null,

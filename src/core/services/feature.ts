@@ -88,8 +88,8 @@ export interface ServicesOptions {
   voice?: VoiceUsage;
   /** GPU memory sampled on demand (the hardware feature). */
   gpuMemory?: (maxAgeMs?: number) => Promise<GpuMemory>;
-  /** Test seam: replaces the nodes registry's view for services across nodes. */
-  spanNodes?: SpanNodes;
+  /** Test seam: replaces parts of the nodes registry's view for services across nodes. */
+  spanNodes?: Partial<SpanNodes>;
   /** Scheduler seams (tests): the host's memory, the idle check's period. */
   hostMemory?: () => { totalBytes: number; availableBytes: number };
   idleCheckMs?: number;
@@ -160,13 +160,14 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     dockerFacts.resources = s.engineResources;
     for (const rt of runtimes.values()) rt.setFacts({ resources: s.engineResources });
   });
-  const spanNodes: SpanNodes = opts.spanNodes ?? {
+  const spanNodes: SpanNodes = {
     facts: (name) => nodes?.facts(name) ?? null,
     clusterLink: (name) => nodes?.clusterLink(name) ?? null,
     docker: (name) => {
       if (name !== LOCAL_NODE && !nodes?.has(name)) throw new AimaError('not-found', `Node "${name}" is not known.`, 'See `aima node list`.');
       return docker(name);
     },
+    ...opts.spanNodes,
   };
   const spanRuntime = new SpanRuntime({
     dockerFor: (name) => spanNodes.docker(name),
@@ -372,6 +373,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
    */
   const createSpan = async (params: Parameters<ServicesApi['services.create']>[0] & { nodes: string[] }) => {
     const engine = requireEngine(catalog(), params.engine).entry;
+    // The registry reads nodes' facts on demand: those never read (right after a start) or stale are read now.
+    await nodes?.list();
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));

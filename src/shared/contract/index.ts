@@ -11,7 +11,7 @@ import { HardwareReport, HardwareSample, HardwareUnwatch, HardwareUnwatchParams,
 import { Settings, SettingsPatch } from './settings.js';
 import { ServerListenParams, ServerStatus } from './server.js';
 import { ModelImportParams, ModelRef, ModelRemoveResult, ModelRenameParams, ModelSummary } from './models.js';
-import { NodeAddParams, NodeListParams, NodeRef, NodeRemoveResult, NodeSummary } from './nodes.js';
+import { NodeAddParams, NodeListParams, NodeRef, NodeRemoveResult, NodeSetParams, NodeSummary } from './nodes.js';
 import { OperationCancelParams, OperationCancelResult, OperationProgress } from './operations.js';
 import {
   EngineList,
@@ -96,6 +96,7 @@ export const calls = {
   // Nodes: Docker engines services may run on (the local one and other machines').
   'nodes.list': defineCall(NodeListParams, z.array(NodeSummary), 'Every node (the local engine first) with reachability, Docker version, CPU/RAM, GPUs and the NVIDIA runtime'),
   'nodes.add': defineCall(NodeAddParams, NodeSummary, "Add another machine's Docker engine as a node (its TLS files and connection are checked first; nothing is saved on a refusal)"),
+  'nodes.set': defineCall(NodeSetParams, NodeSummary, "Change a node's settings (`local` too): its cluster address and interface for services across nodes (only the fields given)"),
   'nodes.remove': defineCall(NodeRef, NodeRemoveResult, 'Forget a node and its credentials (refused while services are on it)'),
 
   // Downloads: Hugging Face Hub search/listing and resumable, verified downloads.

@@ -39,6 +39,15 @@ export class DashboardPageObject {
     await card.getByLabel('TLS folder').fill(tlsDir);
     await card.getByRole('button', { name: 'Add node' }).click();
   }
+  /** Opens a node's cluster link form, fills it and saves (an empty address clears the link). */
+  async setClusterLink(name: string, address: string, iface: string): Promise<void> {
+    const row = this.nodeRow(name);
+    const edit = row.getByRole('button', { name: `Edit the cluster link of ${name}` });
+    if (await edit.count()) await edit.click();
+    await row.getByLabel('Cluster address').fill(address);
+    await row.getByLabel('Cluster interface').fill(iface);
+    await row.getByRole('button', { name: 'Save' }).click();
+  }
   processRows(owner: 'aima' | 'foreign') {
     return this.page.locator(`[data-testid="gpu-processes"] tr[data-owner="${owner}"]`);
   }

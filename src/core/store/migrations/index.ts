@@ -17,6 +17,7 @@ import { migration010 } from './010-voice-recordings.js';
 import { migration011 } from './011-download-source.js';
 import { migration012 } from './012-nodes.js';
 import { migration013 } from './013-service-span.js';
+import { migration014 } from './014-node-cluster-links.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -32,5 +33,6 @@ export const migrations: readonly Migration[] = [
   migration011,
   migration012,
   migration013,
+  migration014,
 ];
 export type { Migration } from './types.js';

@@ -1,4 +1,8 @@
-/** The nodes table: Docker engines on other machines. The TLS client key is not here (secret store). */
+/**
+ * The nodes table: Docker engines on other machines (the TLS client key is not here: secret
+ * store); and every node's cluster link, `local`'s included (node_cluster_links).
+ */
+import type { NodeClusterLink } from '../../../shared/contract/nodes.js';
 import type { Db } from '../database.js';
 
 export type NodeTransport = 'tcp-tls' | 'ssh';
@@ -40,15 +44,40 @@ export class NodesRepo {
     return row ? toRecord(row) : null;
   }
 
-  insert(n: Omit<NodeRecord, 'createdAt'>): NodeRecord {
-    this.db
-      .prepare('INSERT INTO nodes (name, docker_url, transport, tls_ca, tls_cert, ssh_known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(n.name, n.dockerUrl, n.transport, n.tlsCa, n.tlsCert, n.sshKnownHosts, Date.now());
+  /** Saves a node and, when given, its cluster link, in one transaction. */
+  insert(n: Omit<NodeRecord, 'createdAt'>, link: NodeClusterLink | null = null): NodeRecord {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO nodes (name, docker_url, transport, tls_ca, tls_cert, ssh_known_hosts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(n.name, n.dockerUrl, n.transport, n.tlsCa, n.tlsCert, n.sshKnownHosts, Date.now());
+      if (link) this.setLink(n.name, link);
+    })();
     return this.get(n.name)!;
   }
 
+  /** Forgets a node and its cluster link. */
   delete(name: string): void {
-    this.db.prepare('DELETE FROM nodes WHERE name = ?').run(name);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM nodes WHERE name = ?').run(name);
+      this.setLink(name, null);
+    })();
+  }
+
+  /** Every node's cluster link, by node name (`local` included). */
+  links(): Map<string, NodeClusterLink> {
+    const rows = this.db.prepare('SELECT node, address, interface FROM node_cluster_links').all() as { node: string; address: string; interface: string | null }[];
+    return new Map(rows.map((r) => [r.node, { address: r.address, interface: r.interface }]));
+  }
+
+  /** Sets a node's cluster link; null removes it. */
+  setLink(name: string, link: NodeClusterLink | null): void {
+    if (!link) {
+      this.db.prepare('DELETE FROM node_cluster_links WHERE node = ?').run(name);
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO node_cluster_links (node, address, interface) VALUES (?, ?, ?) ON CONFLICT(node) DO UPDATE SET address = excluded.address, interface = excluded.interface')
+      .run(name, link.address, link.interface);
   }
 
   /** Names of the services placed on a node. */

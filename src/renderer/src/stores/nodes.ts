@@ -1,4 +1,4 @@
-/** The nodes in the UI: the list (kept live by `nodes.changed`), add with its checks, remove. */
+/** The nodes in the UI: the list (kept live by `nodes.changed`), add with its checks, a node's cluster link, remove. */
 import { create } from 'zustand';
 import type { NodeSummary } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
@@ -10,6 +10,11 @@ export interface NodeForm {
   tlsDir: string;
 }
 
+export interface ClusterLinkForm {
+  address: string;
+  iface: string;
+}
+
 interface NodesState {
   nodes: NodeSummary[];
   loaded: boolean;
@@ -18,6 +23,8 @@ interface NodesState {
   error: { message: string; fix?: string } | null;
   load(refresh?: boolean): Promise<void>;
   add(form: NodeForm): Promise<boolean>;
+  /** Sets a node's cluster link; an empty address clears it. */
+  setLink(name: string, link: ClusterLinkForm): Promise<boolean>;
   remove(name: string): Promise<void>;
 }
 
@@ -49,6 +56,17 @@ export const useNodes = create<NodesState>((set, get) => ({
       return false;
     } finally {
       set({ busy: false });
+    }
+  },
+  async setLink(name, link) {
+    set({ error: null });
+    try {
+      // The list follows through `nodes.changed`.
+      await invoke('nodes.set', { name, clusterAddress: link.address, clusterInterface: link.iface });
+      return true;
+    } catch (err) {
+      set({ error: asError(err) });
+      return false;
     }
   },
   async remove(name) {

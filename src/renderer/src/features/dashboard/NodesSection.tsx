@@ -1,16 +1,17 @@
 /**
  * The Dashboard's Nodes section: every Docker engine services may run on (this machine's `local`
  * and other machines'), with reachability, Docker version, CPU/RAM, GPUs and the NVIDIA runtime;
- * a form to add one (its TLS files and the connection are checked before anything is saved) and
- * a remove button (refused while services are on the node).
+ * a form to add one (its TLS files and the connection are checked before anything is saved), each
+ * node's cluster link (the address and interface a service across nodes uses) with an edit form,
+ * and a remove button (refused while services are on the node).
  */
 import { useEffect, useState } from 'react';
 import type { NodeSummary } from '../../../../shared/contract/index.js';
 import { formatBytes } from '../../../../shared/format-bytes.js';
-import { useNodes, type NodeForm } from '../../stores/nodes.js';
+import { useNodes, type ClusterLinkForm, type NodeForm } from '../../stores/nodes.js';
 
 export function NodesSection() {
-  const { nodes, loaded, busy, error, load, add, remove } = useNodes();
+  const { nodes, loaded, busy, error, load, add, setLink, remove } = useNodes();
   const [form, setForm] = useState<NodeForm>({ name: '', docker: '', tlsDir: '' });
   useEffect(() => {
     void load();
@@ -40,13 +41,14 @@ export function NodesSection() {
               <th>Docker</th>
               <th>CPU / RAM</th>
               <th>GPUs</th>
+              <th>Cluster link</th>
               <th>Services</th>
               <th />
             </tr>
           </thead>
           <tbody>
             {nodes.map((n) => (
-              <NodeRow key={n.name} node={n} onRemove={() => void remove(n.name)} />
+              <NodeRow key={n.name} node={n} onSetLink={(link) => setLink(n.name, link)} onRemove={() => void remove(n.name)} />
             ))}
           </tbody>
         </table>
@@ -69,7 +71,7 @@ export function NodesSection() {
   );
 }
 
-function NodeRow({ node: n, onRemove }: { node: NodeSummary; onRemove: () => void }) {
+function NodeRow({ node: n, onSetLink, onRemove }: { node: NodeSummary; onSetLink: (link: ClusterLinkForm) => Promise<boolean>; onRemove: () => void }) {
   return (
     <tr data-node={n.name}>
       <td>
@@ -92,8 +94,44 @@ function NodeRow({ node: n, onRemove }: { node: NodeSummary; onRemove: () => voi
         <div className="muted small">NVIDIA runtime: {n.nvidiaRuntime ? 'yes' : 'no'}</div>
         {n.gpuNote && <div className="muted small">{n.gpuNote}</div>}
       </td>
+      <td>
+        <ClusterLinkCell node={n} onSave={onSetLink} />
+      </td>
       <td>{n.services.join(', ') || '–'}</td>
       <td>{n.transport !== 'local' && <button onClick={onRemove}>Remove</button>}</td>
     </tr>
+  );
+}
+
+/** The address other nodes of a span reach this one at and the NCCL/Gloo interface; Edit opens a small form (empty address: none). */
+function ClusterLinkCell({ node: n, onSave }: { node: NodeSummary; onSave: (link: ClusterLinkForm) => Promise<boolean> }) {
+  const [form, setForm] = useState<ClusterLinkForm | null>(null);
+  if (!form) {
+    return (
+      <>
+        {n.cluster ? n.cluster.address : 'none'}
+        {n.cluster?.interface && <div className="muted small">on {n.cluster.interface}</div>}
+        <div>
+          <button aria-label={`Edit the cluster link of ${n.name}`} onClick={() => setForm({ address: n.cluster?.address ?? '', iface: n.cluster?.interface ?? '' })}>
+            Edit
+          </button>
+        </div>
+      </>
+    );
+  }
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        void onSave(form).then((ok) => ok && setForm(null));
+      }}
+    >
+      <input aria-label="Cluster address" placeholder="address (empty: none)" value={form.address} onChange={(e) => setForm({ ...form, address: e.target.value })} />
+      <input aria-label="Cluster interface" placeholder="interface, e.g. enp1s0f1np1" value={form.iface} onChange={(e) => setForm({ ...form, iface: e.target.value })} />
+      <button type="submit">Save</button>
+      <button type="button" onClick={() => setForm(null)}>
+        Cancel
+      </button>
+    </form>
   );
 }
