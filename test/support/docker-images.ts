@@ -40,13 +40,21 @@ export function imageExists(image: string): boolean {
  * /bin/busybox with `applets` linked to it, /www and /tmp, plus `files` (path → content; mode 0755
  * for paths under a bin folder), with the given `docker import --change` lines.
  */
-export function importBusyboxRootfs(tag: string, opts: { applets: string[]; files: Record<string, string>; changes: string[]; cli?: (args: string[], opts?: { timeoutMs?: number }) => string }): string {
+export function importBusyboxRootfs(
+  tag: string,
+  opts: { applets: string[]; files: Record<string, string>; copies?: Record<string, string>; changes: string[]; cli?: (args: string[], opts?: { timeoutMs?: number }) => string },
+): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-rootfs-'));
   try {
     const root = path.join(dir, 'rootfs');
     for (const d of ['bin', 'www', 'tmp']) mkdirSync(path.join(root, d), { recursive: true });
     copyFileSync(BUSYBOX, path.join(root, 'bin', 'busybox'));
     for (const applet of opts.applets) symlinkSync('busybox', path.join(root, 'bin', applet));
+    // Binaries of this machine (a program and the libraries it links), copied as they are.
+    for (const [file, from] of Object.entries(opts.copies ?? {})) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      copyFileSync(from, path.join(root, file));
+    }
     for (const [file, content] of Object.entries(opts.files)) {
       mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
       writeFileSync(path.join(root, file), content, { mode: /(^|\/)bin\//.test(file) ? 0o755 : 0o644 });
@@ -67,6 +75,34 @@ export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string>
     applets: ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls'],
     files: { 'www/health': '{"status":"ok"}\n', ...extra },
     changes: ['ENV PATH=/bin', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]'],
+  });
+}
+
+export const TLS_HTTPD_IMAGE = 'aima-test/tls-httpd:1';
+
+/** True when this machine's `openssl` can be copied into a test image (with the libraries ldd lists). */
+export const opensslAvailable = (): boolean => {
+  try {
+    execFileSync('ldd', [execFileSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim()], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A TLS server for tests: this machine's `openssl` (its `s_server -WWW` serves files over TLS) and
+ * the libraries it links, beside busybox. It cannot check a request's key: only TLS is real.
+ */
+export function buildTlsHttpdImage(tag = TLS_HTTPD_IMAGE): string {
+  if (imageExists(tag)) return tag;
+  const openssl = execFileSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
+  const libs = [...execFileSync('ldd', [openssl], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+  return importBusyboxRootfs(tag, {
+    applets: ['sh', 'echo', 'mkdir', 'hostname', 'cat'],
+    files: {},
+    copies: { 'bin/openssl': openssl, ...Object.fromEntries(libs.map((l) => [l.slice(1), l])) },
+    changes: ['ENV PATH=/bin'],
   });
 }
 
