@@ -35,7 +35,12 @@ export interface EngineUpstream {
 export interface TlsStart {
   args: string[];
   files: ContainerFile[];
+  /** The key in `args` (so a log can leave it out). */
+  apiKey: string;
 }
+
+/** An engine reached where its port is published (this machine's node): nothing to open or close. */
+export const directUpstream = (host: string, port: number): EngineUpstream => ({ host, port, tls: null, close: async () => {} });
 
 export interface ContainerReach {
   readonly transport: Exclude<NodeTransport, 'local'>;
@@ -102,7 +107,7 @@ export function createContainerReach(opts: ContainerReachOptions): ContainerReac
     issue(serviceId, access) {
       const tls = prepareTlsReach(access, opts.dataDir, opts.address);
       opts.secrets.set(engineKeySecret(serviceId), tls.apiKey);
-      return { args: tls.args, files: tls.files };
+      return { args: tls.args, files: tls.files, apiKey: tls.apiKey };
     },
     async open(serviceId, port, tls) {
       if (opts.transport === 'ssh') {

@@ -1,9 +1,10 @@
 /**
  * The Docker runtime of one node (Docker engine): a service is one container labelled
  * `aima.service=<service id>`, created from the plan (model mounted read-only, port published on
- * 127.0.0.1 — on another machine's node, on the address the plan names —, memory/CPU limits, GPU
- * device requests), its output demultiplexed into the service's log file, ended with `docker stop`
- * (SIGTERM, SIGKILL after the grace period) and removed. One `docker events` stream, filtered by
+ * 127.0.0.1 — on another machine's node, where its ContainerReach says: the node's loopback behind
+ * an SSH tunnel, or its address with TLS and a key —, memory/CPU limits, GPU device requests),
+ * its output demultiplexed into the service's log file, ended with `docker stop` (SIGTERM, SIGKILL
+ * after the grace period) and removed. One `docker events` stream, filtered by
  * the label, drives liveness: die/oom/destroy reach the supervisor within milliseconds, for
  * containers we started (StartHooks.onExit) and adopted ones (isAlive, watch). At core start,
  * this install's running containers are adopted by label and its dead ones are removed; other
@@ -23,7 +24,7 @@ import { removeUntilGone } from './remove.js';
 import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type DockerHostFacts } from './plan.js';
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
 import { putContainerFiles } from '../../nodes/reach/container-files.js';
-import type { ContainerReach, EngineUpstream } from '../../nodes/reach/container-reach.js';
+import { directUpstream, type ContainerReach, type EngineUpstream } from '../../nodes/reach/container-reach.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -38,7 +39,7 @@ interface Tracked {
   logIn: NodeJS.ReadableStream | null;
   died: Promise<void>;
   markDied: () => void;
-  /** What was opened to reach it (another machine's node); closed when it is gone. */
+  /** Where it is reached (through a tunnel on an SSH node); closed when it is gone. */
   upstream: EngineUpstream | null;
 }
 
@@ -85,7 +86,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private readonly log: (line: string) => void;
   private readonly tracked = new Map<string, Tracked>();
   /** Running containers found at init, by service id, waiting to be adopted. */
-  private readonly adoptable = new Map<string, { id: string; pid: number; upstream: Omit<EngineUpstream, 'close'> & Partial<EngineUpstream>; logFile: string }>();
+  private readonly adoptable = new Map<string, { id: string; pid: number; upstream: EngineUpstream; logFile: string }>();
   private readonly reach: ContainerReach | null;
   private events: NodeJS.ReadableStream | null = null;
   private eventsReady: Promise<void> | null = null;
@@ -203,7 +204,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private async makeAdoptable(serviceId: string, c: Docker.ContainerInfo, pid: number): Promise<void> {
     // A port Docker chose (label 0) is read from the container's published ports.
     const port = Number(c.Labels[LABEL_PORT]) || (c.Ports.find((p) => p.PublicPort)?.PublicPort ?? 0);
-    let upstream: Omit<EngineUpstream, 'close'> & Partial<EngineUpstream> = { host: c.Labels[LABEL_HOST] ?? '127.0.0.1', port, tls: null };
+    let upstream = directUpstream(c.Labels[LABEL_HOST] ?? '127.0.0.1', port);
     if (this.reach) {
       try {
         upstream = await this.reach.open(serviceId, port, c.Labels[LABEL_REACH] === 'tls');
@@ -213,7 +214,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         return;
       }
     }
-    this.adoptable.get(serviceId)?.upstream.close?.().catch(() => {});
+    void this.adoptable.get(serviceId)?.upstream.close();
     this.adoptable.set(serviceId, { id: c.Id, pid, upstream, logFile: c.Labels[LABEL_LOG] ?? '' });
   }
 
@@ -225,10 +226,10 @@ export class DockerRuntime implements Runtime<DockerPlan> {
 
     // One container per service: whatever an earlier run left behind goes first.
     await this.removeByService(plan.serviceId);
-    // The key is an argument of the engine's: the log names its flag, not its value.
-    const tls = plan.tls ? this.requireReach().issue(plan.serviceId, plan.tls) : null;
+    const tls = plan.tls && this.reach ? this.reach.issue(plan.serviceId, plan.tls) : null;
     const cmd = [...plan.cmd, ...(tls?.args ?? [])];
-    const shown = plan.tls ? [...plan.cmd, ...(tls?.args ?? []).slice(0, -1), '<key>'] : plan.cmd;
+    // The key is an argument of the engine's: the log shows its flag, not its value.
+    const shown = tls ? cmd.map((a) => (a === tls.apiKey ? '<key>' : a)) : cmd;
     log.write(`--- aima ${new Date().toISOString()}: starting ${plan.serviceName}: container ${plan.containerName} from ${image}${shown.length ? ' ' + shown.join(' ') : ''}\n`);
 
     const portKey = `${plan.containerPort}/tcp`;
@@ -239,7 +240,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
         Cmd: cmd,
         Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
-        Labels: { ...plan.labels, [LABEL_LOG]: plan.logFile, [LABEL_HOST]: plan.host, [LABEL_PORT]: String(plan.port), ...(plan.tls ? { [LABEL_REACH]: 'tls' } : {}) },
+        Labels: { ...plan.labels, [LABEL_LOG]: plan.logFile, [LABEL_HOST]: plan.host, [LABEL_PORT]: String(plan.port), ...(tls ? { [LABEL_REACH]: 'tls' } : {}) },
         ExposedPorts: { [portKey]: {} },
         HostConfig: {
           PortBindings: { [portKey]: [{ HostIp: plan.host, HostPort: plan.port === 0 ? '' : String(plan.port) }] },
@@ -282,7 +283,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       const port = plan.port || Number(info.NetworkSettings.Ports?.[portKey]?.[0]?.HostPort ?? 0);
       const handle: EngineHandle = { pid: info.State.Pid || 0, startTime: null, ownChild: true, host: plan.host, port, logFile: plan.logFile, containerId: container.id, node: this.node };
       if (!this.reach || t.exited) return handle;
-      t.upstream = await this.reach.open(plan.serviceId, port, Boolean(plan.tls));
+      t.upstream = await this.reach.open(plan.serviceId, port, tls !== null);
       return { ...handle, ...this.reached(t.upstream) };
     } catch (err) {
       t.exitFns.clear();
@@ -311,7 +312,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     if (!found) return null;
     this.adoptable.delete(id);
     const t = this.track(found.id, id);
-    t.upstream = found.upstream.close ? (found.upstream as EngineUpstream) : null;
+    t.upstream = found.upstream;
     if (found.logFile) {
       t.logOut = this.openLog(found.logFile);
       void this.docker
@@ -361,16 +362,11 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     this.closed = true;
     (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
     for (const t of this.tracked.values()) this.closeLogs(t);
-    for (const a of this.adoptable.values()) void a.upstream.close?.();
+    for (const a of this.adoptable.values()) void a.upstream.close();
     void this.reach?.close();
   }
 
   // ---------------------------------------------------------------- internals
-
-  private requireReach(): ContainerReach {
-    if (!this.reach) throw new AimaError('bad-request', `A TLS plan is for another machine's node, not node "${this.node}".`);
-    return this.reach;
-  }
 
   /** The handle's address fields for an upstream: where the gateway and the probe connect. */
   private reached(up: Pick<EngineUpstream, 'host' | 'port' | 'tls'>): Pick<EngineHandle, 'host' | 'port' | 'tls'> {
