@@ -107,7 +107,7 @@ describe('a Docker runtime on a TCP node', () => {
     await expect(reach.open('svc-1', 31000, true)).rejects.toThrow(/engine key of service svc-1 on node "gpu" is missing/);
   });
 
-  it('an SSH node turns no TLS on and reaches the published port through a tunnel, closed once', async () => {
+  it('an SSH node turns no TLS on and reaches the published port through a tunnel, closed once, and all of them with the runtime', async () => {
     const closed: number[] = [];
     const tunnels: SshTunnels = {
       forward: async (remotePort) => ({ localPort: 40000 + remotePort, remotePort, close: async () => void closed.push(remotePort) }),
@@ -118,9 +118,15 @@ describe('a Docker runtime on a TCP node', () => {
     expect(() => reach.check(engine('aima-llm'))).toThrow(/runs as a process on this machine, so it cannot run on node "s"/);
     const up = await reach.open('svc-2', 31000, false);
     expect(up).toMatchObject({ host: '127.0.0.1', port: 71000, tls: null });
+    const other = await reach.open('svc-3', 32000, false);
     await up.close();
-    await reach.close();
+    await up.close();
     expect(closed).toEqual([31000]);
+    // The node's runtime closing (the core closes, the node is removed) closes what is still open.
+    await reach.close();
+    expect(closed).toEqual([31000, 32000]);
+    await other.close();
+    expect(closed).toEqual([31000, 32000]);
   });
 });
 
