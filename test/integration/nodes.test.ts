@@ -16,47 +16,39 @@ import path from 'node:path';
 import { createHttpClient, transportToApi } from '../../src/lib/client/http-client.js';
 import type { CoreApi, NodeSummary, ServiceSummary } from '../../src/shared/contract/index.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { buildTlsHttpdImage, busyboxStaticAvailable, importBusyboxRootfs, opensslAvailable, TLS_HTTPD_IMAGE } from '../support/docker-images.js';
+import { buildTlsEngineImage, busyboxStaticAvailable, importBusyboxRootfs, TLS_ENGINE_IMAGE } from '../support/docker-images.js';
 import { makeTlsFiles, remoteDockerdAvailable, startRemoteDockerd, type RemoteDockerd } from '../support/remote-dockerd.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, requirePart, sharedFixture } from '../support/system.js';
 
-const haveParts = dockerAvailable() && remoteDockerdAvailable() && opensslAvailable();
+const haveParts = dockerAvailable() && remoteDockerdAvailable();
 const haveBusybox = busyboxStaticAvailable();
 
 /**
- * A stand-in engine for routing on a TCP node, where engines must serve TLS: openssl's s_server
- * serving /health and a voice list naming its container, with the certificate and key AIMA passes
- * in the flags `remoteAccess` names (the key flag is accepted but cannot be checked by s_server).
+ * The engine on the TCP node, where engines must serve TLS and require a key: a small HTTPS server
+ * (test/fixtures/engines/tls-engine.mjs) taking the flags `remoteAccess` names, guarding `/v1`
+ * with the key and serving /health and a voice list naming its container.
  */
 const engineJson = {
   id: 'test-remote',
-  name: 'Test TLS file server on a node (openssl s_server)',
+  name: 'Test TLS engine on a node',
   kind: 'tts',
   runtime: 'docker',
   devices: ['cpu'],
   model: { required: false, formats: ['onnx'], kinds: ['tts'] },
-  images: [{ image: TLS_HTTPD_IMAGE }],
+  images: [{ image: TLS_ENGINE_IMAGE }],
   modelMountPath: '/models',
   containerPort: 8080,
-  remoteAccess: { tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key' },
-  entrypoint: [
-    '/bin/sh',
-    '-c',
-    'mkdir -p /www/v1/audio && echo \'{"status":"ok"}\' > /www/health && echo "{\\"voices\\":[\\"$(hostname)\\"]}" > /www/v1/audio/voices && ' +
-      'while [ $# -gt 1 ]; do case "$1" in --ssl-keyfile) K=$2 ;; --ssl-certfile) C=$2 ;; esac; shift; done; ' +
-      'cd /www && exec openssl s_server -quiet -accept 0.0.0.0:8080 -key "$K" -cert "$C" -WWW',
-    'engine',
-  ],
+  remoteAccess: { tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key', keyGuards: '/v1' },
   health: { path: '/health', status: 200 },
   defaults: { stopGraceMs: 1000, stallTimeoutMs: 30000 },
 };
 
-/** The status of a GET over https trusting only `ca` (or the system's CAs), or the TLS error's message. */
-function httpsStatus(url: string, ca?: string): Promise<number | string> {
+/** The status of a GET over https trusting only `ca` (or the system's CAs), with `key` as bearer, or the TLS error's message. */
+function httpsStatus(url: string, ca?: string, key?: string): Promise<number | string> {
   return new Promise((resolve) => {
     https
-      .get(url, { ca, agent: false }, (res) => {
+      .get(url, { ca, agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       })
@@ -81,7 +73,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
 
   beforeAll(async () => {
     if (!haveParts || !haveBusybox) return;
-    buildTlsHttpdImage();
+    buildTlsEngineImage();
     remote = await startRemoteDockerd();
     home = tempHome('aima-nodes-');
     mkdirSync(path.join(home, 'engines'), { recursive: true });
@@ -167,13 +159,13 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect((await api['nodes.list']({})).map((n) => n.name)).toEqual(['local', 'b']);
   });
 
-  it('a service on the node: refused without the image there (and for a native engine); with it, it runs there and the gateway reaches it', async (ctx) => {
+  it('a service on the node: refused without the image there (and for a native engine, and an engine without TLS flags); with it, it serves TLS, refuses /v1 without its key, and the gateway reaches it', async (ctx) => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
     const missing = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'b']);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(new RegExp(`No image of .* is present on node "b" and no registry is reachable to pull one; tried ${TLS_HTTPD_IMAGE}`));
+    expect(missing.stderr).toMatch(new RegExp(`No image of .* is present on node "b" and no registry is reachable to pull one; tried ${TLS_ENGINE_IMAGE}`));
     const native = await aima(['service', 'create', 'far', '--engine', 'aima-tts', '--node', 'b']);
     expect(native.stderr).toContain('is a native engine: it runs as a process on this machine, not on node "b"');
     const nowhere = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'nope']);
@@ -186,7 +178,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect((await api['services.list']({})).map((s) => s.name)).not.toContain('far');
     expect(remoteContainers()).toEqual([]);
 
-    r.loadImage(TLS_HTTPD_IMAGE);
+    r.loadImage(TLS_ENGINE_IMAGE);
     const created = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'b', '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far', node: 'b' });
@@ -198,9 +190,8 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(container).toBeDefined();
     expect(r.docker(['inspect', '-f', '{{index .Config.Labels "aima.service"}}', container!]).trim()).toBe(running.id);
 
-    // The engine serves TLS with a certificate from the install CA for the node's address, and was
-    // told its key; the key is in neither the database nor the service's log. (s_server cannot
-    // check the key: that an engine refuses requests without it is shown in nodes-engine-tls.test.ts.)
+    // The engine serves TLS with a certificate from the install CA for the node's address and
+    // refuses `/v1` without its key; the key is in neither the database nor the service's log.
     const args = JSON.parse(r.docker(['inspect', '-f', '{{json .Args}}', container!])) as string[];
     const key = args[args.indexOf('--api-key') + 1]!;
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -208,6 +199,9 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     const ca = readFileSync(path.join(home, 'tls', 'ca-cert.pem'), 'utf8');
     expect(await httpsStatus(`${running.url}/health`, ca)).toBe(200);
     expect(await httpsStatus(`${running.url}/health`)).toMatch(/self[- ]signed|unable to (get|verify)/);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca)).toBe(401);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca, 'not-the-key')).toBe(401);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca, key)).toBe(200);
     expect(readFileSync(running.logFile, 'utf8')).not.toContain(key);
     expect(readFileSync(running.logFile, 'utf8')).toContain('--api-key <key>');
     for (const f of ['aima.db', 'aima.db-wal']) if (existsSync(path.join(home, f))) expect(readFileSync(path.join(home, f), 'latin1')).not.toContain(key);

@@ -5,9 +5,11 @@
  * what the "custom image" engine expects.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from './system.js';
 
 export const BUSYBOX = '/bin/busybox';
 export const HTTPD_IMAGE = 'aima-test/httpd:1';
@@ -78,31 +80,24 @@ export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string>
   });
 }
 
-export const TLS_HTTPD_IMAGE = 'aima-test/tls-httpd:1';
-
-/** True when this machine's `openssl` can be copied into a test image (with the libraries ldd lists). */
-export const opensslAvailable = (): boolean => {
-  try {
-    execFileSync('ldd', [execFileSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim()], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+export const TLS_ENGINE_IMAGE = 'aima-test/tls-engine:1';
 
 /**
- * A TLS server for tests: this machine's `openssl` (its `s_server -WWW` serves files over TLS) and
- * the libraries it links, beside busybox. It cannot check a request's key: only TLS is real.
+ * An engine for TCP nodes: this Node.js binary and the libraries it links, beside busybox, running
+ * test/fixtures/engines/tls-engine.mjs (HTTPS with the certificate and key it is given, `/v1`
+ * guarded by the bearer key). Rebuilt when the script changes (its hash is in the tag's label).
  */
-export function buildTlsHttpdImage(tag = TLS_HTTPD_IMAGE): string {
-  if (imageExists(tag)) return tag;
-  const openssl = execFileSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).trim();
-  const libs = [...execFileSync('ldd', [openssl], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+export function buildTlsEngineImage(tag = TLS_ENGINE_IMAGE): string {
+  const script = path.join(repoRoot, 'test', 'fixtures', 'engines', 'tls-engine.mjs');
+  const hash = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 16);
+  if (imageExists(tag) && docker(['image', 'inspect', '-f', '{{index .Config.Labels "aima.test.script"}}', tag]).trim() === hash) return tag;
+  const node = realpathSync(process.execPath);
+  const libs = [...execFileSync('ldd', [node], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
   return importBusyboxRootfs(tag, {
-    applets: ['sh', 'echo', 'mkdir', 'hostname', 'cat'],
+    applets: ['sh'],
     files: {},
-    copies: { 'bin/openssl': openssl, ...Object.fromEntries(libs.map((l) => [l.slice(1), l])) },
-    changes: ['ENV PATH=/bin'],
+    copies: { 'bin/node': node, 'engine.mjs': script, ...Object.fromEntries(libs.map((l) => [l.slice(1), l])) },
+    changes: ['ENV PATH=/bin', `LABEL aima.test.script=${hash}`, 'ENTRYPOINT ["/bin/node", "/engine.mjs"]'],
   });
 }
 
