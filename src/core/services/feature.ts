@@ -152,13 +152,13 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const address = nodes?.address(node) ?? null;
     if (!nodes || transport === 'local' || address === null) return undefined;
     const secrets = opts.secrets;
-    if (transport === 'tcp-tls' && !secrets) throw new AimaError('unavailable', `Engines on node "${node}" need a secret store for their keys.`, 'Start AIMA with its secret store.');
+    if (!secrets) throw new AimaError('unavailable', `Services on node "${node}" need the secret store (their engines' keys live there).`, 'Start the core with its secret store.');
     return createContainerReach({
       node,
       transport,
       address,
       dataDir: paths.dataDir,
-      secrets: secrets!,
+      secrets,
       tunnels: () => {
         const link = nodes.sshLink(node);
         if (!link) throw new AimaError('unavailable', `Node "${node}" has no SSH connection to open a tunnel over.`, 'See `aima node list`.');

@@ -264,8 +264,8 @@ export class ServiceSupervisor {
 
   /** The CA and key to reach a service's engine with (one serving TLS on another node), or null. */
   upstreamTls(name: string): EngineTls | null {
-    for (const live of this.live.values()) if (live.record.name === name) return (hasProcess(live.phase) ? live.handle?.tls : null) ?? null;
-    return null;
+    const live = [...this.live.values()].find((l) => l.record.name === name);
+    return (live && hasProcess(live.phase) ? live.handle?.tls : null) ?? null;
   }
 
   async engines(): Promise<EngineList> {
