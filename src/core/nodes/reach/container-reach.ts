@@ -32,7 +32,7 @@ export interface EngineUpstream {
 }
 
 /** What a start of a TLS engine adds: its arguments (the key among them) and files. */
-export interface TlsStart {
+interface TlsStart {
   args: string[];
   files: ContainerFile[];
   /** The key in `args` (so a log can leave it out). */
@@ -43,7 +43,6 @@ export interface TlsStart {
 export const directUpstream = (host: string, port: number): EngineUpstream => ({ host, port, tls: null, close: async () => {} });
 
 export interface ContainerReach {
-  readonly transport: Exclude<NodeTransport, 'local'>;
   /**
    * The TLS flags to turn on for `engine` on this node (null: none needed); throws the refusal for
    * an engine that cannot be reached safely here.
@@ -98,7 +97,6 @@ export function createContainerReach(opts: ContainerReachOptions): ContainerReac
   };
 
   return {
-    transport: opts.transport,
     check(engine) {
       const reach = remoteReach(engine, opts.transport, opts.node);
       if (reach.kind === 'refused') throw reach.error;
