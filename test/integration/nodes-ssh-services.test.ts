@@ -5,7 +5,8 @@
  * over the node's kept connection: its URL is a local tunnel port (not the published one), its
  * health goes ready through it, the gateway's request reaches the engine, the published port is
  * not open on the machine's other addresses; after the SSH connection is lost the tunnel carries
- * requests again; a core started afresh adopts the container and opens a new tunnel; stop closes it.
+ * requests again; a core started afresh adopts the container and opens a new tunnel; stop closes it;
+ * removing the node ends the SSH connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -166,5 +167,15 @@ describe('a service on an SSH node, reached through an SSH tunnel', () => {
     expect(stopped.url).toBeNull();
     expect(await get(portOf(url), '/health')).toEqual({ error: 'ECONNREFUSED' });
     expect(aimaContainers(service.id)).toEqual([]);
+  }, 60_000);
+
+  it('removing the node ends its SSH connection', async (ctx) => {
+    need(ctx);
+    const ended = () => (sshd!.log().match(/Disconnected from user|Connection closed by/g) ?? []).length;
+    await api['services.remove']({ name: 'web' });
+    const before = ended();
+    const rm = await runAima(['node', 'rm', 's'], env);
+    expect(rm.code, rm.stderr).toBe(0);
+    await waitFor(() => ended() > before, 'the SSH connection closed by the core', 10_000, 50);
   }, 60_000);
 });
