@@ -188,6 +188,7 @@ export function openCore(opts: CoreOptions): Core {
   const nodes = createNodesFeature({ db, events, secrets: secrets.store, localClient: () => createDockerClient(env.DOCKER_HOST), ...opts.nodes });
   const services = createServicesFeature({
     nodes: nodes.registry,
+    secrets: secrets.store,
     db,
     events,
     paths,

@@ -3,18 +3,20 @@
  * pair, TCP with TLS made by openssl, live-restore) added to a real `aima serve` as node "b".
  * Refusals first (bad TLS files, a wrong CA, an engine that does not answer, a name in use), each
  * leaving nothing behind; then `node list`; a service on the node without the image (refused),
- * with it (started there, reached through the gateway); `node rm` refused while it has a service;
+ * of an engine that cannot serve TLS with a key (refused), with it (started there serving TLS with
+ * a certificate from the install CA and a per-service key, reached through the gateway); `node rm` refused while it has a service;
  * a silent partition (the veth down) → `unreachable` within 2 s and no restart, the veth up →
  * `running` with the same container; the node's dockerd restarted → adopted again. Last, on a
  * node whose engine has an `nvidia` runtime, the GPUs nvidia-smi reports in a container there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { createHttpClient, transportToApi } from '../../src/lib/client/http-client.js';
 import type { CoreApi, NodeSummary, ServiceSummary } from '../../src/shared/contract/index.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
-import { buildHttpdImage, busyboxStaticAvailable, HTTPD_IMAGE, importBusyboxRootfs } from '../support/docker-images.js';
+import { buildTlsEngineImage, busyboxStaticAvailable, importBusyboxRootfs, TLS_ENGINE_IMAGE } from '../support/docker-images.js';
 import { makeTlsFiles, remoteDockerdAvailable, startRemoteDockerd, type RemoteDockerd } from '../support/remote-dockerd.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, requirePart, sharedFixture } from '../support/system.js';
@@ -22,21 +24,37 @@ import { dockerAvailable, requirePart, sharedFixture } from '../support/system.j
 const haveParts = dockerAvailable() && remoteDockerdAvailable();
 const haveBusybox = busyboxStaticAvailable();
 
-/** A stand-in engine for routing: busybox httpd serving /health and a voice list naming its container. */
+/**
+ * The engine on the TCP node, where engines must serve TLS and require a key: a small HTTPS server
+ * (test/fixtures/engines/tls-engine.mjs) taking the flags `remoteAccess` names, guarding `/v1`
+ * with the key and serving /health and a voice list naming its container.
+ */
 const engineJson = {
   id: 'test-remote',
-  name: 'Test httpd on a node (busybox)',
+  name: 'Test TLS engine on a node',
   kind: 'tts',
   runtime: 'docker',
   devices: ['cpu'],
   model: { required: false, formats: ['onnx'], kinds: ['tts'] },
-  images: [{ image: HTTPD_IMAGE }],
+  images: [{ image: TLS_ENGINE_IMAGE }],
   modelMountPath: '/models',
   containerPort: 8080,
-  entrypoint: ['/bin/sh', '-c', '/bin/busybox mkdir -p /www/v1/audio && echo "{\\"voices\\":[\\"$(/bin/busybox hostname)\\"]}" > /www/v1/audio/voices && exec httpd -f -vv -p 8080 -h /www'],
+  remoteAccess: { tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key', keyGuards: '/v1' },
   health: { path: '/health', status: 200 },
   defaults: { stopGraceMs: 1000, stallTimeoutMs: 30000 },
 };
+
+/** The status of a GET over https trusting only `ca` (or the system's CAs), with `key` as bearer, or the TLS error's message. */
+function httpsStatus(url: string, ca?: string, key?: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    https
+      .get(url, { ca, agent: false, headers: key ? { authorization: `Bearer ${key}` } : {} }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', (err) => resolve(err.message));
+  });
+}
 
 describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
   let remote: RemoteDockerd | undefined;
@@ -55,11 +73,13 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
 
   beforeAll(async () => {
     if (!haveParts || !haveBusybox) return;
-    buildHttpdImage();
+    buildTlsEngineImage();
     remote = await startRemoteDockerd();
     home = tempHome('aima-nodes-');
     mkdirSync(path.join(home, 'engines'), { recursive: true });
     writeFileSync(path.join(home, 'engines', 'test-remote.json'), JSON.stringify(engineJson));
+    const { remoteAccess: _, ...clear } = engineJson;
+    writeFileSync(path.join(home, 'engines', 'test-clear.json'), JSON.stringify({ ...clear, id: 'test-clear', name: 'Test engine without TLS flags' }));
     env = { AIMA_HOME: home };
     serve = await startServe(env, [], 60_000);
     connect(serve);
@@ -145,31 +165,54 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect((await api['nodes.list']({})).map((n) => n.name)).toEqual(['local', 'b']);
   });
 
-  it('a service on the node: refused without the image there (and for a native engine); with it, it runs there and the gateway reaches it', async (ctx) => {
+  it('a service on the node: refused without the image there (and for a native engine, and an engine without TLS flags); with it, it serves TLS, refuses /v1 without its key, and the gateway reaches it', async (ctx) => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
     const missing = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'b']);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(new RegExp(`No image of .* is present on node "b" and no registry is reachable to pull one; tried ${HTTPD_IMAGE}`));
+    expect(missing.stderr).toMatch(new RegExp(`No image of .* is present on node "b" and no registry is reachable to pull one; tried ${TLS_ENGINE_IMAGE}`));
     const native = await aima(['service', 'create', 'far', '--engine', 'aima-tts', '--node', 'b']);
     expect(native.stderr).toContain('is a native engine: it runs as a process on this machine, not on node "b"');
     const nowhere = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'nope']);
     expect(nowhere.stderr).toContain('No node named "nope"');
+    // Over TCP an engine must serve TLS with a key: one without such flags would be open in clear.
+    const clear = await aima(['service', 'create', 'far', '--engine', 'test-clear', '--node', 'b']);
+    expect(clear.code).not.toBe(0);
+    expect(clear.stderr).toContain('Test engine without TLS flags cannot serve TLS with a key, so on node "b" (reached over TCP) its port would be open to the network in clear.');
+    expect(clear.stderr).toContain('aima node add NAME --docker ssh://user@host');
     expect((await api['services.list']({})).map((s) => s.name)).not.toContain('far');
     expect(remoteContainers()).toEqual([]);
 
-    r.loadImage(HTTPD_IMAGE);
+    r.loadImage(TLS_ENGINE_IMAGE);
     const created = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'b', '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far', node: 'b' });
     const running = await api['services.start']({ name: 'far', wait: true, timeoutMs: 60_000 });
     expect(running.state).toBe('running');
-    expect(running.url).toMatch(new RegExp(`^http://${r.nodeAddr.replace(/\./g, '\\.')}:\\d+$`));
+    expect(running.url).toMatch(new RegExp(`^https://${r.nodeAddr.replace(/\./g, '\\.')}:\\d+$`));
     expect(running.pid).toBeNull();
     const [container] = remoteContainers();
     expect(container).toBeDefined();
     expect(r.docker(['inspect', '-f', '{{index .Config.Labels "aima.service"}}', container!]).trim()).toBe(running.id);
+
+    // The engine serves TLS with a certificate from the install CA for the node's address and
+    // refuses `/v1` without its key; the key is in neither the database nor the service's log.
+    const args = JSON.parse(r.docker(['inspect', '-f', '{{json .Args}}', container!])) as string[];
+    const key = args[args.indexOf('--api-key') + 1]!;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(args).toContain('/run/aima-tls/cert.pem');
+    const ca = readFileSync(path.join(home, 'tls', 'ca-cert.pem'), 'utf8');
+    expect(await httpsStatus(`${running.url}/health`, ca)).toBe(200);
+    expect(await httpsStatus(`${running.url}/health`)).toMatch(/self[- ]signed|unable to (get|verify)/);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca)).toBe(401);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca, 'not-the-key')).toBe(401);
+    expect(await httpsStatus(`${running.url}/v1/audio/voices`, ca, key)).toBe(200);
+    expect(readFileSync(running.logFile, 'utf8')).not.toContain(key);
+    expect(readFileSync(running.logFile, 'utf8')).toContain('--api-key <key>');
+    for (const f of ['aima.db', 'aima.db-wal']) if (existsSync(path.join(home, f))) expect(readFileSync(path.join(home, f), 'latin1')).not.toContain(key);
+    const secrets = path.join(home, 'secrets.json');
+    if (existsSync(secrets)) expect(readFileSync(secrets, 'utf8')).toContain(`service:${running.id}:engine-key`);
 
     const voices = await fetch(`${serve!.url}/v1/audio/voices?model=far`, { headers: { authorization: `Bearer ${serve!.token}` } });
     expect(voices.status).toBe(200);
@@ -253,7 +296,11 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     // The adopted container's end is seen: stop it and remove the service and the node.
     expect((await api['services.stop']({ name: 'far' })).state).toBe('stopped');
     expect(remoteContainers()).toEqual([]);
+    const { id } = await api['services.get']({ name: 'far' });
     await api['services.remove']({ name: 'far' });
+    // The engine's key went with the service.
+    const secrets = path.join(home, 'secrets.json');
+    if (existsSync(secrets)) expect(readFileSync(secrets, 'utf8')).not.toContain(`service:${id}`);
     const rm = await aima(['node', 'rm', 'b']);
     expect(rm.code, rm.stderr).toBe(0);
     expect((await api['nodes.list']({})).map((n) => n.name)).toEqual(['local']);

@@ -5,9 +5,11 @@
  * what the "custom image" engine expects.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from './system.js';
 
 export const BUSYBOX = '/bin/busybox';
 export const HTTPD_IMAGE = 'aima-test/httpd:1';
@@ -40,13 +42,21 @@ export function imageExists(image: string): boolean {
  * /bin/busybox with `applets` linked to it, /www and /tmp, plus `files` (path → content; mode 0755
  * for paths under a bin folder), with the given `docker import --change` lines.
  */
-export function importBusyboxRootfs(tag: string, opts: { applets: string[]; files: Record<string, string>; changes: string[]; cli?: (args: string[], opts?: { timeoutMs?: number }) => string }): string {
+export function importBusyboxRootfs(
+  tag: string,
+  opts: { applets: string[]; files: Record<string, string>; copies?: Record<string, string>; changes: string[]; cli?: (args: string[], opts?: { timeoutMs?: number }) => string },
+): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'aima-rootfs-'));
   try {
     const root = path.join(dir, 'rootfs');
     for (const d of ['bin', 'www', 'tmp']) mkdirSync(path.join(root, d), { recursive: true });
     copyFileSync(BUSYBOX, path.join(root, 'bin', 'busybox'));
     for (const applet of opts.applets) symlinkSync('busybox', path.join(root, 'bin', applet));
+    // Binaries of this machine (a program and the libraries it links), copied as they are.
+    for (const [file, from] of Object.entries(opts.copies ?? {})) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      copyFileSync(from, path.join(root, file));
+    }
     for (const [file, content] of Object.entries(opts.files)) {
       mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
       writeFileSync(path.join(root, file), content, { mode: /(^|\/)bin\//.test(file) ? 0o755 : 0o644 });
@@ -67,6 +77,27 @@ export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string>
     applets: ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls'],
     files: { 'www/health': '{"status":"ok"}\n', ...extra },
     changes: ['ENV PATH=/bin', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]'],
+  });
+}
+
+export const TLS_ENGINE_IMAGE = 'aima-test/tls-engine:1';
+
+/**
+ * An engine for TCP nodes: this Node.js binary and the libraries it links, beside busybox, running
+ * test/fixtures/engines/tls-engine.mjs (HTTPS with the certificate and key it is given, `/v1`
+ * guarded by the bearer key). Rebuilt when the script changes (its hash is in the tag's label).
+ */
+export function buildTlsEngineImage(tag = TLS_ENGINE_IMAGE): string {
+  const script = path.join(repoRoot, 'test', 'fixtures', 'engines', 'tls-engine.mjs');
+  const hash = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 16);
+  if (imageExists(tag) && docker(['image', 'inspect', '-f', '{{index .Config.Labels "aima.test.script"}}', tag]).trim() === hash) return tag;
+  const node = realpathSync(process.execPath);
+  const libs = [...execFileSync('ldd', [node], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+  return importBusyboxRootfs(tag, {
+    applets: ['sh'],
+    files: {},
+    copies: { 'bin/node': node, 'engine.mjs': script, ...Object.fromEntries(libs.map((l) => [l.slice(1), l])) },
+    changes: ['ENV PATH=/bin', `LABEL aima.test.script=${hash}`, 'ENTRYPOINT ["/bin/node", "/engine.mjs"]'],
   });
 }
 

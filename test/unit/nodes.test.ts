@@ -112,8 +112,9 @@ describe('placement on another machine\'s node', () => {
 });
 
 describe('serviceEndpointOn', () => {
-  it('publishes on loopback locally, and on the node\'s address on another machine', () => {
-    expect(serviceEndpointOn(LOCAL_NODE, null, '127.0.0.1')).toEqual({ publishHost: '127.0.0.1', upstreamHost: '127.0.0.1' });
-    expect(serviceEndpointOn('b', '10.231.5.2', '127.0.0.1')).toEqual({ publishHost: '10.231.5.2', upstreamHost: '10.231.5.2' });
+  it('publishes on loopback locally, on the node\'s loopback over SSH (reached through a tunnel), and on the node\'s address over TCP (TLS)', () => {
+    expect(serviceEndpointOn(LOCAL_NODE, 'local', null, '127.0.0.1')).toEqual({ publishHost: '127.0.0.1', upstreamHost: '127.0.0.1' });
+    expect(serviceEndpointOn('s', 'ssh', 'gpu-box.lan', '127.0.0.1')).toEqual({ publishHost: '127.0.0.1', upstreamHost: '127.0.0.1' });
+    expect(serviceEndpointOn('b', 'tcp-tls', '10.231.5.2', '127.0.0.1')).toEqual({ publishHost: '10.231.5.2', upstreamHost: '10.231.5.2' });
   });
 });

@@ -38,6 +38,8 @@ export interface GatewayFeatureOptions {
     list(): ServiceSummary[];
     /** Start on demand: refuses (StartRefused) a failed service and one waiting out its crash backoff. */
     startOnDemand(name: string, opts: { timeoutMs: number; op: { signal: AbortSignal; report(): void } }): Promise<ServiceSummary>;
+    /** The key and CA of a service's engine serving TLS (on another node), or null. */
+    upstreamTls?(name: string): { apiKey: string; ca: string } | null;
   };
   onRequest?: (r: import('./request-log.js').RequestRecord) => void;
   /** Where uploads wait for their `model` field (cleared at start: leftovers of a crash). */
@@ -78,6 +80,7 @@ export function createGatewayFeature(opts: GatewayFeatureOptions): GatewayFeatur
     services: () => services,
     remotes: () => remoteList,
     remoteKey: (name) => opts.secrets.get(secretKey(name)),
+    serviceTls: (name) => opts.services.upstreamTls?.(name) ?? null,
     startService: (name, signal) => {
       const timeoutMs = opts.settings.getAll().gatewayQueueTimeoutSeconds * 1000;
       return opts.services.startOnDemand(name, { timeoutMs, op: { signal, report() {} } }).catch((err: unknown) => {

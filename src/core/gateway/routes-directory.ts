@@ -10,13 +10,16 @@ export interface DirectorySources {
   services: () => ServiceSummary[];
   remotes: () => RemoteEndpoint[];
   remoteKey: (remote: string) => string | null;
+  /** A service's engine serving TLS with a key (on another node): the key the gateway adds and the CA it trusts. */
+  serviceTls?: (service: string) => { apiKey: string; ca: string } | null;
   /** Starts a service and waits until it runs (or fails). */
   startService: (name: string, signal: AbortSignal) => Promise<ServiceSummary>;
 }
 
-function fromService(s: ServiceSummary): RoutableModel {
+function fromService(s: ServiceSummary, src: Pick<DirectorySources, 'serviceTls'>): RoutableModel {
   // A service without a model is routed by its name; its replicas by their primary's.
   const id = s.model ?? s.replicaOf ?? s.name;
+  const tls = s.url?.startsWith('https:') ? src.serviceTls?.(s.name) : null;
   return {
     id,
     aliases: s.name !== id ? [s.name] : [],
@@ -26,6 +29,7 @@ function fromService(s: ServiceSummary): RoutableModel {
     reason: s.reason ?? undefined,
     baseUrl: s.state === 'running' && s.url ? s.url : null,
     upstreamModel: s.model ?? s.name,
+    ...(tls ? { apiKey: tls.apiKey, upstreamCa: tls.ca } : {}),
     concurrency: s.concurrency,
   };
 }
@@ -43,7 +47,7 @@ export function createModelDirectory(src: DirectorySources): ModelDirectory & { 
     // Several services may serve one model: they are its replicas. One entry per model (a
     // running one stands for it) lists them all; every service name is an alias of the model.
     for (const s of src.services()) {
-      const m = fromService(s);
+      const m = fromService(s, src);
       const at = seen.get(m.id);
       if (at === undefined) {
         seen.set(m.id, out.length);
@@ -84,7 +88,7 @@ export function createModelDirectory(src: DirectorySources): ModelDirectory & { 
     async start(model, signal) {
       if (model.owner.type !== 'service') return model;
       const s = await src.startService(model.owner.service, signal);
-      return fromService(s);
+      return fromService(s, src);
     },
   };
 }

@@ -14,6 +14,8 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { NodeRecord, NodesRepo } from '../store/repositories/nodes-repo.js';
 import { createNodeClient, nodeDockerOptions, sshIdentitySecret, sshTarget, storedTlsFiles, tlsKeySecret, type NodeSshOptions } from './connect.js';
 import { checkSshDocker } from './ssh/docker-ssh.js';
+import type { SshLink } from './ssh/ssh-link.js';
+import type { NodeTransport } from './reach/remote-reach.js';
 import { SshNodes } from './ssh/ssh-nodes.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
 import { readNodeFacts } from './facts.js';
@@ -55,6 +57,10 @@ const FACTS_MAX_AGE_MS = 60_000;
 /** A failed connection to another machine's engine in words, with the fix (the local engine's come from the platform check). */
 export function describeNodeFailure(name: string, dockerUrl: string, p: Exclude<ContainerPlatform, { status: 'running' }>): string {
   const where = `Node "${name}" (${dockerUrl})`;
+  // An SSH node's failure (its host key, credentials or handshake: SshNodeError's words) is never a TLS one.
+  if (parseNodeEndpoint(dockerUrl).kind === 'ssh') {
+    return `${where} cannot be reached over SSH: ${p.error}. Check that \`ssh\` to that address works from here with the node's key and known_hosts, and that \`docker version\` runs there for that user.`;
+  }
   if (/certificate|self[- ]signed|SSL|TLS|handshake|alert/i.test(p.error)) {
     return `${where} refused the TLS connection: ${p.error}. The engine's certificate must be issued by ca.pem in --tls-dir (for this host name or address), and the engine's --tlscacert must have issued cert.pem.`;
   }
@@ -140,6 +146,19 @@ export class NodeRegistry {
   address(name: string): string | null {
     const record = this.entries.get(name)?.record;
     return record ? parseNodeEndpoint(record.dockerUrl).host : null;
+  }
+
+  /** How AIMA talks to the node's engine (`local` for this machine's and for an unknown name). */
+  transport(name: string): NodeTransport {
+    return this.entries.get(name)?.record?.transport ?? 'local';
+  }
+
+  /** An SSH node's kept connection, shared with its Docker calls (tunnels to its engines ride it); null for other nodes. */
+  sshLink(name: string): SshLink | null {
+    const record = this.entries.get(name)?.record;
+    if (record?.transport !== 'ssh') return null;
+    const endpoint = parseNodeEndpoint(record.dockerUrl);
+    return endpoint.kind === 'ssh' ? this.sshNodes.get(sshTarget(endpoint, this.sshOptions(record))).link : null;
   }
 
   /** The reason a node does not answer, or null. */
@@ -264,8 +283,11 @@ export class NodeRegistry {
 
   private clientFor(record: NodeRecord): Docker {
     const tls = storedTlsFiles(record, record.transport === 'tcp-tls' ? this.opts.secrets.get(tlsKeySecret(record.name)) : null);
-    const ssh: NodeSshOptions = { identityFile: this.opts.secrets.get(sshIdentitySecret(record.name)) ?? undefined, knownHostsFile: record.sshKnownHosts ?? undefined };
-    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, ssh, this.sshNodes));
+    return createNodeClient(nodeDockerOptions(parseNodeEndpoint(record.dockerUrl), tls, this.sshOptions(record), this.sshNodes));
+  }
+
+  private sshOptions(record: NodeRecord): NodeSshOptions {
+    return { identityFile: this.opts.secrets.get(sshIdentitySecret(record.name)) ?? undefined, knownHostsFile: record.sshKnownHosts ?? undefined };
   }
 
   private async readFacts(e: Entry): Promise<void> {

@@ -1,6 +1,8 @@
 /** The health probe every runtime uses: one HTTP GET, judged by the catalog's health spec. */
 import http from 'node:http';
+import https from 'node:https';
 import type { HealthSpec } from '../engines/catalog-schema.js';
+import type { EngineTls } from '../nodes/reach/container-reach.js';
 import type { ProbeResult } from './types.js';
 
 function field(obj: unknown, dotted: string): unknown {
@@ -12,10 +14,15 @@ function field(obj: unknown, dotted: string): unknown {
   return cur;
 }
 
-/** GET http://host:port<health.path>; ready when the status (and JSON field, if any) match. */
-export function probeHttp(host: string, port: number, health: HealthSpec, timeoutMs = 2000): Promise<ProbeResult> {
+/**
+ * GET http://host:port<health.path> — https trusting only `tls.ca` and sending its key, for an
+ * engine on another node — ready when the status (and JSON field, if any) match.
+ */
+export function probeHttp(host: string, port: number, health: HealthSpec, timeoutMs = 2000, tls?: EngineTls): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: health.path, timeout: timeoutMs, agent: false, headers: { accept: 'application/json' } }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json', ...(tls ? { authorization: `Bearer ${tls.apiKey}` } : {}) };
+    const options = { host, port, path: health.path, timeout: timeoutMs, agent: false, headers };
+    const onResponse = (res: http.IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
@@ -34,7 +41,8 @@ export function probeHttp(host: string, port: number, health: HealthSpec, timeou
         resolve(statusOk && jsonOk ? { kind: 'ready' } : { kind: 'not-ready', status, progress });
       });
       res.on('error', (err) => resolve({ kind: 'unreachable', error: err.message }));
-    });
+    };
+    const req = tls ? https.get({ ...options, ca: tls.ca }, onResponse) : http.get(options, onResponse);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'unreachable', error: err.code ?? err.message }));
   });

@@ -4,7 +4,8 @@
  * will do is decided there and can be snapshot-tested; the other methods do the I/O.
  */
 import type { Device } from '../../shared/contract/services.js';
-import type { EngineEntry, HealthSpec } from '../engines/catalog-schema.js';
+import type { EngineEntry, HealthSpec, RemoteAccess } from '../engines/catalog-schema.js';
+import type { EngineTls } from '../nodes/reach/container-reach.js';
 import type { ModelOnNodes, SpanPlan, SpanSettings } from '../cluster/span.js';
 
 /** Everything `plan` needs: the engine entry, the service's settings, and resolved host facts. */
@@ -94,6 +95,8 @@ export interface DockerPlan {
   healthUrl: string;
   health: HealthSpec;
   logFile: string;
+  /** On a TCP node: the engine serves TLS and requires a key, with these flags (credentials are issued at start). */
+  tls?: RemoteAccess;
 }
 
 export type RuntimePlan = NativePlan | DockerPlan | SpanPlan;
@@ -112,6 +115,8 @@ export interface EngineHandle {
   containerId?: string;
   /** Docker: the node (engine) the container runs on. */
   node?: string;
+  /** An engine serving TLS with a key (another machine's node): `host:port` is https with these. */
+  tls?: EngineTls;
   /** A group spanning nodes (cluster/span-runtime.ts): the service id it is kept under. */
   group?: string;
 }

@@ -25,6 +25,10 @@ import type { EngineResourceOverride } from '../../shared/contract/settings.js';
 import { RuntimeRouter, type DockerRuntimes } from '../runtimes/router.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { serviceEndpointOn } from '../nodes/service-endpoint.js';
+import { createContainerReach, type ContainerReach } from '../nodes/reach/container-reach.js';
+import { remoteReach } from '../nodes/reach/remote-reach.js';
+import { createSshTunnels } from '../nodes/ssh/tunnel.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import { readOrCreateInstallId } from '../config/install-id.js';
 import { createDockerClient } from '../runtimes/docker/platform.js';
 import type { HostFacts } from '../engines/catalog.js';
@@ -95,6 +99,8 @@ export interface ServicesOptions {
   idleCheckMs?: number;
   /** The nodes (Docker engines) services may run on; without it, only this machine's. */
   nodes?: NodeRegistry;
+  /** Where the keys of engines on TCP nodes are kept (with the nodes). */
+  secrets?: SecretStore;
 }
 
 /** What a service across nodes needs from the nodes registry. */
@@ -140,13 +146,33 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const f = nodes?.facts(node);
     return { ...dockerFacts, arch: f?.arch ?? dockerFacts.arch, gpuVendor: f?.nvidiaRuntime && f.gpus.length > 0 ? 'nvidia' : null, computeCapability: null };
   };
+  /** How another machine's node reaches its engines: an SSH tunnel, or TLS with a key (remote-reach.ts decides). */
+  const reachOn = (node: string): ContainerReach | undefined => {
+    const transport = nodes?.transport(node) ?? 'local';
+    const address = nodes?.address(node) ?? null;
+    if (!nodes || transport === 'local' || address === null) return undefined;
+    const secrets = opts.secrets;
+    if (!secrets) throw new AimaError('unavailable', `Services on node "${node}" need the secret store (their engines' keys live there).`, 'Start the core with its secret store.');
+    return createContainerReach({
+      node,
+      transport,
+      address,
+      dataDir: paths.dataDir,
+      secrets,
+      tunnels: () => {
+        const link = nodes.sshLink(node);
+        if (!link) throw new AimaError('unavailable', `Node "${node}" has no SSH connection to open a tunnel over.`, 'See `aima node list`.');
+        return createSshTunnels(link);
+      },
+    });
+  };
   const runtimes = new Map<string, DockerRuntime>();
   const dockerRuntimes: DockerRuntimes = {
     get(node) {
       let rt = runtimes.get(node);
       if (!rt) {
         if (node !== LOCAL_NODE && !nodes?.has(node)) throw new AimaError('not-found', `No node named "${node}".`, 'See `aima node list`.');
-        rt = new DockerRuntime({ docker: () => docker(node), facts: factsOf(node), installId, operations, node, log: (line) => process.stderr.write(`aima: ${node === LOCAL_NODE ? '' : `node ${node}: `}${line}\n`) });
+        rt = new DockerRuntime({ docker: () => docker(node), facts: factsOf(node), installId, operations, node, reach: reachOn(node), log: (line) => process.stderr.write(`aima: ${node === LOCAL_NODE ? '' : `node ${node}: `}${line}\n`) });
         runtimes.set(node, rt);
       }
       // Another machine's facts are read by the nodes feature at its own pace: plans take the latest.
@@ -210,7 +236,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     place: (name, o): Promise<void> => scheduler.place(name, o),
     nodes: nodes
       ? {
-          endpoint: (node) => serviceEndpointOn(node, nodes.address(node), '127.0.0.1'),
+          endpoint: (node) => serviceEndpointOn(node, nodes.transport(node), nodes.address(node), '127.0.0.1'),
           unreachable: (node) => nodes.unreachableReason(node),
           gpus: (node) => nodes.facts(node)?.gpus.map((g) => ({ index: g.index, name: g.name })) ?? null,
         }
@@ -296,6 +322,9 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       return;
     }
     if (node !== LOCAL_NODE) {
+      // An engine whose port would be open to the network in clear there is refused before anything is made.
+      const reach = remoteReach(item.entry, nodes?.transport(node) ?? 'local', node);
+      if (reach.kind === 'refused') throw reach.error;
       const silent = nodes?.unreachableReason(node);
       if (silent) throw new AimaError('unavailable', silent, `Try again once node "${node}" answers (see \`aima node list\`).`);
       await dockerPreflight({ docker: docker(node), engine: item.entry, device, facts: factsOf(node), where: `on node "${node}"` });
@@ -413,8 +442,9 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     }
   };
   const removeOne = async (name: string) => {
-    const engine = supervisor.get(name).engine;
+    const { engine, id, node } = supervisor.get(name);
     const result = await supervisor.remove(name);
+    if (node !== LOCAL_NODE && nodes?.has(node)) dockerRuntimes.get(node).forget(id);
     // A custom image's own entry goes with its last service (replicas share the primary's).
     const file = path.join(userDir, `${engine}.json`);
     if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file && !supervisor.list().some((x) => x.engine === engine)) rmSync(file, { force: true });

@@ -40,6 +40,7 @@ import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPr
 import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
+import type { EngineTls } from '../nodes/reach/container-reach.js';
 
 /** What the supervisor asks about nodes (the nodes feature's registry answers). */
 export interface SupervisorNodes {
@@ -259,6 +260,12 @@ export class ServiceSupervisor {
 
   get(name: string): ServiceSummary {
     return this.summary(this.byName(name));
+  }
+
+  /** The CA and key to reach a service's engine with (one serving TLS on another node), or null. */
+  upstreamTls(name: string): EngineTls | null {
+    const live = [...this.live.values()].find((l) => l.record.name === name);
+    return (live && hasProcess(live.phase) ? live.handle?.tls : null) ?? null;
   }
 
   async engines(): Promise<EngineList> {
@@ -1034,7 +1041,7 @@ export class ServiceSupervisor {
       gpus: r.gpus,
       port,
       configuredPort: r.port,
-      url: handle ? `http://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
+      url: handle ? `${handle.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
       state: live.phase,
       reason: live.reason,
       // A process on another machine has no pid here (memory measurements read this machine's /proc).

@@ -1,9 +1,10 @@
 /**
  * The Docker runtime of one node (Docker engine): a service is one container labelled
  * `aima.service=<service id>`, created from the plan (model mounted read-only, port published on
- * 127.0.0.1 — on another machine's node, on the address the plan names —, memory/CPU limits, GPU
- * device requests), its output demultiplexed into the service's log file, ended with `docker stop`
- * (SIGTERM, SIGKILL after the grace period) and removed. One `docker events` stream, filtered by
+ * 127.0.0.1 — on another machine's node, where its ContainerReach says: the node's loopback behind
+ * an SSH tunnel, or its address with TLS and a key —, memory/CPU limits, GPU device requests),
+ * its output demultiplexed into the service's log file, ended with `docker stop` (SIGTERM, SIGKILL
+ * after the grace period) and removed. One `docker events` stream, filtered by
  * the label, drives liveness: die/oom/destroy reach the supervisor within milliseconds, for
  * containers we started (StartHooks.onExit) and adopted ones (isAlive, watch). At core start,
  * this install's running containers are adopted by label and its dead ones are removed; other
@@ -22,6 +23,8 @@ import { imageForStart } from './images.js';
 import { removeUntilGone } from './remove.js';
 import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type DockerHostFacts } from './plan.js';
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
+import { putContainerFiles } from '../../nodes/reach/container-files.js';
+import { directUpstream, type ContainerReach, type EngineUpstream } from '../../nodes/reach/container-reach.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -36,6 +39,8 @@ interface Tracked {
   logIn: NodeJS.ReadableStream | null;
   died: Promise<void>;
   markDied: () => void;
+  /** Where it is reached (through a tunnel on an SSH node); closed when it is gone. */
+  upstream: EngineUpstream | null;
 }
 
 interface DockerEvent {
@@ -59,11 +64,15 @@ export interface DockerRuntimeOptions {
   log?: (line: string) => void;
   /** The node (engine) this runtime drives; handles carry it. Default `local`. */
   node?: string;
+  /** Another machine's node: how its engines are reached safely (an SSH tunnel, or TLS with a key). */
+  reach?: ContainerReach;
 }
 
 const LABEL_LOG = 'aima.log';
 const LABEL_HOST = 'aima.host';
 const LABEL_PORT = 'aima.port';
+/** `tls` on a container whose engine serves TLS with a key (a TCP node). */
+const LABEL_REACH = 'aima.reach';
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,7 +86,8 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private readonly log: (line: string) => void;
   private readonly tracked = new Map<string, Tracked>();
   /** Running containers found at init, by service id, waiting to be adopted. */
-  private readonly adoptable = new Map<string, { id: string; pid: number; host: string; port: number; logFile: string }>();
+  private readonly adoptable = new Map<string, { id: string; pid: number; upstream: EngineUpstream; logFile: string }>();
+  private readonly reach: ContainerReach | null;
   private events: NodeJS.ReadableStream | null = null;
   private eventsReady: Promise<void> | null = null;
   private lastEventAt = 0;
@@ -90,6 +100,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     this.installId = opts.installId;
     this.log = opts.log ?? (() => {});
     this.node = opts.node ?? LOCAL_NODE;
+    this.reach = opts.reach ?? null;
   }
 
   private get docker(): Docker {
@@ -102,8 +113,11 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     this.facts = { ...this.facts, ...facts };
   }
 
+  /** On another machine's node, an engine that cannot be reached safely there is refused here. */
   plan(input: PlanInput): DockerPlan {
-    return planDocker(input, this.facts, this.installId);
+    const plan = planDocker(input, this.facts, this.installId);
+    const tls = this.reach?.check(input.engine);
+    return tls ? { ...plan, tls, healthUrl: plan.healthUrl.replace(/^http:/, 'https:') } : plan;
   }
 
   /**
@@ -150,7 +164,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .catch(() => null);
       if (!info?.State.Running) continue;
       if (legacy) await this.renameLegacy(c.Id, info.Name, containerNameFor(this.installId, ownServices.get(serviceId)!));
-      this.makeAdoptable(serviceId, c, info.State.Pid);
+      await this.makeAdoptable(serviceId, c, info.State.Pid);
     }
     if (this.adoptable.size > 0) await this.ensureEvents();
     return true;
@@ -182,19 +196,26 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .getContainer(c.Id)
         .inspect()
         .catch(() => null);
-      if (info?.State.Running) this.makeAdoptable(serviceId, c, info.State.Pid);
+      if (info?.State.Running) await this.makeAdoptable(serviceId, c, info.State.Pid);
     }
   }
 
-  private makeAdoptable(serviceId: string, c: Docker.ContainerInfo, pid: number): void {
-    this.adoptable.set(serviceId, {
-      id: c.Id,
-      pid,
-      host: c.Labels[LABEL_HOST] ?? '127.0.0.1',
-      // A port Docker chose (label 0) is read from the container's published ports.
-      port: Number(c.Labels[LABEL_PORT]) || (c.Ports.find((p) => p.PublicPort)?.PublicPort ?? 0),
-      logFile: c.Labels[LABEL_LOG] ?? '',
-    });
+  /** On another machine's node, what reaches the container (a tunnel, the stored key) is opened here. */
+  private async makeAdoptable(serviceId: string, c: Docker.ContainerInfo, pid: number): Promise<void> {
+    // A port Docker chose (label 0) is read from the container's published ports.
+    const port = Number(c.Labels[LABEL_PORT]) || (c.Ports.find((p) => p.PublicPort)?.PublicPort ?? 0);
+    let upstream = directUpstream(c.Labels[LABEL_HOST] ?? '127.0.0.1', port);
+    if (this.reach) {
+      try {
+        upstream = await this.reach.open(serviceId, port, c.Labels[LABEL_REACH] === 'tls');
+      } catch (err) {
+        // Not adoptable without a way to reach it: the supervisor starts the service afresh.
+        this.log(`cannot reach container ${c.Id.slice(0, 12)} of service ${serviceId}: ${(err as Error).message}`);
+        return;
+      }
+    }
+    void this.adoptable.get(serviceId)?.upstream.close();
+    this.adoptable.set(serviceId, { id: c.Id, pid, upstream, logFile: c.Labels[LABEL_LOG] ?? '' });
   }
 
   async start(plan: DockerPlan, hooks: StartHooks): Promise<EngineHandle> {
@@ -205,7 +226,11 @@ export class DockerRuntime implements Runtime<DockerPlan> {
 
     // One container per service: whatever an earlier run left behind goes first.
     await this.removeByService(plan.serviceId);
-    log.write(`--- aima ${new Date().toISOString()}: starting ${plan.serviceName}: container ${plan.containerName} from ${image}${plan.cmd.length ? ' ' + plan.cmd.join(' ') : ''}\n`);
+    const tls = plan.tls && this.reach ? this.reach.issue(plan.serviceId, plan.tls) : null;
+    const cmd = [...plan.cmd, ...(tls?.args ?? [])];
+    // The key is an argument of the engine's: the log shows its flag, not its value.
+    const shown = tls ? cmd.map((a) => (a === tls.apiKey ? '<key>' : a)) : cmd;
+    log.write(`--- aima ${new Date().toISOString()}: starting ${plan.serviceName}: container ${plan.containerName} from ${image}${shown.length ? ' ' + shown.join(' ') : ''}\n`);
 
     const portKey = `${plan.containerPort}/tcp`;
     const create = () =>
@@ -213,9 +238,9 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         name: plan.containerName,
         Image: image,
         ...(plan.entrypoint ? { Entrypoint: plan.entrypoint } : {}),
-        Cmd: plan.cmd,
+        Cmd: cmd,
         Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
-        Labels: { ...plan.labels, [LABEL_LOG]: plan.logFile, [LABEL_HOST]: plan.host, [LABEL_PORT]: String(plan.port) },
+        Labels: { ...plan.labels, [LABEL_LOG]: plan.logFile, [LABEL_HOST]: plan.host, [LABEL_PORT]: String(plan.port), ...(tls ? { [LABEL_REACH]: 'tls' } : {}) },
         ExposedPorts: { [portKey]: {} },
         HostConfig: {
           PortBindings: { [portKey]: [{ HostIp: plan.host, HostPort: plan.port === 0 ? '' : String(plan.port) }] },
@@ -248,6 +273,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
       // Attach before start, so the first line the engine prints is in the log.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       this.pipeLogs(t, stream);
+      if (tls) await putContainerFiles(container, tls.files);
       await container.start();
       const info = await container.inspect();
       if (!info.State.Running && !t.exited) {
@@ -255,7 +281,10 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         await Promise.race([t.died, sleep(1000)]);
       }
       const port = plan.port || Number(info.NetworkSettings.Ports?.[portKey]?.[0]?.HostPort ?? 0);
-      return { pid: info.State.Pid || 0, startTime: null, ownChild: true, host: plan.host, port, logFile: plan.logFile, containerId: container.id, node: this.node };
+      const handle: EngineHandle = { pid: info.State.Pid || 0, startTime: null, ownChild: true, host: plan.host, port, logFile: plan.logFile, containerId: container.id, node: this.node };
+      if (!this.reach || t.exited) return handle;
+      t.upstream = await this.reach.open(plan.serviceId, port, tls !== null);
+      return { ...handle, ...this.reached(t.upstream) };
     } catch (err) {
       t.exitFns.clear();
       this.untrack(t);
@@ -265,7 +294,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   }
 
   probe(handle: EngineHandle, health: HealthSpec): Promise<ProbeResult> {
-    return probeHttp(handle.host, handle.port, health);
+    return probeHttp(handle.host, handle.port, health, undefined, handle.tls);
   }
 
   async logs(logFile: string, lines: number): Promise<string[]> {
@@ -283,6 +312,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     if (!found) return null;
     this.adoptable.delete(id);
     const t = this.track(found.id, id);
+    t.upstream = found.upstream;
     if (found.logFile) {
       t.logOut = this.openLog(found.logFile);
       void this.docker
@@ -291,7 +321,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         .then((stream) => this.pipeLogs(t, stream as NodeJS.ReadableStream))
         .catch(() => {});
     }
-    return { pid: found.pid, startTime: null, ownChild: false, host: found.host, port: found.port, logFile: found.logFile, containerId: found.id, node: this.node };
+    return { pid: found.pid, startTime: null, ownChild: false, logFile: found.logFile, containerId: found.id, node: this.node, ...this.reached(found.upstream) };
   }
 
   watch(handle: EngineHandle, onExit: ExitFn): () => void {
@@ -322,14 +352,26 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     return { escalated: !opts.force && Date.now() - began >= opts.graceMs && opts.graceMs > 0 };
   }
 
-  /** Stops following events and logs; containers keep running (the next core adopts them). */
+  /** A removed service's credentials go with it. */
+  forget(serviceId: string): void {
+    this.reach?.forget(serviceId);
+  }
+
+  /** Stops following events and logs and closes the tunnels; containers keep running (the next core adopts them). */
   close(): void {
     this.closed = true;
     (this.events as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
     for (const t of this.tracked.values()) this.closeLogs(t);
+    for (const a of this.adoptable.values()) void a.upstream.close();
+    void this.reach?.close();
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The handle's address fields for an upstream: where the gateway and the probe connect. */
+  private reached(up: Pick<EngineUpstream, 'host' | 'port' | 'tls'>): Pick<EngineHandle, 'host' | 'port' | 'tls'> {
+    return { host: up.host, port: up.port, ...(up.tls ? { tls: up.tls } : {}) };
+  }
 
   /** An earlier version's container of ours gets this install's name (it keeps running). */
   private async renameLegacy(id: string, oldName: string, name: string): Promise<void> {
@@ -390,14 +432,20 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   private track(id: string, serviceId: string): Tracked {
     let markDied!: () => void;
     const died = new Promise<void>((r) => (markDied = r));
-    const t: Tracked = { id, serviceId, alive: true, oom: false, exited: false, exitFns: new Set(), logOut: null, logIn: null, died, markDied };
+    const t: Tracked = { id, serviceId, alive: true, oom: false, exited: false, exitFns: new Set(), logOut: null, logIn: null, died, markDied, upstream: null };
     this.tracked.set(id, t);
     return t;
   }
 
   private untrack(t: Tracked): void {
     this.closeLogs(t);
+    this.closeUpstream(t);
     this.tracked.delete(t.id);
+  }
+
+  private closeUpstream(t: Tracked): void {
+    void t.upstream?.close();
+    t.upstream = null;
   }
 
   private async removeByService(serviceId: string): Promise<void> {
@@ -423,6 +471,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     setTimeout(() => {
       t.alive = false;
       this.closeLogs(t);
+      this.closeUpstream(t);
       const signal = t.oom ? 'SIGKILL (out of memory)' : null;
       for (const fn of t.exitFns) fn(code, signal);
       t.exitFns.clear();
