@@ -162,6 +162,24 @@ describe('/v1/realtime with the OpenAI SDK', () => {
     expect(deltas).toBe(textResp.output[0]!.content[0]!.text);
     expect(deltas.length).toBeGreaterThan(0);
     expect(audioSeconds(c.events, textResp.id)).toBe(0);
+    // usage: the LLM's own token counts (the chain caps replies at 24 tokens here).
+    const usage = (textDone.response as { usage: { input_tokens: number; output_tokens: number; total_tokens: number } }).usage;
+    expect(usage.input_tokens).toBeGreaterThan(0);
+    expect(usage.output_tokens).toBeGreaterThan(0);
+    expect(usage.output_tokens).toBeLessThanOrEqual(24);
+    expect(usage.total_tokens).toBe(usage.input_tokens + usage.output_tokens);
+
+    // max_output_tokens caps this reply below the chain's cap; cut there, the response is incomplete.
+    from = c.events.length;
+    c.send({ type: 'response.create', response: { output_modalities: ['text'], max_output_tokens: 3 } });
+    const capped = (await c.next('response.done', undefined, 90_000, from)).response as { status: string; status_details: unknown; max_output_tokens: unknown; usage: { output_tokens: number } };
+    expect(capped.max_output_tokens).toBe(3);
+    expect(capped.usage.output_tokens).toBeGreaterThan(0);
+    expect(capped.usage.output_tokens).toBeLessThanOrEqual(3);
+    if (capped.usage.output_tokens === 3) expect(capped).toMatchObject({ status: 'incomplete', status_details: { type: 'incomplete', reason: 'max_output_tokens' } });
+    c.send({ type: 'response.create', response: { max_output_tokens: 0 }, event_id: 'evt_cap' });
+    const capError = await c.next('error', (e) => (e.error as { event_id: string }).event_id === 'evt_cap', 5000, from);
+    expect((capError.error as { param: string }).param).toBe('response.max_output_tokens');
 
     // Cancel: the response ends as cancelled, the session goes on.
     from = c.events.length;

@@ -8,7 +8,7 @@ import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } f
 import { admitRealtime, chooseSubprotocol, refusalResponse, wantsBeta, type AdmissionFacts } from '../../src/core/voice/realtime/admission.js';
 import { decodePcm16Base64, truncateText } from '../../src/core/voice/realtime/socket.js';
 
-const base: RealtimeConfig = { id: 'sess_1', model: 'default', instructions: '', voice: null, audioOut: true, transcription: false, turnDetection: DEFAULT_VAD, tools: [], toolChoice: 'auto' };
+const base: RealtimeConfig = { id: 'sess_1', model: 'default', instructions: '', voice: null, audioOut: true, transcription: false, turnDetection: DEFAULT_VAD, tools: [], toolChoice: 'auto', maxOutputTokens: 'inf' };
 const lights = { type: 'function' as const, name: 'lights', parameters: { type: 'object', properties: { on: { type: 'boolean' } } } };
 
 describe('parseRealtimeEvent', () => {
@@ -48,6 +48,11 @@ describe('applySessionUpdate', () => {
     ['GA pcmu', { audio: { input: { format: { type: 'audio/pcmu' } } } }, false, { code: 'unsupported_audio_format', param: 'session.audio.input.format.type' }],
     ['GA 16 kHz pcm', { audio: { output: { format: { type: 'audio/pcm', rate: 16000 } } } }, false, { code: 'unsupported_audio_format', param: 'session.audio.output.format.rate' }],
     ['beta g711', { input_audio_format: 'g711_ulaw' }, true, { code: 'unsupported_audio_format', param: 'session.input_audio_format' }],
+    ['GA token cap', { max_output_tokens: 40 }, false, { maxOutputTokens: 40 }],
+    ['GA token cap lifted', { max_output_tokens: 'inf' }, false, { maxOutputTokens: 'inf' }],
+    ['beta token cap', { max_response_output_tokens: 12 }, true, { maxOutputTokens: 12 }],
+    ['GA token cap of 0', { max_output_tokens: 0 }, false, { code: 'invalid_value', param: 'session.max_output_tokens' }],
+    ['beta token cap not a number', { max_response_output_tokens: 'lots' }, true, { code: 'invalid_value', param: 'session.max_response_output_tokens' }],
     ['GA tools and a named choice', { tools: [lights], tool_choice: { type: 'function', name: 'lights' } }, false, { tools: [lights], toolChoice: { type: 'function', name: 'lights' } }],
     ['beta tools', { tools: [lights], tool_choice: 'required' }, true, { tools: [lights], toolChoice: 'required' }],
     ['an MCP tool', { tools: [{ type: 'mcp', server_label: 'x' }] }, false, { code: 'invalid_value', param: 'session.tools.0.type' }],

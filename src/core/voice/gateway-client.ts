@@ -108,14 +108,15 @@ export interface ChatMessage {
  */
 export async function* chatStream(
   t: GatewayTarget,
-  req: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number; seed?: number; fields?: Record<string, unknown> },
+  req: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number; seed?: number; fields?: Record<string, unknown>; onEnd?: (end: ChatStreamEnd) => void },
   signal: AbortSignal,
 ): AsyncGenerator<string | ChatToolCallDelta> {
-  const body = JSON.stringify({ ...req.fields, model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true });
+  const body = JSON.stringify({ ...req.fields, model: req.model, messages: req.messages, max_tokens: req.maxTokens, temperature: req.temperature, seed: req.seed, stream: true, stream_options: { include_usage: true } });
   const res = await post(t, '/v1/chat/completions', body, 'application/json', signal);
   if (!ok(res)) throw await failure(res, `The reply from "${req.model}"`);
   res.setEncoding('utf8');
   let buf = '';
+  const end: ChatStreamEnd = { inputTokens: null, outputTokens: null, finishReason: null };
   for await (const chunk of res as AsyncIterable<string>) {
     buf += chunk;
     let nl: number;
@@ -124,14 +125,27 @@ export async function* chatStream(
       buf = buf.slice(nl + 1);
       if (!line.startsWith('data:')) continue;
       const data = line.slice(5).trim();
-      if (data === '[DONE]') return;
+      if (data === '[DONE]') {
+        req.onEnd?.(end);
+        return;
+      }
       const ev = JSON.parse(data) as ChatChunk & { error?: { message?: string } };
       if (ev.error) throw new Error(`The reply from "${req.model}" failed: ${ev.error.message ?? 'error'}`);
+      if (ev.usage) Object.assign(end, { inputTokens: ev.usage.prompt_tokens ?? null, outputTokens: ev.usage.completion_tokens ?? null });
+      end.finishReason = ev.choices?.[0]?.finish_reason ?? end.finishReason;
       const delta = ev.choices?.[0]?.delta;
       if (delta?.content) yield delta.content;
       for (const call of delta?.tool_calls ?? []) yield call;
     }
   }
+  req.onEnd?.(end);
+}
+
+/** How a streamed reply ended: its token counts (null when the engine reports none) and finish reason. */
+export interface ChatStreamEnd {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  finishReason: string | null;
 }
 
 export interface PcmChunk {

@@ -28,7 +28,7 @@ import { EchoGuard, type EchoGuardOptions } from './echo-guard.js';
 import { adaptiveWindow, turnEndAction, type WindowRule } from './end-of-turn.js';
 import { HeldOutput } from './speculation.js';
 import { SpeechFrameReader } from './speech-frames.js';
-import { chatStream, speechStream, transcribe, type ChatMessage, type GatewayTarget } from './gateway-client.js';
+import { chatStream, speechStream, transcribe, type ChatMessage, type ChatStreamEnd, type GatewayTarget } from './gateway-client.js';
 import type { ChatToolCallDelta } from '../gateway/translate/chat.js';
 import { SentenceSegmenter, type SegmenterOptions } from './segmenter.js';
 import { VAD_SAMPLE_RATE, VoiceActivityDetector, type SpeechSegment } from './vad.js';
@@ -92,6 +92,8 @@ export interface TurnResult {
   timeline: VoiceTimeline;
   /** Audio sent for this turn, seconds. */
   audioSeconds: number;
+  /** How the LLM's reply ended (token counts, finish reason); null when no reply was asked for or it did not finish. */
+  llm: ChatStreamEnd | null;
 }
 
 /** What one turn starts from and does (the VAD's segments: the audio, a reply, spoken). */
@@ -106,6 +108,8 @@ export interface TurnInput {
   instructions?: string;
   /** More fields of this reply's chat request (function tools); calls come as `toolCall` events. */
   llmFields?: Record<string, unknown>;
+  /** A cap on this reply's tokens below the chain's (else the session's, if any). */
+  maxTokens?: number;
 }
 
 /** What the session's conversation settings can be changed to while it runs. */
@@ -118,6 +122,8 @@ export interface SessionPrefs {
   audioOut: boolean;
   /** More fields of every reply's chat request (function tools), unless the turn brings its own. */
   llmFields?: Record<string, unknown>;
+  /** A cap on every reply's tokens below the chain's `maxTokens` (unless the turn brings its own). */
+  maxTokens?: number;
 }
 
 export interface VoiceSessionEvents {
@@ -621,6 +627,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     let error: string | null = null;
     let audioSamples = 0;
     let audioRate = 0;
+    let llmEnd: ChatStreamEnd | null = null;
     const work = async () => {
       const audio = input.audio;
       if (audio) {
@@ -655,7 +662,7 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       };
       const llm = (async () => {
         try {
-          for await (const delta of chatStream(gateway, { model: chain.llm, messages, maxTokens: chain.maxTokens, ...this.opts.llm, fields: input.llmFields ?? this.prefs.llmFields }, signal)) {
+          for await (const delta of chatStream(gateway, { model: chain.llm, messages, maxTokens: Math.min(chain.maxTokens, input.maxTokens ?? this.prefs.maxTokens ?? Infinity), ...this.opts.llm, fields: input.llmFields ?? this.prefs.llmFields, onEnd: (e) => (llmEnd = e) }, signal)) {
             tl.llmFirstToken ??= this.clock();
             if (typeof delta !== 'string') {
               this.emit('toolCall', { turnId: turn.id, delta });
@@ -723,11 +730,11 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
     }
     // A discarded speculation leaves no trace: nothing stored, no turn.
     if ((await turn.gate.decided) === 'discarded') return;
-    this.finishTurn(turn, input, { transcript, reply, error, audioSeconds: audioRate ? audioSamples / audioRate : 0 });
+    this.finishTurn(turn, input, { transcript, reply, error, audioSeconds: audioRate ? audioSamples / audioRate : 0, llm: llmEnd });
   }
 
   /** Records a finished (or cut, or failed) turn: history, state, and the `remembered` and `turn` events. */
-  private finishTurn(turn: ActiveTurn, input: TurnInput, r: { transcript: string; reply: string; error: string | null; audioSeconds: number }): void {
+  private finishTurn(turn: ActiveTurn, input: TurnInput, r: Omit<TurnResult, 'turnId' | 'interrupted' | 'timeline'>): void {
     const tl = turn.timeline;
     const interrupted = turn.controller.signal.aborted;
     tl.turnEnd = this.clock();
@@ -742,6 +749,6 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
       else if (!interrupted) this.dispatch('replyDone', turn.id);
     }
     this.emit('remembered', { turnId: turn.id, user, assistant });
-    this.emit('turn', { turnId: turn.id, transcript: r.transcript, reply: r.reply, interrupted, error: r.error, timeline: tl, audioSeconds: r.audioSeconds });
+    this.emit('turn', { ...r, turnId: turn.id, interrupted, timeline: tl });
   }
 }

@@ -58,6 +58,10 @@ export const RealtimeToolChoice = z.union([z.enum(['auto', 'none', 'required']),
 });
 export type RealtimeToolChoice = z.infer<typeof RealtimeToolChoice>;
 
+/** A reply's token cap: a count, or "inf" (the voice chain's own `maxTokens` caps every reply either way). */
+export const MaxOutputTokens = z.union([z.number().int().min(1).max(4096), z.literal('inf')], { error: 'a whole number of tokens from 1 to 4096, or "inf"' });
+export type MaxOutputTokens = z.infer<typeof MaxOutputTokens>;
+
 /** GA session fields AIMA honours. */
 export const GaSession = z.object({
   type: z.literal('realtime').optional(),
@@ -79,6 +83,7 @@ export const GaSession = z.object({
     .optional(),
   tools: Tools.optional(),
   tool_choice: RealtimeToolChoice.optional(),
+  max_output_tokens: MaxOutputTokens.optional(),
 });
 
 /** Beta (`OpenAI-Beta: realtime=v1`) session fields AIMA honours. */
@@ -92,6 +97,7 @@ export const BetaSession = z.object({
   turn_detection: TurnDetection.optional(),
   tools: Tools.optional(),
   tool_choice: RealtimeToolChoice.optional(),
+  max_response_output_tokens: MaxOutputTokens.optional(),
 });
 
 const ContentPart = z.discriminatedUnion('type', [
@@ -121,6 +127,9 @@ const ResponseParams = z.object({
   voice: z.string().min(1).max(200).optional(),
   tools: Tools.optional(),
   tool_choice: RealtimeToolChoice.optional(),
+  max_output_tokens: MaxOutputTokens.optional(),
+  /** Beta name of max_output_tokens. */
+  max_response_output_tokens: MaxOutputTokens.optional(),
   conversation: z.enum(['auto']).optional(),
 });
 

@@ -2,7 +2,7 @@
  * A Realtime session's settings: what `session.update` may change (GA or beta shape), applied as a
  * pure function (table-tested), and how the session is shown back in `session.created/updated`.
  */
-import { BetaSession, GaSession, REALTIME_SAMPLE_RATE } from '../../../shared/contract/realtime.js';
+import { BetaSession, GaSession, REALTIME_SAMPLE_RATE, type MaxOutputTokens } from '../../../shared/contract/realtime.js';
 import { toolProblem, type ToolSettings } from './tools.js';
 
 export interface ServerVad {
@@ -26,6 +26,8 @@ export interface RealtimeConfig extends ToolSettings {
   transcription: boolean;
   /** null: manual turns (commit + response.create). */
   turnDetection: ServerVad | null;
+  /** Every reply's token cap below the chain's `maxTokens` ("inf": the chain's alone). */
+  maxOutputTokens: MaxOutputTokens;
 }
 
 export type ConfigResult = { ok: true; config: RealtimeConfig; vadChanged: boolean } | { ok: false; code: string; message: string; param: string };
@@ -84,6 +86,7 @@ export function applySessionUpdate(cur: RealtimeConfig, session: unknown, beta: 
     if (s.turn_detection !== undefined) next.turnDetection = mergeVad(cur.turnDetection, s.turn_detection);
     next.tools = s.tools ?? next.tools;
     next.toolChoice = s.tool_choice ?? next.toolChoice;
+    next.maxOutputTokens = s.max_response_output_tokens ?? next.maxOutputTokens;
   } else {
     const r = GaSession.safeParse(session);
     if (!r.success) return invalid(r.error.issues[0]!, 'session');
@@ -101,6 +104,7 @@ export function applySessionUpdate(cur: RealtimeConfig, session: unknown, beta: 
     if (s.audio?.output?.voice !== undefined) next.voice = s.audio.output.voice;
     next.tools = s.tools ?? next.tools;
     next.toolChoice = s.tool_choice ?? next.toolChoice;
+    next.maxOutputTokens = s.max_output_tokens ?? next.maxOutputTokens;
   }
   const tools = toolProblem(next, 'session');
   if (tools) return { ok: false, ...tools };
@@ -117,6 +121,9 @@ const vadOut = (v: ServerVad | null) =>
     interrupt_response: v.interruptResponse,
     idle_timeout_ms: null,
   };
+
+/** A token cap as the voice session takes it (none for "inf"). */
+export const tokenCap = (m: MaxOutputTokens | undefined): number | undefined => (m === undefined || m === 'inf' ? undefined : m);
 
 /** The session as `session.created` / `session.updated` show it. */
 export function sessionObject(c: RealtimeConfig, beta: boolean): Record<string, unknown> {
@@ -136,7 +143,7 @@ export function sessionObject(c: RealtimeConfig, beta: boolean): Record<string, 
       tools: c.tools,
       tool_choice: c.toolChoice,
       temperature: 0.8,
-      max_response_output_tokens: 'inf',
+      max_response_output_tokens: c.maxOutputTokens,
     };
   }
   const format = { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE };
@@ -153,7 +160,7 @@ export function sessionObject(c: RealtimeConfig, beta: boolean): Record<string, 
     },
     tools: c.tools,
     tool_choice: c.toolChoice,
-    max_output_tokens: 'inf',
+    max_output_tokens: c.maxOutputTokens,
     tracing: null,
     prompt: null,
     include: null,

@@ -18,10 +18,10 @@ import type { VoiceChain, VoiceTimeline } from '../../../shared/contract/voice.j
 import { assertNever } from '../../../shared/assert-never.js';
 import { resample, StreamResampler } from '../../../lib/audio/resample.js';
 import { floatToPcm16, pcm16ToFloat } from '../../../lib/audio/wav.js';
-import type { ChatMessage, GatewayTarget } from '../gateway-client.js';
+import type { ChatMessage, ChatStreamEnd, GatewayTarget } from '../gateway-client.js';
 import { VoiceSession, type SpeculationOptions, type TurnInput } from '../session.js';
 import { VAD_SAMPLE_RATE } from '../vad.js';
-import { applySessionUpdate, DEFAULT_VAD, sessionObject, type RealtimeConfig } from './session-config.js';
+import { applySessionUpdate, DEFAULT_VAD, sessionObject, tokenCap, type RealtimeConfig } from './session-config.js';
 import { chatToolFields, functionCallJson, functionOutputJson, toolProblem, withCalls, type FunctionCall } from './tools.js';
 
 export interface RealtimeSocketDeps {
@@ -61,6 +61,8 @@ interface Item {
 interface TurnCtx {
   userItemId: string | null;
   audioOut: boolean;
+  /** The client's token cap for this reply (max_output_tokens), if it set one. */
+  maxTokens?: number;
   turnId?: string;
   response?: {
     id: string;
@@ -107,6 +109,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     turnDetection: { ...DEFAULT_VAD, silenceMs: deps.chain.silenceMs },
     tools: [],
     toolChoice: 'auto',
+    maxOutputTokens: 'inf',
   };
   const session = new VoiceSession({
     vadModelPath: deps.vadModelPath,
@@ -181,7 +184,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     send('input_audio_buffer.committed', { previous_item_id: previous, item_id: id });
     addItem(userAudioItem(id));
     send('conversation.item.done', { item: itemById(id)!.json });
-    pending.push({ userItemId: id, audioOut: config.audioOut });
+    pending.push({ userItemId: id, audioOut: config.audioOut, maxTokens: tokenCap(config.maxOutputTokens) });
   });
   session.on('turnStart', (e) => {
     const ctx = pending.shift();
@@ -293,7 +296,10 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
     }
     const r = ctx.response;
     if (ctx.audioOut && r.resampler && !t.interrupted) sendAudio(ctx, r.resampler.flush());
-    const status = t.interrupted || r.cancelled ? 'cancelled' : t.error ? 'failed' : 'completed';
+    // `incomplete` when the client's own cap cut the reply; one cut by the chain's `maxTokens` (the
+    // owner's setting, which the client cannot lift) counts as completed, as on the Voice page.
+    const capped = t.llm?.finishReason === 'length' && ctx.maxTokens !== undefined && ctx.maxTokens < deps.chain.maxTokens;
+    const status = t.interrupted || r.cancelled ? 'cancelled' : t.error ? 'failed' : capped ? 'incomplete' : 'completed';
     // Finished calls join the history right after the turn's own messages; the client answers them with function_call_output items.
     if (r.calls.size > 0 && status === 'completed') {
       const calls = [...r.calls.values()];
@@ -314,7 +320,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
       send('response.output_item.done', { response_id: r.id, output_index: r.output.indexOf(item), item: item.json });
       send('conversation.item.done', { item: item.json });
     }
-    send('response.done', { response: responseObject(ctx, status, t.error) });
+    send('response.done', { response: responseObject(ctx, status, t.error, t.llm) });
   });
   /** The message's closing events (before its `output_item.done`). */
   function finishMessage(ctx: TurnCtx, status: 'completed' | 'incomplete') {
@@ -331,14 +337,19 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
   }
   session.on('internalError', (e) => error('internal_error', `Voice session error: ${e.message}`, null, null, 'server_error'));
 
-  function responseObject(ctx: TurnCtx, status: string, failure: string | null = null) {
+  function responseObject(ctx: TurnCtx, status: string, failure: string | null = null, llm: ChatStreamEnd | null = null) {
     const r = ctx.response!;
     const details =
       status === 'cancelled'
         ? { type: 'cancelled', reason: r.cancelled ? 'client_cancelled' : 'turn_detected' }
         : status === 'failed'
           ? { type: 'failed', error: { type: 'server_error', code: 'chain_failed', message: failure } }
-          : null;
+          : status === 'incomplete'
+            ? { type: 'incomplete', reason: 'max_output_tokens' }
+            : null;
+    // The LLM's own counts (text tokens; the audio is synthesised from the text, so no audio tokens).
+    const input = llm?.inputTokens ?? 0;
+    const output = llm?.outputTokens ?? 0;
     return {
       id: r.id,
       object: 'realtime.response',
@@ -349,7 +360,11 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
       output_modalities: [ctx.audioOut ? 'audio' : 'text'],
       ...(beta ? { modalities: ctx.audioOut ? ['audio', 'text'] : ['text'] } : {}),
       audio: { output: { format: { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE }, voice: config.voice } },
-      usage: status === 'in_progress' ? null : { total_tokens: 0, input_tokens: 0, output_tokens: 0, input_token_details: null, output_token_details: null },
+      max_output_tokens: ctx.maxTokens ?? 'inf',
+      usage:
+        status === 'in_progress'
+          ? null
+          : { total_tokens: input + output, input_tokens: input, output_tokens: output, input_token_details: { text_tokens: input, audio_tokens: 0, cached_tokens: 0 }, output_token_details: { text_tokens: output, audio_tokens: 0 } },
       metadata: null,
     };
   }
@@ -387,7 +402,7 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
           return error('vad_locked', 'session.audio.input.turn_detection: the VAD threshold, prefix padding and silence duration can only change before the first audio. Open a new session to change them.', 'session.audio.input.turn_detection', eventId);
         }
         config = r.config;
-        session.configure({ systemPrompt: config.instructions, voice: config.voice, audioOut: config.audioOut, autoRespond: config.turnDetection?.createResponse ?? false, llmFields: chatToolFields(config) });
+        session.configure({ systemPrompt: config.instructions, voice: config.voice, audioOut: config.audioOut, autoRespond: config.turnDetection?.createResponse ?? false, llmFields: chatToolFields(config), maxTokens: tokenCap(config.maxOutputTokens) });
         return send('session.updated', { session: sessionObject(config, beta) });
       }
       case 'input_audio_buffer.append': {
@@ -487,7 +502,8 @@ export function serveRealtimeSocket(ws: WebSocket, deps: RealtimeSocketDeps): vo
         const tools = { tools: p.tools ?? config.tools, toolChoice: p.tool_choice ?? config.toolChoice };
         const problem = toolProblem(tools, 'response');
         if (problem) return error(problem.code, problem.message, problem.param, eventId);
-        return startTurn({ userItemId: null, audioOut }, { audio: null, respond: true, audioOut, instructions: p.instructions, llmFields: chatToolFields(tools) });
+        const maxTokens = tokenCap(p.max_output_tokens ?? p.max_response_output_tokens ?? config.maxOutputTokens);
+        return startTurn({ userItemId: null, audioOut, maxTokens }, { audio: null, respond: true, audioOut, instructions: p.instructions, llmFields: chatToolFields(tools), maxTokens });
       }
       case 'response.cancel': {
         if (!active?.response) return error('response_cancel_not_active', 'response.cancel: no response is in progress.', null, eventId);
