@@ -61,9 +61,9 @@ export interface DockerRuntimeOptions {
   node?: string;
 }
 
-const LABEL_LOG = 'aima.log';
-const LABEL_HOST = 'aima.host';
-const LABEL_PORT = 'aima.port';
+export const LABEL_LOG = 'aima.log';
+export const LABEL_HOST = 'aima.host';
+export const LABEL_PORT = 'aima.port';
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
