@@ -323,7 +323,7 @@ describe('a service across nodes through the core (supervisor, restart with back
   /**
    * A span of `local` and `b` (both the local daemon) with the facts and cluster links the nodes
    * registry holds: `local`'s facts are read from the real daemon, with a stand-in GPU added (this
-   * machine has none); `b`'s engine is never asked. `reads` lists every facts read.
+   * machine has none); `b`'s engine is never asked. `reads` lists every facts read, `readMs` how long `local`'s took.
    */
   function registrySpan(home: string) {
     mkdirSync(path.join(home, 'engines'), { recursive: true });
@@ -336,6 +336,7 @@ describe('a service across nodes through the core (supervisor, restart with back
     db.close();
     const client = createDockerClient();
     const reads: string[] = [];
+    const readMs: number[] = [];
     const open = () =>
       createCore({
         dataDir: home,
@@ -346,7 +347,9 @@ describe('a service across nodes through the core (supervisor, restart with back
           readFacts: async (name) => {
             reads.push(name);
             if (name !== 'local') return { facts: nodeFacts(name, 1), gpuNote: null };
+            const t0 = Date.now();
             const real = await readNodeFacts(name, client, (p) => p.error);
+            readMs.push(Date.now() - t0);
             return { ...real, facts: { ...real.facts, gpus: nodeFacts(name, 1).gpus } };
           },
         },
@@ -355,7 +358,7 @@ describe('a service across nodes through the core (supervisor, restart with back
         cores.push(c);
         return c;
       });
-    return { open, reads };
+    return { open, reads, readMs };
   }
   /** Closes a core as a quit that keeps engines running does; the next core adopts them. */
   const quit = async (c: Core) => {
@@ -378,7 +381,7 @@ describe('a service across nodes through the core (supervisor, restart with back
     requirePart(ctx, 'docker', haveDocker);
     if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const home = tempHome('aima-span-core-');
-    const { open } = registrySpan(home);
+    const { open, readMs } = registrySpan(home);
     const c1 = await open();
     const created = await c1.api['services.create']({ name: 'kept', engine: 'test-span', device: 'cpu', nodes: ['local', 'b'] });
     await c1.api['services.start']({ name: 'kept', wait: true, timeoutMs: 30_000 });
@@ -388,7 +391,9 @@ describe('a service across nodes through the core (supervisor, restart with back
     await quit(c1);
     expect(sorted(members(created.id))).toEqual(sorted(first));
 
+    const t0 = Date.now();
     const c2 = await open();
+    const startedIn = Date.now() - t0;
     const adopted = await running(c2, 'kept');
     expect(adopted.restarts).toBe(0);
     expect(adopted.port).toBe(port);
@@ -407,6 +412,7 @@ describe('a service across nodes through the core (supervisor, restart with back
     expect(second.filter((id) => first.includes(id))).toEqual([]);
     await c2.api['services.stop']({ name: 'kept' });
     expect(members(created.id)).toEqual([]);
+    console.log(`span: a core start that adopts a group took ${startedIn} ms; reads of local's facts took ${readMs.join(', ')} ms`);
   }, 120_000);
 
   it('the engine in an adopted head ending fails the group; a group with a member gone while no core watched is removed and started anew; a start right after a core start is not refused for facts not read yet', async (ctx) => {
