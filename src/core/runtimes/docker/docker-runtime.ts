@@ -61,9 +61,9 @@ export interface DockerRuntimeOptions {
   node?: string;
 }
 
-export const LABEL_LOG = 'aima.log';
-export const LABEL_HOST = 'aima.host';
-export const LABEL_PORT = 'aima.port';
+const LABEL_LOG = 'aima.log';
+const LABEL_HOST = 'aima.host';
+const LABEL_PORT = 'aima.port';
 
 const statusOf = (err: unknown) => (err as { statusCode?: number }).statusCode;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -502,3 +502,6 @@ export class DockerRuntime implements Runtime<DockerPlan> {
     }
   }
 }
+
+/** The labels where a container says where its engine serves and logs (the group runtime labels its members the same way). */
+export { LABEL_HOST, LABEL_LOG, LABEL_PORT };
