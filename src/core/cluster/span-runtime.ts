@@ -20,6 +20,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { AimaError } from '../../shared/errors.js';
@@ -248,18 +249,17 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     if (missing.length > 0) why = `its member${missing.length > 1 ? 's' : ''} on ${missing.join(', ')} ended or went while no AIMA core watched`;
     else if (found.length !== s.nodes.length) why = 'a node has more than one member';
     else if (!head || !logFile) why = 'it was started without the labels adoption reads';
-    let engineExecId: string | null = null;
-    if (!why && head!.c.Labels[ENGINE_EXEC_LABEL]) {
-      engineExecId = await runningExec(head!.docker, head!.c.Id);
-      if (!engineExecId) why = 'the engine in its head container ended while no AIMA core watched';
-    }
-    if (why) {
+    // With Ray the engine is an exec in the head, which must still run.
+    const execIn = !why && head?.c.Labels[ENGINE_EXEC_LABEL] !== undefined ? head : null;
+    const engineExecId = execIn ? await runningExec(execIn.docker, execIn.c.Id) : null;
+    if (execIn && !engineExecId) why = 'the engine in its head container ended while no AIMA core watched';
+    if (why || !head || !logFile) {
       await Promise.all(found.map((f) => removeUntilGone(f.docker, f.c.Id)));
       if (logFile) openLog(logFile).end(`--- aima ${new Date().toISOString()}: the group of ${s.name} failed: ${why}; what was left of it was removed\n`);
       return;
     }
     const members = [...found].sort((a, b) => a.rank - b.rank).map((f) => ({ node: f.node, role: f.rank === 0 ? ('head' as const) : ('worker' as const), docker: f.docker, id: f.c.Id }));
-    this.adoptable.set(s.id, { members, host: head!.c.Labels[LABEL_HOST] ?? '127.0.0.1', port: Number(head!.c.Labels[LABEL_PORT]), logFile: logFile!, engineExecId });
+    this.adoptable.set(s.id, { members, host: head.c.Labels[LABEL_HOST] ?? '127.0.0.1', port: Number(head.c.Labels[LABEL_PORT]), logFile, engineExecId });
   }
 
   /** An adopted group's engine exec (Ray): its end (Docker's `exec_die` event) fails the group like a member's. */
@@ -269,15 +269,10 @@ export class SpanRuntime implements Runtime<SpanPlan> {
       group.streams.push(events);
       if (group.ended) (events as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       events.on('error', () => {});
-      let buf = '';
-      events.on('data', (chunk: Buffer) => {
-        buf += chunk.toString('utf8');
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const attrs = parseEvent(line)?.Actor?.Attributes ?? {};
-          if (attrs.execID === execId) this.memberEnded(group, `the engine in the head container ended (exit ${attrs.exitCode ?? 'unknown'})`, attrs.exitCode !== undefined ? Number(attrs.exitCode) : null);
-        }
+      // One JSON object per line.
+      createInterface({ input: events, crlfDelay: Infinity }).on('line', (line) => {
+        const attrs = parseEvent(line)?.Actor?.Attributes ?? {};
+        if (attrs.execID === execId) this.memberEnded(group, `the engine in the head container ended (exit ${attrs.exitCode ?? 'unknown'})`, attrs.exitCode !== undefined ? Number(attrs.exitCode) : null);
       });
       // An end between init and the subscription has no event: asked once more.
       const info = await head.docker.getExec(execId).inspect();
