@@ -33,6 +33,7 @@ import { tailLines } from '../runtimes/native/log-file.js';
 import { probeHttp } from '../runtimes/probe.js';
 import type { EngineHandle, PlanInput, ProbeResult, Runtime, StartHooks, StopOptions, StopResult } from '../runtimes/types.js';
 import { parseRayStatus, rayReadiness } from './ray-status.js';
+import { ENGINE_EXEC_LABEL, judgeFoundGroup } from './span-adoption.js';
 import { planSpan, type SpanPlanInput } from './span-plan.js';
 import { SPAN_LABEL, type SpanMember, type SpanPlan } from './span.js';
 
@@ -87,8 +88,6 @@ interface Group {
   streams: NodeJS.ReadableStream[];
 }
 
-/** On the head member when the engine runs as an exec in it (Ray): adoption looks for that exec. */
-const ENGINE_EXEC_LABEL = 'aima.span.exec';
 /** How long init waits for a node's engine to list a group's members: a silent node must not hold up the core's start. */
 const INIT_LIST_TIMEOUT_MS = 3000;
 
@@ -242,24 +241,19 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     );
     const found = perNode.flat();
     if (found.length === 0) return;
-    const logFile = found.find((f) => f.c.Labels[LABEL_LOG])?.c.Labels[LABEL_LOG] ?? null;
-    const missing = s.nodes.filter((node, rank) => !found.some((f) => f.node === node && f.c.Labels['aima.rank'] === String(rank) && f.c.State === 'running'));
-    const head = found.find((f) => f.rank === 0 && f.c.Labels['aima.rank'] === '0');
-    let why: string | null = null;
-    if (missing.length > 0) why = `its member${missing.length > 1 ? 's' : ''} on ${missing.join(', ')} ended or went while no AIMA core watched`;
-    else if (found.length !== s.nodes.length) why = 'a node has more than one member';
-    else if (!head || !logFile) why = 'it was started without the labels adoption reads';
-    // With Ray the engine is an exec in the head, which must still run.
-    const execIn = !why && head?.c.Labels[ENGINE_EXEC_LABEL] !== undefined ? head : null;
-    const engineExecId = execIn ? await runningExec(execIn.docker, execIn.c.Id) : null;
-    if (execIn && !engineExecId) why = 'the engine in its head container ended while no AIMA core watched';
-    if (why || !head || !logFile) {
-      await Promise.all(found.map((f) => removeUntilGone(f.docker, f.c.Id)));
-      if (logFile) openLog(logFile).end(`--- aima ${new Date().toISOString()}: the group of ${s.name} failed: ${why}; what was left of it was removed\n`);
-      return;
+    const verdict = judgeFoundGroup(s.nodes, found.map((f) => ({ node: f.node, labels: f.c.Labels, running: f.c.State === 'running' })));
+    if (verdict.whole) {
+      const members = [...found].sort((a, b) => a.rank - b.rank).map((f) => ({ node: f.node, role: f.rank === 0 ? ('head' as const) : ('worker' as const), docker: f.docker, id: f.c.Id }));
+      // With Ray the engine is an exec in the head, which must still run.
+      const engineExecId = verdict.engineExec ? await runningExec(members[0]!.docker, members[0]!.id) : null;
+      if (!verdict.engineExec || engineExecId) {
+        this.adoptable.set(s.id, { members, host: verdict.host, port: verdict.port, logFile: verdict.logFile, engineExecId });
+        return;
+      }
     }
-    const members = [...found].sort((a, b) => a.rank - b.rank).map((f) => ({ node: f.node, role: f.rank === 0 ? ('head' as const) : ('worker' as const), docker: f.docker, id: f.c.Id }));
-    this.adoptable.set(s.id, { members, host: head.c.Labels[LABEL_HOST] ?? '127.0.0.1', port: Number(head.c.Labels[LABEL_PORT]), logFile, engineExecId });
+    const why = verdict.whole ? 'the engine in its head container ended while no AIMA core watched' : verdict.why;
+    await Promise.all(found.map((f) => removeUntilGone(f.docker, f.c.Id)));
+    if (verdict.logFile) openLog(verdict.logFile).end(`--- aima ${new Date().toISOString()}: the group of ${s.name} failed: ${why}; what was left of it was removed\n`);
   }
 
   /** An adopted group's engine exec (Ray): its end (Docker's `exec_die` event) fails the group like a member's. */
