@@ -62,8 +62,8 @@ export interface CoreOptions {
   secretCipher?: StringCipher;
   /** Hardware: test seams (extra own pids, telemetry period, Docker client). */
   hardware?: HardwareSeams;
-  /** Nodes: heartbeat seams (tests). */
-  nodes?: Pick<NodesOptions, 'heartbeatMs' | 'lostAfterMs'>;
+  /** Nodes: heartbeat and facts seams (tests). */
+  nodes?: Pick<NodesOptions, 'heartbeatMs' | 'lostAfterMs' | 'readFacts'>;
   /**
    * Test seam: features appended to the end of the core's list. Their calls, routes and upgrades
    * are served like every other feature's (the acceptance test of "one face per feature": nothing

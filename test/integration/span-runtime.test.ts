@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineEntry } from '../../src/core/engines/catalog-schema.js';
 import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
+import { readNodeFacts } from '../../src/core/nodes/facts.js';
 import { SpanRuntime } from '../../src/core/cluster/span-runtime.js';
 import { createDockerClient } from '../../src/core/runtimes/docker/platform.js';
 import type { PlanInput } from '../../src/core/runtimes/types.js';
@@ -318,6 +319,148 @@ describe('a service across nodes through the core (supervisor, restart with back
     await c.api['services.stop']({ name: 'linked' });
     expect(members(created.id)).toEqual([]);
   }, 90_000);
+
+  /**
+   * A span of `local` and `b` (both the local daemon) with the facts and cluster links the nodes
+   * registry holds: `local`'s facts are read from the real daemon, with a stand-in GPU added (this
+   * machine has none); `b`'s engine is never asked. `reads` lists every facts read, `readMs` how long `local`'s took.
+   */
+  function registrySpan(home: string) {
+    mkdirSync(path.join(home, 'engines'), { recursive: true });
+    writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanEngineJson));
+    const db = openDatabase(path.join(home, 'aima.db'));
+    const repo = new NodesRepo(db);
+    repo.insert({ name: 'b', dockerUrl: 'ssh://me@127.0.0.1:1', transport: 'ssh', tlsCa: null, tlsCert: null, sshKnownHosts: null });
+    repo.setLink('local', { address: '127.0.0.1', interface: 'lo' });
+    repo.setLink('b', { address: '127.0.0.1', interface: 'lo' });
+    db.close();
+    const client = createDockerClient();
+    const reads: string[] = [];
+    const readMs: number[] = [];
+    const open = () =>
+      createCore({
+        dataDir: home,
+        host: 'serve',
+        serviceTiming: { stopGraceMs: 1000, backoff: () => 300 },
+        nodes: {
+          heartbeatMs: 3_600_000,
+          readFacts: async (name) => {
+            reads.push(name);
+            if (name !== 'local') return { facts: nodeFacts(name, 1), gpuNote: null };
+            const t0 = Date.now();
+            const real = await readNodeFacts(name, client, (p) => p.error);
+            readMs.push(Date.now() - t0);
+            return { ...real, facts: { ...real.facts, gpus: nodeFacts(name, 1).gpus } };
+          },
+        },
+        spanNodes: { docker: () => client },
+      }).then((c) => {
+        cores.push(c);
+        return c;
+      });
+    return { open, reads, readMs };
+  }
+  /** Closes a core as a quit that keeps engines running does; the next core adopts them. */
+  const quit = async (c: Core) => {
+    cores.splice(cores.indexOf(c), 1);
+    await c.close({ stopServices: false });
+  };
+  const running = async (c: Core, name: string) => {
+    let last = '';
+    return waitFor(async () => {
+      const s = await c.api['services.get']({ name });
+      last = `${s.state}: ${s.reason ?? ''}`;
+      return s.state === 'running' ? s : null;
+    }, `${name} running`, 30_000, 50).catch((err: Error) => {
+      throw new Error(`${err.message} (last: ${last})`);
+    });
+  };
+  const sorted = (ids: string[]) => [...ids].sort();
+
+  it('a group still running when the core closes is adopted by the next core (same members, no second group); a member killed then fails it and the backoff restart brings it back', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const home = tempHome('aima-span-core-');
+    const { open, readMs } = registrySpan(home);
+    const c1 = await open();
+    const created = await c1.api['services.create']({ name: 'kept', engine: 'test-span', device: 'cpu', nodes: ['local', 'b'] });
+    await c1.api['services.start']({ name: 'kept', wait: true, timeoutMs: 30_000 });
+    const first = members(created.id);
+    expect(first).toHaveLength(2);
+    const port = (await c1.api['services.get']({ name: 'kept' })).port;
+    await quit(c1);
+    expect(sorted(members(created.id))).toEqual(sorted(first));
+
+    const t0 = Date.now();
+    const c2 = await open();
+    const startedIn = Date.now() - t0;
+    const adopted = await running(c2, 'kept');
+    expect(adopted.restarts).toBe(0);
+    expect(adopted.port).toBe(port);
+    expect(sorted(members(created.id))).toEqual(sorted(first)); // the same containers, and no second group
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    const { lines } = await c2.api['services.logs']({ name: 'kept', lines: 200 });
+    expect(lines.join('\n')).toMatch(/aima .*: adopted the group across local \(head\), b \(worker\)/);
+
+    // The adopted group is followed as a started one: a member's end fails it, the restart policy restarts it.
+    const worker = first.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;
+    docker(['kill', worker]);
+    await waitFor(async () => (await c2.api['services.get']({ name: 'kept' })).restarts === 1, 'the crash counted', 10_000, 20);
+    await running(c2, 'kept');
+    const second = members(created.id);
+    expect(second).toHaveLength(2);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    await c2.api['services.stop']({ name: 'kept' });
+    expect(members(created.id)).toEqual([]);
+    console.log(`span: a core start that adopts a group took ${startedIn} ms; reads of local's facts took ${readMs.join(', ')} ms`);
+  }, 120_000);
+
+  it('the engine in an adopted head ending fails the group; a group with a member gone while no core watched is removed and started anew; a start right after a core start is not refused for facts not read yet', async (ctx) => {
+    requirePart(ctx, 'docker', haveDocker);
+    if (!haveBusybox) ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const home = tempHome('aima-span-core-');
+    const { open, reads } = registrySpan(home);
+    const c1 = await open();
+    const created = await c1.api['services.create']({ name: 'gone', engine: 'test-span', device: 'cpu', nodes: ['local', 'b'] });
+    await c1.api['services.start']({ name: 'gone', wait: true, timeoutMs: 30_000 });
+    const first = members(created.id);
+    await quit(c1);
+
+    // The engine (httpd, run in the head container) ends under the next core: the group fails and restarts.
+    const c2 = await open();
+    await running(c2, 'gone');
+    const head = first.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '0')!;
+    docker(['exec', head, 'busybox', 'killall', 'httpd']);
+    await waitFor(async () => (await c2.api['services.get']({ name: 'gone' })).restarts === 1, 'the engine\'s end counted as a crash', 10_000, 20);
+    await running(c2, 'gone');
+    const second = members(created.id);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    await quit(c2);
+
+    // A member removed while no core runs: the next core removes the rest and starts the group anew.
+    const worker = second.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;
+    docker(['rm', '-f', worker]);
+    reads.length = 0;
+    const c3 = await open();
+    await running(c3, 'gone');
+    const third = members(created.id);
+    expect(third).toHaveLength(2);
+    expect(third.filter((id) => second.includes(id))).toEqual([]);
+    expect(reads).toEqual(expect.arrayContaining(['local', 'b'])); // the restore read the facts its plan checks
+    const { lines } = await c3.api['services.logs']({ name: 'gone', lines: 200 });
+    expect(lines.join('\n')).toContain('the group of gone failed: its member on b ended or went while no AIMA core watched; what was left of it was removed');
+    await c3.api['services.stop']({ name: 'gone' });
+    await quit(c3);
+
+    // Stopped, then a new core: the user's start is the first thing asked of the nodes.
+    reads.length = 0;
+    const c4 = await open();
+    expect(reads).toEqual([]);
+    await c4.api['services.start']({ name: 'gone', wait: true, timeoutMs: 30_000 });
+    expect(members(created.id)).toHaveLength(2);
+    await c4.api['services.stop']({ name: 'gone' });
+    expect(members(created.id)).toEqual([]);
+  }, 180_000);
 
   it('refuses an unknown node, parallel sizes without --nodes, and a span with replicas; nothing is stored', async () => {
     const home = tempHome('aima-span-core-');

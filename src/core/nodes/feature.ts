@@ -12,7 +12,7 @@ import type { Feature } from '../feature.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
 import { NodesRepo } from '../store/repositories/nodes-repo.js';
-import { NodeRegistry } from './registry.js';
+import { NodeRegistry, type NodeRegistryOptions } from './registry.js';
 
 export type NodesApi = Pick<CoreApi, 'nodes.list' | 'nodes.add' | 'nodes.set' | 'nodes.remove'>;
 
@@ -21,9 +21,10 @@ export interface NodesOptions {
   events: CoreEvents;
   secrets: SecretStore;
   localClient: () => Docker;
-  /** Heartbeat seams (tests). */
+  /** Heartbeat and facts seams (tests). */
   heartbeatMs?: number;
   lostAfterMs?: number;
+  readFacts?: NodeRegistryOptions['readFacts'];
 }
 
 export interface NodesFeature extends Feature {
@@ -32,7 +33,7 @@ export interface NodesFeature extends Feature {
 }
 
 export function createNodesFeature(opts: NodesOptions): NodesFeature {
-  const registry = new NodeRegistry({ repo: new NodesRepo(opts.db), secrets: opts.secrets, localClient: opts.localClient, heartbeatMs: opts.heartbeatMs, lostAfterMs: opts.lostAfterMs });
+  const registry = new NodeRegistry({ repo: new NodesRepo(opts.db), secrets: opts.secrets, localClient: opts.localClient, heartbeatMs: opts.heartbeatMs, lostAfterMs: opts.lostAfterMs, readFacts: opts.readFacts });
   registry.onChange(() => opts.events.emit('nodes.changed', registry.summaries()));
   const calls: NodesApi = {
     'nodes.list': async ({ refresh }) => registry.list(refresh ?? false),

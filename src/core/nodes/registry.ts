@@ -32,6 +32,8 @@ export interface NodeRegistryOptions {
   lostAfterMs?: number;
   /** How long `nodes.add` and a facts read wait for the engine. */
   connectTimeoutMs?: number;
+  /** Test seam: replaces the read of an added node's facts (its client and engine; stand-in GPUs on a machine without any). */
+  readFacts?: (name: string) => Promise<{ facts: NodeFacts; gpuNote: string | null }>;
 }
 
 export type ReachabilityListener = (node: string, reachable: boolean, error: string | null) => void;
@@ -50,6 +52,8 @@ interface Entry {
   lastOkAt: number;
   pinging: boolean;
   timer: NodeJS.Timeout | null;
+  /** The facts read under way, which later askers share. */
+  reading: Promise<void> | null;
 }
 
 const FACTS_MAX_AGE_MS = 60_000;
@@ -189,9 +193,18 @@ export class NodeRegistry {
    * except a node the heartbeat has lost, whose read would only wait out its timeout.
    */
   async list(refresh = false): Promise<NodeSummary[]> {
-    const stale = [...this.entries.values()].filter((e) => refresh || (e.reachable !== false && (e.checkedAt === null || Date.now() - e.checkedAt > FACTS_MAX_AGE_MS)));
-    await Promise.all(stale.map((e) => this.readFacts(e)));
+    await Promise.all([...this.entries.values()].filter((e) => refresh || this.stale(e)).map((e) => this.readFacts(e)));
     return this.summaries();
+  }
+
+  /**
+   * Reads the facts of the named nodes that have none yet (as after a core start) or older than a
+   * minute, in parallel, each within the connect timeout; a node the heartbeat has lost is not
+   * asked (its facts say it is unreachable). Unknown names are left to the caller's refusal.
+   */
+  async fresh(names: readonly string[]): Promise<void> {
+    const entries = names.map((n) => this.entries.get(n)).filter((e): e is Entry => e !== undefined && this.stale(e));
+    await Promise.all(entries.map((e) => this.readFacts(e)));
   }
 
   /** The summaries as last read, without asking any engine. */
@@ -267,7 +280,12 @@ export class NodeRegistry {
   // ---------------------------------------------------------------- internals
 
   private newEntry(name: string, record: NodeRecord | null, link: NodeClusterLink | null): Entry {
-    return { name, record, link, client: null, facts: null, gpuNote: null, checkedAt: null, reachable: null, error: null, lastOkAt: 0, pinging: false, timer: null };
+    return { name, record, link, client: null, facts: null, gpuNote: null, checkedAt: null, reachable: null, error: null, lastOkAt: 0, pinging: false, timer: null, reading: null };
+  }
+
+  /** Facts never read or older than a minute, of a node the heartbeat has not lost (its read would only wait out the timeout). */
+  private stale(e: Entry): boolean {
+    return e.reachable !== false && (e.checkedAt === null || Date.now() - e.checkedAt > FACTS_MAX_AGE_MS);
   }
 
   private require(name: string): Entry {
@@ -290,22 +308,33 @@ export class NodeRegistry {
     return { identityFile: this.opts.secrets.get(sshIdentitySecret(record.name)) ?? undefined, knownHostsFile: record.sshKnownHosts ?? undefined };
   }
 
-  private async readFacts(e: Entry): Promise<void> {
-    let client: Docker;
-    try {
-      client = this.client(e.name);
-    } catch (err) {
-      e.facts = { name: e.name, reachable: false, error: (err as Error).message, arch: null, dockerVersion: null, cpus: null, memoryBytes: null, nvidiaRuntime: false, gpus: [] };
-      e.checkedAt = Date.now();
-      return;
-    }
-    const record = e.record;
-    const describe = (f: Exclude<ContainerPlatform, { status: 'running' }>) => (record ? describeNodeFailure(e.name, record.dockerUrl, f) : `${f.error}. ${f.fix}`);
-    const { facts, gpuNote } = await readNodeFacts(e.name, client, describe, this.connectTimeoutMs);
+  /** One read per node at a time: a second asker waits for the read under way. */
+  private readFacts(e: Entry): Promise<void> {
+    e.reading ??= this.readFactsNow(e).finally(() => {
+      e.reading = null;
+    });
+    return e.reading;
+  }
+
+  private async readFactsNow(e: Entry): Promise<void> {
+    const read = this.opts.readFacts?.(e.name) ?? this.readFromEngine(e);
+    const { facts, gpuNote } = await read;
     e.facts = facts;
     e.gpuNote = gpuNote;
     e.checkedAt = Date.now();
     if (e.record) this.setReachable(e, facts.reachable, facts.error);
+  }
+
+  private async readFromEngine(e: Entry): Promise<{ facts: NodeFacts; gpuNote: string | null }> {
+    let client: Docker;
+    try {
+      client = this.client(e.name);
+    } catch (err) {
+      return { facts: { name: e.name, reachable: false, error: (err as Error).message, arch: null, dockerVersion: null, cpus: null, memoryBytes: null, nvidiaRuntime: false, gpus: [] }, gpuNote: null };
+    }
+    const record = e.record;
+    const describe = (f: Exclude<ContainerPlatform, { status: 'running' }>) => (record ? describeNodeFailure(e.name, record.dockerUrl, f) : `${f.error}. ${f.fix}`);
+    return readNodeFacts(e.name, client, describe, this.connectTimeoutMs);
   }
 
   /** The heartbeat of another machine's node. */

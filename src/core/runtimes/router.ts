@@ -78,7 +78,7 @@ export class RuntimeRouter implements Runtime<RuntimePlan> {
       const handle = docker.adopt(pidFile, serviceId);
       if (handle) return handle;
     }
-    return null;
+    return this.span?.adopt(pidFile, serviceId) ?? null;
   }
 
   isAlive(handle: EngineHandle): boolean {

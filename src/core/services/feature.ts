@@ -233,7 +233,13 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     onLog: (name, lines) => events.emit('services.log', { name, lines }),
     electron: Boolean(process.versions.electron),
     timing: opts.timing,
-    place: (name, o): Promise<void> => scheduler.place(name, o),
+    // A service across nodes takes every GPU of its nodes: its placement is a fresh read of their facts
+    // (none are read yet right after a core start), which its plan's checks use.
+    place: async (name, o): Promise<void> => {
+      const span = supervisor.get(name).span;
+      if (span) await nodes?.fresh(span.nodes);
+      else await scheduler.place(name, o);
+    },
     nodes: nodes
       ? {
           endpoint: (node) => serviceEndpointOn(node, nodes.transport(node), nodes.address(node), '127.0.0.1'),
@@ -260,6 +266,14 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       // Containers left running by an earlier core are found by label before the supervisor adopts;
       // this install's service ids claim the containers of versions that did not label the install.
       const records = new ServicesRepo(opts.db).list();
+      // Meanwhile the groups of services across nodes are looked for on their nodes (a few seconds at most
+      // for a silent one), and the facts of the nodes of those that should run are read (within the
+      // nodes' connect timeout): their plans check them at the restore and at every restart after a crash.
+      const spanRecords = records.filter((r) => r.span !== null);
+      const spans = Promise.all([
+        spanRuntime.init(spanRecords.map((r) => ({ id: r.id, name: r.name, nodes: r.span!.nodes }))),
+        nodes?.fresh([...new Set(spanRecords.filter((r) => r.desiredState === 'running').flatMap((r) => r.span!.nodes))]),
+      ]);
       await dockerRuntime.init(new Map(records.map((r) => [r.id, r.name])));
       // Other machines' engines that have services, in parallel; one that does not answer leaves its services `unreachable`.
       const remote = [...new Set(records.map((r) => r.node))].filter((n) => n !== LOCAL_NODE && nodes?.has(n));
@@ -270,6 +284,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
           if (!answered) silent.add(n);
         }),
       );
+      await spans;
       await supervisor.init(silent);
       scheduler.start();
     })());
@@ -402,8 +417,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
    */
   const createSpan = async (params: Parameters<ServicesApi['services.create']>[0] & { nodes: string[] }) => {
     const engine = requireEngine(catalog(), params.engine).entry;
-    // The registry reads nodes' facts on demand: those never read (right after a start) or stale are read now.
-    await nodes?.list();
+    // The registry reads nodes' facts on demand: the span's, never read (right after a start) or stale, are read now.
+    await nodes?.fresh(params.nodes);
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));

@@ -74,7 +74,8 @@ export interface SupervisorDeps {
   timing?: Partial<SupervisorTiming>;
   /**
    * The placement step, before every start of a process (the user's, on demand, a restore): it may
-   * stop idle services to make room, and throws to refuse the start (nothing changes then).
+   * stop idle services to make room (a service across nodes: its nodes' facts are read), and throws
+   * to refuse the start (nothing changes then).
    */
   place?: (name: string, opts: { ignoreFit?: boolean; onDemand?: boolean }) => Promise<void>;
   /** Nodes other than this machine's engine; without it every service is local. */
@@ -514,8 +515,7 @@ export class ServiceSupervisor {
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
       // Guards first, then the placement: a refused start changes nothing (not even the desired state).
       await this.checkStartable(live.record);
-      // The placement step weighs this machine's GPUs; a service across nodes takes every GPU of its nodes instead.
-      if (!live.record.span) await this.deps.place?.(live.record.name, { ignoreFit: opts.ignoreFit, onDemand: opts.onDemand });
+      await this.deps.place?.(live.record.name, { ignoreFit: opts.ignoreFit, onDemand: opts.onDemand });
       if (hasProcess(live.phase as ServicePhase)) {
         // Started by another caller while this one was being placed.
         if (opts.wait) await this.waitSettled(live, opts.timeoutMs ?? 600_000, opts.op, opts.onDemand ?? false);
