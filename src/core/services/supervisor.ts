@@ -309,6 +309,7 @@ export class ServiceSupervisor {
       pinned: p.pinned ?? false,
       node: p.node,
       span: spanOf(p),
+      modelPathOnNode: p.modelPathOnNode ?? null,
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -558,7 +559,8 @@ export class ServiceSupervisor {
     if (record.modelId) {
       model = this.deps.models.getById(record.modelId);
       if (!model) throw new AimaError('not-found', `The model of service "${record.name}" is no longer in the library.`, 'Re-import it, or recreate the service with another --model.');
-      checkModelPresent(model);
+      // A model read from the node(s) at --model-path-on-node needs no files here.
+      if (!record.modelPathOnNode) checkModelPresent(model);
     }
     checkModelForEngine(item, model, catalog);
     checkDevice(item, record.device, record.gpus);
@@ -607,6 +609,7 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
+          modelOnNodes: live.record.modelPathOnNode ? { kind: 'path', path: live.record.modelPathOnNode } : null,
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -1056,6 +1059,7 @@ export class ServiceSupervisor {
       replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
       node: r.node,
       span: r.span,
+      modelPathOnNode: r.modelPathOnNode,
     };
   }
 }
