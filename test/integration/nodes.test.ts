@@ -4,6 +4,7 @@
  * Refusals first (bad TLS files, a wrong CA, an engine that does not answer, a name in use), each
  * leaving nothing behind; then `node list`; a service on the node without the image (refused),
  * with it (started there, reached through the gateway); `node rm` refused while it has a service;
+ * a library model on the node: refused without --model-path-on-node, mounted from that path with it;
  * a silent partition (the veth down) → `unreachable` within 2 s and no restart, the veth up →
  * `running` with the same container; the node's dockerd restarted → adopted again. Last, on a
  * node whose engine has an `nvidia` runtime, the GPUs nvidia-smi reports in a container there.
@@ -17,7 +18,7 @@ import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.
 import { buildHttpdImage, busyboxStaticAvailable, HTTPD_IMAGE, importBusyboxRootfs } from '../support/docker-images.js';
 import { makeTlsFiles, remoteDockerdAvailable, startRemoteDockerd, type RemoteDockerd } from '../support/remote-dockerd.js';
 import { waitFor } from '../support/services.js';
-import { dockerAvailable, requirePart, sharedFixture } from '../support/system.js';
+import { dockerAvailable, requirePart, sharedFixture, sharedModel } from '../support/system.js';
 
 const haveParts = dockerAvailable() && remoteDockerdAvailable();
 const haveBusybox = busyboxStaticAvailable();
@@ -37,6 +38,10 @@ const engineJson = {
   health: { path: '/health', status: 200 },
   defaults: { stopGraceMs: 1000, stallTimeoutMs: 30000 },
 };
+
+/** The same stand-in for an engine that loads a GGUF model (given as `--model PATH`; httpd ignores it). */
+const modelEngineJson = { ...engineJson, id: 'test-remote-model', name: 'Test httpd with a model on a node (busybox)', kind: 'llm', model: { required: true, formats: ['gguf'], kinds: ['llm'] }, args: ['--model', '{{model_path}}'] };
+const GGUF = sharedModel('stories260K/stories260K.gguf');
 
 describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
   let remote: RemoteDockerd | undefined;
@@ -60,6 +65,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     home = tempHome('aima-nodes-');
     mkdirSync(path.join(home, 'engines'), { recursive: true });
     writeFileSync(path.join(home, 'engines', 'test-remote.json'), JSON.stringify(engineJson));
+    writeFileSync(path.join(home, 'engines', 'test-remote-model.json'), JSON.stringify(modelEngineJson));
     env = { AIMA_HOME: home };
     serve = await startServe(env, [], 60_000);
     connect(serve);
@@ -179,6 +185,41 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(rm.code).not.toBe(0);
     expect(rm.stderr).toContain('Node "b" still has a service: "far"');
     expect((await api['nodes.list']({})).find((n) => n.name === 'b')?.services).toEqual(['far']);
+  }, 120_000);
+
+  it('a model on the node: refused without --model-path-on-node (nothing created there); with it, the container there mounts that path read-only', async (ctx) => {
+    requirePart(ctx, 'docker', haveParts);
+    if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const r = remote!;
+    const before = remoteContainers();
+    const imported = await aima(['model', 'import', GGUF, '--name', 'stories']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const refused = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Node "b" cannot read this machine\'s model files (model "stories" is in this machine\'s library), and AIMA does not copy weights between machines.');
+    expect(refused.stderr).toContain('Give --model-path-on-node PATH');
+    const relative = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', 'models/stories.gguf']);
+    expect(relative.stderr).toContain('modelPathOnNode must be an absolute path on the node');
+    expect((await api['services.list']({})).map((s) => s.name)).not.toContain('far-model');
+    expect(remoteContainers()).toEqual(before);
+
+    // Node "b" shares this machine's file system: the copy stands for the model already on that machine.
+    const onNode = path.join(home, 'on-node', 'stories.gguf');
+    mkdirSync(path.dirname(onNode), { recursive: true });
+    copyFileSync(GGUF, onNode);
+    const created = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', onNode, '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far-model', node: 'b', model: 'stories', modelPathOnNode: onNode });
+    const started = await api['services.start']({ name: 'far-model', wait: true, timeoutMs: 60_000 });
+    expect(started.state).toBe('running');
+    const [container] = remoteContainers().filter((c) => !before.includes(c));
+    const inspected = JSON.parse(r.docker(['inspect', container!]))[0] as { Mounts: { Source: string; Destination: string; RW: boolean }[]; Args: string[] };
+    expect(inspected.Mounts).toEqual([expect.objectContaining({ Source: onNode, Destination: '/models/stories.gguf', RW: false })]);
+    expect(inspected.Args).toContain('/models/stories.gguf');
+    const listed = await aima(['service', 'list', '--json']);
+    expect((JSON.parse(listed.stdout) as ServiceSummary[]).find((s) => s.name === 'far-model')?.modelPathOnNode).toBe(onNode);
+    await api['services.remove']({ name: 'far-model' });
+    expect(remoteContainers()).toEqual(before);
   }, 120_000);
 
   it("the node's own event stream: `docker rm -f` there is seen at once as a crash, and the service restarts on the node", async (ctx) => {
