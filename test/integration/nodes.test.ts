@@ -4,10 +4,11 @@
  * Refusals first (bad TLS files, a wrong CA, an engine that does not answer, a name in use), each
  * leaving nothing behind; then `node list`; a service on the node without the image (refused),
  * with it (started there, reached through the gateway); `node rm` refused while it has a service;
- * a library model on the node: refused without --model-path-on-node, mounted from that path with it;
  * a silent partition (the veth down) → `unreachable` within 2 s and no restart, the veth up →
  * `running` with the same container; the node's dockerd restarted → adopted again. Last, on a
  * node whose engine has an `nvidia` runtime, the GPUs nvidia-smi reports in a container there.
+ * Between them, a library model on the node: refused without --model-path-on-node, mounted from
+ * that path with it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,10 +40,6 @@ const engineJson = {
   defaults: { stopGraceMs: 1000, stallTimeoutMs: 30000 },
 };
 
-/** The same stand-in for an engine that loads a GGUF model (given as `--model PATH`; httpd ignores it). */
-const modelEngineJson = { ...engineJson, id: 'test-remote-model', name: 'Test httpd with a model on a node (busybox)', kind: 'llm', model: { required: true, formats: ['gguf'], kinds: ['llm'] }, args: ['--model', '{{model_path}}'] };
-const GGUF = sharedModel('stories260K/stories260K.gguf');
-
 describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
   let remote: RemoteDockerd | undefined;
   let serve: ServeHandle | undefined;
@@ -65,7 +62,6 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     home = tempHome('aima-nodes-');
     mkdirSync(path.join(home, 'engines'), { recursive: true });
     writeFileSync(path.join(home, 'engines', 'test-remote.json'), JSON.stringify(engineJson));
-    writeFileSync(path.join(home, 'engines', 'test-remote-model.json'), JSON.stringify(modelEngineJson));
     env = { AIMA_HOME: home };
     serve = await startServe(env, [], 60_000);
     connect(serve);
@@ -191,8 +187,12 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
+    // The node's stand-in engine, loading a GGUF model given as `--model PATH` (which the stand-in ignores).
+    const modelEngine = { ...engineJson, id: 'test-remote-model', name: 'Test engine with a model on a node', kind: 'llm', model: { required: true, formats: ['gguf'], kinds: ['llm'] }, args: ['--model', '{{model_path}}'] };
+    writeFileSync(path.join(home, 'engines', 'test-remote-model.json'), JSON.stringify(modelEngine));
+    const gguf = sharedModel('stories260K/stories260K.gguf');
     const before = remoteContainers();
-    const imported = await aima(['model', 'import', GGUF, '--name', 'stories']);
+    const imported = await aima(['model', 'import', gguf, '--name', 'stories']);
     expect(imported.code, imported.stderr).toBe(0);
     const refused = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b']);
     expect(refused.code).not.toBe(0);
@@ -206,7 +206,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     // Node "b" shares this machine's file system: the copy stands for the model already on that machine.
     const onNode = path.join(home, 'on-node', 'stories.gguf');
     mkdirSync(path.dirname(onNode), { recursive: true });
-    copyFileSync(GGUF, onNode);
+    copyFileSync(gguf, onNode);
     const created = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', onNode, '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far-model', node: 'b', model: 'stories', modelPathOnNode: onNode });
