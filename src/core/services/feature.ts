@@ -44,7 +44,7 @@ import type { CloseOptions, Feature } from '../feature.js';
 import type Docker from 'dockerode';
 import { SpanRuntime } from '../cluster/span-runtime.js';
 import { checkSpan } from '../cluster/span-validate.js';
-import { checkModelOnNode } from '../runtimes/docker/model-on-node.js';
+import { checkModelOnNode, modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
 import type { NodeClusterLink } from '../cluster/span.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
@@ -379,8 +379,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
-    const modelOnNodes = params.modelPathOnNode ? { kind: 'path' as const, path: params.modelPathOnNode } : null;
-    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes, hasModel: params.model !== undefined });
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
     checkModelOnNode({ nodes: params.nodes, model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
   };

@@ -37,6 +37,7 @@ import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
 import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServiceRecordPatch, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
+import { modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
 import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
@@ -609,7 +610,7 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
-          modelOnNodes: live.record.modelPathOnNode ? { kind: 'path', path: live.record.modelPathOnNode } : null,
+          modelOnNodes: modelOnNodesOf(live.record.modelPathOnNode),
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);

@@ -6,6 +6,7 @@
  */
 import { AimaError } from '../../../shared/errors.js';
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
+import type { ModelOnNodes } from '../../cluster/span.js';
 
 export interface ModelOnNodeInput {
   /** The node it runs on, or every node of a span. */
@@ -13,6 +14,11 @@ export interface ModelOnNodeInput {
   /** The library model's name, or null for a service without a model. */
   model: string | null;
   modelPathOnNode: string | null;
+}
+
+/** A service's `modelPathOnNode` as the plans take it. */
+export function modelOnNodesOf(modelPathOnNode: string | null | undefined): ModelOnNodes | null {
+  return modelPathOnNode ? { kind: 'path', path: modelPathOnNode } : null;
 }
 
 /** The refusal for a node that would have to read this machine's files. */
