@@ -183,7 +183,7 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect((await api['nodes.list']({})).find((n) => n.name === 'b')?.services).toEqual(['far']);
   }, 120_000);
 
-  it('a model on the node: refused without --model-path-on-node (nothing created there); with it, the container there mounts that path read-only', async (ctx) => {
+  it('a model on the node: refused without --model-path-on-node (nothing created there); with it, the containers there (a replica\'s too) mount that path read-only', async (ctx) => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
@@ -207,17 +207,23 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     const onNode = path.join(home, 'on-node', 'stories.gguf');
     mkdirSync(path.dirname(onNode), { recursive: true });
     copyFileSync(gguf, onNode);
-    const created = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', onNode, '--json']);
+    // With a replica: it reads the same path on the node.
+    const created = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', onNode, '--replicas', '2', '--json']);
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far-model', node: 'b', model: 'stories', modelPathOnNode: onNode });
     const started = await api['services.start']({ name: 'far-model', wait: true, timeoutMs: 60_000 });
     expect(started.state).toBe('running');
-    const [container] = remoteContainers().filter((c) => !before.includes(c));
-    const inspected = JSON.parse(r.docker(['inspect', container!]))[0] as { Mounts: { Source: string; Destination: string; RW: boolean }[]; Args: string[] };
-    expect(inspected.Mounts).toEqual([expect.objectContaining({ Source: onNode, Destination: '/models/stories.gguf', RW: false })]);
-    expect(inspected.Args).toContain('/models/stories.gguf');
+    await waitFor(async () => (await api['services.get']({ name: 'far-model-2' })).state === 'running', 'the replica running', 60_000, 100);
+    const added = remoteContainers().filter((c) => !before.includes(c));
+    expect(added).toHaveLength(2);
+    for (const container of added) {
+      const inspected = JSON.parse(r.docker(['inspect', container]))[0] as { Mounts: { Source: string; Destination: string; RW: boolean }[]; Args: string[] };
+      expect(inspected.Mounts).toEqual([expect.objectContaining({ Source: onNode, Destination: '/models/stories.gguf', RW: false })]);
+      expect(inspected.Args).toContain('/models/stories.gguf');
+    }
     const listed = await aima(['service', 'list', '--json']);
-    expect((JSON.parse(listed.stdout) as ServiceSummary[]).find((s) => s.name === 'far-model')?.modelPathOnNode).toBe(onNode);
+    const byName = new Map((JSON.parse(listed.stdout) as ServiceSummary[]).map((s) => [s.name, s.modelPathOnNode]));
+    expect([byName.get('far-model'), byName.get('far-model-2')]).toEqual([onNode, onNode]);
     await api['services.remove']({ name: 'far-model' });
     expect(remoteContainers()).toEqual(before);
   }, 120_000);
