@@ -8,6 +8,8 @@
  * a silent partition (the veth down) → `unreachable` within 2 s and no restart, the veth up →
  * `running` with the same container; the node's dockerd restarted → adopted again. Last, on a
  * node whose engine has an `nvidia` runtime, the GPUs nvidia-smi reports in a container there.
+ * Between them, a library model on the node: refused without --model-path-on-node, mounted from
+ * that path with it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.
 import { buildTlsEngineImage, busyboxStaticAvailable, importBusyboxRootfs, TLS_ENGINE_IMAGE } from '../support/docker-images.js';
 import { makeTlsFiles, remoteDockerdAvailable, startRemoteDockerd, type RemoteDockerd } from '../support/remote-dockerd.js';
 import { waitFor } from '../support/services.js';
-import { dockerAvailable, requirePart, sharedFixture } from '../support/system.js';
+import { dockerAvailable, requirePart, sharedFixture, sharedModel } from '../support/system.js';
 
 const haveParts = dockerAvailable() && remoteDockerdAvailable();
 const haveBusybox = busyboxStaticAvailable();
@@ -222,6 +224,51 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     expect(rm.code).not.toBe(0);
     expect(rm.stderr).toContain('Node "b" still has a service: "far"');
     expect((await api['nodes.list']({})).find((n) => n.name === 'b')?.services).toEqual(['far']);
+  }, 120_000);
+
+  it('a model on the node: refused without --model-path-on-node (nothing created there); with it, the containers there (a replica\'s too) mount that path read-only', async (ctx) => {
+    requirePart(ctx, 'docker', haveParts);
+    if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
+    const r = remote!;
+    // The node's stand-in engine, loading a GGUF model given as `--model PATH` (which the stand-in ignores).
+    const modelEngine = { ...engineJson, id: 'test-remote-model', name: 'Test engine with a model on a node', kind: 'llm', model: { required: true, formats: ['gguf'], kinds: ['llm'] }, args: ['--model', '{{model_path}}'] };
+    writeFileSync(path.join(home, 'engines', 'test-remote-model.json'), JSON.stringify(modelEngine));
+    const gguf = sharedModel('stories260K/stories260K.gguf');
+    const before = remoteContainers();
+    const imported = await aima(['model', 'import', gguf, '--name', 'stories']);
+    expect(imported.code, imported.stderr).toBe(0);
+    const refused = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Node "b" cannot read this machine\'s model files (model "stories" is in this machine\'s library), and AIMA does not copy weights between machines.');
+    expect(refused.stderr).toContain('Give --model-path-on-node PATH');
+    const relative = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', 'models/stories.gguf']);
+    expect(relative.stderr).toContain('modelPathOnNode must be an absolute path on the node');
+    expect((await api['services.list']({})).map((s) => s.name)).not.toContain('far-model');
+    expect(remoteContainers()).toEqual(before);
+
+    // Node "b" shares this machine's file system: the copy stands for the model already on that machine.
+    const onNode = path.join(home, 'on-node', 'stories.gguf');
+    mkdirSync(path.dirname(onNode), { recursive: true });
+    copyFileSync(gguf, onNode);
+    // With a replica: it reads the same path on the node.
+    const created = await aima(['service', 'create', 'far-model', '--engine', 'test-remote-model', '--model', 'stories', '--node', 'b', '--model-path-on-node', onNode, '--replicas', '2', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ name: 'far-model', node: 'b', model: 'stories', modelPathOnNode: onNode });
+    const started = await api['services.start']({ name: 'far-model', wait: true, timeoutMs: 60_000 });
+    expect(started.state).toBe('running');
+    await waitFor(async () => (await api['services.get']({ name: 'far-model-2' })).state === 'running', 'the replica running', 60_000, 100);
+    const added = remoteContainers().filter((c) => !before.includes(c));
+    expect(added).toHaveLength(2);
+    for (const container of added) {
+      const inspected = JSON.parse(r.docker(['inspect', container]))[0] as { Mounts: { Source: string; Destination: string; RW: boolean }[]; Args: string[] };
+      expect(inspected.Mounts).toEqual([expect.objectContaining({ Source: onNode, Destination: '/models/stories.gguf', RW: false })]);
+      expect(inspected.Args).toContain('/models/stories.gguf');
+    }
+    const listed = await aima(['service', 'list', '--json']);
+    const byName = new Map((JSON.parse(listed.stdout) as ServiceSummary[]).map((s) => [s.name, s.modelPathOnNode]));
+    expect([byName.get('far-model'), byName.get('far-model-2')]).toEqual([onNode, onNode]);
+    await api['services.remove']({ name: 'far-model' });
+    expect(remoteContainers()).toEqual(before);
   }, 120_000);
 
   it("the node's own event stream: `docker rm -f` there is seen at once as a crash, and the service restarts on the node", async (ctx) => {

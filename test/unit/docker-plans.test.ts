@@ -175,3 +175,29 @@ describe('image candidates chosen by the node a container runs on', () => {
     expect(r.skipped.map((s) => s.why)).toEqual(['for x64 (this machine is unknown)', 'for arm64 (this machine is unknown)']);
   });
 });
+
+describe('the model on another node (--model-path-on-node)', () => {
+  const entry = (id: string) => dockerEntries.find((e) => e.id === id)!;
+  const onNode = (path: string) => ({ dockerNode: 'b', modelOnNodes: { kind: 'path' as const, path } });
+
+  it('mounts the path on the node, never the library\'s file: a file under the mount path, a folder at it, read-only', () => {
+    const gguf = planFor(input(entry('llama-cpp'), 'cpu', onNode('/srv/models/qwen.gguf')), cpuOnly);
+    expect(gguf.mounts).toEqual([{ source: '/srv/models/qwen.gguf', target: '/models/qwen.gguf', readOnly: true }]);
+    expect(gguf.cmd.slice(0, 2)).toEqual(['--model', '/models/qwen.gguf']);
+    const folder = planFor(input(entry('vllm'), 'gpu', onNode('/srv/models/llama-3-8b')), h100);
+    expect(folder.mounts).toEqual([{ source: '/srv/models/llama-3-8b', target: '/models/model', readOnly: true }]);
+    expect(folder.node).toBe('b');
+    expect(folder).toMatchSnapshot();
+  });
+
+  it('on local, the library\'s file whatever modelOnNodes says', () => {
+    const plan = planFor(input(entry('llama-cpp'), 'cpu', { modelOnNodes: { kind: 'path', path: '/srv/models/qwen.gguf' } }), cpuOnly);
+    expect(plan.mounts.map((m) => m.source)).toEqual(['/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+  });
+
+  it('refuses a model on another node without a path there (a service stored before it had one); a node service without a model plans as before', () => {
+    expect(() => planFor(input(entry('llama-cpp'), 'cpu', { dockerNode: 'b' }), cpuOnly)).toThrow(/^Node "b" cannot read this machine's model files \(model "qwen2.5-0.5b" is in this machine's library\)/);
+    expect(planFor(input(entry('kokoro'), 'cpu', { dockerNode: 'b', model: null }), cpuOnly).mounts).toEqual([]);
+  });
+});
+

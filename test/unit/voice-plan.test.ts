@@ -47,6 +47,7 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     replicaOf: null,
     node: 'local',
     span: null,
+    modelPathOnNode: null,
   };
 }
 

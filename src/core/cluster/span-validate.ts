@@ -8,6 +8,7 @@ import { AimaError } from '../../shared/errors.js';
 import type { DockerEngineEntry, EngineEntry, MultiNode } from '../engines/catalog-schema.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 import type { ModelOnNodes, NodeClusterLink, SpanSettings } from './span.js';
+import { modelNotOnNode } from '../runtimes/docker/model-on-node.js';
 
 export interface SpanCheckInput {
   engine: EngineEntry;
@@ -76,11 +77,6 @@ export function checkSpan(input: SpanCheckInput): CheckedSpan {
   }
 
   const remote = nodes.find((n) => n.name !== LOCAL_NODE);
-  if (remote && input.hasModel && !input.modelOnNodes) {
-    throw bad(
-      `Node "${remote.name}" cannot read this machine's model files, and AIMA does not copy weights between machines.`,
-      'Give --model-path-on-node PATH (the model\'s folder, at the same path on every node of the span) or a Hugging Face id the engine downloads there.',
-    );
-  }
+  if (remote && input.hasModel && !input.modelOnNodes) throw modelNotOnNode(remote.name, null);
   return { engine: engine as CheckedSpan['engine'], nodes };
 }

@@ -48,6 +48,7 @@ import type { CloseOptions, Feature } from '../feature.js';
 import type Docker from 'dockerode';
 import { SpanRuntime } from '../cluster/span-runtime.js';
 import { checkSpan } from '../cluster/span-validate.js';
+import { checkModelOnNode, modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
 import type { NodeClusterLink } from '../cluster/span.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
@@ -391,7 +392,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const made: string[] = [];
     try {
       for (const name of names) {
-        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}), node: primary.node };
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}), node: primary.node, ...(primary.modelPathOnNode !== null ? { modelPathOnNode: primary.modelPathOnNode } : {}) };
         await supervisor.create(params, { replicaOf: primary.id });
         made.push(name);
       }
@@ -422,8 +423,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
-    // Where other nodes find the model is not stored yet (--model-path-on-node): until then only `local` reads it.
-    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: null, hasModel: params.model !== undefined });
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
+    checkModelOnNode({ nodes: params.nodes, model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
   };
 
@@ -435,6 +436,8 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const template = requireEngine(catalog(), params.engine).entry;
     const node = params.node ?? LOCAL_NODE;
     if (node !== LOCAL_NODE && !nodes?.has(node)) throw new AimaError('not-found', `No node named "${node}".`, 'See `aima node list`, or add it with `aima node add`.');
+    // Before the node is contacted (a native engine on another node is refused by the preflight).
+    if (template.runtime === 'docker' || node === LOCAL_NODE) checkModelOnNode({ nodes: [node], model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     if (template.runtime !== 'docker' || !template.imageFromService) {
       if (params.image) throw new AimaError('bad-request', `Engine "${params.engine}" brings its own images; an image is given only for "custom image" engines.`, 'Leave out the image, or use --engine custom-image.');
       await preflight(params.engine, params.device ?? 'cpu', node);

@@ -37,6 +37,7 @@ import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
 import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServiceRecordPatch, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
+import { modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
 import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
@@ -317,6 +318,7 @@ export class ServiceSupervisor {
       pinned: p.pinned ?? false,
       node: p.node,
       span: spanOf(p),
+      modelPathOnNode: p.modelPathOnNode ?? null,
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -565,7 +567,8 @@ export class ServiceSupervisor {
     if (record.modelId) {
       model = this.deps.models.getById(record.modelId);
       if (!model) throw new AimaError('not-found', `The model of service "${record.name}" is no longer in the library.`, 'Re-import it, or recreate the service with another --model.');
-      checkModelPresent(model);
+      // A model read from the node(s) at --model-path-on-node needs no files here.
+      if (!record.modelPathOnNode) checkModelPresent(model);
     }
     checkModelForEngine(item, model, catalog);
     checkDevice(item, record.device, record.gpus);
@@ -614,6 +617,7 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
+          modelOnNodes: modelOnNodesOf(live.record.modelPathOnNode),
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -1063,6 +1067,7 @@ export class ServiceSupervisor {
       replicaOf: r.replicaOf ? (this.live.get(r.replicaOf)?.record.name ?? null) : null,
       node: r.node,
       span: r.span,
+      modelPathOnNode: r.modelPathOnNode,
     };
   }
 }

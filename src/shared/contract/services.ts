@@ -124,6 +124,8 @@ export const ServiceSummary = z.object({
   node: z.string().default('local'),
   /** The nodes it serves its model across (--nodes), or null on one node. */
   span: ServiceSpan.nullable().default(null),
+  /** Where the model's files are on its node(s) (--model-path-on-node), or null: the library's own files on `local`. */
+  modelPathOnNode: z.string().nullable().default(null),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 
@@ -183,6 +185,16 @@ export const ServiceCreateParams = z
       .optional(),
     /** The node (Docker engine) to run on (`nodes.list`); Docker engines only. Default: `local`. */
     node: z.string().min(1).max(64).default('local'),
+    /**
+     * Where the model's files already are on the node (a service on a node other than `local`) or
+     * on every node of a span (the same path on each): an absolute path there, a file or a folder as
+     * the engine loads the model. AIMA does not copy weights between machines.
+     */
+    modelPathOnNode: z
+      .string()
+      .max(4096, 'modelPathOnNode is at most 4096 characters')
+      .regex(/^\/[^\0\n\r]*$/, 'modelPathOnNode must be an absolute path on the node, such as "/srv/models/llama-3-8b"')
+      .optional(),
   })
   .strict();
 export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;

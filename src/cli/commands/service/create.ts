@@ -20,6 +20,7 @@ interface Opts {
   pinned?: boolean;
   replicas?: string;
   node?: string;
+  modelPathOnNode?: string;
   nodes?: string;
   tensorParallel?: string;
   pipelineParallel?: string;
@@ -47,6 +48,7 @@ export function registerCreate(service: Command): void {
     .option('--idle-ttl <duration>', 'stop it after this long without a request, e.g. 10m (0 = never; default: the onDemandIdleTtlSeconds setting for starts on demand)')
     .option('--pinned', 'never stop it to make room for another service or for idleness')
     .option('--node <name>', 'the Docker engine to run on (see `aima node list`; Docker engines only)', 'local')
+    .option('--model-path-on-node <path>', 'with --node or --nodes: where the model\'s files already are there (an absolute path; the same on every node of --nodes); AIMA does not copy weights between machines')
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
@@ -74,6 +76,7 @@ export function registerCreate(service: Command): void {
             ...(opts.idleTtl !== undefined ? { idleTtl: idleTtlOption(opts.idleTtl) } : {}),
             ...(opts.pinned ? { pinned: true } : {}),
             node: opts.node ?? 'local',
+            ...(opts.modelPathOnNode !== undefined ? { modelPathOnNode: opts.modelPathOnNode } : {}),
           };
         } catch (err) {
           throw bad(err);

@@ -1,6 +1,7 @@
 /**
  * The Docker runtime's plan: the container a service gets — image candidates that fit this
- * machine, entrypoint and arguments, environment, labels, the model mounted read-only, the port
+ * machine, entrypoint and arguments, environment, labels, the model mounted read-only (the
+ * library's file on `local`, the service's --model-path-on-node on another node), the port
  * published on 127.0.0.1 only, memory/CPU limits and GPU requests — computed from the catalog
  * entry, the service settings and the host facts alone (pure; test/unit/docker-plans.test.ts
  * snapshots it for every catalog entry).
@@ -12,6 +13,8 @@ import type { Device } from '../../../shared/contract/services.js';
 import { templateValues } from '../native/plan.js';
 import type { DockerPlan, DockerMount, PlanInput } from '../types.js';
 import type { EngineResourceOverride } from '../../../shared/contract/settings.js';
+import { LOCAL_NODE } from '../../nodes/node-facts.js';
+import { modelNotOnNode } from './model-on-node.js';
 
 /** What the plan needs to know about the machine (resolved once by the runtime). */
 export interface DockerHostFacts {
@@ -154,9 +157,14 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
   const mounts: DockerMount[] = [];
   let modelPathInside: string | undefined;
   if (input.model) {
-    const isFile = MODEL_FILE.test(input.model.path);
-    modelPathInside = isFile ? path.posix.join(engine.modelMountPath, path.basename(input.model.path)) : engine.modelMountPath;
-    mounts.push({ source: input.model.path, target: modelPathInside, readOnly: true });
+    // `local` reads the library's files; another node reads what the service names there.
+    const onNode = input.dockerNode === LOCAL_NODE ? { kind: 'path' as const, path: input.model.path } : input.modelOnNodes;
+    if (!onNode) throw modelNotOnNode(input.dockerNode, input.model.name);
+    if (onNode.kind === 'hf') modelPathInside = onNode.id;
+    else {
+      modelPathInside = MODEL_FILE.test(onNode.path) ? path.posix.join(engine.modelMountPath, path.basename(onNode.path)) : engine.modelMountPath;
+      mounts.push({ source: onNode.path, target: modelPathInside, readOnly: true });
+    }
   }
   // Inside the container the engine listens on all interfaces at the catalog's port; the host side is 127.0.0.1:PORT.
   const values = { ...templateValues(input), host: '0.0.0.0', port: String(engine.containerPort) };

@@ -18,6 +18,7 @@ import { migration011 } from './011-download-source.js';
 import { migration012 } from './012-nodes.js';
 import { migration013 } from './013-service-span.js';
 import { migration014 } from './014-node-cluster-links.js';
+import { migration015 } from './015-service-model-path-on-node.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -34,5 +35,6 @@ export const migrations: readonly Migration[] = [
   migration012,
   migration013,
   migration014,
+  migration015,
 ];
 export type { Migration } from './types.js';

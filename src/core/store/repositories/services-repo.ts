@@ -31,6 +31,8 @@ export interface ServiceRecord {
   node: string;
   /** The nodes one model is served across, with the engine's parallel sizes; null on one node. */
   span: ServiceSpan | null;
+  /** Where the model's files are on the node(s) it runs on (an absolute path there); null: the library's own files. */
+  modelPathOnNode: string | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -68,6 +70,7 @@ interface ServiceRow {
   nodes?: string | null;
   tensor_parallel?: number | null;
   pipeline_parallel?: number | null;
+  model_path_on_node?: string | null;
 }
 
 interface EventRow {
@@ -101,6 +104,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     replicaOf: r.replica_of ?? null,
     node: r.node ?? 'local',
     span: r.nodes ? { nodes: JSON.parse(r.nodes) as string[], tensorParallel: r.tensor_parallel ?? 1, pipelineParallel: r.pipeline_parallel ?? 1 } : null,
+    modelPathOnNode: r.model_path_on_node ?? null,
   };
 }
 
@@ -131,7 +135,9 @@ export class ServicesRepo {
     return (this.db.prepare('SELECT * FROM services WHERE port = ? AND id != ?').all(port, exceptId ?? '') as ServiceRow[]).map(toRecord);
   }
 
-  insert(s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span'>>): ServiceRecord {
+  insert(
+    s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span' | 'modelPathOnNode'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span' | 'modelPathOnNode'>>,
+  ): ServiceRecord {
     this.db
       .prepare(
         `INSERT INTO services (id, name, model_id, engine_id, device, gpus, port, threads, ctx_size, concurrency, desired_state, restart_policy, created_at)
@@ -145,6 +151,7 @@ export class ServicesRepo {
         .prepare('UPDATE services SET nodes = ?, tensor_parallel = ?, pipeline_parallel = ? WHERE id = ?')
         .run(JSON.stringify(s.span.nodes), s.span.tensorParallel, s.span.pipelineParallel, s.id);
     }
+    if (s.modelPathOnNode) this.db.prepare('UPDATE services SET model_path_on_node = ? WHERE id = ?').run(s.modelPathOnNode, s.id);
     if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
   }
