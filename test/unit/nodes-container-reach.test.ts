@@ -62,6 +62,7 @@ function input(id: string): PlanInput {
     concurrency: 4,
     node: '/usr/bin/node',
     dockerNode: 'gpu',
+    modelOnNodes: { kind: 'path', path: '/srv/models/m-safetensors' },
     workersDir: '/app/out/workers',
     logFile: '/data/logs/services/big.log',
     pidFile: '/data/run/svc-1.pid',
