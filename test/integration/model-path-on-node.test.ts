@@ -16,29 +16,14 @@ import { openDatabase } from '../../src/core/store/database.js';
 import { NodesRepo } from '../../src/core/store/repositories/nodes-repo.js';
 import type { AimaError } from '../../src/shared/errors.js';
 import { tempHome } from '../support/cli.js';
-import { busyboxStaticAvailable, buildRayStandInImage, docker, RAY_STANDIN_IMAGE } from '../support/docker-images.js';
+import { busyboxStaticAvailable, buildRayStandInImage, docker, spanTestEngineJson } from '../support/docker-images.js';
 import { dockerAvailable, repoRoot, requireAll, requirePart, sharedModel } from '../support/system.js';
 
 const GGUF = sharedModel('stories260K/stories260K.gguf');
 const haveDocker = dockerAvailable();
 const haveBusybox = busyboxStaticAvailable();
 
-/** A Ray-launched engine for GGUF models as data: the Ray stand-in on every node, busybox httpd as "the engine". */
-const spanEngineJson = {
-  id: 'test-span-gguf',
-  name: 'Test span for GGUF models (busybox, ray stand-in)',
-  kind: 'llm',
-  runtime: 'docker',
-  devices: ['cpu'],
-  model: { required: true, formats: ['gguf'], kinds: ['llm'] },
-  images: [{ image: RAY_STANDIN_IMAGE }],
-  modelMountPath: '/models/model',
-  containerPort: 8000,
-  health: { path: '/health', status: 200 },
-  resources: { memory: '64m' },
-  defaults: { stopGraceMs: 1000 },
-  multiNode: { launcher: 'ray', command: ['httpd', '-f', '-vv', '-p', '{{host}}:{{port}}', '-h', '/www'], args: [] },
-};
+const spanEngineJson = spanTestEngineJson('test-span-gguf', { required: true, formats: ['gguf'] });
 
 const nodeFacts = (name: string): NodeFacts => ({
   name,

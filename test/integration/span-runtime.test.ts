@@ -23,7 +23,7 @@ import { createCore, type Core } from '../../src/core/core.js';
 import { openDatabase } from '../../src/core/store/database.js';
 import { NodesRepo } from '../../src/core/store/repositories/nodes-repo.js';
 import { tempHome } from '../support/cli.js';
-import { busyboxStaticAvailable, buildRayStandInImage, docker, RAY_STANDIN_IMAGE } from '../support/docker-images.js';
+import { busyboxStaticAvailable, buildRayStandInImage, docker, spanTestEngineJson } from '../support/docker-images.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, repoRoot, requireAll, requirePart } from '../support/system.js';
 
@@ -33,22 +33,7 @@ const installId = randomUUID();
 const tmp = (p = 'aima-span-') => mkdtempSync(path.join(os.tmpdir(), p));
 const rayStatus = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'ray', 'status-verbose-source.txt'), 'utf8');
 
-/** A Ray-launched engine as data: the stand-in image on every node, busybox httpd as "the engine" run in the head. */
-const spanEngineJson = {
-  id: 'test-span',
-  name: 'Test span (busybox, ray stand-in)',
-  kind: 'llm',
-  runtime: 'docker',
-  devices: ['cpu'],
-  model: { required: false, formats: ['safetensors'], kinds: ['llm'] },
-  images: [{ image: RAY_STANDIN_IMAGE }],
-  modelMountPath: '/models/model',
-  containerPort: 8000,
-  health: { path: '/health', status: 200 },
-  resources: { memory: '64m' },
-  defaults: { stopGraceMs: 1000 },
-  multiNode: { launcher: 'ray', command: ['httpd', '-f', '-vv', '-p', '{{host}}:{{port}}', '-h', '/www'], args: [] },
-};
+const spanEngineJson = spanTestEngineJson('test-span', { required: false, formats: ['safetensors'] });
 const spanEngine = EngineEntry.parse(spanEngineJson);
 
 function nodeFacts(name: string, gpus: number): NodeFacts {

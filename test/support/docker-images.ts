@@ -118,3 +118,25 @@ export function buildRayStandInImage(statusText: string, tag = RAY_STANDIN_IMAGE
   const ray = '#!/bin/sh\ncase "$1" in\n  start) echo "ray stand-in: $*"; exec sleep 2147483647 ;;\n  status) cat /ray/status.txt ;;\n  *) echo "ray stand-in: unknown command $1" >&2; exit 2 ;;\nesac\n';
   return buildHttpdImage(tag, { 'bin/ray': ray, 'ray/status.txt': statusText });
 }
+
+/**
+ * A Ray-launched engine entry as data (write it to an AIMA home's engines/ folder): the Ray stand-in
+ * on every node, busybox httpd as "the engine" run in the head. `model` says which models it takes.
+ */
+export function spanTestEngineJson(id: string, model: { required: boolean; formats: string[] }) {
+  return {
+    id,
+    name: `Test span ${id} (busybox, ray stand-in)`,
+    kind: 'llm',
+    runtime: 'docker',
+    devices: ['cpu'],
+    model: { ...model, kinds: ['llm'] },
+    images: [{ image: RAY_STANDIN_IMAGE }],
+    modelMountPath: '/models/model',
+    containerPort: 8000,
+    health: { path: '/health', status: 200 },
+    resources: { memory: '64m' },
+    defaults: { stopGraceMs: 1000 },
+    multiNode: { launcher: 'ray', command: ['httpd', '-f', '-vv', '-p', '{{host}}:{{port}}', '-h', '/www'], args: [] },
+  };
+}

@@ -5,7 +5,7 @@
  */
 import type { ServiceSpan } from '../../shared/contract/services.js';
 import type { HealthSpec } from '../engines/catalog-schema.js';
-import type { DockerMount } from '../runtimes/types.js';
+import type { DockerPlan } from '../runtimes/types.js';
 
 /** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M` (distinct node names; the first is the head). */
 export type SpanSettings = ServiceSpan;
@@ -19,24 +19,13 @@ export type { NodeClusterLink } from '../../shared/contract/nodes.js';
  */
 export type ModelOnNodes = { kind: 'path'; path: string } | { kind: 'hf'; id: string };
 
-/** One container of the group. */
-export interface SpanMember {
-  node: string;
+/** One container of the group: a Docker container's plan, with its place in the group. */
+export interface SpanMember extends Pick<DockerPlan, 'node' | 'containerName' | 'skippedImages' | 'entrypoint' | 'cmd' | 'env' | 'labels' | 'mounts' | 'memoryBytes' | 'nanoCpus' | 'shmSizeBytes'> {
   /** 0 = the head (Ray head, or the engine's rank 0 that serves HTTP). */
   rank: number;
   role: 'head' | 'worker';
-  containerName: string;
   /** Image candidates for this node's architecture and GPUs, in the catalog's order. */
   images: string[];
-  skippedImages: { image: string; why: string }[];
-  entrypoint: string[] | null;
-  cmd: string[];
-  env: Record<string, string>;
-  labels: Record<string, string>;
-  mounts: DockerMount[];
-  memoryBytes: number | null;
-  nanoCpus: number | null;
-  shmSizeBytes: number | null;
   /** [] = all of the node's GPUs; null = none (only test stand-ins run without). */
   gpus: number[] | null;
 }
