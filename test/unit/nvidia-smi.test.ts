@@ -18,6 +18,7 @@ import { hasCommand, repoRoot, requirePart, sharedFixture } from '../support/sys
 
 const h100 = sharedFixture('nvidia-smi/h100-80gb');
 const busy = path.join(repoRoot, 'test/fixtures/nvidia-smi/busy');
+const h200 = path.join(repoRoot, 'test/fixtures/nvidia-smi/h200-141gb');
 const fake = path.join(repoRoot, 'test/fixtures/bin/fake-nvidia-smi');
 const read = (dir: string, file: string) => readFileSync(path.join(dir, file), 'utf8');
 
@@ -76,6 +77,39 @@ describe('nvidia-smi parsers on the H100 recording', () => {
   it('reads the empty three-column process list of an idle GPU', (ctx) => {
     requirePart(ctx, 'shared-fixtures', existsSync(h100));
     expect(parseNvidiaComputeApps(read(h100, 'apps.csv'))).toEqual([]);
+  });
+});
+
+describe('nvidia-smi on the H200 recordings (idle, busy, with the LLM worker on CUDA)', () => {
+  it('reads the idle H200: summary, XML details and an empty four-column process list', () => {
+    const dir = path.join(h200, 'idle');
+    const xml = parseNvidiaXml(read(dir, 'nvidia-smi-q.xml'));
+    const [gpu, ...rest] = mergeNvidiaDetails(parseNvidiaQueryGpu(read(dir, 'query.csv')), xml);
+    expect(rest).toHaveLength(0);
+    expect(gpu).toMatchObject({
+      uuid: 'GPU-debbec09-0a9f-4679-9641-19326f44d646',
+      name: 'NVIDIA H200',
+      computeCapability: '9.0',
+      cudaVersion: '13.0',
+      memoryTotalMiB: 143771,
+      memoryUsedMiB: 0,
+      memoryFreeMiB: 143156,
+      clockSmMHz: 345,
+      migMode: { current: 'disabled', pending: 'disabled' },
+    });
+    expect(xml.gpus[0]).toMatchObject({ productName: 'NVIDIA H200', architecture: 'Hopper' });
+    expect(parseNvidiaComputeApps(read(dir, 'apps.csv'))).toEqual([]);
+  });
+
+  it('replays the busy H200 and the one running AIMA\'s LLM worker: processes with their GPU UUIDs', async () => {
+    process.env.AIMA_NVIDIA_SMI_FIXTURE = path.join(h200, 'busy');
+    const busyH200 = await probeNvidia({ nvidiaSmiPath: fake, timeoutMs: 10_000 });
+    expect(busyH200.status.status).toBe('ok');
+    expect(busyH200.gpus[0]).toMatchObject({ memoryUsedMiB: 42099, utilizationGpu: 99, powerDrawW: 690.97 });
+    expect(busyH200.processes).toEqual([{ pid: 573, name: 'python3', usedMemoryMiB: 42090, gpuUuid: busyH200.gpus[0].uuid }]);
+    process.env.AIMA_NVIDIA_SMI_FIXTURE = path.join(h200, 'worker');
+    const withWorker = await probeNvidia({ nvidiaSmiPath: fake, timeoutMs: 10_000 });
+    expect(withWorker.processes).toEqual([{ pid: 4769, name: 'node', usedMemoryMiB: 696, gpuUuid: withWorker.gpus[0].uuid }]);
   });
 });
 

@@ -167,6 +167,20 @@ describe('VRAM attribution', () => {
     expect(event.gpus[0].gpu).toMatchObject({ utilizationGpu: 87, temperatureC: 61 });
   });
 
+  it('attributes the H200 recording with AIMA\'s LLM worker on CUDA to that service (nvidia-smi names it "node")', async () => {
+    process.env.AIMA_NVIDIA_SMI_FIXTURE = path.join(repoRoot, 'test/fixtures/nvidia-smi/h200-141gb/worker');
+    const sampler = createNvidiaSampler({ nvidiaSmiPath: fake, timeoutMs: 10_000 });
+    const t = createTelemetry({ sample: sampler, ownPids: () => new Map([[4769, 'llm']]), onStop: sampler.close });
+    const event = await new Promise<TelemetryEvent>((resolve) => {
+      const off = t.subscribe((e) => {
+        off();
+        resolve(e);
+      });
+    });
+    if (event.type !== 'sample') throw new Error(`expected a sample, got ${event.error}`);
+    expect(event.attribution[0]).toMatchObject({ totalMiB: 143771, usedMiB: 705, ownMiB: 696, byService: { llm: 696 }, foreignMiB: 0, unattributedMiB: 9 });
+  });
+
   it('places processes without a GPU UUID only when there is a single GPU', () => {
     const procs = [{ pid: 7, name: 'llama-server', usedMemoryMiB: 500 }];
     const one = attributeGpuMemory([{ gpu, processes: procs }], new Map([[7, 'llm']]));
