@@ -14,10 +14,10 @@ const HUB_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
 export function hubModelIdProblem(id: string): string | null {
   const parts = id.split('/');
   if (parts.length !== 2) return 'is "owner/name" on the Hub (one "/"), e.g. "Qwen/Qwen2.5-0.5B-Instruct"';
-  for (const [which, part] of [['owner', parts[0]!], ['name', parts[1]!]] as const) {
-    if (part.length === 0) return `has an empty ${which}`;
-    if (part.length > 96) return `has a ${which} longer than 96 characters`;
-    if (!HUB_PART.test(part)) return `has a ${which} that is not letters, digits, "-", "_" and "." starting and ending with a letter, digit or "_"`;
+  for (const [which, part] of [['an owner', parts[0]!], ['a name', parts[1]!]] as const) {
+    if (part.length === 0) return `has an empty ${which.split(' ')[1]}`;
+    if (part.length > 96) return `has ${which} longer than 96 characters`;
+    if (!HUB_PART.test(part)) return `has ${which} that is not letters, digits, "-", "_" and "." starting and ending with a letter, digit or "_"`;
   }
   if (id.includes('--') || id.includes('..')) return 'contains "--" or ".."';
   if (id.endsWith('.git')) return 'ends in ".git"';
