@@ -88,7 +88,21 @@ export const TLS_ENGINE_IMAGE = 'aima-test/tls-engine:1';
  * guarded by the bearer key). Rebuilt when the script changes (its hash is in the tag's label).
  */
 export function buildTlsEngineImage(tag = TLS_ENGINE_IMAGE): string {
-  const script = path.join(repoRoot, 'test', 'fixtures', 'engines', 'tls-engine.mjs');
+  return buildNodeScriptImage(tag, path.join(repoRoot, 'test', 'fixtures', 'engines', 'tls-engine.mjs'));
+}
+
+export const HUB_ENGINE_IMAGE = 'aima-test/hub-engine:1';
+
+/** An engine standing in for vLLM with a Hub id: test/fixtures/engines/hub-engine.mjs (see there). */
+export function buildHubEngineImage(tag = HUB_ENGINE_IMAGE): string {
+  return buildNodeScriptImage(tag, path.join(repoRoot, 'test', 'fixtures', 'engines', 'hub-engine.mjs'));
+}
+
+/**
+ * An image that runs `script` with this Node.js binary (and the libraries it links) beside
+ * busybox. Rebuilt when the script changes (its hash is in the tag's label).
+ */
+function buildNodeScriptImage(tag: string, script: string): string {
   const hash = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 16);
   if (imageExists(tag) && docker(['image', 'inspect', '-f', '{{index .Config.Labels "aima.test.script"}}', tag]).trim() === hash) return tag;
   const node = realpathSync(process.execPath);

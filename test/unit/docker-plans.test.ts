@@ -192,7 +192,7 @@ describe('the model on another node (--model-path-on-node)', () => {
 
   it('on local, the library\'s file whatever modelOnNodes says', () => {
     const plan = planFor(input(entry('llama-cpp'), 'cpu', { modelOnNodes: { kind: 'path', path: '/srv/models/qwen.gguf' } }), cpuOnly);
-    expect(plan.mounts.map((m) => m.source)).toEqual(['/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    expect(plan.mounts).toEqual([{ source: '/data/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', target: '/models/qwen2.5-0.5b-instruct-q4_k_m.gguf', readOnly: true }]);
   });
 
   it('refuses a model on another node without a path there (a service stored before it had one); a node service without a model plans as before', () => {
@@ -201,3 +201,41 @@ describe('the model on another node (--model-path-on-node)', () => {
   });
 });
 
+
+describe('a Hugging Face id the engine downloads on its node', () => {
+  const entry = (id: string) => dockerEntries.find((e) => e.id === id)!;
+  const hub = (over: Partial<PlanInput> & { revision?: string | null } = {}): Partial<PlanInput> => {
+    const { revision = null, ...rest } = over;
+    return { model: null, modelOnNodes: { kind: 'hf', id: 'Qwen/Qwen2.5-0.5B-Instruct', revision }, ...rest };
+  };
+  const CACHE = { volume: 'aima-hf-cache', target: '/root/.cache/huggingface', readOnly: false };
+
+  it('vLLM on another node: no model mount, the cache volume, --model ID --revision REV, served as the id, the token when one is set', () => {
+    const plan = planFor(input(entry('vllm'), 'gpu', hub({ dockerNode: 'b', revision: 'refs/pr/3', hubToken: 'hf_test_token' })), h100);
+    expect(plan.mounts).toEqual([CACHE]);
+    expect(plan.cmd.slice(0, 6)).toEqual(['--model', 'Qwen/Qwen2.5-0.5B-Instruct', '--revision', 'refs/pr/3', '--served-model-name', 'Qwen/Qwen2.5-0.5B-Instruct']);
+    expect(plan.env).toEqual({ HF_TOKEN: 'hf_test_token' });
+    expect(plan).toMatchSnapshot();
+  });
+
+  it('vLLM on local: the engine downloads there too; no token, no HF_TOKEN; no revision, no --revision', () => {
+    const plan = planFor(input(entry('vllm'), 'gpu', hub({ hubToken: null })), h100);
+    expect(plan.node).toBe('local');
+    expect(plan.mounts).toEqual([CACHE]);
+    expect(plan.cmd.slice(0, 4)).toEqual(['--model', 'Qwen/Qwen2.5-0.5B-Instruct', '--served-model-name', 'Qwen/Qwen2.5-0.5B-Instruct']);
+    expect(plan.cmd).not.toContain('--revision');
+    expect(plan.env).not.toHaveProperty('HF_TOKEN');
+    expect(plan).toMatchSnapshot();
+  });
+
+  it('SGLang: --model-path ID, an empty token counts as none', () => {
+    const plan = planFor(input(entry('sglang'), 'gpu', hub({ dockerNode: 'b', revision: 'v1.0', hubToken: '' })), h100);
+    expect(plan.cmd.slice(0, 4)).toEqual(['--model-path', 'Qwen/Qwen2.5-0.5B-Instruct', '--revision', 'v1.0']);
+    expect(plan.env).not.toHaveProperty('HF_TOKEN');
+    expect(plan).toMatchSnapshot();
+  });
+
+  it('an entry without "hub" cannot plan one (services.create refuses it first)', () => {
+    expect(() => planFor(input(entry('llama-cpp'), 'cpu', hub()), cpuOnly)).toThrow(/engine llama-cpp has no "hub" declaration/);
+  });
+});

@@ -65,6 +65,8 @@ const fixtures: Record<string, Row> = {
     tensor_parallel: 2,
     pipeline_parallel: 2,
     model_path_on_node: '/srv/models/kept.gguf',
+    hf_model: 'kept-org/kept-model',
+    hf_revision: 'kept-branch',
   },
   service_events: { id: 41, service_id: 's1', at: 1_700_000_000_003, from_state: 'running', to_state: 'crashed', event: 'exited', reason: 'killed by SIGKILL' },
   downloads: {

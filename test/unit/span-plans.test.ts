@@ -131,10 +131,34 @@ describe('plans of one model across nodes', () => {
     expect(plan.members[0]!.env).not.toHaveProperty('NCCL_SOCKET_IFNAME'); // no interface set for these nodes
   });
 
-  it('a Hugging Face id is downloaded by the engine on each node: nothing is mounted', () => {
-    const plan = planSpan(input('vllm', boxes, { modelOnNodes: { kind: 'hf', id: 'meta-llama/Llama-3.3-70B-Instruct' } }));
-    expect(plan.members.every((m) => m.mounts.length === 0)).toBe(true);
-    expect(plan.engineExec!.join(' ')).toContain('--model meta-llama/Llama-3.3-70B-Instruct');
+  describe('a Hugging Face id the engine downloads on each node', () => {
+    const hub = (id: string, over: { revision?: string | null; token?: string | null } = {}): Partial<SpanPlanInput> => ({
+      modelOnNodes: { kind: 'hf', id: 'meta-llama/Llama-3.3-70B-Instruct', revision: over.revision ?? null },
+      service: { ...service(engine(id)), model: null, hubToken: over.token ?? null },
+    });
+
+    it('vLLM with Ray on two nodes: no model mount, the cache volume on every member, the id (and revision) in the engine, the token in every member', () => {
+      const plan = planSpan(input('vllm', boxes, hub('vllm', { revision: 'main', token: 'hf_test_token' })));
+      for (const m of plan.members) {
+        expect(m.mounts).toEqual([{ volume: 'aima-hf-cache', target: '/root/.cache/huggingface', readOnly: false }]);
+        expect(m.env.HF_TOKEN).toBe('hf_test_token');
+      }
+      const exec = plan.engineExec!.join(' ');
+      expect(exec).toContain('--model meta-llama/Llama-3.3-70B-Instruct --revision main --served-model-name meta-llama/Llama-3.3-70B-Instruct');
+      expect(exec).not.toContain('/models/model');
+      expect(plan).toMatchSnapshot();
+    });
+
+    it('SGLang on two nodes: --model-path ID in every rank, no revision args without a revision, no token without one', () => {
+      const plan = planSpan(input('sglang', boxes, hub('sglang')));
+      for (const m of plan.members) {
+        expect(m.cmd.slice(0, 4)).toEqual(['--model-path', 'meta-llama/Llama-3.3-70B-Instruct', '--served-model-name', 'meta-llama/Llama-3.3-70B-Instruct']);
+        expect(m.cmd).not.toContain('--revision');
+        expect(m.env).not.toHaveProperty('HF_TOKEN');
+        expect(m.mounts).toEqual([{ volume: 'aima-hf-cache', target: '/root/.cache/huggingface', readOnly: false }]);
+      }
+      expect(plan).toMatchSnapshot();
+    });
   });
 });
 
@@ -179,8 +203,8 @@ describe('refusals of a span, before anything exists on any node', () => {
 
   it('a service without a model (an engine whose model is optional) needs no model path on other nodes', () => {
     const vllm = engine('vllm') as Extract<EngineEntry, { runtime: 'docker' }>;
-    // As an optional model is declared: its argument among the option args.
-    const optional: EngineEntry = { ...vllm, model: { ...vllm.model, required: false }, args: vllm.args.slice(2), optionArgs: { ...vllm.optionArgs, model_path: ['--model', '{{model_path}}'] } };
+    // vLLM's model argument is among its option args already (optionArgs.model_path).
+    const optional: EngineEntry = { ...vllm, model: { ...vllm.model, required: false } };
     const plan = planSpan(input('vllm', boxes, { modelOnNodes: null, service: { ...service(optional), model: null } }));
     expect(plan.members.every((m) => m.mounts.length === 0)).toBe(true);
   });

@@ -48,6 +48,8 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     node: 'local',
     span: null,
     modelPathOnNode: null,
+    hfModel: null,
+    hfRevision: null,
   };
 }
 

@@ -11,7 +11,8 @@
  *   `--nnodes`, its `--node-rank` and `--dist-init-addr HEAD:PORT`; rank 0 serves HTTP.
  *
  * Each member has what a single-node container of the engine has (image candidates by its node's
- * architecture, limits, shm size, the model mounted read-only) with the span's command and environment.
+ * architecture, limits, shm size, the model mounted read-only or a Hub id with the node's Hub cache
+ * volume) with the span's command and environment.
  */
 import { renderArgv, type TemplateValues } from '../engines/template.js';
 import { dockerFactsForNode } from '../runtimes/docker/node-host-facts.js';
@@ -21,6 +22,7 @@ import { templateValues } from '../runtimes/native/plan.js';
 import type { DockerMount, PlanInput } from '../runtimes/types.js';
 import { SPAN_LABEL, type ModelOnNodes, type SpanMember, type SpanPlan, type SpanSettings } from './span.js';
 import { checkSpan, type SpanCheckInput, type SpanNode } from './span-validate.js';
+import { hubEnv, hubMount, hubValues } from '../runtimes/docker/hub-model.js';
 
 export interface SpanPlanInput extends Omit<SpanCheckInput, 'engine' | 'span' | 'hasModel'> {
   /** The service as the supervisor plans a single container (engine, model, host, port, log file, ...). */
@@ -39,11 +41,15 @@ const RAY_STATUS = ['ray', 'status', '-v'];
  * library's folder on `local`, the --model-path-on-node folder elsewhere), or a Hugging Face id the
  * engine downloads on each node.
  */
-function modelOnMembers(input: SpanPlanInput, mountPath: string): { modelPath: string | null; mounts: DockerMount[] } {
+function modelOnMembers(input: SpanPlanInput, engine: DockerEngineEntry): { values: TemplateValues; mounts: DockerMount[]; env: Record<string, string> } {
   const model: ModelOnNodes | null = input.modelOnNodes ?? (input.service.model ? { kind: 'path', path: input.service.model.path } : null);
-  if (!model) return { modelPath: null, mounts: [] };
-  if (model.kind === 'hf') return { modelPath: model.id, mounts: [] };
-  return { modelPath: mountPath, mounts: [{ source: model.path, target: mountPath, readOnly: true }] };
+  if (!model) return { values: {}, mounts: [], env: {} };
+  if (model.kind === 'hf') {
+    if (!engine.hub) throw new Error(`planSpan: engine ${engine.id} has no "hub" declaration for ${model.id}`);
+    // Every member downloads (each node loads its own shards) into its node's cache volume.
+    return { values: hubValues(model), mounts: [hubMount(engine.hub)], env: hubEnv(engine.hub, input.service.hubToken) };
+  }
+  return { values: { model_path: engine.modelMountPath }, mounts: [{ source: model.path, target: engine.modelMountPath, readOnly: true }], env: {} };
 }
 
 /** What every member of a node has whatever the launcher: image candidates for the node, limits, labels, the NCCL/Gloo interface. */
@@ -78,7 +84,7 @@ function memberBase(input: SpanPlanInput, engine: DockerEngineEntry, node: SpanN
 export function planSpan(input: SpanPlanInput): SpanPlan {
   const { engine, nodes } = checkSpan({ ...input, engine: input.service.engine, span: input.span, hasModel: input.service.model !== null });
   const { service, span } = input;
-  const { modelPath, mounts } = modelOnMembers(input, engine.modelMountPath);
+  const { values: modelValues, mounts, env: modelEnv } = modelOnMembers(input, engine);
   const head = nodes[0]!;
   const multi = engine.multiNode;
   // The engine listens where the service says (the head node's loopback unless told otherwise), never on every interface of the host network.
@@ -89,9 +95,9 @@ export function planSpan(input: SpanPlanInput): SpanPlan {
     nnodes: String(nodes.length),
     head_address: head.link.address,
   };
-  if (modelPath) values.model_path = modelPath;
-  else delete values.model_path;
-  const engineEnvVars = engineEnv(engine, service.device, values);
+  delete values.model_path;
+  Object.assign(values, modelValues);
+  const engineEnvVars = { ...engineEnv(engine, service.device, values), ...modelEnv };
   const urlHost = service.host.includes(':') ? `[${service.host}]` : service.host;
   const common = { runtime: 'span' as const, serviceId: service.serviceId, serviceName: service.serviceName, launcher: multi.launcher, host: service.host, port: service.port, healthUrl: `http://${urlHost}:${service.port}${engine.health.path}`, health: engine.health, logFile: service.logFile };
 

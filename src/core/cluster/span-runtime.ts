@@ -36,6 +36,7 @@ import { parseRayStatus, rayReadiness } from './ray-status.js';
 import { ENGINE_EXEC_LABEL, judgeFoundGroup } from './span-adoption.js';
 import { planSpan, type SpanPlanInput } from './span-plan.js';
 import { SPAN_LABEL, type SpanMember, type SpanPlan } from './span.js';
+import { dockerMounts } from '../runtimes/docker/mounts.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -314,7 +315,7 @@ export class SpanRuntime implements Runtime<SpanPlan> {
       HostConfig: {
         // Ray, NCCL and the engine use the node's own addresses and ports.
         NetworkMode: 'host',
-        Mounts: m.mounts.map((x) => ({ Type: 'bind' as const, Source: x.source, Target: x.target, ReadOnly: x.readOnly })),
+        Mounts: dockerMounts(m.mounts),
         ...(m.memoryBytes !== null ? { Memory: m.memoryBytes } : {}),
         ...(m.nanoCpus !== null ? { NanoCpus: m.nanoCpus } : {}),
         ...(m.shmSizeBytes !== null ? { ShmSize: m.shmSizeBytes } : {}),

@@ -17,7 +17,14 @@ export type { NodeClusterLink } from '../../shared/contract/nodes.js';
  * The model's files on the nodes of a span. AIMA does not copy weights between machines: a node
  * other than `local` reads a folder that is already there, or the engine downloads a Hugging Face id.
  */
-export type ModelOnNodes = { kind: 'path'; path: string } | { kind: 'hf'; id: string };
+export type ModelOnNodes = { kind: 'path'; path: string } | HubModelRef;
+
+/** A Hugging Face id (and revision, null: the default branch) the engine downloads on each node. */
+export interface HubModelRef {
+  kind: 'hf';
+  id: string;
+  revision: string | null;
+}
 
 /** One container of the group: a Docker container's plan, with its place in the group. */
 export interface SpanMember extends Pick<DockerPlan, 'node' | 'containerName' | 'skippedImages' | 'entrypoint' | 'cmd' | 'env' | 'labels' | 'mounts' | 'memoryBytes' | 'nanoCpus' | 'shmSizeBytes'> {

@@ -20,6 +20,7 @@ import { ModelScopeHub } from './modelscope-hub.js';
 import { loadStarters } from './starters.js';
 import { DownloadManager, type DownloadManagerOptions } from './manager.js';
 import type { Feature } from '../feature.js';
+import { HF_TOKEN_KEY, huggingFaceToken } from './hf-token.js';
 
 export type DownloadsApi = Pick<
   CoreApi,
@@ -41,7 +42,6 @@ export interface DownloadsDeps {
   tuning?: Partial<Pick<DownloadManagerOptions, 'chunkBytes' | 'connections' | 'singleStreamBytes' | 'retry' | 'persistEveryMs' | 'progressEveryMs' | 'freeBytes'>>;
 }
 
-const TOKEN_KEY = 'huggingface-token';
 
 /**
  * The transfer thread's script (built by scripts/build-node.mjs beside the CLI, for the Electron
@@ -60,7 +60,7 @@ export interface DownloadsFeature extends Feature {
 
 export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
   const secrets = deps.secrets;
-  const token = () => deps.env.HF_TOKEN ?? secrets.store.get(TOKEN_KEY);
+  const token = () => huggingFaceToken(deps.env, secrets.store);
   const hubs = {
     huggingface: new HuggingFaceHub({ endpoint: deps.env.HF_ENDPOINT, token }),
     modelscope: new ModelScopeHub({ endpoint: deps.env.MODELSCOPE_ENDPOINT }),
@@ -82,7 +82,7 @@ export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
   manager.resumeInterrupted();
   const tokenStatus = () => ({
     set: Boolean(token()),
-    store: deps.env.HF_TOKEN ? ('env' as const) : secrets.store.get(TOKEN_KEY) ? secrets.store.kind : ('none' as const),
+    store: deps.env.HF_TOKEN ? ('env' as const) : secrets.store.get(HF_TOKEN_KEY) ? secrets.store.kind : ('none' as const),
     ...(secrets.warning ? { warning: secrets.warning } : {}),
   });
   const api: DownloadsApi = {
@@ -91,8 +91,8 @@ export function createDownloadsFeature(deps: DownloadsDeps): DownloadsFeature {
     'hub.starters': async () => loadStarters(deps.appRoot),
     'hub.tokenStatus': async () => tokenStatus(),
     'hub.setToken': async ({ token: t }) => {
-      if (t === null) secrets.store.delete(TOKEN_KEY);
-      else secrets.store.set(TOKEN_KEY, t);
+      if (t === null) secrets.store.delete(HF_TOKEN_KEY);
+      else secrets.store.set(HF_TOKEN_KEY, t);
       return tokenStatus();
     },
     'downloads.start': async (p) => manager.start(p),

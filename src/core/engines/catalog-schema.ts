@@ -19,6 +19,7 @@ import { modelFormats, modelKinds } from '../../shared/contract/models.js';
  * (`multiNode`): `tensor_parallel` and `pipeline_parallel` as the service sets them, `nnodes` the
  * number of nodes, `node_rank` this member's place (0 = the head), `head_address` the head node's
  * address on the cluster link and `dist_port` the engine's own rendezvous port there.
+ * `hf_model` and `hf_revision` are a Hugging Face id and revision the engine downloads (`hub`).
  */
 export const templateVars = [
   'model_path',
@@ -39,6 +40,8 @@ export const templateVars = [
   'node_rank',
   'head_address',
   'dist_port',
+  'hf_model',
+  'hf_revision',
 ] as const;
 export type TemplateVar = (typeof templateVars)[number];
 
@@ -191,6 +194,30 @@ export const MultiNode = z.discriminatedUnion('launcher', [
 ]);
 export type MultiNode = z.infer<typeof MultiNode>;
 
+/**
+ * How the engine takes a Hugging Face model id and downloads it itself (services created with
+ * `--hf-model`): the arguments that name the id (in place of the entry's `optionArgs.model_path`,
+ * which names a mounted folder), those that name a revision, where the engine keeps its Hub cache
+ * in the container (a Docker volume on the node is mounted there), and the variable that carries
+ * AIMA's Hugging Face token when one is set.
+ */
+export const HubModel = z
+  .object({
+    /** e.g. ["--model", "{{hf_model}}"]. */
+    args: argvTemplate.min(1),
+    /** Added only when the service names a revision, e.g. ["--revision", "{{hf_revision}}"]. */
+    revisionArgs: argvTemplate.default([]),
+    /** The engine's Hugging Face cache inside the container (HF_HOME), e.g. "/root/.cache/huggingface". */
+    cachePath: z.string().startsWith('/'),
+    /** The environment variable the engine reads the Hub token from. */
+    tokenEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/).default('HF_TOKEN'),
+  })
+  .strict()
+  .superRefine((hub, ctx) => {
+    if (!hub.args.some((a) => a.includes('{{hf_model}}'))) ctx.addIssue({ code: 'custom', path: ['args'], message: 'hub.args must name the id: {{hf_model}}' });
+  });
+export type HubModel = z.infer<typeof HubModel>;
+
 export const DockerResources = z
   .object({
     memory: z.string().regex(/^\d+(\.\d+)?[bkmg]?$/i, 'memory is bytes or a number with b, k, m or g (e.g. "16g")').optional(),
@@ -232,6 +259,8 @@ export const DockerEngine = z
     resourceEnvPrefix: z.string().regex(/^AIMA_[A-Z0-9_]+$/).optional(),
     /** Present when a service of this engine may span nodes (`--nodes`). */
     multiNode: MultiNode.optional(),
+    /** Present when the engine downloads a Hugging Face model id itself (`--hf-model`). */
+    hub: HubModel.optional(),
   })
   .strict();
 

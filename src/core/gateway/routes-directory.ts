@@ -1,6 +1,6 @@
 /**
- * The gateway's view of what it can route to: local services (by their model's name, with the
- * service name as an alias) and the models of registered remote endpoints. Read live on every
+ * The gateway's view of what it can route to: local services (by their model's name or Hugging
+ * Face id, with the service name as an alias) and the models of registered remote endpoints. Read live on every
  * request from the supervisor's in-memory state, so a service that just crashed is never routed.
  */
 import type { RemoteEndpoint, ServiceSummary } from '../../shared/contract/index.js';
@@ -17,8 +17,9 @@ export interface DirectorySources {
 }
 
 function fromService(s: ServiceSummary, src: Pick<DirectorySources, 'serviceTls'>): RoutableModel {
-  // A service without a model is routed by its name; its replicas by their primary's.
-  const id = s.model ?? s.replicaOf ?? s.name;
+  // A library model's service is routed by the model's name, a Hub id's by the id (its engine's
+  // served name); a service without either by its name, its replicas by their primary's.
+  const id = s.model ?? s.hfModel ?? s.replicaOf ?? s.name;
   const tls = s.url?.startsWith('https:') ? src.serviceTls?.(s.name) : null;
   return {
     id,
@@ -28,7 +29,7 @@ function fromService(s: ServiceSummary, src: Pick<DirectorySources, 'serviceTls'
     state: s.state === 'running' ? 'running' : (s.state as RoutableModel['state']),
     reason: s.reason ?? undefined,
     baseUrl: s.state === 'running' && s.url ? s.url : null,
-    upstreamModel: s.model ?? s.name,
+    upstreamModel: s.model ?? s.hfModel ?? s.name,
     ...(tls ? { apiKey: tls.apiKey, upstreamCa: tls.ca } : {}),
     concurrency: s.concurrency,
   };

@@ -39,6 +39,8 @@ export interface PlanInput {
   span?: SpanSettings | null;
   /** Where nodes other than `local` find the model (a folder there, or a Hugging Face id). */
   modelOnNodes?: ModelOnNodes | null;
+  /** AIMA's Hugging Face token, given to an engine that downloads a Hub id (null: none is set). */
+  hubToken?: string | null;
 }
 
 export interface NativePlan {
@@ -59,11 +61,8 @@ export interface NativePlan {
 }
 
 /** A bind mount of the model, always read-only. */
-export interface DockerMount {
-  source: string;
-  target: string;
-  readOnly: true;
-}
+/** A host path bound read-only (a model's files), or a named Docker volume on the node (the Hub cache). */
+export type DockerMount = { source: string; target: string; readOnly: true } | { volume: string; target: string; readOnly: false };
 
 export interface DockerPlan {
   runtime: 'docker';

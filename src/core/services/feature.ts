@@ -49,6 +49,8 @@ import type Docker from 'dockerode';
 import { SpanRuntime } from '../cluster/span-runtime.js';
 import { checkSpan } from '../cluster/span-validate.js';
 import { checkModelOnNode, modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
+import { checkHubModel, hubModelOf } from '../runtimes/docker/hub-model.js';
+import { huggingFaceToken } from '../downloads/hf-token.js';
 import type { NodeClusterLink } from '../cluster/span.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
@@ -233,6 +235,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     onChange: (all) => events.emit('services.changed', all),
     onLog: (name, lines) => events.emit('services.log', { name, lines }),
     electron: Boolean(process.versions.electron),
+    hubToken: () => huggingFaceToken(env, opts.secrets),
     timing: opts.timing,
     // A service across nodes takes every GPU of its nodes: its placement is a fresh read of their facts
     // (none are read yet right after a core start), which its plan's checks use.
@@ -392,7 +395,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const made: string[] = [];
     try {
       for (const name of names) {
-        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}), node: primary.node, ...(primary.modelPathOnNode !== null ? { modelPathOnNode: primary.modelPathOnNode } : {}) };
+        const params: ServiceCreateParams = { name, model: primary.model ?? undefined, engine: primary.engine, device: primary.device, gpus: [], port: 0, concurrency: primary.concurrency, restartPolicy: primary.restartPolicy, ...(primary.threads !== null ? { threads: primary.threads } : {}), ...(primary.ctxSize !== null ? { ctxSize: primary.ctxSize } : {}), ...(primary.idleTtl !== null ? { idleTtl: primary.idleTtl } : {}), ...(primary.pinned ? { pinned: true } : {}), node: primary.node, ...(primary.modelPathOnNode !== null ? { modelPathOnNode: primary.modelPathOnNode } : {}), ...(primary.hfModel !== null ? { hfModel: primary.hfModel } : {}), ...(primary.hfRevision !== null ? { hfRevision: primary.hfRevision } : {}) };
         await supervisor.create(params, { replicaOf: primary.id });
         made.push(name);
       }
@@ -423,12 +426,14 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
-    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: hubModelOf(params.hfModel, params.hfRevision) ?? modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
     checkModelOnNode({ nodes: params.nodes, model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
   };
 
   const createOne = async (params: Parameters<ServicesApi['services.create']>[0]) => {
+    // Where the model comes from, before any node is contacted and anything is written.
+    checkHubModel({ engine: requireEngine(catalog(), params.engine).entry, hfModel: params.hfModel ?? null, hfRevision: params.hfRevision ?? null, model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     if (params.nodes) {
       if (params.node !== undefined && params.node !== LOCAL_NODE) throw new AimaError('bad-request', `--node ${params.node} and --nodes ${params.nodes.join(',')} were both given: a service runs on one node or spans several.`, 'Give --nodes a,b to span nodes (the first is the head), or --node NAME for one node.');
       return createSpan({ ...params, nodes: params.nodes });

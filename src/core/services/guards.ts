@@ -20,12 +20,16 @@ export function requireEngine(catalog: Catalog, id: string): CatalogItem {
   return item;
 }
 
-/** The model fits the engine: kind and format accepted, required model given. */
-export function checkModelForEngine(item: CatalogItem, model: ModelSummary | null, catalog: Catalog): void {
+/**
+ * The model fits the engine: kind and format accepted, required model given (a Hugging Face id the
+ * engine downloads, `hfModel`, stands for it; hub-model.ts checks the id fits the engine).
+ */
+export function checkModelForEngine(item: CatalogItem, model: ModelSummary | null, catalog: Catalog, hfModel: string | null = null): void {
   const e = item.entry;
   if (!model) {
-    if (e.model.required) {
-      throw new AimaError('bad-request', `Engine "${e.id}" needs a model.`, `Pass --model NAME (a ${e.model.kinds.join('/')} model in ${e.model.formats.join('/')} format; see \`aima model list\`).`);
+    if (e.model.required && hfModel === null) {
+      const hub = e.runtime === 'docker' && e.hub ? ', or --hf-model ORG/NAME (a Hugging Face id the engine downloads itself)' : '';
+      throw new AimaError('bad-request', `Engine "${e.id}" needs a model.`, `Pass --model NAME (a ${e.model.kinds.join('/')} model in ${e.model.formats.join('/')} format; see \`aima model list\`)${hub}.`);
     }
     return;
   }

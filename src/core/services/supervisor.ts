@@ -37,7 +37,8 @@ import { readPidFile, removePidFile } from '../runtimes/native/pid-file.js';
 import type { EngineHandle, Runtime } from '../runtimes/types.js';
 import type { ServiceRecord, ServiceRecordPatch, ServicesRepo } from '../store/repositories/services-repo.js';
 import { allocatePort, checkDevice, checkGpus, checkModelForEngine, checkModelPresent, checkPortFree, requireEngine } from './guards.js';
-import { modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
+import { checkModelOnNode, modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
+import { checkHubModel, hubModelOf } from '../runtimes/docker/hub-model.js';
 import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
@@ -81,6 +82,8 @@ export interface SupervisorDeps {
   place?: (name: string, opts: { ignoreFit?: boolean; onDemand?: boolean }) => Promise<void>;
   /** Nodes other than this machine's engine; without it every service is local. */
   nodes?: SupervisorNodes;
+  /** AIMA's Hugging Face token (HF_TOKEN or the secret store), given to engines that download a Hub id; null: none set. */
+  hubToken?: () => string | null;
 }
 
 export interface SupervisorTiming {
@@ -293,7 +296,8 @@ export class ServiceSupervisor {
       model = this.deps.models.getByName(p.model);
       if (!model) throw new AimaError('not-found', `No model named "${p.model}".`, 'Import it first with `aima model import PATH --name NAME` (see `aima model list`).');
     }
-    checkModelForEngine(engine, model, catalog);
+    checkHubModel({ engine: engine.entry, hfModel: p.hfModel ?? null, hfRevision: p.hfRevision ?? null, model: p.model ?? null, modelPathOnNode: p.modelPathOnNode ?? null });
+    checkModelForEngine(engine, model, catalog, p.hfModel ?? null);
     checkDevice(engine, p.device, p.gpus);
     if (p.port !== 0) {
       const clash = this.deps.repo.usingPort(p.port).filter((c) => c.node === p.node);
@@ -319,6 +323,8 @@ export class ServiceSupervisor {
       node: p.node,
       span: spanOf(p),
       modelPathOnNode: p.modelPathOnNode ?? null,
+      hfModel: p.hfModel ?? null,
+      hfRevision: p.hfRevision ?? null,
     });
     if (opts.replicaOf) {
       this.deps.repo.setReplicaOf(record.id, opts.replicaOf);
@@ -449,10 +455,18 @@ export class ServiceSupervisor {
     if (live.record.desiredState === 'stopped') await this.stop(live.record.name, {}).catch(() => {});
   }
 
-  /** Changes stored fields that need no recreation (idle TTL, pinning). */
+  /**
+   * Changes stored fields that need no recreation: idle TTL and pinning at once; where the model
+   * comes from (a path on the node, a Hub id and revision) from the next start, checked as a create
+   * checks it. A new Hub id without a revision drops the old id's revision.
+   */
   update(name: string, patch: ServiceRecordPatch): ServiceSummary {
     const live = this.byName(name);
-    live.record = this.deps.repo.update(live.record.id, patch);
+    const r = live.record;
+    const next = { ...patch };
+    if (patch.hfModel !== undefined && patch.hfModel !== r.hfModel && patch.hfRevision === undefined) next.hfRevision = null;
+    if (next.modelPathOnNode !== undefined || next.hfModel !== undefined || next.hfRevision !== undefined) this.checkModelSource(r, next);
+    live.record = this.deps.repo.update(r.id, next);
     this.emitChange();
     return this.summary(live);
   }
@@ -557,6 +571,18 @@ export class ServiceSupervisor {
     );
   }
 
+  /** The refusals of create for where a stored service's model would come from after `patch`. */
+  private checkModelSource(r: ServiceRecord, patch: ServiceRecordPatch): void {
+    const catalog = this.deps.loadCatalog();
+    const item = requireEngine(catalog, r.engineId);
+    const model = r.modelId ? this.deps.models.getById(r.modelId) : null;
+    const hfModel = patch.hfModel !== undefined ? patch.hfModel : r.hfModel;
+    const modelPathOnNode = patch.modelPathOnNode !== undefined ? patch.modelPathOnNode : r.modelPathOnNode;
+    checkHubModel({ engine: item.entry, hfModel, hfRevision: patch.hfRevision !== undefined ? patch.hfRevision : r.hfRevision, model: model?.name ?? null, modelPathOnNode });
+    checkModelForEngine(item, model, catalog, hfModel);
+    if (item.entry.runtime === 'docker') checkModelOnNode({ nodes: r.span?.nodes ?? [r.node], model: model?.name ?? null, modelPathOnNode });
+  }
+
   /** Everything that can be checked before a process exists. Returns what launch needs. */
   private async checkStartable(record: ServiceRecord): Promise<{ item: CatalogItem; model: ModelSummary | null; binary: string }> {
     const catalog = this.deps.loadCatalog();
@@ -570,7 +596,8 @@ export class ServiceSupervisor {
       // A model read from the node(s) at --model-path-on-node needs no files here.
       if (!record.modelPathOnNode) checkModelPresent(model);
     }
-    checkModelForEngine(item, model, catalog);
+    checkHubModel({ engine: item.entry, hfModel: record.hfModel, hfRevision: record.hfRevision, model: model?.name ?? null, modelPathOnNode: record.modelPathOnNode });
+    checkModelForEngine(item, model, catalog, record.hfModel);
     checkDevice(item, record.device, record.gpus);
     if (record.node !== LOCAL_NODE) {
       const silent = this.deps.nodes?.unreachable(record.node);
@@ -617,7 +644,8 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
-          modelOnNodes: modelOnNodesOf(live.record.modelPathOnNode),
+          modelOnNodes: hubModelOf(live.record.hfModel, live.record.hfRevision) ?? modelOnNodesOf(live.record.modelPathOnNode),
+          hubToken: live.record.hfModel ? (this.deps.hubToken?.() ?? null) : null,
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -895,7 +923,9 @@ export class ServiceSupervisor {
       if (live.phase === 'loading' && handle) {
         const stallMs = this.timing.stallTimeoutMs ?? live.engine?.entry.defaults.stallTimeoutMs ?? 120_000;
         const healthMs = this.timing.healthTimeoutMs ?? live.engine?.entry.defaults.healthTimeoutMs ?? 600_000;
-        if (now - live.lastProgressAt > stallMs) {
+        // An engine downloading a Hub id may print nothing for as long as the download takes
+        // (vLLM hides its download bars): while its container runs it is not failed for silence.
+        if (!live.record.hfModel && now - live.lastProgressAt > stallMs) {
           this.dispatch(live, { type: 'stall-timeout', afterMs: now - live.lastProgressAt, lastLine: live.lastLine });
         } else if (!live.healthNoted && now - live.loadingSince > healthMs) {
           live.healthNoted = true;
@@ -1068,6 +1098,8 @@ export class ServiceSupervisor {
       node: r.node,
       span: r.span,
       modelPathOnNode: r.modelPathOnNode,
+      hfModel: r.hfModel,
+      hfRevision: r.hfRevision,
     };
   }
 }

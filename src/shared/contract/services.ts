@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { desiredStates, restartPolicies, servicePhases } from '../service-state.js';
 import { MAX_IDLE_TTL_SECONDS, devices } from './enums.js';
+import { HubModelId, HubRevision } from './hub-model.js';
 
 export const engineKinds = ['llm', 'asr', 'tts', 'embedding'] as const;
 export { MAX_IDLE_TTL_SECONDS, devices, type Device } from './enums.js';
@@ -126,6 +127,10 @@ export const ServiceSummary = z.object({
   span: ServiceSpan.nullable().default(null),
   /** Where the model's files are on its node(s) (--model-path-on-node), or null: the library's own files on `local`. */
   modelPathOnNode: z.string().nullable().default(null),
+  /** The Hugging Face id its engine downloads on its node(s) (--hf-model), or null; it is also the model name clients send. */
+  hfModel: z.string().nullable().default(null),
+  /** The Hub revision (branch, tag or commit) of `hfModel`, or null: the Hub's default branch. */
+  hfRevision: z.string().nullable().default(null),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 
@@ -142,6 +147,12 @@ const replicaCount = z
   .int('replicas is a whole number')
   .min(1, 'replicas must be at least 1 (the service itself)')
   .max(MAX_REPLICAS, `replicas must be at most ${MAX_REPLICAS}`);
+
+/** An absolute path on a node (where a model's files already are there). */
+const modelPathOnNode = z
+  .string()
+  .max(4096, 'modelPathOnNode is at most 4096 characters')
+  .regex(/^\/[^\0\n\r]*$/, 'modelPathOnNode must be an absolute path on the node, such as "/srv/models/llama-3-8b"');
 
 export const ServiceCreateParams = z
   .object({
@@ -190,11 +201,15 @@ export const ServiceCreateParams = z
      * on every node of a span (the same path on each): an absolute path there, a file or a folder as
      * the engine loads the model. AIMA does not copy weights between machines.
      */
-    modelPathOnNode: z
-      .string()
-      .max(4096, 'modelPathOnNode is at most 4096 characters')
-      .regex(/^\/[^\0\n\r]*$/, 'modelPathOnNode must be an absolute path on the node, such as "/srv/models/llama-3-8b"')
-      .optional(),
+    modelPathOnNode: modelPathOnNode.optional(),
+    /**
+     * A Hugging Face model id (`owner/name`) the engine downloads itself on the node(s) it runs on,
+     * into a Docker volume there; instead of `model` and `modelPathOnNode`. Docker engines whose
+     * entry declares `hub` (vllm, sglang). Clients send this id as the request's model.
+     */
+    hfModel: HubModelId.optional(),
+    /** With hfModel: the branch, tag or commit to download (default: the Hub's default branch). */
+    hfRevision: HubRevision.optional(),
   })
   .strict();
 export type ServiceCreateParams = z.input<typeof ServiceCreateParams>;
@@ -231,6 +246,12 @@ export const ServiceUpdateParams = z
     /** Seconds; 0 = never; null = back to the default. */
     idleTtl: z.number().int().min(0).max(MAX_IDLE_TTL_SECONDS).nullable().optional(),
     pinned: z.boolean().optional(),
+    /** Where the model's files are on the node(s); null: none (the library's files, or a Hub id). From the next start. */
+    modelPathOnNode: modelPathOnNode.nullable().optional(),
+    /** The Hub id the engine downloads; null: none. From the next start. */
+    hfModel: HubModelId.nullable().optional(),
+    /** The Hub revision; null: the Hub's default branch. From the next start. */
+    hfRevision: HubRevision.nullable().optional(),
   })
   .strict();
 export type ServiceUpdateParams = z.input<typeof ServiceUpdateParams>;

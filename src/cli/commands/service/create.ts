@@ -21,6 +21,8 @@ interface Opts {
   replicas?: string;
   node?: string;
   modelPathOnNode?: string;
+  hfModel?: string;
+  hfRevision?: string;
   nodes?: string;
   tensorParallel?: string;
   pipelineParallel?: string;
@@ -49,6 +51,8 @@ export function registerCreate(service: Command): void {
     .option('--pinned', 'never stop it to make room for another service or for idleness')
     .option('--node <name>', 'the Docker engine to run on (see `aima node list`; Docker engines only)', 'local')
     .option('--model-path-on-node <path>', 'with --node or --nodes: where the model\'s files already are there (an absolute path; the same on every node of --nodes); AIMA does not copy weights between machines')
+    .option('--hf-model <org/name>', 'a Hugging Face model id the engine downloads itself on its node(s), instead of --model (vllm, sglang); clients send this id as the model')
+    .option('--hf-revision <rev>', 'with --hf-model: the branch, tag or commit to download (default: the Hub\'s default branch)')
     .option('--json', 'print JSON')
     .action(
       action(async (name: string, opts: Opts) => {
@@ -77,6 +81,8 @@ export function registerCreate(service: Command): void {
             ...(opts.pinned ? { pinned: true } : {}),
             node: opts.node ?? 'local',
             ...(opts.modelPathOnNode !== undefined ? { modelPathOnNode: opts.modelPathOnNode } : {}),
+            ...(opts.hfModel !== undefined ? { hfModel: opts.hfModel } : {}),
+            ...(opts.hfRevision !== undefined ? { hfRevision: opts.hfRevision } : {}),
           };
         } catch (err) {
           throw bad(err);

@@ -19,13 +19,24 @@ export function serviceTable(services: ServiceSummary[]): string {
       s.pid ? String(s.pid) : '-',
       s.port ? String(s.port) : s.configuredPort === 0 ? 'auto' : '-',
       s.engine,
-      s.model ?? '-',
+      modelText(s),
       deviceText(s),
       s.reason ?? '',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * Where the model comes from: the library's name (`qwen`), with the path on the node when its files
+ * are read there (`qwen from /srv/models/qwen`), or a Hugging Face id the engine downloads
+ * (`hf:Qwen/Qwen2.5-0.5B-Instruct`, `@REV` with a revision); `-` without a model.
+ */
+export function modelText(s: Pick<ServiceSummary, 'model' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'>): string {
+  if (s.hfModel) return `hf:${s.hfModel}${s.hfRevision ? `@${s.hfRevision}` : ''}`;
+  const name = s.model ?? '-';
+  return s.modelPathOnNode ? `${name} from ${s.modelPathOnNode}` : name;
 }
 
 /** `cpu`, `gpu`, `gpu:0,1` (`gpu:0@spark1` on another node), or for a model across nodes `gpu on spark1+spark2 (tp 2, pp 1)`. */

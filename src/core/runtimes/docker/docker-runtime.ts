@@ -25,6 +25,7 @@ import { INSTALL_LABEL, SERVICE_LABEL, containerNameFor, planDocker, type Docker
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
 import { putContainerFiles } from '../../nodes/reach/container-files.js';
 import { directUpstream, type ContainerReach, type EngineUpstream } from '../../nodes/reach/container-reach.js';
+import { dockerMounts } from './mounts.js';
 
 type ExitFn = (code: number | null, signal: string | null) => void;
 
@@ -244,7 +245,7 @@ export class DockerRuntime implements Runtime<DockerPlan> {
         ExposedPorts: { [portKey]: {} },
         HostConfig: {
           PortBindings: { [portKey]: [{ HostIp: plan.host, HostPort: plan.port === 0 ? '' : String(plan.port) }] },
-          Mounts: plan.mounts.map((m) => ({ Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
+          Mounts: dockerMounts(plan.mounts),
           ...(plan.memoryBytes !== null ? { Memory: plan.memoryBytes } : {}),
           ...(plan.nanoCpus !== null ? { NanoCpus: plan.nanoCpus } : {}),
           ...(plan.shmSizeBytes !== null ? { ShmSize: plan.shmSizeBytes } : {}),

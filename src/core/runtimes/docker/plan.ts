@@ -1,7 +1,8 @@
 /**
  * The Docker runtime's plan: the container a service gets — image candidates that fit this
  * machine, entrypoint and arguments, environment, labels, the model mounted read-only (the
- * library's file on `local`, the service's --model-path-on-node on another node), the port
+ * library's file on `local`, the service's --model-path-on-node on another node) or a Hugging
+ * Face id the engine downloads into the node's Hub cache volume (hub-model.ts), the port
  * published on 127.0.0.1 only, memory/CPU limits and GPU requests — computed from the catalog
  * entry, the service settings and the host facts alone (pure; test/unit/docker-plans.test.ts
  * snapshots it for every catalog entry).
@@ -15,6 +16,7 @@ import type { DockerPlan, DockerMount, PlanInput } from '../types.js';
 import type { EngineResourceOverride } from '../../../shared/contract/settings.js';
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
 import { modelNotOnNode } from './model-on-node.js';
+import { hubEnv, hubMount, hubValues } from './hub-model.js';
 
 /** What the plan needs to know about the machine (resolved once by the runtime). */
 export interface DockerHostFacts {
@@ -98,11 +100,23 @@ export function eligibleImages(engine: DockerEngineEntry, device: 'cpu' | 'gpu',
   return { images, skipped };
 }
 
-/** The entry's args, the option args whose variable has a value, then the device's args. */
+/**
+ * The arguments that name the model, first: a Hub id's (`hub.args`, and `hub.revisionArgs` with a
+ * revision) or the mounted files' (`optionArgs.model_path`), else none.
+ */
+function modelArgs(engine: DockerEngineEntry, values: TemplateValues): string[] {
+  if (values.hf_model !== undefined && engine.hub) {
+    return [...renderArgv(engine.hub.args, values), ...(values.hf_revision !== undefined ? renderArgv(engine.hub.revisionArgs, values) : [])];
+  }
+  const files = engine.optionArgs.model_path;
+  return files && values.model_path !== undefined ? renderArgv(files, values) : [];
+}
+
+/** The model's args, the entry's args, the other option args whose variable has a value, then the device's args. */
 export function engineArgs(engine: DockerEngineEntry, device: Device, values: TemplateValues): string[] {
-  const cmd = renderArgv(engine.args, values);
+  const cmd = [...modelArgs(engine, values), ...renderArgv(engine.args, values)];
   for (const [name, args] of Object.entries(engine.optionArgs) as [TemplateVar, string[]][]) {
-    if (values[name] !== undefined) cmd.push(...renderArgv(args, values));
+    if (name !== 'model_path' && values[name] !== undefined) cmd.push(...renderArgv(args, values));
   }
   cmd.push(...renderArgv(engine.deviceArgs[device] ?? [], values));
   return cmd;
@@ -156,23 +170,25 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
 
   const mounts: DockerMount[] = [];
   let modelPathInside: string | undefined;
-  if (input.model) {
+  // A Hub id is downloaded by the engine on whichever node it runs, `local` included.
+  const hubRef = input.modelOnNodes?.kind === 'hf' ? input.modelOnNodes : null;
+  if (hubRef) {
+    if (!engine.hub) throw new Error(`planDocker: engine ${engine.id} has no "hub" declaration for ${hubRef.id}`);
+    mounts.push(hubMount(engine.hub));
+  } else if (input.model) {
     // `local` reads the library's files; another node reads what the service names there.
-    const onNode = input.dockerNode === LOCAL_NODE ? { kind: 'path' as const, path: input.model.path } : input.modelOnNodes;
+    const onNode = input.dockerNode === LOCAL_NODE ? { path: input.model.path } : input.modelOnNodes?.kind === 'path' ? input.modelOnNodes : null;
     if (!onNode) throw modelNotOnNode(input.dockerNode, input.model.name);
-    if (onNode.kind === 'hf') modelPathInside = onNode.id;
-    else {
-      modelPathInside = MODEL_FILE.test(onNode.path) ? path.posix.join(engine.modelMountPath, path.basename(onNode.path)) : engine.modelMountPath;
-      mounts.push({ source: onNode.path, target: modelPathInside, readOnly: true });
-    }
+    modelPathInside = MODEL_FILE.test(onNode.path) ? path.posix.join(engine.modelMountPath, path.basename(onNode.path)) : engine.modelMountPath;
+    mounts.push({ source: onNode.path, target: modelPathInside, readOnly: true });
   }
   // Inside the container the engine listens on all interfaces at the catalog's port; the host side is 127.0.0.1:PORT.
-  const values = { ...templateValues(input), host: '0.0.0.0', port: String(engine.containerPort) };
+  const values: TemplateValues = { ...templateValues(input), host: '0.0.0.0', port: String(engine.containerPort), ...(hubRef ? hubValues(hubRef) : {}) };
   if (modelPathInside) values.model_path = modelPathInside;
   else delete values.model_path;
 
   const cmd = engineArgs(engine, input.device, values);
-  const env = engineEnv(engine, input.device, values);
+  const env = { ...engineEnv(engine, input.device, values), ...(hubRef && engine.hub ? hubEnv(engine.hub, input.hubToken) : {}) };
 
   const limits = dockerLimits(engine, facts);
   let gpus: number[] | null = null;

@@ -19,6 +19,7 @@ import { migration012 } from './012-nodes.js';
 import { migration013 } from './013-service-span.js';
 import { migration014 } from './014-node-cluster-links.js';
 import { migration015 } from './015-service-model-path-on-node.js';
+import { migration016 } from './016-service-hub-model.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -36,5 +37,6 @@ export const migrations: readonly Migration[] = [
   migration013,
   migration014,
   migration015,
+  migration016,
 ];
 export type { Migration } from './types.js';

@@ -33,10 +33,14 @@ export interface ServiceRecord {
   span: ServiceSpan | null;
   /** Where the model's files are on the node(s) it runs on (an absolute path there); null: the library's own files. */
   modelPathOnNode: string | null;
+  /** The Hugging Face id its engine downloads on its node(s); null: none. */
+  hfModel: string | null;
+  /** That id's revision; null: the Hub's default branch. */
+  hfRevision: string | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
-export type ServiceRecordPatch = Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned'>>;
+export type ServiceRecordPatch = Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'>>;
 
 export interface ServiceEventRecord {
   id: number;
@@ -71,6 +75,8 @@ interface ServiceRow {
   tensor_parallel?: number | null;
   pipeline_parallel?: number | null;
   model_path_on_node?: string | null;
+  hf_model?: string | null;
+  hf_revision?: string | null;
 }
 
 interface EventRow {
@@ -105,6 +111,8 @@ function toRecord(r: ServiceRow): ServiceRecord {
     node: r.node ?? 'local',
     span: r.nodes ? { nodes: JSON.parse(r.nodes) as string[], tensorParallel: r.tensor_parallel ?? 1, pipelineParallel: r.pipeline_parallel ?? 1 } : null,
     modelPathOnNode: r.model_path_on_node ?? null,
+    hfModel: r.hf_model ?? null,
+    hfRevision: r.hf_revision ?? null,
   };
 }
 
@@ -136,7 +144,8 @@ export class ServicesRepo {
   }
 
   insert(
-    s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span' | 'modelPathOnNode'> & Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span' | 'modelPathOnNode'>>,
+    s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'> &
+      Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'>>,
   ): ServiceRecord {
     this.db
       .prepare(
@@ -152,15 +161,16 @@ export class ServicesRepo {
         .run(JSON.stringify(s.span.nodes), s.span.tensorParallel, s.span.pipelineParallel, s.id);
     }
     if (s.modelPathOnNode) this.db.prepare('UPDATE services SET model_path_on_node = ? WHERE id = ?').run(s.modelPathOnNode, s.id);
+    if (s.hfModel) this.db.prepare('UPDATE services SET hf_model = ?, hf_revision = ? WHERE id = ?').run(s.hfModel, s.hfRevision ?? null, s.id);
     if ((s.idleTtl ?? null) !== null || s.pinned) return this.update(s.id, { idleTtl: s.idleTtl, pinned: s.pinned });
     return this.getById(s.id)!;
   }
 
   /** Changes the given fields in one statement; returns the record as stored. */
   update(id: string, patch: ServiceRecordPatch): ServiceRecord {
-    const cols: Record<keyof ServiceRecordPatch, string> = { idleTtl: 'idle_ttl', pinned: 'pinned' };
+    const cols: Record<keyof ServiceRecordPatch, string> = { idleTtl: 'idle_ttl', pinned: 'pinned', modelPathOnNode: 'model_path_on_node', hfModel: 'hf_model', hfRevision: 'hf_revision' };
     const sets: string[] = [];
-    const values: (number | null)[] = [];
+    const values: (number | string | null)[] = [];
     for (const [k, col] of Object.entries(cols) as [keyof ServiceRecordPatch, string][]) {
       const v = patch[k];
       if (v === undefined) continue;
