@@ -93,9 +93,12 @@ describe('embedded LLM worker with stories260K', () => {
     const listening = out.indexOf(`listening on http://127.0.0.1:${worker!.port}`);
     expect(listening).toBeGreaterThanOrEqual(0);
     expect(out.indexOf('loading model: 100%')).toBeGreaterThan(listening);
-    expect(out.indexOf('ready:')).toBeGreaterThan(out.indexOf('loading model: 100%'));
+    // The warm-up evaluation runs after the load and before ready (a GPU's first-use cost is paid there).
+    expect(out).toMatch(/warm-up: \d+ ms \(a prompt batch and one decoded token on cpu, before ready\)/);
+    expect(out.indexOf('warm-up:')).toBeGreaterThan(out.indexOf('loading model: 100%'));
+    expect(out.indexOf('ready:')).toBeGreaterThan(out.indexOf('warm-up:'));
     const health = await json(await fetch(`${url}/health`));
-    expect(health).toMatchObject({ status: 'ok', model: NAME, backend: 'cpu', threads: 1, parallel: 1, n_ctx: 512 });
+    expect(health).toMatchObject({ status: 'ok', model: NAME, backend: 'cpu', threads: 1, parallel: 1, n_ctx: 512, warmup_ms: expect.any(Number) });
     expect(health.chat_template).toEqual({ source: 'fallback', wrapper: 'General' });
   });
 
@@ -108,6 +111,8 @@ describe('embedded LLM worker with stories260K', () => {
     expect(body.choices[0].finish_reason).toBe('length');
     expect(body.usage).toEqual({ prompt_tokens: 7, completion_tokens: 30, total_tokens: 37 });
     expect(body.timings.predicted_n).toBe(30);
+    // The first request finds an empty slot: the warm-up's tokens were not left in its cache.
+    expect(body.timings.cache_n).toBe(0);
     expect(body.timings.prompt_n + body.timings.cache_n).toBe(7);
     for (const key of ['prompt_ms', 'predicted_ms', 'predicted_per_second', 'ttft_ms']) expect(body.timings[key]).toBeGreaterThan(0);
   });

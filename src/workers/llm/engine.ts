@@ -87,6 +87,8 @@ export interface Engine {
   ctxSize: number;
   gpuLayers: number;
   nodeLlamaCppVersion: string;
+  /** How long the warm-up evaluation took at load (null: encoder-only model, nothing to warm). */
+  warmupMs: number | null;
   /** Embedding context, created on first /v1/embeddings call. */
   embeddingContext(): Promise<LlamaEmbeddingContext>;
   dispose(): Promise<void>;
@@ -243,6 +245,9 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
     }
   }
 
+  const warmupMs = context ? await warmUp(model, context, backend) : null;
+  if (warmupMs !== null) log(`warm-up: ${Math.round(warmupMs)} ms (a prompt batch and one decoded token on ${backend}, before ready)`);
+
   const { chatWrapper, chatTemplate } = pickChatWrapper(model, config.chatTemplate);
 
   let embeddingPromise: Promise<LlamaEmbeddingContext> | null = null;
@@ -269,6 +274,7 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
     ctxSize: context?.contextSize ?? ctxSize,
     gpuLayers: model.gpuLayers,
     nodeLlamaCppVersion,
+    warmupMs,
     embeddingContext,
     async dispose() {
       await context?.dispose().catch(() => undefined);
@@ -277,6 +283,31 @@ export async function loadEngine(config: LlmWorkerConfig, { log, onProgress }: L
       await llama.dispose().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Runs one short prompt batch and one single-token decode on a sequence that is then given back,
+ * so the backend's first-use costs (a GPU backend loads its kernels and math-library handles on the
+ * first evaluation, which otherwise lands on the first request's time to first token) are paid
+ * while the worker is still loading. Also a smoke test: a model that cannot evaluate fails at load.
+ */
+async function warmUp(model: LlamaModel, context: LlamaContext, backend: string): Promise<number> {
+  const start = performance.now();
+  const sequence = context.getSequence();
+  try {
+    const prompt = model.tokenize('Hello, how are you?');
+    const tokens = model.tokens.bos !== null && prompt[0] !== model.tokens.bos ? [model.tokens.bos, ...prompt] : prompt;
+    if (tokens.length === 0) return performance.now() - start;
+    const generated = sequence.evaluate(tokens, { temperature: 0 });
+    const first = await generated.next();
+    if (!first.done) await generated.next();
+    await generated.return();
+  } catch (err) {
+    throw new StartupError('load-failed', `the model loaded but its first evaluation failed (backend ${backend}): ${(err as Error).message}. Fix: try --gpu cpu, a smaller --ctx-size, or download the model again.`);
+  } finally {
+    sequence.dispose();
+  }
+  return performance.now() - start;
 }
 
 /**

@@ -39,6 +39,7 @@ function modelInfo(config: LlmWorkerConfig, engine: Engine) {
     embedding_only: engine.context === null,
     chat_template: engine.chatTemplate,
     node_llama_cpp: engine.nodeLlamaCppVersion,
+    warmup_ms: engine.warmupMs === null ? null : Math.round(engine.warmupMs),
   };
 }
 
