@@ -1,5 +1,6 @@
 /**
- * The Silero VAD wrapper (src/core/voice/vad.ts) on real speech: flite phrases with known
+ * The Silero VAD wrapper (src/core/voice/vad.ts) and the per-window silence count beside it
+ * (speech-frames.ts) on real speech: flite phrases with known
  * silences between them, fed in frames that are not multiples of Silero's window.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -112,5 +113,55 @@ describe('VoiceActivityDetector (Silero via sherpa-onnx)', () => {
 
   it('says which file is missing', () => {
     expect(() => new VoiceActivityDetector({ modelPath: path.join(tmp, 'nope.onnx') })).toThrow(/Silero VAD model not found at .*nope\.onnx/);
+  });
+});
+
+describe('the end of a segment', () => {
+  it('is reported after about the minimum silence asked for, not a window later', (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    requirePart(ctx, 'shared-models', haveSilero);
+    for (const silenceMs of [200, 300, 500, 800]) {
+      const vad = new VoiceActivityDetector({ modelPath: sileroModel, minSilenceSeconds: silenceMs / 1000, endPaddingSeconds: 0 });
+      const after: number[] = [];
+      for (let i = 0; i < audio.length; i += 320) {
+        const piece = audio.subarray(i, Math.min(audio.length, i + 320));
+        for (const seg of vad.feed(piece)) after.push(((i + piece.length - seg.speechEndSample) / RATE) * 1000);
+      }
+      expect(after, `min silence ${silenceMs} ms`).toHaveLength(2);
+      // Silero decides per 32 ms window and the frames are 20 ms: within 24 ms of the silence asked for.
+      for (const ms of after) {
+        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeGreaterThanOrEqual(silenceMs);
+        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeLessThanOrEqual(silenceMs + 24);
+      }
+    }
+  });
+});
+
+describe('SpeechFrameReader (the per-window silence count of speculative turns)', () => {
+  it('counts silence from where the segmenting detector says speech ended, at every frame size', async (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    requirePart(ctx, 'shared-models', haveSilero);
+    const { SpeechFrameReader } = await import('../../src/core/voice/speech-frames.js');
+    const WINDOW = 512;
+    for (const frame of [320, 480, 1600]) {
+      const vad = new VoiceActivityDetector({ modelPath: sileroModel, minSilenceSeconds: 0.54 });
+      const reader = new SpeechFrameReader({ modelPath: sileroModel });
+      // At the moment each segment is reported, and after the trailing silence: the reader's
+      // silence (over the whole windows both have read) starts at the segment's speech end.
+      const misses: number[] = [];
+      let lastEnd = -1;
+      const wholeWindows = () => vad.position - (vad.position % WINDOW);
+      for (let i = 0; i < audio.length; i += frame) {
+        const piece = audio.subarray(i, Math.min(audio.length, i + frame));
+        reader.feed(piece);
+        for (const seg of vad.feed(piece)) {
+          lastEnd = seg.speechEndSample;
+          misses.push(reader.silenceMs - ((wholeWindows() - lastEnd) / RATE) * 1000);
+        }
+      }
+      expect(misses, `frame ${frame}`).toHaveLength(2);
+      misses.push(reader.silenceMs - ((wholeWindows() - lastEnd) / RATE) * 1000);
+      for (const d of misses) expect(Math.abs(d), `frame ${frame}: the reader's silence minus the segment's, ms`).toBeLessThan(1);
+    }
   });
 });

@@ -13,6 +13,14 @@ import { VAD_SAMPLE_RATE } from './vad.js';
 const WINDOW = 512;
 /** Below one window: sherpa refuses zero, and any value under a window means "decide per window". */
 const TINY_SECONDS = 0.01;
+/**
+ * Where speech ended, counted back from the window in which the detector lets go of it: sherpa
+ * still reports speech for the first window below the threshold (its minimum silence is checked
+ * on the next one), and its segments end Silero's 64-sample context into that window. Counting
+ * from there, this reader's silence starts where the segmenting detector's speech ends (the
+ * timeline's speech end), not one window later.
+ */
+const SPEECH_END_BACK = 2 * WINDOW - 64;
 
 export class SpeechFrameReader {
   private readonly vad: InstanceType<typeof sherpa.Vad>;
@@ -45,8 +53,10 @@ export class SpeechFrameReader {
     for (let i = 0; i < whole; i += WINDOW) {
       this.vad.acceptWaveform(joined.subarray(i, i + WINDOW));
       this.fed += WINDOW;
-      this.inSpeech = this.vad.isDetected();
-      if (this.inSpeech) this.lastSpeechEnd = this.fed;
+      const detected = this.vad.isDetected();
+      if (detected) this.lastSpeechEnd = this.fed;
+      else if (this.inSpeech) this.lastSpeechEnd = this.fed - SPEECH_END_BACK;
+      this.inSpeech = detected;
       while (!this.vad.isEmpty()) this.vad.pop();
     }
     this.pending = joined.slice(whole);

@@ -48,6 +48,12 @@ interface VadEvents {
 
 /** Silero's window at 16 kHz. */
 const WINDOW = 512;
+/**
+ * sherpa's Vad ends a segment one window after its minimum silence has passed (the silence is
+ * checked as each window arrives, counted from the end of the first quiet one): asked for a
+ * minimum silence one window shorter, it ends a segment after about the silence asked for.
+ */
+const DECISION_LAG_SECONDS = WINDOW / VAD_SAMPLE_RATE;
 
 export class VoiceActivityDetector extends EventEmitter<VadEvents> {
   private readonly vad: InstanceType<typeof sherpa.Vad>;
@@ -76,7 +82,7 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
         sileroVad: {
           model: opts.modelPath,
           threshold: opts.threshold ?? 0.5,
-          minSilenceDuration: minSilence,
+          minSilenceDuration: Math.max(0.01, minSilence - DECISION_LAG_SECONDS),
           minSpeechDuration: opts.minSpeechSeconds ?? 0.25,
           maxSpeechDuration: maxSpeech,
           windowSize: WINDOW,
