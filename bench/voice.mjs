@@ -91,6 +91,15 @@ const cleanup = () => {
   serve.kill('SIGTERM');
 };
 process.on('exit', cleanup);
+// Stopped early (Ctrl+C): the core stops its engines before the bench goes, so none outlive it.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    const done = () => process.exit(130);
+    serve.once('exit', done);
+    serve.kill('SIGTERM');
+    setTimeout(done, 15_000).unref();
+  });
+}
 const login = await new Promise((resolve, reject) => {
   const t = setTimeout(() => reject(new Error(`aima serve did not start:\n${serveOut}`)), 30_000);
   serve.stdout.on('data', () => {
@@ -459,6 +468,10 @@ async function oneRound(round) {
   const firstAudioArrived = turn.audioTimes.get(t.turnId)?.[0];
   row.beyondCore = began && firstAudioArrived !== undefined ? firstAudioArrived - began.arrived - (tl.firstAudio - began.at) : null;
   row.rtPipeline = rt.stoppedAt !== null && rt.firstAudioAt !== null ? rt.firstAudioAt - rt.stoppedAt : null;
+  row.rtAsrAlone = rtAsr.ms;
+  row.rtLlmAlone = rtLlm.ms;
+  row.rtTtsAlone = rtTts.firstMs;
+  row.rtFirstChunkChars = rtFirst.length;
   row.rtStageSum = rtAsr.ms + rtLlm.ms + rtTts.firstMs;
   row.rtOverhead = row.rtPipeline === null ? null : row.rtPipeline - row.rtStageSum;
   // The same turn as the core timed it (end of turn → first audio handed to the adapter), its
@@ -474,7 +487,7 @@ async function oneRound(round) {
   row.ratio = row.streamingTtfa / row.nonStreamingTtfa;
   rows.push(row);
   console.error(
-    `round ${round + 1}: v2v ${r1(row.v2v)} ms (silence ${r1(row.silence)}, pipeline ${r1(row.pipeline)}) | stages ${r1(row.asr)} + ${r1(row.llmFirstSentence)} + ${r1(row.ttsFirstAudio)} = ${r1(row.stageSum)} | in the turn ${r1(row.inTurnAsr)} + ${r1(row.inTurnLlm)} + ${r1(row.inTurnTts)} | overhead ${r1(row.overhead)} ms (beyond the core ${r1(row.beyondCore)}) | TTFA ${r1(row.streamingTtfa)} vs ${r1(row.nonStreamingTtfa)} ms | barge-in stop ${row.bargeStopMs === null ? '-' : r1(row.bargeStopMs)} ms | realtime ${r1(row.rtPipeline)} vs stages ${r1(row.rtStageSum)}: overhead ${r1(row.rtOverhead)} ms (core ${r1(row.rtCorePipeline)}: ${r1(row.rtInTurnAsr)} + ${r1(row.rtInTurnLlm)} + ${r1(row.rtInTurnTts)}, beyond the core ${r1(row.rtBeyondCore)})`,
+    `round ${round + 1}: v2v ${r1(row.v2v)} ms (silence ${r1(row.silence)}, pipeline ${r1(row.pipeline)}) | stages ${r1(row.asr)} + ${r1(row.llmFirstSentence)} + ${r1(row.ttsFirstAudio)} = ${r1(row.stageSum)} | in the turn ${r1(row.inTurnAsr)} + ${r1(row.inTurnLlm)} + ${r1(row.inTurnTts)} | overhead ${r1(row.overhead)} ms (beyond the core ${r1(row.beyondCore)}) | TTFA ${r1(row.streamingTtfa)} vs ${r1(row.nonStreamingTtfa)} ms | barge-in stop ${row.bargeStopMs === null ? '-' : r1(row.bargeStopMs)} ms | realtime ${r1(row.rtPipeline)} vs stages ${r1(row.rtAsrAlone)} + ${r1(row.rtLlmAlone)} + ${r1(row.rtTtsAlone)} = ${r1(row.rtStageSum)} (first chunk ${row.rtFirstChunkChars} chars): overhead ${r1(row.rtOverhead)} ms (core ${r1(row.rtCorePipeline)}: ${r1(row.rtInTurnAsr)} + ${r1(row.rtInTurnLlm)} + ${r1(row.rtInTurnTts)}, beyond the core ${r1(row.rtBeyondCore)})`,
   );
 }
 
@@ -502,7 +515,12 @@ function trimmedPcm(text) {
 }
 const pausePcm = PAUSE_SET.map(([x, y]) => ({ text: `${x} ${y}`, pcm: Buffer.concat([trimmedPcm(x), Buffer.alloc(0.4 * RATE * 2), trimmedPcm(y)]) }));
 
-/** CPU seconds used so far by `pid` and every process below it (Linux /proc; null elsewhere). */
+/**
+ * CPU seconds used so far by `pid` and every process below it (Linux /proc; null elsewhere). Each
+ * process counts its own time and that of its children it has reaped (cutime, cstime): an ASR
+ * inference process killed and replaced when its request is aborted would otherwise take its
+ * whole CPU time out of the sum when it ends.
+ */
 function treeCpuSeconds(pid) {
   if (!existsSync('/proc/self/stat')) return null;
   const parent = new Map();
@@ -513,7 +531,7 @@ function treeCpuSeconds(pid) {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       parent.set(Number(d), Number(f[1]));
-      ticks.set(Number(d), Number(f[11]) + Number(f[12]));
+      ticks.set(Number(d), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
     } catch {
       /* the process ended meanwhile */
     }
@@ -556,7 +574,10 @@ if (runSpeculation) {
         // The stages alone, for the bound max(window, early mark + stages) + 30 ms.
         const first = firstChunk((await llmWhole(off.transcript)).text);
         const stages = (await asrAlone(q.segmentWav)).ms + (await llmToFirstSentence(off.transcript, first)).ms + (await tts(first)).firstMs;
-        row.windows[w] = { off: off.v2v, on: on.v2v, stages, kept: on.tl.speculation === 'kept', right: words(on.transcript) === QUESTION && words(off.transcript) === QUESTION };
+        // Where the time went with speculation: silence until the turn was committed, and from
+        // there to the first audio (zero when the held audio was ready; else the stages' rest).
+        const parts = { silence: on.tl.endOfTurn - on.tl.speechEnd, afterCommit: on.tl.firstAudio - on.tl.endOfTurn, mark: on.tl.speculationStart === null ? null : on.tl.speculationStart - on.tl.speechEnd };
+        row.windows[w] = { off: off.v2v, on: on.v2v, stages, parts, kept: on.tl.speculation === 'kept', right: words(on.transcript) === QUESTION && words(off.transcript) === QUESTION };
       }
       const adaptive = await specTurn(q.pcm, { voiceSpeculation: true, ...ADAPTIVE }, 540);
       row.adaptive = { v2v: adaptive.v2v, window: adaptive.tl.silenceWindowMs, rule: adaptive.tl.windowRule, right: words(adaptive.transcript) === QUESTION };
@@ -572,7 +593,7 @@ if (runSpeculation) {
       specRows.push(row);
       console.error(
         `speculation round ${round + 1}: ` +
-          WINDOWS.map((w) => `${w} ms: ${r1(row.windows[w].on)} vs ${r1(row.windows[w].off)}`).join(' | ') +
+          WINDOWS.map((w) => { const x = row.windows[w]; return `${w} ms: ${r1(x.on)} (mark ${r1(x.parts.mark)}, commit ${r1(x.parts.silence)}, then ${r1(x.parts.afterCommit)}; stages ${r1(x.stages)}) vs ${r1(x.off)}`; }).join(' | ') +
           ` | adaptive ${r1(row.adaptive.v2v)} (${row.adaptive.rule} ${row.adaptive.window} ms) | pause set: ${row.pause.filter((p) => p.falseCommit).length} false commits, wasted CPU ${row.pause.map((p) => r1(p.wastedCpu ?? NaN)).join(', ')} s`,
       );
     } catch (err) {
@@ -647,6 +668,7 @@ if (runChain) {
     realtime: {
       pipelineMs: m('rtPipeline'),
       stageSumMs: m('rtStageSum'),
+      stages: { asrMs: m('rtAsrAlone'), llmFirstSentenceMs: m('rtLlmAlone'), ttsFirstAudioMs: m('rtTtsAlone') },
       overheadMs: m('rtOverhead'),
       corePipelineMs: m('rtCorePipeline'),
       inTurn: { asrMs: m('rtInTurnAsr'), llmFirstSentenceMs: m('rtInTurnLlm'), ttsFirstAudioMs: m('rtInTurnTts') },
@@ -661,7 +683,7 @@ if (runChain) {
   console.log(`  app overhead              ${chainResult.overheadMs} ms (target ≤ 30); the client sees ${chainResult.beyondCoreMs} ms more than the core`);
   console.log(`  time to first audio       streaming ${chainResult.streamingTtfaMs} ms vs non-streaming ${chainResult.nonStreamingTtfaMs} ms = ${chainResult.streamingRatio}x (target ≤ 0.4)`);
   console.log(`  barge-in stop             ${chainResult.bargeInStopMs} ms (target ≤ 100), ${chainResult.bargeInsDetected}/${rows.length} detected, audio after stop in ${chainResult.audioAfterStop}`);
-  console.log(`  realtime                  speech_stopped → first audio ${chainResult.realtime.pipelineMs} ms vs stages ${chainResult.realtime.stageSumMs} ms: overhead ${chainResult.realtime.overheadMs} ms (target ≤ 30)`);
+  console.log(`  realtime                  speech_stopped → first audio ${chainResult.realtime.pipelineMs} ms vs stages ${chainResult.realtime.stages.asrMs} + ${chainResult.realtime.stages.llmFirstSentenceMs} + ${chainResult.realtime.stages.ttsFirstAudioMs} = ${chainResult.realtime.stageSumMs} ms: overhead ${chainResult.realtime.overheadMs} ms (target ≤ 30)`);
   const rt = chainResult.realtime;
   console.log(`  realtime inside the core  pipeline ${rt.corePipelineMs} ms = ASR ${rt.inTurn.asrMs} + LLM→1st sentence ${rt.inTurn.llmFirstSentenceMs} + TTS→1st audio ${rt.inTurn.ttsFirstAudioMs}; client sees ${rt.beyondCoreMs} ms more`);
 }
