@@ -43,3 +43,21 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** A stored service row on node `b` (the migration tests insert it at an older schema). */
+export function serviceRow(id: string, name: string, engine: { engineId: string; device: 'cpu' | 'gpu' }) {
+  return {
+    id,
+    name,
+    modelId: null,
+    ...engine,
+    gpus: [],
+    port: 0,
+    threads: null,
+    ctxSize: null,
+    concurrency: 1,
+    desiredState: 'stopped' as const,
+    restartPolicy: 'on-failure' as const,
+    node: 'b',
+  };
+}

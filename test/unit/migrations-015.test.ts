@@ -5,22 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
 import { ServicesRepo } from '../../src/core/store/repositories/services-repo.js';
+import { serviceRow } from '../support/services.js';
 
-const service = (id: string, name: string) => ({
-  id,
-  name,
-  modelId: null,
-  engineId: 'llama-cpp',
-  device: 'cpu' as const,
-  gpus: [],
-  port: 0,
-  threads: null,
-  ctxSize: null,
-  concurrency: 1,
-  desiredState: 'stopped' as const,
-  restartPolicy: 'on-failure' as const,
-  node: 'b',
-});
+const service = (id: string, name: string) => serviceRow(id, name, { engineId: 'llama-cpp', device: 'cpu' });
 
 describe('migration 15 (model path on node)', () => {
   it('upgrades a database with a service on a node: it has no path; a path is stored and read back; a relative path is refused', () => {

@@ -5,22 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, schemaVersion } from '../../src/core/store/database.js';
 import { ServicesRepo } from '../../src/core/store/repositories/services-repo.js';
+import { serviceRow } from '../support/services.js';
 
-const service = (id: string, name: string) => ({
-  id,
-  name,
-  modelId: null,
-  engineId: 'vllm',
-  device: 'gpu' as const,
-  gpus: [],
-  port: 0,
-  threads: null,
-  ctxSize: null,
-  concurrency: 1,
-  desiredState: 'stopped' as const,
-  restartPolicy: 'on-failure' as const,
-  node: 'b',
-});
+const service = (id: string, name: string) => serviceRow(id, name, { engineId: 'vllm', device: 'gpu' });
 
 describe('migration 16 (Hub model)', () => {
   it('upgrades a database with a service: no Hub id; an id and revision are stored, changed and cleared; a revision without an id is refused', () => {
