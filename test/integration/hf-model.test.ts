@@ -146,5 +146,9 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
     expect(changed.code, changed.stderr).toBe(0);
     // A new id drops the old id's revision.
     expect(JSON.parse(changed.stdout)).toMatchObject({ hfModel: 'aima-test/other', hfRevision: null });
+    // The plain answer says where the model now comes from (only when the update changed it).
+    const plain = await update(['--hf-revision', 'v1']);
+    expect(plain.stdout).toMatch(/^hub: idle TTL .*, model hf:aima-test\/other@v1\n$/);
+    expect((await update(['--no-pinned'])).stdout).toMatch(/^hub: idle TTL [^,]*, not pinned\n$/);
   }, 60_000);
 });

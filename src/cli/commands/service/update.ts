@@ -53,7 +53,9 @@ export function registerUpdate(service: Command): void {
             ...(hfModel !== undefined ? { hfModel } : {}),
             ...(hfRevision !== undefined ? { hfRevision } : {}),
           });
-          output(opts.json, s, (x) => `${x.name}: idle TTL ${idleTtlText(x.idleTtl)}, ${x.pinned ? 'pinned' : 'not pinned'}, model ${modelText(x)}`);
+          // Where the model comes from is said when the update changed it.
+          const modelChanged = modelPathOnNode !== undefined || hfModel !== undefined || hfRevision !== undefined;
+          output(opts.json, s, (x) => `${x.name}: idle TTL ${idleTtlText(x.idleTtl)}, ${x.pinned ? 'pinned' : 'not pinned'}${modelChanged ? `, model ${modelText(x)}` : ''}`);
         });
       }),
     );
