@@ -42,7 +42,6 @@ export interface DownloadsDeps {
   tuning?: Partial<Pick<DownloadManagerOptions, 'chunkBytes' | 'connections' | 'singleStreamBytes' | 'retry' | 'persistEveryMs' | 'progressEveryMs' | 'freeBytes'>>;
 }
 
-
 /**
  * The transfer thread's script (built by scripts/build-node.mjs beside the CLI, for the Electron
  * build too). A missing one is said at start; downloads then fail with the same line.

@@ -60,7 +60,6 @@ export interface NativePlan {
   niceness: number;
 }
 
-/** A bind mount of the model, always read-only. */
 /** A host path bound read-only (a model's files), or a named Docker volume on the node (the Hub cache). */
 export type DockerMount = { source: string; target: string; readOnly: true } | { volume: string; target: string; readOnly: false };
 

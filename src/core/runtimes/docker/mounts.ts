@@ -6,6 +6,6 @@ type MountSettings = NonNullable<NonNullable<Docker.ContainerCreateOptions['Host
 
 export function dockerMounts(mounts: readonly DockerMount[]): MountSettings[] {
   return mounts.map((m) =>
-    'volume' in m ? { Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: false } : { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly },
+    'volume' in m ? { Type: 'volume' as const, Source: m.volume, Target: m.target, ReadOnly: m.readOnly } : { Type: 'bind' as const, Source: m.source, Target: m.target, ReadOnly: m.readOnly },
   );
 }
