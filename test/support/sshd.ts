@@ -34,6 +34,10 @@ export interface TestSshd {
   dropConnections(): void;
   /** Replaces the host key and restarts sshd on the same port; known_hosts keeps the old key. */
   regenerateHostKey(): Promise<void>;
+  /** Goes silent as a lost machine does: every session ends and nothing listens on the port until resume(). */
+  pause(): Promise<void>;
+  /** Listens again on the same port, with the same keys. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -138,6 +142,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
       rmSync(`${hostKey}.pub`);
       keygen(hostKey);
       log = '';
+      await launch();
+    },
+    async pause() {
+      const pid = (child as ChildProcess | null)?.pid;
+      if (pid) spawnSync('pkill', ['-KILL', '-P', String(pid)]);
+      await halt();
+    },
+    async resume() {
       await launch();
     },
     async stop() {
