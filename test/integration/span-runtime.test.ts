@@ -320,7 +320,14 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
       },
       open: async (_id: string, port: number) => {
         forwards.push(port);
-        const srv = net.createServer((c) => c.pipe(net.connect(port, '127.0.0.1')).pipe(c)).listen(0, '127.0.0.1');
+        const srv = net
+          .createServer((c) => {
+            // Before the engine listens, the forward is refused: the client's connection ends, as ssh -L does.
+            const up = net.connect(port, '127.0.0.1').on('error', () => c.destroy());
+            c.on('error', () => up.destroy());
+            c.pipe(up).pipe(c);
+          })
+          .listen(0, '127.0.0.1');
         await new Promise((r) => srv.once('listening', r));
         servers.push(srv);
         return { host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, tls: null, close: () => new Promise<void>((r) => srv.close(() => r())) };

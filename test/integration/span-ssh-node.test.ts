@@ -11,7 +11,8 @@
  * connections (the nodes registry's facts seam), and its heartbeat is the real one, over SSH.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -82,6 +83,11 @@ describe('a span whose head is an SSH node (real sshd and dockerd, Ray stand-in)
   const home = tempHome('aima-span-ssh-');
   let core: { c: Core; server: RunningServer } | null = null;
   let serviceId = '';
+  // The node's key through an ssh-agent of the test's own: each core reads the node's identity file
+  // from its secret store, which on this machine may be the OS keychain for one core and a file for
+  // the next; the agent is what every core finds the same.
+  let agent: ChildProcess | null = null;
+  const agentBefore = process.env.SSH_AUTH_SOCK;
 
   const open = async () => {
     const c = await createCore({
@@ -112,6 +118,11 @@ describe('a span whose head is an SSH node (real sshd and dockerd, Ray stand-in)
     mkdirSync(path.join(home, 'engines'), { recursive: true });
     writeFileSync(path.join(home, 'engines', 'test-span.json'), JSON.stringify(spanTestEngineJson('test-span', { required: false, formats: ['safetensors'] })));
     sshd = await startSshd();
+    const sock = path.join(sshd.dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    await waitFor(() => existsSync(sock), 'the ssh-agent socket', 10_000, 50);
+    execFileSync('ssh-add', [sshd.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'pipe' });
+    process.env.SSH_AUTH_SOCK = sock;
   }, 120_000);
   afterAll(async () => {
     if (core) {
@@ -120,6 +131,9 @@ describe('a span whose head is an SSH node (real sshd and dockerd, Ray stand-in)
       await core.c.close({ stopServices: true });
     }
     if (serviceId) for (const id of members()) docker(['rm', '-f', id]);
+    if (agentBefore === undefined) delete process.env.SSH_AUTH_SOCK;
+    else process.env.SSH_AUTH_SOCK = agentBefore;
+    agent?.kill();
     await sshd?.stop();
   }, 60_000);
 
@@ -131,11 +145,15 @@ describe('a span whose head is an SSH node (real sshd and dockerd, Ray stand-in)
 
   it("the engine listens on the head node's 127.0.0.1; the service's URL is a tunnel port; health and the gateway go through it", async (ctx) => {
     need(ctx);
-    const { c, server } = await open();
+    const { c, server } = core ?? (await open());
     const s = sshd!;
-    await c.api['nodes.add']({ name: 's', docker: s.url, identityFile: s.identityFile, knownHostsFile: s.knownHostsFile, clusterAddress: '127.0.0.1', clusterInterface: 'lo' });
+    if (!(await c.api['nodes.list']({})).some((n) => n.name === 's')) {
+      await c.api['nodes.add']({ name: 's', docker: s.url, knownHostsFile: s.knownHostsFile, clusterAddress: '127.0.0.1', clusterInterface: 'lo' });
+    }
     await c.api['nodes.set']({ name: 'local', clusterAddress: '127.0.0.1', clusterInterface: 'lo' });
-    const created = await c.api['services.create']({ name: 'far', engine: 'test-span', device: 'cpu', nodes: ['s', 'local'] });
+    // The facts `nodes.add` read (no GPU here) are read again through the seam (a stand-in GPU).
+    await c.api['nodes.list']({ refresh: true });
+    const created = (await c.api['services.list']({})).find((x) => x.name === 'far') ?? (await c.api['services.create']({ name: 'far', engine: 'test-span', device: 'cpu', nodes: ['s', 'local'] }));
     serviceId = created.id;
     const running = await c.api['services.start']({ name: 'far', wait: true, timeoutMs: 60_000 });
     expect(running.state).toBe('running');

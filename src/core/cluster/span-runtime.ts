@@ -387,11 +387,13 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     events.on('error', () => {});
     let engineExecId: string | null = null;
     const ended = (code: string | number | null | undefined) => this.memberEnded(group, `the engine in the head container ended (exit ${code ?? 'unknown'})`, code !== undefined && code !== null ? Number(code) : null);
-    // One JSON object per line.
-    createInterface({ input: events, crlfDelay: Infinity }).on('line', (line) => {
-      const attrs = parseEvent(line)?.Actor?.Attributes ?? {};
-      if (engineExecId !== null && attrs.execID === engineExecId) ended(attrs.exitCode);
-    });
+    // One JSON object per line. readline passes the stream's error on (a dropped connection): the stream's end handles it.
+    createInterface({ input: events, crlfDelay: Infinity })
+      .on('line', (line) => {
+        const attrs = parseEvent(line)?.Actor?.Attributes ?? {};
+        if (engineExecId !== null && attrs.execID === engineExecId) ended(attrs.exitCode);
+      })
+      .on('error', () => {});
     // The stream breaking off while the group runs (the connection to the node dropped): subscribed again.
     let broken = false;
     const again = () => {
@@ -571,8 +573,9 @@ export class SpanRuntime implements Runtime<SpanPlan> {
     group.log.write(`aima: engine in the head container: ${hideKey(argv, apiKey).join(' ')}\n`);
     const known = await this.watchEngine(group, head);
     const exec = await head.docker.getContainer(head.id).exec({ Cmd: [...ENGINE_WRAPPER, ...argv], AttachStdout: false, AttachStderr: false });
+    // The answer of a detached start carries nothing; it is drained (and its end by a dropped connection ignored).
     const answer = (await exec.start({ Detach: true })) as NodeJS.ReadableStream | undefined;
-    answer?.resume();
+    answer?.on('error', () => {}).resume();
     await known(exec.id);
   }
 
