@@ -2,7 +2,8 @@
  * A real OpenSSH server for tests: Debian's sshd in the foreground on a free loopback port, with a
  * host key and a client key made by ssh-keygen in a temporary folder, the client key authorized for
  * the current user, and a known_hosts file that holds the host key. `regenerateHostKey` gives the
- * server a new host key (a reinstalled node, or someone in the middle) for the refusal tests.
+ * server a new host key (a reinstalled node, or someone in the middle) for the refusal tests;
+ * `pause` and `resume` make the node go silent and answer again on the same port.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
