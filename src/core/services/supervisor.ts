@@ -43,6 +43,7 @@ import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
 import type { EngineTls } from '../nodes/reach/container-reach.js';
+import { joinHostPort } from '../../shared/host-port.js';
 
 /** What the supervisor asks about nodes (the nodes feature's registry answers). */
 export interface SupervisorNodes {
@@ -1075,7 +1076,7 @@ export class ServiceSupervisor {
       gpus: r.gpus,
       port,
       configuredPort: r.port,
-      url: handle ? `${handle.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
+      url: handle ? `${handle.tls ? 'https' : 'http'}://${joinHostPort(host, handle.port)}` : null,
       state: live.phase,
       reason: live.reason,
       // A process on another machine has no pid here (memory measurements read this machine's /proc).
