@@ -8,7 +8,8 @@
  * and no HF_TOKEN while none is set, and HF_TOKEN once `aima model hf-token set` stored one (never
  * in the service's log); a restart finds the earlier download in the volume; the gateway routes a
  * request for the id to it; `service list` shows where the model comes from; `service update` keeps
- * create's rules.
+ * create's rules, and a new id stored while the engine runs routes only once the service is
+ * restarted with it (the old id until then).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -133,6 +134,30 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
     expect(await ask()).toEqual({ asked: id, model: id, revision: 'main', token: 'set', cached: true });
     expect(readFileSync(service.logFile, 'utf8')).not.toContain(token);
     expect(readFileSync(service.logFile, 'utf8')).toContain(`hub-engine: ${id}@main found in the cache`);
+    await api['services.stop']({ name: 'hub' });
+  }, 90_000);
+
+  it('an update of the id while the engine runs: the old id routes to it until the restart, the new one only after; the CLI says so', async (ctx) => {
+    need(ctx);
+    await api['services.start']({ name: 'hub', wait: true, timeoutMs: 30_000 });
+    const other = `aima-test/other-${randomBytes(4).toString('hex')}`;
+    const updated = await runAima(['service', 'update', 'hub', '--hf-model', other], env);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain(`hub: idle TTL`);
+    expect(updated.stdout).toContain(`model hf:${other}\nIts engine keeps serving "${id}" (and requests for it) until it is restarted: \`aima service restart hub\`; requests for "${other}" reach it only after that.`);
+    expect((await runAima(['service', 'list'], env)).stdout).toContain(`hf:${other} (serving ${id} until restarted)`);
+    expect(await api['services.get']({ name: 'hub' })).toMatchObject({ state: 'running', hfModel: other, servedHfModel: id });
+
+    const openai = new OpenAI({ baseURL: `${serve!.url}/v1`, apiKey: serve!.token, maxRetries: 0 });
+    const ask = async (model: string) => JSON.parse((await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).choices[0]!.message.content!) as Record<string, unknown>;
+    expect(await ask(id)).toMatchObject({ asked: id, model: id });
+    expect(await ask('hub')).toMatchObject({ asked: id, model: id });
+    await expect(ask(other)).rejects.toMatchObject({ status: 404 });
+
+    await api['services.restart']({ name: 'hub', wait: true, timeoutMs: 30_000 });
+    expect(await api['services.get']({ name: 'hub' })).toMatchObject({ state: 'running', hfModel: other, servedHfModel: other });
+    expect(await ask(other)).toMatchObject({ asked: other, model: other });
+    await expect(ask(id)).rejects.toMatchObject({ status: 404 });
     await api['services.stop']({ name: 'hub' });
   }, 90_000);
 

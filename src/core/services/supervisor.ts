@@ -460,6 +460,12 @@ export class ServiceSupervisor {
    * Changes stored fields that need no recreation: idle TTL and pinning at once; where the model
    * comes from (a path on the node, a Hub id and revision) from the next start, checked as a create
    * checks it. A new Hub id without a revision drops the old id's revision.
+   *
+   * A running engine is not restarted for a new model: a new Hub id may mean a download of many
+   * gigabytes, and a restart drops the requests in flight, so the user chooses when (`service
+   * restart`; the CLI's answer says so). Until then the engine keeps serving what it was started
+   * with, and the gateway routes by that (`servedHfModel`): the new id is never sent to an engine
+   * that serves the old one, and the old id keeps working until the restart.
    */
   update(name: string, patch: ServiceRecordPatch): ServiceSummary {
     const live = this.byName(name);
@@ -615,6 +621,13 @@ export class ServiceSupervisor {
   /** Entering `starting`: plan and spawn. Ends in `spawned` or `spawn-failed`. */
   private launch(live: Live): void {
     const gen = ++live.generation;
+    // The Hub id this start gives the engine, recorded before anything awaits: from here on the
+    // gateway routes by it (an update during the start applies to the start after).
+    const hub = { hfModel: live.record.hfModel, hfRevision: live.record.hfRevision };
+    if (live.record.startedHfModel !== hub.hfModel) {
+      this.deps.repo.setStartedHfModel(live.record.id, hub.hfModel);
+      live.record = { ...live.record, startedHfModel: hub.hfModel };
+    }
     live.launching = (async () => {
       try {
         const { item, model, binary } = await this.checkStartable(live.record);
@@ -645,8 +658,8 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
-          modelOnNodes: hubModelOf(live.record.hfModel, live.record.hfRevision) ?? modelOnNodesOf(live.record.modelPathOnNode),
-          hubToken: live.record.hfModel ? (this.deps.hubToken?.() ?? null) : null,
+          modelOnNodes: hubModelOf(hub.hfModel, hub.hfRevision) ?? modelOnNodesOf(live.record.modelPathOnNode),
+          hubToken: hub.hfModel ? (this.deps.hubToken?.() ?? null) : null,
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -1101,6 +1114,8 @@ export class ServiceSupervisor {
       modelPathOnNode: r.modelPathOnNode,
       hfModel: r.hfModel,
       hfRevision: r.hfRevision,
+      // An engine that exists (or may, on a silent node) serves the id it was started with; without one the next start's id is what a request would start.
+      servedHfModel: hasProcess(live.phase) || live.phase === 'unreachable' ? r.startedHfModel : r.hfModel,
     };
   }
 }
