@@ -68,14 +68,14 @@ describe('a Hub id\'s size in placement', () => {
     await weights('aima-test/pytorch', null);
     await weights('aima-test/pytorch', null);
     expect(asked() - before).toBe(1);
-    await weights('aima-test/pytorch', 'v2'); // another revision is another question (the stand-in has only main: unknown)
+    await weights('aima-test/pytorch', 'v2'); // another revision is another question
     expect(asked() - before).toBe(2);
   });
 
   /** A scheduler over one stopped CPU service with a Hub id, on a host with `availableBytes` of memory. */
   function scheduler(endpoint: string, availableBytes: number) {
     const notes: string[] = [];
-    const s = { name: 'hub', state: 'stopped', model: null, hfModel: REPO, hfRevision: null, engine: 'vllm', device: 'cpu', gpus: [], ctxSize: null, concurrency: 1, node: 'local', since: new Date().toISOString() } as unknown as ServiceSummary;
+    const s = { name: 'hub', state: 'stopped', pid: null, model: null, hfModel: REPO, hfRevision: null, engine: 'vllm', device: 'cpu', gpus: [], ctxSize: null, concurrency: 1, node: 'local', since: new Date().toISOString() } as unknown as ServiceSummary;
     const deps: SchedulerDeps = {
       supervisor: {
         list: () => [s],

@@ -71,9 +71,11 @@ const PLACED_STATES = new Set(['starting', 'loading', 'running']);
  * cannot be read is said to be unknown, and the service is placed without a memory check rather
  * than refused on a guess.
  */
-function hubNote(repo: string, w: HubWeights): string {
-  if (!w.known) return `the size of ${repo} is unknown: ${w.reason.replace(/\.$/, '')}`;
-  return `the ${w.files} ${w.format} weight file${w.files === 1 ? '' : 's'} of ${repo} on the Hub; the engine's cache and runtime come on top`;
+function hubNotes(repo: string, w: HubWeights, estimateBytes: number | null): Pick<Candidate, 'estimateNote' | 'noEstimateNote'> {
+  if (w.known) return { estimateNote: `the ${w.files} ${w.format} weight file${w.files === 1 ? '' : 's'} of ${repo} on the Hub; the engine's cache and runtime come on top` };
+  const unknown = `the size of ${repo} is unknown: ${w.reason.replace(/\.$/, '')}`;
+  // On the CPU the most its processes were seen holding may still stand in.
+  return estimateBytes === null ? { noEstimateNote: unknown } : { estimateNote: `${unknown}; the most its engine was seen holding stands in` };
 }
 
 /** Whether a voice session holds this service: by its model, its name, or (a replica) its primary's name. */
@@ -249,8 +251,7 @@ export class Scheduler {
     const measuredGpus = (gpuMem?.gpus ?? []).filter((g) => g.memoryTotalMiB > 0);
     const gpus = remote ? remote.gpus : measuredGpus.length > 0 ? measuredGpus.map((g) => ({ index: g.index, name: g.name, totalBytes: g.memoryTotalMiB * 1024 * 1024, freeBytes: g.memoryFreeMiB * 1024 * 1024 })) : gpuRefs.map((g) => ({ index: g.index, name: g.name, totalBytes: 0, freeBytes: 0 }));
     const est = ignoreFit || (s.device === 'gpu' && measuredGpus.length === 0 && !remote?.gpus.length) ? { bytes: null, layers: null } : this.estimateOf(s, fit, hub);
-    const note = hub && s.hfModel ? hubNote(s.hfModel, hub) : null;
-    const candidate: Candidate = { name: s.name, model: s.model, device: s.device, gpus: s.gpus, estimateBytes: est.bytes, layers: est.layers, ...(hub?.known ? { estimateNote: note } : { noEstimateNote: note }) };
+    const candidate: Candidate = { name: s.name, model: s.model, device: s.device, gpus: s.gpus, estimateBytes: est.bytes, layers: est.layers, ...(hub && s.hfModel ? hubNotes(s.hfModel, hub, est.bytes) : {}) };
     return { input: { gpus, ram: { ...mem, capBytes }, services, candidate, now, antiThrashMs: settings.antiThrashSeconds * 1000 }, fit };
   }
 
