@@ -109,7 +109,7 @@ describe('node add: steps, cancel, nothing half-added', () => {
     if (!haveOpenssl) return;
     tls = makeTlsFiles(mkdtempSync(path.join(os.tmpdir(), 'aima-add-tls-')), '127.0.0.1');
     engine = await StandInEngine.start(tls);
-  });
+  }, 60_000);
   afterAll(async () => engine?.close());
   afterEach(() => {
     registry?.close();

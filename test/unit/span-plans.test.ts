@@ -141,14 +141,14 @@ describe('plans of one model across nodes', () => {
       ['IPv6 (in brackets before a port, bare where alone)', v6, '--address=[fd00::1]:6379', '[fd00::1]:20000', '--node-ip-address=fd00::1'],
       ['host name', named, '--address=spark-1.lan:6379', 'spark-1.lan:20000', '--node-ip-address=spark-1.lan'],
     ] as const;
-    for (const [label, links, rayAddress, distAddress, headIp] of cases) {
+    for (const [label, table, rayAddress, distAddress, headIp] of cases) {
       it(label, () => {
-        const over = { clusterLink: (n: string) => links[n] ?? null };
+        const over = { clusterLink: (n: string) => table[n] ?? null };
         const ray = planSpan(input('vllm', boxes, over));
         expect(ray.members[1]!.entrypoint).toContain(rayAddress);
         expect(ray.members[0]!.entrypoint).toContain(headIp);
         // VLLM_HOST_IP is an address alone: never bracketed.
-        expect(ray.members[1]!.env.VLLM_HOST_IP).toBe(links.box2!.address);
+        expect(ray.members[1]!.env.VLLM_HOST_IP).toBe(table.box2!.address);
         const sglang = planSpan(input('sglang', boxes, over));
         for (const m of sglang.members) expect(m.cmd.slice(m.cmd.indexOf('--dist-init-addr'), m.cmd.indexOf('--dist-init-addr') + 2)).toEqual(['--dist-init-addr', distAddress]);
       });
