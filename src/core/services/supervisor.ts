@@ -858,7 +858,9 @@ export class ServiceSupervisor {
   }
 
   private onExit(live: Live, gen: number, code: number | null, signal: string | null): void {
-    if (gen !== live.generation || this.closed) return;
+    // A removed service's engine may report its end after the row is gone (Docker reports a
+    // container's end a moment later): there is nothing left to record it against.
+    if (gen !== live.generation || this.closed || this.live.get(live.record.id) !== live) return;
     // Pick up the last lines the engine wrote before it died: they go into the reason.
     live.follower?.poll();
     const wasHandle = live.handle;
