@@ -580,7 +580,10 @@ if (runSpeculation) {
         row.windows[w] = { off: off.v2v, on: on.v2v, stages, parts, kept: on.tl.speculation === 'kept', right: words(on.transcript) === QUESTION && words(off.transcript) === QUESTION };
       }
       const adaptive = await specTurn(q.pcm, { voiceSpeculation: true, ...ADAPTIVE }, 540);
-      row.adaptive = { v2v: adaptive.v2v, window: adaptive.tl.silenceWindowMs, rule: adaptive.tl.windowRule, right: words(adaptive.transcript) === QUESTION };
+      // Where its time went: the early mark, the speculation's ASR, and from its transcript to the first audio (LLM + TTS).
+      const atl = adaptive.tl;
+      const inTurn = { mark: atl.speculationStart - atl.speechEnd, asr: atl.asrDone - atl.speculationStart, toAudio: atl.firstAudio - atl.asrDone };
+      row.adaptive = { v2v: adaptive.v2v, window: atl.silenceWindowMs, rule: atl.windowRule, right: words(adaptive.transcript) === QUESTION, inTurn };
       for (const p of pausePcm) {
         const off = await specTurn(p.pcm, { voiceSpeculation: false }, 540);
         const on = await specTurn(p.pcm, { voiceSpeculation: true, ...ADAPTIVE }, 540);
@@ -594,7 +597,7 @@ if (runSpeculation) {
       console.error(
         `speculation round ${round + 1}: ` +
           WINDOWS.map((w) => { const x = row.windows[w]; return `${w} ms: ${r1(x.on)} (mark ${r1(x.parts.mark)}, commit ${r1(x.parts.silence)}, then ${r1(x.parts.afterCommit)}; stages ${r1(x.stages)}) vs ${r1(x.off)}`; }).join(' | ') +
-          ` | adaptive ${r1(row.adaptive.v2v)} (${row.adaptive.rule} ${row.adaptive.window} ms) | pause set: ${row.pause.filter((p) => p.falseCommit).length} false commits, wasted CPU ${row.pause.map((p) => r1(p.wastedCpu ?? NaN)).join(', ')} s`,
+          ` | adaptive ${r1(row.adaptive.v2v)} (${row.adaptive.rule} ${row.adaptive.window} ms; mark ${r1(row.adaptive.inTurn.mark)}, ASR ${r1(row.adaptive.inTurn.asr)}, then ${r1(row.adaptive.inTurn.toAudio)} to audio) | pause set: ${row.pause.filter((p) => p.falseCommit).length} false commits, wasted CPU ${row.pause.map((p) => r1(p.wastedCpu ?? NaN)).join(', ')} s`,
       );
     } catch (err) {
       failures.push(`speculation round ${round + 1}: ${err.message}`);

@@ -20,13 +20,16 @@ function human(n: number, unit: OperationProgress['unit']): string {
 
 /** One line describing a progress event (used for the bar and by tests). */
 export function formatProgress(p: OperationProgress): string {
+  const message = p.message ? ` — ${p.message}` : '';
+  // Steps (items with a total): the one under way, out of how many, and what it does.
+  if (p.unit === 'items' && p.total && p.total > 0) return `${p.label}: step ${Math.min(p.done + 1, p.total)} of ${p.total}${message}`;
   if (p.total && p.total > 0) {
     const frac = Math.min(1, p.done / p.total);
     const width = 24;
     const filled = Math.round(frac * width);
     return `${p.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0)}% ${human(p.done, p.unit)}/${human(p.total, p.unit)}`;
   }
-  return `${p.label}: ${human(p.done, p.unit)}${p.message ? ` — ${p.message}` : ''}`;
+  return `${p.label}: ${human(p.done, p.unit)}${message}`;
 }
 
 /**

@@ -185,7 +185,7 @@ export function openCore(opts: CoreOptions): Core {
   const voiceUsage = new VoiceUsage();
   const models = createModelsFeature({ db, events, paths, operations });
   const hardware = createHardwareFeature({ dataDir: paths.dataDir, env, events, models: models.library, ready: startup, seams: opts.hardware });
-  const nodes = createNodesFeature({ db, events, secrets: secrets.store, localClient: () => createDockerClient(env.DOCKER_HOST), ...opts.nodes });
+  const nodes = createNodesFeature({ db, events, secrets: secrets.store, localClient: () => createDockerClient(env.DOCKER_HOST), operations, ...opts.nodes });
   const services = createServicesFeature({
     nodes: nodes.registry,
     secrets: secrets.store,

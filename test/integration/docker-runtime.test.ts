@@ -129,7 +129,7 @@ describe('Docker runtime (real daemon)', () => {
 
     await waitFor(() => existsSync(plan.logFile) && readFileSync(plan.logFile, 'utf8').includes('serving'), 'log lines', 5000);
     const log = readFileSync(plan.logFile, 'utf8');
-    expect(log).toMatch(/^--- aima .*starting .* from aima-test\/httpd:1/m);
+    expect(log).toMatch(new RegExp(`^--- aima .*starting .* from ${HTTPD_IMAGE.replace(/[/.]/g, '\\$&')}`, 'm'));
     expect(log).toContain(`httpd starting for tiny`);
     expect(log).toContain('tiny.gguf'); // `ls /models` inside: the model is there
     expect(await runtime.logs(plan.logFile, 2)).toHaveLength(2);

@@ -8,7 +8,8 @@
  * and no HF_TOKEN while none is set, and HF_TOKEN once `aima model hf-token set` stored one (never
  * in the service's log); a restart finds the earlier download in the volume; the gateway routes a
  * request for the id to it; `service list` shows where the model comes from; `service update` keeps
- * create's rules.
+ * create's rules, and a new id stored while the engine runs routes only once the service is
+ * restarted with it (the old id until then).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +22,7 @@ import type { CoreApi, ServiceSummary } from '../../src/shared/contract/index.js
 import { aimaBin, runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { aimaContainers, buildHubEngineImage, busyboxStaticAvailable, docker, HUB_ENGINE_IMAGE } from '../support/docker-images.js';
 import { dockerAvailable, requirePart } from '../support/system.js';
+import { FakeHub } from '../support/fake-hub.js';
 
 const haveDocker = dockerAvailable();
 const haveBusybox = busyboxStaticAvailable();
@@ -52,8 +54,10 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
   // A new id per run: the cache volume outlives the test, and the first start must not find it.
   const id = `aima-test/tiny-${randomBytes(4).toString('hex')}`;
   const home = tempHome('aima-hf-model-');
-  // HF_TOKEN empty: no token until the test stores one.
-  const env = { AIMA_HOME: home, HF_TOKEN: '' };
+  // HF_TOKEN empty: no token until the test stores one. HF_ENDPOINT: the local stand-in hub the
+  // placement asks for the id's size (set once it listens).
+  const env = { AIMA_HOME: home, HF_TOKEN: '', HF_ENDPOINT: '' };
+  let hub: FakeHub | undefined;
   let serve: ServeHandle | undefined;
   let client: ReturnType<typeof createHttpClient> | undefined;
   let api: CoreApi;
@@ -61,6 +65,8 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
   beforeAll(async () => {
     if (!haveDocker || !haveBusybox) return;
     buildHubEngineImage();
+    hub = await FakeHub.start({ [id]: [{ path: 'model.safetensors', content: Buffer.alloc(4096, 1), lfs: true }, { path: 'config.json', content: Buffer.from('{}'), lfs: false }] });
+    env.HF_ENDPOINT = hub.url;
     mkdirSync(path.join(home, 'engines'), { recursive: true });
     writeFileSync(path.join(home, 'engines', 'test-hub.json'), JSON.stringify(hubEngineJson));
     serve = await startServe(env, [], 60_000);
@@ -73,6 +79,7 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
       await serve.stop();
     }
     client?.close();
+    await hub?.close();
     rmSync(home, { recursive: true, force: true });
   }, 60_000);
 
@@ -116,6 +123,8 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
     expect(info.Config.Cmd).toEqual(['--model', id, '--revision', 'main', '--served-model-name', id, '--host', '0.0.0.0', '--port', '8000']);
     expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: 'aima-hf-cache', Destination: '/root/.cache/huggingface', RW: true })]);
     expect(info.Config.Env.filter((e) => e.startsWith('HF_TOKEN'))).toEqual([]);
+    // The placement knew the id's size from the hub HF_ENDPOINT names.
+    expect((await api['services.get']({ name: 'hub' })).placement?.decision).toContain(`needs 4.0 KiB of RAM (the 1 safetensors weight file of ${id} on the Hub`);
 
     // The gateway routes the id (what clients send as the model) to the service.
     const openai = new OpenAI({ baseURL: `${serve!.url}/v1`, apiKey: serve!.token, maxRetries: 0 });
@@ -133,6 +142,33 @@ describe('--hf-model: the engine downloads a Hugging Face id on its node', () =>
     expect(await ask()).toEqual({ asked: id, model: id, revision: 'main', token: 'set', cached: true });
     expect(readFileSync(service.logFile, 'utf8')).not.toContain(token);
     expect(readFileSync(service.logFile, 'utf8')).toContain(`hub-engine: ${id}@main found in the cache`);
+    await api['services.stop']({ name: 'hub' });
+  }, 90_000);
+
+  it('an update of the id while the engine runs: the old id routes to it until the restart, the new one only after; the CLI says so', async (ctx) => {
+    need(ctx);
+    await api['services.start']({ name: 'hub', wait: true, timeoutMs: 30_000 });
+    const other = `aima-test/other-${randomBytes(4).toString('hex')}`;
+    const updated = await runAima(['service', 'update', 'hub', '--hf-model', other], env);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.stdout).toContain(`hub: idle TTL`);
+    expect(updated.stdout).toContain(`model hf:${other}\nIts engine keeps serving "${id}" (and requests for it) until it is restarted: \`aima service restart hub\`; requests for "${other}" reach it only after that.`);
+    expect((await runAima(['service', 'list'], env)).stdout).toContain(`hf:${other} (serving ${id} until restarted)`);
+    expect(await api['services.get']({ name: 'hub' })).toMatchObject({ state: 'running', hfModel: other, servedHfModel: id });
+
+    const openai = new OpenAI({ baseURL: `${serve!.url}/v1`, apiKey: serve!.token, maxRetries: 0 });
+    const ask = async (model: string) => JSON.parse((await openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })).choices[0]!.message.content!) as Record<string, unknown>;
+    expect(await ask(id)).toMatchObject({ asked: id, model: id });
+    expect(await ask('hub')).toMatchObject({ asked: id, model: id });
+    await expect(ask(other)).rejects.toMatchObject({ status: 404 });
+
+    await api['services.restart']({ name: 'hub', wait: true, timeoutMs: 30_000 });
+    const restarted = await api['services.get']({ name: 'hub' });
+    expect(restarted).toMatchObject({ state: 'running', hfModel: other, servedHfModel: other });
+    // The stand-in hub does not have the new id: its size is unknown, and the start was not refused for it.
+    expect(restarted.placement?.decision).toContain(`the size of ${other} is unknown: Could not list the files of ${other}: not found on the Hub (404)`);
+    expect(await ask(other)).toMatchObject({ asked: other, model: other });
+    await expect(ask(id)).rejects.toMatchObject({ status: 404 });
     await api['services.stop']({ name: 'hub' });
   }, 90_000);
 

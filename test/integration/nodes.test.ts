@@ -171,6 +171,11 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     requirePart(ctx, 'docker', haveParts);
     if (!haveBusybox) return ctx.skip('missing system part "busybox-static": apt-get install -y busybox-static');
     const r = remote!;
+    // Retry-safe: an earlier attempt may have left the service, its container and the engine's
+    // image on the node, and the first checks need the node without them.
+    await api['services.remove']({ name: 'far' }).catch(() => {});
+    for (const c of remoteContainers()) r.docker(['rm', '-f', c]);
+    if (r.docker(['images', '-q', TLS_ENGINE_IMAGE]).trim()) r.docker(['rmi', '-f', TLS_ENGINE_IMAGE]);
     const missing = await aima(['service', 'create', 'far', '--engine', 'test-remote', '--node', 'b']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(new RegExp(`No image of .* is present on node "b" and no registry is reachable to pull one; tried ${TLS_ENGINE_IMAGE}`));
@@ -234,6 +239,10 @@ describe('nodes: another machine\'s Docker engine over TCP with TLS', () => {
     const modelEngine = { ...engineJson, id: 'test-remote-model', name: 'Test engine with a model on a node', kind: 'llm', model: { required: true, formats: ['gguf'], kinds: ['llm'] }, args: ['--model', '{{model_path}}'] };
     writeFileSync(path.join(home, 'engines', 'test-remote-model.json'), JSON.stringify(modelEngine));
     const gguf = sharedModel('stories260K/stories260K.gguf');
+    // Retry-safe: what an earlier attempt may have left (the service and its replica, the model).
+    await api['services.remove']({ name: 'far-model' }).catch(() => {});
+    await api['services.remove']({ name: 'far-model-2' }).catch(() => {});
+    await api['models.remove']({ name: 'stories' }).catch(() => {});
     const before = remoteContainers();
     const imported = await aima(['model', 'import', gguf, '--name', 'stories']);
     expect(imported.code, imported.stderr).toBe(0);

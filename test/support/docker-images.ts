@@ -2,7 +2,8 @@
  * Test images built locally, without a registry: a rootfs made of Debian's static busybox
  * (busybox-static) and a /www/health file, turned into an image with `docker import`. The
  * container serves /www with `busybox httpd` on port 8000 by default (GET /health → 200), which is
- * what the "custom image" engine expects.
+ * what the "custom image" engine expects. It stops on SIGTERM at once: `docker stop` must not wait
+ * out the grace period (10 s for the custom image engine) on every stop.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,17 @@ import path from 'node:path';
 import { repoRoot } from './system.js';
 
 export const BUSYBOX = '/bin/busybox';
-export const HTTPD_IMAGE = 'aima-test/httpd:1';
+/** The tag names the image's content: an image left by an earlier version under another tag is not reused. */
+export const HTTPD_IMAGE = 'aima-test/httpd:2';
+
+/**
+ * The default command: httpd under a shell that is PID 1 and traps SIGTERM. The kernel delivers
+ * to a container's PID 1 only the signals it has a handler for, and busybox httpd installs none
+ * for SIGTERM, so httpd as PID 1 would ignore `docker stop` until the grace period ends and SIGKILL
+ * comes. The shell's `wait` returns on the trapped signal and the shell exits (143, as a process
+ * killed by SIGTERM); the kernel then ends httpd with the container.
+ */
+const HTTPD_CMD = ['/bin/sh', '-c', "trap 'exit 143' TERM; httpd -f -vv -p 8000 -h /www & wait"];
 
 /** True when Debian's busybox-static binary is installed (it runs in an empty rootfs). */
 export function busyboxStaticAvailable(): boolean {
@@ -76,7 +87,7 @@ export function buildHttpdImage(tag = HTTPD_IMAGE, extra: Record<string, string>
   return importBusyboxRootfs(tag, {
     applets: ['sh', 'sleep', 'echo', 'httpd', 'cat', 'ls'],
     files: { 'www/health': '{"status":"ok"}\n', ...extra },
-    changes: ['ENV PATH=/bin', 'CMD ["/bin/busybox","httpd","-f","-vv","-p","8000","-h","/www"]'],
+    changes: ['ENV PATH=/bin', `CMD ${JSON.stringify(HTTPD_CMD)}`],
   });
 }
 

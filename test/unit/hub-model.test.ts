@@ -144,12 +144,32 @@ describe('the gateway routes a Hub-id service by its id', () => {
   const directory = (services: ServiceSummary[]) => createModelDirectory({ services: () => services, remotes: () => [], remoteKey: () => null, startService: async () => services[0]! });
 
   it('by the id (sent upstream as the served name), by the service name as an alias; its replicas are one model', () => {
-    const d = directory([summary({ name: 'q', hfModel: 'Qwen/Qwen2.5-0.5B-Instruct' }), summary({ name: 'q-2', hfModel: 'Qwen/Qwen2.5-0.5B-Instruct', replicaOf: 'q' })]);
+    const qwen = { hfModel: 'Qwen/Qwen2.5-0.5B-Instruct', servedHfModel: 'Qwen/Qwen2.5-0.5B-Instruct' };
+    const d = directory([summary({ name: 'q', ...qwen }), summary({ name: 'q-2', ...qwen, replicaOf: 'q' })]);
     const m = d.resolve('Qwen/Qwen2.5-0.5B-Instruct')!;
     expect(m).toMatchObject({ id: 'Qwen/Qwen2.5-0.5B-Instruct', upstreamModel: 'Qwen/Qwen2.5-0.5B-Instruct', aliases: ['q', 'q-2'] });
     expect(m.replicas).toHaveLength(2);
     expect(d.resolve('q')?.id).toBe('Qwen/Qwen2.5-0.5B-Instruct');
     // A service with neither a library model nor an id is still routed by its name.
     expect(directory([summary({ name: 'plain' })]).resolve('plain')).toMatchObject({ id: 'plain', upstreamModel: 'plain' });
+  });
+
+  it('by the id its engine serves: after an update stored a new id, the old one routes until the restart and the new one only after', () => {
+    const updated = { name: 'q', hfModel: 'org/new' };
+    // The engine runs, started with org/old: requests for org/old reach it, as org/old upstream; org/new does not route.
+    const running = directory([summary({ ...updated, servedHfModel: 'org/old' })]);
+    expect(running.resolve('org/old')).toMatchObject({ id: 'org/old', upstreamModel: 'org/old', aliases: ['q'] });
+    expect(running.resolve('org/new')).toBeNull();
+    expect(running.resolve('q')?.upstreamModel).toBe('org/old');
+    // Restarted (or stopped: a request would start it with the new id): the new id routes, the old one no longer.
+    for (const state of ['running', 'stopped'] as const) {
+      const after = directory([summary({ ...updated, servedHfModel: 'org/new', state })]);
+      expect(after.resolve('org/new')).toMatchObject({ id: 'org/new', upstreamModel: 'org/new' });
+      expect(after.resolve('org/old')).toBeNull();
+    }
+    // A replica still on the old engine and its restarted primary are two models until it restarts too.
+    const mixed = directory([summary({ ...updated, servedHfModel: 'org/new' }), summary({ name: 'q-2', hfModel: 'org/new', servedHfModel: 'org/old', replicaOf: 'q' })]);
+    expect(mixed.resolve('org/new')?.replicas?.map((r) => r.owner)).toEqual([{ type: 'service', service: 'q' }]);
+    expect(mixed.resolve('org/old')?.replicas?.map((r) => r.owner)).toEqual([{ type: 'service', service: 'q-2' }]);
   });
 });

@@ -132,6 +132,30 @@ describe('plans of one model across nodes', () => {
     expect(plan.members[0]!.env).not.toHaveProperty('NCCL_SOCKET_IFNAME'); // no interface set for these nodes
   });
 
+  describe('cluster addresses joined with a port', () => {
+    const v6: Record<string, NodeClusterLink> = { box1: { address: 'fd00::1', interface: null }, box2: { address: 'fd00::2', interface: null } };
+    const v4: Record<string, NodeClusterLink> = { box1: { address: '10.0.0.1', interface: null }, box2: { address: '10.0.0.2', interface: null } };
+    const named: Record<string, NodeClusterLink> = { box1: { address: 'spark-1.lan', interface: null }, box2: { address: 'spark-2.lan', interface: null } };
+    const cases = [
+      // [links, Ray worker's --address, SGLang's --dist-init-addr, the head's own --node-ip-address]
+      ['IPv4', v4, '--address=10.0.0.1:6379', '10.0.0.1:20000', '--node-ip-address=10.0.0.1'],
+      ['IPv6 (in brackets before a port, bare where alone)', v6, '--address=[fd00::1]:6379', '[fd00::1]:20000', '--node-ip-address=fd00::1'],
+      ['host name', named, '--address=spark-1.lan:6379', 'spark-1.lan:20000', '--node-ip-address=spark-1.lan'],
+    ] as const;
+    for (const [label, table, rayAddress, distAddress, headIp] of cases) {
+      it(label, () => {
+        const over = { clusterLink: (n: string) => table[n] ?? null };
+        const ray = planSpan(input('vllm', boxes, over));
+        expect(ray.members[1]!.entrypoint).toContain(rayAddress);
+        expect(ray.members[0]!.entrypoint).toContain(headIp);
+        // VLLM_HOST_IP is an address alone: never bracketed.
+        expect(ray.members[1]!.env.VLLM_HOST_IP).toBe(table.box2!.address);
+        const sglang = planSpan(input('sglang', boxes, over));
+        for (const m of sglang.members) expect(m.cmd.slice(m.cmd.indexOf('--dist-init-addr'), m.cmd.indexOf('--dist-init-addr') + 2)).toEqual(['--dist-init-addr', distAddress]);
+      });
+    }
+  });
+
   describe('a Hugging Face id the engine downloads on each node', () => {
     const hub = (id: string, over: { revision?: string | null; token?: string | null } = {}): Partial<SpanPlanInput> => ({
       modelOnNodes: { kind: 'hf', id: 'meta-llama/Llama-3.3-70B-Instruct', revision: over.revision ?? null },

@@ -117,51 +117,135 @@ describe('VoiceActivityDetector (Silero via sherpa-onnx)', () => {
 });
 
 describe('the end of a segment', () => {
-  it('is reported after about the minimum silence asked for, not a window later', (ctx) => {
+  it('is reported after the minimum silence asked for in whole windows, not a window later, and ends where speech did at every minimum', (ctx) => {
     requirePart(ctx, 'flite', haveFlite);
     requirePart(ctx, 'shared-models', haveSilero);
-    for (const silenceMs of [200, 300, 500, 800]) {
+    // Where each segment ends, per minimum silence: the same sample at every one.
+    const ends: number[][] = [];
+    for (const silenceMs of [168, 200, 300, 500, 540, 800]) {
       const vad = new VoiceActivityDetector({ modelPath: sileroModel, minSilenceSeconds: silenceMs / 1000, endPaddingSeconds: 0 });
       const after: number[] = [];
+      const segEnds: number[] = [];
       for (let i = 0; i < audio.length; i += 320) {
         const piece = audio.subarray(i, Math.min(audio.length, i + 320));
-        for (const seg of vad.feed(piece)) after.push(((i + piece.length - seg.speechEndSample) / RATE) * 1000);
+        for (const seg of vad.feed(piece)) {
+          after.push(((i + piece.length - seg.speechEndSample) / RATE) * 1000);
+          segEnds.push(seg.speechEndSample);
+        }
       }
       expect(after, `min silence ${silenceMs} ms`).toHaveLength(2);
-      // Silero decides per 32 ms window and the frames are 20 ms: within 24 ms of the silence asked for.
+      ends.push(segEnds);
+      // Silero decides per 32 ms window and the frames are 20 ms: the silence asked for, rounded up
+      // to whole windows, then up to the next frame.
+      const due = Math.ceil(silenceMs / 32) * 32;
       for (const ms of after) {
-        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeGreaterThanOrEqual(silenceMs);
-        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeLessThanOrEqual(silenceMs + 24);
+        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeGreaterThanOrEqual(due);
+        expect(ms, `min silence ${silenceMs} ms: reported after ${ms} ms of silence`).toBeLessThan(due + 20);
       }
     }
+    for (const e of ends) expect(e).toEqual(ends[0]);
   });
 });
 
-describe('SpeechFrameReader (the per-window silence count of speculative turns)', () => {
-  it('counts silence from where the segmenting detector says speech ended, at every frame size', async (ctx) => {
+describe('SpeechFrameReader (the silence count of speculative turns)', () => {
+  it('counts silence from where the segmenting detector says speech ended, at every frame size, up to the last frame', async (ctx) => {
     requirePart(ctx, 'flite', haveFlite);
     requirePart(ctx, 'shared-models', haveSilero);
     const { SpeechFrameReader } = await import('../../src/core/voice/speech-frames.js');
-    const WINDOW = 512;
     for (const frame of [320, 480, 1600]) {
       const vad = new VoiceActivityDetector({ modelPath: sileroModel, minSilenceSeconds: 0.54 });
       const reader = new SpeechFrameReader({ modelPath: sileroModel });
       // At the moment each segment is reported, and after the trailing silence: the reader's
-      // silence (over the whole windows both have read) starts at the segment's speech end.
+      // silence starts at the segment's speech end and runs to the last sample fed (the samples
+      // after the last whole Silero window are silence here, so they count).
       const misses: number[] = [];
       let lastEnd = -1;
-      const wholeWindows = () => vad.position - (vad.position % WINDOW);
       for (let i = 0; i < audio.length; i += frame) {
         const piece = audio.subarray(i, Math.min(audio.length, i + frame));
         reader.feed(piece);
         for (const seg of vad.feed(piece)) {
           lastEnd = seg.speechEndSample;
-          misses.push(reader.silenceMs - ((wholeWindows() - lastEnd) / RATE) * 1000);
+          misses.push(reader.silenceMs - ((vad.position - lastEnd) / RATE) * 1000);
         }
       }
       expect(misses, `frame ${frame}`).toHaveLength(2);
-      misses.push(reader.silenceMs - ((wholeWindows() - lastEnd) / RATE) * 1000);
+      misses.push(reader.silenceMs - ((vad.position - lastEnd) / RATE) * 1000);
       for (const d of misses) expect(Math.abs(d), `frame ${frame}: the reader's silence minus the segment's, ms`).toBeLessThan(1);
+    }
+  });
+
+  it('counts the samples after the last whole window only while they are quiet: speech coming back never adds silence', async (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    requirePart(ctx, 'shared-models', haveSilero);
+    const { SpeechFrameReader } = await import('../../src/core/voice/speech-frames.js');
+    const WINDOW = 512;
+    const rmsOf = (x: Float32Array) => Math.sqrt(x.reduce((n, v) => n + v * v, 0) / Math.max(1, x.length));
+    // Digital silence between the phrases, and the same under a steady noise floor (about −50 dBFS).
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 * 0.0055;
+    const noisy = audio.map((v) => v + noise());
+    const inGap = (s: number) => phrases.every((p) => s < p.start - 0.2 * RATE || s > p.end + 0.2 * RATE);
+    for (const [name, input] of [['digital silence', audio], ['a noise floor', noisy]] as const) {
+      // `frames` gets 20 ms frames; `windows` the same audio in whole Silero windows only: its
+      // count is the whole-window one the frames' count may run past.
+      const frames = new SpeechFrameReader({ modelPath: sileroModel });
+      const windows = new SpeechFrameReader({ modelPath: sileroModel });
+      let fed = 0;
+      let loud = 0;
+      let gapTails = 0;
+      let gapTailsCounted = 0;
+      for (let i = 0; i < input.length; i += 320) {
+        const piece = input.subarray(i, Math.min(input.length, i + 320));
+        frames.feed(piece);
+        const whole = fed + piece.length - ((fed + piece.length) % WINDOW);
+        if (whole > fed - (fed % WINDOW)) windows.feed(input.subarray(fed - (fed % WINDOW), whole));
+        fed += piece.length;
+        const tail = input.subarray(whole, fed);
+        if (tail.length === 0 || frames.speaking || !Number.isFinite(windows.silenceMs)) continue;
+        const extra = frames.silenceMs - windows.silenceMs;
+        if (rmsOf(audio.subarray(whole, fed)) > 0.01) {
+          loud++;
+          expect(extra, `${name}, at sample ${fed}: the onset of speech in the tail counted as silence`).toBe(0);
+        } else if (inGap(whole) && inGap(fed)) {
+          gapTails++;
+          if (extra > 0) {
+            gapTailsCounted++;
+            expect(extra, `${name}, at sample ${fed}`).toBeCloseTo((tail.length / RATE) * 1000, 6);
+          }
+        }
+      }
+      expect(loud, `${name}: frames whose tail held the next phrase's onset`).toBeGreaterThan(0);
+      expect(gapTails, name).toBeGreaterThan(50);
+      expect(gapTailsCounted / gapTails, `${name}: share of the quiet tails counted`).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('reaches an early mark after the segmenting detector asked for one window less has reported the piece', async (ctx) => {
+    requirePart(ctx, 'flite', haveFlite);
+    requirePart(ctx, 'shared-models', haveSilero);
+    const { SpeechFrameReader } = await import('../../src/core/voice/speech-frames.js');
+    for (const markMs of [150, 200, 300]) {
+      const vad = new VoiceActivityDetector({ modelPath: sileroModel, minSilenceSeconds: (markMs - 32) / 1000 });
+      const reader = new SpeechFrameReader({ modelPath: sileroModel });
+      let pieces = 0;
+      const marks: { silenceMs: number; pieceThere: boolean }[] = [];
+      let marked = false;
+      for (let i = 0; i < audio.length; i += 320) {
+        const piece = audio.subarray(i, Math.min(audio.length, i + 320));
+        reader.feed(piece);
+        pieces += vad.feed(piece).length;
+        if (reader.speaking) marked = false;
+        else if (!marked && reader.silenceMs >= markMs && Number.isFinite(reader.silenceMs)) {
+          marked = true;
+          marks.push({ silenceMs: reader.silenceMs, pieceThere: pieces === marks.length + 1 });
+        }
+      }
+      expect(marks, `mark ${markMs} ms`).toHaveLength(2);
+      for (const m of marks) {
+        expect(m.pieceThere, `mark ${markMs} ms: the piece was reported by then`).toBe(true);
+        // Within a frame (20 ms) of the mark, not a Silero window (32 ms) late.
+        expect(m.silenceMs, `mark ${markMs} ms`).toBeLessThan(markMs + 20);
+      }
     }
   });
 });

@@ -50,6 +50,7 @@ function service(name: string, kind: ServiceSummary['kind'], modelName: string |
     modelPathOnNode: null,
     hfModel: null,
     hfRevision: null,
+    servedHfModel: null,
   };
 }
 

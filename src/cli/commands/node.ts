@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { NodeSummary } from '../../shared/contract/nodes.js';
 import { formatBytes } from '../../shared/format-bytes.js';
 import { action, output, withConnection } from '../context.js';
+import { withProgress } from '../progress.js';
 
 function describeNode(n: NodeSummary): string {
   const head = `${n.name.padEnd(12)} ${n.docker}`;
@@ -44,15 +45,19 @@ export function registerNode(program: Command): void {
       action(async (name: string, opts: { docker: string; tlsDir?: string; identityFile?: string; knownHosts?: string; clusterAddress?: string; clusterInterface?: string; json?: boolean }) => {
         const file = (f: string | undefined) => (f ? path.resolve(f) : undefined);
         await withConnection(async (conn) => {
-          const n = await conn.api['nodes.add']({
-            name,
-            docker: opts.docker,
-            tlsDir: file(opts.tlsDir),
-            identityFile: file(opts.identityFile),
-            knownHostsFile: file(opts.knownHosts),
-            clusterAddress: opts.clusterAddress,
-            clusterInterface: opts.clusterInterface,
-          });
+          // The steps (checks, SSH, the engine, the GPUs, saving) show on stderr; Ctrl+C cancels the add and nothing is saved.
+          const n = await withProgress(conn, (operationId) =>
+            conn.api['nodes.add']({
+              name,
+              docker: opts.docker,
+              tlsDir: file(opts.tlsDir),
+              identityFile: file(opts.identityFile),
+              knownHostsFile: file(opts.knownHosts),
+              clusterAddress: opts.clusterAddress,
+              clusterInterface: opts.clusterInterface,
+              operationId,
+            }),
+          );
           output(opts.json, n, (x) => `Added node "${x.name}".\n${describeNode(x)}`);
         });
       }),

@@ -51,6 +51,14 @@ export function registerServe(program: Command): void {
             `Use that one: ${opts.background ? statusHint : `open ${info.url ?? ''}/login?token=${result.token}`} — or stop it first with \`aima stop\`.`,
           );
         }
+        // A reader that went away (the terminal closed, a pipe's reader exited) makes the next write
+        // fail with EPIPE, emitted on the stream: unhandled, it would end this process before the
+        // core stops its engines. What is written is only for that reader, so the write is dropped.
+        for (const stream of [process.stdout, process.stderr]) {
+          stream.on('error', (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EPIPE') throw err;
+          });
+        }
         const { server } = result;
         const status = listenerStatus(server, result.tls);
         const remote = status.urls.length

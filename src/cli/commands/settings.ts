@@ -4,6 +4,7 @@ import { settingKeys } from '../../shared/contract/enums.js';
 import type { ServerStatus } from '../../shared/contract/server.js';
 import { AimaError } from '../../shared/errors.js';
 import { action, output, withConnection } from '../context.js';
+import { joinHostPort } from '../../shared/host-port.js';
 
 /** Values are JSON when they parse as JSON (true, 8, ["http://x"]), else plain strings. */
 function parseValue(raw: string): unknown {
@@ -71,7 +72,7 @@ export function registerSettings(program: Command): void {
 }
 
 function describeListener(s: ServerStatus): string {
-  const lines = [`Listening on ${s.host}:${s.port} (${s.remote ? 'other machines can connect' : 'this machine only'})`, `  Here:           ${s.localUrl}`];
+  const lines = [`Listening on ${joinHostPort(s.host, s.port)} (${s.remote ? 'other machines can connect' : 'this machine only'})`, `  Here:           ${s.localUrl}`];
   if (s.urls.length) lines.push(`  Other machines: ${s.urls.join('\n                  ')}`);
   if (s.tls?.caFingerprint) lines.push(`  HTTPS by the install CA, SHA-256 ${s.tls.caFingerprint}`, `  Trust it on each client: ${s.localUrl}${s.tls.caPath} (docs/remote-access.md)`);
   else if (s.tls) lines.push(`  HTTPS with your certificate, valid until ${s.tls.validTo.slice(0, 10)}`);

@@ -10,6 +10,8 @@
  * - `torch-distributed` (SGLang's own launcher, no Ray): every node runs the engine with
  *   `--nnodes`, its `--node-rank` and `--dist-init-addr HEAD:PORT`; rank 0 serves HTTP.
  *
+ * An IPv6 head is joined with its ports in brackets (`[fd00::1]:6379`), as Ray and SGLang parse it.
+ *
  * Each member has what a single-node container of the engine has (image candidates by its node's
  * architecture, limits, shm size, the model mounted read-only or a Hub id with the node's Hub cache
  * volume) with the span's command and environment.
@@ -23,6 +25,7 @@ import type { DockerMount, PlanInput } from '../runtimes/types.js';
 import { SPAN_LABEL, type ModelOnNodes, type SpanMember, type SpanPlan, type SpanSettings } from './span.js';
 import { checkSpan, type SpanCheckInput, type SpanNode } from './span-validate.js';
 import { hubEnv, hubMount, hubValues } from '../runtimes/docker/hub-model.js';
+import { hostForPort, joinHostPort } from '../../shared/host-port.js';
 
 export interface SpanPlanInput extends Omit<SpanCheckInput, 'engine' | 'span' | 'hasModel'> {
   /** The service as the supervisor plans a single container (engine, model, host, port, log file, ...). */
@@ -98,7 +101,7 @@ export function planSpan(input: SpanPlanInput): SpanPlan {
   delete values.model_path;
   Object.assign(values, modelValues);
   const engineEnvVars = { ...engineEnv(engine, service.device, values), ...modelEnv };
-  const urlHost = service.host.includes(':') ? `[${service.host}]` : service.host;
+  const urlHost = hostForPort(service.host);
   // A TLS engine's key and certificate are issued at start (span-runtime.ts), not planned: the plan holds no secret.
   const scheme = reach.kind === 'tls' ? 'https' : 'http';
   const common = { runtime: 'span' as const, serviceId: service.serviceId, serviceName: service.serviceName, launcher: multi.launcher, reach, host: service.host, port: service.port, healthUrl: `${scheme}://${urlHost}:${service.port}${engine.health.path}`, health: engine.health, logFile: service.logFile };
@@ -106,7 +109,7 @@ export function planSpan(input: SpanPlanInput): SpanPlan {
   if (multi.launcher === 'ray') {
     const members: SpanMember[] = nodes.map((node, rank) => {
       const m = memberBase(input, engine, node, rank, mounts);
-      const join = rank === 0 ? ['--head', `--port=${multi.rayPort}`] : [`--address=${head.link.address}:${multi.rayPort}`];
+      const join = rank === 0 ? ['--head', `--port=${multi.rayPort}`] : [`--address=${joinHostPort(head.link.address, multi.rayPort)}`];
       return {
         ...m,
         entrypoint: ['ray', 'start', '--block', ...join, `--node-ip-address=${node.link.address}`, '--disable-usage-stats'],
@@ -125,7 +128,7 @@ export function planSpan(input: SpanPlanInput): SpanPlan {
 
   const members: SpanMember[] = nodes.map((node, rank) => {
     const m = memberBase(input, engine, node, rank, mounts);
-    const own = { ...values, node_rank: String(rank), dist_port: String(multi.distPort) };
+    const own = { ...values, node_rank: String(rank), dist_port: String(multi.distPort), head_dist_address: joinHostPort(head.link.address, multi.distPort) };
     return {
       ...m,
       entrypoint: engine.entrypoint ? renderArgv(engine.entrypoint, own) : null,

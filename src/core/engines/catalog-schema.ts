@@ -18,7 +18,9 @@ import { modelFormats, modelKinds } from '../../shared/contract/models.js';
  * GPU indices; `concurrency` is the parallel slots. The rest are for a service spanning nodes
  * (`multiNode`): `tensor_parallel` and `pipeline_parallel` as the service sets them, `nnodes` the
  * number of nodes, `node_rank` this member's place (0 = the head), `head_address` the head node's
- * address on the cluster link and `dist_port` the engine's own rendezvous port there.
+ * address on the cluster link, `dist_port` the engine's own rendezvous port there and
+ * `head_dist_address` the two joined (`10.0.0.1:20000`; an IPv6 head in brackets, `[fd00::1]:20000`,
+ * which `{{head_address}}:{{dist_port}}` would get wrong).
  * `hf_model` and `hf_revision` are a Hugging Face id and revision the engine downloads (`hub`).
  */
 export const templateVars = [
@@ -40,6 +42,7 @@ export const templateVars = [
   'node_rank',
   'head_address',
   'dist_port',
+  'head_dist_address',
   'hf_model',
   'hf_revision',
 ] as const;

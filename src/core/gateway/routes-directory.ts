@@ -17,9 +17,10 @@ export interface DirectorySources {
 }
 
 function fromService(s: ServiceSummary, src: Pick<DirectorySources, 'serviceTls'>): RoutableModel {
-  // A library model's service is routed by the model's name, a Hub id's by the id (its engine's
-  // served name); a service without either by its name, its replicas by their primary's.
-  const id = s.model ?? s.hfModel ?? s.replicaOf ?? s.name;
+  // A library model's service is routed by the model's name, a Hub id's by the id its engine serves
+  // (not a new id an update stored for the next start); a service without either by its name, its
+  // replicas by their primary's.
+  const id = s.model ?? s.servedHfModel ?? s.replicaOf ?? s.name;
   const tls = s.url?.startsWith('https:') ? src.serviceTls?.(s.name) : null;
   return {
     id,
@@ -29,7 +30,7 @@ function fromService(s: ServiceSummary, src: Pick<DirectorySources, 'serviceTls'
     state: s.state === 'running' ? 'running' : (s.state as RoutableModel['state']),
     reason: s.reason ?? undefined,
     baseUrl: s.state === 'running' && s.url ? s.url : null,
-    upstreamModel: s.model ?? s.hfModel ?? s.name,
+    upstreamModel: s.model ?? s.servedHfModel ?? s.name,
     ...(tls ? { apiKey: tls.apiKey, upstreamCa: tls.ca } : {}),
     concurrency: s.concurrency,
   };

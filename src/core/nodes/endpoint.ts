@@ -4,6 +4,7 @@
  * or any connection opened.
  */
 import { AimaError } from '../../shared/errors.js';
+import { hostForPort, unbracketHost } from '../../shared/host-port.js';
 
 export type NodeEndpoint = { kind: 'tcp-tls'; host: string; port: number } | { kind: 'ssh'; user: string; host: string; port: number };
 
@@ -21,7 +22,7 @@ export function parseNodeEndpoint(raw: string): NodeEndpoint {
   if (!['tcp:', 'https:', 'ssh:', 'http:'].includes(url.protocol)) {
     throw new AimaError('bad-request', `"${raw}" uses ${url.protocol.replace(/:$/, '')}, which is not a Docker endpoint AIMA can use for a node.`, `Use ${EXAMPLES}.`);
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = unbracketHost(url.hostname);
   if (!host) throw new AimaError('bad-request', `The Docker endpoint "${raw}" names no host.`, `Give the host, ${EXAMPLES}.`);
   if (url.pathname && url.pathname !== '/') throw new AimaError('bad-request', `The Docker endpoint "${raw}" has a path (${url.pathname}); an engine is a host and a port.`, `Leave out the path, ${EXAMPLES}.`);
   switch (url.protocol) {
@@ -39,6 +40,6 @@ export function parseNodeEndpoint(raw: string): NodeEndpoint {
 
 /** The endpoint as a URL again (how nodes are stored and shown). */
 export function formatNodeEndpoint(e: NodeEndpoint): string {
-  const host = e.host.includes(':') ? `[${e.host}]` : e.host;
+  const host = hostForPort(e.host);
   return e.kind === 'ssh' ? `ssh://${encodeURIComponent(e.user)}@${host}${e.port === 22 ? '' : `:${e.port}`}` : `tcp://${host}:${e.port}`;
 }

@@ -5,6 +5,7 @@
  * nvidia-smi and the driver into it), parsed by the same parser as the local GPUs.
  */
 import type Docker from 'dockerode';
+import { AimaError } from '../../shared/errors.js';
 import { NVIDIA_QUERY_GPU_ARGS, parseNvidiaQueryGpu } from '../hardware/nvidia-smi.js';
 import { checkContainerPlatform, type ContainerPlatform } from '../runtimes/docker/platform.js';
 import type { NodeFacts, NodeGpuFacts } from './node-facts.js';
@@ -43,9 +44,36 @@ export function pickGpuProbeImage(tags: string[]): string | null {
   return ranked[0] ?? null;
 }
 
-/** GPUs as nvidia-smi reports them inside a short-lived container with the NVIDIA runtime. */
-export async function probeNodeGpus(docker: Docker, timeoutMs = 30_000): Promise<{ gpus: NodeGpuFacts[]; note: string | null }> {
-  const images = await docker.listImages();
+/**
+ * `p`, or a `cancelled` error as soon as `signal` aborts (`p` itself runs on; the caller cleans up
+ * after it). Without a signal, `p`.
+ */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return p;
+  const cancelled = () => new AimaError('cancelled', `${what}: cancelled.`);
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/**
+ * GPUs as nvidia-smi reports them inside a short-lived container with the NVIDIA runtime. A
+ * cancel (`signal`) stops the wait and removes the container, as a timeout does.
+ */
+export async function probeNodeGpus(docker: Docker, timeoutMs = 30_000, signal?: AbortSignal): Promise<{ gpus: NodeGpuFacts[]; note: string | null }> {
+  const images = await abortable(docker.listImages(), signal, 'Listing the GPUs');
   const image = pickGpuProbeImage(images.flatMap((i) => i.RepoTags ?? []));
   if (!image) return { gpus: [], note: 'No CUDA or Debian/Ubuntu image is on the node to run nvidia-smi in; GPUs are listed once one is (e.g. after the first GPU service pulls its image).' };
   const container = await docker.createContainer({
@@ -57,10 +85,10 @@ export async function probeNodeGpus(docker: Docker, timeoutMs = 30_000): Promise
     HostConfig: { Runtime: 'nvidia', NetworkMode: 'none' },
   });
   try {
-    await container.start();
+    await abortable(container.start(), signal, 'Listing the GPUs');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`nvidia-smi did not finish within ${timeoutMs / 1000} s`)), timeoutMs)));
-    const status = (await Promise.race([container.wait(), timeout]).finally(() => clearTimeout(timer))) as { StatusCode: number };
+    const status = (await abortable(Promise.race([container.wait(), timeout]), signal, 'Listing the GPUs').finally(() => clearTimeout(timer))) as { StatusCode: number };
     const out = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
     const text = demux(out);
     if (status.StatusCode !== 0) return { gpus: [], note: `nvidia-smi in ${image} exited with ${status.StatusCode}: ${text.trim().split('\n').at(-1) ?? ''}` };
@@ -82,20 +110,31 @@ function demux(buf: Buffer): string {
   return out;
 }
 
-/** Reads a node's facts: the platform check, then GPUs where the NVIDIA runtime is present. */
+/** The steps of a facts read, for progress: the engine's `version`/`info`, then the GPUs (only with the NVIDIA runtime). */
+export type FactsStep = 'engine' | 'gpus';
+
+/**
+ * Reads a node's facts: the platform check, then GPUs where the NVIDIA runtime is present.
+ * `step` hears each step as it begins; `signal` cancels (a `cancelled` error, the GPU probe's
+ * container removed).
+ */
 export async function readNodeFacts(
   name: string,
   docker: Docker,
   describeFailure: (p: Exclude<ContainerPlatform, { status: 'running' }>) => string,
   timeoutMs = 5_000,
+  opts: { signal?: AbortSignal; step?: (step: FactsStep) => void } = {},
 ): Promise<{ facts: NodeFacts; gpuNote: string | null }> {
-  const platform = await checkContainerPlatform(docker, { timeoutMs });
+  opts.step?.('engine');
+  const platform = await abortable(checkContainerPlatform(docker, { timeoutMs }), opts.signal, `Asking node "${name}"`);
   const facts = factsFromPlatform(name, platform, describeFailure);
   if (!facts.nvidiaRuntime) return { facts, gpuNote: null };
+  opts.step?.('gpus');
   try {
-    const { gpus, note } = await probeNodeGpus(docker);
+    const { gpus, note } = await probeNodeGpus(docker, undefined, opts.signal);
     return { facts: { ...facts, gpus }, gpuNote: note };
   } catch (err) {
+    if (opts.signal?.aborted) throw err;
     return { facts, gpuNote: `nvidia-smi could not run on the node: ${(err as Error).message}` };
   }
 }

@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import type { CoreApi } from '../../shared/contract/index.js';
 import { NodeAddParams, NodeSetParams } from '../../shared/contract/nodes.js';
 import type { CoreEvents } from '../events.js';
+import type { Operations } from '../operations/operations.js';
 import type { Feature } from '../feature.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Db } from '../store/database.js';
@@ -21,6 +22,8 @@ export interface NodesOptions {
   events: CoreEvents;
   secrets: SecretStore;
   localClient: () => Docker;
+  /** Progress and cancel for `nodes.add` (its `operationId`); without it, an add reports nothing and cannot be cancelled. */
+  operations?: Operations;
   /** Heartbeat and facts seams (tests). */
   heartbeatMs?: number;
   lostAfterMs?: number;
@@ -38,7 +41,11 @@ export function createNodesFeature(opts: NodesOptions): NodesFeature {
   const calls: NodesApi = {
     'nodes.list': async ({ refresh }) => registry.list(refresh ?? false),
     // Parsed here too: in-process callers skip the adapters' parse, and the link fields' `none` means null.
-    'nodes.add': async (p) => registry.add(NodeAddParams.parse(p)),
+    'nodes.add': async (p) => {
+      const { operationId, ...params } = NodeAddParams.parse(p);
+      if (!opts.operations) return registry.add(params);
+      return opts.operations.run({ id: operationId, label: `Adding node ${params.name}`, unit: 'items' }, (op) => registry.add(params, op));
+    },
     'nodes.set': async (p) => registry.set(NodeSetParams.parse(p)),
     'nodes.remove': async ({ name }) => {
       registry.remove(name);

@@ -18,7 +18,8 @@ import type { SshLink } from './ssh/ssh-link.js';
 import type { NodeTransport } from './reach/remote-reach.js';
 import { SshNodes } from './ssh/ssh-nodes.js';
 import { formatNodeEndpoint, parseNodeEndpoint } from './endpoint.js';
-import { readNodeFacts } from './facts.js';
+import { readNodeFacts, type FactsStep } from './facts.js';
+import type { OperationContext } from '../operations/operations.js';
 import { LOCAL_NODE, type NodeFacts } from './node-facts.js';
 import { nextClusterLink } from './cluster-link.js';
 import { readNodeTlsFiles } from './tls-files.js';
@@ -89,6 +90,8 @@ export class NodeRegistry {
   private readonly connectTimeoutMs: number;
   /** One SSH link per SSH node, shared by its Docker clients (heartbeat, runtime, facts). */
   private readonly sshNodes = new SshNodes();
+  /** Names being added now: a second add of one of them is refused, not raced. */
+  private readonly adding = new Set<string>();
   private closed = false;
 
   constructor(private readonly opts: NodeRegistryOptions) {
@@ -214,29 +217,79 @@ export class NodeRegistry {
 
   /**
    * Adds a node after checking everything first: the name is free, the endpoint parses, the TLS
-   * files are good, and the engine answers with them. Nothing is saved on a refusal.
+   * files are good, and the engine answers with them. Nothing is saved on a refusal or a cancel.
+   *
+   * With `op` (the operations framework: `nodes.add`'s `operationId`), each step is reported as it
+   * begins — the checks here, the SSH connection (host key, credentials, docker there), the
+   * engine's `version`/`info`, the GPUs (nvidia-smi in a container, only with the NVIDIA runtime),
+   * saving — and a cancel stops the step under way (the SSH connection closed, the GPU probe's
+   * container removed) and saves nothing: the row and the secrets are written only after the last
+   * network step, with no wait between the cancel check and the writes.
    */
-  async add(p: z.output<typeof NodeAddParams>): Promise<NodeSummary> {
+  async add(p: z.output<typeof NodeAddParams>, op?: OperationContext): Promise<NodeSummary> {
     if (p.name === LOCAL_NODE) throw new AimaError('conflict', `"${LOCAL_NODE}" is the name of this machine's own Docker engine.`, 'Pick another name for the node.');
     if (this.entries.has(p.name)) {
       throw new AimaError('conflict', `A node named "${p.name}" already exists (${this.entries.get(p.name)!.record?.dockerUrl}).`, `Pick another name, or remove it first with \`aima node rm ${p.name}\`.`);
     }
+    if (this.adding.has(p.name)) throw new AimaError('conflict', `A node named "${p.name}" is being added right now.`, 'Wait for that add to finish (or cancel it), then look at `aima node list`.');
+    this.adding.add(p.name);
+    try {
+      return await this.addChecked(p, op);
+    } finally {
+      this.adding.delete(p.name);
+    }
+  }
+
+  private async addChecked(p: z.output<typeof NodeAddParams>, op: OperationContext | undefined): Promise<NodeSummary> {
     const endpoint = parseNodeEndpoint(p.docker);
+    // Steps as the user sees them; the GPU step is counted only once the engine says it has the NVIDIA runtime.
+    let total = endpoint.kind === 'ssh' ? 4 : 3;
+    let done = 0;
+    const step = (message: string) => op?.report(done++, total, message);
+    const cancelled = () => new AimaError('cancelled', `Adding node "${p.name}" was cancelled; nothing was saved.`, `Run \`aima node add ${p.name} …\` again when you want it.`);
+    const checkCancel = () => {
+      if (op?.signal.aborted) throw cancelled();
+    };
+    step('checking the name, the endpoint and the files');
     if (endpoint.kind === 'ssh' && p.tlsDir) throw new AimaError('bad-request', 'An SSH node takes no --tls-dir: SSH itself secures the connection.', 'Leave out --tls-dir, or use --docker tcp://host:2376.');
     if (endpoint.kind === 'tcp-tls' && !p.tlsDir) throw new AimaError('bad-request', `A TCP node needs TLS: Docker's API in clear lets anyone on the network run containers.`, 'Give --tls-dir DIR holding ca.pem, cert.pem and key.pem.');
     if (endpoint.kind === 'tcp-tls' && (p.identityFile || p.knownHostsFile)) throw new AimaError('bad-request', 'A TCP node takes no --identity-file or --known-hosts: those are for ssh:// nodes.', 'Leave them out, or use --docker ssh://user@host.');
     const link = nextClusterLink(p.name, null, p);
     const tls = endpoint.kind === 'tcp-tls' ? readNodeTlsFiles(p.tlsDir!) : null;
     const ssh: NodeSshOptions = { identityFile: p.identityFile, knownHostsFile: p.knownHostsFile };
-    // Over SSH, one connection that runs `docker version` there tells host key, credentials, CLI and daemon apart.
-    if (endpoint.kind === 'ssh') await checkSshDocker(sshTarget(endpoint, ssh));
     const dockerUrl = formatNodeEndpoint(endpoint);
-    const client = createNodeClient(nodeDockerOptions(endpoint, tls, ssh, this.sshNodes));
-    const { facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, dockerUrl, f), this.connectTimeoutMs);
+    let facts: NodeFacts;
+    let gpuNote: string | null;
+    let client: Docker;
+    try {
+      // Over SSH, one connection that runs `docker version` there tells host key, credentials, CLI and daemon apart.
+      if (endpoint.kind === 'ssh') {
+        checkCancel();
+        step(`connecting over SSH to ${endpoint.user}@${endpoint.host} (host key, credentials, docker there)`);
+        await checkSshDocker(sshTarget(endpoint, ssh), op?.signal);
+      }
+      checkCancel();
+      client = createNodeClient(nodeDockerOptions(endpoint, tls, ssh, this.sshNodes));
+      const factsStep = (s: FactsStep) => {
+        if (s === 'gpus') total += 1;
+        step(s === 'engine' ? `asking the engine at ${dockerUrl} (docker version, info)` : 'listing the GPUs (nvidia-smi in a short-lived container there)');
+      };
+      ({ facts, gpuNote } = await readNodeFacts(p.name, client, (f) => describeNodeFailure(p.name, dockerUrl, f), this.connectTimeoutMs, { signal: op?.signal, step: factsStep }));
+    } catch (err) {
+      if (endpoint.kind === 'ssh') this.sshNodes.close(dockerUrl);
+      if (op?.signal.aborted) throw cancelled();
+      throw err;
+    }
     if (!facts.reachable) {
       if (endpoint.kind === 'ssh') this.sshNodes.close(dockerUrl);
       throw new AimaError('unavailable', `${facts.error} The node was not added.`, `Fix the connection, then run \`aima node add ${p.name} --docker ${dockerUrl}${p.tlsDir ? ` --tls-dir ${p.tlsDir}` : ''}\` again.`);
     }
+    // The last point a cancel is heard: from here to the row there is no wait.
+    if (op?.signal.aborted) {
+      if (endpoint.kind === 'ssh') this.sshNodes.close(dockerUrl);
+      throw cancelled();
+    }
+    step('saving');
     if (tls) this.opts.secrets.set(tlsKeySecret(p.name), tls.key);
     if (p.identityFile) this.opts.secrets.set(sshIdentitySecret(p.name), p.identityFile);
     let record: NodeRecord;
@@ -246,6 +299,7 @@ export class NodeRegistry {
       this.forgetSecrets(p.name);
       throw err;
     }
+    op?.report(done, total, 'added');
     const entry = this.newEntry(p.name, record, link);
     Object.assign(entry, { client, facts, gpuNote, checkedAt: Date.now(), reachable: true, lastOkAt: Date.now() });
     this.entries.set(p.name, entry);

@@ -33,6 +33,13 @@ export class Operations {
     this.running.set(id, controller);
     let last = { done: 0, total: null as number | null, message: undefined as string | undefined };
     let lastSent = 0;
+    // A report inside the throttle window goes out when the window ends (unless a later one replaces
+    // it first), so a step that begins right after another is still shown while it runs.
+    let trailing: NodeJS.Timeout | null = null;
+    const settle = () => {
+      if (trailing) clearTimeout(trailing);
+      trailing = null;
+    };
     const emit = (phase: OperationProgress['phase'], message?: string) =>
       this.events.emit('operation.progress', { id, label: spec.label, phase, done: last.done, total: last.total, unit: spec.unit, ...(message ?? last.message ? { message: message ?? last.message } : {}) });
     try {
@@ -41,16 +48,25 @@ export class Operations {
         signal: controller.signal,
         report: (done, total, message) => {
           last = { done, total, message };
-          const now = Date.now();
-          if (now - lastSent >= THROTTLE_MS) {
-            lastSent = now;
+          const wait = THROTTLE_MS - (Date.now() - lastSent);
+          if (wait <= 0) {
+            settle();
+            lastSent = Date.now();
             emit('running');
+          } else {
+            trailing ??= setTimeout(() => {
+              trailing = null;
+              lastSent = Date.now();
+              emit('running');
+            }, wait);
           }
         },
       });
+      settle();
       emit('done');
       return result;
     } catch (err) {
+      settle();
       emit(controller.signal.aborted ? 'cancelled' : 'failed', err instanceof Error ? err.message : String(err));
       if (controller.signal.aborted && !(err instanceof AimaError && err.code === 'cancelled')) {
         throw new AimaError('cancelled', `${spec.label}: cancelled.`);

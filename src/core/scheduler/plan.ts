@@ -75,6 +75,10 @@ export interface Candidate {
   estimateBytes: number | null;
   /** Present for GGUF models: a partial offload is possible when the whole model does not fit. */
   layers?: LayerSplit | null;
+  /** Where the estimate comes from, when the text should say so (a Hub id's weights): shown after "needs N". */
+  estimateNote?: string | null;
+  /** Why there is no estimate, when it is worth saying (a Hub id whose size could not be read); default "no memory estimate for this model". */
+  noEstimateNote?: string | null;
 }
 
 export interface PlanInput {
@@ -127,6 +131,10 @@ export type Placement =
     };
 
 const GB = (n: number) => formatBytes(n);
+
+/** "1.20 GiB", with where the estimate comes from when the candidate says. */
+const needText = (c: Candidate, bytes: number, what = '') => `${GB(bytes)}${what}${c.estimateNote ? ` (${c.estimateNote})` : ''}`;
+const noEstimate = (c: Candidate) => c.noEstimateNote ?? 'no memory estimate for this model';
 
 /** Why a running service may not be stopped now, or null when it may. */
 export function protection(s: RunningService, now: number, antiThrashMs: number): Holder['protectedBy'] {
@@ -227,7 +235,7 @@ export function planPlacement(input: PlanInput): Placement {
 function planCpu(input: PlanInput, others: RunningService[], room: number, evictable: { s: RunningService; frees: number; where: string }[]): Placement {
   const c = input.candidate;
   if (c.estimateBytes === null) {
-    return { kind: 'place', device: 'cpu', gpus: [], gpuLayers: null, totalLayers: null, needBytes: null, evict: [], text: 'on the CPU (no memory estimate for this model: placed without a RAM check)' };
+    return { kind: 'place', device: 'cpu', gpus: [], gpuLayers: null, totalLayers: null, needBytes: null, evict: [], text: `on the CPU (${noEstimate(c)}: placed without a RAM check)` };
   }
   const need = c.estimateBytes;
   const evict = chooseEvictions(room, need, evictable);
@@ -240,7 +248,7 @@ function planCpu(input: PlanInput, others: RunningService[], room: number, evict
       totalLayers: null,
       needBytes: need,
       evict,
-      text: `on the CPU: needs ${GB(need)} of RAM, ${GB(Math.max(0, room))} free within the services' memory cap${evict.length ? `; stopping ${evict.map((e) => `"${e.name}" (idle, ${GB(e.freesBytes)})`).join(', ')} first` : ''}`,
+      text: `on the CPU: needs ${needText(c, need, ' of RAM')}, ${GB(Math.max(0, room))} free within the services' memory cap${evict.length ? `; stopping ${evict.map((e) => `"${e.name}" (idle, ${GB(e.freesBytes)})`).join(', ')} first` : ''}`,
     };
   }
   const holders = others.filter((s) => heldInRam(s) > 0).map((s) => ({ name: s.name, bytes: heldInRam(s), where: 'RAM', protectedBy: protection(s, input.now, input.antiThrashMs) }));
@@ -260,7 +268,7 @@ function planGpu(input: PlanInput, others: RunningService[], ramRoom: number, ra
 
   if (c.estimateBytes === null) {
     const pick = c.gpus.length > 0 ? c.gpus : [[...input.gpus].sort((a, b) => Number(sameModelOn(a)) - Number(sameModelOn(b)) || roomOn(b) - roomOn(a))[0]!.index];
-    return { kind: 'place', device: 'gpu', gpus: pick, gpuLayers: null, totalLayers: null, needBytes: null, evict: [], text: `on GPU ${pick.join(', ')} (no memory estimate for this model: placed without a VRAM check)` };
+    return { kind: 'place', device: 'gpu', gpus: pick, gpuLayers: null, totalLayers: null, needBytes: null, evict: [], text: `on GPU ${pick.join(', ')} (${noEstimate(c)}: placed without a VRAM check)` };
   }
 
   // Explicit GPUs share the need evenly (llama.cpp's split, vLLM's tensor parallel); auto picks one
@@ -299,7 +307,7 @@ function planGpu(input: PlanInput, others: RunningService[], ramRoom: number, ra
       totalLayers: c.layers?.total ?? null,
       needBytes: c.estimateBytes,
       evict: best.evict,
-      text: `on GPU ${best.gpus.join(', ')} (${g.map((x) => x.name).join(', ')}): needs ${GB(c.estimateBytes)}, ${free}${best.evict.length ? `; stopping ${best.evict.map((e) => `"${e.name}" (idle, ${GB(e.freesBytes)} on ${e.where})`).join(', ')} first` : ''}${c.gpus.length === 0 && input.gpus.length > 1 ? (best.sameModel ? '' : '; chosen by AIMA') : ''}`,
+      text: `on GPU ${best.gpus.join(', ')} (${g.map((x) => x.name).join(', ')}): needs ${needText(c, c.estimateBytes)}, ${free}${best.evict.length ? `; stopping ${best.evict.map((e) => `"${e.name}" (idle, ${GB(e.freesBytes)} on ${e.where})`).join(', ')} first` : ''}${c.gpus.length === 0 && input.gpus.length > 1 ? (best.sameModel ? '' : '; chosen by AIMA') : ''}`,
     };
   }
 
@@ -350,7 +358,7 @@ function refusal(input: PlanInput, holders: Holder[], need: number, room: number
   const heldBy = sorted.length
     ? ` ${where} is held by ${sorted.map((h) => `"${h.name}" (${GB(h.bytes)}${h.protectedBy ? `, ${protectedText(h, input.antiThrashMs)}` : ''})`).join(', ')}.`
     : '';
-  const message = `Service "${c.name}" does not fit: it needs ${GB(need)} on ${whereLong}, ${GB(room)} is free.${heldBy}`;
+  const message = `Service "${c.name}" does not fit: it needs ${needText(c, need)} on ${whereLong}, ${GB(room)} is free.${heldBy}`;
   const fixes: string[] = [];
   if (reason === 'anti-thrash') {
     const waitS = Math.max(1, Math.ceil(Math.max(...thrash.map((h) => input.antiThrashMs - (input.now - (input.services.find((s) => s.name === h.name)?.startedAt ?? input.now)))) / 1000));

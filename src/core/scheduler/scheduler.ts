@@ -24,6 +24,7 @@ import { measureServicesRss } from './measure.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 import { nodeMachine } from './node-machine.js';
 import { planPlacement, planSequence, type Candidate, type LayerSplit, type PlanDevice, type PlanInput, type RunningService } from './plan.js';
+import type { HubWeights } from '../downloads/hub-weights.js';
 
 export interface SchedulerSettings {
   servicesMemoryCapMiB: number | null;
@@ -45,10 +46,12 @@ export interface SchedulerDeps {
   idleCheckMs?: number;
   /** Another machine's node as last read: a service there is placed on its GPUs and memory. */
   nodeFacts?: (node: string) => NodeFacts | null;
+  /** The size of a Hub repository's weights (a service whose engine downloads `--hf-model`); never throws. */
+  hubWeights?: (repo: string, revision: string | null) => Promise<HubWeights>;
 }
 
 /** What a placement needs to know of a service (an existing one, or one about to be created). */
-export type CandidateSpec = Pick<ServiceSummary, 'name' | 'model' | 'engine' | 'device' | 'gpus' | 'ctxSize' | 'concurrency'> & { node?: string };
+export type CandidateSpec = Pick<ServiceSummary, 'name' | 'model' | 'engine' | 'device' | 'gpus' | 'ctxSize' | 'concurrency'> & Partial<Pick<ServiceSummary, 'hfModel' | 'hfRevision'>> & { node?: string };
 
 export interface ServiceMemory {
   rssBytes: number | null;
@@ -62,6 +65,18 @@ export function defaultMemoryCapBytes(totalBytes: number): number {
 }
 
 const PLACED_STATES = new Set(['starting', 'loading', 'running']);
+
+/**
+ * Where a Hub id's estimate comes from, or why it has none, for the decision's text: a size that
+ * cannot be read is said to be unknown, and the service is placed without a memory check rather
+ * than refused on a guess.
+ */
+function hubNotes(repo: string, w: HubWeights, estimateBytes: number | null): Pick<Candidate, 'estimateNote' | 'noEstimateNote'> {
+  if (w.known) return { estimateNote: `the ${w.files} ${w.format} weight file${w.files === 1 ? '' : 's'} of ${repo} on the Hub; the engine's cache and runtime come on top` };
+  const unknown = `the size of ${repo} is unknown: ${w.reason.replace(/\.$/, '')}`;
+  // On the CPU the most its processes were seen holding may still stand in.
+  return estimateBytes === null ? { noEstimateNote: unknown } : { estimateNote: `${unknown}; the most its engine was seen holding stands in` };
+}
 
 /** Whether a voice session holds this service: by its model, its name, or (a replica) its primary's name. */
 function heldByVoice(s: Pick<ServiceSummary, 'name' | 'model' | 'replicaOf'>, voiceModels: Set<string>): boolean {
@@ -195,8 +210,10 @@ export class Scheduler {
     const remoteFacts = node !== LOCAL_NODE ? (this.deps.nodeFacts?.(node) ?? null) : null;
     const remote = remoteFacts ? nodeMachine(remoteFacts) : null;
     // The fit estimate and GPU sampling describe this machine: a service on another node is placed on that node's facts.
-    const [fit, measured, gpuMem, gpuRefs] = await Promise.all([
+    // A Hub id's weights are the same wherever its engine downloads them.
+    const [fit, hub, measured, gpuMem, gpuRefs] = await Promise.all([
       node === LOCAL_NODE ? this.fitOf(s) : null,
+      s.hfModel && !ignoreFit ? this.hubWeightsOf(s.hfModel, s.hfRevision ?? null) : null,
       this.measure(),
       s.device === 'gpu' && node === LOCAL_NODE ? this.gpuMemory() : null,
       s.device === 'gpu' && node === LOCAL_NODE ? this.deps.listGpus().catch(() => []) : Promise.resolve([]),
@@ -233,9 +250,14 @@ export class Scheduler {
     // measure), the candidate is placed without a VRAM check.
     const measuredGpus = (gpuMem?.gpus ?? []).filter((g) => g.memoryTotalMiB > 0);
     const gpus = remote ? remote.gpus : measuredGpus.length > 0 ? measuredGpus.map((g) => ({ index: g.index, name: g.name, totalBytes: g.memoryTotalMiB * 1024 * 1024, freeBytes: g.memoryFreeMiB * 1024 * 1024 })) : gpuRefs.map((g) => ({ index: g.index, name: g.name, totalBytes: 0, freeBytes: 0 }));
-    const est = ignoreFit || (s.device === 'gpu' && measuredGpus.length === 0 && !remote?.gpus.length) ? { bytes: null, layers: null } : this.estimateOf(s, fit);
-    const candidate: Candidate = { name: s.name, model: s.model, device: s.device, gpus: s.gpus, estimateBytes: est.bytes, layers: est.layers };
+    const est = ignoreFit || (s.device === 'gpu' && measuredGpus.length === 0 && !remote?.gpus.length) ? { bytes: null, layers: null } : this.estimateOf(s, fit, hub);
+    const candidate: Candidate = { name: s.name, model: s.model, device: s.device, gpus: s.gpus, estimateBytes: est.bytes, layers: est.layers, ...(hub && s.hfModel ? hubNotes(s.hfModel, hub, est.bytes) : {}) };
     return { input: { gpus, ram: { ...mem, capBytes }, services, candidate, now, antiThrashMs: settings.antiThrashSeconds * 1000 }, fit };
+  }
+
+  private async hubWeightsOf(repo: string, revision: string | null): Promise<HubWeights> {
+    if (!this.deps.hubWeights) return { known: false, reason: 'no Hub client is configured' };
+    return this.deps.hubWeights(repo, revision);
   }
 
   private async fitOf(s: CandidateSpec): Promise<ModelFit | null> {
@@ -248,13 +270,14 @@ export class Scheduler {
   }
 
   /**
-   * What the candidate needs: the fit's total (a vLLM engine takes its whole budget), and on the
-   * CPU at least what its process held before (or what a running service of the same engine
+   * What the candidate needs: the fit's total (a vLLM engine takes its whole budget), or for a Hub
+   * id its weights' size on the Hub (a floor: the engine's KV cache and runtime come on top), and
+   * on the CPU at least what its process held before (or what a running service of the same engine
    * holds): a model's estimate leaves out the engine's own memory.
    */
-  private estimateOf(s: CandidateSpec, fit: ModelFit | null): { bytes: number | null; layers: LayerSplit | null } {
+  private estimateOf(s: CandidateSpec, fit: ModelFit | null, hub: HubWeights | null = null): { bytes: number | null; layers: LayerSplit | null } {
     const n = fit?.numbers;
-    let bytes = n ? ((fit!.estimator === 'vllm' ? n.budgetBytes : undefined) ?? n.totalBytes ?? null) : null;
+    let bytes = n ? ((fit!.estimator === 'vllm' ? n.budgetBytes : undefined) ?? n.totalBytes ?? null) : hub?.known ? hub.bytes : null;
     let layers: LayerSplit | null = null;
     if (s.device === 'gpu' && fit?.estimator === 'gguf' && n?.totalLayers && bytes !== null) {
       const perLayer = ((n.weightsBytes ?? 0) + (n.kvCacheBytes ?? 0)) / n.totalLayers;

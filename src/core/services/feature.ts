@@ -51,6 +51,8 @@ import { checkSpan } from '../cluster/span-validate.js';
 import { checkModelOnNode, modelOnNodesOf } from '../runtimes/docker/model-on-node.js';
 import { checkHubModel, hubModelOf } from '../runtimes/docker/hub-model.js';
 import { huggingFaceToken } from '../downloads/hf-token.js';
+import { HuggingFaceHub } from '../downloads/huggingface-hub.js';
+import { cachedHubWeights } from '../downloads/hub-weights.js';
 import type { NodeClusterLink } from '../cluster/span.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
 
@@ -284,6 +286,9 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     memory: opts.hostMemory,
     idleCheckMs: opts.idleCheckMs,
     nodeFacts: nodes ? (node) => nodes.facts(node) : undefined,
+    // A Hub id's size for its placement, from the downloads' Hub client (HF_ENDPOINT, the token).
+    // A hub that does not answer within 5 s leaves the size unknown rather than holding the start.
+    hubWeights: cachedHubWeights(new HuggingFaceHub({ endpoint: env.HF_ENDPOINT, token: () => huggingFaceToken(env, opts.secrets), timeoutMs: 5_000 })),
   });
   let initialized: Promise<void> | null = null;
   const init = () =>

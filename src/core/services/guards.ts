@@ -10,6 +10,7 @@ import type { Device, ServiceSummary } from '../../shared/contract/services.js';
 import { AimaError } from '../../shared/errors.js';
 import type { Catalog, CatalogItem } from '../engines/catalog.js';
 import type { GpuRef } from '../hardware/types.js';
+import { joinHostPort } from '../../shared/host-port.js';
 
 
 export function requireEngine(catalog: Catalog, id: string): CatalogItem {
@@ -90,7 +91,7 @@ export function checkPortFree(host: string, port: number, serviceName: string): 
       reject(
         err.code === 'EADDRINUSE'
           ? new AimaError('conflict', `Port ${port} of service "${serviceName}" is already in use by another program.`, `Stop that program, or recreate the service with another --port (0 picks a free one at each start).`)
-          : new AimaError('unavailable', `Cannot listen on ${host}:${port} for service "${serviceName}": ${err.code ?? err.message}.`, 'Pick another --port.'),
+          : new AimaError('unavailable', `Cannot listen on ${joinHostPort(host, port)} for service "${serviceName}": ${err.code ?? err.message}.`, 'Pick another --port.'),
       );
     });
     srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve()));

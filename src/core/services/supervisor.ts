@@ -43,6 +43,7 @@ import type { GpuRef } from '../hardware/types.js';
 import { LOCAL_NODE } from '../nodes/node-facts.js';
 import type { ServiceEndpoint } from '../nodes/service-endpoint.js';
 import type { EngineTls } from '../nodes/reach/container-reach.js';
+import { joinHostPort } from '../../shared/host-port.js';
 
 /** What the supervisor asks about nodes (the nodes feature's registry answers). */
 export interface SupervisorNodes {
@@ -473,6 +474,12 @@ export class ServiceSupervisor {
    * Changes stored fields that need no recreation: idle TTL and pinning at once; where the model
    * comes from (a path on the node, a Hub id and revision) from the next start, checked as a create
    * checks it. A new Hub id without a revision drops the old id's revision.
+   *
+   * A running engine is not restarted for a new model: a new Hub id may mean a download of many
+   * gigabytes, and a restart drops the requests in flight, so the user chooses when (`service
+   * restart`; the CLI's answer says so). Until then the engine keeps serving what it was started
+   * with, and the gateway routes by that (`servedHfModel`): the new id is never sent to an engine
+   * that serves the old one, and the old id keeps working until the restart.
    */
   update(name: string, patch: ServiceRecordPatch): ServiceSummary {
     const live = this.byName(name);
@@ -631,6 +638,13 @@ export class ServiceSupervisor {
   /** Entering `starting`: plan and spawn. Ends in `spawned` or `spawn-failed`. */
   private launch(live: Live): void {
     const gen = ++live.generation;
+    // The Hub id this start gives the engine, recorded before anything awaits: from here on the
+    // gateway routes by it (an update during the start applies to the start after).
+    const hub = { hfModel: live.record.hfModel, hfRevision: live.record.hfRevision };
+    if (live.record.startedHfModel !== hub.hfModel) {
+      this.deps.repo.setStartedHfModel(live.record.id, hub.hfModel);
+      live.record = { ...live.record, startedHfModel: hub.hfModel };
+    }
     live.launching = (async () => {
       try {
         const { item, model, binary } = await this.checkStartable(live.record);
@@ -663,8 +677,8 @@ export class ServiceSupervisor {
           pidFile: this.pidFile(live.record),
           electron: this.deps.electron ?? false,
           span: live.record.span,
-          modelOnNodes: hubModelOf(live.record.hfModel, live.record.hfRevision) ?? modelOnNodesOf(live.record.modelPathOnNode),
-          hubToken: live.record.hfModel ? (this.deps.hubToken?.() ?? null) : null,
+          modelOnNodes: hubModelOf(hub.hfModel, hub.hfRevision) ?? modelOnNodesOf(live.record.modelPathOnNode),
+          hubToken: hub.hfModel ? (this.deps.hubToken?.() ?? null) : null,
         });
         live.follower?.close();
         live.follower = this.follow(live, logFile);
@@ -863,7 +877,9 @@ export class ServiceSupervisor {
   }
 
   private onExit(live: Live, gen: number, code: number | null, signal: string | null): void {
-    if (gen !== live.generation || this.closed) return;
+    // A removed service's engine may report its end after the row is gone (Docker reports a
+    // container's end a moment later): there is nothing left to record it against.
+    if (gen !== live.generation || this.closed || this.live.get(live.record.id) !== live) return;
     // Pick up the last lines the engine wrote before it died: they go into the reason.
     live.follower?.poll();
     const wasHandle = live.handle;
@@ -1096,7 +1112,7 @@ export class ServiceSupervisor {
       gpus: r.gpus,
       port,
       configuredPort: r.port,
-      url: handle ? `${handle.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${handle.port}` : null,
+      url: handle ? `${handle.tls ? 'https' : 'http'}://${joinHostPort(host, handle.port)}` : null,
       state: live.phase,
       reason: live.reason,
       // A process on another machine has no pid here (memory measurements read this machine's /proc).
@@ -1121,6 +1137,8 @@ export class ServiceSupervisor {
       modelPathOnNode: r.modelPathOnNode,
       hfModel: r.hfModel,
       hfRevision: r.hfRevision,
+      // An engine that exists (or may, on a silent node) serves the id it was started with; without one the next start's id is what a request would start.
+      servedHfModel: hasProcess(live.phase) || live.phase === 'unreachable' ? r.startedHfModel : r.hfModel,
     };
   }
 }

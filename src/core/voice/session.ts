@@ -185,6 +185,11 @@ interface Speculation {
   basis: string;
 }
 
+/** Silero's window at 16 kHz, in ms: how late a count of whole windows can be. */
+const SILERO_WINDOW_MS = 32;
+/** The shortest silence that ends a piece of an utterance (with the shortest early marks). */
+const MIN_PIECE_SILENCE_MS = 40;
+
 /** Clean input kept for ASR: the longest segment (30 s) plus padding and the silence window. */
 const CLEAN_KEEP = 35 * VAD_SAMPLE_RATE;
 
@@ -257,15 +262,16 @@ export class VoiceSession extends EventEmitter<VoiceSessionEvents> {
   }
 
   /**
-   * The segmenting VAD: its window ends the turn; with speculation its segments end at the early
-   * mark instead, and the frame reader's silence count decides the rest.
+   * The segmenting VAD: its window ends the turn; with speculation its segments end one Silero
+   * window before the early mark instead (so the piece is there when the frame reader's count,
+   * which follows the frames, reaches the mark), and the frame reader's silence count decides the rest.
    */
   private newVad(threshold: number | undefined, prefixPaddingMs: number | undefined): VoiceActivityDetector {
     const spec = this.speculative;
     this.frames = spec ? new SpeechFrameReader({ modelPath: this.opts.vadModelPath, threshold }) : null;
     return new VoiceActivityDetector({
       modelPath: this.opts.vadModelPath,
-      minSilenceSeconds: (spec ? spec.earlyMarkMs : this.baseWindowMs) / 1000,
+      minSilenceSeconds: (spec ? Math.max(MIN_PIECE_SILENCE_MS, spec.earlyMarkMs - SILERO_WINDOW_MS) : this.baseWindowMs) / 1000,
       threshold,
       startPaddingSeconds: prefixPaddingMs === undefined ? undefined : prefixPaddingMs / 1000,
     });

@@ -5,6 +5,14 @@
  * speech or silence, a second `Vad` on the same frames answers "speech in this 32 ms window or
  * not" (with Silero's own hysteresis: entering speech needs the threshold, staying in it
  * threshold − 0.15). The early mark and the adaptive end of turn count silence from this.
+ *
+ * Silero decides per 32 ms window, so a count of whole windows reaches a given silence up to a
+ * window late. The samples after the last whole window (less than one) count as silence too when
+ * they are as quiet as the quietest window of the silence so far (its noise floor): the count
+ * then follows the frames as they arrive, and a window ends within a frame of the silence asked
+ * for. Speech coming back is louder than the floor, so it never counts (Silero itself may call its
+ * first window silence: the floor is not taken from it); a soft onset that slips under the level
+ * can end a turn at most one window early, where a whole-window count would have waited to see it.
  */
 import sherpa from 'sherpa-onnx-node';
 import { VAD_SAMPLE_RATE } from './vad.js';
@@ -16,11 +24,25 @@ const TINY_SECONDS = 0.01;
 /**
  * Where speech ended, counted back from the window in which the detector lets go of it: sherpa
  * still reports speech for the first window below the threshold (its minimum silence is checked
- * on the next one), and its segments end Silero's 64-sample context into that window. Counting
- * from there, this reader's silence starts where the segmenting detector's speech ends (the
- * timeline's speech end), not one window later.
+ * on the next one), so speech ended two windows back, at the end of the first quiet window.
+ * Counting from there, this reader's silence starts where the segmenting detector's speech ends
+ * (the timeline's speech end), not one window later.
  */
-const SPEECH_END_BACK = 2 * WINDOW - 64;
+const SPEECH_END_BACK = 2 * WINDOW;
+/**
+ * The loudest the samples after the last whole window may be to count as silence: this many times
+ * the RMS of the quietest window of the silence so far (6 dB over it, room for a noise floor's
+ * flutter), and never less than QUIET_FLOOR (about −54 dBFS, under any voiced onset; digital
+ * silence would otherwise allow nothing at all).
+ */
+const QUIET_RATIO = 2;
+const QUIET_FLOOR = 0.002;
+
+function rms(x: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i] * x[i];
+  return x.length === 0 ? 0 : Math.sqrt(sum / x.length);
+}
 
 export class SpeechFrameReader {
   private readonly vad: InstanceType<typeof sherpa.Vad>;
@@ -28,6 +50,10 @@ export class SpeechFrameReader {
   private fed = 0;
   private lastSpeechEnd = -1;
   private inSpeech = false;
+  /** RMS of the quietest window of the silence so far (Infinity in speech). */
+  private floorRms = Infinity;
+  /** The samples after the last whole window are quiet enough to count as silence. */
+  private quietTail = false;
 
   constructor(opts: { modelPath: string; threshold?: number }) {
     this.vad = new sherpa.Vad(
@@ -54,12 +80,14 @@ export class SpeechFrameReader {
       this.vad.acceptWaveform(joined.subarray(i, i + WINDOW));
       this.fed += WINDOW;
       const detected = this.vad.isDetected();
+      this.floorRms = detected ? Infinity : Math.min(this.floorRms, rms(joined.subarray(i, i + WINDOW)));
       if (detected) this.lastSpeechEnd = this.fed;
       else if (this.inSpeech) this.lastSpeechEnd = this.fed - SPEECH_END_BACK;
       this.inSpeech = detected;
       while (!this.vad.isEmpty()) this.vad.pop();
     }
     this.pending = joined.slice(whole);
+    this.quietTail = !this.inSpeech && rms(this.pending) <= Math.max(QUIET_FLOOR, QUIET_RATIO * (Number.isFinite(this.floorRms) ? this.floorRms : 0));
   }
 
   /** Whether the last whole window was speech. */
@@ -67,9 +95,13 @@ export class SpeechFrameReader {
     return this.inSpeech;
   }
 
-  /** Silence since the last speech window, ms (Infinity before any speech). */
+  /**
+   * Silence since the last speech window, ms (Infinity before any speech): the whole windows
+   * Silero called silence, and the samples after them when they are as quiet.
+   */
   get silenceMs(): number {
     if (this.inSpeech) return 0;
-    return this.lastSpeechEnd < 0 ? Infinity : ((this.fed - this.lastSpeechEnd) / VAD_SAMPLE_RATE) * 1000;
+    if (this.lastSpeechEnd < 0) return Infinity;
+    return ((this.fed + (this.quietTail ? this.pending.length : 0) - this.lastSpeechEnd) / VAD_SAMPLE_RATE) * 1000;
   }
 }

@@ -54,12 +54,29 @@ const WINDOW = 512;
  * minimum silence one window shorter, it ends a segment after about the silence asked for.
  */
 const DECISION_LAG_SECONDS = WINDOW / VAD_SAMPLE_RATE;
+/** The minimum silence sherpa's Vad switches to once a segment outgrows its maximum speech. */
+const LONG_SEGMENT_SILENCE_SECONDS = 0.1;
+
+/**
+ * How far past the end of speech sherpa's Vad places a segment's end, in samples. It ends a segment
+ * at the window where the silence reached its minimum and puts the end that minimum before it, so
+ * the end lands where the first quiet window ended plus however much the whole windows overshot
+ * the minimum: 0–31 ms, depending on the setting. Taking it off makes the end the same at every
+ * minimum silence (a speculation's piece and the turn's segment then end on the same sample).
+ */
+function endOvershoot(minSilenceSeconds: number): number {
+  const m = Math.round(minSilenceSeconds * VAD_SAMPLE_RATE);
+  return Math.ceil(m / WINDOW) * WINDOW - m;
+}
 
 export class VoiceActivityDetector extends EventEmitter<VadEvents> {
   private readonly vad: InstanceType<typeof sherpa.Vad>;
   private readonly startPad: number;
   private readonly endPad: number;
   private readonly retain: number;
+  private readonly overshoot: number;
+  private readonly longOvershoot: number;
+  private readonly maxSpeechSamples: number;
   /** Recent audio, for padding: `history` holds samples [historyStart, fed). */
   private history: Float32Array[] = [];
   private historyStart = 0;
@@ -77,12 +94,16 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
     this.startPad = Math.round((opts.startPaddingSeconds ?? 0.3) * VAD_SAMPLE_RATE);
     this.endPad = Math.round(Math.min(opts.endPaddingSeconds ?? 0.1, minSilence) * VAD_SAMPLE_RATE);
     this.retain = Math.round((maxSpeech + minSilence + 2) * VAD_SAMPLE_RATE) + this.startPad;
+    const sherpaSilence = Math.max(0.01, minSilence - DECISION_LAG_SECONDS);
+    this.overshoot = endOvershoot(sherpaSilence);
+    this.longOvershoot = endOvershoot(LONG_SEGMENT_SILENCE_SECONDS);
+    this.maxSpeechSamples = Math.round(maxSpeech * VAD_SAMPLE_RATE);
     this.vad = new sherpa.Vad(
       {
         sileroVad: {
           model: opts.modelPath,
           threshold: opts.threshold ?? 0.5,
-          minSilenceDuration: Math.max(0.01, minSilence - DECISION_LAG_SECONDS),
+          minSilenceDuration: sherpaSilence,
           minSpeechDuration: opts.minSpeechSeconds ?? 0.25,
           maxSpeechDuration: maxSpeech,
           windowSize: WINDOW,
@@ -130,9 +151,10 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
       this.remember(this.pending);
       this.vad.acceptWaveform(w);
       this.pending = new Float32Array(0);
+      this.collect();
     }
     this.vad.flush();
-    this.collect();
+    this.collect(true);
     return this.release(true);
   }
 
@@ -153,10 +175,12 @@ export class VoiceActivityDetector extends EventEmitter<VadEvents> {
     }
   }
 
-  private collect(): void {
+  /** `flushed`: the segments a flush cut, which end where the audio does. */
+  private collect(flushed = false): void {
     while (!this.vad.isEmpty()) {
       const seg = this.vad.front(false);
-      this.waiting.push({ start: seg.start, end: seg.start + seg.samples.length });
+      const overshoot = flushed ? 0 : seg.samples.length > this.maxSpeechSamples ? this.longOvershoot : this.overshoot;
+      this.waiting.push({ start: seg.start, end: seg.start + Math.max(0, seg.samples.length - overshoot) });
       this.vad.pop();
     }
   }

@@ -113,6 +113,8 @@ export const NodeAddParams = z
     /** The node's cluster link (as `nodes.set`); needed before a service spans it. */
     clusterAddress: ClusterAddressInput.optional(),
     clusterInterface: ClusterInterfaceInput.optional(),
+    /** Reports the add's steps as `operation.progress` under this id; `operations.cancel` with it cancels the add (nothing is saved). */
+    operationId: z.string().max(100).optional(),
   })
   .strict();
 export type NodeAddParams = z.input<typeof NodeAddParams>;

@@ -131,6 +131,13 @@ export const ServiceSummary = z.object({
   hfModel: z.string().nullable().default(null),
   /** The Hub revision (branch, tag or commit) of `hfModel`, or null: the Hub's default branch. */
   hfRevision: z.string().nullable().default(null),
+  /**
+   * The Hub id the gateway routes to this service now (null: none): while its engine exists
+   * (starting to stopping, or on a silent node) the id that engine was started with, otherwise
+   * `hfModel`, which its next start uses. It differs from `hfModel` after `services.update` changed
+   * the id of a service whose engine still runs, until the service is restarted.
+   */
+  servedHfModel: z.string().nullable().default(null),
 });
 export type ServiceSummary = z.infer<typeof ServiceSummary>;
 

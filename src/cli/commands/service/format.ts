@@ -31,10 +31,13 @@ export function serviceTable(services: ServiceSummary[]): string {
 /**
  * Where the model comes from: the library's name (`qwen`), with the path on the node when its files
  * are read there (`qwen from /srv/models/qwen`), or a Hugging Face id the engine downloads
- * (`hf:Qwen/Qwen2.5-0.5B-Instruct`, `@REV` with a revision); `-` without a model.
+ * (`hf:Qwen/Qwen2.5-0.5B-Instruct`, `@REV` with a revision); `-` without a model. When an update
+ * stored another id than the one the running engine serves, that one follows
+ * (`hf:org/new (serving org/old until restarted)`).
  */
-export function modelText(s: Pick<ServiceSummary, 'model' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'>): string {
-  if (s.hfModel) return `hf:${s.hfModel}${s.hfRevision ? `@${s.hfRevision}` : ''}`;
+export function modelText(s: Pick<ServiceSummary, 'model' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'> & Partial<Pick<ServiceSummary, 'servedHfModel'>>): string {
+  const serving = s.servedHfModel !== undefined && s.servedHfModel !== s.hfModel ? ` (serving ${s.servedHfModel ?? 'no Hub id'} until restarted)` : '';
+  if (s.hfModel) return `hf:${s.hfModel}${s.hfRevision ? `@${s.hfRevision}` : ''}${serving}`;
   const name = s.model ?? '-';
   return s.modelPathOnNode ? `${name} from ${s.modelPathOnNode}` : name;
 }

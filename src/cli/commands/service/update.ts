@@ -3,7 +3,9 @@
  * [--hf-model ORG/NAME|none] [--hf-revision REV|default]`: change a service without recreating it.
  */
 import type { Command } from 'commander';
+import type { ServiceSummary } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
+import { hasProcess } from '../../../shared/service-state.js';
 import { action, output, withConnection } from '../../context.js';
 import { idleTtlOption, idleTtlText, modelText } from './format.js';
 
@@ -14,6 +16,21 @@ interface Opts {
   hfModel?: string;
   hfRevision?: string;
   json?: boolean;
+}
+
+/**
+ * What happens to a service whose engine runs when where its model comes from changed: nothing
+ * until it is restarted (the update never restarts it), and which id requests are routed by meanwhile.
+ */
+function untilRestart(s: ServiceSummary): string {
+  if (!hasProcess(s.state) && s.state !== 'unreachable') return '';
+  const restart = `\`aima service restart ${s.name}\``;
+  if (s.servedHfModel !== s.hfModel) {
+    const old = s.servedHfModel ? `"${s.servedHfModel}"` : 'its current model';
+    const next = s.hfModel ? `; requests for "${s.hfModel}" reach it only after that` : '';
+    return `\nIts engine keeps serving ${old} (and requests for it) until it is restarted: ${restart}${next}.`;
+  }
+  return `\nIts engine keeps the model it was started with until it is restarted: ${restart}.`;
 }
 
 /** An option's value, with `word` meaning "clear it" (null). */
@@ -55,7 +72,7 @@ export function registerUpdate(service: Command): void {
           });
           // Where the model comes from is said when the update changed it.
           const modelChanged = modelPathOnNode !== undefined || hfModel !== undefined || hfRevision !== undefined;
-          output(opts.json, s, (x) => `${x.name}: idle TTL ${idleTtlText(x.idleTtl)}, ${x.pinned ? 'pinned' : 'not pinned'}${modelChanged ? `, model ${modelText(x)}` : ''}`);
+          output(opts.json, s, (x) => `${x.name}: idle TTL ${idleTtlText(x.idleTtl)}, ${x.pinned ? 'pinned' : 'not pinned'}${modelChanged ? `, model ${modelText({ ...x, servedHfModel: x.hfModel })}${untilRestart(x)}` : ''}`);
         });
       }),
     );

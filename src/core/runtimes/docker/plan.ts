@@ -17,6 +17,7 @@ import type { EngineResourceOverride } from '../../../shared/contract/settings.j
 import { LOCAL_NODE } from '../../nodes/node-facts.js';
 import { modelNotOnNode } from './model-on-node.js';
 import { hubEnv, hubMount, hubValues } from './hub-model.js';
+import { hostForPort } from '../../../shared/host-port.js';
 
 /** What the plan needs to know about the machine (resolved once by the runtime). */
 export interface DockerHostFacts {
@@ -195,7 +196,7 @@ export function planDocker(input: PlanInput, facts: DockerHostFacts, installId: 
   if (input.device === 'gpu') gpus = input.gpus.length > 0 ? input.gpus : limits.gpus;
 
   const { images, skipped } = eligibleImages(engine, input.device, facts);
-  const urlHost = input.host.includes(':') ? `[${input.host}]` : input.host;
+  const urlHost = hostForPort(input.host);
   return {
     runtime: 'docker',
     serviceId: input.serviceId,

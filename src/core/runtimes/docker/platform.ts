@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
+import { joinHostPort, unbracketHost } from '../../../shared/host-port.js';
 
 /** The two daemon calls used; dockerode's client satisfies it, tests may pass a stub. */
 export interface DockerLike {
@@ -77,7 +78,8 @@ export function dockerOptionsFromHost(dockerHost: string | undefined): Docker.Do
   if (dockerHost.startsWith('npipe://')) return { socketPath: dockerHost.slice('npipe://'.length) };
   const url = new URL(dockerHost.includes('//') ? dockerHost : `tcp://${dockerHost}`);
   const tls = url.protocol === 'https:' || url.port === '2376';
-  return { host: url.hostname, port: url.port || (tls ? '2376' : '2375'), protocol: tls ? 'https' : 'http' };
+  // URL keeps an IPv6 literal's brackets in `hostname`; the socket (docker-modem's http.request) wants the bare address.
+  return { host: unbracketHost(url.hostname), port: url.port || (tls ? '2376' : '2375'), protocol: tls ? 'https' : 'http' };
 }
 
 /**
@@ -96,7 +98,7 @@ export function describeEndpoint(docker: DockerLike): string {
   const m = docker.modem as { socketPath?: unknown; host?: string; port?: string | number; protocol?: string } | undefined;
   if (!m) return 'the Docker daemon';
   if (typeof m.socketPath === 'string') return `unix://${m.socketPath}`;
-  if (m.host) return `${m.protocol === 'https' ? 'https' : 'tcp'}://${m.host}:${m.port ?? ''}`;
+  if (m.host) return `${m.protocol === 'https' ? 'https' : 'tcp'}://${joinHostPort(m.host, m.port ?? '')}`;
   // docker-modem resolves its default socket lazily (a function): name the usual one.
   return 'the default socket (unix:///var/run/docker.sock)';
 }

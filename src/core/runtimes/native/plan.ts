@@ -6,6 +6,7 @@
 import type { TemplateVar } from '../../engines/catalog-schema.js';
 import { MissingTemplateValue, renderArgv, renderTemplate, type TemplateValues } from '../../engines/template.js';
 import type { NativePlan, PlanInput } from '../types.js';
+import { hostForPort } from '../../../shared/host-port.js';
 
 /** The values every template may use for this service. */
 export function templateValues(input: PlanInput): TemplateValues {
@@ -57,7 +58,7 @@ export function planNative(input: PlanInput): NativePlan {
   addEnv(engine.deviceEnv[input.device] ?? {});
   if (input.electron && argv[0] === input.node) env.ELECTRON_RUN_AS_NODE = '1';
 
-  const urlHost = input.host.includes(':') ? `[${input.host}]` : input.host;
+  const urlHost = hostForPort(input.host);
   return {
     runtime: 'native',
     argv,

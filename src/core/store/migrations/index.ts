@@ -20,6 +20,7 @@ import { migration013 } from './013-service-span.js';
 import { migration014 } from './014-node-cluster-links.js';
 import { migration015 } from './015-service-model-path-on-node.js';
 import { migration016 } from './016-service-hub-model.js';
+import { migration017 } from './017-service-started-hub-model.js';
 
 export const migrations: readonly Migration[] = [
   migration001,
@@ -38,5 +39,6 @@ export const migrations: readonly Migration[] = [
   migration014,
   migration015,
   migration016,
+  migration017,
 ];
 export type { Migration } from './types.js';

@@ -37,6 +37,11 @@ export interface ServiceRecord {
   hfModel: string | null;
   /** That id's revision; null: the Hub's default branch. */
   hfRevision: string | null;
+  /**
+   * The Hub id the engine was given at its last start (what a running engine serves; null: none, or
+   * never started). `hfModel` may differ after an update, until the next start.
+   */
+  startedHfModel: string | null;
 }
 
 /** The fields `services.update` may change (more join as the scheduler grows). */
@@ -77,6 +82,7 @@ interface ServiceRow {
   model_path_on_node?: string | null;
   hf_model?: string | null;
   hf_revision?: string | null;
+  started_hf_model?: string | null;
 }
 
 interface EventRow {
@@ -113,6 +119,7 @@ function toRecord(r: ServiceRow): ServiceRecord {
     modelPathOnNode: r.model_path_on_node ?? null,
     hfModel: r.hf_model ?? null,
     hfRevision: r.hf_revision ?? null,
+    startedHfModel: r.started_hf_model ?? null,
   };
 }
 
@@ -144,7 +151,7 @@ export class ServicesRepo {
   }
 
   insert(
-    s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'> &
+    s: Omit<ServiceRecord, 'createdAt' | 'idleTtl' | 'pinned' | 'peakRss' | 'replicaOf' | 'node' | 'span' | 'modelPathOnNode' | 'hfModel' | 'hfRevision' | 'startedHfModel'> &
       Partial<Pick<ServiceRecord, 'idleTtl' | 'pinned' | 'node' | 'span' | 'modelPathOnNode' | 'hfModel' | 'hfRevision'>>,
   ): ServiceRecord {
     this.db
@@ -179,6 +186,11 @@ export class ServicesRepo {
     }
     if (sets.length > 0) this.db.prepare(`UPDATE services SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     return this.getById(id)!;
+  }
+
+  /** Records the Hub id the engine is being started with (null: none). */
+  setStartedHfModel(id: string, hfModel: string | null): void {
+    this.db.prepare('UPDATE services SET started_hf_model = ? WHERE id = ?').run(hfModel, id);
   }
 
   /** Records the largest RSS seen for a service. */

@@ -1,6 +1,6 @@
-/** The nodes in the UI: the list (kept live by `nodes.changed`), add with its checks, a node's cluster link, remove. */
+/** The nodes in the UI: the list (kept live by `nodes.changed`), add with its checks (each step shown, cancellable), a node's cluster link, remove. */
 import { create } from 'zustand';
-import type { NodeSummary } from '../../../shared/contract/index.js';
+import type { NodeSummary, OperationProgress } from '../../../shared/contract/index.js';
 import { AimaError } from '../../../shared/errors.js';
 import { invoke, on } from '../api/client.js';
 
@@ -20,9 +20,13 @@ interface NodesState {
   loaded: boolean;
   /** Adding or refreshing: the engine is being asked. */
   busy: boolean;
+  /** The add under way: its operation id (for Cancel) and its last step. */
+  adding: { operationId: string; progress: OperationProgress | null } | null;
   error: { message: string; fix?: string } | null;
   load(refresh?: boolean): Promise<void>;
   add(form: NodeForm): Promise<boolean>;
+  /** Cancels the add under way; nothing is saved. */
+  cancelAdd(): Promise<void>;
   /** Sets a node's cluster link; an empty address clears it. */
   setLink(name: string, link: ClusterLinkForm): Promise<boolean>;
   remove(name: string): Promise<void>;
@@ -34,6 +38,7 @@ export const useNodes = create<NodesState>((set, get) => ({
   nodes: [],
   loaded: false,
   busy: false,
+  adding: null,
   error: null,
   async load(refresh = false) {
     set({ busy: refresh });
@@ -46,17 +51,22 @@ export const useNodes = create<NodesState>((set, get) => ({
     }
   },
   async add(form) {
-    set({ busy: true, error: null });
+    const operationId = crypto.randomUUID();
+    set({ busy: true, error: null, adding: { operationId, progress: null } });
     try {
-      await invoke('nodes.add', { name: form.name.trim(), docker: form.docker.trim(), ...(form.tlsDir.trim() ? { tlsDir: form.tlsDir.trim() } : {}) });
+      await invoke('nodes.add', { name: form.name.trim(), docker: form.docker.trim(), ...(form.tlsDir.trim() ? { tlsDir: form.tlsDir.trim() } : {}), operationId });
       await get().load();
       return true;
     } catch (err) {
       set({ error: asError(err) });
       return false;
     } finally {
-      set({ busy: false });
+      set({ busy: false, adding: null });
     }
+  },
+  async cancelAdd() {
+    const op = get().adding;
+    if (op) await invoke('operations.cancel', { id: op.operationId });
   },
   async setLink(name, link) {
     set({ error: null });
@@ -81,3 +91,7 @@ export const useNodes = create<NodesState>((set, get) => ({
 }));
 
 on('nodes.changed', (nodes) => useNodes.setState({ nodes }));
+on('operation.progress', (progress) => {
+  const op = useNodes.getState().adding;
+  if (op && op.operationId === progress.id) useNodes.setState({ adding: { ...op, progress } });
+});

@@ -1,7 +1,8 @@
 /**
  * The Dashboard's Nodes section: every Docker engine services may run on (this machine's `local`
  * and other machines'), with reachability, Docker version, CPU/RAM, GPUs and the NVIDIA runtime;
- * a form to add one (its TLS files and the connection are checked before anything is saved), each
+ * a form to add one (its TLS files and the connection are checked before anything is saved; each
+ * step shows while it runs, and Cancel stops the add with nothing saved), each
  * node's cluster link (the address and interface a service across nodes uses) with an edit form,
  * and a remove button (refused while services are on the node).
  */
@@ -11,7 +12,7 @@ import { formatBytes } from '../../../../shared/format-bytes.js';
 import { useNodes, type ClusterLinkForm, type NodeForm } from '../../stores/nodes.js';
 
 export function NodesSection() {
-  const { nodes, loaded, busy, error, load, add, setLink, remove } = useNodes();
+  const { nodes, loaded, busy, adding, error, load, add, cancelAdd, setLink, remove } = useNodes();
   const [form, setForm] = useState<NodeForm>({ name: '', docker: '', tlsDir: '' });
   useEffect(() => {
     void load();
@@ -66,6 +67,16 @@ export function NodesSection() {
         <button type="submit" disabled={busy}>
           {busy ? 'Checking…' : 'Add node'}
         </button>
+        {adding && (
+          <>
+            <span className="muted small" role="status" aria-label="Adding node">
+              {adding.progress?.message ? `${adding.progress.total ? `Step ${Math.min(adding.progress.done + 1, adding.progress.total)} of ${adding.progress.total}: ` : ''}${adding.progress.message}` : 'Starting…'}
+            </span>
+            <button type="button" onClick={() => void cancelAdd()}>
+              Cancel
+            </button>
+          </>
+        )}
       </form>
     </section>
   );
