@@ -4,11 +4,14 @@
  * busybox with a `ray` stand-in: `ray start` blocks like `ray start --block`, `ray status -v`
  * prints output the Ray project published (test/fixtures/ray). The two nodes of the span are the
  * local daemon under two names (the lookup of per-node clients is the seam the nodes registry fills).
- * The plan is the real one (cluster/span-plan.ts); only the engine entry is a test one.
+ * The plan is the real one (cluster/span-plan.ts); only the engine entry is a test one. A head on
+ * a TCP node is the local daemon reached through a real ContainerReach for a TCP node (TLS from the
+ * install CA, the per-service key), with test/fixtures/engines/tls-engine.mjs as the engine.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +26,9 @@ import { createCore, type Core } from '../../src/core/core.js';
 import { openDatabase } from '../../src/core/store/database.js';
 import { NodesRepo } from '../../src/core/store/repositories/nodes-repo.js';
 import { tempHome } from '../support/cli.js';
-import { busyboxStaticAvailable, buildRayStandInImage, docker, spanTestEngineJson } from '../support/docker-images.js';
+import { busyboxStaticAvailable, buildRayStandInImage, buildTlsRayStandInImage, docker, spanTestEngineJson, tlsSpanTestEngineJson } from '../support/docker-images.js';
+import { createContainerReach, engineKeySecret, type EngineTls } from '../../src/core/nodes/reach/container-reach.js';
+import type { SecretStore } from '../../src/core/secrets/secret-store.js';
 import { waitFor } from '../support/services.js';
 import { dockerAvailable, repoRoot, requireAll, requirePart } from '../support/system.js';
 
@@ -99,8 +104,27 @@ async function planInput(): Promise<PlanInput> {
 const members = (serviceId: string) => docker(['ps', '-aq', '--filter', `label=aima.span=${serviceId}`]).split('\n').filter(Boolean);
 
 beforeAll(() => {
-  if (haveDocker && haveBusybox) buildRayStandInImage(rayStatus);
-}, 120_000);
+  if (haveDocker && haveBusybox) {
+    buildRayStandInImage(rayStatus);
+    buildTlsRayStandInImage(rayStatus);
+  }
+}, 240_000);
+
+function memorySecrets(): SecretStore {
+  const values = new Map<string, string>();
+  return { kind: 'file', get: (k) => values.get(k) ?? null, set: (k, v) => void values.set(k, v), delete: (k) => void values.delete(k) };
+}
+
+/** GET over HTTPS trusting only `tls.ca`, with the key as a bearer token when `withKey`: the status. */
+const httpsGet = (port: number, p: string, tls: EngineTls, withKey: boolean) =>
+  new Promise<number>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, path: p, ca: tls.ca, agent: false, headers: withKey ? { authorization: `Bearer ${tls.apiKey}` } : {} }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
 
 afterAll(() => {
   if (!haveDocker) return;
@@ -144,6 +168,8 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
     expect(log).toContain('ray stand-in: start --block --address=127.0.0.1:6379');
     expect(log).toContain("aima: the Ray cluster shows every node's GPUs");
     expect(log).toContain(`aima: engine in the head container: httpd -f -vv -p 127.0.0.1:${plan.port}`);
+    // The engine's own output (httpd -vv logs each request) reaches the log through the head's output.
+    await waitFor(() => /url:\/health/.test(readFileSync(plan.logFile, 'utf8')), "the engine's request log in the service log", 10_000, 50);
 
     await rt.stop(handle, { graceMs: 1000 });
     expect(members(input.serviceId)).toEqual([]);
@@ -222,6 +248,111 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
     const input = { ...(await planInput()), span: { nodes: ['a', 'elsewhere'], tensorParallel: 1, pipelineParallel: 1 } };
     expect(() => rt.plan(input)).toThrow(/Node "elsewhere" is not known/);
     expect(members(input.serviceId)).toEqual([]);
+  });
+
+  describe('a head on a TCP node (node "a" reached over TCP: TLS from the install CA and a per-service key)', () => {
+    const tlsEngine = EngineEntry.parse(tlsSpanTestEngineJson('test-span-tls'));
+    const dataDir = tmp('aima-span-tls-');
+    const secrets = memorySecrets();
+    const reach = createContainerReach({ node: 'a', transport: 'tcp-tls', address: '127.0.0.1', dataDir, secrets, tunnels: () => { throw new Error('no tunnels on a TCP node'); } });
+    const tcpRuntime = () => {
+      const nodes = twoNodes();
+      return new SpanRuntime({
+        dockerFor: nodes.docker,
+        planContext: () => ({ nodeFacts: nodes.facts, clusterLink: nodes.clusterLink, transport: (n) => (n === 'a' ? 'tcp-tls' : 'local'), install: { env: {} }, installId }),
+        reachFor: (n) => (n === 'a' ? reach : null),
+        readyTimeoutMs: 20_000,
+        readyPollMs: 200,
+      });
+    };
+
+    it('puts the certificate into the head and the TLS flags and key into the engine; the probe and a client trusting only the install CA reach it with the key; a later core adopts it with the stored key', async (ctx) => {
+      need(ctx);
+      const rt = tcpRuntime();
+      const input = { ...(await planInput()), engine: tlsEngine };
+      const plan = rt.plan(input);
+      expect(plan.reach).toMatchObject({ kind: 'tls', access: { tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key' } });
+      expect(plan.healthUrl).toBe(`https://127.0.0.1:${plan.port}/health`);
+      const handle = await rt.start(plan, { onExit: () => {} });
+      const key = secrets.get(engineKeySecret(input.serviceId))!;
+      expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(handle.tls).toEqual({ ca: expect.stringContaining('BEGIN CERTIFICATE'), apiKey: key });
+      expect([handle.host, handle.port]).toEqual(['127.0.0.1', plan.port]);
+      await waitFor(async () => (await rt.probe(handle, plan.health)).kind === 'ready', 'the TLS engine answers the probe', 10_000, 50);
+      expect(await httpsGet(plan.port, '/v1/audio/voices', handle.tls!, false)).toBe(401);
+      expect(await httpsGet(plan.port, '/v1/audio/voices', handle.tls!, true)).toBe(200);
+
+      const head = members(input.serviceId).map((id) => JSON.parse(docker(['inspect', id]))[0]).find((i) => i.Config.Labels['aima.rank'] === '0');
+      expect(head.Config.Labels['aima.reach']).toBe('tls');
+      expect(docker(['exec', head.Id, 'cat', '/run/aima-tls/cert.pem'])).toContain('BEGIN CERTIFICATE');
+      const log = readFileSync(plan.logFile, 'utf8');
+      expect(log).toContain(`aima: engine in the head container: node /engine.mjs --port ${plan.port} --ssl-keyfile /run/aima-tls/key.pem --ssl-certfile /run/aima-tls/cert.pem --api-key <key>`);
+      expect(log).not.toContain(key);
+
+      // A core closing and the next one adopting: the same group, reached with the stored key.
+      rt.close();
+      const next = tcpRuntime();
+      expect(await next.init([{ id: input.serviceId, name: input.serviceName, nodes: ['a', 'b'] }])).toEqual(new Set());
+      const adopted = next.adopt('', input.serviceId)!;
+      expect(adopted.tls).toEqual(handle.tls);
+      expect((await next.probe(adopted, plan.health)).kind).toBe('ready');
+      await next.stop(adopted, { graceMs: 0, force: true });
+      expect(members(input.serviceId)).toEqual([]);
+    });
+
+    it('refuses an engine without TLS and key flags on a TCP head before anything is created', async (ctx) => {
+      need(ctx);
+      const input = await planInput(); // the busybox httpd engine: no remoteAccess
+      expect(() => tcpRuntime().plan(input)).toThrow(/cannot serve TLS with a key, so on node "a", the head of the span \(reached over TCP\)/);
+      expect(members(input.serviceId)).toEqual([]);
+    });
+  });
+
+  it('a head on an SSH node: the engine listens on that node\'s 127.0.0.1 and is reached through its tunnel', async (ctx) => {
+    need(ctx);
+    // A stand-in tunnel: what a ContainerReach of an SSH node answers (a loopback listener forwarding to the node's 127.0.0.1:PORT).
+    const forwards: number[] = [];
+    const servers: net.Server[] = [];
+    const sshReach = {
+      check: () => null,
+      issue: () => {
+        throw new Error('no keys on an SSH node');
+      },
+      open: async (_id: string, port: number) => {
+        forwards.push(port);
+        const srv = net
+          .createServer((c) => {
+            // Before the engine listens, the forward is refused: the client's connection ends, as ssh -L does.
+            const up = net.connect(port, '127.0.0.1').on('error', () => c.destroy());
+            c.on('error', () => up.destroy());
+            c.pipe(up).pipe(c);
+          })
+          .listen(0, '127.0.0.1');
+        await new Promise((r) => srv.once('listening', r));
+        servers.push(srv);
+        return { host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, tls: null, close: () => new Promise<void>((r) => srv.close(() => r())) };
+      },
+      forget: () => {},
+      close: async () => {},
+    };
+    const nodes = twoNodes();
+    const rt = new SpanRuntime({
+      dockerFor: nodes.docker,
+      planContext: () => ({ nodeFacts: nodes.facts, clusterLink: nodes.clusterLink, transport: (n) => (n === 'a' ? 'ssh' : 'local'), install: { env: {} }, installId }),
+      reachFor: (n) => (n === 'a' ? sshReach : null),
+      readyTimeoutMs: 20_000,
+      readyPollMs: 200,
+    });
+    const input = await planInput();
+    const plan = rt.plan(input);
+    expect(plan.reach).toEqual({ kind: 'ssh-tunnel' });
+    const handle = await rt.start(plan, { onExit: () => {} });
+    expect(forwards).toEqual([plan.port]);
+    expect(handle.host).toBe('127.0.0.1');
+    expect(handle.port).not.toBe(plan.port);
+    await waitFor(async () => (await rt.probe(handle, plan.health)).kind === 'ready', 'the engine answers through the tunnel', 10_000, 50);
+    await rt.stop(handle, { graceMs: 0, force: true });
+    expect(servers.every((srv) => !srv.listening)).toBe(true); // the group's end closes its tunnel
   });
 });
 
@@ -384,8 +515,14 @@ describe('a service across nodes through the core (supervisor, restart with back
     expect(adopted.port).toBe(port);
     expect(sorted(members(created.id))).toEqual(sorted(first)); // the same containers, and no second group
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-    const { lines } = await c2.api['services.logs']({ name: 'kept', lines: 200 });
-    expect(lines.join('\n')).toMatch(/aima .*: adopted the group across local \(head\), b \(worker\)/);
+    // The engine's output after the adoption still reaches the service's log (httpd -vv logs each request).
+    const probe = `/after-adoption-${Date.now()}`;
+    expect((await fetch(`http://127.0.0.1:${port}${probe}`)).status).toBe(404);
+    const logAfter = async () => (await c2.api['services.logs']({ name: 'kept', lines: 500 })).lines.join('\n');
+    await waitFor(async () => (await logAfter()).includes(`url:${probe}`), "the engine's request log after the adoption", 10_000, 50);
+    const text = await logAfter();
+    expect(text).toMatch(/aima .*: adopted the group across local \(head\), b \(worker\)/);
+    expect(text.indexOf(`url:${probe}`)).toBeGreaterThan(text.search(/adopted the group across/));
 
     // The adopted group is followed as a started one: a member's end fails it, the restart policy restarts it.
     const worker = first.find((id) => JSON.parse(docker(['inspect', id]))[0].Config.Labels['aima.rank'] === '1')!;

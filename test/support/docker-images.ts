@@ -140,8 +140,42 @@ export const RAY_STANDIN_IMAGE = 'aima-test/ray-standin:1';
  * (a `ray status -v` output the Ray project published). Every member of a group runs it.
  */
 export function buildRayStandInImage(statusText: string, tag = RAY_STANDIN_IMAGE): string {
-  const ray = '#!/bin/sh\ncase "$1" in\n  start) echo "ray stand-in: $*"; exec sleep 2147483647 ;;\n  status) cat /ray/status.txt ;;\n  *) echo "ray stand-in: unknown command $1" >&2; exit 2 ;;\nesac\n';
-  return buildHttpdImage(tag, { 'bin/ray': ray, 'ray/status.txt': statusText });
+  return buildHttpdImage(tag, { 'bin/ray': RAY_SCRIPT, 'ray/status.txt': statusText });
+}
+
+const RAY_SCRIPT = '#!/bin/sh\ncase "$1" in\n  start) echo "ray stand-in: $*"; exec sleep 2147483647 ;;\n  status) cat /ray/status.txt ;;\n  *) echo "ray stand-in: unknown command $1" >&2; exit 2 ;;\nesac\n';
+
+export const TLS_RAY_STANDIN_IMAGE = 'aima-test/tls-ray-standin:1';
+
+/**
+ * The Ray stand-in with an HTTPS engine instead of busybox httpd: the `ray` script of
+ * buildRayStandInImage beside this Node.js binary (and the libraries it links) running
+ * test/fixtures/engines/tls-engine.mjs, for a span whose head is on a TCP node. Rebuilt when the
+ * engine script changes (its hash is in the tag's label).
+ */
+export function buildTlsRayStandInImage(statusText: string, tag = TLS_RAY_STANDIN_IMAGE): string {
+  const script = path.join(repoRoot, 'test', 'fixtures', 'engines', 'tls-engine.mjs');
+  const hash = createHash('sha256').update(readFileSync(script)).update(statusText).digest('hex').slice(0, 16);
+  if (imageExists(tag) && docker(['image', 'inspect', '-f', '{{index .Config.Labels "aima.test.script"}}', tag]).trim() === hash) return tag;
+  const node = realpathSync(process.execPath);
+  const libs = [...execFileSync('ldd', [node], { encoding: 'utf8' }).matchAll(/(\/\S+) \(0x/g)].map((m) => m[1]!);
+  return importBusyboxRootfs(tag, {
+    applets: ['sh', 'sleep', 'cat', 'killall'],
+    files: { 'bin/ray': RAY_SCRIPT, 'ray/status.txt': statusText },
+    copies: { 'bin/node': node, 'engine.mjs': script, ...Object.fromEntries(libs.map((l) => [l.slice(1), l])) },
+    changes: ['ENV PATH=/bin', `LABEL aima.test.script=${hash}`],
+  });
+}
+
+/** A TLS span engine entry as data: tls-engine.mjs run in the head, with the TLS and key flags it takes as `remoteAccess`. */
+export function tlsSpanTestEngineJson(id: string) {
+  return {
+    ...spanTestEngineJson(id, { required: false, formats: ['safetensors'] }),
+    name: `Test TLS span ${id} (tls-engine, ray stand-in)`,
+    images: [{ image: TLS_RAY_STANDIN_IMAGE }],
+    remoteAccess: { tlsKeyFileFlag: '--ssl-keyfile', tlsCertFileFlag: '--ssl-certfile', apiKeyFlag: '--api-key', keyGuards: '/v1' },
+    multiNode: { launcher: 'ray', command: ['node', '/engine.mjs', '--port', '{{port}}'], args: [] },
+  };
 }
 
 /**

@@ -2,7 +2,8 @@
  * A real OpenSSH server for tests: Debian's sshd in the foreground on a free loopback port, with a
  * host key and a client key made by ssh-keygen in a temporary folder, the client key authorized for
  * the current user, and a known_hosts file that holds the host key. `regenerateHostKey` gives the
- * server a new host key (a reinstalled node, or someone in the middle) for the refusal tests.
+ * server a new host key (a reinstalled node, or someone in the middle) for the refusal tests;
+ * `pause` and `resume` make the node go silent and answer again on the same port.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,10 @@ export interface TestSshd {
   dropConnections(): void;
   /** Replaces the host key and restarts sshd on the same port; known_hosts keeps the old key. */
   regenerateHostKey(): Promise<void>;
+  /** Goes silent as a lost machine does: every session ends and nothing listens on the port until resume(). */
+  pause(): Promise<void>;
+  /** Listens again on the same port, with the same keys. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -138,6 +143,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
       rmSync(`${hostKey}.pub`);
       keygen(hostKey);
       log = '';
+      await launch();
+    },
+    async pause() {
+      const pid = (child as ChildProcess | null)?.pid;
+      if (pid) spawnSync('pkill', ['-KILL', '-P', String(pid)]);
+      await halt();
+    },
+    async resume() {
       await launch();
     },
     async stop() {

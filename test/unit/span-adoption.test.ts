@@ -8,8 +8,9 @@ const member = (node: string, rank: number, running = true, extra: Record<string
 describe('judgeFoundGroup', () => {
   const nodes = ['a', 'b', 'c'];
   it.each<[string, FoundMember[], ReturnType<typeof judgeFoundGroup>]>([
-    ['every member running on its node', [member('a', 0), member('b', 1), member('c', 2)], { whole: true, host: '127.0.0.1', port: 8123, logFile: '/logs/big.log', engineExec: false }],
-    ['the head marked as running the engine (Ray)', [member('a', 0, true, { 'aima.span.exec': 'engine' }), member('b', 1), member('c', 2)], { whole: true, host: '127.0.0.1', port: 8123, logFile: '/logs/big.log', engineExec: true }],
+    ['every member running on its node', [member('a', 0), member('b', 1), member('c', 2)], { whole: true, host: '127.0.0.1', port: 8123, logFile: '/logs/big.log', engineExec: false, tls: false }],
+    ['the head marked as running the engine (Ray)', [member('a', 0, true, { 'aima.span.exec': 'engine' }), member('b', 1), member('c', 2)], { whole: true, host: '127.0.0.1', port: 8123, logFile: '/logs/big.log', engineExec: true, tls: false }],
+    ['the head serving TLS with the stored key (a TCP node)', [member('a', 0, true, { 'aima.span.exec': 'engine', 'aima.reach': 'tls' }), member('b', 1), member('c', 2)], { whole: true, host: '127.0.0.1', port: 8123, logFile: '/logs/big.log', engineExec: true, tls: true }],
     ['a worker gone', [member('a', 0), member('c', 2)], { whole: false, why: 'its member on b ended or went while no AIMA core watched', logFile: '/logs/big.log' }],
     ['the head ended, a worker gone', [member('a', 0, false), member('c', 2)], { whole: false, why: 'its members on a, b ended or went while no AIMA core watched', logFile: '/logs/big.log' }],
     ['a member with another rank than its node has in the span', [member('a', 0), member('b', 2), member('c', 1)], { whole: false, why: 'its members on b, c ended or went while no AIMA core watched', logFile: '/logs/big.log' }],

@@ -16,6 +16,7 @@ import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
 import { planSpan, type SpanPlanInput } from '../../src/core/cluster/span-plan.js';
 import { parseRayStatus, rayReadiness } from '../../src/core/cluster/ray-status.js';
 import type { NodeClusterLink } from '../../src/core/cluster/span.js';
+import type { NodeTransport } from '../../src/core/nodes/reach/remote-reach.js';
 import type { PlanInput } from '../../src/core/runtimes/types.js';
 import { AimaError } from '../../src/shared/errors.js';
 import { repoRoot } from '../support/system.js';
@@ -183,6 +184,55 @@ describe('plans of one model across nodes', () => {
       }
       expect(plan).toMatchSnapshot();
     });
+  });
+});
+
+describe('how the engine on the head is reached (the head node\'s transport decides)', () => {
+  const transports: Record<string, NodeTransport> = { box1: 'ssh', box2: 'tcp-tls' };
+  const over = (head: string): Partial<SpanPlanInput> => ({ span: { nodes: [head, head === 'box1' ? 'box2' : 'box1'], tensorParallel: 2, pipelineParallel: 1 }, transport: (n) => transports[n] ?? 'local' });
+
+  it('a head on `local` (or without a transport given): direct, plain HTTP on the loopback', () => {
+    const withLocal = new Map([['local', node('local', 'x64', 2)], ['box2', boxes.get('box2')!]]);
+    const plan = planSpan(input('vllm', withLocal, { transport: (n) => transports[n] ?? 'local' }));
+    expect(plan.reach).toEqual({ kind: 'direct' });
+    expect(plan.healthUrl).toBe('http://127.0.0.1:18000/health');
+    expect(planSpan(input('vllm', boxes)).reach).toEqual({ kind: 'direct' });
+  });
+
+  it('a head on an SSH node: an SSH tunnel to the engine on that node\'s 127.0.0.1 (plain HTTP inside the tunnel), whatever the workers\' transports', () => {
+    const plan = planSpan(input('vllm', boxes, over('box1')));
+    expect(plan.reach).toEqual({ kind: 'ssh-tunnel' });
+    expect(plan.healthUrl).toBe('http://127.0.0.1:18000/health');
+    expect(plan.engineExec!.join(' ')).toContain('--host 127.0.0.1 --port 18000');
+  });
+
+  it('a head on a TCP node: TLS with the engine\'s flags (vLLM, SGLang); the key and certificate are issued at start, so the plan holds neither', () => {
+    for (const id of ['vllm', 'sglang']) {
+      const tcp = { ...over('box2'), service: { ...service(engine(id)), host: '10.0.0.2' } };
+      const plan = planSpan(input(id, boxes, tcp));
+      expect(plan.reach).toEqual({ kind: 'tls', access: (engine(id) as Extract<EngineEntry, { runtime: 'docker' }>).remoteAccess });
+      expect(plan.healthUrl).toBe('https://10.0.0.2:18000/health');
+      const argv = [...(plan.engineExec ?? []), ...plan.members.flatMap((m) => m.cmd)];
+      expect(argv).not.toContain('--api-key');
+      expect(argv).not.toContain('--ssl-keyfile');
+    }
+  });
+
+  it('a head on a TCP node with an engine that cannot serve TLS with a key is refused, naming the head and the ways out', () => {
+    const vllm = engine('vllm') as Extract<EngineEntry, { runtime: 'docker' }>;
+    const { remoteAccess: _, ...clear } = vllm;
+    let refusal = '';
+    try {
+      planSpan(input('vllm', boxes, { ...over('box2'), service: { ...service(clear as EngineEntry) } }));
+    } catch (err) {
+      expect(err).toBeInstanceOf(AimaError);
+      refusal = `${(err as AimaError).message} | ${(err as AimaError).fix}`;
+    }
+    expect(refusal).toBe(
+      'vLLM (Docker) cannot serve TLS with a key, so on node "box2", the head of the span (reached over TCP), its HTTP port would be open to the network in clear. | Put `local` or a node added over SSH first in --nodes (only the head serves HTTP; AIMA reaches an SSH node\'s engine through an SSH tunnel), add "box2" over SSH (`aima node add NAME --docker ssh://user@host`), or pick an engine with TLS and key flags (vLLM, SGLang).',
+    );
+    // The same engine as a worker on a TCP node is fine: workers serve no HTTP.
+    expect(planSpan(input('vllm', boxes, { ...over('box1'), service: { ...service(clear as EngineEntry) } })).reach).toEqual({ kind: 'ssh-tunnel' });
   });
 });
 

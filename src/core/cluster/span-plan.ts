@@ -85,7 +85,7 @@ function memberBase(input: SpanPlanInput, engine: DockerEngineEntry, node: SpanN
 
 /** The plan of a spanning service; throws the validation's refusal (nothing is created then). */
 export function planSpan(input: SpanPlanInput): SpanPlan {
-  const { engine, nodes } = checkSpan({ ...input, engine: input.service.engine, span: input.span, hasModel: input.service.model !== null });
+  const { engine, nodes, reach } = checkSpan({ ...input, engine: input.service.engine, span: input.span, hasModel: input.service.model !== null });
   const { service, span } = input;
   const { values: modelValues, mounts, env: modelEnv } = modelOnMembers(input, engine);
   const head = nodes[0]!;
@@ -102,7 +102,9 @@ export function planSpan(input: SpanPlanInput): SpanPlan {
   Object.assign(values, modelValues);
   const engineEnvVars = { ...engineEnv(engine, service.device, values), ...modelEnv };
   const urlHost = hostForPort(service.host);
-  const common = { runtime: 'span' as const, serviceId: service.serviceId, serviceName: service.serviceName, launcher: multi.launcher, host: service.host, port: service.port, healthUrl: `http://${urlHost}:${service.port}${engine.health.path}`, health: engine.health, logFile: service.logFile };
+  // A TLS engine's key and certificate are issued at start (span-runtime.ts), not planned: the plan holds no secret.
+  const scheme = reach.kind === 'tls' ? 'https' : 'http';
+  const common = { runtime: 'span' as const, serviceId: service.serviceId, serviceName: service.serviceName, launcher: multi.launcher, reach, host: service.host, port: service.port, healthUrl: `${scheme}://${urlHost}:${service.port}${engine.health.path}`, health: engine.health, logFile: service.logFile };
 
   if (multi.launcher === 'ray') {
     const members: SpanMember[] = nodes.map((node, rank) => {

@@ -2,12 +2,14 @@
  * The refusals of a spanning service, before any container exists on any node: an engine that
  * cannot span nodes, too few or repeated nodes, an unknown or unreachable node, a node without
  * GPUs or a cluster address, nodes of different architectures, more GPUs asked for than the
- * nodes have, and a node that cannot read the model. Pure; each refusal names its fix.
+ * nodes have, a node that cannot read the model, and a head whose engine could not be reached
+ * safely (its port open in clear). Pure; each refusal names its fix.
  */
 import { AimaError } from '../../shared/errors.js';
 import type { DockerEngineEntry, EngineEntry, MultiNode } from '../engines/catalog-schema.js';
 import { LOCAL_NODE, type NodeFacts } from '../nodes/node-facts.js';
-import type { ModelOnNodes, NodeClusterLink, SpanSettings } from './span.js';
+import { remoteReach, type NodeTransport } from '../nodes/reach/remote-reach.js';
+import type { ModelOnNodes, NodeClusterLink, SpanReach, SpanSettings } from './span.js';
 import { modelNotOnNode } from '../runtimes/docker/model-on-node.js';
 
 export interface SpanCheckInput {
@@ -20,6 +22,8 @@ export interface SpanCheckInput {
   modelOnNodes: ModelOnNodes | null;
   /** Whether the service has a model at all (an engine whose model is optional may run without). */
   hasModel: boolean;
+  /** How AIMA talks to a node's Docker engine (the nodes registry's); without it every node counts as `local`. */
+  transport?: (name: string) => NodeTransport;
 }
 
 /** A node of the span as validated: its facts and cluster link. */
@@ -32,6 +36,7 @@ export interface SpanNode {
 interface CheckedSpan {
   engine: DockerEngineEntry & { multiNode: MultiNode };
   nodes: SpanNode[];
+  reach: SpanReach;
 }
 
 const bad = (message: string, fix: string) => new AimaError('bad-request', message, fix);
@@ -78,5 +83,28 @@ export function checkSpan(input: SpanCheckInput): CheckedSpan {
 
   const remote = nodes.find((n) => n.name !== LOCAL_NODE);
   if (remote && input.hasModel && !input.modelOnNodes) throw modelNotOnNode(remote.name, null);
-  return { engine: engine as CheckedSpan['engine'], nodes };
+  const reach = spanHeadReach(engine as CheckedSpan['engine'], nodes[0]!.name, input.transport?.(nodes[0]!.name) ?? 'local');
+  return { engine: engine as CheckedSpan['engine'], nodes, reach };
+}
+
+/**
+ * How the span's engine is reached: the head serves HTTP, so its node decides as for a single
+ * container there (remote-reach.ts). Refused, before anything exists on any node, when the head is
+ * a TCP node and the engine has no TLS and key flags: its port would be open to the network in clear.
+ */
+export function spanHeadReach(engine: DockerEngineEntry, head: string, transport: NodeTransport): SpanReach {
+  const reach = remoteReach(engine, transport, head);
+  switch (reach.kind) {
+    case 'direct':
+      return { kind: 'direct' };
+    case 'ssh-tunnel':
+      return { kind: 'ssh-tunnel' };
+    case 'tls':
+      return { kind: 'tls', access: reach.access };
+    case 'refused':
+      throw bad(
+        `${engine.name} cannot serve TLS with a key, so on node "${head}", the head of the span (reached over TCP), its HTTP port would be open to the network in clear.`,
+        `Put \`local\` or a node added over SSH first in --nodes (only the head serves HTTP; AIMA reaches an SSH node's engine through an SSH tunnel), add "${head}" over SSH (\`aima node add NAME --docker ssh://user@host\`), or pick an engine with TLS and key flags (vLLM, SGLang).`,
+      );
+  }
 }

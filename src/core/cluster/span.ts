@@ -4,7 +4,7 @@
  * (span-runtime.ts) carries out.
  */
 import type { ServiceSpan } from '../../shared/contract/services.js';
-import type { HealthSpec } from '../engines/catalog-schema.js';
+import type { HealthSpec, RemoteAccess } from '../engines/catalog-schema.js';
 import type { DockerPlan } from '../runtimes/types.js';
 
 /** What a service asks for: `--nodes a,b --tensor-parallel N --pipeline-parallel M` (distinct node names; the first is the head). */
@@ -51,6 +51,8 @@ export interface SpanPlan {
   readiness: { command: string[]; expectGpus: number[] } | null;
   /** Ray only: the engine's argv, run in the head container once ready. */
   engineExec: string[] | null;
+  /** How the gateway reaches the engine on the head node (see SpanReach). */
+  reach: SpanReach;
   /** Where the engine serves HTTP (on the head node). */
   host: string;
   port: number;
@@ -58,6 +60,17 @@ export interface SpanPlan {
   health: HealthSpec;
   logFile: string;
 }
+
+/**
+ * How the gateway and the health probe reach a span's engine. Only the head serves HTTP, so the
+ * head node's transport decides, as for a single container there (nodes/reach/remote-reach.ts):
+ * - `direct`: the head is `local`; the engine listens on this machine's loopback;
+ * - `ssh-tunnel`: the head is an SSH node; the engine listens on that node's 127.0.0.1 and is
+ *   reached through the node's SSH tunnel;
+ * - `tls`: the head is a TCP node; the engine serves TLS with a certificate from the install CA
+ *   and requires a per-service key (`access` names the engine's flags for both).
+ */
+export type SpanReach = { kind: 'direct' } | { kind: 'ssh-tunnel' } | { kind: 'tls'; access: RemoteAccess };
 
 /** The label every member carries: the service id (not `aima.service`: the single-container Docker runtime leaves members alone). */
 export const SPAN_LABEL = 'aima.span';

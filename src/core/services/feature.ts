@@ -26,7 +26,7 @@ import { RuntimeRouter, type DockerRuntimes } from '../runtimes/router.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { serviceEndpointOn } from '../nodes/service-endpoint.js';
 import { createContainerReach, type ContainerReach } from '../nodes/reach/container-reach.js';
-import { remoteReach } from '../nodes/reach/remote-reach.js';
+import { remoteReach, type NodeTransport } from '../nodes/reach/remote-reach.js';
 import { createSshTunnels } from '../nodes/ssh/tunnel.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { readOrCreateInstallId } from '../config/install-id.js';
@@ -116,6 +116,8 @@ export interface SpanNodes {
   clusterLink(name: string): NodeClusterLink | null;
   /** The node's Docker client (`local`: the core's own). */
   docker(name: string): Docker;
+  /** How AIMA talks to the node's engine (`local` for this machine's and for a name the registry does not know). */
+  transport(name: string): NodeTransport;
 }
 
 export interface ServicesFeature extends Feature {
@@ -131,6 +133,9 @@ export interface ServicesFeature extends Feature {
   /** Shuts the supervisor down; stopServices defaults to {@link ServicesOptions.stopOnQuit}. */
   close(opts: CloseOptions): Promise<void>;
 }
+
+/** After a core start, how long until a span node that did not list its members in time (yet answers the heartbeat) is asked again. */
+const SPAN_RELIST_MS = 5000;
 
 export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
   const { paths, env, events, operations } = opts;
@@ -152,7 +157,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     return { ...dockerFacts, arch: f?.arch ?? dockerFacts.arch, gpuVendor: f?.nvidiaRuntime && f.gpus.length > 0 ? 'nvidia' : null, computeCapability: null };
   };
   /** How another machine's node reaches its engines: an SSH tunnel, or TLS with a key (remote-reach.ts decides). */
-  const reachOn = (node: string): ContainerReach | undefined => {
+  const newReach = (node: string): ContainerReach | undefined => {
     const transport = nodes?.transport(node) ?? 'local';
     const address = nodes?.address(node) ?? null;
     if (!nodes || transport === 'local' || address === null) return undefined;
@@ -170,6 +175,19 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
         return createSshTunnels(link);
       },
     });
+  };
+  /**
+   * One reach per node, shared by the node's Docker runtime and the span runtime (a span's head
+   * there): one SSH connection's tunnels, one place for the engines' keys.
+   */
+  const reaches = new Map<string, ContainerReach>();
+  const reachOn = (node: string): ContainerReach | undefined => {
+    let reach = reaches.get(node);
+    if (!reach) {
+      reach = newReach(node);
+      if (reach) reaches.set(node, reach);
+    }
+    return reach;
   };
   const runtimes = new Map<string, DockerRuntime>();
   const dockerRuntimes: DockerRuntimes = {
@@ -198,12 +216,15 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
       if (name !== LOCAL_NODE && !nodes?.has(name)) throw new AimaError('not-found', `Node "${name}" is not known.`, 'See `aima node list`.');
       return docker(name);
     },
+    transport: (name) => nodes?.transport(name) ?? 'local',
     ...opts.spanNodes,
   };
   const spanRuntime = new SpanRuntime({
     dockerFor: (name) => spanNodes.docker(name),
-    planContext: () => ({ nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), install: { env, resources: opts.engineResources?.() ?? {} }, installId }),
+    planContext: () => ({ nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), transport: (n) => spanNodes.transport(n), install: { env, resources: opts.engineResources?.() ?? {} }, installId }),
     operations,
+    // A span's engine on another machine's head is reached as a single container there is.
+    reachFor: (name) => (name === LOCAL_NODE ? null : (reachOn(name) ?? null)),
   });
   const router = new RuntimeRouter(new NativeRuntime(), dockerRuntimes, spanRuntime);
   const host: Omit<HostFacts, 'gpuCount'> = {
@@ -293,36 +314,54 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
           if (!answered) silent.add(n);
         }),
       );
-      await spans;
-      await supervisor.init(silent);
+      // A node of a span that did not answer leaves that span `unreachable` until it does (nodeBack).
+      const [spanSilent] = await spans;
+      await supervisor.init(silent, spanSilent);
       scheduler.start();
+      // A node slow to list but answering the heartbeat gives no reachability news: it is asked once more.
+      for (const n of spanSilent) if (!nodes?.unreachableReason(n)) setTimeout(() => void nodeBack(n), SPAN_RELIST_MS).unref();
     })());
-  // Reachability of other machines' nodes: a silent one marks its services `unreachable`; when it
-  // answers, its runtime looks for their containers again and the supervisor adopts them.
+  // Reachability of other machines' nodes: a silent one marks its services (and spans with a node
+  // there) `unreachable`; when it answers, their containers (groups) are looked for again and the
+  // supervisor adopts them.
+  let closing = false;
   const nodeBack = async (node: string) => {
     await init();
+    if (closing) return;
     const waiting = supervisor.waitingOn(node);
     if (waiting.size === 0) return;
+    // Spans that wait for the node look for their groups on every node of theirs; single containers on the node's runtime.
+    const spans = new ServicesRepo(opts.db).list().filter((r) => r.span !== null && waiting.has(r.id));
+    const single = new Set([...waiting].filter((id) => !spans.some((r) => r.id === id)));
+    let still = new Set<string>();
     try {
-      await dockerRuntimes.get(node).rescan(waiting, supervisor.serviceIds());
+      if (single.size > 0) await dockerRuntimes.get(node).rescan(single, supervisor.serviceIds());
+      still = await spanRuntime.rescan(spans.map((r) => ({ id: r.id, name: r.name, nodes: r.span!.nodes })));
     } catch {
       return; // silent again: the next answer tries again
     }
-    await supervisor.nodeBack(node);
+    if (still.has(node)) return;
+    // A span with another node still silent waits on (that node's answer comes back here).
+    await supervisor.nodeBack(node, still);
   };
   // A removed node had no services left (the registry refuses otherwise): its runtime's streams end.
   nodes?.onRemove((node) => {
     runtimes.get(node)?.close();
     runtimes.delete(node);
+    void reaches.get(node)?.close();
+    reaches.delete(node);
   });
   nodes?.onReachability((node, reachable, error) => {
-    if (!reachable) supervisor.nodeLost(node, error ?? `Node "${node}" does not answer.`);
-    else void nodeBack(node);
+    if (reachable) return void nodeBack(node);
+    // The groups of spans with a member there are let go first (no exit, nothing removed): their services become `unreachable` too.
+    spanRuntime.nodeLost(node);
+    supervisor.nodeLost(node, error ?? `Node "${node}" does not answer.`);
   });
   // The Docker runtime's event and log streams end with the supervisor (containers keep running
   // unless the shutdown stops them), so they do not hold the process open.
   const shutdown = supervisor.shutdown.bind(supervisor);
   supervisor.shutdown = async (o) => {
+    closing = true;
     try {
       // An init under way finishes first: an engine it adopts after the shutdown would be left unwatched.
       await initialized?.catch(() => {});
@@ -330,6 +369,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     } finally {
       for (const rt of runtimes.values()) rt.close();
       spanRuntime.close();
+      for (const reach of reaches.values()) void reach.close();
     }
   };
 
@@ -431,7 +471,7 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     const pipelineParallel = params.pipelineParallel ?? 1;
     const gpus = params.nodes.reduce((sum, n) => sum + (spanNodes.facts(n)?.gpus.length ?? 0), 0);
     const tensorParallel = params.tensorParallel ?? Math.max(1, Math.floor(gpus / pipelineParallel));
-    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), modelOnNodes: hubModelOf(params.hfModel, params.hfRevision) ?? modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
+    checkSpan({ engine, span: { nodes: params.nodes, tensorParallel, pipelineParallel }, nodeFacts: (n) => spanNodes.facts(n), clusterLink: (n) => spanNodes.clusterLink(n), transport: (n) => spanNodes.transport(n), modelOnNodes: hubModelOf(params.hfModel, params.hfRevision) ?? modelOnNodesOf(params.modelPathOnNode), hasModel: params.model !== undefined });
     checkModelOnNode({ nodes: params.nodes, model: params.model ?? null, modelPathOnNode: params.modelPathOnNode ?? null });
     return supervisor.create({ ...params, device: params.device ?? 'gpu', tensorParallel, pipelineParallel });
   };
@@ -470,9 +510,12 @@ export function createServicesFeature(opts: ServicesOptions): ServicesFeature {
     }
   };
   const removeOne = async (name: string) => {
-    const { engine, id, node } = supervisor.get(name);
+    const { engine, id, node, span } = supervisor.get(name);
     const result = await supervisor.remove(name);
     if (node !== LOCAL_NODE && nodes?.has(node)) dockerRuntimes.get(node).forget(id);
+    // A span's engine key (a head on a TCP node) goes with it too.
+    const head = span?.nodes[0];
+    if (head && head !== LOCAL_NODE && nodes?.has(head)) reachOn(head)?.forget(id);
     // A custom image's own entry goes with its last service (replicas share the primary's).
     const file = path.join(userDir, `${engine}.json`);
     if (engine.startsWith('custom-') && catalog().items.get(engine)?.file === file && !supervisor.list().some((x) => x.engine === engine)) rmSync(file, { force: true });

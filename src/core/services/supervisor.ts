@@ -164,6 +164,11 @@ export class StartRefused extends AimaError {
 
 const isAimaHeader = (line: string) => line.startsWith('--- aima ');
 
+/** The nodes a service needs to answer: its span's (the head first), or its one node. */
+const nodesOf = (r: ServiceRecord): readonly string[] => r.span?.nodes ?? [r.node];
+/** The node whose engine serves the service's HTTP: a span's head, or its one node. */
+const headOf = (r: ServiceRecord): string => nodesOf(r)[0]!;
+
 /**
  * The span a create asks for: --nodes with the parallel sizes (pipeline 1 unless given; tensor the
  * nodes' GPUs over the stages is filled in by the services feature, which knows the nodes), or null.
@@ -195,10 +200,11 @@ export class ServiceSupervisor {
 
   /**
    * Adopts live engines by PID file, forgets vanished ones, restores services that should run.
-   * A service that should run on a node in `silentNodes` (its engine did not answer) is
-   * `unreachable` until the node answers (see {@link nodeBack}).
+   * A service that should run on a node in `silentNodes` (its engine did not answer) — a span: on
+   * any node in `spanSilentNodes` (where its members could not be listed) — is `unreachable` until
+   * the node answers (see {@link nodeBack}).
    */
-  async init(silentNodes: ReadonlySet<string> = new Set()): Promise<void> {
+  async init(silentNodes: ReadonlySet<string> = new Set(), spanSilentNodes: ReadonlySet<string> = new Set()): Promise<void> {
     const restore: Live[] = [];
     for (const record of this.deps.repo.list()) {
       const live = this.newLive(record);
@@ -216,8 +222,10 @@ export class ServiceSupervisor {
         this.record(live, 'stopped', 'stopped', 'vanished', `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`);
         live.reason = `The engine (pid ${rec.pid}) exited while no AIMA core was watching it.`;
       }
-      if (record.desiredState === 'running' && silentNodes.has(record.node)) {
-        this.setPhase(live, 'unreachable', this.deps.nodes?.unreachable(record.node) ?? `Node "${record.node}" did not answer when the core started; the service is adopted or started when it does.`);
+      const silent = record.span ? record.span.nodes.find((n) => spanSilentNodes.has(n)) : silentNodes.has(record.node) ? record.node : undefined;
+      if (record.desiredState === 'running' && silent !== undefined) {
+        const what = record.span ? `Node "${silent}" of its span did not answer when the core started; the group is adopted or started when it does.` : `Node "${silent}" did not answer when the core started; the service is adopted or started when it does.`;
+        this.setPhase(live, 'unreachable', this.deps.nodes?.unreachable(silent) ?? what);
       } else if (record.desiredState === 'running') restore.push(live);
     }
     this.tick = setInterval(() => this.onTick(), this.timing.tickMs);
@@ -396,14 +404,14 @@ export class ServiceSupervisor {
     return this.stop(name, {});
   }
 
-  /** A node stopped answering: its services that had an engine there are `unreachable` (not crashed). */
+  /** A node stopped answering: its services that had an engine there (a span: a member) are `unreachable` (not crashed). */
   nodeLost(node: string, reason: string): void {
-    for (const live of this.live.values()) if (live.record.node === node) this.dispatch(live, { type: 'node-lost', reason });
+    for (const live of this.live.values()) if (nodesOf(live.record).includes(node)) this.dispatch(live, { type: 'node-lost', reason });
   }
 
-  /** Ids of the services on `node` that wait for it: `unreachable` ones, and ones stopped while it was silent. */
+  /** Ids of the services on `node` (a span: one of its nodes) that wait for it: `unreachable` ones, and ones stopped while it was silent. */
   waitingOn(node: string): Set<string> {
-    return new Set([...this.live.values()].filter((l) => l.record.node === node && (l.phase === 'unreachable' || (l.phase === 'stopped' && l.handle !== null))).map((l) => l.record.id));
+    return new Set([...this.live.values()].filter((l) => nodesOf(l.record).includes(node) && (l.phase === 'unreachable' || (l.phase === 'stopped' && l.handle !== null))).map((l) => l.record.id));
   }
 
   /** Every service id (a container of this install whose service is not among them is left over). */
@@ -416,11 +424,17 @@ export class ServiceSupervisor {
    * if it still runs — and stopped again if the service was stopped meanwhile — and a service
    * whose container is gone counts as an exit (restart policy and backoff as for any crash); one
    * that should run but had no engine yet (the core started while the node was silent) starts.
+   * A span waits on until every node of it answers (`stillSilent`: nodes its runtime could not list).
    */
-  async nodeBack(node: string): Promise<void> {
-    for (const live of [...this.live.values()].filter((l) => l.record.node === node)) {
+  async nodeBack(node: string, stillSilent: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const live of [...this.live.values()].filter((l) => nodesOf(l.record).includes(node))) {
       const waiting = live.phase === 'unreachable' || (live.phase === 'stopped' && live.handle !== null);
       if (!waiting) continue;
+      const other = nodesOf(live.record).find((n) => n !== node && (stillSilent.has(n) || this.deps.nodes?.unreachable(n)));
+      if (other !== undefined) {
+        if (live.phase === 'unreachable') this.setPhase(live, 'unreachable', this.deps.nodes?.unreachable(other) ?? `Node "${other}" of its span does not answer; the group is adopted or started when it does.`);
+        continue;
+      }
       const handle = this.deps.runtime.adopt(this.pidFile(live.record), live.record.id);
       if (handle) {
         await this.adoptHandle(live, handle);
@@ -533,7 +547,8 @@ export class ServiceSupervisor {
     if (live.launching) await live.launching;
     if (live.stopping) await live.stopping;
     if (live.phase === 'unreachable') {
-      throw new AimaError('unavailable', `Service "${live.record.name}" is on node "${live.record.node}", which does not answer: ${live.reason ?? ''}`.trim(), `It is adopted again (or started) when the node answers; see \`aima node list\`.`);
+      const where = live.record.span ? `spans nodes ${live.record.span.nodes.join(', ')}, and one does not answer` : `is on node "${live.record.node}", which does not answer`;
+      throw new AimaError('unavailable', `Service "${live.record.name}" ${where}: ${live.reason ?? ''}`.trim(), `It is adopted again (or started) when the node answers; see \`aima node list\`.`);
     }
     if (!(live.phase === 'starting' || live.phase === 'loading' || live.phase === 'running')) {
       // Guards first, then the placement: a refused start changes nothing (not even the desired state).
@@ -613,6 +628,8 @@ export class ServiceSupervisor {
       // A port on another machine is checked by its engine when the container is created.
       return { item, model, binary: run.binary };
     }
+    // A span's nodes (whether they answer, their GPUs) are checked by its plan; a head on another machine checks its port itself when the engine binds it.
+    if (headOf(record) !== LOCAL_NODE) return { item, model, binary: run.binary };
     if (record.device === 'gpu') checkGpus(record.gpus, await this.gpus());
     if (record.port !== 0) await checkPortFree(this.bindHost, record.port, record.name);
     return { item, model, binary: run.binary };
@@ -632,10 +649,12 @@ export class ServiceSupervisor {
       try {
         const { item, model, binary } = await this.checkStartable(live.record);
         live.engine = item;
-        const local = live.record.node === LOCAL_NODE;
+        const local = headOf(live.record) === LOCAL_NODE;
         const { publishHost } = this.endpointOf(live.record);
-        // Another machine's engine picks a free port itself (0); this one's is allocated here.
-        const port = live.record.port !== 0 ? live.record.port : local ? await allocatePort(this.bindHost) : 0;
+        // Another machine's container gets a free port from Docker (0); this one's is allocated here. A span's engine
+        // listens on its head's host network, where nothing picks one: a port free here is the candidate there (a
+        // clash fails that start with the engine's bind error in the log, and the restart allocates another).
+        const port = live.record.port !== 0 ? live.record.port : local || live.record.span ? await allocatePort(this.bindHost) : 0;
         const logFile = this.logFile(live.record);
         const plan = this.deps.runtime.plan({
           serviceId: live.record.id,
@@ -957,8 +976,10 @@ export class ServiceSupervisor {
     return this.deps.bindHost ?? '127.0.0.1';
   }
 
+  /** Where the engine listens and is reached: on its node, or for a span on its head (the engine serves HTTP there). */
   private endpointOf(record: ServiceRecord): ServiceEndpoint {
-    return record.node === LOCAL_NODE || !this.deps.nodes ? { publishHost: this.bindHost, upstreamHost: this.bindHost } : this.deps.nodes.endpoint(record.node);
+    const node = headOf(record);
+    return node === LOCAL_NODE || !this.deps.nodes ? { publishHost: this.bindHost, upstreamHost: this.bindHost } : this.deps.nodes.endpoint(node);
   }
 
   private stopGrace(live: Live): number {

@@ -553,5 +553,5 @@ export class DockerRuntime implements Runtime<DockerPlan> {
   }
 }
 
-/** The labels where a container says where its engine serves and logs (the group runtime labels its members the same way). */
-export { LABEL_HOST, LABEL_LOG, LABEL_PORT };
+/** The labels where a container says where its engine serves and logs, and that it serves TLS (the group runtime labels its members the same way). */
+export { LABEL_HOST, LABEL_LOG, LABEL_PORT, LABEL_REACH };
