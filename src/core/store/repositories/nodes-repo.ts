@@ -80,8 +80,12 @@ export class NodesRepo {
       .run(name, link.address, link.interface);
   }
 
-  /** Names of the services placed on a node. */
+  /** Names of the services placed on a node, those spanning it among them. */
   servicesOn(name: string): string[] {
-    return (this.db.prepare('SELECT name FROM services WHERE node = ? ORDER BY name').all(name) as { name: string }[]).map((r) => r.name);
+    return (
+      this.db
+        .prepare('SELECT name FROM services WHERE node = ? OR (nodes IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(services.nodes) WHERE value = ?)) ORDER BY name')
+        .all(name, name) as { name: string }[]
+    ).map((r) => r.name);
   }
 }
