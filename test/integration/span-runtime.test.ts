@@ -178,6 +178,39 @@ describe('a service across nodes as one group of containers (real daemon, Ray st
     expect((await rt.probe(handle, plan.health)).kind).toBe('unreachable');
   });
 
+  it("a Hugging Face id: every member mounts its node's Hub cache volume and gets the token when one is set; the engine is given the id, no model folder is mounted", async (ctx) => {
+    need(ctx);
+    // The stand-in engine (busybox httpd) takes the id as its realm (-r): it only has to be given it.
+    const hubEngine = EngineEntry.parse({
+      ...spanTestEngineJson('test-span-hub', { required: false, formats: ['safetensors'] }),
+      hub: { args: ['-r', '{{hf_model}}'], revisionArgs: ['-r', '{{hf_model}}@{{hf_revision}}'], cachePath: '/root/.cache/huggingface', tokenEnv: 'HF_TOKEN' },
+    });
+    const rt = runtime();
+    for (const token of ['hf_span_test_token', null]) {
+      const input: PlanInput = { ...(await planInput()), engine: hubEngine, modelOnNodes: { kind: 'hf', id: 'org/tiny', revision: 'v2' }, hubToken: token };
+      const plan = rt.plan(input);
+      const handle = await rt.start(plan, { onExit: () => {} });
+      try {
+        await waitFor(async () => (await rt.probe(handle, plan.health)).kind === 'ready', 'the engine in the head answers /health', 10_000, 50);
+        const infos = members(input.serviceId).map((id) => JSON.parse(docker(['inspect', id]))[0]);
+        expect(infos).toHaveLength(2);
+        for (const i of infos) {
+          expect(i.Mounts).toMatchObject([{ Type: 'volume', Name: 'aima-hf-cache', Destination: '/root/.cache/huggingface', RW: true }]);
+          const env = i.Config.Env as string[];
+          if (token) expect(env).toContain(`HF_TOKEN=${token}`);
+          else expect(env.some((e) => e.startsWith('HF_TOKEN='))).toBe(false);
+        }
+        const log = readFileSync(plan.logFile, 'utf8');
+        expect(log).toContain(`aima: engine in the head container: httpd -f -vv -p 127.0.0.1:${plan.port} -h /www -r org/tiny -r org/tiny@v2`);
+        // The token is passed to the containers, never written to the service log.
+        expect(log).not.toContain('hf_span_test_token');
+      } finally {
+        await rt.stop(handle, { graceMs: 1000 });
+      }
+      expect(members(input.serviceId)).toEqual([]);
+    }
+  });
+
   it('a member killed (`docker kill`) fails the group: the others are removed, one exit is reported, and a new start brings every member back', async (ctx) => {
     need(ctx);
     const rt = runtime();
