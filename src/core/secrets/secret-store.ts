@@ -114,6 +114,47 @@ class FileStore implements SecretStore {
   }
 }
 
+/**
+ * The chosen store, which also finds what a weaker store holds from a start when the better one
+ * was unavailable (a keychain that failed its probe once, a desktop app's safeStorage missing):
+ * such a secret is moved into the chosen store on first read, and a set or delete leaves no copy
+ * behind in the weaker one. Without this, a secret written during an outage would be invisible
+ * once the better store is back.
+ */
+class LayeredStore implements SecretStore {
+  constructor(
+    private readonly primary: SecretStore,
+    private readonly older: SecretStore[],
+  ) {}
+  get kind(): SecretStoreKind {
+    return this.primary.kind;
+  }
+  get(key: string) {
+    const value = this.primary.get(key);
+    if (value !== null) return value;
+    for (const o of this.older) {
+      const found = o.get(key);
+      if (found === null) continue;
+      try {
+        this.primary.set(key, found);
+        o.delete(key);
+      } catch {
+        // Moved on a later read: the value is still returned from where it is.
+      }
+      return found;
+    }
+    return null;
+  }
+  set(key: string, value: string) {
+    this.primary.set(key, value);
+    for (const o of this.older) o.delete(key);
+  }
+  delete(key: string) {
+    this.primary.delete(key);
+    for (const o of this.older) o.delete(key);
+  }
+}
+
 export interface OpenSecretStoreOptions {
   dataDir: string;
   /** Default: @napi-rs/keyring. A string is the reason no keychain is available. */
@@ -146,13 +187,13 @@ export function openSecretStore(opts: OpenSecretStoreOptions): OpenedSecretStore
       const back = probe.getPassword();
       probe.deletePassword();
       if (back !== 'ok') throw new Error('the keychain did not return what was stored');
-      return { store: new KeyringStore(keyring, ns) };
+      return { store: withOlder(new KeyringStore(keyring, ns), opts) };
     } catch (err) {
       reasons.push(`the OS keychain is unavailable (${(err as Error).message})`);
     }
   }
   if (opts.cipher) {
-    if (opts.cipher.isAvailable()) return { store: new FileStore('electron-safe-storage', path.join(opts.dataDir, 'secrets.enc.json'), opts.cipher) };
+    if (opts.cipher.isAvailable()) return { store: withOlder(new FileStore('electron-safe-storage', path.join(opts.dataDir, 'secrets.enc.json'), opts.cipher), opts) };
     reasons.push('Electron safeStorage has no encryption backend');
   }
   const file = path.join(opts.dataDir, 'secrets.json');
@@ -160,4 +201,14 @@ export function openSecretStore(opts: OpenSecretStoreOptions): OpenedSecretStore
     store: new FileStore('file', file),
     warning: `Secrets are kept unencrypted in ${file} (mode 0600): ${reasons.join('; ')}.`,
   };
+}
+
+/** `store` with the weaker stores' files of this data directory behind it (see LayeredStore). */
+function withOlder(store: SecretStore, opts: OpenSecretStoreOptions): SecretStore {
+  const older: SecretStore[] = [];
+  const encrypted = path.join(opts.dataDir, 'secrets.enc.json');
+  if (store.kind === 'keychain' && opts.cipher?.isAvailable() && existsSync(encrypted)) older.push(new FileStore('electron-safe-storage', encrypted, opts.cipher));
+  const plain = path.join(opts.dataDir, 'secrets.json');
+  if (existsSync(plain)) older.push(new FileStore('file', plain));
+  return older.length > 0 ? new LayeredStore(store, older) : store;
 }
