@@ -9,7 +9,6 @@
  * removing the node ends the SSH connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import http from 'node:http';
 import os from 'node:os';
 import { rmSync } from 'node:fs';
 import OpenAI from 'openai';
@@ -17,6 +16,7 @@ import { createHttpClient, transportToApi } from '../../src/lib/client/http-clie
 import type { CoreApi, ServiceSummary } from '../../src/shared/contract/index.js';
 import { runAima, startServe, tempHome, type ServeHandle } from '../support/cli.js';
 import { aimaContainers, buildHttpdImage, busyboxStaticAvailable, docker, HTTPD_IMAGE } from '../support/docker-images.js';
+import { get } from '../support/http-get.js';
 import { waitFor } from '../support/services.js';
 import { startSshd, sshdAvailable, type TestSshd } from '../support/sshd.js';
 import { dockerAvailable, requirePart } from '../support/system.js';
@@ -24,20 +24,6 @@ import { dockerAvailable, requirePart } from '../support/system.js';
 const haveParts = dockerAvailable() && sshdAvailable();
 const haveBusybox = busyboxStaticAvailable();
 
-/** GET on a new connection: the status and body, or the connection error's code. */
-const get = (port: number, p: string, host = '127.0.0.1') =>
-  new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
-    http
-      .get({ host, port, path: p, agent: false, timeout: 5_000 }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
-      })
-      .on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
-  });
 
 const portOf = (url: string) => Number(new URL(url).port);
 /** This machine's addresses other than loopback (where a port published on 0.0.0.0 would answer). */

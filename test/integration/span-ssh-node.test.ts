@@ -13,7 +13,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import type { NodeFacts } from '../../src/core/nodes/node-facts.js';
 import { startHttpServer, type RunningServer } from '../../src/core/server/http-server.js';
 import { tempHome } from '../support/cli.js';
 import { buildRayStandInImage, busyboxStaticAvailable, docker, spanTestEngineJson } from '../support/docker-images.js';
+import { get } from '../support/http-get.js';
 import { waitFor } from '../support/services.js';
 import { startSshd, sshdAvailable, type TestSshd } from '../support/sshd.js';
 import { dockerAvailable, repoRoot, requirePart } from '../support/system.js';
@@ -30,20 +30,6 @@ const haveParts = dockerAvailable() && sshdAvailable();
 const haveBusybox = busyboxStaticAvailable();
 const token = 'span-ssh-test-token';
 
-/** GET on a new connection: the status and body, or the connection error's code. */
-const get = (port: number, p: string, host = '127.0.0.1') =>
-  new Promise<{ status: number; body: string } | { error: string }>((resolve) => {
-    http
-      .get({ host, port, path: p, agent: false, timeout: 5_000 }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('timeout', function (this: http.ClientRequest) {
-        this.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
-      })
-      .on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
-  });
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 const accepts = (port: number) =>
