@@ -50,8 +50,13 @@ export interface SpeechWorker {
   stop: () => Promise<void>;
 }
 
-/** Starts a worker on --port 0; resolves with its URL once it has printed `listening on` and /health says ok. */
-export async function startSpeechWorker(name: SpeechWorkerName, args: string[], timeoutMs = 60_000): Promise<SpeechWorker> {
+/**
+ * Starts a worker on --port 0; resolves with its URL once it has printed `listening on` and /health
+ * says ok. `timeoutMs` covers listening and loading together, and stays under the 60 s the callers' hooks
+ * allow: a worker that hangs fails with what it printed, not with a bare hook timeout.
+ */
+export async function startSpeechWorker(name: SpeechWorkerName, args: string[], timeoutMs = 50_000): Promise<SpeechWorker> {
+  const deadline = Date.now() + timeoutMs;
   ensureSpeechWorkersBuilt();
   const child = spawn(process.execPath, [workerPath(name), '--host', '127.0.0.1', '--port', '0', ...args], {
     cwd: repoRoot,
@@ -62,7 +67,7 @@ export async function startSpeechWorker(name: SpeechWorkerName, args: string[], 
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} worker not ready in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${name} worker not listening in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), deadline - Date.now());
     const check = () => {
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
       if (m) {
@@ -77,7 +82,6 @@ export async function startSpeechWorker(name: SpeechWorkerName, args: string[], 
     });
   });
   // The worker listens before its model loads: ready is /health answering ok.
-  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(`${url}/health`).catch(() => null);
     if (res?.status === 200) break;
