@@ -174,13 +174,19 @@ describe('echo guard and barge-in (VoiceSession, real services)', () => {
     // The new utterance, heard with the echo taken out, is the next turn.
     expect(run.transcripts).toHaveLength(2);
     expect(wordErrors(Q2, run.transcripts[1]!), run.transcripts[1]).toBeLessThanOrEqual(1);
-    // Upstream: the gateway saw the cut turn's speech request go away (499 client disconnected).
+    // Upstream: a speech request of the cut turn still running at the barge-in went away (499
+    // client disconnected) rather than running on. One that ends well after the stop was not cut.
+    // (When every sentence was synthesised before the barge-in, none was running.)
     const res = await fetch(`${vs!.serve.url}/api/call/gateway.requests`, {
       method: 'POST',
       headers: { authorization: `Bearer ${vs!.serve.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ limit: 200 }),
     });
-    const log = ((await res.json()) as { result: { endpoint: string; status: number }[] }).result;
-    expect(log.some((r) => r.endpoint === '/v1/audio/speech' && r.status === 499)).toBe(true);
+    const log = ((await res.json()) as { result: { endpoint: string; status: number; at: string; durationMs: number }[] }).result;
+    const wallOf = (t: number) => Date.now() - (performance.now() - t);
+    const stopped = wallOf(b.stoppedAt);
+    const speech = log.filter((r) => r.endpoint === '/v1/audio/speech' && Date.parse(r.at) <= stopped);
+    const endedAfterStop = speech.filter((r) => Date.parse(r.at) + r.durationMs > stopped + 50);
+    expect(endedAfterStop.filter((r) => r.status !== 499), JSON.stringify(speech)).toEqual([]);
   });
 });
