@@ -64,7 +64,7 @@ export interface SpanPlan {
 /**
  * How the gateway and the health probe reach a span's engine. Only the head serves HTTP, so the
  * head node's transport decides, as for a single container there (nodes/reach/remote-reach.ts):
- * - `direct`: the head is `local`; the engine listens on this machine's loopback;
+ * - `direct`: the head is `local`; the engine listens on the core's loopback;
  * - `ssh-tunnel`: the head is an SSH node; the engine listens on that node's 127.0.0.1 and is
  *   reached through the node's SSH tunnel;
  * - `tls`: the head is a TCP node; the engine serves TLS with a certificate from the install CA

@@ -116,7 +116,7 @@ export interface SpanNodes {
   clusterLink(name: string): NodeClusterLink | null;
   /** The node's Docker client (`local`: the core's own). */
   docker(name: string): Docker;
-  /** How AIMA talks to the node's engine (`local` for this machine's and for a name the registry does not know). */
+  /** How AIMA talks to the node's engine (`local` for the core's own engine and for a name the registry does not know). */
   transport(name: string): NodeTransport;
 }
 
